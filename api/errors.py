@@ -1,0 +1,88 @@
+"""One JSON shape for every API error: ``{"error": {"code", "message", "field"?, "fields"?}}``.
+
+The message is translated into the caller's language (Accept-Language).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from core.ratelimit import RateLimited
+from documents.intake import FileRejected
+from core.errors import NotFound
+from registry.services import RegistrationRefused
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def error_body(code: str, message: str, *, field: str = "", fields: dict[str, str] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def install(api: NinjaAPI) -> None:
+    def respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+        return api.create_response(request, body, status=status)
+
+    @api.exception_handler(ApiError)
+    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+        return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
+
+    @api.exception_handler(RegistrationRefused)
+    def on_refused(request: HttpRequest, exc: RegistrationRefused) -> HttpResponse:
+        return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
+
+    @api.exception_handler(FileRejected)
+    def on_file_rejected(request: HttpRequest, exc: FileRejected) -> HttpResponse:
+        status = 413 if exc.code in {"file_too_large", "deposit_too_large"} else 400
+        return respond(request, status, error_body(exc.code, exc.message, field="attachments"))
+
+    @api.exception_handler(RateLimited)
+    def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+        response = respond(
+            request,
+            429,
+            error_body("rate_limited", _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}),
+        )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @api.exception_handler(NotFound)
+    def on_not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
+        return respond(request, 404, error_body("not_found", _("Not found.")))
+
+    @api.exception_handler(AuthenticationError)
+    def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = respond(
+            request, 401, error_body("unauthenticated", _("Sign in first: the token is missing, wrong or expired."))
+        )
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(ValidationError)
+    def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        fields: dict[str, str] = {}
+        for problem in exc.errors:
+            location = [str(part) for part in problem.get("loc", []) if part not in ("body", "form", "query", "path")]
+            fields[".".join(location) or "request"] = str(problem.get("msg", ""))
+        return respond(request, 422, error_body("invalid_request", _("Some fields are missing or invalid."), fields=fields))
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return respond(request, exc.status_code, error_body("http_error", str(exc.message)))

@@ -1,0 +1,265 @@
+"""The public JSON API, version 1 (django-ninja). Thin: parse, authorise, call a service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import File, Form, NinjaAPI, Schema, UploadedFile
+from ninja.security import HttpBearer
+
+from api import errors
+from core.ratelimit import client_address, rate_limit_hit
+from documents.intake import check_files
+from registry import selectors
+from registry.models import Channel, Correspondence
+from registry.downloads import receipt_response
+from registry.receipts import receipt_issue_safely, verification_url
+from registry.services import (
+    Idempotency,
+    Registration,
+    Sender,
+    correspondence_register,
+    request_fingerprint,
+)
+from registry.verification import receipt_check_pdf
+from tenancy.models import User
+from tenancy.selectors import administration_by_code
+from tenancy.services import api_token_issue, api_token_user
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = api_token_user(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+bearer = BearerToken()
+api = NinjaAPI(
+    title="Wasl API",
+    version="1",
+    description="Deposit correspondence to Moroccan administrations and verify sealed receipts.",
+    urls_namespace="api",
+    docs_url="/docs",
+)
+errors.install(api)
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+    expires_in: int
+
+
+class AdministrationOut(Schema):
+    code: str
+    name_ar: str
+    name_fr: str
+    name_zgh: str
+
+
+class AttachmentOut(Schema):
+    filename: str
+    sha256: str
+    size: int
+    pages: int | None
+    content_type: str
+
+
+class DepositOut(Schema):
+    id: int
+    registration_number: str
+    registered_at: datetime
+    recipient: AdministrationOut
+    subject: str
+    channel: str
+    receipt_status: str
+    receipt_url: str
+    verification_url: str
+    attachments: list[AttachmentOut]
+
+
+class VerifiedAttachment(Schema):
+    sha256: str
+    pages: int | None
+
+
+class VerificationOut(Schema):
+    valid: bool
+    code: str
+    message: str
+    registration_number: str | None = None
+    registered_at: datetime | None = None
+    administration: AdministrationOut | None = None
+    subject: str | None = None
+    attachments: list[VerifiedAttachment] = []
+    receipt_sha256: str | None = None
+
+
+def _administration_out(correspondence: Correspondence) -> dict[str, str]:
+    a = correspondence.administration
+    return {"code": a.code, "name_ar": a.name_ar, "name_fr": a.name_fr, "name_zgh": a.name_zgh}
+
+
+def _deposit_out(request: HttpRequest, correspondence: Correspondence) -> dict[str, Any]:
+    receipt = correspondence.receipt
+    attachments = correspondence.attachments.select_related("blob").order_by("position")
+    return {
+        "id": correspondence.pk,
+        "registration_number": correspondence.number,
+        "registered_at": correspondence.registered_at,
+        "recipient": _administration_out(correspondence),
+        "subject": correspondence.subject,
+        "channel": correspondence.channel,
+        "receipt_status": "issued" if receipt.is_issued else "pending",
+        "receipt_url": request.build_absolute_uri(reverse("api:deposit_receipt", args=[correspondence.pk])),
+        "verification_url": verification_url(receipt.token),
+        "attachments": [
+            {
+                "filename": a.filename,
+                "sha256": a.blob_id,
+                "size": a.blob.size,
+                "pages": a.blob.pages,
+                "content_type": a.blob.content_type,
+            }
+            for a in attachments
+        ],
+    }
+
+
+@api.post("/auth/token", response={200: TokenOut}, auth=None, tags=["auth"])
+def auth_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
+    """Exchange an e-mail and password for a bearer token."""
+    rate_limit_hit(scope="login", key=client_address(request), rate=settings.RATE_LOGIN)
+    issued = api_token_issue(email=payload.username, password=payload.password)
+    if issued is None:
+        raise errors.ApiError(401, "wrong_credentials", _("Wrong e-mail or password."))
+    _user, token = issued
+    return {"token": token, "expires_in": settings.API_TOKEN_TTL_HOURS * 3600}
+
+
+@api.post("/deposits", response={201: DepositOut, 409: dict}, auth=bearer, tags=["deposits"])
+def deposit_create(
+    request: HttpRequest,
+    recipient: Form[str] = "",
+    subject: Form[str] = "",
+    body: Form[str] = "",
+    attachments: File[list[UploadedFile]] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Deposit a correspondence to an administration; the sealed receipt comes back with it.
+
+    Send an ``Idempotency-Key`` header to make retries safe: a repeated request with the
+    same key answers 409 with the first registration and registers nothing.
+    """
+    user: User = request.auth  # type: ignore[attr-defined]
+    rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
+    if not user.is_email_verified:
+        raise errors.ApiError(403, "email_not_verified", _("Confirm your e-mail address before depositing."))
+    files = check_files(list(request.FILES.getlist("attachments")))
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 100:
+        raise errors.ApiError(400, "idempotency_key_too_long", _("The Idempotency-Key is limited to 100 characters."))
+    idempotency = None
+    if key:
+        fingerprint = request_fingerprint(
+            recipient=recipient.strip().upper(), subject=subject.strip(), body=body.strip(), file_hashes=[f.sha256 for f in files]
+        )
+        idempotency = Idempotency(key=key, request_hash=fingerprint)
+    registration: Registration = correspondence_register(
+        actor=user,
+        administration=administration_by_code(recipient) if recipient.strip() else None,
+        channel=Channel.API,
+        sender=Sender.of_account(user),
+        subject=subject,
+        body=body,
+        files=files,
+        idempotency=idempotency,
+    )
+    correspondence = registration.correspondence
+    if registration.replayed:
+        return 409, {
+            **errors.error_body(
+                "already_registered",
+                _("This request was already registered under number %(number)s; nothing new was registered.")
+                % {"number": correspondence.number},
+            ),
+            "registration": _deposit_out(request, correspondence),
+        }
+    receipt_issue_safely(receipt_id=registration.receipt.pk)
+    correspondence.refresh_from_db(fields=[])
+    correspondence = selectors.deposit_for_owner(user, correspondence.pk)
+    return 201, _deposit_out(request, correspondence)
+
+
+@api.get("/deposits", response=list[DepositOut], auth=bearer, tags=["deposits"])
+def deposit_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """The caller's own deposits, newest first."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    limit = max(1, min(limit, 200))
+    deposits = selectors.deposits_of(user).prefetch_related("attachments__blob")[offset : offset + limit]
+    return [_deposit_out(request, c) for c in deposits]
+
+
+@api.get("/deposits/{deposit_id}", response=DepositOut, auth=bearer, tags=["deposits"])
+def deposit_detail(request: HttpRequest, deposit_id: int) -> dict[str, Any]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    return _deposit_out(request, selectors.deposit_for_owner(user, deposit_id))
+
+
+@api.get("/deposits/{deposit_id}/receipt", auth=bearer, tags=["deposits"], url_name="deposit_receipt")
+def deposit_receipt(request: HttpRequest, deposit_id: int) -> HttpResponse:
+    """The sealed receipt (PDF). While it is still being issued: 202 with Retry-After."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    correspondence = selectors.deposit_for_owner(user, deposit_id)
+    return receipt_response(correspondence)
+
+
+def verification_facts(receipt: Any, *, show_subject: bool) -> dict[str, Any]:
+    correspondence = receipt.correspondence
+    return {
+        "registration_number": correspondence.number,
+        "registered_at": correspondence.registered_at,
+        "administration": _administration_out(correspondence),
+        "subject": correspondence.subject if show_subject and not correspondence.confidential else None,
+        "attachments": [
+            {"sha256": a.blob_id, "pages": a.blob.pages}
+            for a in correspondence.attachments.select_related("blob").order_by("position")
+        ],
+        "receipt_sha256": receipt.blob_id,
+    }
+
+
+@api.get("/verify/{token}", response={200: VerificationOut, 404: VerificationOut}, auth=None, tags=["verification"])
+def verify_token(request: HttpRequest, token: str) -> tuple[int, dict[str, Any]]:
+    """Check a receipt by the token of its QR code."""
+    rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
+    receipt = selectors.receipt_by_token(token)
+    if receipt is None:
+        return 404, {"valid": False, "code": "unknown_token", "message": _("No receipt has this verification code.")}
+    return 200, {
+        "valid": True,
+        "code": "ok",
+        "message": _("This receipt is registered."),
+        **verification_facts(receipt, show_subject=True),
+    }
+
+
+@api.post("/verify", response=VerificationOut, auth=None, tags=["verification"])
+def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
+    """Check an uploaded PDF: the seal, its integrity, and that it is a registered receipt."""
+    rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
+    check = receipt_check_pdf(file.read())
+    body: dict[str, Any] = {"valid": check.valid, "code": check.code, "message": check.message}
+    if check.receipt is not None:
+        body.update(verification_facts(check.receipt, show_subject=False))
+    return body

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from audit.models import AuditEvent
+from core.clock import now
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    administration: Any = None,
+    subject_user: Any = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the change it records."""
+    return AuditEvent.objects.create(
+        occurred_at=now(),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        administration=administration,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        subject_user=subject_user,
+        data=data or {},
+    )

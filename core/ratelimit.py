@@ -1,0 +1,41 @@
+"""Fixed-window rate limits kept in Django's cache.
+
+The window is aligned on multiples of its length, so ``Retry-After`` is the time left in
+the current window. With the default in-process cache each server process counts on its
+own; deployments with several processes share a cache (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+@dataclass
+class RateLimited(Exception):
+    retry_after: int
+
+
+def rate_limit_hit(*, scope: str, key: str, rate: tuple[int, int], now: float | None = None) -> None:
+    """Count one hit for ``key`` in ``scope``; raise :class:`RateLimited` past ``rate``."""
+    limit, window = rate
+    current = time.time() if now is None else now
+    window_start = int(current // window) * window
+    cache_key = f"rl:{scope}:{key}:{window_start}"
+    if cache.add(cache_key, 1, timeout=window + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.add(cache_key, 1, timeout=window + 1)
+            count = 1
+    if count > limit:
+        raise RateLimited(retry_after=max(1, int(window_start + window - current)))
+
+
+def client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "unknown"))

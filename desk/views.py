@@ -1,0 +1,259 @@
+"""Staff pages: counter registration, the register, correspondence, services and staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.services import audit_record
+from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
+from registry import selectors
+from registry.downloads import attachment_response, receipt_response
+from registry.models import Channel, Direction
+from registry.receipts import receipt_issue_safely
+from registry.services import RegistrationRefused, Sender, correspondence_register
+from tenancy.models import Membership, Service, User
+from tenancy.selectors import administration_for_staff, memberships_of, roles_in
+from tenancy.services import membership_grant, membership_revoke, service_create
+
+Role = Membership.Role
+ADMIN_ROLES = [Role.ADMIN]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administrations = {m.administration.code: m.administration for m in memberships_of(user)}
+    if len(administrations) == 1:
+        return redirect("desk:register", code=next(iter(administrations)))
+    return render(request, "desk/home.html", {"administrations": administrations.values()})
+
+
+@login_required
+def register(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, selectors.READ_ROLES)
+    direction = request.GET.get("direction", Direction.INCOMING)
+    if direction not in Direction.values:
+        direction = Direction.INCOMING
+    filters = RegisterFilterForm(request.GET or None)
+    criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
+    entries = selectors.register_entries(user, administration, direction=direction, **criteria)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "desk/register.html",
+        {
+            "administration": administration,
+            "section": "register",
+            "direction": direction,
+            "directions": Direction.choices,
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "can_register": selectors.can_register(user, administration),
+            "is_admin": Role.ADMIN in roles_in(user, administration),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counter_new(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, selectors.REGISTER_ROLES)
+    form = CounterRegistrationForm(request.POST or None, request.FILES or None, administration=administration)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                registration = correspondence_register(
+                    actor=user,
+                    administration=administration,
+                    direction=data["direction"],
+                    channel=Channel.COUNTER,
+                    sender=Sender(
+                        kind=data["sender_kind"],
+                        name=data["sender_name"],
+                        identifier=data["sender_identifier"],
+                        email=data["sender_email"],
+                        address=data["sender_address"],
+                    ),
+                    subject=data["subject"],
+                    body=data["body"],
+                    files=data["attachments"],
+                    recipient_service=data["service"],
+                    confidential=data["confidential"],
+                )
+            except RegistrationRefused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                receipt_issue_safely(receipt_id=registration.receipt.pk)
+                number = registration.correspondence.number
+                messages.success(request, _("Registered under number %(number)s.") % {"number": number})
+                url = reverse("desk:correspondence", args=[administration.code, registration.correspondence.pk])
+                if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                    return JsonResponse({"redirect": url})
+                return redirect(url)
+        context = {"form": form, "administration": administration, "section": "counter"}
+        if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+            return JsonResponse({"html": render_to_string("desk/counter_form.html", context, request=request)}, status=400)
+        return render(request, "desk/counter_new.html", context, status=400)
+    return render(
+        request, "desk/counter_new.html", {"form": form, "administration": administration, "section": "counter"}
+    )
+
+
+@login_required
+def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    c = _staff_correspondence(request, code, pk)
+    return render(
+        request,
+        "desk/correspondence.html",
+        {
+            "administration": c.administration,
+            "section": "register",
+            "c": c,
+            "attachments": c.attachments.select_related("blob").order_by("position"),
+            "receipt": c.receipt,
+            "log_entries": selectors.log_entries_of(c),
+        },
+    )
+
+
+def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Any:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, selectors.READ_ROLES)
+    c = selectors.correspondence_for_staff(user, pk)
+    if c.administration_id != administration.pk:
+        raise selectors.NotFound
+    return c
+
+
+@login_required
+def correspondence_receipt(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    return receipt_response(_staff_correspondence(request, code, pk))
+
+
+@login_required
+def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponse:
+    c = _staff_correspondence(request, code, pk)
+    item = get_object_or_404(c.attachments.select_related("blob"), position=position)
+    with transaction.atomic():
+        audit_record(
+            actor=request.user,
+            action="attachment.downloaded",
+            obj=item,
+            administration=c.administration,
+            subject_user=c.sender_account,
+            data={"number": c.number, "position": position},
+        )
+    return attachment_response(item)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def services(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    form = ServiceForm(request.POST or None, administration=administration)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        service_create(
+            actor=user,
+            administration=administration,
+            code=data["code"],
+            name_ar=data["name_ar"],
+            name_fr=data["name_fr"],
+            name_zgh=data["name_zgh"],
+            kind=data["kind"],
+            location=data["location"],
+            parent=data["parent"],
+        )
+        messages.success(request, _("Service created."))
+        return redirect("desk:services", code=administration.code)
+    rows = Service.objects.filter(administration=administration).select_related("parent").order_by("code")
+    return render(
+        request,
+        "desk/services.html",
+        {"administration": administration, "services": rows, "form": form, "section": "services"},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _invite(request: HttpRequest, user: User) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = request.build_absolute_uri(reverse("portal:password_reset_confirm", args=[uid, token]))
+    body = render_to_string("desk/email/invitation.txt", {"user": user, "link": link})
+    send_mail(_("You were given access to Wasl"), body, None, [user.email])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    form = StaffGrantForm(request.POST or None, administration=administration)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        email = data["email"].strip().lower()
+        member = User.objects.filter(email=email).first()
+        invited = False
+        if member is None:
+            if not data["full_name"].strip():
+                form.add_error("full_name", _("Give the full name of this new person."))
+                return render(
+                    request, "desk/staff.html", _staff_context(administration, form), status=400
+                )
+            member = User.objects.create_user(email, None, full_name=data["full_name"].strip())
+            invited = True
+        membership_grant(
+            actor=user, user=member, administration=administration, role=data["role"], service=data["service"]
+        )
+        if invited:
+            transaction.on_commit(lambda: _invite(request, member))
+        messages.success(request, _("Access granted to %(email)s.") % {"email": email})
+        return redirect("desk:staff", code=administration.code)
+    return render(
+        request, "desk/staff.html", _staff_context(administration, form), status=400 if form.is_bound else 200
+    )
+
+
+def _staff_context(administration: Any, form: StaffGrantForm) -> dict[str, Any]:
+    members = (
+        Membership.objects.filter(administration=administration, is_active=True)
+        .select_related("user", "service")
+        .order_by("user__full_name", "role")
+    )
+    return {"administration": administration, "members": members, "form": form, "section": "staff"}
+
+
+@login_required
+@require_POST
+def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    membership = get_object_or_404(Membership, pk=membership_id, administration=administration, is_active=True)
+    if membership.user_id == user.pk and membership.role == Role.ADMIN:
+        messages.error(request, _("You cannot remove your own administrator role."))
+    else:
+        membership_revoke(actor=user, membership=membership)
+        messages.success(request, _("Access removed."))
+    return redirect("desk:staff", code=administration.code)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    """Running Wasl: the server launcher, the worker and its periodic jobs, the demo seed."""
+
+    name = "operations"

@@ -1,0 +1,76 @@
+"""Periodic jobs run by the worker. Each is idempotent and safe to run late or twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+
+def _issue_pending_receipts() -> object:
+    from registry.receipts import receipts_issue_pending
+
+    return receipts_issue_pending()
+
+
+def _daily_checkpoints() -> object:
+    from registry.checkpoints import checkpoints_daily
+
+    return checkpoints_daily()
+
+
+def _sweep_orphan_files() -> object:
+    from documents.storage import sweep_orphans
+
+    return sweep_orphans()
+
+
+@dataclass
+class Job:
+    name: str
+    every_seconds: int
+    run: Callable[[], object]
+    next_at: float = 0.0
+
+
+def default_jobs() -> list[Job]:
+    return [
+        Job("issue pending receipts", 30, _issue_pending_receipts),
+        Job("daily register checkpoints", 3600, _daily_checkpoints),
+        Job("sweep orphan files", 3600, _sweep_orphan_files),
+    ]
+
+
+def run_due(jobs: list[Job], *, now: float | None = None) -> None:
+    current = time.monotonic() if now is None else now
+    for job in jobs:
+        if current < job.next_at:
+            continue
+        job.next_at = current + job.every_seconds
+        try:
+            result = job.run()
+            logger.info("job %s: %s", job.name, result)
+        except Exception:
+            logger.exception("job %s failed", job.name)
+        finally:
+            close_old_connections()
+
+
+def start_scheduler(jobs: list[Job] | None = None, *, tick: float = 5.0) -> threading.Thread:
+    """Run ``jobs`` in a daemon thread of the worker process."""
+    job_list = jobs if jobs is not None else default_jobs()
+
+    def loop() -> None:
+        while True:
+            run_due(job_list)
+            time.sleep(tick)
+
+    thread = threading.Thread(target=loop, name="wasl-scheduler", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import AccessibleForm, MultipleFileField
+from documents.intake import ALLOWED_TYPES, FileRejected, check_files
+from tenancy.models import Administration, User
+from tenancy.selectors import active_administrations
+
+ACCEPT = ",".join([*ALLOWED_TYPES, ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff"])
+
+
+class SignUpForm(AccessibleForm):
+    full_name = forms.CharField(label=_("Full name (or company name)"), max_length=150)
+    email = forms.EmailField(label=_("E-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    kind = forms.ChoiceField(label=_("I am"), choices=User.Kind.choices, initial=User.Kind.PERSON)
+    national_id = forms.CharField(
+        label=_("National ID (CIN), optional"),
+        required=False,
+        max_length=12,
+        help_text=_("Shown masked on your receipts. Leave empty if you prefer."),
+    )
+    company_id = forms.CharField(label=_("Company ID (ICE), optional"), required=False, max_length=15)
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters, not only digits."),
+    )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError(_("An account already uses this e-mail address. Sign in instead."))
+        return email
+
+    def clean_national_id(self) -> str:
+        value = self.cleaned_data["national_id"].strip().upper().replace(" ", "")
+        User._meta.get_field("national_id").run_validators(value) if value else None
+        return value
+
+    def clean_company_id(self) -> str:
+        value = self.cleaned_data["company_id"].strip().replace(" ", "")
+        User._meta.get_field("company_id").run_validators(value) if value else None
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        password = data.get("password")
+        if password:
+            candidate = User(email=data.get("email", ""), full_name=data.get("full_name", ""))
+            try:
+                password_validation.validate_password(password, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class DepositForm(AccessibleForm):
+    recipient = forms.ModelChoiceField(
+        label=_("Administration"),
+        queryset=Administration.objects.none(),
+        to_field_name="code",
+        empty_label=_("Choose the administration"),
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    body = forms.CharField(
+        label=_("Your letter"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Write your request here, or attach it as a file."),
+    )
+    attachments = MultipleFileField(
+        label=_("Documents"),
+        help_text=_("PDF, JPEG, PNG or TIFF. Several files may be chosen."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["recipient"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = active_administrations()
+        field.label_from_instance = lambda a: f"{a.name} ({a.code})"  # type: ignore[method-assign]
+        self.fields["attachments"].widget.attrs["accept"] = ACCEPT
+
+    def clean_attachments(self) -> list[Any]:
+        try:
+            return check_files(self.cleaned_data["attachments"])
+        except FileRejected as rejected:
+            raise forms.ValidationError(rejected.message, code=rejected.code) from None
+
+
+class VerifyUploadForm(AccessibleForm):
+    file = forms.FileField(label=_("Receipt (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))
+
+
+class VerifyTokenForm(AccessibleForm):
+    code = forms.CharField(
+        label=_("Verification code or link"),
+        max_length=300,
+        help_text=_("The link under the QR code of the receipt."),
+    )
+
+    def clean_code(self) -> str:
+        value = self.cleaned_data["code"].strip().rstrip("/")
+        return value.rsplit("/", 1)[-1]

@@ -1,0 +1,229 @@
+"""Citizen pages: account, deposit, my deposits, receipt download, public verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.ratelimit import RateLimited, client_address, rate_limit_hit
+from portal.forms import DepositForm, SignUpForm, VerifyTokenForm, VerifyUploadForm
+from registry import selectors
+from registry.downloads import receipt_response
+from registry.models import Channel
+from registry.receipts import receipt_issue_safely
+from registry.services import RegistrationRefused, Sender, correspondence_register
+from registry.verification import receipt_check_pdf
+from tenancy.models import User
+from tenancy.services import TokenInvalid, account_register, account_verify_email, email_verification_token
+
+
+def too_many(request: HttpRequest, limited: RateLimited) -> HttpResponse:
+    response = render(request, "portal/rate_limited.html", {"retry_after": limited.retry_after}, status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            rate_limit_hit(scope="login", key=client_address(request), rate=settings.RATE_LOGIN)
+        except RateLimited as limited:
+            return too_many(request, limited)
+        return super().post(request, *args, **kwargs)
+
+
+def _send_verification(request: HttpRequest, user: User) -> None:
+    link = request.build_absolute_uri(reverse("portal:verify_email", args=[email_verification_token(user)]))
+    body = render_to_string("portal/email/verify_email.txt", {"user": user, "link": link})
+    send_mail(_("Confirm your e-mail address for Wasl"), body, None, [user.email])
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("portal:deposits")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            rate_limit_hit(scope="signup", key=client_address(request), rate=settings.RATE_LOGIN)
+        except RateLimited as limited:
+            return too_many(request, limited)
+        if form.is_valid():
+            data = form.cleaned_data
+            user = account_register(
+                email=data["email"],
+                password=data["password"],
+                full_name=data["full_name"],
+                kind=data["kind"],
+                national_id=data["national_id"],
+                company_id=data["company_id"],
+                language=(get_language() or "ar")[:5],
+            )
+            _send_verification(request, user)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("portal:check_email")
+    return render(request, "portal/signup.html", {"form": form})
+
+
+@login_required
+def check_email(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/check_email.html")
+
+
+@login_required
+@require_POST
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        rate_limit_hit(scope="verify-mail", key=str(user.pk), rate=(3, 3600))
+    except RateLimited as limited:
+        return too_many(request, limited)
+    if not user.is_email_verified:
+        _send_verification(request, user)
+    messages.success(request, _("We sent the confirmation link again."))
+    return redirect("portal:check_email")
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        account_verify_email(token=token)
+    except TokenInvalid:
+        return render(request, "portal/verify_email_failed.html", status=400)
+    messages.success(request, _("Your e-mail address is confirmed. You can now deposit correspondence."))
+    return redirect("portal:deposit" if request.user.is_authenticated else "portal:login")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deposit(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.is_email_verified:
+        return redirect("portal:check_email")
+    initial = {"recipient": request.GET.get("to", "")}
+    form = DepositForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST":
+        try:
+            rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
+        except RateLimited as limited:
+            return too_many(request, limited)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                registration = correspondence_register(
+                    actor=user,
+                    administration=data["recipient"],
+                    channel=Channel.ONLINE,
+                    sender=Sender.of_account(user),
+                    subject=data["subject"],
+                    body=data["body"],
+                    files=data["attachments"],
+                )
+            except RegistrationRefused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                receipt_issue_safely(receipt_id=registration.receipt.pk)
+                url = reverse("portal:deposit_detail", args=[registration.correspondence.pk])
+                messages.success(
+                    request,
+                    _("Registered under number %(number)s. Your sealed receipt is ready.")
+                    % {"number": registration.correspondence.number},
+                )
+                if _wants_json(request):
+                    return JsonResponse({"redirect": url})
+                return redirect(url)
+        if _wants_json(request):
+            html = render_to_string("portal/deposit_form.html", {"form": form}, request=request)
+            return JsonResponse({"html": html}, status=400)
+        return render(request, "portal/deposit.html", {"form": form}, status=400)
+    return render(request, "portal/deposit.html", {"form": form})
+
+
+@login_required
+def deposits(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    items = selectors.deposits_of(user)[:200]
+    return render(request, "portal/deposits.html", {"deposits": items})
+
+
+@login_required
+def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    correspondence = selectors.deposit_for_owner(user, pk)
+    attachments = correspondence.attachments.select_related("blob").order_by("position")
+    return render(
+        request,
+        "portal/deposit_detail.html",
+        {"c": correspondence, "attachments": attachments, "receipt": correspondence.receipt},
+    )
+
+
+@login_required
+def deposit_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    correspondence = selectors.deposit_for_owner(user, pk)
+    return receipt_response(correspondence)
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    """Check a receipt: by its code (GET ?code=) or by uploading the PDF (POST)."""
+    token_form = VerifyTokenForm(request.GET if "code" in request.GET else None)
+    if token_form.is_bound and token_form.is_valid():
+        return redirect("portal:verify_token", token=token_form.cleaned_data["code"])
+    upload_form = VerifyUploadForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"token_form": token_form, "upload_form": upload_form}
+    if request.method == "POST":
+        try:
+            rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
+        except RateLimited as limited:
+            return too_many(request, limited)
+        if upload_form.is_valid():
+            upload = upload_form.cleaned_data["file"]
+            check = receipt_check_pdf(upload.read())
+            context["check"] = check
+            if check.receipt is not None:
+                context["c"] = check.receipt.correspondence
+                context["attachments"] = check.receipt.correspondence.attachments.select_related("blob")
+            return render(request, "portal/verify_result.html", context, status=200 if check.valid else 422)
+        return render(request, "portal/verify.html", context, status=400)
+    return render(request, "portal/verify.html", context)
+
+
+def verify_token(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
+    except RateLimited as limited:
+        return too_many(request, limited)
+    receipt = selectors.receipt_by_token(token)
+    if receipt is None:
+        return render(request, "portal/verify_token.html", {"receipt": None}, status=404)
+    c = receipt.correspondence
+    return render(
+        request,
+        "portal/verify_token.html",
+        {"receipt": receipt, "c": c, "attachments": c.attachments.select_related("blob").order_by("position")},
+    )

@@ -1,0 +1,36 @@
+"""HTTP responses for files of the register (shared by the citizen pages, the desk and the API)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from documents import storage
+from registry.models import Attachment, Correspondence
+from registry.receipts import receipt_issue_safely
+
+
+def receipt_response(correspondence: Correspondence) -> HttpResponse:
+    """The sealed receipt as a PDF download; while it is still being issued, 202 + Retry-After."""
+    receipt = correspondence.receipt
+    if not receipt.is_issued:
+        receipt = receipt_issue_safely(receipt_id=receipt.pk) or receipt
+    if not receipt.is_issued:
+        pending = HttpResponse(status=202)
+        pending["Retry-After"] = "5"
+        return pending
+    return file_response(str(receipt.blob_id), "application/pdf", f"receipt-{correspondence.number}.pdf")
+
+
+def attachment_response(attachment: Attachment) -> HttpResponse:
+    return file_response(attachment.blob_id, attachment.blob.content_type, attachment.filename)
+
+
+def file_response(sha256: str, content_type: str, filename: str) -> HttpResponse:
+    response = StreamingHttpResponse(storage.open_file(sha256), content_type=content_type)
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,49 @@
+"""The registered facts of a correspondence, as the register log records them.
+
+The same function builds the facts when a registration is logged and when the log is
+verified, so any later edit of a registered fact makes the two differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.canonical import sha256_hex
+from registry.models import Attachment, Correspondence
+
+
+def registration_facts(correspondence: Correspondence, attachments: Sequence[Attachment]) -> dict[str, Any]:
+    c = correspondence
+    return {
+        "number": c.number,
+        "direction": c.direction,
+        "year": c.year,
+        "sequence": c.sequence,
+        "channel": c.channel,
+        "registered_at": c.registered_at.isoformat(timespec="microseconds"),
+        "administration_id": c.administration_id,
+        "sender": {
+            "account_id": c.sender_account_id,
+            "kind": c.sender_kind,
+            "name": c.sender_name,
+            "identifier": c.sender_identifier,
+            "email": c.sender_email,
+            "address": c.sender_address,
+        },
+        "recipient_service_id": c.recipient_service_id,
+        "subject": c.subject,
+        "body_sha256": sha256_hex(c.body),
+        "confidential": c.confidential,
+        "attachments": [
+            {"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments
+        ],
+    }
+
+
+def facts_from_database(correspondence_id: int) -> dict[str, Any] | None:
+    correspondence = Correspondence.objects.filter(pk=correspondence_id).first()
+    if correspondence is None:
+        return None
+    attachments = list(Attachment.objects.filter(correspondence_id=correspondence_id).order_by("position"))
+    return registration_facts(correspondence, attachments)

@@ -1,0 +1,217 @@
+"""Registers, correspondence, attachments, receipts and the tamper-evident register log.
+
+Only :mod:`registry.services` changes these rows. The database backs the invariants:
+register numbers are unique per administration, direction and year; log entries are
+unique per administration and position; each correspondence has at most one receipt.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from documents.models import Blob
+from tenancy.models import Administration, Service
+
+
+class Direction(models.TextChoices):
+    INCOMING = "incoming", _("Incoming")
+    OUTGOING = "outgoing", _("Outgoing")
+
+
+NUMBER_PREFIX = {Direction.INCOMING: "A", Direction.OUTGOING: "D"}
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online deposit")
+    COUNTER = "counter", _("Counter")
+    API = "api", _("API")
+    EXCHANGE = "exchange", _("Another administration")
+
+
+class SenderKind(models.TextChoices):
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+    ADMINISTRATION = "administration", _("Administration")
+
+
+class RegisterCounter(models.Model):
+    """The last number given in one register (administration × direction) for one year.
+
+    Numbering takes this row's lock, so numbers are consecutive and a failed transaction
+    gives its number back.
+    """
+
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["administration", "direction", "year"], name="register_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.administration_id}/{self.direction}/{self.year}: {self.last_number}"
+
+
+class Correspondence(models.Model):
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="correspondence", verbose_name=_("administration")
+    )
+    direction = models.CharField(_("register"), max_length=10, choices=Direction.choices)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(_("registration number"), max_length=32)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    registered_at = models.DateTimeField(_("registered at"))
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    # Who sent it: an account (online deposit) or an identity typed in at the counter.
+    sender_account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="deposits"
+    )
+    sender_kind = models.CharField(_("sender kind"), max_length=16, choices=SenderKind.choices)
+    sender_name = models.CharField(_("sender"), max_length=200)
+    sender_identifier = models.CharField(_("sender ID (CIN or ICE)"), max_length=20, blank=True)
+    sender_email = models.EmailField(_("sender e-mail"), blank=True)
+    sender_address = models.CharField(_("sender address"), max_length=300, blank=True)
+
+    recipient_service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("service")
+    )
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("text"), blank=True)
+    confidential = models.BooleanField(_("confidential"), default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["administration", "direction", "year", "sequence"], name="correspondence_sequence_unique"
+            ),
+            models.UniqueConstraint(fields=["administration", "number"], name="correspondence_number_unique"),
+            models.CheckConstraint(condition=models.Q(sequence__gte=1), name="correspondence_sequence_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["administration", "-registered_at"]),
+            models.Index(fields=["sender_account", "-registered_at"]),
+        ]
+        ordering = ["-registered_at", "-id"]
+        verbose_name = _("correspondence")
+        verbose_name_plural = _("correspondence")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Attachment(models.Model):
+    correspondence = models.ForeignKey(Correspondence, on_delete=models.PROTECT, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=160)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["correspondence", "position"], name="attachment_position_unique")
+        ]
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Receipt(models.Model):
+    """The sealed deposit receipt of one correspondence and its verification token."""
+
+    correspondence = models.OneToOneField(Correspondence, on_delete=models.PROTECT, related_name="receipt")
+    token = models.CharField(max_length=64, unique=True)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    issued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["issued_at"], name="receipt_pending_idx", condition=models.Q(blob=None))]
+
+    def __str__(self) -> str:
+        return f"receipt of {self.correspondence_id}"
+
+    @property
+    def is_issued(self) -> bool:
+        return self.blob_id is not None
+
+
+class RegisterLogHead(models.Model):
+    """Where an administration's log chain ends; the row every append locks."""
+
+    administration = models.OneToOneField(Administration, on_delete=models.PROTECT, related_name="+")
+    last_position = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+
+class RegisterLogEntry(models.Model):
+    """One link of an administration's append-only, hash-chained register log.
+
+    ``entry_hash`` = SHA-256 of ``previous_hash`` + newline + ``payload``, where ``payload``
+    is the canonical JSON of the recorded facts, stored exactly as it was hashed.
+    """
+
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveBigIntegerField()
+    action = models.CharField(max_length=40)
+    correspondence = models.ForeignKey(
+        Correspondence, on_delete=models.PROTECT, null=True, blank=True, related_name="log_entries"
+    )
+    recorded_at = models.DateTimeField()
+    payload = models.TextField()
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["administration", "position"], name="register_log_position_unique")
+        ]
+        ordering = ["administration", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.administration_id}#{self.position} {self.action}"
+
+
+class RegisterCheckpoint(models.Model):
+    """A sealed, timestamped statement of the log head at some position."""
+
+    class Reason(models.TextChoices):
+        DAILY = "daily", _("Daily")
+        ON_DEMAND = "on_demand", _("On demand")
+
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    statement = models.TextField()
+    seal = models.BinaryField()
+
+    class Meta:
+        ordering = ["administration", "position", "created_at"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.administration_id}@{self.position}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's key for one deposit request: a retry gets the first registration back."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    correspondence = models.ForeignKey(Correspondence, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")]

@@ -1,0 +1,223 @@
+"""Deposit receipts: rendered with Typst, sealed (PAdES B-T) with the administration's seal.
+
+A receipt row is created, pending, in the registration transaction. Issuing renders and
+seals outside any transaction (it is the slow part), then records the sealed file in a
+short one; if two processes issue the same receipt at once, the first to record wins and
+the other's file is dropped. Receipts left pending by a crash are issued again by
+:func:`receipts_issue_pending`, which the worker runs periodically.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from documents import storage
+from documents.models import Blob
+from documents.qr import qr_svg
+from documents.rendering import render_pdf
+from registry.models import Attachment, Channel, Correspondence, Direction, Receipt, SenderKind
+from registry.services import LOCAL_ZONE
+from tenancy.selectors import mask_identifier
+
+logger = logging.getLogger(__name__)
+
+REGISTER_NAMES = {
+    Direction.INCOMING: {"ar": "سجل الوارد", "fr": "Registre des arrivées"},
+    Direction.OUTGOING: {"ar": "سجل الصادر", "fr": "Registre des départs"},
+}
+CHANNEL_NAMES = {
+    Channel.ONLINE: {"ar": "إيداع إلكتروني", "fr": "Dépôt en ligne"},
+    Channel.COUNTER: {"ar": "إيداع بالشباك", "fr": "Dépôt au guichet"},
+    Channel.API: {"ar": "إيداع عبر واجهة برمجية", "fr": "Dépôt par API"},
+    Channel.EXCHANGE: {"ar": "إرسال من إدارة", "fr": "Envoi d'une administration"},
+}
+SENDER_KIND_NAMES = {
+    SenderKind.PERSON: {"ar": "شخص ذاتي", "fr": "Personne physique"},
+    SenderKind.COMPANY: {"ar": "شخص معنوي", "fr": "Personne morale"},
+    SenderKind.ADMINISTRATION: {"ar": "إدارة", "fr": "Administration"},
+}
+LEGAL_AR = (
+    "سُلّم هذا الوصل طبقاً للقانون رقم 55.19 المتعلق بتبسيط المساطر والإجراءات الإدارية. "
+    "يسري أجل معالجة الطلب ابتداءً من تاريخ هذا الوصل."
+)
+LEGAL_FR = (
+    "Récépissé délivré en application de la loi n° 55-19 relative à la simplification des procédures "
+    "et formalités administratives. Le délai de traitement court à compter de la date du présent récépissé."
+)
+RETRY_AFTER = timedelta(seconds=30)
+MAX_ATTEMPTS = 20
+
+
+def verification_url(token: str) -> str:
+    return f"{settings.PUBLIC_URL}/v/{token}"
+
+
+def receipt_data(correspondence: Correspondence, attachments: list[Attachment], token: str) -> dict[str, Any]:
+    administration = correspondence.administration
+    local = correspondence.registered_at.astimezone(LOCAL_ZONE)
+    offset = local.strftime("%z")
+    url = verification_url(token)
+    with translation.override("fr"):
+        sizes = [str(filesizeformat(a.blob.size)) for a in attachments]
+    return {
+        "administration": {
+            "code": administration.code,
+            "name_ar": administration.name_ar,
+            "name_fr": administration.name_fr,
+            "name_zgh": administration.name_zgh,
+        },
+        "kingdom_ar": "المملكة المغربية",
+        "kingdom_fr": "Royaume du Maroc",
+        "register": REGISTER_NAMES[Direction(correspondence.direction)],
+        "number": correspondence.number,
+        "registered_at": {
+            "date": local.strftime("%Y-%m-%d"),
+            "time": local.strftime("%H:%M:%S"),
+            "zone": f"Africa/Casablanca (UTC{offset[:3]}:{offset[3:]})",
+        },
+        "depositor": {
+            "name": correspondence.sender_name,
+            "identifier": mask_identifier(correspondence.sender_identifier),
+            "kind_ar": SENDER_KIND_NAMES[SenderKind(correspondence.sender_kind)]["ar"],
+            "kind_fr": SENDER_KIND_NAMES[SenderKind(correspondence.sender_kind)]["fr"],
+        },
+        "subject": correspondence.subject,
+        "channel": CHANNEL_NAMES[Channel(correspondence.channel)],
+        "attachments": [
+            {"filename": a.filename, "sha256": a.blob_id, "pages": a.blob.pages, "size": size}
+            for a, size in zip(attachments, sizes, strict=True)
+        ],
+        "verification_url": url,
+        "qr_svg": qr_svg(url),
+        "legal_ar": LEGAL_AR,
+        "legal_fr": LEGAL_FR,
+    }
+
+
+def receipt_render_and_seal(correspondence: Correspondence, attachments: list[Attachment], token: str) -> bytes:
+    from trust.sealing import seal_pdf
+    from trust.services import installation_pki
+
+    administration = correspondence.administration
+    pki = installation_pki()
+    pki.seal_for(code=administration.code, name_fr=administration.name_fr, name_ar=administration.name_ar)
+    pdf = render_pdf("receipt", receipt_data(correspondence, attachments, token))
+    return seal_pdf(
+        pdf,
+        pki=pki,
+        administration_code=administration.code,
+        reason=f"Accusé de réception {correspondence.number}",
+        location=administration.name_fr,
+    )
+
+
+def receipt_issue(*, receipt_id: int) -> Receipt:
+    """Render, seal and record the receipt unless it is already issued; return it.
+
+    Side effect after commit: the receipt is e-mailed to the depositor (a task).
+    """
+    receipt = Receipt.objects.select_related("correspondence__administration").get(pk=receipt_id)
+    if receipt.is_issued:
+        return receipt
+    correspondence = receipt.correspondence
+    attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
+    try:
+        sealed = receipt_render_and_seal(correspondence, attachments, receipt.token)
+    except Exception as exc:
+        logger.exception("receipt %s of %s could not be issued", receipt.pk, correspondence.number)
+        Receipt.objects.filter(pk=receipt.pk).update(
+            attempts=receipt.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:200]
+        )
+        raise
+    sha256 = storage.store_bytes(sealed)
+    with transaction.atomic():
+        locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
+        if locked.is_issued:  # issued concurrently; ours is an unused copy
+            transaction.on_commit(lambda: storage.discard(sha256))
+            return locked
+        Blob.objects.bulk_create(
+            [Blob(sha256=sha256, size=len(sealed), content_type="application/pdf", pages=1)], ignore_conflicts=True
+        )
+        locked.blob_id = sha256
+        locked.issued_at = now()
+        locked.attempts += 1
+        locked.last_error = ""
+        locked.save(update_fields=["blob", "issued_at", "attempts", "last_error"])
+        audit_record(
+            actor=None,
+            action="receipt.issued",
+            obj=locked,
+            administration=correspondence.administration,
+            subject_user=correspondence.sender_account,
+            data={"number": correspondence.number, "sha256": sha256},
+        )
+        if correspondence.sender_email:
+            from registry.tasks import receipt_email_task
+
+            transaction.on_commit(lambda: receipt_email_task.enqueue(receipt_id=locked.pk))
+    locked.correspondence = correspondence
+    return locked
+
+
+def receipt_issue_safely(*, receipt_id: int) -> Receipt | None:
+    """Issue now if possible; on failure leave it pending for the periodic retry."""
+    try:
+        return receipt_issue(receipt_id=receipt_id)
+    except Exception:
+        return None
+
+
+def receipts_issue_pending(*, limit: int = 200) -> int:
+    """Issue receipts left pending (a crash or error after registration); return how many."""
+    cutoff = now() - RETRY_AFTER
+    pending = list(
+        Receipt.objects.filter(
+            blob__isnull=True, correspondence__registered_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS
+        ).values_list("pk", flat=True)[:limit]
+    )
+    issued = 0
+    for receipt_id in pending:
+        if receipt_issue_safely(receipt_id=receipt_id) is not None:
+            issued += 1
+    return issued
+
+
+def receipt_email(*, receipt_id: int) -> bool:
+    """E-mail the sealed receipt to the depositor, once. Return whether it was sent now."""
+    receipt = Receipt.objects.select_related("correspondence__administration", "correspondence__sender_account").get(
+        pk=receipt_id
+    )
+    correspondence = receipt.correspondence
+    if receipt.emailed_at is not None or not receipt.is_issued or not correspondence.sender_email:
+        return False
+    account = correspondence.sender_account
+    language = account.language if account is not None else "ar"
+    with translation.override(language):
+        subject = _("Receipt %(number)s — %(administration)s") % {
+            "number": correspondence.number,
+            "administration": correspondence.administration.name,
+        }
+        body = _(
+            "Your correspondence was registered by %(administration)s under number %(number)s.\n"
+            "The sealed receipt is attached. Anyone can check it at:\n%(url)s\n"
+        ) % {
+            "administration": correspondence.administration.name,
+            "number": correspondence.number,
+            "url": verification_url(receipt.token),
+        }
+    message = EmailMessage(subject=subject, body=body, to=[correspondence.sender_email])
+    message.attach(f"receipt-{correspondence.number}.pdf", storage.read_bytes(str(receipt.blob_id)), "application/pdf")
+    message.send()
+    Receipt.objects.filter(pk=receipt.pk).update(emailed_at=now())
+    return True

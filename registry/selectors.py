@@ -1,0 +1,121 @@
+"""Who may see which correspondence: the one place that decides, for pages and the API.
+
+Views never query correspondence directly; they call these helpers, which raise
+:class:`NotFound` (never "forbidden", so outsiders cannot probe what exists) and, for staff
+reads of a record holding someone's personal data, write the access to the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from audit.services import audit_record
+from core.errors import NotFound
+from registry.models import Correspondence, Receipt, RegisterLogEntry
+from tenancy.models import Administration, Membership, User
+from tenancy.selectors import roles_in
+
+Role = Membership.Role
+READ_ROLES = {Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN, Role.AUDITOR}
+REGISTER_ROLES = {Role.CLERK, Role.ADMIN}
+CONFIDENTIAL_ROLES = {Role.CLERK, Role.HEAD, Role.SIGNATORY, Role.ADMIN}
+
+
+def can_register(user: User, administration: Administration) -> bool:
+    return bool(roles_in(user, administration) & REGISTER_ROLES)
+
+
+def can_read_register(user: User, administration: Administration) -> bool:
+    return bool(roles_in(user, administration) & READ_ROLES)
+
+
+def register_entries(
+    user: User,
+    administration: Administration,
+    *,
+    direction: str | None = None,
+    number: str = "",
+    sender: str = "",
+    subject: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Correspondence]:
+    """The register of ``administration`` as ``user`` may read it, filtered."""
+    roles = roles_in(user, administration)
+    if not roles & READ_ROLES:
+        return Correspondence.objects.none()
+    entries = Correspondence.objects.filter(administration=administration).select_related("recipient_service")
+    if not roles & CONFIDENTIAL_ROLES:
+        entries = entries.filter(confidential=False)
+    if direction:
+        entries = entries.filter(direction=direction)
+    if number:
+        entries = entries.filter(number__icontains=number.strip())
+    if sender:
+        entries = entries.filter(Q(sender_name__icontains=sender.strip()) | Q(sender_email__icontains=sender.strip()))
+    if subject:
+        entries = entries.filter(subject__icontains=subject.strip())
+    if date_from:
+        entries = entries.filter(registered_at__date__gte=date_from)
+    if date_to:
+        entries = entries.filter(registered_at__date__lte=date_to)
+    return entries.order_by("-registered_at", "-id")
+
+
+def correspondence_for_staff(user: User, correspondence_id: int, *, for_update: bool = False) -> Correspondence:
+    """A correspondence of one of ``user``'s administrations, with the access audited."""
+    queryset = Correspondence.objects.select_related("administration", "recipient_service", "sender_account")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    correspondence = queryset.filter(pk=correspondence_id).first()
+    if correspondence is None:
+        raise NotFound
+    roles = roles_in(user, correspondence.administration)
+    if not roles & READ_ROLES or (correspondence.confidential and not roles & CONFIDENTIAL_ROLES):
+        raise NotFound
+    audit_record(
+        actor=user,
+        action="correspondence.viewed",
+        obj=correspondence,
+        administration=correspondence.administration,
+        subject_user=correspondence.sender_account,
+    )
+    return correspondence
+
+
+def deposits_of(user: User) -> QuerySet[Correspondence]:
+    """What ``user`` deposited themself, newest first."""
+    if not user.is_authenticated:
+        return Correspondence.objects.none()
+    return (
+        Correspondence.objects.filter(sender_account=user)
+        .select_related("administration", "receipt")
+        .order_by("-registered_at", "-id")
+    )
+
+
+def deposit_for_owner(user: User, correspondence_id: int) -> Correspondence:
+    correspondence = deposits_of(user).filter(pk=correspondence_id).first()
+    if correspondence is None:
+        raise NotFound
+    return correspondence
+
+
+def receipt_by_token(token: str) -> Receipt | None:
+    if not token or len(token) > 64:
+        return None
+    return (
+        Receipt.objects.select_related("correspondence__administration")
+        .filter(token=token, blob__isnull=False)
+        .first()
+    )
+
+
+def receipt_by_file_hash(sha256: str) -> Receipt | None:
+    return Receipt.objects.select_related("correspondence__administration").filter(blob_id=sha256).first()
+
+
+def log_entries_of(correspondence: Correspondence) -> QuerySet[RegisterLogEntry]:
+    return RegisterLogEntry.objects.filter(correspondence=correspondence).order_by("position")

@@ -1,0 +1,310 @@
+"""Registration of correspondence: numbering, attachments, the register log.
+
+``correspondence_register`` is the one way a correspondence enters a register. It
+validates everything first, stores the files, then in one short transaction takes the
+register counter's lock, inserts the rows and appends to the register log. If anything
+fails before commit, nothing is registered, no number is used, and files it stored are
+discarded. The receipt is issued after commit (:mod:`registry.receipts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from documents import storage
+from documents.intake import CheckedFile, store_checked
+from documents.models import Blob
+from registry.facts import registration_facts
+from registry.log import log_append
+from registry.models import (
+    NUMBER_PREFIX,
+    Attachment,
+    Channel,
+    Correspondence,
+    Direction,
+    IdempotencyKey,
+    Receipt,
+    RegisterCounter,
+    SenderKind,
+)
+from tenancy.models import Administration, Service, User
+
+logger = logging.getLogger(__name__)
+LOCAL_ZONE = ZoneInfo("Africa/Casablanca")
+SUBJECT_MAX = 300
+BODY_MAX = 20000
+
+
+class RegistrationRefused(Exception):
+    """The request cannot be registered; ``message`` is translated, ``field`` names the input."""
+
+    def __init__(self, code: str, message: str, *, field: str = "", status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Sender:
+    kind: str
+    name: str
+    identifier: str = ""
+    email: str = ""
+    address: str = ""
+    account: User | None = None
+
+    @classmethod
+    def of_account(cls, user: User) -> Sender:
+        is_company = user.kind == User.Kind.COMPANY
+        return cls(
+            kind=SenderKind.COMPANY if is_company else SenderKind.PERSON,
+            name=user.full_name,
+            identifier=(user.company_id if is_company else user.national_id) or "",
+            email=user.email,
+            account=user,
+        )
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    key: str
+    request_hash: str
+
+
+@dataclass
+class Registration:
+    correspondence: Correspondence
+    receipt: Receipt
+    replayed: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def format_number(direction: str, year: int, sequence: int) -> str:
+    return f"{NUMBER_PREFIX[Direction(direction)]}-{year}-{sequence:06d}"
+
+
+def request_fingerprint(*, recipient: str, subject: str, body: str, file_hashes: Sequence[str]) -> str:
+    """A hash of what a deposit request asks for, to tell a retry from a different request."""
+    digest = hashlib.sha256()
+    for part in (recipient, subject, body, *file_hashes):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def new_receipt_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+def _check(
+    *,
+    administration: Administration | None,
+    subject: str,
+    body: str,
+    sender: Sender,
+    recipient_service: Service | None,
+) -> None:
+    if administration is None or not administration.is_active:
+        raise RegistrationRefused(
+            "unknown_recipient", _("There is no administration with this code on Wasl."), field="recipient", status=404
+        )
+    if not subject.strip():
+        raise RegistrationRefused("subject_required", _("Write the subject of your correspondence."), field="subject")
+    if len(subject) > SUBJECT_MAX:
+        raise RegistrationRefused(
+            "subject_too_long",
+            _("The subject is limited to %(limit)d characters.") % {"limit": SUBJECT_MAX},
+            field="subject",
+        )
+    if len(body) > BODY_MAX:
+        raise RegistrationRefused(
+            "body_too_long", _("The text is limited to %(limit)d characters.") % {"limit": BODY_MAX}, field="body"
+        )
+    if not sender.name.strip():
+        raise RegistrationRefused("sender_required", _("Give the sender's name."), field="sender_name")
+    if recipient_service is not None and recipient_service.administration_id != administration.pk:
+        raise RegistrationRefused("unknown_service", _("This service does not belong to the administration."), field="service")
+
+
+def _replay(user: User, idempotency: Idempotency) -> Registration | None:
+    existing = IdempotencyKey.objects.select_related("correspondence__receipt").filter(user=user, key=idempotency.key).first()
+    if existing is None:
+        return None
+    if existing.request_hash != idempotency.request_hash:
+        raise RegistrationRefused(
+            "idempotency_key_reused",
+            _("This Idempotency-Key was already used for a different request."),
+            status=422,
+        )
+    correspondence = existing.correspondence
+    return Registration(correspondence=correspondence, receipt=correspondence.receipt, replayed=True)
+
+
+def _next_number(administration: Administration, direction: str) -> tuple[int, int, object]:
+    """Lock the register counter of the current year and take its next number.
+
+    The registration time is read after the lock is held, so within a register the
+    numbers and the times go up together.
+    """
+    year = now().astimezone(LOCAL_ZONE).year
+    while True:
+        counter, _created = RegisterCounter.objects.get_or_create(
+            administration=administration, direction=direction, year=year
+        )
+        counter = RegisterCounter.objects.select_for_update().get(pk=counter.pk)
+        registered_at = now()
+        actual_year = registered_at.astimezone(LOCAL_ZONE).year
+        if actual_year == year:
+            break
+        year = actual_year  # the year turned while waiting for the lock
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return year, counter.last_number, registered_at
+
+
+def correspondence_register(
+    *,
+    actor: User | None,
+    administration: Administration | None,
+    direction: str = Direction.INCOMING,
+    channel: str,
+    sender: Sender,
+    subject: str,
+    body: str = "",
+    files: Sequence[CheckedFile] = (),
+    recipient_service: Service | None = None,
+    confidential: bool = False,
+    idempotency: Idempotency | None = None,
+) -> Registration:
+    """Register one correspondence and its attachments; return it with its pending receipt.
+
+    Takes the register counter lock and the register-log head lock of the administration,
+    in that order. Writes a ``correspondence.registered`` audit event and a log entry in
+    the same transaction. With ``idempotency``, a retry returns the first registration.
+    """
+    subject = subject.strip()
+    body = body.strip()
+    _check(
+        administration=administration, subject=subject, body=body, sender=sender, recipient_service=recipient_service
+    )
+    assert administration is not None
+    if idempotency is not None and actor is not None:
+        replay = _replay(actor, idempotency)
+        if replay is not None:
+            return replay
+
+    new_files = store_checked(files)
+    try:
+        with transaction.atomic():
+            registration = _register_locked(
+                actor=actor,
+                administration=administration,
+                direction=direction,
+                channel=channel,
+                sender=sender,
+                subject=subject,
+                body=body,
+                files=files,
+                recipient_service=recipient_service,
+                confidential=confidential,
+                idempotency=idempotency,
+            )
+    except IntegrityError:
+        for sha256 in new_files:
+            storage.discard(sha256)
+        if idempotency is not None and actor is not None:
+            # The same key was committed by a concurrent request: answer with its registration.
+            replay = _replay(actor, idempotency)
+            if replay is not None:
+                return replay
+        raise
+    except BaseException:
+        for sha256 in new_files:
+            storage.discard(sha256)
+        raise
+    return registration
+
+
+def _register_locked(
+    *,
+    actor: User | None,
+    administration: Administration,
+    direction: str,
+    channel: str,
+    sender: Sender,
+    subject: str,
+    body: str,
+    files: Sequence[CheckedFile],
+    recipient_service: Service | None,
+    confidential: bool,
+    idempotency: Idempotency | None,
+) -> Registration:
+    year, sequence, registered_at = _next_number(administration, direction)
+    correspondence = Correspondence.objects.create(
+        administration=administration,
+        direction=direction,
+        year=year,
+        sequence=sequence,
+        number=format_number(direction, year, sequence),
+        channel=channel,
+        registered_at=registered_at,
+        registered_by=actor if channel == Channel.COUNTER else None,
+        sender_account=sender.account,
+        sender_kind=sender.kind,
+        sender_name=sender.name.strip(),
+        sender_identifier=sender.identifier.strip().upper(),
+        sender_email=sender.email.strip().lower(),
+        sender_address=sender.address.strip(),
+        recipient_service=recipient_service,
+        subject=subject,
+        body=body,
+        confidential=confidential,
+    )
+    if files:
+        Blob.objects.bulk_create(
+            [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files],
+            ignore_conflicts=True,
+        )
+    attachments = Attachment.objects.bulk_create(
+        [
+            Attachment(correspondence=correspondence, position=i, blob_id=f.sha256, filename=f.filename)
+            for i, f in enumerate(files, start=1)
+        ]
+    )
+    receipt = Receipt.objects.create(correspondence=correspondence, token=new_receipt_token())
+    log_append(
+        administration=administration,
+        action="registered",
+        facts=registration_facts(correspondence, attachments),
+        recorded_at=registered_at,
+        correspondence_id=correspondence.pk,
+    )
+    if idempotency is not None and actor is not None:
+        IdempotencyKey.objects.create(
+            user=actor,
+            key=idempotency.key,
+            request_hash=idempotency.request_hash,
+            correspondence=correspondence,
+            created_at=registered_at,
+        )
+    audit_record(
+        actor=actor,
+        action="correspondence.registered",
+        obj=correspondence,
+        administration=administration,
+        subject_user=sender.account,
+        data={"number": correspondence.number, "channel": channel},
+    )
+    return Registration(correspondence=correspondence, receipt=receipt, attachments=attachments)

@@ -1,0 +1,197 @@
+"""Administrations, their services and staff, and the accounts of citizens and companies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+code_validator = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9-]{1,39}$", _("Use 2 to 40 capital letters, digits and dashes.")
+)
+
+
+class MultilingualName(models.Model):
+    """Names in Arabic, French and Amazigh (Tifinagh), shown in the current language."""
+
+    name_ar = models.CharField(_("name in Arabic"), max_length=200)
+    name_fr = models.CharField(_("name in French"), max_length=200)
+    name_zgh = models.CharField(_("name in Amazigh (Tifinagh)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        language = (get_language() or "ar").split("-")[0]
+        if language == "fr":
+            return self.name_fr
+        if language == "zgh" and self.name_zgh:
+            return self.name_zgh
+        return self.name_ar
+
+
+class Administration(MultilingualName):
+    class Kind(models.TextChoices):
+        COMMUNE = "commune", _("Commune")
+        PROVINCE = "province", _("Provincial or prefectural council")
+        REGION = "region", _("Regional council")
+        MINISTRY = "ministry", _("Ministry")
+        PUBLIC_BODY = "public_body", _("Public body")
+        CHAMBER = "chamber", _("Chamber")
+
+    code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    is_active = models.BooleanField(_("accepts correspondence"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("administration")
+        verbose_name_plural = _("administrations")
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name_fr}"
+
+
+class Service(MultilingualName):
+    """A unit of an administration: a central directorate or a decentralised office."""
+
+    class Kind(models.TextChoices):
+        CENTRAL = "central", _("Central")
+        DECENTRALISED = "decentralised", _("Decentralised")
+
+    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="services")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    code = models.CharField(_("code"), max_length=40, validators=[code_validator])
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.CENTRAL)
+    location = models.CharField(_("location"), max_length=120, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["administration", "code"]
+        constraints = [models.UniqueConstraint(fields=["administration", "code"], name="service_code_unique")]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name_fr}"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True, email_verified_at=timezone.now())
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Anyone who signs in: a citizen, a company, a member of staff, a platform admin.
+
+    Identity numbers are optional and kept as given, nothing more; pages and receipts show
+    them masked (:func:`tenancy.selectors.mask_identifier`).
+    """
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        COMPANY = "company", _("Company")
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150)
+    kind = models.CharField(_("account kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    national_id = models.CharField(
+        _("national ID (CIN)"),
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{1,2}[0-9]{1,8}$", _("A CIN looks like AB123456."))],
+    )
+    company_id = models.CharField(
+        _("company ID (ICE)"),
+        max_length=15,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{15}$", _("An ICE has 15 digits."))],
+    )
+    language = models.CharField(_("language"), max_length=5, default="ar")
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    is_staff = models.BooleanField(_("platform administrator"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def is_email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class Membership(models.Model):
+    """A user's role in an administration, optionally within one service."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", _("Bureau d'ordre clerk")
+        AGENT = "agent", _("Processing agent")
+        HEAD = "head", _("Head of service")
+        SIGNATORY = "signatory", _("Signatory")
+        ADMIN = "admin", _("Administration admin")
+        AUDITOR = "auditor", _("Auditor")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="memberships")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "administration", "role"], name="membership_role_unique"),
+        ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.administration.code} · {self.role}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only the SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"

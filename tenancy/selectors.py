@@ -1,0 +1,72 @@
+"""Reads about administrations, services and staff, and the one place roles are checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from core.errors import NotFound
+from tenancy.models import Administration, Membership, Service, User
+
+
+def mask_identifier(value: str) -> str:
+    """``AB123456`` → ``AB****56``: enough to recognise, not enough to reuse."""
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+def administration_by_code(code: str) -> Administration | None:
+    return Administration.objects.filter(code=code.strip().upper(), is_active=True).first()
+
+
+def active_administrations() -> QuerySet[Administration]:
+    return Administration.objects.filter(is_active=True).order_by("code")
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, is_active=True, administration__is_active=True).select_related(
+        "administration", "service"
+    )
+
+
+def roles_in(user: User, administration: Administration) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Membership.objects.filter(user=user, administration=administration, is_active=True).values_list(
+            "role", flat=True
+        )
+    )
+
+
+def has_role(user: User, administration: Administration, roles: Iterable[str]) -> bool:
+    return bool(roles_in(user, administration) & set(roles))
+
+
+def staff_administrations(user: User, roles: Iterable[str] | None = None) -> QuerySet[Administration]:
+    memberships = memberships_of(user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return Administration.objects.filter(pk__in=memberships.values("administration_id")).order_by("code")
+
+
+def services_of(administration: Administration) -> QuerySet[Service]:
+    return Service.objects.filter(administration=administration, is_active=True).order_by("code")
+
+
+def administration_for_staff(user: User, code: str, roles: Iterable[str] | None = None) -> Administration:
+    """An administration where ``user`` holds one of ``roles`` (any role when None), else NotFound."""
+    memberships = memberships_of(user).filter(administration__code=code)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    membership = memberships.first()
+    if membership is None:
+        raise NotFound
+    return membership.administration

@@ -1,0 +1,234 @@
+"""Django settings for Wasl.
+
+All configuration comes from ``WASL_*`` environment variables, read through the typed
+helpers in :mod:`wasl.env` and documented in ``docs/configuration.md``. Outside the demo
+mode there is no default secret: start-up fails with a clear message instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+
+from wasl.env import (
+    ConfigurationError,
+    env_bool,
+    env_int,
+    env_list,
+    env_rate,
+    env_size,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEMO = env_bool("WASL_DEMO", False)
+DEBUG = env_bool("WASL_DEBUG", False)
+DATA_DIR = Path(env_str("WASL_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+SECRET_KEY = env_str("WASL_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEMO:
+        raise ConfigurationError(
+            "WASL_SECRET_KEY is not set. Set it to a long random value, "
+            "or set WASL_DEMO=true for a local demonstration."
+        )
+    SECRET_KEY = "demo-only-secret-never-use-in-production-0f3c9a7e5b1d"
+
+ALLOWED_HOSTS = env_list("WASL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEMO else [])
+CSRF_TRUSTED_ORIGINS = env_list("WASL_CSRF_TRUSTED_ORIGINS", [])
+PUBLIC_URL = env_str("WASL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    # Domain apps, in dependency order: each depends only on apps above it.
+    "core",
+    "audit",
+    "tenancy",
+    "trust",
+    "documents",
+    "registry",
+    # Presentation layers.
+    "portal",
+    "desk",
+    "api",
+    "operations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.NotFoundMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "wasl.urls"
+WSGI_APPLICATION = "wasl.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.wasl",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in WAL mode under DATA_DIR by default, PostgreSQL via WASL_DATABASE_URL.
+DATABASE_URL = env_str("WASL_DATABASE_URL", f"sqlite:///{DATA_DIR / 'wasl.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("WASL_DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE takes the write lock when a transaction starts, so two writers never
+        # both read a register counter and then fight over upgrading their lock.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "tenancy.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Languages: Arabic by default (right to left), French, and Standard Moroccan Amazigh in Tifinagh.
+LANGUAGE_CODE = "ar"
+LANGUAGES = [("ar", "العربية"), ("fr", "Français"), ("zgh", "ⵜⴰⵎⴰⵣⵉⵖⵜ")]
+LANGUAGES_BIDI = ["ar"]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Africa/Casablanca"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static", ("fonts", BASE_DIR / "documents" / "fonts")]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG or DEMO
+
+# Where content-addressed files (attachments, sealed receipts) are kept.
+FILES_DIR = Path(env_str("WASL_FILES_DIR", str(DATA_DIR / "files"))).resolve()
+# The installation PKI: root CA, timestamping unit, one seal per administration.
+PKI_DIR = Path(env_str("WASL_PKI_DIR", str(DATA_DIR / "pki"))).resolve()
+# Outside the demo the PKI must be supplied (or created on purpose with `manage.py pki_init`).
+PKI_AUTOCREATE = env_bool("WASL_PKI_AUTOCREATE", DEMO)
+
+# Uploads: limits per file and per deposit; bigger bodies are refused before parsing.
+MAX_FILE_SIZE = env_size("WASL_MAX_FILE_SIZE", "20MB")
+MAX_DEPOSIT_SIZE = env_size("WASL_MAX_DEPOSIT_SIZE", "50MB")
+MAX_FILES = env_int("WASL_MAX_FILES", 10, minimum=0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES + 1
+FILE_UPLOAD_TEMP_DIR = None
+
+# Rate limits, as (count, seconds).
+RATE_DEPOSIT = env_rate("WASL_RATE_DEPOSIT", "30/h")
+RATE_LOGIN = env_rate("WASL_RATE_LOGIN", "10/m")
+RATE_VERIFY = env_rate("WASL_RATE_VERIFY", "60/m")
+API_TOKEN_TTL_HOURS = env_int("WASL_API_TOKEN_TTL_HOURS", 24, minimum=1)
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Tasks: a database-backed queue drained by `manage.py db_worker`.
+TASKS = {
+    "default": {
+        "BACKEND": "django.tasks.backends.immediate.ImmediateBackend"
+        if env_str("WASL_TASKS", "database") == "immediate"
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
+
+# E-mail: console by default; SMTP when WASL_EMAIL_HOST is set.
+_email_host = env_str("WASL_EMAIL_HOST")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _email_host,
+            "port": env_int("WASL_EMAIL_PORT", 587),
+            "username": env_str("WASL_EMAIL_USER"),
+            "password": env_str("WASL_EMAIL_PASSWORD"),
+            "use_tls": env_bool("WASL_EMAIL_USE_TLS", True),
+            "timeout": 20,
+        },
+    }
+    if _email_host
+    else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+}
+DEFAULT_FROM_EMAIL = env_str("WASL_EMAIL_FROM", "Wasl <no-reply@wasl.localhost>")
+
+# Security: secure cookies and HSTS unless serving the local demo over plain HTTP.
+SECURE_COOKIES = env_bool("WASL_SECURE_COOKIES", not DEMO)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if SECURE_COOKIES:
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("WASL_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
