@@ -153,6 +153,10 @@ FILES_DIR = Path(env_str("WASL_FILES_DIR", str(DATA_DIR / "files"))).resolve()
 PKI_DIR = Path(env_str("WASL_PKI_DIR", str(DATA_DIR / "pki"))).resolve()
 # Outside the demo the PKI must be supplied (or created on purpose with `manage.py pki_init`).
 PKI_AUTOCREATE = env_bool("WASL_PKI_AUTOCREATE", DEMO)
+# The name the installation's root certificate carries.
+INSTALLATION_NAME = env_str("WASL_INSTALLATION_NAME", "Wasl demo" if DEMO else "Wasl")
+# An external RFC 3161 timestamping authority; empty: the installation's own timestamping unit.
+TSA_URL = env_str("WASL_TSA_URL")
 
 # Uploads: limits per file and per deposit; bigger bodies are refused before parsing.
 MAX_FILE_SIZE = env_size("WASL_MAX_FILE_SIZE", "20MB")
@@ -169,7 +173,16 @@ RATE_LOGIN = env_rate("WASL_RATE_LOGIN", "10/m")
 RATE_VERIFY = env_rate("WASL_RATE_VERIFY", "60/m")
 API_TOKEN_TTL_HOURS = env_int("WASL_API_TOKEN_TTL_HOURS", 24, minimum=1)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache holds rate-limit counters; processes share it unless it is in-process memory.
+CACHE_URL = env_str("WASL_CACHE_URL", f"file://{DATA_DIR / 'cache'}")
+if CACHE_URL.startswith("file://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": CACHE_URL[7:]}}
+elif CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL in ("locmem://", "memory://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ConfigurationError(f"WASL_CACHE_URL={CACHE_URL!r}: use file:///path, redis://host:port/db or locmem://")
 
 # Tasks: a database-backed queue drained by `manage.py db_worker`.
 TASKS = {

@@ -18,6 +18,7 @@ os.environ.setdefault("WASL_RATE_DEPOSIT", "10000/m")
 os.environ.setdefault("WASL_RATE_LOGIN", "10000/m")
 os.environ.setdefault("WASL_RATE_VERIFY", "10000/m")
 os.environ.setdefault("WASL_LOG_LEVEL", "WARNING")
+os.environ.setdefault("WASL_CACHE_URL", "locmem://")
 
 from wasl.settings import *  # noqa: E402,F403
 

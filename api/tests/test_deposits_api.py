@@ -1,0 +1,183 @@
+"""The deposit API, used as a client would: token, multipart deposit, receipt, listing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from documents.samples import image_bytes, pdf_bytes
+from registry.models import Correspondence
+from tenancy.models import ApiToken
+from tenancy.testing import PASSWORD, make_user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def token_for(client: Client, user) -> str:
+    response = client.post(
+        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["token"]
+
+
+@pytest.fixture
+def api(client, citizen):
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, citizen)}"
+    return client
+
+
+def post_deposit(api, *, recipient="COMMUNE-TEST", subject="طلب شهادة إدارية", body="", files=(), headers=None, language="ar"):
+    data = {"recipient": recipient, "subject": subject, "body": body}
+    if files:
+        data["attachments"] = [SimpleUploadedFile(name, content) for name, content in files]
+    return api.post("/api/v1/deposits", data, headers={"Accept-Language": language, **(headers or {})})
+
+
+def test_wrong_credentials_get_401_in_the_common_error_shape(client, citizen):
+    response = client.post(
+        "/api/v1/auth/token", {"username": citizen.email, "password": "nope"}, content_type="application/json"
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "wrong_credentials"
+    assert response.json()["error"]["message"]
+
+
+def test_a_deposit_returns_its_number_and_a_sealed_receipt(api, commune):
+    response = post_deposit(api, files=[("lettre.pdf", pdf_bytes(pages=2, pad_to=200_000))])
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["registration_number"].endswith("-000001")
+    assert datetime.fromisoformat(body["registered_at"].replace("Z", "+00:00"))
+    assert body["receipt_status"] == "issued"
+    assert body["attachments"][0]["pages"] == 2
+    assert "/v/" in body["verification_url"]
+    receipt = api.get(body["receipt_url"])
+    assert receipt.status_code == 200
+    assert receipt["Content-Type"] == "application/pdf"
+    assert b"".join(receipt.streaming_content).startswith(b"%PDF-")
+
+
+def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen):
+    post_deposit(api)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [citizen.email]
+    assert message.attachments[0].filename.endswith(".pdf")
+    assert message.attachments[0].content.startswith(b"%PDF-")
+
+
+def test_listing_shows_only_the_callers_deposits(api, client, commune, outsider_citizen):
+    post_deposit(api)
+    post_deposit(api, subject="طلب ثان")
+    other = Client()
+    other.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(other, outsider_citizen)}"
+    post_deposit(other, subject="Demande d'un autre")
+    mine = api.get("/api/v1/deposits").json()
+    assert [d["subject"] for d in mine] == ["طلب ثان", "طلب شهادة إدارية"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"recipient": "NO-SUCH-CODE"}, 404, "unknown_recipient"),
+        ({"recipient": ""}, 404, "unknown_recipient"),
+        ({"subject": ""}, 400, "subject_required"),
+        ({"files": [("virus.pdf", b"MZ\x90\x00" + b"\0" * 100)]}, 400, "file_type_not_allowed"),
+        ({"files": [("cut.pdf", pdf_bytes(pages=3)[:-200])]}, 400, "file_unreadable"),
+        ({"files": [("empty.pdf", b"")]}, 400, "empty_file"),
+    ],
+)
+def test_bad_input_is_refused_and_consumes_no_number(api, commune, kwargs, status, code):
+    response = post_deposit(api, **kwargs)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    assert not Correspondence.objects.exists()
+    assert post_deposit(api).json()["registration_number"].endswith("-000001")
+
+
+def test_too_many_or_too_large_files(api, commune, settings):
+    settings.MAX_FILES = 2
+    settings.MAX_FILE_SIZE = 50_000
+    three = [(f"{i}.png", image_bytes("PNG")) for i in range(3)]
+    assert post_deposit(api, files=three).json()["error"]["code"] == "too_many_files"
+    response = post_deposit(api, files=[("big.pdf", pdf_bytes(pad_to=80_000))])
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert not Correspondence.objects.exists()
+
+
+def test_an_expired_token_is_refused(api, commune):
+    ApiToken.objects.update(expires_at=datetime.now().astimezone() - timedelta(minutes=1))
+    response = post_deposit(api)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert not Correspondence.objects.exists()
+
+
+def test_an_unverified_account_cannot_deposit(client, commune):
+    user = make_user("new@example.ma", verified=False)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, user)}"
+    response = post_deposit(client)
+    assert response.status_code == 403
+    assert not Correspondence.objects.exists()
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_registration(api, commune):
+    files = [("a.pdf", pdf_bytes())]
+    first = post_deposit(api, files=files, headers={"Idempotency-Key": "k-123"})
+    again = post_deposit(api, files=files, headers={"Idempotency-Key": "k-123"})
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_registered"
+    assert again.json()["registration"]["registration_number"] == first.json()["registration_number"]
+    assert Correspondence.objects.count() == 1
+    different = post_deposit(api, subject="Autre chose", headers={"Idempotency-Key": "k-123"})
+    assert different.status_code == 422
+    assert different.json()["error"]["code"] == "idempotency_key_reused"
+    assert post_deposit(api).json()["registration_number"].endswith("-000002")
+
+
+def test_deposits_are_rate_limited_with_retry_after(api, commune, settings):
+    settings.RATE_DEPOSIT = (2, 3600)
+    assert post_deposit(api).status_code == 201
+    assert post_deposit(api).status_code == 201
+    limited = post_deposit(api)
+    assert limited.status_code == 429
+    assert 0 < int(limited["Retry-After"]) <= 3600
+    assert Correspondence.objects.count() == 2
+
+
+def test_sign_in_is_rate_limited(client, citizen, settings):
+    settings.RATE_LOGIN = (3, 60)
+    for _ in range(3):
+        client.post("/api/v1/auth/token", {"username": citizen.email, "password": "x"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token", {"username": citizen.email, "password": PASSWORD}, content_type="application/json"
+    )
+    assert response.status_code == 429
+    assert response["Retry-After"]
+
+
+def test_errors_speak_the_callers_language(api, commune):
+    french = post_deposit(api, subject="", language="fr").json()["error"]["message"]
+    arabic = post_deposit(api, subject="", language="ar").json()["error"]["message"]
+    assert french != arabic
+    assert any("\u0600" <= ch <= "\u06ff" for ch in arabic)
+
+
+def test_openapi_is_served(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/deposits", "/api/v1/auth/token", "/api/v1/verify", "/api/v1/verify/{token}"} <= set(schema["paths"])
+
+
+def test_healthz(client, db):
+    assert client.get("/healthz").json() == {"status": "ok", "database": True}

@@ -1,0 +1,180 @@
+"""Tenant isolation: outsiders are denied every page and endpoint that touches data not theirs.
+
+An outsider is a citizen who did not deposit the correspondence, or staff (with every role)
+of another administration. Denials are 404s (or a redirect to sign in for anonymous
+visitors), so nobody can even learn what exists.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from documents.samples import pdf_bytes
+from registry.models import Channel, Direction, Receipt
+from registry.services import Sender, correspondence_register
+from tenancy.models import Membership
+from tenancy.testing import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def deposited(commune, citizen):
+    from documents.intake import bytes_upload, check_files
+
+    registration = correspondence_register(
+        actor=citizen,
+        administration=commune,
+        channel=Channel.ONLINE,
+        sender=Sender.of_account(citizen),
+        subject="طلب خاص",
+        files=check_files([bytes_upload(pdf_bytes(), "piece.pdf")]),
+    )
+    from registry.receipts import receipt_issue
+
+    receipt_issue(receipt_id=registration.receipt.pk)
+    return registration.correspondence
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def bearer(user) -> Client:
+    client = Client()
+    token = client.post(
+        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
+    ).json()["token"]
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def staff_pages(code: str, pk: int, membership_id: int) -> list[tuple[str, str]]:
+    return [
+        ("get", f"/desk/{code}/"),
+        ("get", f"/desk/{code}/register/new/"),
+        ("post", f"/desk/{code}/register/new/"),
+        ("get", f"/desk/{code}/c/{pk}/"),
+        ("get", f"/desk/{code}/c/{pk}/receipt.pdf"),
+        ("get", f"/desk/{code}/c/{pk}/files/1"),
+        ("get", f"/desk/{code}/services/"),
+        ("post", f"/desk/{code}/services/"),
+        ("get", f"/desk/{code}/staff/"),
+        ("post", f"/desk/{code}/staff/"),
+        ("post", f"/desk/{code}/staff/{membership_id}/revoke/"),
+    ]
+
+
+def test_staff_of_another_administration_is_denied_every_desk_page(deposited, outsider, commune_admin, elsewhere):
+    client = signed_in(outsider)
+    membership = Membership.objects.get(user=commune_admin)
+    for method, url in staff_pages(deposited.administration.code, deposited.pk, membership.pk):
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, (method, url, response.status_code)
+    # Its own administration's code does not open our records either.
+    for url in (f"/desk/{elsewhere.code}/c/{deposited.pk}/", f"/desk/{elsewhere.code}/c/{deposited.pk}/files/1"):
+        assert client.get(url).status_code == 404, url
+    assert Membership.objects.filter(pk=membership.pk, is_active=True).exists()
+
+
+def test_a_citizen_is_denied_every_desk_page(deposited, citizen, commune_admin):
+    client = signed_in(citizen)
+    membership = Membership.objects.get(user=commune_admin)
+    for method, url in staff_pages(deposited.administration.code, deposited.pk, membership.pk):
+        assert getattr(client, method)(url).status_code == 404, (method, url)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(deposited, commune_admin):
+    client = Client()
+    membership = Membership.objects.get(user=commune_admin)
+    pages = staff_pages(deposited.administration.code, deposited.pk, membership.pk) + [
+        ("get", f"/deposits/{deposited.pk}/"),
+        ("get", f"/deposits/{deposited.pk}/receipt.pdf"),
+        ("get", "/deposits/"),
+        ("get", "/deposit/"),
+    ]
+    for method, url in pages:
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and "/login/" in response["Location"], (method, url)
+
+
+def test_another_citizen_cannot_see_a_deposit(deposited, outsider_citizen, outsider):
+    for user in (outsider_citizen, outsider):
+        page = signed_in(user)
+        assert page.get(f"/deposits/{deposited.pk}/").status_code == 404
+        assert page.get(f"/deposits/{deposited.pk}/receipt.pdf").status_code == 404
+        assert deposited.number not in page.get("/deposits/").content.decode()
+        api = bearer(user)
+        assert api.get(f"/api/v1/deposits/{deposited.pk}").status_code == 404
+        assert api.get(f"/api/v1/deposits/{deposited.pk}/receipt").status_code == 404
+        assert api.get("/api/v1/deposits").json() == []
+
+
+def test_the_api_requires_a_token_for_personal_data(deposited):
+    client = Client()
+    for url in ("/api/v1/deposits", f"/api/v1/deposits/{deposited.pk}", f"/api/v1/deposits/{deposited.pk}/receipt"):
+        assert client.get(url).status_code == 401, url
+    response = client.post("/api/v1/deposits", {"recipient": "COMMUNE-TEST", "subject": "x"})
+    assert response.status_code == 401
+
+
+def test_an_auditor_reads_the_register_but_cannot_register(deposited, auditor):
+    client = signed_in(auditor)
+    code = deposited.administration.code
+    assert client.get(f"/desk/{code}/").status_code == 200
+    assert client.get(f"/desk/{code}/c/{deposited.pk}/").status_code == 200
+    assert client.get(f"/desk/{code}/register/new/").status_code == 404
+    assert client.get(f"/desk/{code}/staff/").status_code == 404
+
+
+def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent):
+    confidential = correspondence_register(
+        actor=clerk,
+        administration=commune,
+        direction=Direction.INCOMING,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="Informateur"),
+        subject="Signalement confidentiel",
+        confidential=True,
+    ).correspondence
+    agent_client = signed_in(agent)
+    assert agent_client.get(f"/desk/{commune.code}/c/{confidential.pk}/").status_code == 404
+    assert "Signalement confidentiel" not in agent_client.get(f"/desk/{commune.code}/").content.decode()
+    assert signed_in(clerk).get(f"/desk/{commune.code}/c/{confidential.pk}/").status_code == 200
+
+
+def test_public_verification_hides_the_subject_of_confidential_mail(commune, clerk, client):
+    registration = correspondence_register(
+        actor=clerk,
+        administration=commune,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="X"),
+        subject="Secret subject",
+        confidential=True,
+    )
+    from registry.receipts import receipt_issue
+
+    receipt_issue(receipt_id=registration.receipt.pk)
+    token = Receipt.objects.get(correspondence=registration.correspondence).token
+    assert "Secret subject" not in client.get(f"/v/{token}").content.decode()
+    assert client.get(f"/api/v1/verify/{token}").json()["subject"] is None
+
+
+def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, outsider):
+    client = signed_in(outsider)
+    response = client.post(
+        f"/desk/{commune.code}/register/new/",
+        {"sender_name": "x", "subject": "y", "attachments": SimpleUploadedFile("a.pdf", pdf_bytes())},
+    )
+    assert response.status_code == 404
+    from registry.models import Correspondence
+
+    assert not Correspondence.objects.exists()
