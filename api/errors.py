@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from core.errors import NotFound
 from core.ratelimit import RateLimited
 from documents.intake import FileRejected
-from core.errors import NotFound
 from registry.services import RegistrationRefused
 
 
@@ -58,7 +58,9 @@ def install(api: NinjaAPI) -> None:
         response = respond(
             request,
             429,
-            error_body("rate_limited", _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}),
+            error_body(
+                "rate_limited", _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}
+            ),
         )
         response["Retry-After"] = str(exc.retry_after)
         return response
@@ -81,7 +83,9 @@ def install(api: NinjaAPI) -> None:
         for problem in exc.errors:
             location = [str(part) for part in problem.get("loc", []) if part not in ("body", "form", "query", "path")]
             fields[".".join(location) or "request"] = str(problem.get("msg", ""))
-        return respond(request, 422, error_body("invalid_request", _("Some fields are missing or invalid."), fields=fields))
+        return respond(
+            request, 422, error_body("invalid_request", _("Some fields are missing or invalid."), fields=fields)
+        )
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

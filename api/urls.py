@@ -9,15 +9,15 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import File, Form, NinjaAPI, Schema, UploadedFile
+from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 from ninja.security import HttpBearer
 
 from api import errors
 from core.ratelimit import client_address, rate_limit_hit
 from documents.intake import check_files
 from registry import selectors
-from registry.models import Channel, Correspondence
 from registry.downloads import receipt_response
+from registry.models import Channel, Correspondence
 from registry.receipts import receipt_issue_safely, verification_url
 from registry.services import (
     Idempotency,
@@ -155,7 +155,7 @@ def deposit_create(
     subject: Form[str] = "",
     body: Form[str] = "",
     attachments: File[list[UploadedFile]] | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Deposit a correspondence to an administration; the sealed receipt comes back with it.
 
     Send an ``Idempotency-Key`` header to make retries safe: a repeated request with the
@@ -172,7 +172,10 @@ def deposit_create(
     idempotency = None
     if key:
         fingerprint = request_fingerprint(
-            recipient=recipient.strip().upper(), subject=subject.strip(), body=body.strip(), file_hashes=[f.sha256 for f in files]
+            recipient=recipient.strip().upper(),
+            subject=subject.strip(),
+            body=body.strip(),
+            file_hashes=[f.sha256 for f in files],
         )
         idempotency = Idempotency(key=key, request_hash=fingerprint)
     registration: Registration = correspondence_register(
@@ -187,18 +190,20 @@ def deposit_create(
     )
     correspondence = registration.correspondence
     if registration.replayed:
-        return 409, {
-            **errors.error_body(
-                "already_registered",
-                _("This request was already registered under number %(number)s; nothing new was registered.")
-                % {"number": correspondence.number},
-            ),
-            "registration": _deposit_out(request, correspondence),
-        }
+        return Status(
+            409,
+            {
+                **errors.error_body(
+                    "already_registered",
+                    _("This request was already registered under number %(number)s; nothing new was registered.")
+                    % {"number": correspondence.number},
+                ),
+                "registration": _deposit_out(request, correspondence),
+            },
+        )
     receipt_issue_safely(receipt_id=registration.receipt.pk)
-    correspondence.refresh_from_db(fields=[])
     correspondence = selectors.deposit_for_owner(user, correspondence.pk)
-    return 201, _deposit_out(request, correspondence)
+    return Status(201, _deposit_out(request, correspondence))
 
 
 @api.get("/deposits", response=list[DepositOut], auth=bearer, tags=["deposits"])
@@ -240,18 +245,23 @@ def verification_facts(receipt: Any, *, show_subject: bool) -> dict[str, Any]:
 
 
 @api.get("/verify/{token}", response={200: VerificationOut, 404: VerificationOut}, auth=None, tags=["verification"])
-def verify_token(request: HttpRequest, token: str) -> tuple[int, dict[str, Any]]:
+def verify_token(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
     """Check a receipt by the token of its QR code."""
     rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
     receipt = selectors.receipt_by_token(token)
     if receipt is None:
-        return 404, {"valid": False, "code": "unknown_token", "message": _("No receipt has this verification code.")}
-    return 200, {
-        "valid": True,
-        "code": "ok",
-        "message": _("This receipt is registered."),
-        **verification_facts(receipt, show_subject=True),
-    }
+        return Status(
+            404, {"valid": False, "code": "unknown_token", "message": _("No receipt has this verification code.")}
+        )
+    return Status(
+        200,
+        {
+            "valid": True,
+            "code": "ok",
+            "message": _("This receipt is registered."),
+            **verification_facts(receipt, show_subject=True),
+        },
+    )
 
 
 @api.post("/verify", response=VerificationOut, auth=None, tags=["verification"])

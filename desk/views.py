@@ -113,7 +113,9 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
                 return redirect(url)
         context = {"form": form, "administration": administration, "section": "counter"}
         if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-            return JsonResponse({"html": render_to_string("desk/counter_form.html", context, request=request)}, status=400)
+            return JsonResponse(
+                {"html": render_to_string("desk/counter_form.html", context, request=request)}, status=400
+            )
         return render(request, "desk/counter_new.html", context, status=400)
     return render(
         request, "desk/counter_new.html", {"form": form, "administration": administration, "section": "counter"}
@@ -219,9 +221,7 @@ def staff(request: HttpRequest, code: str) -> HttpResponse:
         if member is None:
             if not data["full_name"].strip():
                 form.add_error("full_name", _("Give the full name of this new person."))
-                return render(
-                    request, "desk/staff.html", _staff_context(administration, form), status=400
-                )
+                return render(request, "desk/staff.html", _staff_context(administration, form), status=400)
             member = User.objects.create_user(email, None, full_name=data["full_name"].strip())
             invited = True
         membership_grant(

@@ -69,7 +69,7 @@ def clean_filename(name: str | None, *, fallback: str = "document") -> str:
         return fallback
     if len(base) > 150:
         stem, dot, ext = base.rpartition(".")
-        base = (stem[: 140] + dot + ext[:9]) if dot else base[:150]
+        base = (stem[:140] + dot + ext[:9]) if dot else base[:150]
     return base
 
 

@@ -36,28 +36,78 @@ class DemoAccount:
 DEMO_ACCOUNTS = [
     DemoAccount("citizen@demo.ma", "demo-citizen-2026", "أمينة العلوي", "citizen", national_id="BK123456"),
     DemoAccount(
-        "company@demo.ma", "demo-company-2026", "Atlas Travaux SARL", "company",
-        kind=User.Kind.COMPANY, company_id="001234567000089",
+        "company@demo.ma",
+        "demo-company-2026",
+        "Atlas Travaux SARL",
+        "company",
+        kind=User.Kind.COMPANY,
+        company_id="001234567000089",
     ),
-    DemoAccount("clerk@demo.ma", "demo-clerk-2026", "Rachid Bennani", "clerk (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.CLERK, "BO"),
-    DemoAccount("agent@demo.ma", "demo-agent-2026", "Salma Idrissi", "agent (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.AGENT, "URB"),
-    DemoAccount("head@demo.ma", "demo-head-2026", "Karim Tazi", "head of service (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.HEAD, "URB"),
     DemoAccount(
-        "signatory@demo.ma", "demo-signatory-2026", "Nadia El Fassi", "signatory (COMMUNE-DEMO)",
-        "COMMUNE-DEMO", Role.SIGNATORY, "DGS",
+        "clerk@demo.ma", "demo-clerk-2026", "Rachid Bennani", "clerk (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.CLERK, "BO"
     ),
-    DemoAccount("admin@demo.ma", "demo-admin-2026", "Omar Chraibi", "administration admin (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.ADMIN),
-    DemoAccount("auditor@demo.ma", "demo-auditor-2026", "Hajar Berrada", "auditor (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.AUDITOR),
     DemoAccount(
-        "clerk.region@demo.ma", "demo-clerk-2026", "Youssef Amrani", "clerk (REGION-DEMO)", "REGION-DEMO", Role.CLERK, "BO",
+        "agent@demo.ma", "demo-agent-2026", "Salma Idrissi", "agent (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.AGENT, "URB"
     ),
-    DemoAccount("platform@demo.ma", "demo-platform-2026", "Platform Admin", "platform admin (/admin/)", platform_admin=True),
+    DemoAccount(
+        "head@demo.ma",
+        "demo-head-2026",
+        "Karim Tazi",
+        "head of service (COMMUNE-DEMO)",
+        "COMMUNE-DEMO",
+        Role.HEAD,
+        "URB",
+    ),
+    DemoAccount(
+        "signatory@demo.ma",
+        "demo-signatory-2026",
+        "Nadia El Fassi",
+        "signatory (COMMUNE-DEMO)",
+        "COMMUNE-DEMO",
+        Role.SIGNATORY,
+        "DGS",
+    ),
+    DemoAccount(
+        "admin@demo.ma",
+        "demo-admin-2026",
+        "Omar Chraibi",
+        "administration admin (COMMUNE-DEMO)",
+        "COMMUNE-DEMO",
+        Role.ADMIN,
+    ),
+    DemoAccount(
+        "auditor@demo.ma", "demo-auditor-2026", "Hajar Berrada", "auditor (COMMUNE-DEMO)", "COMMUNE-DEMO", Role.AUDITOR
+    ),
+    DemoAccount(
+        "clerk.region@demo.ma",
+        "demo-clerk-2026",
+        "Youssef Amrani",
+        "clerk (REGION-DEMO)",
+        "REGION-DEMO",
+        Role.CLERK,
+        "BO",
+    ),
+    DemoAccount(
+        "platform@demo.ma", "demo-platform-2026", "Platform Admin", "platform admin (/admin/)", platform_admin=True
+    ),
 ]
 
 ADMINISTRATIONS = [
     ("COMMUNE-DEMO", Administration.Kind.COMMUNE, "جماعة وصل النموذجية", "Commune de Wasl (démo)", "ⵜⴰⵎⵙⵙⵓⵔⵜ ⵏ ⵡⴰⵚⵍ"),
-    ("REGION-DEMO", Administration.Kind.REGION, "مجلس جهة وصل النموذجية", "Conseil de la région de Wasl (démo)", "ⴰⴳⵔⴰⵡ ⵏ ⵜⵎⵏⴰⴹⵜ ⵏ ⵡⴰⵚⵍ"),
-    ("MINISTERE-DEMO", Administration.Kind.MINISTRY, "وزارة الانتقال الرقمي (نموذج)", "Ministère de la transition numérique (démo)", ""),
+    (
+        "REGION-DEMO",
+        Administration.Kind.REGION,
+        "مجلس جهة وصل النموذجية",
+        "Conseil de la région de Wasl (démo)",
+        "ⴰⴳⵔⴰⵡ ⵏ ⵜⵎⵏⴰⴹⵜ ⵏ ⵡⴰⵚⵍ",
+    ),
+    (
+        "MINISTERE-DEMO",
+        Administration.Kind.MINISTRY,
+        "وزارة الانتقال الرقمي (نموذج)",
+        "Ministère de la transition numérique (démo)",
+        "",
+    ),
 ]
 
 # code, parent code, kind, location, Arabic, French
@@ -68,8 +118,22 @@ SERVICES = {
         ("URB", "DGS", Service.Kind.CENTRAL, "", "مصلحة التعمير", "Service de l'urbanisme"),
         ("EC", "DGS", Service.Kind.CENTRAL, "", "مصلحة الحالة المدنية", "Service de l'état civil"),
         ("ECO", "DGS", Service.Kind.CENTRAL, "", "مصلحة الشؤون الاقتصادية", "Service des affaires économiques"),
-        ("ANX1", "DGS", Service.Kind.DECENTRALISED, "Hay Salam", "الملحقة الإدارية الأولى", "Annexe administrative n° 1"),
-        ("ANX2", "DGS", Service.Kind.DECENTRALISED, "Hay Nahda", "الملحقة الإدارية الثانية", "Annexe administrative n° 2"),
+        (
+            "ANX1",
+            "DGS",
+            Service.Kind.DECENTRALISED,
+            "Hay Salam",
+            "الملحقة الإدارية الأولى",
+            "Annexe administrative n° 1",
+        ),
+        (
+            "ANX2",
+            "DGS",
+            Service.Kind.DECENTRALISED,
+            "Hay Nahda",
+            "الملحقة الإدارية الثانية",
+            "Annexe administrative n° 2",
+        ),
     ],
     "REGION-DEMO": [
         ("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط", "Bureau d'ordre"),
@@ -77,7 +141,14 @@ SERVICES = {
     ],
     "MINISTERE-DEMO": [
         ("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط المركزي", "Bureau d'ordre central"),
-        ("DR-RSK", None, Service.Kind.DECENTRALISED, "Rabat", "المديرية الجهوية الرباط-سلا-القنيطرة", "Direction régionale Rabat-Salé-Kénitra"),
+        (
+            "DR-RSK",
+            None,
+            Service.Kind.DECENTRALISED,
+            "Rabat",
+            "المديرية الجهوية الرباط-سلا-القنيطرة",
+            "Direction régionale Rabat-Salé-Kénitra",
+        ),
     ],
 }
 

@@ -94,7 +94,9 @@ class DepositForm(AccessibleForm):
 
 
 class VerifyUploadForm(AccessibleForm):
-    file = forms.FileField(label=_("Receipt (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}))
+    file = forms.FileField(
+        label=_("Receipt (PDF)"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"})
+    )
 
 
 class VerifyTokenForm(AccessibleForm):

@@ -55,7 +55,9 @@ def checkpoints_daily() -> int:
     made = 0
     cutoff = now() - DAILY
     for head in RegisterLogHead.objects.select_related("administration"):
-        last = RegisterCheckpoint.objects.filter(administration_id=head.administration_id).order_by("-created_at").first()
+        last = (
+            RegisterCheckpoint.objects.filter(administration_id=head.administration_id).order_by("-created_at").first()
+        )
         if last is not None and (last.created_at > cutoff or last.position == head.last_position):
             continue
         checkpoint_make(actor=None, administration=head.administration, reason=RegisterCheckpoint.Reason.DAILY)

@@ -35,9 +35,7 @@ def registration_facts(correspondence: Correspondence, attachments: Sequence[Att
         "subject": c.subject,
         "body_sha256": sha256_hex(c.body),
         "confidential": c.confidential,
-        "attachments": [
-            {"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments
-        ],
+        "attachments": [{"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments],
     }
 
 

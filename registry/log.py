@@ -131,7 +131,9 @@ def verify_chain(
     if head is not None and (head.last_position != last or head.last_hash != previous):
         return Break(code, last + 1 if head.last_position > last else last, "the log ends before its recorded head")
     for checkpoint in RegisterCheckpoint.objects.filter(administration=administration).order_by("position"):
-        statement = checkpoint_statement(administration, checkpoint.position, checkpoint.head_hash, checkpoint.created_at)
+        statement = checkpoint_statement(
+            administration, checkpoint.position, checkpoint.head_hash, checkpoint.created_at
+        )
         if statement != checkpoint.statement or not verify_seal(statement.encode(), bytes(checkpoint.seal)):
             return Break(code, checkpoint.position, "a checkpoint's seal does not verify")
         actual = hashes.get(checkpoint.position) if checkpoint.position else genesis_hash(administration)

@@ -153,6 +153,9 @@ class RegisterLogHead(models.Model):
     last_position = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
 
+    def __str__(self) -> str:
+        return f"log head of {self.administration_id} at #{self.last_position}"
+
 
 class RegisterLogEntry(models.Model):
     """One link of an administration's append-only, hash-chained register log.
@@ -215,3 +218,6 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

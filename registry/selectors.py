@@ -107,9 +107,7 @@ def receipt_by_token(token: str) -> Receipt | None:
     if not token or len(token) > 64:
         return None
     return (
-        Receipt.objects.select_related("correspondence__administration")
-        .filter(token=token, blob__isnull=False)
-        .first()
+        Receipt.objects.select_related("correspondence__administration").filter(token=token, blob__isnull=False).first()
     )
 
 

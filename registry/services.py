@@ -135,11 +135,15 @@ def _check(
     if not sender.name.strip():
         raise RegistrationRefused("sender_required", _("Give the sender's name."), field="sender_name")
     if recipient_service is not None and recipient_service.administration_id != administration.pk:
-        raise RegistrationRefused("unknown_service", _("This service does not belong to the administration."), field="service")
+        raise RegistrationRefused(
+            "unknown_service", _("This service does not belong to the administration."), field="service"
+        )
 
 
 def _replay(user: User, idempotency: Idempotency) -> Registration | None:
-    existing = IdempotencyKey.objects.select_related("correspondence__receipt").filter(user=user, key=idempotency.key).first()
+    existing = (
+        IdempotencyKey.objects.select_related("correspondence__receipt").filter(user=user, key=idempotency.key).first()
+    )
     if existing is None:
         return None
     if existing.request_hash != idempotency.request_hash:

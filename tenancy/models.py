@@ -11,9 +11,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-code_validator = RegexValidator(
-    r"^[A-Z0-9][A-Z0-9-]{1,39}$", _("Use 2 to 40 capital letters, digits and dashes.")
-)
+code_validator = RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,39}$", _("Use 2 to 40 capital letters, digits and dashes."))
 
 
 class MultilingualName(models.Model):

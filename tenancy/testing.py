@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tenancy.models import Administration, Membership, Service, User
 
-PASSWORD = "correct-horse-battery-9"
+PASSWORD = "correct-horse-battery-9"  # noqa: S105 (test personas)
 _counter = itertools.count(1)
 
 

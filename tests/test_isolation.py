@@ -95,7 +95,8 @@ def test_a_citizen_is_denied_every_desk_page(deposited, citizen, commune_admin):
 def test_anonymous_visitors_are_sent_to_sign_in(deposited, commune_admin):
     client = Client()
     membership = Membership.objects.get(user=commune_admin)
-    pages = staff_pages(deposited.administration.code, deposited.pk, membership.pk) + [
+    pages = [
+        *staff_pages(deposited.administration.code, deposited.pk, membership.pk),
         ("get", f"/deposits/{deposited.pk}/"),
         ("get", f"/deposits/{deposited.pk}/receipt.pdf"),
         ("get", "/deposits/"),

@@ -51,9 +51,7 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
     raise ConfigurationError(f"{name}={value!r} is not a boolean (use true or false)")
 
 
-def env_int(
-    name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None
-) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None) -> int:
     value = _raw(name, environ)
     if value is None or not value.strip():
         return default

@@ -35,7 +35,7 @@ if not SECRET_KEY:
             "WASL_SECRET_KEY is not set. Set it to a long random value, "
             "or set WASL_DEMO=true for a local demonstration."
         )
-    SECRET_KEY = "demo-only-secret-never-use-in-production-0f3c9a7e5b1d"
+    SECRET_KEY = "demo-only-secret-never-use-in-production-0f3c9a7e5b1d"  # noqa: S105 (demo mode only)
 
 ALLOWED_HOSTS = env_list("WASL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEMO else [])
 CSRF_TRUSTED_ORIGINS = env_list("WASL_CSRF_TRUSTED_ORIGINS", [])
@@ -146,6 +146,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG or DEMO
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 
 # Where content-addressed files (attachments, sealed receipts) are kept.
 FILES_DIR = Path(env_str("WASL_FILES_DIR", str(DATA_DIR / "files"))).resolve()

@@ -35,7 +35,9 @@ def api(client, citizen):
     return client
 
 
-def post_deposit(api, *, recipient="COMMUNE-TEST", subject="طلب شهادة إدارية", body="", files=(), headers=None, language="ar"):
+def post_deposit(
+    api, *, recipient="COMMUNE-TEST", subject="طلب شهادة إدارية", body="", files=(), headers=None, language="ar"
+):
     data = {"recipient": recipient, "subject": subject, "body": body}
     if files:
         data["attachments"] = [SimpleUploadedFile(name, content) for name, content in files]
@@ -176,7 +178,9 @@ def test_errors_speak_the_callers_language(api, commune):
 
 def test_openapi_is_served(client):
     schema = client.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/deposits", "/api/v1/auth/token", "/api/v1/verify", "/api/v1/verify/{token}"} <= set(schema["paths"])
+    assert {"/api/v1/deposits", "/api/v1/auth/token", "/api/v1/verify", "/api/v1/verify/{token}"} <= set(
+        schema["paths"]
+    )
 
 
 def test_healthz(client, db):

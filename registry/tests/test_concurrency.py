@@ -52,6 +52,8 @@ def test_simultaneous_deposits_get_unique_consecutive_numbers():
     sequences = sorted(Correspondence.objects.filter(administration=administration).values_list("sequence", flat=True))
     assert sequences == list(range(1, CLIENTS * EACH + 1))
     positions = list(
-        RegisterLogEntry.objects.filter(administration=administration).order_by("position").values_list("position", flat=True)
+        RegisterLogEntry.objects.filter(administration=administration)
+        .order_by("position")
+        .values_list("position", flat=True)
     )
     assert positions == list(range(1, CLIENTS * EACH + 1))

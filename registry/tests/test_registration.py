@@ -65,7 +65,11 @@ def test_registration_records_the_sender_and_attachments(commune, citizen):
     pdf = pdf_bytes(pages=3)
     registration = deposit(commune, citizen, files=[("lettre.pdf", pdf), ("scan.png", image_bytes("PNG"))])
     c = registration.correspondence
-    assert (c.sender_name, c.sender_identifier, c.sender_email) == ("فاطمة الزهراء بنعلي", "AB123456", "citizen@example.ma")
+    assert (c.sender_name, c.sender_identifier, c.sender_email) == (
+        "فاطمة الزهراء بنعلي",
+        "AB123456",
+        "citizen@example.ma",
+    )
     attachments = list(c.attachments.select_related("blob"))
     assert [a.filename for a in attachments] == ["lettre.pdf", "scan.png"]
     assert attachments[0].blob.pages == 3 and attachments[0].blob.content_type == "application/pdf"

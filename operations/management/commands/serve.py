@@ -47,7 +47,7 @@ class Command(BaseCommand):
         ]
         if not options["no_worker"]:
             commands.append([*manage, "run_worker"])
-        children = [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in commands]  # noqa: S603
+        children = [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in commands]
         self._banner(base)
 
         stopping = False

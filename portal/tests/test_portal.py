@@ -1,0 +1,158 @@
+"""Citizen pages: sign-up with e-mail verification, password reset, deposit, my deposits."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from documents.samples import pdf_bytes
+from registry.models import Correspondence
+from tenancy.models import User
+from tenancy.testing import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def link_in(message) -> str:
+    return re.search(r"https?://\S+", message.body).group(0).replace("http://testserver", "")
+
+
+def test_sign_up_then_confirm_the_email_then_deposit(client, commune):
+    response = client.post(
+        "/signup/",
+        {
+            "full_name": "خديجة المرابط",
+            "email": "Khadija@Example.ma",
+            "kind": "person",
+            "national_id": "ab 123456",
+            "company_id": "",
+            "password": "une-phrase-longue-2026",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/account/check-email/"
+    user = User.objects.get(email="khadija@example.ma")
+    assert user.national_id == "AB123456" and not user.is_email_verified
+    assert client.get("/deposit/")["Location"] == "/account/check-email/"
+
+    assert client.get(link_in(mail.outbox[0])).status_code == 302
+    user.refresh_from_db()
+    assert user.is_email_verified
+    assert client.get("/deposit/").status_code == 200
+
+
+def test_sign_up_errors_are_tied_to_their_fields(client, citizen):
+    response = client.post(
+        "/signup/",
+        {"full_name": "", "email": citizen.email, "kind": "person", "password": "123"},
+        headers={"Accept-Language": "fr"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_email-error"' in html and 'aria-describedby="id_email-error"' in html
+    assert 'aria-invalid="true"' in html
+    assert User.objects.count() == 1
+
+
+def test_a_forged_verification_link_is_refused(client, db):
+    assert client.get("/account/verify/not-a-token/").status_code == 400
+
+
+def test_password_reset_by_email(client, citizen):
+    client.post("/account/password-reset/", {"email": citizen.email})
+    link = link_in(mail.outbox[0])
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    response = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "nouveau-mot-de-passe-77", "new_password2": "nouveau-mot-de-passe-77"},
+    )
+    assert response.status_code == 302
+    citizen.refresh_from_db()
+    assert citizen.check_password("nouveau-mot-de-passe-77")
+
+
+def test_login_is_rate_limited(client, citizen, settings):
+    settings.RATE_LOGIN = (2, 60)
+    for _ in range(2):
+        client.post("/login/", {"username": citizen.email, "password": "wrong"})
+    response = client.post("/login/", {"username": citizen.email, "password": PASSWORD})
+    assert response.status_code == 429 and response["Retry-After"]
+
+
+def test_deposit_form_registers_and_shows_the_receipt(client, citizen, commune):
+    client.force_login(citizen)
+    response = client.post(
+        "/deposit/",
+        {
+            "recipient": commune.code,
+            "subject": "طلب رخصة الربط بشبكة الماء",
+            "body": "السيد رئيس المجلس الجماعي المحترم",
+            "attachments": [
+                SimpleUploadedFile("طلب.pdf", pdf_bytes(pages=2)),
+                SimpleUploadedFile("b.pdf", pdf_bytes()),
+            ],
+        },
+    )
+    correspondence = Correspondence.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/deposits/{correspondence.pk}/"
+    assert [a.filename for a in correspondence.attachments.all()] == ["طلب.pdf", "b.pdf"]
+    detail = client.get(response["Location"]).content.decode()
+    assert correspondence.number in detail
+    assert f"/deposits/{correspondence.pk}/receipt.pdf" in detail
+    receipt = client.get(f"/deposits/{correspondence.pk}/receipt.pdf")
+    assert receipt.status_code == 200 and receipt["Content-Type"] == "application/pdf"
+    assert correspondence.number in client.get("/deposits/").content.decode()
+
+
+def test_the_upload_script_gets_json_answers(client, citizen, commune):
+    client.force_login(citizen)
+    headers = {"X-Requested-With": "XMLHttpRequest"}
+    refused = client.post("/deposit/", {"recipient": commune.code, "subject": ""}, headers=headers)
+    assert refused.status_code == 400 and "<form" in refused.json()["html"]
+    accepted = client.post("/deposit/", {"recipient": commune.code, "subject": "Demande"}, headers=headers)
+    assert accepted.json()["redirect"].startswith("/deposits/")
+
+
+def test_a_bad_file_in_the_form_registers_nothing(client, citizen, commune):
+    client.force_login(citizen)
+    response = client.post(
+        "/deposit/",
+        {"recipient": commune.code, "subject": "x", "attachments": SimpleUploadedFile("a.pdf", b"MZ\x90\x00rest")},
+        headers={"Accept-Language": "fr"},
+    )
+    assert response.status_code == 400
+    assert 'id="id_attachments-error"' in response.content.decode()
+    assert not Correspondence.objects.exists()
+
+
+def test_pages_are_arabic_and_right_to_left_by_default(client, db):
+    html = client.get("/").content.decode()
+    assert '<html lang="ar" dir="rtl">' in html
+
+
+def test_the_language_can_be_switched(client, db):
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    assert '<html lang="fr" dir="ltr">' in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "zgh", "next": "/"})
+    assert '<html lang="zgh" dir="ltr">' in client.get("/").content.decode()
+
+
+def test_security_headers(client, db):
+    response = client.get("/")
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_page_requests_anything_from_another_site(client, citizen, commune):
+    client.force_login(citizen)
+    for url in ("/", "/deposit/", "/deposits/", "/verify/", "/login/"):
+        html = client.get(url).content.decode()
+        assert not re.search(r'(src|href)="(https?:)?//', html), url
