@@ -4,10 +4,13 @@ Every run gets its own data directory (files, PKI, SQLite database) under a temp
 directory; WASL_DATABASE_URL, when set, runs the suite on PostgreSQL instead.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 _data = tempfile.mkdtemp(prefix="wasl-test-")
+atexit.register(shutil.rmtree, _data, ignore_errors=True)
 os.environ.setdefault("WASL_SECRET_KEY", "test-only-secret-key-0123456789abcdef")
 os.environ.setdefault("WASL_DATA_DIR", _data)
 os.environ.setdefault("WASL_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
