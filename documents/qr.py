@@ -1,0 +1,33 @@
+"""QR codes for documents, as SVG text that Typst templates embed from memory."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+
+# ISO/IEC 18004 asks for a quiet zone of four modules around the symbol. Templates place the
+# image as is, so the quiet zone is part of the SVG rather than left to the page layout.
+QUIET_ZONE_MODULES = 4
+
+
+def qr_svg(url: str) -> str:
+    """Return a standalone SVG document encoding ``url`` as a QR code.
+
+    Error correction level M (15 % recoverable) survives printing, folding and a phone camera
+    at an angle while keeping the symbol small. The SVG has no XML declaration, no CSS classes
+    and one ``path`` element; its user units are modules, so it scales to any size.
+    """
+    symbol = segno.make(url, error="m")
+    out = io.BytesIO()
+    symbol.save(
+        out,
+        kind="svg",
+        border=QUIET_ZONE_MODULES,
+        xmldecl=False,
+        svgns=True,
+        svgclass=None,
+        lineclass=None,
+        nl=False,
+    )
+    return out.getvalue().decode("ascii")

@@ -1,0 +1,279 @@
+"""The deposit receipt renders as a one-page PDF/A that real tools read back.
+
+Pure tests: no database, no Django settings. Text is checked with poppler's pdftotext and the
+QR code with zbar's zbarimg, on the PDF as rendered.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import re
+import threading
+from typing import Any
+
+import pypdf
+import pytest
+
+from documents.qr import qr_svg
+from documents.rendering import FONTS_DIR, RenderError, render_pdf
+from documents.testing import missing_pdf_tools, pdf_text, qr_urls_in_pdf
+
+needs_pdf_tools = pytest.mark.skipif(
+    bool(missing_pdf_tools()),
+    reason=f"missing {', '.join(missing_pdf_tools())} (Debian poppler-utils, zbar-tools)",
+)
+
+NUMBER = "A-2026-000123"
+URL = "http://127.0.0.1:8000/v/Ab3dEf9hK2mN4pQ6rS8tUw"
+# A sentence from the seed articles (press, 2020), as a depositor could type it.
+SUBJECT = (
+    "شكل موضوع “رقمنة الخدمات العمومية بالصويرة” محور يوم دراسي نظم، اليوم الأربعاء، بحضور ثلة "
+    "من الأكاديميين والمسؤولين عن مؤسسات عمومية وإداريين وفاعلين في المجتمع المدني بالمدبنة."
+)
+LONG_SUBJECT = (
+    "قال عبد العزيز الدرويش رئيس الجمعية المغربية لرؤساء مجالس العمالات والأقاليم خلال الجلسة "
+    "الإفتتاحية لليوم الدراسي حول موضوع « مجالس العمالات والاقاليم وتحديات التحول الرقمي » الذي "
+    "انعقد بمدينة الداخلة مؤخرا إن الجمعية تقوم بتنسيق مع المديرية العامة للجماعات الترابية على "
+    "تنزيل استراتيجية الانتقال الرقمي لتحسين الخدمات الإدارية المقدمة للمواطنين والمقاولات عبر "
+    "تعميم البرامج والمنصات المتاحة والمشاركة في الحلقات التكوينية لفائدة الموارد البشرية العاملة "
+    "في المجال بغاية تطوير وتجويد وتبسيط المساطر الداخلية وكذا الخدمات المقدمة للمرتفقين. "
+) * 4
+
+
+def attachment(index: int, filename: str | None = None) -> dict[str, Any]:
+    return {
+        "filename": filename or f"piece_{index}.pdf",
+        "sha256": hashlib.sha256(f"attachment {index}".encode()).hexdigest(),
+        "pages": index + 1 if index % 3 else None,
+        "size": f"{120 + 37 * index} KB",
+    }
+
+
+def receipt_data(**overrides: Any) -> dict[str, Any]:
+    """Receipt data with the keys registry.receipts builds, realistic Arabic and French."""
+    data: dict[str, Any] = {
+        "administration": {
+            "code": "COMMUNE-DEMO",
+            "name_ar": "جماعة النموذج",
+            "name_fr": "Commune de Démo",
+            "name_zgh": "ⵜⴰⵎⵙⵙⵓⵔⵜ ⵏ ⵓⵎⴷⵢⴰ",
+        },
+        "kingdom_ar": "المملكة المغربية",
+        "kingdom_fr": "Royaume du Maroc",
+        "register": {"ar": "سجل الوارد", "fr": "Registre des arrivées"},
+        "number": NUMBER,
+        "registered_at": {"date": "2026-11-21", "time": "15:04:05", "zone": "Africa/Casablanca (UTC+01:00)"},
+        "depositor": {
+            "name": "فاطمة الزهراء بنعلي",
+            "identifier": "AB****56",
+            "kind_ar": "شخص ذاتي",
+            "kind_fr": "Personne physique",
+        },
+        "subject": SUBJECT,
+        "channel": {"ar": "إيداع إلكتروني", "fr": "Dépôt en ligne"},
+        "attachments": [
+            attachment(0, "طلب_موقع.pdf"),
+            attachment(1, "Plan_de_situation_1-2000.pdf"),
+            attachment(2, "CIN_recto_verso.jpg"),
+        ],
+        "verification_url": URL,
+        "qr_svg": qr_svg(URL),
+        "legal_ar": (
+            "سُلّم هذا الوصل طبقاً للقانون رقم 55.19 المتعلق بتبسيط المساطر والإجراءات الإدارية. "
+            "يسري أجل معالجة الطلب ابتداءً من تاريخ هذا الوصل."
+        ),
+        "legal_fr": (
+            "Récépissé délivré en application de la loi n° 55-19 relative à la simplification des "
+            "procédures et formalités administratives. Le délai de traitement court à compter de la "
+            "date du présent récépissé."
+        ),
+    }
+    data.update(overrides)
+    return data
+
+
+def worst_case_data() -> dict[str, Any]:
+    """Ten attachments with long names, long names everywhere, a subject of several paragraphs."""
+    long_names = [
+        "Rapport_final_tres_long_sans_espaces_2026_scan_definitif_version_corrigee_du_service_urbanisme.pdf",
+        "x" * 200 + ".pdf",
+        "ملف " * 40 + ".pdf",
+        "W" * 120,
+    ]
+    return receipt_data(
+        administration={
+            "code": "DR-EQUIPEMENT-TTA",
+            "name_ar": "المديرية الجهوية للتجهيز والنقل واللوجستيك والماء بجهة طنجة تطوان الحسيمة، مصلحة الشؤون الإدارية",
+            "name_fr": "Direction régionale de l'équipement, du transport, de la logistique et de l'eau "
+            "de Tanger-Tétouan-Al Hoceïma",
+            "name_zgh": "ⵜⴰⵎⵙⵙⵓⵔⵜ ⵏ ⵓⵎⴷⵢⴰ " * 8,
+        },
+        depositor={
+            "name": "شركة المغرب للأشغال العمومية والبناء والتجهيزات الكبرى ذات المسؤولية المحدودة "
+            "ذات الشريك الوحيد فرع الشمال الغربي",
+            "identifier": "RC****89",
+            "kind_ar": "شخص معنوي خاضع للقانون الخاص (شركة ذات مسؤولية محدودة)",
+            "kind_fr": "Personne morale de droit privé (société à responsabilité limitée)",
+        },
+        subject="W" * 40 + " " + LONG_SUBJECT,
+        attachments=[attachment(i, long_names[i % len(long_names)]) for i in range(10)],
+    )
+
+
+def page_count(pdf: bytes) -> int:
+    return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture(scope="module")
+def receipt_pdf() -> bytes:
+    return render_pdf("receipt", receipt_data())
+
+
+def test_receipt_is_a_single_a4_page(receipt_pdf: bytes) -> None:
+    reader = pypdf.PdfReader(io.BytesIO(receipt_pdf))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)) == (210, 297)
+
+
+def test_receipt_is_pdf_a_2b(receipt_pdf: bytes) -> None:
+    xmp = pypdf.PdfReader(io.BytesIO(receipt_pdf)).trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert re.search(rb"pdfaid:part(>|=\")2", xmp)
+    assert re.search(rb"pdfaid:conformance(>|=\")B", xmp)
+
+
+def test_receipt_embeds_only_the_vendored_fonts(receipt_pdf: bytes) -> None:
+    reader = pypdf.PdfReader(io.BytesIO(receipt_pdf))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    # Subset fonts are named "ABCDEF+<PostScript name>".
+    embedded = {str(font.get_object()["/BaseFont"]).split("+")[-1] for font in fonts.values()}
+    vendored = {"NotoNaskhArabic-Regular", "NotoNaskhArabic-Bold", "NotoSans-Regular", "NotoSans-Bold"}
+    vendored |= {"NotoSansTifinagh-Regular", "NotoMono"}  # Noto Mono's PostScript name has no style.
+    assert len(list(FONTS_DIR.glob("*.ttf"))) == len(vendored)
+    assert embedded <= vendored, embedded - vendored
+    assert {"NotoNaskhArabic-Regular", "NotoSans-Regular", "NotoSansTifinagh-Regular", "NotoMono"} <= embedded
+
+
+@needs_pdf_tools
+def test_receipt_text_has_the_number_labels_and_fingerprints(receipt_pdf: bytes) -> None:
+    text = pdf_text(receipt_pdf)
+    assert NUMBER in text
+    for label in ("ACCUSÉ DE RÉCEPTION", "Date de dépôt", "Mode de dépôt", "Déposant", "Objet", "Pièces jointes"):
+        assert label in text
+    assert "وصل إيداع" in text
+    assert "2026-11-21 15:04:05" in text
+    assert "Plan_de_situation_1-2000.pdf" in text
+    for item in receipt_data()["attachments"]:
+        assert item["sha256"] in text
+    assert URL in text
+
+
+@needs_pdf_tools
+def test_registration_number_reads_left_to_right_next_to_arabic(receipt_pdf: bytes) -> None:
+    # pdftotext -layout orders words by position: a number reordered by bidi would come out
+    # as 000123-2026-A.
+    assert NUMBER in pdf_text(receipt_pdf, layout=True)
+
+
+@needs_pdf_tools
+def test_qr_code_decodes_to_the_verification_url(receipt_pdf: bytes) -> None:
+    assert qr_urls_in_pdf(receipt_pdf) == [URL]
+
+
+def test_ten_attachments_and_long_texts_stay_on_one_page() -> None:
+    assert page_count(render_pdf("receipt", worst_case_data())) == 1
+
+
+@needs_pdf_tools
+def test_long_subject_is_cut_with_an_ellipsis() -> None:
+    text = pdf_text(render_pdf("receipt", receipt_data(subject=LONG_SUBJECT)))
+    assert "…" in text
+    assert "قال عبد العزيز الدرويش" in text
+
+
+def test_receipt_without_attachments_or_tifinagh_name() -> None:
+    data = receipt_data(attachments=[])
+    data["administration"] = {**data["administration"], "name_zgh": ""}
+    data["depositor"] = {**data["depositor"], "identifier": ""}
+    pdf = render_pdf("receipt", data)
+    assert page_count(pdf) == 1
+
+
+def test_french_subject_and_name_render() -> None:
+    data = receipt_data(subject="Demande de certificat de résidence (dossier n° 2026-17)")
+    data["depositor"] = {**data["depositor"], "name": "Youssef El Amrani"}
+    assert page_count(render_pdf("receipt", data)) == 1
+
+
+@needs_pdf_tools
+def test_markup_in_data_is_printed_not_evaluated() -> None:
+    subject = '#panic("boom") *gras* $x^2$ <label> @ref #eval("1+1") ]['
+    text = pdf_text(render_pdf("receipt", receipt_data(subject=subject)))
+    assert '#panic("boom")' in text
+    assert "*gras*" in text
+
+
+def test_rendering_twice_in_one_process_works() -> None:
+    # typst-py 0.15 fails on the second compilation of a compiler built from bytes.
+    created_at = datetime.datetime(2026, 11, 21, 14, 4, 5, tzinfo=datetime.UTC)
+    first = render_pdf("receipt", receipt_data(), created_at=created_at)
+    second = render_pdf("receipt", receipt_data(), created_at=created_at)
+    assert first == second
+    assert page_count(second) == 1
+
+
+@needs_pdf_tools
+def test_each_render_gets_its_own_data() -> None:
+    numbers = [f"A-2026-{n:06d}" for n in range(1, 4)]
+    for number in numbers:
+        assert number in pdf_text(render_pdf("receipt", receipt_data(number=number)))
+
+
+@needs_pdf_tools
+def test_threads_render_concurrently_without_mixing_data() -> None:
+    results: dict[str, bytes] = {}
+    errors: list[BaseException] = []
+
+    def render(number: str) -> None:
+        try:
+            for _ in range(3):
+                results[number] = render_pdf("receipt", receipt_data(number=number))
+        except BaseException as exc:  # Reported by the main thread.
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render, args=(f"B-2026-{n:06d}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for number, pdf in results.items():
+        text = pdf_text(pdf)
+        assert number in text
+        assert [other for other in results if other != number and other in text] == []
+
+
+def test_missing_key_raises_render_error() -> None:
+    data = receipt_data()
+    del data["number"]
+    with pytest.raises(RenderError, match="number"):
+        render_pdf("receipt", data)
+
+
+@pytest.mark.parametrize("name", ["../receipt", "receipt.typ", "Receipt", ""])
+def test_template_name_must_be_plain(name: str) -> None:
+    with pytest.raises(ValueError, match="invalid template name"):
+        render_pdf(name, receipt_data())
+
+
+def test_unknown_template_is_refused() -> None:
+    with pytest.raises(FileNotFoundError):
+        render_pdf("no-such-template", receipt_data())
+
+
+def test_qr_svg_is_a_standalone_svg() -> None:
+    svg = qr_svg(URL)
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert svg.endswith("</svg>")
