@@ -68,8 +68,9 @@ def test_a_deposit_returns_its_number_and_a_sealed_receipt(api, commune):
     assert b"".join(receipt.streaming_content).startswith(b"%PDF-")
 
 
-def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen):
-    post_deposit(api)
+def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_deposit(api)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [citizen.email]

@@ -1,0 +1,167 @@
+"""Staff pages: counter registration, the register and its filters, services and staff."""
+
+from __future__ import annotations
+
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from audit.models import AuditEvent
+from documents.samples import image_bytes, pdf_bytes
+from registry.models import Channel, Correspondence, Direction
+from registry.services import Sender, correspondence_register
+from tenancy.models import Membership, Service, User
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def counter_post(client, code, **overrides):
+    data = {
+        "direction": "incoming",
+        "sender_kind": "person",
+        "sender_name": "محمد الإدريسي",
+        "sender_identifier": "J456789",
+        "sender_email": "m.idrissi@example.ma",
+        "sender_address": "12 زنقة الورد، الرباط",
+        "subject": "شكاية بخصوص الإنارة العمومية",
+        "body": "",
+        "attachments": [SimpleUploadedFile("scan.tiff", image_bytes("TIFF", frames=2))],
+    }
+    data.update(overrides)
+    return client.post(f"/desk/{code}/register/new/", data)
+
+
+def test_a_clerk_registers_paper_mail_at_the_counter(commune, clerk):
+    client = signed_in(clerk)
+    service = Service.objects.get(administration=commune, code="SG")
+    response = counter_post(client, commune.code, service=service.pk)
+    c = Correspondence.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/desk/{commune.code}/c/{c.pk}/"
+    assert (c.channel, c.registered_by, c.recipient_service) == (Channel.COUNTER, clerk, service)
+    assert c.attachments.get().blob.pages == 2
+    detail = client.get(response["Location"]).content.decode()
+    assert c.number in detail and "J456789" in detail
+    assert f"/desk/{commune.code}/c/{c.pk}/receipt.pdf" in detail
+    assert client.get(f"/desk/{commune.code}/c/{c.pk}/receipt.pdf").status_code == 200
+    attachment = client.get(f"/desk/{commune.code}/c/{c.pk}/files/1")
+    assert attachment.status_code == 200 and attachment["Content-Type"] == "image/tiff"
+
+
+def test_counter_registration_refuses_bad_input_without_consuming_a_number(commune, clerk):
+    client = signed_in(clerk)
+    assert counter_post(client, commune.code, subject="").status_code == 400
+    assert counter_post(client, commune.code, sender_name="").status_code == 400
+    refused = counter_post(client, commune.code, attachments=SimpleUploadedFile("x.pdf", b"%PDF-1.7 truncated"))
+    assert refused.status_code == 400 and 'id="id_attachments-error"' in refused.content.decode()
+    assert not Correspondence.objects.exists()
+    counter_post(client, commune.code)
+    assert Correspondence.objects.get().sequence == 1
+
+
+def test_a_service_of_another_administration_cannot_be_chosen(commune, elsewhere, clerk):
+    foreign = Service.objects.create(administration=elsewhere, code="X", name_ar="x", name_fr="x")
+    response = counter_post(signed_in(clerk), commune.code, service=foreign.pk)
+    assert response.status_code == 400
+    assert not Correspondence.objects.exists()
+
+
+def test_outgoing_mail_is_numbered_in_its_own_register(commune, clerk):
+    client = signed_in(clerk)
+    counter_post(client, commune.code)
+    counter_post(client, commune.code, direction="outgoing", sender_kind="administration", sender_name="Wilaya")
+    numbers = dict(Correspondence.objects.values_list("direction", "number"))
+    assert numbers[Direction.INCOMING].startswith("A-") and numbers[Direction.OUTGOING].startswith("D-")
+    assert numbers[Direction.OUTGOING].endswith("-000001")
+
+
+def test_the_register_filters(commune, clerk, citizen):
+    for subject, name in [("رخصة البناء", "Ali"), ("شهادة السكنى", "Sara"), ("Permis de construire", "Omar")]:
+        correspondence_register(
+            actor=clerk,
+            administration=commune,
+            channel=Channel.COUNTER,
+            sender=Sender(kind="person", name=name),
+            subject=subject,
+        )
+    client = signed_in(clerk)
+    page = client.get(f"/desk/{commune.code}/", {"subject": "رخصة"}).content.decode()
+    assert "رخصة البناء" in page and "شهادة السكنى" not in page
+    page = client.get(f"/desk/{commune.code}/", {"sender": "sara"}).content.decode()
+    assert "شهادة السكنى" in page and "رخصة البناء" not in page
+    page = client.get(f"/desk/{commune.code}/", {"number": "000003"}).content.decode()
+    assert "Permis de construire" in page and "Sara" not in page
+    assert "Permis" not in client.get(f"/desk/{commune.code}/", {"date_to": "2000-01-01"}).content.decode()
+
+
+def test_the_register_list_runs_a_fixed_number_of_queries(commune, clerk, django_assert_max_num_queries):
+    for i in range(30):
+        correspondence_register(
+            actor=clerk,
+            administration=commune,
+            channel=Channel.COUNTER,
+            sender=Sender(kind="person", name="X"),
+            subject=f"s{i}",
+        )
+    client = signed_in(clerk)
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/desk/{commune.code}/").status_code == 200
+
+
+def test_reading_a_record_with_personal_data_is_audited(commune, clerk, citizen):
+    c = correspondence_register(
+        actor=citizen, administration=commune, channel=Channel.ONLINE, sender=Sender.of_account(citizen), subject="طلب"
+    ).correspondence
+    signed_in(clerk).get(f"/desk/{commune.code}/c/{c.pk}/")
+    event = AuditEvent.objects.get(action="correspondence.viewed")
+    assert (event.actor, event.subject_user, event.object_id) == (clerk, citizen, str(c.pk))
+
+
+def test_an_administration_admin_manages_services(commune, commune_admin):
+    client = signed_in(commune_admin)
+    response = client.post(
+        f"/desk/{commune.code}/services/",
+        {"code": "URB", "name_ar": "مصلحة التعمير", "name_fr": "Urbanisme", "kind": "central", "location": ""},
+    )
+    assert response.status_code == 302
+    assert Service.objects.filter(administration=commune, code="URB").exists()
+    duplicate = client.post(
+        f"/desk/{commune.code}/services/", {"code": "URB", "name_ar": "x", "name_fr": "x", "kind": "central"}
+    )
+    assert duplicate.status_code == 400
+
+
+def test_an_administration_admin_gives_and_removes_staff_access(
+    commune, commune_admin, django_capture_on_commit_callbacks
+):
+    client = signed_in(commune_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/desk/{commune.code}/staff/", {"email": "new.clerk@commune.ma", "full_name": "Nouveau", "role": "clerk"}
+        )
+    assert response.status_code == 302
+    newcomer = User.objects.get(email="new.clerk@commune.ma")
+    assert not newcomer.has_usable_password()
+    assert "new.clerk@commune.ma" in mail.outbox[0].to
+    membership = Membership.objects.get(user=newcomer)
+    assert signed_in(newcomer).get(f"/desk/{commune.code}/register/new/").status_code == 200
+    client.post(f"/desk/{commune.code}/staff/{membership.pk}/revoke/")
+    assert signed_in(newcomer).get(f"/desk/{commune.code}/").status_code == 404
+    own = Membership.objects.get(user=commune_admin)
+    client.post(f"/desk/{commune.code}/staff/{own.pk}/revoke/")
+    assert Membership.objects.get(pk=own.pk).is_active
+
+
+def test_a_clerk_cannot_manage_staff_or_services(commune, clerk):
+    client = signed_in(clerk)
+    assert client.get(f"/desk/{commune.code}/staff/").status_code == 404
+    assert client.get(f"/desk/{commune.code}/services/").status_code == 404
+
+
+def test_the_counter_receipt_is_emailed_when_an_address_is_given(commune, clerk, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        counter_post(signed_in(clerk), commune.code, attachments=[SimpleUploadedFile("a.pdf", pdf_bytes())])
+    assert mail.outbox[0].to == ["m.idrissi@example.ma"]
