@@ -1,0 +1,65 @@
+"""Platform administrators manage administrations, services, staff and accounts here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from audit.services import audit_record
+from tenancy.models import Administration, Membership, Service, User
+
+
+class ServiceInline(admin.TabularInline):
+    model = Service
+    extra = 0
+    fields = ["code", "name_ar", "name_fr", "name_zgh", "kind", "parent", "location", "is_active"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "service", "is_active"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Administration)
+class AdministrationAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_fr", "name_ar", "kind", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name_fr", "name_ar"]
+    inlines = [ServiceInline, MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user,
+            action="administration.changed" if change else "administration.created",
+            obj=obj,
+            administration=obj,
+        )
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "kind", "is_email_verified", "is_staff", "is_active"]
+    list_filter = ["kind", "is_staff", "is_active"]
+    search_fields = ["email", "full_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Identity"), {"fields": ["full_name", "kind", "national_id", "company_id", "language"]}),
+        (_("Status"), {"fields": ["is_active", "email_verified_at", "is_staff", "is_superuser"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    readonly_fields = ["last_login", "date_joined"]
+    filter_horizontal: list[str] = []
+    inlines = [MembershipInline]
+
+    @admin.display(boolean=True, description=_("e-mail verified"))
+    def is_email_verified(self, obj: User) -> bool:
+        return obj.is_email_verified
