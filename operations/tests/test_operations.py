@@ -1,0 +1,100 @@
+"""Running Wasl: the demo seed, periodic jobs, and the server launcher as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from operations.demo import DEMO_ACCOUNTS, DemoRefused, seed_demo
+from operations.jobs import Job, run_due
+from tenancy.models import Administration, Membership, User
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_is_seeded_once_and_only_in_demo_mode(db, settings):
+    settings.DEMO = False
+    with pytest.raises(DemoRefused):
+        seed_demo()
+    assert not User.objects.exists()
+    settings.DEMO = True
+    first = seed_demo()
+    again = seed_demo()
+    assert first["administrations"] >= 2 and again == {"administrations": 0, "services": 0, "accounts": 0}
+    assert Administration.objects.filter(code="COMMUNE-DEMO").exists()
+    roles = set(Membership.objects.filter(administration__code="COMMUNE-DEMO").values_list("role", flat=True))
+    assert roles == set(Membership.Role.values)
+    citizen = User.objects.get(email="citizen@demo.ma")
+    assert citizen.check_password("demo-citizen-2026") and citizen.is_email_verified
+
+
+def test_the_readme_lists_every_demo_account():
+    readme = (ROOT / "README.md").read_text()
+    for account in DEMO_ACCOUNTS:
+        assert f"`{account.email}` | `{account.password}`" in readme, account.email
+
+
+def test_periodic_jobs_run_when_due_and_survive_failures(db):
+    calls: list[str] = []
+
+    def boom() -> None:
+        calls.append("boom")
+        raise RuntimeError("failure")
+
+    jobs = [Job("ok", 10, lambda: calls.append("ok")), Job("boom", 10, boom)]
+    run_due(jobs, now=100)
+    run_due(jobs, now=105)
+    run_due(jobs, now=111)
+    assert calls == ["ok", "boom", "ok", "boom"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_launcher_serves_with_a_worker_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
+    environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="wasl.settings")
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=environment, check=True, cwd=ROOT, timeout=120)
+    server = subprocess.Popen(
+        [*manage, "serve", "--port", str(port), "--workers", "1"],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "the server did not answer in time"
+                time.sleep(0.3)
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, output
+    assert "citizen@demo.ma" in output and f"http://127.0.0.1:{port}/" in output
+    assert "Wasl stopped." in output
+    leftovers = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout.strip()
+    assert leftovers == ""
