@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -59,7 +60,13 @@ def install(api: NinjaAPI) -> None:
             request,
             429,
             error_body(
-                "rate_limited", _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}
+                "rate_limited",
+                ngettext(
+                    "Too many requests. Try again in %(seconds)d second.",
+                    "Too many requests. Try again in %(seconds)d seconds.",
+                    exc.retry_after,
+                )
+                % {"seconds": exc.retry_after},
             ),
         )
         response["Retry-After"] = str(exc.retry_after)

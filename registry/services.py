@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_record
 from core.clock import now
@@ -125,12 +126,22 @@ def _check(
     if len(subject) > SUBJECT_MAX:
         raise RegistrationRefused(
             "subject_too_long",
-            _("The subject is limited to %(limit)d characters.") % {"limit": SUBJECT_MAX},
+            ngettext(
+                "The subject is limited to %(limit)d character.",
+                "The subject is limited to %(limit)d characters.",
+                SUBJECT_MAX,
+            )
+            % {"limit": SUBJECT_MAX},
             field="subject",
         )
     if len(body) > BODY_MAX:
         raise RegistrationRefused(
-            "body_too_long", _("The text is limited to %(limit)d characters.") % {"limit": BODY_MAX}, field="body"
+            "body_too_long",
+            ngettext(
+                "The text is limited to %(limit)d character.", "The text is limited to %(limit)d characters.", BODY_MAX
+            )
+            % {"limit": BODY_MAX},
+            field="body",
         )
     if not sender.name.strip():
         raise RegistrationRefused("sender_required", _("Give the sender's name."), field="sender_name")

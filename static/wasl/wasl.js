@@ -44,7 +44,7 @@
         var percent = Math.round((e.loaded / e.total) * 100);
         bar.style.width = percent + "%";
         progress.querySelector(".progress-bar").setAttribute("aria-valuenow", String(percent));
-        if (label) { label.textContent = label.getAttribute("data-sending").replace("%s", percent); }
+        if (label) { label.textContent = label.getAttribute("data-sending").replace("{percent}", percent + "%"); }
       });
       xhr.upload.addEventListener("load", function () {
         if (label) { label.textContent = label.getAttribute("data-registering"); }
