@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
@@ -165,7 +165,7 @@ def deposit_create(
     rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
     if not user.is_email_verified:
         raise errors.ApiError(403, "email_not_verified", _("Confirm your e-mail address before depositing."))
-    files = check_files(list(request.FILES.getlist("attachments")))
+    files = check_files(request.FILES.getlist("attachments"))  # type: ignore[arg-type]
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 100:
         raise errors.ApiError(400, "idempotency_key_too_long", _("The Idempotency-Key is limited to 100 characters."))
@@ -222,7 +222,7 @@ def deposit_detail(request: HttpRequest, deposit_id: int) -> dict[str, Any]:
 
 
 @api.get("/deposits/{deposit_id}/receipt", auth=bearer, tags=["deposits"], url_name="deposit_receipt")
-def deposit_receipt(request: HttpRequest, deposit_id: int) -> HttpResponse:
+def deposit_receipt(request: HttpRequest, deposit_id: int) -> HttpResponseBase:
     """The sealed receipt (PDF). While it is still being issued: 202 with Retry-After."""
     user: User = request.auth  # type: ignore[attr-defined]
     correspondence = selectors.deposit_for_owner(user, deposit_id)

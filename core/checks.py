@@ -19,7 +19,7 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
         )
     if settings.DEBUG:
         problems.append(Warning("WASL_DEBUG is on outside the demo.", id="wasl.W001"))
-    if settings.MAILERS["default"]["BACKEND"].endswith("console.EmailBackend"):
+    if str(settings.MAILERS["default"]["BACKEND"]).endswith("console.EmailBackend"):
         problems.append(
             Warning("E-mail goes to the console.", hint="Set WASL_EMAIL_HOST to send real e-mail.", id="wasl.W002")
         )

@@ -34,7 +34,7 @@ class CounterRegistrationForm(AccessibleForm):
         field = self.fields["service"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
-        field.label_from_instance = lambda s: f"{s.name} ({s.code})"  # type: ignore[method-assign]
+        field.label_from_instance = lambda obj: f"{obj.name} ({obj.code})"  # type: ignore[method-assign]
         self.fields["attachments"].widget.attrs["accept"] = ACCEPT
 
     def clean_attachments(self) -> list[Any]:

@@ -10,7 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_record
+from core.errors import NotFound
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
 from registry import selectors
 from registry.downloads import attachment_response, receipt_response
@@ -144,17 +145,17 @@ def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Any:
     administration = administration_for_staff(user, code, selectors.READ_ROLES)
     c = selectors.correspondence_for_staff(user, pk)
     if c.administration_id != administration.pk:
-        raise selectors.NotFound
+        raise NotFound
     return c
 
 
 @login_required
-def correspondence_receipt(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def correspondence_receipt(request: HttpRequest, code: str, pk: int) -> HttpResponseBase:
     return receipt_response(_staff_correspondence(request, code, pk))
 
 
 @login_required
-def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponse:
+def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     c = _staff_correspondence(request, code, pk)
     item = get_object_or_404(c.attachments.select_related("blob"), position=position)
     with transaction.atomic():

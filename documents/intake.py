@@ -207,7 +207,7 @@ def bytes_upload(data: bytes, name: str) -> Upload:
     """Wrap bytes as an upload (for files Wasl makes itself, and for tests)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return SimpleUploadedFile(name, data)
+    return SimpleUploadedFile(name, data)  # type: ignore[return-value]
 
 
 __all__ = [

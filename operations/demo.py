@@ -111,7 +111,7 @@ ADMINISTRATIONS = [
 ]
 
 # code, parent code, kind, location, Arabic, French
-SERVICES = {
+SERVICES: dict[str, list[tuple[str, str | None, str, str, str, str]]] = {
     "COMMUNE-DEMO": [
         ("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط", "Bureau d'ordre"),
         ("DGS", None, Service.Kind.CENTRAL, "", "المديرية العامة للمصالح", "Direction générale des services"),
@@ -173,7 +173,7 @@ def seed_demo() -> dict[str, int]:
             administrations[code] = existing
         services: dict[tuple[str, str], Service] = {}
         for code, rows in SERVICES.items():
-            for service_code, parent, kind, location, name_ar, name_fr in rows:
+            for service_code, parent, service_kind, location, name_ar, name_fr in rows:
                 service = Service.objects.filter(administration=administrations[code], code=service_code).first()
                 if service is None:
                     service = service_create(
@@ -183,7 +183,7 @@ def seed_demo() -> dict[str, int]:
                         name_ar=name_ar,
                         name_fr=name_fr,
                         parent=services[(code, parent)] if parent else None,
-                        kind=kind,
+                        kind=service_kind,
                         location=location,
                     )
                     created["services"] += 1

@@ -83,7 +83,7 @@ class DepositForm(AccessibleForm):
         field = self.fields["recipient"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = active_administrations()
-        field.label_from_instance = lambda a: f"{a.name} ({a.code})"  # type: ignore[method-assign]
+        field.label_from_instance = lambda obj: f"{obj.name} ({obj.code})"  # type: ignore[method-assign]
         self.fields["attachments"].widget.attrs["accept"] = ACCEPT
 
     def clean_attachments(self) -> list[Any]:

@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -182,7 +182,7 @@ def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def deposit_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+def deposit_receipt(request: HttpRequest, pk: int) -> HttpResponseBase:
     user: User = request.user  # type: ignore[assignment]
     correspondence = selectors.deposit_for_owner(user, pk)
     return receipt_response(correspondence)

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from registry.models import Correspondence, RegisterCheckpoint
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from documents import storage
 from registry.models import Attachment, Correspondence
 from registry.receipts import receipt_issue_safely
 
 
-def receipt_response(correspondence: Correspondence) -> HttpResponse:
+def receipt_response(correspondence: Correspondence) -> HttpResponseBase:
     """The sealed receipt as a PDF download; while it is still being issued, 202 + Retry-After."""
     receipt = correspondence.receipt
     if not receipt.is_issued:
@@ -23,11 +23,11 @@ def receipt_response(correspondence: Correspondence) -> HttpResponse:
     return file_response(str(receipt.blob_id), "application/pdf", f"receipt-{correspondence.number}.pdf")
 
 
-def attachment_response(attachment: Attachment) -> HttpResponse:
+def attachment_response(attachment: Attachment) -> HttpResponseBase:
     return file_response(attachment.blob_id, attachment.blob.content_type, attachment.filename)
 
 
-def file_response(sha256: str, content_type: str, filename: str) -> HttpResponse:
+def file_response(sha256: str, content_type: str, filename: str) -> HttpResponseBase:
     response = StreamingHttpResponse(storage.open_file(sha256), content_type=content_type)
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
     response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

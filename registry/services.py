@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -167,7 +168,7 @@ def _replay(user: User, idempotency: Idempotency) -> Registration | None:
     return Registration(correspondence=correspondence, receipt=correspondence.receipt, replayed=True)
 
 
-def _next_number(administration: Administration, direction: str) -> tuple[int, int, object]:
+def _next_number(administration: Administration, direction: str) -> tuple[int, int, datetime]:
     """Lock the register counter of the current year and take its next number.
 
     The registration time is read after the lock is held, so within a register the

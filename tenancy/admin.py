@@ -13,13 +13,13 @@ from audit.services import audit_record
 from tenancy.models import Administration, Membership, Service, User
 
 
-class ServiceInline(admin.TabularInline):
+class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Service
     extra = 0
     fields = ["code", "name_ar", "name_fr", "name_zgh", "kind", "parent", "location", "is_active"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Membership
     extra = 0
     fields = ["user", "role", "service", "is_active"]
@@ -27,7 +27,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Administration)
-class AdministrationAdmin(admin.ModelAdmin):
+class AdministrationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name_fr", "name_ar", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name_fr", "name_ar"]
@@ -44,7 +44,7 @@ class AdministrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     ordering = ["email"]
     list_display = ["email", "full_name", "kind", "is_email_verified", "is_staff", "is_active"]
     list_filter = ["kind", "is_staff", "is_active"]
@@ -57,7 +57,7 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
-    filter_horizontal: list[str] = []
+    filter_horizontal = ()
     inlines = [MembershipInline]
 
     @admin.display(boolean=True, description=_("e-mail verified"))

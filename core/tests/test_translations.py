@@ -158,7 +158,9 @@ def test_placeholders_match(language: str, catalog: Catalog) -> None:
 SCRIPTS = {"ar": (0x0600, 0x06FF), "zgh": (0x2D30, 0x2D7F)}
 # What may stay in Latin letters: placeholders (also "{percent}", which wasl.js fills in), HTML tags, and names, acronyms and codes written with an initial
 # capital (PDF, CIN, ICE, QR, API, Idempotency-Key, AB123456...).
-NOT_TRANSLATED_TEXT = re.compile(r"\{[a-z_]+\}|" + PYTHON_FORMAT.pattern + r"|" + HTML_TAG.pattern + r"|\b[A-Z][A-Za-z0-9-]*")
+NOT_TRANSLATED_TEXT = re.compile(
+    r"\{[a-z_]+\}|" + PYTHON_FORMAT.pattern + r"|" + HTML_TAG.pattern + r"|\b[A-Z][A-Za-z0-9-]*"
+)
 
 
 @pytest.mark.parametrize("code", sorted(SCRIPTS))

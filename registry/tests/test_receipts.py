@@ -8,11 +8,11 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from documents.testing import qr_urls_in_pdf
 
 from documents import storage
 from documents.intake import bytes_upload, check_files
 from documents.samples import image_bytes, pdf_bytes
+from documents.testing import qr_urls_in_pdf
 from registry.models import Channel, Receipt
 from registry.receipts import receipt_issue, receipts_issue_pending, verification_url
 from registry.services import Sender, correspondence_register

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from documents.testing import qr_urls_in_pdf
 
 from documents.samples import pdf_bytes
+from documents.testing import qr_urls_in_pdf
 from registry.models import Correspondence
 from tenancy.testing import PASSWORD, make_administration, make_user
 from trust.services import ca_certificate_pem

@@ -27,11 +27,12 @@ class Command(BaseCommand):
             if not administrations.exists():
                 raise CommandError(f"No administration has the code {options['administration']}.")
         for administration in administrations:
-            problem = verify_chain(
-                administration,
-                expected_facts=facts_from_database,
-                verify_seal=lambda statement, seal, code=administration.code: seal_verifies(code, statement, seal),
-            )
+            code = administration.code
+
+            def verify_seal(statement: bytes, seal: bytes, code: str = code) -> bool:
+                return seal_verifies(code, statement, seal)
+
+            problem = verify_chain(administration, expected_facts=facts_from_database, verify_seal=verify_seal)
             if problem is not None:
                 raise CommandError(f"BROKEN {problem}")
             entries = RegisterLogEntry.objects.filter(administration=administration).count()
