@@ -10,6 +10,7 @@ urlpatterns = [
     path("<str:code>/c/<int:pk>/", views.correspondence, name="correspondence"),
     path("<str:code>/c/<int:pk>/receipt.pdf", views.correspondence_receipt, name="correspondence_receipt"),
     path("<str:code>/c/<int:pk>/files/<int:position>", views.attachment, name="attachment"),
+    path("<str:code>/log/", views.register_log, name="register_log"),
     path("<str:code>/services/", views.services, name="services"),
     path("<str:code>/staff/", views.staff, name="staff"),
     path("<str:code>/staff/<int:membership_id>/revoke/", views.staff_revoke, name="staff_revoke"),

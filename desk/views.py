@@ -23,6 +23,7 @@ from audit.services import audit_record
 from core.errors import NotFound
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
 from registry import selectors
+from registry.checkpoints import checkpoint_make, verify_administration_log
 from registry.downloads import attachment_response, receipt_response
 from registry.models import Channel, Direction
 from registry.receipts import receipt_issue_safely
@@ -33,6 +34,7 @@ from tenancy.services import membership_grant, membership_revoke, service_create
 
 Role = Membership.Role
 ADMIN_ROLES = [Role.ADMIN]
+LOG_ROLES = [Role.ADMIN, Role.AUDITOR]
 
 
 @login_required
@@ -258,3 +260,40 @@ def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpRes
         membership_revoke(actor=user, membership=membership)
         messages.success(request, _("Access removed."))
     return redirect("desk:staff", code=administration.code)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def register_log(request: HttpRequest, code: str) -> HttpResponse:
+    """The register log and its sealed checkpoints; verify the chain or seal a checkpoint now."""
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, LOG_ROLES)
+    result = None
+    if request.method == "POST":
+        if request.POST.get("action") == "checkpoint":
+            checkpoint = checkpoint_make(actor=user, administration=administration)
+            messages.success(
+                request, _("Checkpoint sealed at entry #%(position)d.") % {"position": checkpoint.position}
+            )
+            return redirect("desk:register_log", code=administration.code)
+        problem = verify_administration_log(administration)
+        with transaction.atomic():
+            audit_record(
+                actor=user,
+                action="register.verified",
+                administration=administration,
+                data={"ok": problem is None, "problem": str(problem or "")},
+            )
+        result = {"ok": problem is None, "problem": problem}
+    page = Paginator(selectors.log_of(administration), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "desk/register_log.html",
+        {
+            "administration": administration,
+            "section": "log",
+            "page": page,
+            "checkpoints": selectors.checkpoints_of(administration)[:20],
+            "result": result,
+        },
+    )

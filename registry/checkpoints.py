@@ -8,7 +8,8 @@ from django.db import transaction
 
 from audit.services import audit_record
 from core.clock import now
-from registry.log import checkpoint_statement, genesis_hash
+from registry.facts import facts_from_database
+from registry.log import Break, checkpoint_statement, genesis_hash, verify_chain
 from registry.models import RegisterCheckpoint, RegisterLogHead
 from tenancy.models import Administration, User
 
@@ -71,3 +72,13 @@ def seal_verifies(administration_code: str, statement: bytes, seal: bytes) -> bo
 
     verdict = verify_sealed_data(statement, seal, pki=installation_pki())
     return bool(verdict.valid and verdict.signer_code == administration_code)
+
+
+def verify_administration_log(administration: Administration) -> Break | None:
+    """Verify one administration's whole log; the first break, or None when it holds."""
+    code = administration.code
+
+    def verify_seal(statement: bytes, seal: bytes) -> bool:
+        return seal_verifies(code, statement, seal)
+
+    return verify_chain(administration, expected_facts=facts_from_database, verify_seal=verify_seal)

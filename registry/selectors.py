@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from audit.services import audit_record
 from core.errors import NotFound
-from registry.models import Correspondence, Receipt, RegisterLogEntry
+from registry.models import Correspondence, Receipt, RegisterCheckpoint, RegisterLogEntry
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 
@@ -117,3 +117,15 @@ def receipt_by_file_hash(sha256: str) -> Receipt | None:
 
 def log_entries_of(correspondence: Correspondence) -> QuerySet[RegisterLogEntry]:
     return RegisterLogEntry.objects.filter(correspondence=correspondence).order_by("position")
+
+
+def log_of(administration: Administration) -> QuerySet[RegisterLogEntry]:
+    return (
+        RegisterLogEntry.objects.filter(administration=administration)
+        .select_related("correspondence")
+        .order_by("-position")
+    )
+
+
+def checkpoints_of(administration: Administration) -> QuerySet[RegisterCheckpoint]:
+    return RegisterCheckpoint.objects.filter(administration=administration).order_by("-created_at")

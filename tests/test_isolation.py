@@ -65,6 +65,8 @@ def staff_pages(code: str, pk: int, membership_id: int) -> list[tuple[str, str]]
         ("get", f"/desk/{code}/c/{pk}/"),
         ("get", f"/desk/{code}/c/{pk}/receipt.pdf"),
         ("get", f"/desk/{code}/c/{pk}/files/1"),
+        ("get", f"/desk/{code}/log/"),
+        ("post", f"/desk/{code}/log/"),
         ("get", f"/desk/{code}/services/"),
         ("post", f"/desk/{code}/services/"),
         ("get", f"/desk/{code}/staff/"),

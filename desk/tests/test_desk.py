@@ -165,3 +165,30 @@ def test_the_counter_receipt_is_emailed_when_an_address_is_given(commune, clerk,
     with django_capture_on_commit_callbacks(execute=True):
         counter_post(signed_in(clerk), commune.code, attachments=[SimpleUploadedFile("a.pdf", pdf_bytes())])
     assert mail.outbox[0].to == ["m.idrissi@example.ma"]
+
+
+def test_an_auditor_verifies_the_log_and_seals_a_checkpoint(commune, auditor, clerk):
+    from django.db import connection
+
+    from registry.models import RegisterCheckpoint
+
+    c = correspondence_register(
+        actor=clerk,
+        administration=commune,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="X"),
+        subject="s",
+    ).correspondence
+    client = signed_in(auditor)
+    page = client.get(f"/desk/{commune.code}/log/")
+    assert page.status_code == 200 and c.number in page.content.decode()
+    client.post(f"/desk/{commune.code}/log/", {"action": "checkpoint"})
+    assert RegisterCheckpoint.objects.filter(administration=commune, position=1).exists()
+    ok = client.post(f"/desk/{commune.code}/log/", {"action": "verify"}).content.decode()
+    assert 'data-valid="true"' in ok
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE registry_correspondence SET subject = 'forged' WHERE id = %s", [c.pk])
+    broken = client.post(f"/desk/{commune.code}/log/", {"action": "verify"}).content.decode()
+    assert 'data-valid="false"' in broken and "#1" in broken
+    assert AuditEvent.objects.filter(action="register.verified").count() == 2
+    assert signed_in(clerk).get(f"/desk/{commune.code}/log/").status_code == 404

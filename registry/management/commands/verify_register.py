@@ -4,9 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry.checkpoints import seal_verifies
-from registry.facts import facts_from_database
-from registry.log import verify_chain
+from registry.checkpoints import verify_administration_log
 from registry.models import RegisterLogEntry
 from tenancy.models import Administration
 
@@ -27,12 +25,7 @@ class Command(BaseCommand):
             if not administrations.exists():
                 raise CommandError(f"No administration has the code {options['administration']}.")
         for administration in administrations:
-            code = administration.code
-
-            def verify_seal(statement: bytes, seal: bytes, code: str = code) -> bool:
-                return seal_verifies(code, statement, seal)
-
-            problem = verify_chain(administration, expected_facts=facts_from_database, verify_seal=verify_seal)
+            problem = verify_administration_log(administration)
             if problem is not None:
                 raise CommandError(f"BROKEN {problem}")
             entries = RegisterLogEntry.objects.filter(administration=administration).count()
