@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,8 +19,8 @@ from core.ratelimit import client_address, rate_limit_hit
 from documents.intake import check_files
 from registry import selectors
 from registry.downloads import receipt_response
-from registry.models import Channel, Correspondence
-from registry.receipts import receipt_issue_safely, verification_url
+from registry.models import Attachment, Channel, Correspondence
+from registry.receipts import receipt_issue_registered, verification_url
 from registry.services import (
     Idempotency,
     Registration,
@@ -111,9 +113,12 @@ def _administration_out(correspondence: Correspondence) -> dict[str, str]:
     return {"code": a.code, "name_ar": a.name_ar, "name_fr": a.name_fr, "name_zgh": a.name_zgh}
 
 
-def _deposit_out(request: HttpRequest, correspondence: Correspondence) -> dict[str, Any]:
+def _deposit_out(
+    request: HttpRequest, correspondence: Correspondence, *, attachments: Iterable[Attachment] | None = None
+) -> dict[str, Any]:
     receipt = correspondence.receipt
-    attachments = correspondence.attachments.select_related("blob").order_by("position")
+    if attachments is None:
+        attachments = correspondence.attachments.select_related("blob").order_by("position")
     return {
         "id": correspondence.pk,
         "registration_number": correspondence.number,
@@ -201,9 +206,8 @@ def deposit_create(
                 "registration": _deposit_out(request, correspondence),
             },
         )
-    receipt_issue_safely(receipt_id=registration.receipt.pk)
-    correspondence = selectors.deposit_for_owner(user, correspondence.pk)
-    return Status(201, _deposit_out(request, correspondence))
+    receipt_issue_registered(registration)
+    return Status(201, _deposit_out(request, correspondence, attachments=registration.attachments))
 
 
 @api.get("/deposits", response=list[DepositOut], auth=bearer, tags=["deposits"])
@@ -211,8 +215,10 @@ def deposit_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> list
     """The caller's own deposits, newest first."""
     user: User = request.auth  # type: ignore[attr-defined]
     limit = max(1, min(limit, 200))
-    deposits = selectors.deposits_of(user).prefetch_related("attachments__blob")[offset : offset + limit]
-    return [_deposit_out(request, c) for c in deposits]
+    deposits = selectors.deposits_of(user).prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.select_related("blob"))
+    )[offset : offset + limit]
+    return [_deposit_out(request, c, attachments=c.attachments.all()) for c in deposits]
 
 
 @api.get("/deposits/{deposit_id}", response=DepositOut, auth=bearer, tags=["deposits"])

@@ -26,7 +26,7 @@ from registry import selectors
 from registry.checkpoints import checkpoint_make, verify_administration_log
 from registry.downloads import attachment_response, receipt_response
 from registry.models import Channel, Direction
-from registry.receipts import receipt_issue_safely
+from registry.receipts import receipt_issue_registered
 from registry.services import RegistrationRefused, Sender, correspondence_register
 from tenancy.models import Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
@@ -107,7 +107,7 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
             except RegistrationRefused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
-                receipt_issue_safely(receipt_id=registration.receipt.pk)
+                receipt_issue_registered(registration)
                 number = registration.correspondence.number
                 messages.success(request, _("Registered under number %(number)s.") % {"number": number})
                 url = reverse("desk:correspondence", args=[administration.code, registration.correspondence.pk])

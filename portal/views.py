@@ -23,7 +23,7 @@ from portal.forms import DepositForm, SignUpForm, VerifyTokenForm, VerifyUploadF
 from registry import selectors
 from registry.downloads import receipt_response
 from registry.models import Channel
-from registry.receipts import receipt_issue_safely
+from registry.receipts import receipt_issue_registered
 from registry.services import RegistrationRefused, Sender, correspondence_register
 from registry.verification import receipt_check_pdf
 from tenancy.models import User
@@ -145,7 +145,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
             except RegistrationRefused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
-                receipt_issue_safely(receipt_id=registration.receipt.pk)
+                receipt_issue_registered(registration)
                 url = reverse("portal:deposit_detail", args=[registration.correspondence.pk])
                 messages.success(
                     request,

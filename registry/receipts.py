@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -27,7 +28,7 @@ from documents.models import Blob
 from documents.qr import qr_svg
 from documents.rendering import render_pdf
 from registry.models import Attachment, Channel, Correspondence, Direction, Receipt, SenderKind
-from registry.services import LOCAL_ZONE
+from registry.services import LOCAL_ZONE, Registration
 from tenancy.selectors import mask_identifier
 
 logger = logging.getLogger(__name__)
@@ -127,37 +128,55 @@ def receipt_issue(*, receipt_id: int) -> Receipt:
 
     Side effect after commit: the receipt is e-mailed to the depositor (a task).
     """
-    receipt = Receipt.objects.select_related("correspondence__administration").get(pk=receipt_id)
+    receipt = Receipt.objects.select_related("correspondence__administration", "correspondence__sender_account").get(
+        pk=receipt_id
+    )
     if receipt.is_issued:
         return receipt
     correspondence = receipt.correspondence
     attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
+    return _issue(receipt, correspondence, attachments)
+
+
+def receipt_issue_registered(registration: Registration) -> Receipt | None:
+    """Issue the receipt of a registration just made, reusing the rows it already holds.
+
+    On failure the receipt stays pending for the periodic retry, and None is returned.
+    """
+    try:
+        return _issue(registration.receipt, registration.correspondence, registration.attachments)
+    except Exception:
+        return None
+
+
+def _issue(receipt: Receipt, correspondence: Correspondence, attachments: list[Attachment]) -> Receipt:
     try:
         sealed = receipt_render_and_seal(correspondence, attachments, receipt.token)
     except Exception as exc:
         logger.exception("receipt %s of %s could not be issued", receipt.pk, correspondence.number)
         Receipt.objects.filter(pk=receipt.pk).update(
-            attempts=receipt.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:200]
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:200]
         )
         raise
     sha256 = storage.store_bytes(sealed)
+    issued_at = now()
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
-        if locked.is_issued:  # issued concurrently; ours is an unused copy
-            transaction.on_commit(lambda: storage.discard(sha256))
-            return locked
         Blob.objects.bulk_create(
             [Blob(sha256=sha256, size=len(sealed), content_type="application/pdf", pages=1)], ignore_conflicts=True
         )
-        locked.blob_id = sha256
-        locked.issued_at = now()
-        locked.attempts += 1
-        locked.last_error = ""
-        locked.save(update_fields=["blob", "issued_at", "attempts", "last_error"])
+        # Only a pending receipt is recorded: when two processes issue it at once, the first
+        # to commit wins and the other's copy is dropped.
+        recorded = Receipt.objects.filter(pk=receipt.pk, blob__isnull=True).update(
+            blob_id=sha256, issued_at=issued_at, attempts=F("attempts") + 1, last_error=""
+        )
+        if not recorded:
+            transaction.on_commit(lambda: storage.discard(sha256))
+            return Receipt.objects.get(pk=receipt.pk)
+        receipt.blob_id, receipt.issued_at, receipt.last_error = sha256, issued_at, ""
         audit_record(
             actor=None,
             action="receipt.issued",
-            obj=locked,
+            obj=receipt,
             administration=correspondence.administration,
             subject_user=correspondence.sender_account,
             data={"number": correspondence.number, "sha256": sha256},
@@ -165,9 +184,8 @@ def receipt_issue(*, receipt_id: int) -> Receipt:
         if correspondence.sender_email:
             from registry.tasks import receipt_email_task
 
-            transaction.on_commit(lambda: receipt_email_task.enqueue(receipt_id=locked.pk))
-    locked.correspondence = correspondence
-    return locked
+            transaction.on_commit(lambda: receipt_email_task.enqueue(receipt_id=receipt.pk))
+    return receipt
 
 
 def receipt_issue_safely(*, receipt_id: int) -> Receipt | None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -168,26 +169,45 @@ def _replay(user: User, idempotency: Idempotency) -> Registration | None:
     return Registration(correspondence=correspondence, receipt=correspondence.receipt, replayed=True)
 
 
+def _take_number(counter_table: str, administration_id: int, direction: str, year: int) -> int | None:
+    """Increment one register counter and return its new value, or None if it has no row yet.
+
+    The UPDATE takes the row's lock until the transaction ends, so two registrations never
+    get the same number, and a transaction that fails gives its number back.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {counter_table} SET last_number = last_number + 1 "  # noqa: S608 (table name from the model)
+            "WHERE administration_id = %s AND direction = %s AND year = %s RETURNING last_number",
+            [administration_id, direction, year],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def _next_number(administration: Administration, direction: str) -> tuple[int, int, datetime]:
     """Lock the register counter of the current year and take its next number.
 
     The registration time is read after the lock is held, so within a register the
     numbers and the times go up together.
     """
+    table = connection.ops.quote_name(RegisterCounter._meta.db_table)
     year = now().astimezone(LOCAL_ZONE).year
     while True:
-        counter, _created = RegisterCounter.objects.get_or_create(
-            administration=administration, direction=direction, year=year
-        )
-        counter = RegisterCounter.objects.select_for_update().get(pk=counter.pk)
+        number = _take_number(table, administration.pk, direction, year)
+        if number is None:  # the register's first number this year: create its counter
+            RegisterCounter.objects.get_or_create(administration=administration, direction=direction, year=year)
+            continue
         registered_at = now()
         actual_year = registered_at.astimezone(LOCAL_ZONE).year
         if actual_year == year:
-            break
-        year = actual_year  # the year turned while waiting for the lock
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return year, counter.last_number, registered_at
+            return year, number, registered_at
+        # The year turned while waiting for the lock: give the number back (the lock is still
+        # ours, nobody took one since) and number in the new year's register.
+        RegisterCounter.objects.filter(administration=administration, direction=direction, year=year).update(
+            last_number=F("last_number") - 1
+        )
+        year = actual_year
 
 
 def correspondence_register(
@@ -288,18 +308,17 @@ def _register_locked(
         body=body,
         confidential=confidential,
     )
-    if files:
-        Blob.objects.bulk_create(
-            [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files],
-            ignore_conflicts=True,
-        )
+    blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
+    if blobs:
+        Blob.objects.bulk_create(blobs, ignore_conflicts=True)
     attachments = Attachment.objects.bulk_create(
         [
-            Attachment(correspondence=correspondence, position=i, blob_id=f.sha256, filename=f.filename)
-            for i, f in enumerate(files, start=1)
+            Attachment(correspondence=correspondence, position=i, blob=blob, filename=f.filename)
+            for i, (f, blob) in enumerate(zip(files, blobs, strict=True), start=1)
         ]
     )
     receipt = Receipt.objects.create(correspondence=correspondence, token=new_receipt_token())
+    correspondence.receipt = receipt
     log_append(
         administration=administration,
         action="registered",

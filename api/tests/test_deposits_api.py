@@ -186,3 +186,16 @@ def test_openapi_is_served(client):
 
 def test_healthz(client, db):
     assert client.get("/healthz").json() == {"status": "ok", "database": True}
+
+
+def test_listing_runs_a_fixed_number_of_queries(api, commune, django_assert_max_num_queries):
+    for i in range(5):
+        post_deposit(api, subject=f"طلب {i}", files=[(f"{i}.pdf", pdf_bytes(text=f"n{i}"))])
+    with django_assert_max_num_queries(4):
+        assert len(api.get("/api/v1/deposits").json()) == 5
+
+
+def test_a_deposit_runs_a_bounded_number_of_queries(api, commune, django_assert_max_num_queries):
+    post_deposit(api)  # the register's counter and log head exist from now on
+    with django_assert_max_num_queries(19):
+        assert post_deposit(api, files=[("a.pdf", pdf_bytes(text="q"))]).status_code == 201
