@@ -126,7 +126,7 @@ def receipt_render_and_seal(correspondence: Correspondence, attachments: list[At
 def receipt_issue(*, receipt_id: int) -> Receipt:
     """Render, seal and record the receipt unless it is already issued; return it.
 
-    Side effect after commit: the receipt is e-mailed to the depositor (a task).
+    Side effect: a task, committed with the receipt, e-mails it to the depositor.
     """
     receipt = Receipt.objects.select_related("correspondence__administration", "correspondence__sender_account").get(
         pk=receipt_id
@@ -184,7 +184,9 @@ def _issue(receipt: Receipt, correspondence: Correspondence, attachments: list[A
         if correspondence.sender_email:
             from registry.tasks import receipt_email_task
 
-            transaction.on_commit(lambda: receipt_email_task.enqueue(receipt_id=receipt.pk))
+            # The task is a row of the same transaction: it exists if and only if the receipt
+            # does, and costs no commit of its own.
+            receipt_email_task.enqueue(receipt_id=receipt.pk)
     return receipt
 
 
