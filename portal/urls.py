@@ -46,4 +46,5 @@ urlpatterns = [
     path("deposits/<int:pk>/receipt.pdf", views.deposit_receipt, name="deposit_receipt"),
     path("verify/", views.verify, name="verify"),
     path("v/<str:token>", views.verify_token, name="verify_token"),
+    path("verify/root-ca.pem", views.ca_certificate, name="ca_certificate"),
 ]

@@ -227,3 +227,12 @@ def verify_token(request: HttpRequest, token: str) -> HttpResponse:
         "portal/verify_token.html",
         {"receipt": receipt, "c": c, "attachments": c.attachments.select_related("blob").order_by("position")},
     )
+
+
+def ca_certificate(request: HttpRequest) -> HttpResponse:
+    """The installation's root certificate, to check receipts' seals with any PDF reader."""
+    from trust.services import ca_certificate_pem
+
+    response = HttpResponse(ca_certificate_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="wasl-root-ca.pem"'
+    return response

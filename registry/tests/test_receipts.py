@@ -148,3 +148,10 @@ def test_issuing_twice_keeps_the_first_receipt(issued):
     receipt, _pdf = issued
     again = receipt_issue(receipt_id=receipt.pk)
     assert again.blob_id == receipt.blob_id
+
+
+def test_the_root_certificate_is_published_for_independent_checks(issued, client):
+    _receipt, pdf = issued
+    response = client.get("/verify/root-ca.pem")
+    assert response.status_code == 200
+    assert "Certificate is Trusted." in assert_pdfsig_trusted(pdf, response.content)
