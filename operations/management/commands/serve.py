@@ -88,6 +88,6 @@ class Command(BaseCommand):
         ]
         if settings.DEMO:
             lines.append("  Demo accounts (e-mail / password):")
-            lines += [f"    {a.role_label:<28} {a.email:<28} {a.password}" for a in DEMO_ACCOUNTS]
+            lines += [f"    {a.role_label:<38} {a.email:<22} {a.password}" for a in DEMO_ACCOUNTS]
         lines.append("Press Ctrl-C to stop.")
         self.stdout.write("\n".join(lines) + "\n")
