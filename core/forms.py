@@ -37,3 +37,8 @@ class MultipleFileField(forms.FileField):
             return []
         items = data if isinstance(data, list | tuple) else [data]
         return [item for item in items if item]
+
+
+def named_with_code(obj: Any) -> str:
+    """How a choice of administration or service reads: its name in the current language, and its code."""
+    return f"{obj.name} ({obj.code})"

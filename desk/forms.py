@@ -5,9 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import AccessibleForm, MultipleFileField
-from documents.intake import FileRejected, check_files
-from portal.forms import ACCEPT
+from core.forms import AccessibleForm, named_with_code
+from documents.forms import CheckedFilesField
 from registry.models import Direction, SenderKind
 from tenancy.models import Administration, Membership, Service
 
@@ -26,7 +25,7 @@ class CounterRegistrationForm(AccessibleForm):
     )
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(label=_("Summary or text"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    attachments = MultipleFileField(label=_("Scanned documents"), help_text=_("PDF, JPEG, PNG or TIFF."))
+    attachments = CheckedFilesField(label=_("Scanned documents"), help_text=_("PDF, JPEG, PNG or TIFF."))
     confidential = forms.BooleanField(label=_("Confidential"), required=False)
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
@@ -34,14 +33,7 @@ class CounterRegistrationForm(AccessibleForm):
         field = self.fields["service"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
-        field.label_from_instance = lambda obj: f"{obj.name} ({obj.code})"  # type: ignore[method-assign]
-        self.fields["attachments"].widget.attrs["accept"] = ACCEPT
-
-    def clean_attachments(self) -> list[Any]:
-        try:
-            return check_files(self.cleaned_data["attachments"])
-        except FileRejected as rejected:
-            raise forms.ValidationError(rejected.message, code=rejected.code) from None
+        field.label_from_instance = named_with_code  # type: ignore[method-assign]
 
 
 class RegisterFilterForm(AccessibleForm):

@@ -10,7 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_record
 from core.errors import NotFound
+from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
 from registry import selectors
 from registry.checkpoints import checkpoint_make, verify_administration_log
@@ -111,15 +112,11 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
                 number = registration.correspondence.number
                 messages.success(request, _("Registered under number %(number)s.") % {"number": number})
                 url = reverse("desk:correspondence", args=[administration.code, registration.correspondence.pk])
-                if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-                    return JsonResponse({"redirect": url})
-                return redirect(url)
+                return upload_accepted(request, url)
         context = {"form": form, "administration": administration, "section": "counter"}
-        if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-            return JsonResponse(
-                {"html": render_to_string("desk/counter_form.html", context, request=request)}, status=400
-            )
-        return render(request, "desk/counter_new.html", context, status=400)
+        return upload_refused(
+            request, page="desk/counter_new.html", form_template="desk/counter_form.html", context=context
+        )
     return render(
         request, "desk/counter_new.html", {"form": form, "administration": administration, "section": "counter"}
     )

@@ -6,12 +6,10 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import AccessibleForm, MultipleFileField
-from documents.intake import ALLOWED_TYPES, FileRejected, check_files
+from core.forms import AccessibleForm, named_with_code
+from documents.forms import CheckedFilesField
 from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations
-
-ACCEPT = ",".join([*ALLOWED_TYPES, ".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff"])
 
 
 class SignUpForm(AccessibleForm):
@@ -73,7 +71,7 @@ class DepositForm(AccessibleForm):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_("Write your request here, or attach it as a file."),
     )
-    attachments = MultipleFileField(
+    attachments = CheckedFilesField(
         label=_("Documents"),
         help_text=_("PDF, JPEG, PNG or TIFF. Several files may be chosen."),
     )
@@ -83,14 +81,7 @@ class DepositForm(AccessibleForm):
         field = self.fields["recipient"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = active_administrations()
-        field.label_from_instance = lambda obj: f"{obj.name} ({obj.code})"  # type: ignore[method-assign]
-        self.fields["attachments"].widget.attrs["accept"] = ACCEPT
-
-    def clean_attachments(self) -> list[Any]:
-        try:
-            return check_files(self.cleaned_data["attachments"])
-        except FileRejected as rejected:
-            raise forms.ValidationError(rejected.message, code=rejected.code) from None
+        field.label_from_instance = named_with_code  # type: ignore[method-assign]
 
 
 class VerifyUploadForm(AccessibleForm):

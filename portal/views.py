@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.ratelimit import RateLimited, client_address, rate_limit_hit
+from core.uploads import upload_accepted, upload_refused
 from portal.forms import DepositForm, SignUpForm, VerifyTokenForm, VerifyUploadForm
 from registry import selectors
 from registry.downloads import receipt_response
@@ -113,10 +114,6 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("portal:deposit" if request.user.is_authenticated else "portal:login")
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def deposit(request: HttpRequest) -> HttpResponse:
@@ -152,13 +149,10 @@ def deposit(request: HttpRequest) -> HttpResponse:
                     _("Registered under number %(number)s. Your sealed receipt is ready.")
                     % {"number": registration.correspondence.number},
                 )
-                if _wants_json(request):
-                    return JsonResponse({"redirect": url})
-                return redirect(url)
-        if _wants_json(request):
-            html = render_to_string("portal/deposit_form.html", {"form": form}, request=request)
-            return JsonResponse({"html": html}, status=400)
-        return render(request, "portal/deposit.html", {"form": form}, status=400)
+                return upload_accepted(request, url)
+        return upload_refused(
+            request, page="portal/deposit.html", form_template="portal/deposit_form.html", context={"form": form}
+        )
     return render(request, "portal/deposit.html", {"form": form})
 
 

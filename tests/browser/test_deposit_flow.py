@@ -23,6 +23,14 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def sign_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$|/deposits/"))
+
+
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
 
@@ -34,13 +42,10 @@ def test_a_citizen_deposits_in_arabic_downloads_the_receipt_and_verifies_it(phon
     letter.write_bytes(pdf_bytes(pages=2, pad_to=150_000))
     page = phone
 
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{live_server.url}/")
     assert page.locator("html").get_attribute("dir") == "rtl"
     assert page.locator("html").get_attribute("lang") == "ar"
-    page.locator("#id_username").fill("citizen@demo.ma")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$|/deposits/"))
+    sign_in(page, live_server.url, "citizen@demo.ma")
 
     page.goto(f"{live_server.url}/deposit/")
     page.locator("#id_recipient").select_option("COMMUNE-DEMO")
@@ -86,11 +91,7 @@ def test_refused_upload_shows_the_error_next_to_the_field(phone, live_server, tm
     fake = tmp_path / "fake.pdf"
     fake.write_bytes(b"MZ\x90\x00 this is a program, not a PDF")
     page = phone
-    page.goto(f"{live_server.url}/login/")
-    page.locator("#id_username").fill("citizen@demo.ma")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$|/deposits/"))
+    sign_in(page, live_server.url, "citizen@demo.ma")
     page.goto(f"{live_server.url}/deposit/")
     page.locator("#id_recipient").select_option("COMMUNE-DEMO")
     page.locator("#id_subject").fill("طلب")

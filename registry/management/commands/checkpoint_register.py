@@ -2,24 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from registry.checkpoints import checkpoint_make
-from tenancy.models import Administration
+from registry.management.commands._options import add_administration_option, chosen_administrations
 
 
 class Command(BaseCommand):
     help = "Seal a checkpoint of the register log now (all administrations, or one)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--administration", help="Only this administration code.")
+        add_administration_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        administrations = Administration.objects.order_by("code")
-        if options["administration"]:
-            administrations = administrations.filter(code=options["administration"].upper())
-            if not administrations.exists():
-                raise CommandError(f"No administration has the code {options['administration']}.")
-        for administration in administrations:
+        for administration in chosen_administrations(options["administration"]):
             checkpoint = checkpoint_make(actor=None, administration=administration)
             self.stdout.write(f"{administration.code}: sealed position {checkpoint.position} {checkpoint.head_hash}")

@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from registry.checkpoints import verify_administration_log
+from registry.management.commands._options import add_administration_option, chosen_administrations
 from registry.models import RegisterLogEntry
-from tenancy.models import Administration
 
 
 class Command(BaseCommand):
@@ -16,15 +16,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--administration", help="Only this administration code.")
+        add_administration_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        administrations = Administration.objects.order_by("code")
-        if options["administration"]:
-            administrations = administrations.filter(code=options["administration"].upper())
-            if not administrations.exists():
-                raise CommandError(f"No administration has the code {options['administration']}.")
-        for administration in administrations:
+        for administration in chosen_administrations(options["administration"]):
             problem = verify_administration_log(administration)
             if problem is not None:
                 raise CommandError(f"BROKEN {problem}")
