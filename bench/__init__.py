@@ -1,0 +1,1 @@
+"""Benchmarks for ``make bench`` (see docs/benchmarks.md and scripts/bench)."""
