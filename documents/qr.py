@@ -35,3 +35,8 @@ def qr_svg(url: str) -> str:
         nl=False,
     )
     return out.getvalue().decode("ascii")
+
+
+def receipt_qr(url: str) -> dict[str, str]:
+    """The QR code fields of a receipt's data (documents/typst/receipt.typ)."""
+    return {"qr_svg": qr_svg(url)}

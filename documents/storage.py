@@ -39,7 +39,8 @@ def store_bytes(data: bytes) -> str:
 def store_chunks(chunks: Iterable[bytes]) -> str:
     """Stream ``chunks`` to storage, hashing on the way; return the SHA-256."""
     directory = root() / "tmp"
-    directory.mkdir(parents=True, exist_ok=True)
+    if not directory.is_dir():
+        directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, temp_name = tempfile.mkstemp(dir=directory, prefix="up-")
     try:
@@ -57,11 +58,20 @@ def store_chunks(chunks: Iterable[bytes]) -> str:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(temp_name, 0o440)
             os.replace(temp_name, target)
+            _fsync_directory(target.parent)  # the rename itself must survive a crash
         return sha256
     except BaseException:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
         raise
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def exists(sha256: str) -> bool:

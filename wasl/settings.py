@@ -105,7 +105,6 @@ DATABASE_URL = env_str("WASL_DATABASE_URL", f"sqlite:///{DATA_DIR / 'wasl.sqlite
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("WASL_DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock when a transaction starts, so two writers never
         # both read a register counter and then fight over upgrading their lock.
