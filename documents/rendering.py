@@ -44,9 +44,11 @@ import os
 import queue
 import re
 import shutil
+import struct
 import tempfile
 import threading
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +75,213 @@ _TEMPLATE_NAME: Final = re.compile(r"[a-z][a-z0-9_-]*")
 _DATA_FILE: Final = "data.json"
 
 
+# ---------------------------------------------------------------- text facts
+# Facts about a free-text value that let a template decide how to set it without measuring it
+# (see `text-facts` in typst/receipt/parts.typ, which documents them and computes the same in
+# Typst). Python counts a 300-character subject in microseconds; Typst's interpreter takes
+# hundreds of them for the same counts, on every receipt.
+
+# Letters of the receipt's scripts, whose glyphs are all narrower than 1.1 em (the same class
+# as `narrow-text` in typst/receipt/parts.typ).
+_NARROW_TEXT: Final = re.compile("[\u0020-\u017f\u0606-\u06dc\u06de-\u06ff\u2d30-\u2d7f\u200b-\u200f\u2010-\u2027]*")
+# Blocks of the Arabic script (Unicode 15): a value whose first letter is in one reads right to left.
+_ARABIC_BLOCKS: Final = (
+    (0x0600, 0x06FF),
+    (0x0750, 0x077F),
+    (0x0870, 0x08FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+    (0x10E60, 0x10E7F),
+    (0x1EC70, 0x1EEFF),
+)
+_MARKS: Final = frozenset(("Mn", "Mc", "Me"))
+_CONTROLS: Final = frozenset(("Cc", "Cf", "Zl", "Zp"))
+_LONGEST_COUNTED: Final = 24
+
+
+def _clusters_at_most(s: str) -> int:
+    """An upper bound of the grapheme clusters of ``s``: its code points, less the combining
+    marks that extend the character before them (Unicode's rule GB9; after a control character
+    a mark starts a cluster, so it is counted)."""
+    if s.isascii():
+        return len(s)
+    count = 0
+    previous = None
+    for char in s:
+        category = unicodedata.category(char)
+        if category not in _MARKS or previous is None or previous in _CONTROLS:
+            count += 1
+        previous = category
+    return count
+
+
+def text_facts(s: str) -> dict[str, Any]:
+    """The facts a template needs to set ``s`` (see ``text-facts`` in the receipt's parts).
+
+    ``rtl``: the first letter is Arabic; ``clusters``: at least the number of grapheme clusters;
+    ``longest``: at least the length of the longest space-separated word, counted up to 24;
+    ``narrow``: only letters of the receipt's scripts. The bounds err on the long side, so a text
+    said to fit does.
+    """
+    first = next((char for char in s if unicodedata.category(char).startswith("L")), None)
+    rtl = first is not None and any(low <= ord(first) <= high for low, high in _ARABIC_BLOCKS)
+    longest = 0
+    for word in s.split(" "):
+        if len(word) > longest:
+            longest = max(longest, min(_clusters_at_most(word), _LONGEST_COUNTED))
+            if longest == _LONGEST_COUNTED:
+                break
+    return {
+        "rtl": rtl,
+        "clusters": _clusters_at_most(s),
+        "longest": longest,
+        "narrow": _NARROW_TEXT.fullmatch(s) is not None,
+    }
+
+
+def _receipt_text(data: dict[str, Any]) -> dict[str, Any]:
+    """Facts about the receipt's values that change with every receipt (name, subject, files)."""
+
+    def facts(value: Any) -> dict[str, Any] | None:
+        return text_facts(value) if isinstance(value, str) else None
+
+    depositor = data.get("depositor")
+    attachments = data.get("attachments")
+    return {
+        "name": facts(depositor.get("name")) if isinstance(depositor, dict) else None,
+        "subject": facts(data.get("subject")),
+        "files": [facts(a.get("filename")) if isinstance(a, dict) else None for a in attachments]
+        if isinstance(attachments, list)
+        else [],
+    }
+
+
+# Per template: computes extra data from the caller's, added under the key "_text".
+_TEXT_FACTS: Final[dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {"receipt": _receipt_text}
+
+
+# ---------------------------------------------------------------- fonts
+# The vendored fonts are hinted TrueType: each glyph carries instructions that fit its outline to
+# a screen's pixel grid, and the fonts carry the programs those instructions call (fpgm, prep,
+# cvt). A PDF viewer or printer ignores them (they draw outlines at full resolution), yet they
+# made up half of every font subset embedded in a receipt, and Typst compresses every embedded
+# subset again for every PDF: with them, a third of a receipt's rendering time went to deflating
+# font data. The compilers therefore load copies of the fonts without hinting: outlines,
+# metrics, shaping tables and names are unchanged, so the text is laid out and drawn exactly as
+# before. Google publishes the same fonts unhinted; vendoring those would make this a copy.
+
+_HINTING_TABLES: Final = frozenset((b"fpgm", b"prep", b"cvt ", b"hdmx", b"LTSH", b"VDMX", b"gasp", b"DSIG"))
+_TRUETYPE_TAGS: Final = (b"\x00\x01\x00\x00", b"true")
+# Names kept in the copies, which Typst embeds in every subset: copyright, family, style, full
+# name, PostScript name, trademark, licence URL, typographic family and style. The others
+# (version, vendor, designer, description, the licence's full text) are 1 to 2 KB per font.
+_NAMES_KEPT: Final = frozenset((0, 1, 2, 4, 6, 7, 14, 16, 17))
+
+
+def _sfnt_checksum(data: bytes) -> int:
+    data += b"\0" * (-len(data) % 4)
+    return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
+
+
+def _glyph_without_instructions(glyph: bytes) -> bytes:
+    if not glyph:
+        return glyph
+    (contours,) = struct.unpack_from(">h", glyph)
+    if contours >= 0:  # Simple glyph: the instructions follow the contours' end points.
+        at = 10 + 2 * contours
+        (length,) = struct.unpack_from(">H", glyph, at)
+        return glyph[:at] + b"\0\0" + glyph[at + 2 + length :]
+    # Composite glyph: components, then instructions if a component has WE_HAVE_INSTRUCTIONS.
+    out = bytearray(glyph)
+    at, more = 10, True
+    while more:
+        (flags,) = struct.unpack_from(">H", out, at)
+        struct.pack_into(">H", out, at, flags & ~0x0100)
+        more = bool(flags & 0x0020)
+        at += 4 + (4 if flags & 0x0001 else 2)
+        at += 2 if flags & 0x0008 else 4 if flags & 0x0040 else 8 if flags & 0x0080 else 0
+    return bytes(out[:at])
+
+
+def _short_names(name: bytes) -> bytes:
+    """The ``name`` table with only the records in _NAMES_KEPT (format 0)."""
+    _format, count, _storage = struct.unpack_from(">HHH", name)
+    storage = 6 + 12 * count
+    records, strings = [], bytearray()
+    for i in range(count):
+        platform, encoding, language, name_id, length, offset = struct.unpack_from(">6H", name, 6 + 12 * i)
+        if name_id in _NAMES_KEPT:
+            records.append(struct.pack(">6H", platform, encoding, language, name_id, length, len(strings)))
+            strings += name[storage + offset : storage + offset + length]
+    return struct.pack(">HHH", 0, len(records), 6 + 12 * len(records)) + b"".join(records) + bytes(strings)
+
+
+def strip_hinting(font: bytes) -> bytes:
+    """``font`` (TrueType) without hinting: no fpgm, prep, cvt and related tables, no glyph
+    instructions; without glyph names (post version 3) and with only the names that identify
+    it (_NAMES_KEPT). Anything else is returned unchanged."""
+    if font[:4] not in _TRUETYPE_TAGS:
+        return font
+    (count,) = struct.unpack_from(">H", font, 4)
+    tables: dict[bytes, bytes] = {}
+    for i in range(count):
+        tag, _checksum, offset, length = struct.unpack_from(">4sIII", font, 12 + 16 * i)
+        tables[tag] = font[offset : offset + length]
+    if b"glyf" not in tables or b"loca" not in tables:
+        return font
+    head = bytearray(tables[b"head"])
+    maxp = bytearray(tables[b"maxp"])
+    (glyphs,) = struct.unpack_from(">H", maxp, 4)
+    if struct.unpack_from(">h", head, 50)[0]:
+        offsets = struct.unpack_from(f">{glyphs + 1}I", tables[b"loca"])
+    else:
+        offsets = tuple(2 * o for o in struct.unpack_from(f">{glyphs + 1}H", tables[b"loca"]))
+    glyf, new_offsets = bytearray(), []
+    for i in range(glyphs):
+        new_offsets.append(len(glyf))
+        glyf += _glyph_without_instructions(tables[b"glyf"][offsets[i] : offsets[i + 1]])
+        glyf += b"\0" * (-len(glyf) % 4)
+    new_offsets.append(len(glyf))
+    tables[b"glyf"] = bytes(glyf)
+    tables[b"loca"] = struct.pack(f">{glyphs + 1}I", *new_offsets)
+    struct.pack_into(">h", head, 50, 1)  # Long offsets in loca.
+    struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, computed below.
+    tables[b"head"] = bytes(head)
+    if len(maxp) >= 28:  # Version 1.0: one zone, no twilight points, storage, functions or instructions.
+        struct.pack_into(">7H", maxp, 14, 1, 0, 0, 0, 0, 0, 0)
+    tables[b"maxp"] = bytes(maxp)
+    if b"post" in tables and len(tables[b"post"]) >= 32:
+        tables[b"post"] = b"\x00\x03\x00\x00" + tables[b"post"][4:32]
+    if b"name" in tables and struct.unpack_from(">H", tables[b"name"])[0] == 0:
+        tables[b"name"] = _short_names(tables[b"name"])
+    for tag in _HINTING_TABLES:
+        tables.pop(tag, None)
+    tags = sorted(tables)
+    power = 1 << (len(tags).bit_length() - 1)
+    header = struct.pack(">IHHHH", 0x00010000, len(tags), 16 * power, power.bit_length() - 1, 16 * (len(tags) - power))
+    directory, body = bytearray(), bytearray()
+    offset = len(header) + 16 * len(tags)
+    head_offset = 0
+    for tag in tags:
+        data = tables[tag]
+        if tag == b"head":
+            head_offset = offset + len(body)
+        directory += struct.pack(">4sIII", tag, _sfnt_checksum(data), offset + len(body), len(data))
+        body += data + b"\0" * (-len(data) % 4)
+    result = bytearray(header + directory + body)
+    struct.pack_into(">I", result, head_offset + 8, (0xB1B0AFBA - _sfnt_checksum(bytes(result))) & 0xFFFFFFFF)
+    return bytes(result)
+
+
+def _prepare_fonts(directory: Path) -> Path:
+    """Copies of the vendored fonts without hinting (see above), in ``directory``."""
+    directory.mkdir()
+    for source in sorted(FONTS_DIR.iterdir()):
+        if source.suffix.lower() in (".ttf", ".otf"):
+            (directory / source.name).write_bytes(strip_hinting(source.read_bytes()))
+    return directory
+
+
 class RenderError(RuntimeError):
     """A template failed to compile; the message carries Typst's diagnostic."""
 
@@ -91,6 +300,7 @@ class _Workspace:
 
     pid: int
     directory: Path
+    fonts: Path
     idle: dict[str, queue.SimpleQueue[_Slot]] = field(default_factory=dict)
     slots_made: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -121,19 +331,21 @@ def _get_workspace() -> _Workspace:
         if workspace is None or workspace.pid != os.getpid() or not workspace.directory.is_dir():
             directory = Path(tempfile.mkdtemp(prefix="wasl-typst-"))
             atexit.register(shutil.rmtree, directory, ignore_errors=True)
-            workspace = _workspace = _Workspace(pid=os.getpid(), directory=directory)
+            workspace = _workspace = _Workspace(
+                pid=os.getpid(), directory=directory, fonts=_prepare_fonts(directory / "fonts")
+            )
         return workspace
 
 
 def _new_slot(workspace: _Workspace, template: str) -> _Slot:
     root = workspace.directory / f"compiler-{next(workspace.slots_made)}"
-    shutil.copytree(TEMPLATES_DIR, root)
+    shutil.copytree(TEMPLATES_DIR, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     # Every compiler gets the same template path and the same sys_inputs relative to its own
     # root, so all of them hit the same entries of Typst's (process-wide) caches.
     compiler = typst.Compiler(
         str(root / f"{template}.typ"),
         root=str(root),
-        font_paths=[str(FONTS_DIR)],
+        font_paths=[str(workspace.fonts)],
         ignore_system_fonts=True,
         sys_inputs={"data": f"/{_DATA_FILE}"},
     )
@@ -178,6 +390,9 @@ def render_pdf(
     Raises ``ValueError`` or ``FileNotFoundError`` for an unknown template and ``RenderError``
     when Typst reports an error (for instance a key missing from ``data``).
     """
+    text = _TEXT_FACTS.get(template)
+    if text is not None:
+        data = {**data, "_text": text(data)}
     payload = json.dumps(data, ensure_ascii=False, allow_nan=False)
     with _slot(template) as slot:
         slot.data_file.write_text(payload, encoding="utf-8")
