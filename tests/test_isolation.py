@@ -15,6 +15,7 @@ from django.test import Client
 from documents.samples import pdf_bytes
 from registry.models import Channel, Direction, Receipt
 from registry.services import Sender, correspondence_register
+from registry.testing import counter_mail
 from tenancy.models import Membership
 from tenancy.testing import PASSWORD
 
@@ -155,18 +156,10 @@ def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent):
 
 
 def test_public_verification_hides_the_subject_of_confidential_mail(commune, clerk, client):
-    registration = correspondence_register(
-        actor=clerk,
-        administration=commune,
-        channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="X"),
-        subject="Secret subject",
-        confidential=True,
-    )
     from registry.receipts import receipt_issue
 
-    receipt_issue(receipt_id=registration.receipt.pk)
-    token = Receipt.objects.get(correspondence=registration.correspondence).token
+    correspondence = counter_mail(commune, clerk, "Secret subject", confidential=True)
+    token = receipt_issue(receipt_id=Receipt.objects.get(correspondence=correspondence).pk).token
     assert "Secret subject" not in client.get(f"/v/{token}").content.decode()
     assert client.get(f"/api/v1/verify/{token}").json()["subject"] is None
 

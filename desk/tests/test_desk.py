@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction
 from registry.services import Sender, correspondence_register
+from registry.testing import counter_mail
 from tenancy.models import Membership, Service, User
 
 
@@ -172,13 +173,7 @@ def test_an_auditor_verifies_the_log_and_seals_a_checkpoint(commune, auditor, cl
 
     from registry.models import RegisterCheckpoint
 
-    c = correspondence_register(
-        actor=clerk,
-        administration=commune,
-        channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="X"),
-        subject="s",
-    ).correspondence
+    c = counter_mail(commune, clerk)
     client = signed_in(auditor)
     page = client.get(f"/desk/{commune.code}/log/")
     assert page.status_code == 200 and c.number in page.content.decode()
