@@ -9,15 +9,23 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import json
 import re
+import shutil
+import struct
+import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
+import segno
+import typst
 
-from documents.qr import qr_svg
-from documents.rendering import FONTS_DIR, RenderError, render_pdf
+from documents import rendering
+from documents.qr import MASK, qr_svg
+from documents.rendering import FONTS_DIR, TEMPLATES_DIR, RenderError, render_pdf, text_facts
 from documents.testing import missing_pdf_tools, pdf_text, qr_urls_in_pdf
 
 needs_pdf_tools = pytest.mark.skipif(
@@ -124,6 +132,26 @@ def worst_case_data() -> dict[str, Any]:
 
 def page_count(pdf: bytes) -> int:
     return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+def embedded_font_tables(pdf: bytes) -> dict[str, set[bytes]]:
+    """The sfnt tables of every font embedded in the first page, by PostScript name."""
+    tables = {}
+    for font in pypdf.PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        data = descriptor["/FontFile2"].get_object().get_data()
+        (count,) = struct.unpack_from(">H", data, 4)
+        name = str(font["/BaseFont"]).split("+")[-1]
+        tables[name] = {struct.unpack_from(">4s", data, 12 + 16 * i)[0] for i in range(count)}
+    return tables
+
+
+def page_png(pdf: bytes, tmp_path: Path, dpi: int = 100) -> bytes:
+    source = tmp_path / "page.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(source), str(tmp_path / "page")], check=True)
+    return (tmp_path / "page.png").read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +305,93 @@ def test_qr_svg_is_a_standalone_svg() -> None:
     svg = qr_svg(URL)
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert svg.endswith("</svg>")
+
+
+@pytest.mark.parametrize("url", [URL, "https://wasl.gov.ma/v/" + "Zz09-_" * 6, "x", "https://e.ma/" + "a" * 150])
+def test_qr_svg_is_what_segno_writes(url: str) -> None:
+    symbol = segno.make(url, error="m", mask=MASK)
+    out = io.BytesIO()
+    symbol.save(out, kind="svg", border=4, xmldecl=False, svgns=True, svgclass=None, lineclass=None, nl=False)
+    assert qr_svg(url) == out.getvalue().decode("ascii")
+
+
+@needs_pdf_tools
+def test_qr_code_decodes_on_a_coarse_screen_rendering(receipt_pdf: bytes) -> None:
+    assert qr_urls_in_pdf(receipt_pdf, dpi=72) == [URL]
+
+
+def test_a_shorter_receipt_after_a_longer_one_is_not_mixed_with_it() -> None:
+    # The data file is overwritten in place (see rendering._write_data), padded with spaces.
+    render_pdf("receipt", receipt_data(subject=LONG_SUBJECT))
+    text = pdf_text(render_pdf("receipt", receipt_data(subject="Objet court")))
+    assert "Objet court" in text
+    assert "الدرويش" not in text
+
+
+@needs_pdf_tools
+def test_fonts_without_hinting_draw_exactly_the_same(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    created_at = datetime.datetime(2026, 11, 21, 14, 4, 5, tzinfo=datetime.UTC)
+    data = worst_case_data()
+    stripped = render_pdf("receipt", data, created_at=created_at)
+    # A workspace whose compilers load the vendored fonts as they are.
+    monkeypatch.setattr(rendering, "_workspace", None)
+    monkeypatch.setattr(rendering, "_prepare_fonts", lambda directory: FONTS_DIR)
+    hinted = render_pdf("receipt", data, created_at=created_at)
+    for tables in embedded_font_tables(stripped).values():
+        assert not tables & {b"fpgm", b"prep", b"cvt "}
+    assert any(b"fpgm" in tables for tables in embedded_font_tables(hinted).values())
+    assert len(stripped) < 0.8 * len(hinted)
+    assert page_png(stripped, tmp_path) == page_png(hinted, tmp_path)
+
+
+def test_text_facts_computed_in_python_only_speed_things_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without them the template computes its own; the page must be the same either way.
+    created_at = datetime.datetime(2026, 11, 21, 14, 4, 5, tzinfo=datetime.UTC)
+    for data in (receipt_data(), worst_case_data(), receipt_data(subject=LONG_SUBJECT, attachments=[])):
+        with_facts = render_pdf("receipt", data, created_at=created_at)
+        with monkeypatch.context() as patch:
+            patch.delitem(rendering._TEXT_FACTS, "receipt")
+            without = render_pdf("receipt", data, created_at=created_at)
+        assert with_facts == without
+
+
+TRICKY_TEXTS = [
+    "",
+    "   ",
+    SUBJECT,
+    LONG_SUBJECT,
+    "Youssef El Amrani",
+    "2026 ـعبد الله",  # digits and a tatweel before the first letter
+    "سُلّمَ هذا الوصل",  # combining marks
+    "\u0651\u064b بداية بعلامة",  # marks with no letter before them
+    "\tسطر\nسطر",
+    "x" * 200 + ".pdf",
+    "a\u200bb\u200dc\u2060d",
+    "👨\u200d👩\u200d👧 famille",
+    "한국어 ᄀᄀᄀ",
+    "\ufdfd\u0600 signes larges",
+    "שלום עליכם",
+    "Œuvre WWW — ŒŒ",
+]
+
+
+def typst_text_facts(texts: list[str], root: Path) -> list[dict[str, Any]]:
+    """What `text-facts` of receipt/parts.typ gives for ``texts``."""
+    shutil.copytree(TEMPLATES_DIR / "receipt", root / "receipt")
+    (root / "texts.json").write_text(json.dumps(texts))
+    (root / "facts.typ").write_text(
+        '#import "receipt/parts.typ": text-facts\n#metadata(json("/texts.json").map(text-facts)) <facts>\n'
+    )
+    compiler = typst.Compiler(str(root / "facts.typ"), root=str(root), font_paths=[str(FONTS_DIR)])
+    facts: list[dict[str, Any]] = json.loads(compiler.query("<facts>", field="value", one=True))
+    return facts
+
+
+def test_text_facts_in_python_agree_with_the_template(tmp_path: Path) -> None:
+    for text, expected in zip(TRICKY_TEXTS, typst_text_facts(TRICKY_TEXTS, tmp_path), strict=True):
+        facts = text_facts(text)
+        assert facts["rtl"] == expected["rtl"], text
+        assert facts["narrow"] == expected["narrow"], text
+        # Upper bounds: a text said to fit does.
+        assert facts["clusters"] >= expected["clusters"], text
+        assert facts["longest"] >= expected["longest"], text
