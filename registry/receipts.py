@@ -60,6 +60,29 @@ RETRY_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 20
 
 
+# Code points the receipt's vendored fonts draw (Noto Sans, Noto Naskh Arabic, Noto Sans
+# Tifinagh). Typst refuses to make a PDF/A with a glyph no font has, so anything else a
+# depositor typed (emoji, CJK, Hebrew…) is shown as "?" on the receipt; the register keeps it.
+_DRAWN = (
+    (0x0A, 0x0A),
+    (0x20, 0x7E),
+    (0xA0, 0x24F),
+    (0x370, 0x3FF),
+    (0x400, 0x4FF),
+    (0x600, 0x6FF),
+    (0x750, 0x77F),
+    (0x2000, 0x206F),
+    (0x20A0, 0x20C0),
+    (0x2D30, 0x2D7F),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+
+
+def printable(text: str) -> str:
+    return "".join(ch if any(low <= ord(ch) <= high for low, high in _DRAWN) else "?" for ch in text)
+
+
 def verification_url(token: str) -> str:
     return f"{settings.PUBLIC_URL}/v/{token}"
 
@@ -74,9 +97,9 @@ def receipt_data(correspondence: Correspondence, attachments: list[Attachment], 
     return {
         "administration": {
             "code": administration.code,
-            "name_ar": administration.name_ar,
-            "name_fr": administration.name_fr,
-            "name_zgh": administration.name_zgh,
+            "name_ar": printable(administration.name_ar),
+            "name_fr": printable(administration.name_fr),
+            "name_zgh": printable(administration.name_zgh),
         },
         "kingdom_ar": "المملكة المغربية",
         "kingdom_fr": "Royaume du Maroc",
@@ -88,15 +111,15 @@ def receipt_data(correspondence: Correspondence, attachments: list[Attachment], 
             "zone": f"Africa/Casablanca (UTC{offset[:3]}:{offset[3:]})",
         },
         "depositor": {
-            "name": correspondence.sender_name,
+            "name": printable(correspondence.sender_name),
             "identifier": mask_identifier(correspondence.sender_identifier),
             "kind_ar": SENDER_KIND_NAMES[SenderKind(correspondence.sender_kind)]["ar"],
             "kind_fr": SENDER_KIND_NAMES[SenderKind(correspondence.sender_kind)]["fr"],
         },
-        "subject": correspondence.subject,
+        "subject": printable(correspondence.subject),
         "channel": CHANNEL_NAMES[Channel(correspondence.channel)],
         "attachments": [
-            {"filename": a.filename, "sha256": a.blob_id, "pages": a.blob.pages, "size": size}
+            {"filename": printable(a.filename), "sha256": a.blob_id, "pages": a.blob.pages, "size": size}
             for a, size in zip(attachments, sizes, strict=True)
         ],
         "verification_url": url,

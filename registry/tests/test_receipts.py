@@ -155,3 +155,16 @@ def test_the_root_certificate_is_published_for_independent_checks(issued, client
     response = client.get("/verify/root-ca.pem")
     assert response.status_code == 200
     assert "Certificate is Trusted." in assert_pdfsig_trusted(pdf, response.content)
+
+
+def test_characters_no_receipt_font_has_still_give_a_receipt(commune, citizen):
+    registration = correspondence_register(
+        actor=citizen,
+        administration=commune,
+        channel=Channel.ONLINE,
+        sender=Sender(kind="person", name="أمينة 🙂 李", account=citizen),
+        subject="طلب 📄 申请 עברית",
+    )
+    receipt = receipt_issue(receipt_id=registration.receipt.pk)
+    assert receipt.is_issued
+    assert registration.correspondence.subject == "طلب 📄 申请 עברית"  # the register keeps what was typed
