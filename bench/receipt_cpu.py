@@ -25,20 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-
-def _cpu_ms_each(call: Callable[[Any], object], items: list[Any], warmup: int) -> float:
-    """Mean CPU milliseconds of ``call(item)`` over ``items[warmup:]``, after calls on ``items[:warmup]``."""
-    for item in items[:warmup]:
-        call(item)
-    measured = items[warmup:]
-    start = time.process_time()
-    for item in measured:
-        call(item)
-    return (time.process_time() - start) / len(measured) * 1000
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -78,6 +65,7 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
     from documents.qr import qr_svg
     from documents.rendering import render_pdf
     from documents.samples import pdf_bytes
+    from documents.typst.bench_render import cpu_ms_each
     from registry.models import Channel
     from registry.receipts import receipt_data, receipt_render_and_seal
     from registry.services import Sender, correspondence_register
@@ -128,17 +116,17 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
         "iterations": n,
         "first_call_ms": first_call_ms,
         "receipt_kb": len(first) / 1024,
-        "render_and_seal_ms": _cpu_ms_each(lambda case: receipt_render_and_seal(*case), whole_cases, warmup),
-        "receipt_data_ms": _cpu_ms_each(lambda case: receipt_data(*case), part_cases, warmup),
-        "qr_svg_ms": _cpu_ms_each(lambda data: qr_svg(data["verification_url"]), datas, warmup),
-        "render_pdf_ms": _cpu_ms_each(lambda data: rendered.append(render_pdf("receipt", data)), datas, warmup),
+        "render_and_seal_ms": cpu_ms_each(lambda case: receipt_render_and_seal(*case), whole_cases, warmup),
+        "receipt_data_ms": cpu_ms_each(lambda case: receipt_data(*case), part_cases, warmup),
+        "qr_svg_ms": cpu_ms_each(lambda data: qr_svg(data["verification_url"]), datas, warmup),
+        "render_pdf_ms": cpu_ms_each(lambda data: rendered.append(render_pdf("receipt", data)), datas, warmup),
     }
-    results["seal_pdf_ms"] = _cpu_ms_each(
+    results["seal_pdf_ms"] = cpu_ms_each(
         lambda pdf: seal_pdf(pdf, pki=pki, administration_code=code, reason="Accusé de réception", location="X"),
         rendered,
         warmup,
     )
-    results["render_pdf_same_data_ms"] = _cpu_ms_each(
+    results["render_pdf_same_data_ms"] = cpu_ms_each(
         lambda data: render_pdf("receipt", data), [datas[0]] * (n + warmup), warmup
     )
     print("bench_seal.measure() on its fixed test document:", file=sys.stderr)

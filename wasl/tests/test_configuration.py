@@ -74,3 +74,23 @@ def test_a_bad_value_stops_start_up(tmp_path):
 
 def test_the_demo_starts_without_configuration(tmp_path):
     assert _start(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path)).returncode == 0
+
+
+def test_only_the_migrations_check_runs_without_a_secret(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_") and k != "DJANGO_SETTINGS_MODULE"}
+    environment["WASL_DATA_DIR"] = str(tmp_path)
+
+    def manage(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *arguments],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    check = manage("makemigrations", "--check", "--dry-run")
+    assert check.returncode == 0 and "No changes detected" in check.stdout
+    refused = manage("migrate")
+    assert refused.returncode != 0 and "WASL_SECRET_KEY is not set" in refused.stderr
