@@ -17,6 +17,7 @@ from core.errors import NotFound
 from core.ratelimit import RateLimited
 from documents.intake import FileRejected
 from registry.services import RegistrationRefused
+from workflow.services import ActionRefused
 
 
 class ApiError(Exception):
@@ -47,6 +48,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(RegistrationRefused)
     def on_refused(request: HttpRequest, exc: RegistrationRefused) -> HttpResponse:
+        return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
+
+    @api.exception_handler(ActionRefused)
+    def on_action_refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
         return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
 
     @api.exception_handler(FileRejected)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
-from ninja.security import HttpBearer
 
 from api import errors
+from api.auth import bearer
+from api.processing import deposit_processing, router, with_processing
 from core.ratelimit import client_address, rate_limit_hit
 from documents.intake import check_files
 from registry import selectors
@@ -25,24 +26,14 @@ from registry.services import (
     Idempotency,
     Registration,
     Sender,
-    correspondence_register,
     request_fingerprint,
 )
 from registry.verification import receipt_check_pdf
 from tenancy.models import User
 from tenancy.selectors import administration_by_code
-from tenancy.services import api_token_issue, api_token_user
+from tenancy.services import api_token_issue
+from workflow.services import request_register
 
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = api_token_user(token)
-        if user is not None:
-            request.user = user
-        return user
-
-
-bearer = BearerToken()
 api = NinjaAPI(
     title="Wasl API",
     version="1",
@@ -51,6 +42,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 errors.install(api)
+api.add_router("/", router)
 
 
 class TokenIn(Schema):
@@ -78,6 +70,13 @@ class AttachmentOut(Schema):
     content_type: str
 
 
+class LetterOut(Schema):
+    kind: str
+    registration_number: str
+    sent_at: datetime
+    pdf_url: str
+
+
 class DepositOut(Schema):
     id: int
     registration_number: str
@@ -89,6 +88,12 @@ class DepositOut(Schema):
     receipt_url: str
     verification_url: str
     attachments: list[AttachmentOut]
+    status: str | None = None
+    procedure: str | None = None
+    due_on: date | None = None
+    service: str | None = None
+    reply: LetterOut | None = None
+    letters: list[LetterOut] = []
 
 
 class VerifiedAttachment(Schema):
@@ -120,6 +125,7 @@ def _deposit_out(
     if attachments is None:
         attachments = correspondence.attachments.select_related("blob").order_by("position")
     return {
+        **deposit_processing(request, correspondence),
         "id": correspondence.pk,
         "registration_number": correspondence.number,
         "registered_at": correspondence.registered_at,
@@ -159,6 +165,7 @@ def deposit_create(
     recipient: Form[str] = "",
     subject: Form[str] = "",
     body: Form[str] = "",
+    procedure: Form[str] = "",
     attachments: File[list[UploadedFile]] | None = None,
 ) -> Status[dict[str, Any]]:
     """Deposit a correspondence to an administration; the sealed receipt comes back with it.
@@ -177,13 +184,13 @@ def deposit_create(
     idempotency = None
     if key:
         fingerprint = request_fingerprint(
-            recipient=recipient.strip().upper(),
+            recipient=recipient.strip().upper() + "/" + procedure.strip().upper(),
             subject=subject.strip(),
             body=body.strip(),
             file_hashes=[f.sha256 for f in files],
         )
         idempotency = Idempotency(key=key, request_hash=fingerprint)
-    registration: Registration = correspondence_register(
+    registration: Registration = request_register(
         actor=user,
         administration=administration_by_code(recipient) if recipient.strip() else None,
         channel=Channel.API,
@@ -191,6 +198,7 @@ def deposit_create(
         subject=subject,
         body=body,
         files=files,
+        procedure_code=procedure,
         idempotency=idempotency,
     )
     correspondence = registration.correspondence
@@ -215,7 +223,7 @@ def deposit_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> list
     """The caller's own deposits, newest first."""
     user: User = request.auth  # type: ignore[attr-defined]
     limit = max(1, min(limit, 200))
-    deposits = selectors.deposits_of(user).prefetch_related(
+    deposits = with_processing(selectors.deposits_of(user)).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.select_related("blob"))
     )[offset : offset + limit]
     return [_deposit_out(request, c, attachments=c.attachments.all()) for c in deposits]
@@ -224,7 +232,8 @@ def deposit_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> list
 @api.get("/deposits/{deposit_id}", response=DepositOut, auth=bearer, tags=["deposits"])
 def deposit_detail(request: HttpRequest, deposit_id: int) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
-    return _deposit_out(request, selectors.deposit_for_owner(user, deposit_id))
+    correspondence = selectors.deposit_for_owner(user, deposit_id)
+    return _deposit_out(request, with_processing(Correspondence.objects.filter(pk=correspondence.pk)).get())
 
 
 @api.get("/deposits/{deposit_id}/receipt", auth=bearer, tags=["deposits"], url_name="deposit_receipt")
@@ -278,4 +287,13 @@ def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, A
     body: dict[str, Any] = {"valid": check.valid, "code": check.code, "message": check.message}
     if check.receipt is not None:
         body.update(verification_facts(check.receipt, show_subject=False))
+    elif check.document is not None:
+        correspondence = check.document.correspondence
+        body.update(
+            {
+                "registration_number": correspondence.number,
+                "registered_at": correspondence.registered_at,
+                "administration": _administration_out(correspondence),
+            }
+        )
     return body

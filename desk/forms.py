@@ -23,6 +23,13 @@ class CounterRegistrationForm(AccessibleForm):
     service = forms.ModelChoiceField(
         label=_("Service"), queryset=Service.objects.none(), required=False, empty_label=_("Not known yet")
     )
+    procedure = forms.ModelChoiceField(
+        label=_("Procedure (incoming requests)"),
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=_("None (general delay of 60 days)"),
+        help_text=_("Sets the legal delay and the silence rule printed on the receipt."),
+    )
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(label=_("Summary or text"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     attachments = CheckedFilesField(label=_("Scanned documents"), help_text=_("PDF, JPEG, PNG or TIFF."))
@@ -30,10 +37,16 @@ class CounterRegistrationForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from workflow.models import Procedure
+
         field = self.fields["service"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
         field.label_from_instance = named_with_code  # type: ignore[method-assign]
+        procedures = self.fields["procedure"]
+        assert isinstance(procedures, forms.ModelChoiceField)
+        procedures.queryset = Procedure.objects.filter(administration=administration, is_active=True).order_by("code")
+        procedures.label_from_instance = lambda obj: f"{obj.code} — {obj.name}"  # type: ignore[method-assign]
 
 
 class RegisterFilterForm(AccessibleForm):
@@ -82,3 +95,154 @@ class StaffGrantForm(AccessibleForm):
         field = self.fields["service"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
+
+
+# ---------------------------------------------------------------- processing desk
+
+
+def _services_field(field: forms.Field, administration: Administration) -> None:
+    assert isinstance(field, forms.ModelChoiceField)  # also ModelMultipleChoiceField
+    field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
+    field.label_from_instance = named_with_code  # type: ignore[method-assign]
+
+
+class AssignForm(AccessibleForm):
+    service = forms.ModelChoiceField(label=_("Service in charge"), queryset=Service.objects.none())
+    copies = forms.ModelMultipleChoiceField(
+        label=_("In copy, for information"), queryset=Service.objects.none(), required=False
+    )
+    note = forms.CharField(label=_("Instruction (optional)"), required=False, max_length=2000)
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _services_field(self.fields["service"], administration)
+        _services_field(self.fields["copies"], administration)
+
+
+class IdsField(forms.TypedMultipleChoiceField):
+    """Ids of records chosen in a list; each is checked by the service that acts on it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(coerce=int, choices=(), **kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit()
+
+
+class BulkAssignForm(AccessibleForm):
+    service = forms.ModelChoiceField(label=_("Assign the selected mail to"), queryset=Service.objects.none())
+    cases = IdsField(label=_("Correspondence"), error_messages={"required": _("Select the mail to assign.")})
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _services_field(self.fields["service"], administration)
+
+
+class ReasonForm(AccessibleForm):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NoteForm(AccessibleForm):
+    text = forms.CharField(label=_("Internal note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AgentForm(AccessibleForm):
+    agent = forms.ModelChoiceField(label=_("Agent"), queryset=Membership.objects.none())
+
+    def __init__(self, *args: Any, candidates: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from tenancy.models import User
+
+        field = self.fields["agent"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = User.objects.filter(pk__in=[u.pk for u in candidates]).order_by("full_name")
+        field.label_from_instance = lambda obj: str(obj.full_name or obj.email)  # type: ignore[method-assign]
+
+
+class CompletionForm(AccessibleForm):
+    documents = forms.TypedMultipleChoiceField(
+        label=_("Missing documents"), coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
+    )
+    body_ar = forms.CharField(
+        label=_("Message in Arabic (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    body_fr = forms.CharField(
+        label=_("Message in French (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, documents: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["documents"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [
+            (
+                d.pk,
+                f"{d.name_ar} / {d.name_fr}"
+                + (f" — {_('held by')} {d.held_by_name or d.held_by_code}" if d.held_elsewhere else ""),
+            )
+            for d in documents
+        ]
+
+
+class ReplyForm(AccessibleForm):
+    template = forms.ModelChoiceField(label=_("Letter template"), queryset=Service.objects.none(), required=False)
+    body_ar = forms.CharField(label=_("Text in Arabic"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    body_fr = forms.CharField(label=_("Text in French"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    recourse_ar = forms.CharField(
+        label=_("Route of recourse, in Arabic (rejections)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    recourse_fr = forms.CharField(
+        label=_("Route of recourse, in French (rejections)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    attachment = CheckedFilesField(
+        label=_("Attach a PDF (optional)"), required=False, help_text=_("It is sealed with the letter.")
+    )
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("answer", _("Answer")), ("reject", _("Rejection"))],
+        initial="answer",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from workflow.models import LetterTemplate
+
+        field = self.fields["template"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name")
+        field.label_from_instance = lambda obj: str(obj.name)  # type: ignore[method-assign]
+
+    def clean_attachment(self) -> Any:
+        files = self.cleaned_data.get("attachment") or []
+        if len(files) > 1:
+            raise forms.ValidationError(_("Attach one PDF file."))
+        if files and files[0].content_type != "application/pdf":
+            raise forms.ValidationError(_("Only a PDF file can be sealed with the letter."))
+        return files[0] if files else None
+
+
+class InboxFilterForm(AccessibleForm):
+    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
+    procedure = forms.ModelChoiceField(label=_("Procedure"), queryset=Service.objects.none(), required=False)
+    mine = forms.BooleanField(label=_("Only mine"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Order"),
+        required=False,
+        choices=[
+            ("due", _("Due date, soonest first")),
+            ("-due", _("Due date, latest first")),
+            ("-registered", _("Newest first")),
+            ("registered", _("Oldest first")),
+        ],
+    )
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from workflow.models import Procedure
+
+        _services_field(self.fields["service"], administration)
+        field = self.fields["procedure"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Procedure.objects.filter(administration=administration).order_by("code")
+        field.label_from_instance = lambda obj: f"{obj.code} — {obj.name_fr}"  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from audit.services import audit_record
 from core.errors import NotFound
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
+from desk.processing import case_context
 from registry import selectors
 from registry.checkpoints import checkpoint_make, verify_administration_log
 from registry.downloads import attachment_response, receipt_response
@@ -32,6 +33,9 @@ from registry.services import RegistrationRefused, Sender, correspondence_regist
 from tenancy.models import Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
 from tenancy.services import membership_grant, membership_revoke, service_create
+from workflow.access import scope_of
+from workflow.models import Case
+from workflow.services import request_register
 
 Role = Membership.Role
 ADMIN_ROLES = [Role.ADMIN]
@@ -43,7 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     administrations = {m.administration.code: m.administration for m in memberships_of(user)}
     if len(administrations) == 1:
-        return redirect("desk:register", code=next(iter(administrations)))
+        return redirect("desk:inbox", code=next(iter(administrations)))
     return render(request, "desk/home.html", {"administrations": administrations.values()})
 
 
@@ -87,24 +91,29 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                registration = correspondence_register(
-                    actor=user,
-                    administration=administration,
-                    direction=data["direction"],
-                    channel=Channel.COUNTER,
-                    sender=Sender(
-                        kind=data["sender_kind"],
-                        name=data["sender_name"],
-                        identifier=data["sender_identifier"],
-                        email=data["sender_email"],
-                        address=data["sender_address"],
-                    ),
-                    subject=data["subject"],
-                    body=data["body"],
-                    files=data["attachments"],
-                    recipient_service=data["service"],
-                    confidential=data["confidential"],
+                sender = Sender(
+                    kind=data["sender_kind"],
+                    name=data["sender_name"],
+                    identifier=data["sender_identifier"],
+                    email=data["sender_email"],
+                    address=data["sender_address"],
                 )
+                common: dict[str, Any] = {
+                    "actor": user,
+                    "administration": administration,
+                    "channel": Channel.COUNTER,
+                    "sender": sender,
+                    "subject": data["subject"],
+                    "body": data["body"],
+                    "files": data["attachments"],
+                    "recipient_service": data["service"],
+                    "confidential": data["confidential"],
+                }
+                if data["direction"] == Direction.INCOMING:
+                    procedure = data["procedure"]
+                    registration = request_register(procedure_code=procedure.code if procedure else "", **common)
+                else:
+                    registration = correspondence_register(direction=Direction.OUTGOING, **common)
             except RegistrationRefused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
@@ -125,18 +134,21 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     c = _staff_correspondence(request, code, pk)
-    return render(
-        request,
-        "desk/correspondence.html",
-        {
-            "administration": c.administration,
-            "section": "register",
-            "c": c,
-            "attachments": c.attachments.select_related("blob").order_by("position"),
-            "receipt": c.receipt,
-            "log_entries": selectors.log_entries_of(c),
-        },
-    )
+    context: dict[str, Any] = {
+        "administration": c.administration,
+        "section": "register",
+        "c": c,
+        "attachments": c.attachments.select_related("blob").order_by("position"),
+        "receipt": c.receipt,
+        "log_entries": selectors.log_entries_of(c),
+        "follow_ups": list(c.follow_ups.order_by("registered_at")),
+    }
+    case = Case.objects.filter(pk=c.pk).select_related("service", "agent", "procedure").first()
+    if case is not None:
+        case.correspondence = c
+        context["section"] = "inbox"
+        context.update(case_context(scope_of(request.user, c.administration), case))  # type: ignore[arg-type]
+    return render(request, "desk/correspondence.html", context)
 
 
 def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Any:

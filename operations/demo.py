@@ -211,4 +211,98 @@ def seed_demo() -> dict[str, int]:
                     role=account.role,
                     service=services.get((account.administration, account.service)),
                 )
+        created["procedures"] = _seed_catalogue(administrations["COMMUNE-DEMO"], services)
+    return created
+
+
+# A few procedures of a commune, as idarati.ma publishes them (names shortened).
+DEMO_PROCEDURES = [
+    {
+        "code": "URB-PC",
+        "name_ar": "رخصة البناء",
+        "name_fr": "Autorisation de construire",
+        "legal_basis": "Loi 12-90 relative à l'urbanisme; décret 2.18.577",
+        "delay_days": 30,
+        "delay_kind": "calendar",
+        "silence_rule": "acceptance",
+        "is_investment": True,
+        "fee": "0",
+        "service": "URB",
+        "documents": [
+            ("طلب موقع من طرف صاحب المشروع", "Demande signée par le maître d'ouvrage", ""),
+            ("التصاميم المعمارية", "Plans architecturaux", ""),
+            ("شهادة الملكية", "Certificat de propriété", "ANCFCC"),
+        ],
+    },
+    {
+        "code": "EC-COPIE",
+        "name_ar": "نسخة موجزة من رسم الولادة",
+        "name_fr": "Copie intégrale d'acte de naissance",
+        "legal_basis": "Loi 37-99 relative à l'état civil",
+        "delay_days": 5,
+        "delay_kind": "working",
+        "silence_rule": "none",
+        "is_investment": False,
+        "fee": "0",
+        "service": "EC",
+        "documents": [("البطاقة الوطنية للتعريف", "Carte nationale d'identité", "")],
+    },
+    {
+        "code": "ECO-AUT",
+        "name_ar": "رخصة استغلال محل تجاري",
+        "name_fr": "Autorisation d'exploitation d'un local commercial",
+        "legal_basis": "Loi 113-14 organique relative aux communes, art. 100",
+        "delay_days": 60,
+        "delay_kind": "calendar",
+        "silence_rule": "acceptance",
+        "is_investment": False,
+        "fee": "200",
+        "service": "ECO",
+        "documents": [
+            ("عقد الكراء أو الملكية", "Contrat de bail ou titre de propriété", ""),
+            ("شهادة السجل التجاري", "Certificat du registre de commerce", "OMPIC"),
+        ],
+    },
+]
+
+DEMO_TEMPLATES = [
+    (
+        "ACCORD",
+        "Réponse favorable / جواب بالموافقة",
+        "السيد(ة) {sender_name}،\n\nجوابا على طلبكم المسجل تحت عدد {number} بتاريخ {registered_on} في موضوع: {subject}، "
+        "يشرفنا إخباركم بالموافقة على طلبكم.\n\nوتقبلوا فائق التقدير والاحترام.",
+        "Madame, Monsieur {sender_name},\n\nEn réponse à votre demande enregistrée sous le numéro {number} le "
+        "{registered_on}, relative à : {subject}, nous avons l'honneur de vous informer qu'une suite favorable lui "
+        "est réservée.\n\nVeuillez agréer l'expression de nos salutations distinguées.",
+    ),
+]
+
+
+def _seed_catalogue(administration: Administration, services: dict[tuple[str, str], Service]) -> int:
+    from decimal import Decimal
+
+    from workflow.catalogue import DocumentLine, procedure_save
+    from workflow.models import LetterTemplate, Procedure, RoutingRule
+
+    created = 0
+    for spec in DEMO_PROCEDURES:
+        if Procedure.objects.filter(administration=administration, code=spec["code"]).exists():
+            continue
+        values = {k: v for k, v in spec.items() if k not in ("documents", "service", "fee")}
+        values["fee"] = Decimal(str(spec["fee"]))
+        values["service"] = services.get((administration.code, str(spec["service"])))
+        documents = [DocumentLine(ar, fr, holder, holder) for ar, fr, holder in spec["documents"]]  # type: ignore[attr-defined]
+        procedure_save(actor=None, administration=administration, procedure=None, values=values, documents=documents)  # type: ignore[arg-type]
+        created += 1
+    for code, name, body_ar, body_fr in DEMO_TEMPLATES:
+        LetterTemplate.objects.get_or_create(
+            administration=administration, code=code, defaults={"name": name, "body_ar": body_ar, "body_fr": body_fr}
+        )
+    if not RoutingRule.objects.filter(administration=administration).exists():
+        RoutingRule.objects.create(
+            administration=administration,
+            keywords="رخصة البناء, permis de construire, construction",
+            service=services[(administration.code, "URB")],
+            position=10,
+        )
     return created

@@ -31,6 +31,12 @@ def _sweep_orphan_files() -> object:
     return sweep_orphans()
 
 
+def _send_reminders() -> object:
+    from workflow.reminders import reminders_send
+
+    return reminders_send()
+
+
 @dataclass
 class Job:
     name: str
@@ -44,6 +50,7 @@ def default_jobs() -> list[Job]:
         Job("issue pending receipts", 30, _issue_pending_receipts),
         Job("daily register checkpoints", 3600, _daily_checkpoints),
         Job("sweep orphan files", 3600, _sweep_orphan_files),
+        Job("due-date reminders", 300, _send_reminders),
     ]
 
 

@@ -64,6 +64,12 @@ class DepositForm(AccessibleForm):
         to_field_name="code",
         empty_label=_("Choose the administration"),
     )
+    procedure = forms.CharField(
+        label=_("Procedure (optional)"),
+        required=False,
+        max_length=40,
+        help_text=_("The code of a procedure of the administration's catalogue. It sets the legal delay."),
+    )
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(
         label=_("Your letter"),
@@ -82,6 +88,22 @@ class DepositForm(AccessibleForm):
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = active_administrations()
         field.label_from_instance = named_with_code  # type: ignore[method-assign]
+        # With the administration known (from the catalogue's link, or the form sent), the
+        # procedure is chosen from its catalogue; otherwise its code may be typed.
+        code = str((self.data.get("recipient") if self.is_bound else self.initial.get("recipient")) or "")
+        if code:
+            from workflow.models import Procedure
+
+            procedures = Procedure.objects.filter(administration__code=code.strip().upper(), is_active=True).order_by(
+                "code"
+            )
+            choices = [("", _("None: general delay of 60 days"))] + [
+                (p.code, f"{p.code} — {p.name} ({p.delay_days} {p.get_delay_kind_display()})") for p in procedures
+            ]
+            if len(choices) > 1:
+                self.fields["procedure"] = forms.ChoiceField(
+                    label=_("Procedure"), choices=choices, required=False, help_text=self.fields["procedure"].help_text
+                )
 
 
 class VerifyUploadForm(AccessibleForm):

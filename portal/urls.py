@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import views
+from portal import tracking, views
 
 app_name = "portal"
 urlpatterns = [
@@ -44,6 +44,16 @@ urlpatterns = [
     path("deposits/", views.deposits, name="deposits"),
     path("deposits/<int:pk>/", views.deposit_detail, name="deposit_detail"),
     path("deposits/<int:pk>/receipt.pdf", views.deposit_receipt, name="deposit_receipt"),
+    path("deposits/<int:pk>/complete/", tracking.complete, name="deposit_complete"),
+    path("deposits/<int:pk>/letters/<int:reply_id>.pdf", tracking.letter, name="deposit_letter"),
+    path("deposits/<int:pk>/attestation.pdf", tracking.attestation, name="deposit_attestation"),
+    path("track/", tracking.track, name="track"),
+    path("track/request/", tracking.tracked, name="tracked"),
+    path("track/request/receipt.pdf", tracking.tracked_receipt, name="tracked_receipt"),
+    path("track/request/letters/<int:reply_id>.pdf", tracking.tracked_letter, name="tracked_letter"),
+    path("track/request/attestation.pdf", tracking.tracked_attestation, name="tracked_attestation"),
+    path("procedures/", tracking.catalogue_index, name="catalogue_index"),
+    path("procedures/<str:code>/", tracking.catalogue, name="catalogue"),
     path("verify/", views.verify, name="verify"),
     path("v/<str:token>", views.verify_token, name="verify_token"),
     path("verify/root-ca.pem", views.ca_certificate, name="ca_certificate"),

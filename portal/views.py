@@ -21,14 +21,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.ratelimit import RateLimited, client_address, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from portal.forms import DepositForm, SignUpForm, VerifyTokenForm, VerifyUploadForm
+from portal.tracking import follow_context
 from registry import selectors
 from registry.downloads import receipt_response
 from registry.models import Channel
 from registry.receipts import receipt_issue_registered
-from registry.services import RegistrationRefused, Sender, correspondence_register
+from registry.services import RegistrationRefused, Sender
 from registry.verification import receipt_check_pdf
 from tenancy.models import User
 from tenancy.services import TokenInvalid, account_register, account_verify_email, email_verification_token
+from workflow.services import request_register
 
 
 def too_many(request: HttpRequest, limited: RateLimited) -> HttpResponse:
@@ -120,7 +122,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.is_email_verified:
         return redirect("portal:check_email")
-    initial = {"recipient": request.GET.get("to", "")}
+    initial = {"recipient": request.GET.get("to", ""), "procedure": request.GET.get("procedure", "")}
     form = DepositForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST":
         try:
@@ -130,7 +132,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                registration = correspondence_register(
+                registration = request_register(
                     actor=user,
                     administration=data["recipient"],
                     channel=Channel.ONLINE,
@@ -138,6 +140,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
                     subject=data["subject"],
                     body=data["body"],
                     files=data["attachments"],
+                    procedure_code=data["procedure"],
                 )
             except RegistrationRefused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
@@ -171,7 +174,7 @@ def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "portal/deposit_detail.html",
-        {"c": correspondence, "attachments": attachments, "receipt": correspondence.receipt},
+        {"attachments": attachments, "receipt": correspondence.receipt, **follow_context(correspondence)},
     )
 
 
@@ -202,6 +205,9 @@ def verify(request: HttpRequest) -> HttpResponse:
             if check.receipt is not None:
                 context["c"] = check.receipt.correspondence
                 context["attachments"] = check.receipt.correspondence.attachments.select_related("blob")
+            elif check.document is not None:
+                context["c"] = check.document.correspondence
+                context["document"] = check.document
             return render(request, "portal/verify_result.html", context, status=200 if check.valid else 422)
         return render(request, "portal/verify.html", context, status=400)
     return render(request, "portal/verify.html", context)
@@ -214,6 +220,9 @@ def verify_token(request: HttpRequest, token: str) -> HttpResponse:
         return too_many(request, limited)
     receipt = selectors.receipt_by_token(token)
     if receipt is None:
+        document = selectors.sealed_document_by_token(token)
+        if document is not None:
+            return render(request, "portal/verify_token.html", {"document": document, "c": document.correspondence})
         return render(request, "portal/verify_token.html", {"receipt": None}, status=404)
     c = receipt.correspondence
     return render(

@@ -15,7 +15,7 @@ from registry.models import Attachment, Correspondence
 
 def registration_facts(correspondence: Correspondence, attachments: Sequence[Attachment]) -> dict[str, Any]:
     c = correspondence
-    return {
+    facts: dict[str, Any] = {
         "number": c.number,
         "direction": c.direction,
         "year": c.year,
@@ -37,6 +37,13 @@ def registration_facts(correspondence: Correspondence, attachments: Sequence[Att
         "confidential": c.confidential,
         "attachments": [{"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments],
     }
+    # Facts added with the processing desk are recorded only when present, so entries logged
+    # before them still verify.
+    if c.in_reply_to_id is not None:
+        facts["in_reply_to_id"] = c.in_reply_to_id
+    if c.terms:
+        facts["terms"] = c.terms
+    return facts
 
 
 def facts_from_database(correspondence_id: int) -> dict[str, Any] | None:

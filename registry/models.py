@@ -88,6 +88,22 @@ class Correspondence(models.Model):
     body = models.TextField(_("text"), blank=True)
     confidential = models.BooleanField(_("confidential"), default=False)
 
+    # The request this one answers (an outgoing reply) or completes (documents sent on request).
+    in_reply_to = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("in reply to"),
+    )
+    # What the receipt promised at registration: procedure, legal delay, due date, silence rule.
+    # A snapshot: later changes of the catalogue or of the case do not rewrite it.
+    terms = models.JSONField(default=dict, blank=True)
+    # A short secret printed on the receipt: with the number, it lets a depositor without an
+    # account follow the request.
+    tracking_code = models.CharField(max_length=16, blank=True)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -144,6 +160,27 @@ class Receipt(models.Model):
     @property
     def is_issued(self) -> bool:
         return self.blob_id is not None
+
+
+class SealedDocument(models.Model):
+    """A document Wasl issued and sealed about a correspondence, verifiable by its token.
+
+    Letters (replies, requests for completion, decisions) and attestations; receipts have
+    their own model.
+    """
+
+    class Kind(models.TextChoices):
+        LETTER = "letter", _("Letter")
+        ATTESTATION = "attestation", _("Attestation of silence-acceptance")
+
+    correspondence = models.ForeignKey(Correspondence, on_delete=models.PROTECT, related_name="sealed_documents")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    token = models.CharField(max_length=64, unique=True)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.correspondence_id}"
 
 
 class RegisterLogHead(models.Model):

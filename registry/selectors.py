@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from audit.services import audit_record
 from core.errors import NotFound
-from registry.models import Correspondence, Receipt, RegisterCheckpoint, RegisterLogEntry
+from registry.models import Correspondence, Receipt, RegisterCheckpoint, RegisterLogEntry, SealedDocument
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 
@@ -113,6 +113,16 @@ def receipt_by_token(token: str) -> Receipt | None:
 
 def receipt_by_file_hash(sha256: str) -> Receipt | None:
     return Receipt.objects.select_related("correspondence__administration").filter(blob_id=sha256).first()
+
+
+def sealed_document_by_token(token: str) -> SealedDocument | None:
+    if not token or len(token) > 64:
+        return None
+    return SealedDocument.objects.select_related("correspondence__administration").filter(token=token).first()
+
+
+def sealed_document_by_file_hash(sha256: str) -> SealedDocument | None:
+    return SealedDocument.objects.select_related("correspondence__administration").filter(blob_id=sha256).first()
 
 
 def log_entries_of(correspondence: Correspondence) -> QuerySet[RegisterLogEntry]:

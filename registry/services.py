@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -109,6 +110,25 @@ def request_fingerprint(*, recipient: str, subject: str, body: str, file_hashes:
 
 def new_receipt_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
+
+
+# Letters and digits that cannot be mistaken for one another when read aloud or retyped.
+TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_tracking_code() -> str:
+    """A short code printed on the receipt: 8 symbols of 32, 40 bits, typed as XXXX-XXXX."""
+    symbols = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    return f"{symbols[:4]}-{symbols[4:]}"
+
+
+def normalise_tracking_code(code: str) -> str:
+    symbols = "".join(ch for ch in code.upper() if ch.isalnum())
+    return f"{symbols[:4]}-{symbols[4:]}" if len(symbols) == 8 else ""
+
+
+# A file Wasl makes during registration (a letter that must carry its own number): name, PDF.
+MadeFile = tuple[str, bytes]
 
 
 def _check(
@@ -223,12 +243,22 @@ def correspondence_register(
     recipient_service: Service | None = None,
     confidential: bool = False,
     idempotency: Idempotency | None = None,
+    in_reply_to: Correspondence | None = None,
+    terms_for: Callable[[datetime], dict[str, Any]] | None = None,
+    make_files: Callable[[Correspondence], Sequence[MadeFile]] | None = None,
+    on_registered: Callable[[Registration], None] | None = None,
 ) -> Registration:
     """Register one correspondence and its attachments; return it with its pending receipt.
 
     Takes the register counter lock and the register-log head lock of the administration,
     in that order. Writes a ``correspondence.registered`` audit event and a log entry in
     the same transaction. With ``idempotency``, a retry returns the first registration.
+
+    Hooks for the apps built on the register, all called inside the transaction:
+    ``terms_for(registered_at)`` returns the terms the receipt states (procedure, due date…);
+    ``make_files(correspondence)`` makes files that must carry the number (a sealed letter),
+    attached after ``files``; ``on_registered(registration)`` records what follows from the
+    registration (the case of a request). If any of them fails, nothing is registered.
     """
     subject = subject.strip()
     body = body.strip()
@@ -241,6 +271,8 @@ def correspondence_register(
         if replay is not None:
             return replay
 
+    if in_reply_to is not None and in_reply_to.administration_id != administration.pk:
+        raise RegistrationRefused("unknown_correspondence", _("This correspondence does not exist."), status=404)
     new_files = store_checked(files)
     try:
         with transaction.atomic():
@@ -256,6 +288,11 @@ def correspondence_register(
                 recipient_service=recipient_service,
                 confidential=confidential,
                 idempotency=idempotency,
+                in_reply_to=in_reply_to,
+                terms_for=terms_for,
+                make_files=make_files,
+                on_registered=on_registered,
+                new_files=new_files,
             )
     except IntegrityError:
         for sha256 in new_files:
@@ -286,6 +323,11 @@ def _register_locked(
     recipient_service: Service | None,
     confidential: bool,
     idempotency: Idempotency | None,
+    in_reply_to: Correspondence | None,
+    terms_for: Callable[[datetime], dict[str, Any]] | None,
+    make_files: Callable[[Correspondence], Sequence[MadeFile]] | None,
+    on_registered: Callable[[Registration], None] | None,
+    new_files: list[str],
 ) -> Registration:
     year, sequence, registered_at = _next_number(administration, direction)
     correspondence = Correspondence.objects.create(
@@ -307,14 +349,25 @@ def _register_locked(
         subject=subject,
         body=body,
         confidential=confidential,
+        in_reply_to=in_reply_to,
+        terms=terms_for(registered_at) if terms_for is not None else {},
+        tracking_code=new_tracking_code() if direction == Direction.INCOMING else "",
     )
     blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
+    names = [f.filename for f in files]
+    for filename, data in make_files(correspondence) if make_files is not None else ():
+        existed = storage.exists(hashlib.sha256(data).hexdigest())
+        sha256 = storage.store_bytes(data)
+        if not existed:
+            new_files.append(sha256)  # discarded if the transaction fails
+        blobs.append(Blob(sha256=sha256, size=len(data), content_type="application/pdf", pages=None))
+        names.append(filename)
     if blobs:
         Blob.objects.bulk_create(blobs, ignore_conflicts=True)
     attachments = Attachment.objects.bulk_create(
         [
-            Attachment(correspondence=correspondence, position=i, blob=blob, filename=f.filename)
-            for i, (f, blob) in enumerate(zip(files, blobs, strict=True), start=1)
+            Attachment(correspondence=correspondence, position=i, blob=blob, filename=name)
+            for i, (name, blob) in enumerate(zip(names, blobs, strict=True), start=1)
         ]
     )
     receipt = Receipt.objects.create(correspondence=correspondence, token=new_receipt_token())
@@ -342,4 +395,7 @@ def _register_locked(
         subject_user=sender.account,
         data={"number": correspondence.number, "channel": channel},
     )
-    return Registration(correspondence=correspondence, receipt=receipt, attachments=attachments)
+    registration = Registration(correspondence=correspondence, receipt=receipt, attachments=attachments)
+    if on_registered is not None:
+        on_registered(registration)
+    return registration

@@ -13,8 +13,8 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from core.canonical import sha256_hex
-from registry.models import Receipt
-from registry.selectors import receipt_by_file_hash
+from registry.models import Receipt, SealedDocument
+from registry.selectors import receipt_by_file_hash, sealed_document_by_file_hash
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class ReceiptCheck:
     code: str
     message: str
     receipt: Receipt | None = None
+    document: SealedDocument | None = None
     sealed_by: str | None = None
     timestamp_at: datetime | None = None
 
@@ -30,6 +31,7 @@ class ReceiptCheck:
 def problem_message(code: str) -> str:
     messages = {
         "ok": _("This receipt is authentic: the seal is valid and it matches the register."),
+        "ok_document": _("This document is authentic: the seal is valid and Wasl issued it exactly so."),
         "unreadable": _("This file is not a readable PDF document."),
         "no_signature": _("This PDF carries no electronic seal: it is not a receipt issued by Wasl."),
         "not_intact": _("The document was modified after it was sealed."),
@@ -55,8 +57,19 @@ def receipt_check_pdf(pdf: bytes) -> ReceiptCheck:
     if not verdict.valid:
         code = verdict.problem or "invalid"
         return ReceiptCheck(False, code, problem_message(code), sealed_by=verdict.signer_code)
-    receipt = receipt_by_file_hash(sha256_hex(pdf))
+    sha256 = sha256_hex(pdf)
+    receipt = receipt_by_file_hash(sha256)
     if receipt is None:
+        document = sealed_document_by_file_hash(sha256)
+        if document is not None:
+            return ReceiptCheck(
+                True,
+                "ok_document",
+                problem_message("ok_document"),
+                document=document,
+                sealed_by=verdict.signer_code,
+                timestamp_at=verdict.timestamp_at,
+            )
         return ReceiptCheck(False, "not_registered", problem_message("not_registered"), sealed_by=verdict.signer_code)
     return ReceiptCheck(
         True,

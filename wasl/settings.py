@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "trust",
     "documents",
     "registry",
+    "workflow",
     # Presentation layers.
     "portal",
     "desk",
@@ -177,6 +178,16 @@ RATE_DEPOSIT = env_rate("WASL_RATE_DEPOSIT", "30/h")
 RATE_LOGIN = env_rate("WASL_RATE_LOGIN", "10/m")
 RATE_VERIFY = env_rate("WASL_RATE_VERIFY", "60/m")
 API_TOKEN_TTL_HOURS = env_int("WASL_API_TOKEN_TTL_HOURS", 24, minimum=1)
+RATE_TRACK = env_rate("WASL_RATE_TRACK", "20/h")
+
+# Processing desk: when the people in charge of a request are reminded of its due date.
+# `half` (half the delay gone), a number N (N working days before the due date), `overdue`.
+REMINDERS = env_list("WASL_REMINDERS", ["half", "5", "overdue"])
+for _point in REMINDERS:
+    if _point not in ("half", "overdue") and not (_point.isdigit() and 0 < int(_point) <= 60):
+        raise ConfigurationError(f"WASL_REMINDERS: {_point!r} is not half, overdue or a number of days (1-60)")
+# A request is "due soon" on the desk when at most this many working days are left.
+DUE_SOON_DAYS = env_int("WASL_DUE_SOON_DAYS", 5, minimum=1)
 
 # The cache holds rate-limit counters; processes share it unless it is in-process memory.
 CACHE_URL = env_str("WASL_CACHE_URL", f"file://{DATA_DIR / 'cache'}")

@@ -1,0 +1,390 @@
+"""API of the processing desk: the public catalogue, and staff actions on cases.
+
+Same rules as the pages: the services decide (workflow.services, workflow.access); a case
+outside the caller's administrations is "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from api.auth import bearer
+from core.clock import now
+from core.errors import NotFound
+from registry import selectors as registry_selectors
+from registry.downloads import file_response
+from registry.models import Correspondence, SealedDocument
+from tenancy.models import Service, User
+from tenancy.selectors import administration_by_code, administration_for_staff
+from workflow import selectors as wf
+from workflow import services
+from workflow.access import scope_of
+from workflow.calendar import local_date
+from workflow.models import Case, LetterTemplate, Reply
+
+router = Router()
+
+
+class DocumentOut(Schema):
+    name_ar: str
+    name_fr: str
+    held_by: str | None
+
+
+class ProcedureOut(Schema):
+    code: str
+    name_ar: str
+    name_fr: str
+    legal_basis: str
+    max_delay_days: int
+    delay_kind: str
+    silence_rule: str
+    investment: bool
+    fee: Decimal
+    service: str | None
+    required_documents: list[DocumentOut]
+
+
+@router.get("/administrations/{code}/procedures", response=list[ProcedureOut], auth=None, tags=["catalogue"])
+def procedures(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+    """The published procedures catalogue of an administration."""
+    administration = administration_by_code(code)
+    if administration is None:
+        raise NotFound
+    return [
+        {
+            "code": p.code,
+            "name_ar": p.name_ar,
+            "name_fr": p.name_fr,
+            "legal_basis": p.legal_basis,
+            "max_delay_days": p.delay_days,
+            "delay_kind": p.delay_kind,
+            "silence_rule": p.silence_rule,
+            "investment": p.is_investment,
+            "fee": p.fee,
+            "service": p.service.code if p.service else None,
+            "required_documents": [
+                {"name_ar": d.name_ar, "name_fr": d.name_fr, "held_by": d.held_by_code or d.held_by_name or None}
+                for d in p.documents.all()
+            ],
+        }
+        for p in wf.catalogue(administration)
+    ]
+
+
+def _letters(request: HttpRequest, case: Case, *, staff: bool) -> list[dict[str, Any]]:
+    result = []
+    for reply in sorted(case.replies.all(), key=lambda r: (r.created_at, r.pk)):
+        name = "api:case_letter" if staff else "api:deposit_letter"
+        result.append(
+            {
+                "kind": reply.kind,
+                "registration_number": reply.outgoing.number,
+                "sent_at": reply.created_at,
+                "pdf_url": request.build_absolute_uri(reverse(name, args=[case.pk, reply.pk])),
+            }
+        )
+    return result
+
+
+def deposit_processing(request: HttpRequest, correspondence: Correspondence) -> dict[str, Any]:
+    """The processing facts of a deposit, for its depositor: status, due date, answers."""
+    try:
+        case = correspondence.case  # loaded with the deposit (see ``with_processing``)
+    except Case.DoesNotExist:
+        return {}
+    letters = _letters(request, case, staff=False)
+    answers = [letter for letter in letters if letter["kind"] in (Reply.Kind.ANSWER, Reply.Kind.REJECTION)]
+    return {
+        "status": case.status,
+        "procedure": case.procedure.code if case.procedure else None,
+        "due_on": case.due_on,
+        "service": case.service.name if case.service else None,
+        "reply": answers[-1] if answers else None,
+        "letters": letters,
+    }
+
+
+def with_processing(deposits: QuerySet[Correspondence]) -> QuerySet[Correspondence]:
+    """Deposits with what :func:`deposit_processing` reads, in a fixed number of queries."""
+    return deposits.select_related("case__procedure", "case__service").prefetch_related(
+        Prefetch("case__replies", queryset=Reply.objects.select_related("outgoing"))
+    )
+
+
+def _letter_response(case: Case, reply_id: int) -> HttpResponseBase:
+    reply = Reply.objects.filter(pk=reply_id, case=case).select_related("outgoing").first()
+    document = (
+        SealedDocument.objects.filter(correspondence_id=reply.outgoing_id, kind=SealedDocument.Kind.LETTER).first()
+        if reply
+        else None
+    )
+    if reply is None or document is None:
+        raise NotFound
+    return file_response(document.blob_id, "application/pdf", f"{reply.outgoing.number}.pdf")
+
+
+@router.get("/deposits/{deposit_id}/letters/{reply_id}", auth=bearer, tags=["deposits"], url_name="deposit_letter")
+def deposit_letter(request: HttpRequest, deposit_id: int, reply_id: int) -> HttpResponseBase:
+    """A sealed letter the administration sent about the caller's deposit (PDF)."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    correspondence = registry_selectors.deposit_for_owner(user, deposit_id)
+    case = Case.objects.filter(pk=correspondence.pk).first()
+    if case is None:
+        raise NotFound
+    return _letter_response(case, reply_id)
+
+
+# ---------------------------------------------------------------- staff
+
+
+class CaseOut(Schema):
+    id: int
+    registration_number: str
+    registered_at: datetime
+    subject: str
+    sender: str
+    status: str
+    procedure: str | None
+    service: str | None
+    agent: str | None
+    due_on: date | None
+    days_left: int | None
+    overdue: bool
+    silence_accepted_on: date | None
+    letters: list[Any] = []
+
+
+class CaseListOut(Schema):
+    total: int
+    counts: dict[str, int]
+    results: list[CaseOut]
+
+
+def _case_out(request: HttpRequest, case: Case, today: date, *, letters: bool = False) -> dict[str, Any]:
+    c = case.correspondence
+    days_left = (case.due_on - today).days if case.due_on else None
+    return {
+        "id": case.pk,
+        "registration_number": c.number,
+        "registered_at": c.registered_at,
+        "subject": c.subject,
+        "sender": c.sender_name,
+        "status": case.status,
+        "procedure": case.procedure.code if case.procedure else None,
+        "service": case.service.code if case.service else None,
+        "agent": case.agent.email if case.agent else None,
+        "due_on": case.due_on,
+        "days_left": days_left,
+        "overdue": bool(
+            days_left is not None and days_left < 0 and case.status in ("registered", "assigned", "in_progress")
+        ),
+        "silence_accepted_on": services.silence_acceptance_on(case, today),
+        "letters": _letters(request, case, staff=True) if letters else [],
+    }
+
+
+@router.get("/administrations/{code}/cases", response=CaseListOut, auth=bearer, tags=["desk"])
+def case_list(
+    request: HttpRequest,
+    code: str,
+    box: str = "in_progress",
+    service: str = "",
+    mine: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """An inbox of the processing desk: to_assign, in_progress, due_soon, overdue, in_copy, done."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    administration = administration_for_staff(user, code)
+    scope = scope_of(user, administration)
+    if box not in wf.BOXES:
+        box = "in_progress"
+    service_id = None
+    if service:
+        found = Service.objects.filter(administration=administration, code=service.upper()).first()
+        if found is None:
+            raise NotFound
+        service_id = found.pk
+    today = local_date(now())
+    soon = wf.due_soon_limit(services.calendar_for(administration), today)
+    cases = wf.inbox(scope, box, today=today, soon=soon, service_id=service_id, mine=mine)
+    limit = max(1, min(limit, 200))
+    return {
+        "total": cases.count(),
+        "counts": wf.box_counts(scope, today=today, soon=soon, service_id=service_id, mine=mine),
+        "results": [_case_out(request, c, today) for c in cases[offset : offset + limit]],
+    }
+
+
+def _case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
+    user: User = request.auth  # type: ignore[attr-defined]
+    case = Case.objects.select_related("administration").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound
+    scope = scope_of(user, case.administration)
+    return user, wf.case_for_staff(scope, case_id)
+
+
+@router.get("/cases/{case_id}", response=CaseOut, auth=bearer, tags=["desk"])
+def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    _user, case = _case(request, case_id)
+    return _case_out(request, case, local_date(now()), letters=True)
+
+
+@router.get("/cases/{case_id}/letters/{reply_id}", auth=bearer, tags=["desk"], url_name="case_letter")
+def case_letter(request: HttpRequest, case_id: int, reply_id: int) -> HttpResponseBase:
+    _user, case = _case(request, case_id)
+    return _letter_response(case, reply_id)
+
+
+class AssignIn(Schema):
+    service: str
+    copies: list[str] = []
+    note: str = ""
+
+
+def _service(case: Case, code: str) -> Service | None:
+    return Service.objects.filter(administration_id=case.administration_id, code=code.strip().upper()).first()
+
+
+def _done(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    _user, case = _case(request, case_id)
+    return _case_out(request, case, local_date(now()), letters=True)
+
+
+@router.post("/cases/{case_id}/assign", response=CaseOut, auth=bearer, tags=["desk"])
+def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> dict[str, Any]:
+    """Assign (or reassign) to a service, with services in copy."""
+    user, case = _case(request, case_id)
+    copies = [_service(case, code) for code in payload.copies]
+    chosen = [s for s in copies if s is not None]
+    if len(chosen) != len(copies):
+        raise services.ActionRefused("unknown_service", _("Choose a service of this administration."), field="copies")
+    services.case_assign(
+        actor=user, case_id=case.pk, service=_service(case, payload.service), copies=chosen, note=payload.note
+    )
+    return _done(request, case_id)
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+@router.post("/cases/{case_id}/send-back", response=CaseOut, auth=bearer, tags=["desk"])
+def case_send_back(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
+    user, case = _case(request, case_id)
+    services.case_send_back(actor=user, case_id=case.pk, reason=payload.reason)
+    return _done(request, case_id)
+
+
+class AgentIn(Schema):
+    agent: str
+
+
+@router.post("/cases/{case_id}/assign-agent", response=CaseOut, auth=bearer, tags=["desk"])
+def case_assign_agent(request: HttpRequest, case_id: int, payload: AgentIn) -> dict[str, Any]:
+    user, case = _case(request, case_id)
+    agent = User.objects.filter(email=payload.agent.strip().lower()).first()
+    services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
+    return _done(request, case_id)
+
+
+@router.post("/cases/{case_id}/start", response=CaseOut, auth=bearer, tags=["desk"])
+def case_start(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    user, case = _case(request, case_id)
+    services.case_start(actor=user, case_id=case.pk)
+    return _done(request, case_id)
+
+
+class CompletionIn(Schema):
+    documents: list[str]
+    body_ar: str = ""
+    body_fr: str = ""
+
+
+@router.post("/cases/{case_id}/request-completion", response=CaseOut, auth=bearer, tags=["desk"])
+def case_request_completion(request: HttpRequest, case_id: int, payload: CompletionIn) -> dict[str, Any]:
+    """Ask once for missing documents, named as in the catalogue (French or Arabic name, or position)."""
+    user, case = _case(request, case_id)
+    catalogue = list(case.procedure.documents.all()) if case.procedure else []
+    ids = []
+    for wanted in payload.documents:
+        match = next((d for d in catalogue if wanted.strip() in (d.name_fr, d.name_ar, str(d.position))), None)
+        if match is None:
+            raise services.ActionRefused(
+                "document_not_in_catalogue",
+                _("Only documents listed in the procedure's catalogue can be requested."),
+                field="documents",
+            )
+        ids.append(match.pk)
+    services.case_request_completion(
+        actor=user,
+        case_id=case.pk,
+        document_ids=ids,
+        text=services.LetterText(body_ar=payload.body_ar, body_fr=payload.body_fr),
+    )
+    return _done(request, case_id)
+
+
+class ReplyIn(Schema):
+    body_ar: str = ""
+    body_fr: str = ""
+    recourse_ar: str = ""
+    recourse_fr: str = ""
+    template: str = ""
+    reject: bool = False
+
+
+@router.post("/cases/{case_id}/reply", response=CaseOut, auth=bearer, tags=["desk"])
+def case_reply(request: HttpRequest, case_id: int, payload: ReplyIn) -> dict[str, Any]:
+    """Answer (or reject): a sealed letter registered in the outgoing register and sent."""
+    user, case = _case(request, case_id)
+    template = None
+    if payload.template:
+        template = LetterTemplate.objects.filter(
+            administration_id=case.administration_id, code=payload.template.strip().upper(), is_active=True
+        ).first()
+        if template is None:
+            raise services.ActionRefused(
+                "unknown_template", _("Choose a letter template of this administration."), field="template"
+            )
+    services.case_reply(
+        actor=user,
+        case_id=case.pk,
+        text=services.LetterText(
+            body_ar=payload.body_ar,
+            body_fr=payload.body_fr,
+            recourse_ar=payload.recourse_ar,
+            recourse_fr=payload.recourse_fr,
+        ),
+        template=template,
+        reject=payload.reject,
+    )
+    return _done(request, case_id)
+
+
+@router.post("/cases/{case_id}/close", response=CaseOut, auth=bearer, tags=["desk"])
+def case_close(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    user, case = _case(request, case_id)
+    services.case_close(actor=user, case_id=case.pk)
+    return _done(request, case_id)
+
+
+class NoteIn(Schema):
+    text: str
+
+
+@router.post("/cases/{case_id}/notes", response=CaseOut, auth=bearer, tags=["desk"])
+def case_note(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
+    user, case = _case(request, case_id)
+    services.case_comment(actor=user, case_id=case.pk, text=payload.text)
+    return _done(request, case_id)

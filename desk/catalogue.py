@@ -1,0 +1,350 @@
+"""Administration admin pages: procedures catalogue, calendar, routing rules, letter templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.clock import now
+from core.forms import AccessibleForm, named_with_code
+from tenancy.models import Administration, Membership, Service, User
+from tenancy.selectors import administration_for_staff
+from workflow import catalogue as changes
+from workflow.calendar import local_date, national_holidays
+from workflow.letters import TemplateTextError, check_template_text, template_variables
+from workflow.models import CalendarDay, LetterTemplate, Procedure, RoutingRule
+from workflow.services import calendar_for
+
+Role = Membership.Role
+ADMIN = [Role.ADMIN]
+READERS = [Role.ADMIN, Role.CLERK, Role.HEAD, Role.AGENT, Role.SIGNATORY, Role.AUDITOR]
+
+
+class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
+    class Meta:
+        model = Procedure
+        fields = list(changes.PROCEDURE_FIELDS)
+
+    documents = forms.CharField(
+        label=gettext_lazy("Documents that may be required"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "dir": "auto"}),
+        help_text=gettext_lazy(
+            "One per line: name in Arabic | name in French | code of the administration that holds it "
+            "(only for documents another administration holds: they can never be asked of the depositor)."
+        ),
+    )
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.administration = administration
+        field = self.fields["service"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
+        field.label_from_instance = named_with_code  # type: ignore[method-assign]
+        self.fields["delay_days"].help_text = _("At most 60 days by law 55-19; 30 for investment files.")
+        if self.instance.pk:
+            self.fields["documents"].initial = "\n".join(
+                " | ".join(filter(None, [d.name_ar, d.name_fr, d.held_by_code])) for d in self.instance.documents.all()
+            )
+
+    def clean_code(self) -> str:
+        code = str(self.cleaned_data["code"]).strip().upper()
+        clash = Procedure.objects.filter(administration=self.administration, code=code).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(_("A procedure already has this code."))
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        days = data.get("delay_days")
+        limit = 30 if data.get("is_investment") else 60
+        if days and days > limit:
+            self.add_error("delay_days", _("The legal maximum is %(limit)d days.") % {"limit": limit})
+        return data
+
+    def clean_documents(self) -> list[changes.DocumentLine]:
+        lines = []
+        for number, raw in enumerate(str(self.cleaned_data["documents"]).splitlines(), start=1):
+            if not raw.strip():
+                continue
+            parts = [p.strip() for p in raw.split("|")]
+            if len(parts) < 2 or not parts[0] or not parts[1]:
+                raise ValidationError(
+                    _("Line %(line)d: give the name in Arabic and in French, separated by |.") % {"line": number}
+                )
+            holder = parts[2] if len(parts) > 2 else ""
+            holder_name = ""
+            if holder:
+                found = Administration.objects.filter(code=holder.upper()).first()
+                holder_name = found.name_fr if found else holder
+            lines.append(changes.DocumentLine(parts[0][:200], parts[1][:200], holder.upper()[:40], holder_name[:200]))
+        return lines
+
+
+def _admin(request: HttpRequest, code: str) -> tuple[User, Administration]:
+    user: User = request.user  # type: ignore[assignment]
+    return user, administration_for_staff(user, code, ADMIN)
+
+
+@login_required
+def procedures(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, READERS)
+    rows = (
+        Procedure.objects.filter(administration=administration).select_related("service").prefetch_related("documents")
+    )
+    is_admin = bool(administration_for_staff_or_none(user, code))
+    return render(
+        request,
+        "desk/procedures.html",
+        {
+            "administration": administration,
+            "section": "catalogue",
+            "procedures": rows.order_by("code"),
+            "is_admin": is_admin,
+        },
+    )
+
+
+def administration_for_staff_or_none(user: User, code: str) -> Administration | None:
+    from core.errors import NotFound
+
+    try:
+        return administration_for_staff(user, code, ADMIN)
+    except NotFound:
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def procedure_edit(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+    user, administration = _admin(request, code)
+    procedure = get_object_or_404(Procedure, pk=pk, administration=administration) if pk else None
+    form = ProcedureForm(request.POST or None, instance=procedure, administration=administration)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in changes.PROCEDURE_FIELDS}
+        saved = changes.procedure_save(
+            actor=user,
+            administration=administration,
+            procedure=procedure,
+            values=values,
+            documents=form.cleaned_data["documents"],
+        )
+        messages.success(request, _("Procedure %(code)s saved.") % {"code": saved.code})
+        return redirect("desk:procedures", code=administration.code)
+    return render(
+        request,
+        "desk/procedure_edit.html",
+        {"administration": administration, "section": "catalogue", "form": form, "procedure": procedure},
+        status=400 if form.is_bound else 200,
+    )
+
+
+class CalendarDayForm(AccessibleForm):
+    day = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    is_working = forms.TypedChoiceField(
+        label=gettext_lazy("This day is"),
+        coerce=lambda v: v == "1",
+        choices=[
+            ("0", gettext_lazy("a day off (added holiday)")),
+            ("1", gettext_lazy("a working day (holiday cancelled)")),
+        ],
+    )
+    label = forms.CharField(label=gettext_lazy("Reason"), max_length=120, required=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, READERS)
+    is_admin = administration_for_staff_or_none(user, code) is not None
+    form = CalendarDayForm(request.POST or None)
+    if request.method == "POST":
+        if not is_admin:
+            return HttpResponse(status=404)
+        if form.is_valid():
+            data = form.cleaned_data
+            changes.calendar_day_set(
+                actor=user,
+                administration=administration,
+                day=data["day"],
+                is_working=data["is_working"],
+                label=data["label"],
+            )
+            messages.success(request, _("Calendar updated."))
+            return redirect("desk:calendar", code=administration.code)
+    year = local_date(now()).year
+    requested = request.GET.get("year", "")
+    if requested.isdigit() and 2000 <= int(requested) <= 2100:
+        year = int(requested)
+    business = calendar_for(administration)
+    language = "fr" if (request.LANGUAGE_CODE or "ar") == "fr" else "ar"
+    holidays = [
+        {"day": day, "name": name, "cancelled": business.is_working_day(day) and day.weekday() < 5}
+        for day, name in sorted(national_holidays(year, language).items())
+    ]
+    return render(
+        request,
+        "desk/calendar.html",
+        {
+            "administration": administration,
+            "section": "catalogue",
+            "form": form,
+            "year": year,
+            "holidays": holidays,
+            "adjustments": CalendarDay.objects.filter(administration=administration, day__year=year).order_by("day"),
+            "is_admin": is_admin,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def calendar_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    user, administration = _admin(request, code)
+    entry = get_object_or_404(CalendarDay, pk=pk, administration=administration)
+    changes.calendar_day_delete(actor=user, entry=entry)
+    messages.success(request, _("Calendar updated."))
+    return redirect("desk:calendar", code=administration.code)
+
+
+class RoutingRuleForm(AccessibleForm):
+    service = forms.ModelChoiceField(label=gettext_lazy("Route to"), queryset=Service.objects.none())
+    procedure = forms.ModelChoiceField(
+        label=gettext_lazy("Requests for the procedure"), queryset=Procedure.objects.none(), required=False
+    )
+    keywords = forms.CharField(
+        label=gettext_lazy("or containing one of these words"),
+        max_length=300,
+        required=False,
+        help_text=gettext_lazy("Separated by commas."),
+    )
+    position = forms.IntegerField(label=gettext_lazy("Order"), min_value=0, max_value=999, initial=10)
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["service"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
+        field.label_from_instance = named_with_code  # type: ignore[method-assign]
+        procedures = self.fields["procedure"]
+        assert isinstance(procedures, forms.ModelChoiceField)
+        procedures.queryset = Procedure.objects.filter(administration=administration).order_by("code")
+        procedures.label_from_instance = lambda obj: f"{obj.code} — {obj.name}"  # type: ignore[method-assign]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("procedure") and not str(data.get("keywords") or "").strip():
+            raise ValidationError(_("Choose a procedure or give keywords."))
+        return data
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def routing(request: HttpRequest, code: str) -> HttpResponse:
+    user, administration = _admin(request, code)
+    form = RoutingRuleForm(request.POST or None, administration=administration)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        changes.routing_rule_add(
+            actor=user,
+            administration=administration,
+            service=data["service"],
+            procedure=data["procedure"],
+            keywords=data["keywords"],
+            position=data["position"],
+        )
+        messages.success(request, _("Rule added."))
+        return redirect("desk:routing", code=administration.code)
+    rules = RoutingRule.objects.filter(administration=administration).select_related("service", "procedure")
+    return render(
+        request,
+        "desk/routing.html",
+        {"administration": administration, "section": "catalogue", "form": form, "rules": rules},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def routing_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    user, administration = _admin(request, code)
+    rule = get_object_or_404(RoutingRule, pk=pk, administration=administration)
+    changes.routing_rule_delete(actor=user, rule=rule)
+    messages.success(request, _("Rule removed."))
+    return redirect("desk:routing", code=administration.code)
+
+
+class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
+    class Meta:
+        model = LetterTemplate
+        fields = ["code", "name", "body_ar", "body_fr", "is_active"]
+        widgets = {
+            "body_ar": forms.Textarea(attrs={"rows": 8, "dir": "rtl"}),
+            "body_fr": forms.Textarea(attrs={"rows": 8, "dir": "ltr"}),
+        }
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.administration = administration
+
+    def clean_code(self) -> str:
+        code = str(self.cleaned_data["code"]).strip().upper()
+        clash = LetterTemplate.objects.filter(administration=self.administration, code=code).exclude(
+            pk=self.instance.pk
+        )
+        if clash.exists():
+            raise ValidationError(_("A template already has this code."))
+        return code
+
+    def _checked(self, name: str) -> str:
+        text = str(self.cleaned_data[name])
+        try:
+            check_template_text(text)
+        except TemplateTextError as error:
+            raise ValidationError(str(error)) from None
+        return text
+
+    def clean_body_ar(self) -> str:
+        return self._checked("body_ar")
+
+    def clean_body_fr(self) -> str:
+        return self._checked("body_fr")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def letters(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+    user, administration = _admin(request, code)
+    template = get_object_or_404(LetterTemplate, pk=pk, administration=administration) if pk else None
+    form = LetterTemplateForm(request.POST or None, instance=template, administration=administration)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in ("code", "name", "body_ar", "body_fr", "is_active")}
+        changes.letter_template_save(actor=user, administration=administration, template=template, values=values)
+        messages.success(request, _("Template saved."))
+        return redirect("desk:letters", code=administration.code)
+    return render(
+        request,
+        "desk/letters.html",
+        {
+            "administration": administration,
+            "section": "catalogue",
+            "form": form,
+            "template": template,
+            "templates": LetterTemplate.objects.filter(administration=administration).order_by("code"),
+            "variables": template_variables(),
+        },
+        status=400 if form.is_bound else 200,
+    )

@@ -1,0 +1,358 @@
+"""Staff pages of the processing desk: inboxes, a case's actions, replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.clock import now
+from core.errors import NotFound
+from core.uploads import upload_accepted, upload_refused
+from desk.forms import (
+    AgentForm,
+    AssignForm,
+    BulkAssignForm,
+    CompletionForm,
+    InboxFilterForm,
+    NoteForm,
+    ReasonForm,
+    ReplyForm,
+)
+from documents import storage
+from registry.downloads import file_response
+from registry.models import SealedDocument
+from tenancy.models import User
+from tenancy.selectors import administration_for_staff
+from workflow import selectors as wf
+from workflow import services
+from workflow.access import Scope, scope_of
+from workflow.calendar import local_date
+from workflow.letters import fill_template, letter_values
+from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
+from workflow.services import ActionRefused, LetterText
+
+
+def _scope(request: HttpRequest, code: str) -> Scope:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code)
+    scope = scope_of(user, administration)
+    if not scope.can_read:
+        raise NotFound
+    return scope
+
+
+@login_required
+def inbox(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    administration = scope.administration
+    box = request.GET.get("box", "")
+    if box not in wf.BOXES:
+        box = "to_assign" if scope.can_route else "in_progress"
+    filters = InboxFilterForm(request.GET or None, administration=administration)
+    criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
+    service = criteria.get("service")
+    procedure = criteria.get("procedure")
+    mine = bool(criteria.get("mine"))
+    today = local_date(now())
+    calendar = services.calendar_for(administration)
+    soon = wf.due_soon_limit(calendar, today)
+    service_id = service.pk if service else None
+    counts = wf.box_counts(scope, today=today, soon=soon, service_id=service_id, mine=mine)
+    cases = wf.inbox(
+        scope,
+        box,
+        today=today,
+        soon=soon,
+        service_id=service_id,
+        mine=mine,
+        procedure_id=procedure.pk if procedure else None,
+        sort=criteria.get("sort") or "due",
+    )
+    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    for case in page:
+        _annotate(case, today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("box", None)
+    can_bulk = scope.can_route or scope.supervises is None or bool(scope.supervises)
+    return render(
+        request,
+        "desk/inbox.html",
+        {
+            "administration": administration,
+            "section": "inbox",
+            "box": box,
+            "boxes": _box_labels(counts),
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "today": today,
+            "bulk_form": BulkAssignForm(administration=administration) if can_bulk else None,
+        },
+    )
+
+
+def _annotate(case: Case, today: Any) -> None:
+    """Days left (calendar days) or late, for display."""
+    days_left = (case.due_on - today).days if case.due_on else None
+    case.days_left = days_left  # type: ignore[attr-defined]
+    case.days_late = -days_left if days_left is not None and days_left < 0 else 0  # type: ignore[attr-defined]
+    case.running = case.status in RUNNING_STATUSES  # type: ignore[attr-defined]
+
+
+def _box_labels(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    labels = {
+        "to_assign": _("To assign"),
+        "in_progress": _("In progress"),
+        "due_soon": _("Due soon"),
+        "overdue": _("Overdue"),
+        "in_copy": _("In copy"),
+        "done": _("Answered"),
+    }
+    return [(box, labels[box], counts[box]) for box in wf.BOXES]
+
+
+@login_required
+@require_POST
+def bulk_assign(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    form = BulkAssignForm(request.POST, administration=scope.administration)
+    back = reverse("desk:inbox", args=[code]) + "?" + request.POST.get("back", "")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    visible = set(wf.visible_cases(scope).filter(pk__in=form.cleaned_data["cases"]).values_list("pk", flat=True))
+    ids = [i for i in form.cleaned_data["cases"] if i in visible]
+    done, problems = services.cases_assign(actor=scope.user, case_ids=ids, service=form.cleaned_data["service"])
+    hidden = len(form.cleaned_data["cases"]) - len(ids)
+    if done:
+        messages.success(request, _("%(count)d correspondence assigned.") % {"count": done})
+    for problem in problems[:20]:
+        messages.error(request, problem)
+    if hidden:
+        messages.error(request, _("%(count)d selected items could not be found.") % {"count": hidden})
+    return redirect(back)
+
+
+def case_context(scope: Scope, case: Case) -> dict[str, Any]:
+    """What the correspondence page shows about its case, and the actions offered."""
+    administration = scope.administration
+    today = local_date(now())
+    actor = scope.user
+    handles = (
+        case.agent_id == actor.pk
+        or scope.supervises_service(case.service_id)
+        or (scope.handles_service(case.service_id) and case.agent_id is None)
+    )
+    can_assign = scope.can_route or scope.supervises_service(case.service_id)
+    actions = {
+        "assign": can_assign and services.action_allowed(case, "assign"),
+        "send_back": (scope.handles_service(case.service_id) or scope.can_route)
+        and services.action_allowed(case, "send_back"),
+        "assign_agent": scope.supervises_service(case.service_id) and services.action_allowed(case, "assign_agent"),
+        "start": handles and services.action_allowed(case, "start"),
+        "request_completion": handles
+        and not case.completion_requested
+        and case.procedure_id is not None
+        and services.action_allowed(case, "request_completion"),
+        "reply": handles and services.action_allowed(case, "answer"),
+        "close": (scope.can_route or scope.handles_service(case.service_id)) and services.action_allowed(case, "close"),
+        "note": scope.can_route or scope.handles_service(case.service_id) or case.agent_id == actor.pk,
+    }
+    _annotate(case, today)
+    context: dict[str, Any] = {
+        "case": case,
+        "timeline": wf.timeline(case),
+        "copies": case.copies.select_related("service").order_by("added_at"),
+        "replies": case.replies.select_related("outgoing").order_by("created_at"),
+        "actions": actions,
+        "days_left": (case.due_on - today).days if case.due_on else None,
+        "silence_accepted_on": services.silence_acceptance_on(case, today),
+        "attestation": SealedDocument.objects.filter(
+            correspondence_id=case.pk, kind=SealedDocument.Kind.ATTESTATION
+        ).first(),
+    }
+    if actions["assign"]:
+        context["assign_form"] = AssignForm(
+            administration=administration, initial={"service": case.service_id}, prefix="assign"
+        )
+    if actions["send_back"]:
+        context["send_back_form"] = ReasonForm(prefix="back")
+    if actions["assign_agent"]:
+        context["agent_form"] = AgentForm(candidates=services.agent_candidates(case), prefix="agent")
+    if actions["request_completion"] and case.procedure is not None:
+        context["completion_form"] = CompletionForm(documents=list(case.procedure.documents.all()), prefix="completion")
+    if actions["note"]:
+        context["note_form"] = NoteForm(prefix="note")
+    return context
+
+
+ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
+
+
+@login_required
+@require_POST
+def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpResponse:
+    scope = _scope(request, code)
+    case = wf.case_for_staff(scope, pk)
+    if action not in ACTIONS:
+        raise NotFound
+    url = reverse("desk:correspondence", args=[code, pk])
+    user = scope.user
+    try:
+        if action == "assign":
+            form: Any = AssignForm(request.POST, administration=scope.administration, prefix="assign")
+            if form.is_valid():
+                services.case_assign(
+                    actor=user,
+                    case_id=case.pk,
+                    service=form.cleaned_data["service"],
+                    copies=list(form.cleaned_data["copies"]),
+                    note=form.cleaned_data["note"],
+                )
+                messages.success(
+                    request, _("Assigned to %(service)s.") % {"service": form.cleaned_data["service"].name}
+                )
+        elif action == "send_back":
+            form = ReasonForm(request.POST, prefix="back")
+            if form.is_valid():
+                services.case_send_back(actor=user, case_id=case.pk, reason=form.cleaned_data["reason"])
+                messages.success(request, _("Sent back to the mail office."))
+        elif action == "assign_agent":
+            form = AgentForm(request.POST, candidates=services.agent_candidates(case), prefix="agent")
+            if form.is_valid():
+                services.case_assign_agent(actor=user, case_id=case.pk, agent=form.cleaned_data["agent"])
+                messages.success(request, _("Assigned to %(name)s.") % {"name": form.cleaned_data["agent"].full_name})
+        elif action == "start":
+            form = None
+            services.case_start(actor=user, case_id=case.pk)
+            messages.success(request, _("Handling started."))
+        elif action == "request_completion":
+            documents = list(case.procedure.documents.all()) if case.procedure else []
+            form = CompletionForm(request.POST, documents=documents, prefix="completion")
+            if form.is_valid():
+                reply = services.case_request_completion(
+                    actor=user,
+                    case_id=case.pk,
+                    document_ids=form.cleaned_data["documents"],
+                    text=LetterText(body_ar=form.cleaned_data["body_ar"], body_fr=form.cleaned_data["body_fr"]),
+                )
+                messages.success(
+                    request,
+                    _("Documents requested by letter %(number)s; the clock is suspended.")
+                    % {"number": reply.outgoing.number},
+                )
+        elif action == "close":
+            form = None
+            services.case_close(actor=user, case_id=case.pk)
+            messages.success(request, _("Closed."))
+        else:
+            form = NoteForm(request.POST, prefix="note")
+            if form.is_valid():
+                services.case_comment(actor=user, case_id=case.pk, text=form.cleaned_data["text"])
+                messages.success(request, _("Note added."))
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect(url)
+    if form is not None and not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    scope = _scope(request, code)
+    case = wf.case_for_staff(scope, pk)
+    administration = scope.administration
+    initial: dict[str, Any] = {}
+    chosen = request.GET.get("template")
+    if chosen and chosen.isdigit():
+        template = get_object_or_404(LetterTemplate, pk=int(chosen), administration=administration, is_active=True)
+        procedure_ar = case.procedure.name_ar if case.procedure else ""
+        procedure_fr = case.procedure.name_fr if case.procedure else ""
+        values_ar = letter_values(case.correspondence, language="ar", service=case.service, procedure_name=procedure_ar)
+        values_fr = letter_values(case.correspondence, language="fr", service=case.service, procedure_name=procedure_fr)
+        initial = {
+            "template": template.pk,
+            "body_ar": fill_template(template.body_ar, values_ar),
+            "body_fr": fill_template(template.body_fr, values_fr),
+        }
+    form = ReplyForm(request.POST or None, request.FILES or None, administration=administration, initial=initial)
+    context = {
+        "administration": administration,
+        "section": "inbox",
+        "case": case,
+        "c": case.correspondence,
+        "form": form,
+    }
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            attachment = data["attachment"]
+            content = None
+            if attachment is not None:
+                attachment.upload.seek(0)
+                content = attachment.upload.read()
+            try:
+                sent = services.case_reply(
+                    actor=scope.user,
+                    case_id=case.pk,
+                    text=LetterText(
+                        body_ar=data["body_ar"],
+                        body_fr=data["body_fr"],
+                        recourse_ar=data["recourse_ar"],
+                        recourse_fr=data["recourse_fr"],
+                    ),
+                    template=data["template"],
+                    attachment=content,
+                    attachment_name=attachment.filename if attachment is not None else "",
+                    reject=data["decision"] == "reject",
+                )
+            except ActionRefused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                messages.success(
+                    request,
+                    _("The letter was registered under number %(number)s, sealed and sent.")
+                    % {"number": sent.outgoing.number},
+                )
+                return upload_accepted(request, reverse("desk:correspondence", args=[code, pk]))
+        return upload_refused(request, page="desk/reply.html", form_template="desk/reply_form.html", context=context)
+    if not services.action_allowed(case, "answer"):
+        messages.error(request, _("This correspondence can no longer be answered."))
+    return render(request, "desk/reply.html", context)
+
+
+@login_required
+def sealed_document(request: HttpRequest, code: str, pk: int, token: str) -> HttpResponseBase:
+    """A sealed letter or attestation of a case, for the staff who may read the case."""
+    scope = _scope(request, code)
+    case = wf.case_for_staff(scope, pk)
+    document = SealedDocument.objects.filter(token=token, correspondence_id=case.pk).first()
+    if document is None or not storage.exists(document.blob_id):
+        raise NotFound
+    return file_response(document.blob_id, "application/pdf", f"{document.kind}-{case.correspondence.number}.pdf")
+
+
+STATUS_BADGES = {
+    Status.REGISTERED: "warn",
+    Status.ASSIGNED: "",
+    Status.IN_PROGRESS: "",
+    Status.AWAITING_COMPLETION: "warn",
+    Status.ANSWERED: "ok",
+    Status.CLOSED: "ok",
+    Status.REJECTED: "bad",
+}

@@ -1,0 +1,259 @@
+"""Citizen pages of the processing desk: following a request, its answers, completing it,
+the attestation of silence-acceptance, and the public procedures catalogue.
+
+A depositor with an account follows their requests in their space; anyone holding a
+receipt follows the request with its number and the tracking code printed on it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.services import audit_record
+from core.clock import now
+from core.errors import NotFound
+from core.forms import AccessibleForm
+from core.ratelimit import RateLimited, client_address, rate_limit_hit
+from core.uploads import upload_accepted, upload_refused
+from documents.forms import CheckedFilesField
+from registry import selectors
+from registry.downloads import file_response, receipt_response
+from registry.models import Correspondence, SealedDocument
+from registry.receipts import receipt_issue_registered
+from registry.services import normalise_tracking_code
+from tenancy.models import User
+from tenancy.selectors import active_administrations, administration_by_code
+from workflow import selectors as wf
+from workflow.calendar import local_date
+from workflow.models import Case, Reply
+from workflow.services import ActionRefused, attestation_issue, case_complete, silence_acceptance_on
+
+
+class CompleteForm(AccessibleForm):
+    attachments = CheckedFilesField(
+        label=gettext_lazy("The requested documents"), help_text=gettext_lazy("PDF, JPEG, PNG or TIFF.")
+    )
+    body = forms.CharField(
+        label=gettext_lazy("Message (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class TrackForm(AccessibleForm):
+    number = forms.CharField(label=gettext_lazy("Registration number"), max_length=32, help_text="A-2026-000123")
+    code = forms.CharField(label=gettext_lazy("Tracking code (on the receipt)"), max_length=16, help_text="XXXX-XXXX")
+    administration = forms.CharField(label=gettext_lazy("Administration code (on the receipt)"), max_length=40)
+
+
+def follow_context(c: Correspondence) -> dict[str, Any]:
+    """What a depositor sees of their request: never the agent's name, nor internal notes."""
+    case = Case.objects.filter(pk=c.pk).select_related("service", "procedure").first()
+    context: dict[str, Any] = {"c": c, "case": case}
+    if case is None:
+        return context
+    today = local_date(now())
+    context.update(
+        {
+            "events": wf.timeline(case, public_only=True),
+            "replies": Reply.objects.filter(case=case).select_related("outgoing").order_by("created_at"),
+            "days_left": (case.due_on - today).days if case.due_on else None,
+            "silence_accepted_on": silence_acceptance_on(case, today),
+            "attestation": SealedDocument.objects.filter(
+                correspondence=c, kind=SealedDocument.Kind.ATTESTATION
+            ).first(),
+            "can_complete": case.status == "awaiting_completion",
+            "requested_items": _requested_items(case),
+        }
+    )
+    return context
+
+
+def _requested_items(case: Case) -> list[dict[str, str]]:
+    reply = Reply.objects.filter(case=case, kind=Reply.Kind.COMPLETION).order_by("-created_at").first()
+    return list(reply.items) if reply is not None else []
+
+
+def _letter_of(reply_outgoing_id: int) -> SealedDocument | None:
+    return SealedDocument.objects.filter(correspondence_id=reply_outgoing_id, kind=SealedDocument.Kind.LETTER).first()
+
+
+# ---------------------------------------------------------------- the depositor's space
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complete(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    c = selectors.deposit_for_owner(user, pk)
+    form = CompleteForm(request.POST or None, request.FILES or None)
+    context = {"c": c, "form": form, **follow_context(c)}
+    if request.method == "POST":
+        try:
+            rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
+        except RateLimited as limited:
+            from portal.views import too_many
+
+            return too_many(request, limited)
+        if form.is_valid():
+            try:
+                registration = case_complete(
+                    actor=user, case_id=c.pk, files=form.cleaned_data["attachments"], note=form.cleaned_data["body"]
+                )
+            except ActionRefused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                receipt_issue_registered(registration)
+                messages.success(
+                    request,
+                    _("Your documents were registered under number %(number)s; the processing of your request resumes.")
+                    % {"number": registration.correspondence.number},
+                )
+                return upload_accepted(request, reverse("portal:deposit_detail", args=[c.pk]))
+        return upload_refused(
+            request, page="portal/complete.html", form_template="portal/complete_form.html", context=context
+        )
+    return render(request, "portal/complete.html", context)
+
+
+@login_required
+def letter(request: HttpRequest, pk: int, reply_id: int) -> HttpResponseBase:
+    user: User = request.user  # type: ignore[assignment]
+    c = selectors.deposit_for_owner(user, pk)
+    return _letter_response(c, reply_id)
+
+
+def _letter_response(c: Correspondence, reply_id: int) -> HttpResponseBase:
+    reply = Reply.objects.filter(pk=reply_id, case_id=c.pk).select_related("outgoing").first()
+    document = _letter_of(reply.outgoing_id) if reply is not None else None
+    if reply is None or document is None:
+        raise NotFound
+    return file_response(document.blob_id, "application/pdf", f"{reply.outgoing.number}.pdf")
+
+
+@login_required
+@require_POST
+def attestation(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user: User = request.user  # type: ignore[assignment]
+    c = selectors.deposit_for_owner(user, pk)
+    return _attestation_response(request, user, c)
+
+
+def _attestation_response(request: HttpRequest, user: User | None, c: Correspondence) -> HttpResponseBase:
+    try:
+        document = attestation_issue(actor=user, case_id=c.pk)
+    except ActionRefused as refused:
+        if refused.status == 404:
+            raise NotFound from None
+        messages.error(request, refused.message)
+        return redirect(request.META.get("HTTP_REFERER") or reverse("portal:track"))
+    return file_response(document.blob_id, "application/pdf", f"attestation-{c.number}.pdf")
+
+
+# ---------------------------------------------------------------- following with number and code
+
+
+def _tracked(request: HttpRequest) -> Correspondence | None:
+    """The request named by the session's last successful tracking lookup."""
+    tracked = request.session.get("tracked")
+    if not tracked:
+        return None
+    return Correspondence.objects.select_related("administration", "receipt").filter(pk=tracked).first()
+
+
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest) -> HttpResponse:
+    """Follow a request with its number and tracking code, without an account."""
+    form = TrackForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            rate_limit_hit(scope="track", key=client_address(request), rate=settings.RATE_TRACK)
+        except RateLimited as limited:
+            from portal.views import too_many
+
+            return too_many(request, limited)
+        if form.is_valid():
+            data = form.cleaned_data
+            administration = administration_by_code(data["administration"])
+            code = normalise_tracking_code(data["code"])
+            found = (
+                Correspondence.objects.filter(administration=administration, number=data["number"].strip().upper())
+                .exclude(tracking_code="")
+                .first()
+                if administration is not None and code
+                else None
+            )
+            if found is not None and hmac.compare_digest(found.tracking_code, code):
+                request.session["tracked"] = found.pk
+                with transaction.atomic():
+                    audit_record(
+                        actor=request.user,
+                        action="correspondence.tracked",
+                        obj=found,
+                        administration=found.administration,
+                        subject_user=found.sender_account,
+                        data={"number": found.number, "address": client_address(request)},
+                    )
+                return redirect("portal:tracked")
+            form.add_error(None, _("No request matches this number and code. Check them on your receipt."))
+        return render(request, "portal/track.html", {"form": form}, status=400)
+    return render(request, "portal/track.html", {"form": form})
+
+
+def tracked(request: HttpRequest) -> HttpResponse:
+    c = _tracked(request)
+    if c is None:
+        return redirect("portal:track")
+    return render(request, "portal/tracked.html", follow_context(c))
+
+
+def tracked_letter(request: HttpRequest, reply_id: int) -> HttpResponseBase:
+    c = _tracked(request)
+    if c is None:
+        raise NotFound
+    return _letter_response(c, reply_id)
+
+
+def tracked_receipt(request: HttpRequest) -> HttpResponseBase:
+    c = _tracked(request)
+    if c is None:
+        raise NotFound
+    return receipt_response(c)
+
+
+@require_POST
+def tracked_attestation(request: HttpRequest) -> HttpResponseBase:
+    c = _tracked(request)
+    if c is None:
+        raise NotFound
+    user = request.user if request.user.is_authenticated else None
+    return _attestation_response(request, user, c)
+
+
+# ---------------------------------------------------------------- the public catalogue
+
+
+def catalogue_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/catalogue_index.html", {"administrations": active_administrations()})
+
+
+def catalogue(request: HttpRequest, code: str) -> HttpResponse:
+    administration = administration_by_code(code)
+    if administration is None:
+        raise NotFound
+    return render(
+        request,
+        "portal/catalogue.html",
+        {"administration": administration, "procedures": wf.catalogue(administration)},
+    )

@@ -1,0 +1,201 @@
+"""Letters and attestations: template variables, rendering with Typst, sealing.
+
+A letter template's text may name variables in braces, ``{number}`` or ``{sender_name}``;
+nothing else is evaluated. Unknown variables are refused when the template is saved, so a
+reply never fails on them.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import date
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from core.clock import now
+from documents.qr import qr_svg
+from documents.rendering import render_pdf
+from registry.models import Correspondence
+from registry.receipts import printable, verification_url
+from registry.services import LOCAL_ZONE
+from tenancy.models import Administration, Service
+from tenancy.selectors import mask_identifier
+
+KINGDOM = {"kingdom_ar": "المملكة المغربية", "kingdom_fr": "Royaume du Maroc"}
+
+
+def template_variables() -> dict[str, str]:
+    """The variables a letter template may use, with what each one stands for."""
+    return {
+        "number": _("registration number of the request"),
+        "registered_on": _("date of registration"),
+        "sender_name": _("name of the sender"),
+        "subject": _("subject of the request"),
+        "procedure": _("name of the procedure"),
+        "due_on": _("legal due date"),
+        "administration": _("name of the administration"),
+        "service": _("service in charge"),
+        "today": _("date of the letter"),
+    }
+
+
+class TemplateTextError(ValueError):
+    """A template text names a variable that does not exist, or is not well formed."""
+
+
+def check_template_text(text: str) -> None:
+    allowed = template_variables()
+    try:
+        fields = [name for _literal, name, spec, conversion in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise TemplateTextError(_("Braces must surround a variable name, such as {number}.")) from exc
+    for name in fields:
+        if name not in allowed:
+            raise TemplateTextError(_("Unknown variable {%(name)s}.") % {"name": name})
+
+
+def fill_template(text: str, values: dict[str, str]) -> str:
+    check_template_text(text)
+    return text.format_map(values)
+
+
+def letter_values(
+    request: Correspondence, *, language: str, service: Service | None, procedure_name: str
+) -> dict[str, str]:
+    administration = request.administration
+    terms = request.terms or {}
+    suffix = "ar" if language == "ar" else "fr"
+    return {
+        "number": request.number,
+        "registered_on": request.registered_at.astimezone(LOCAL_ZONE).date().isoformat(),
+        "sender_name": request.sender_name,
+        "subject": request.subject,
+        "procedure": procedure_name,
+        "due_on": str(terms.get("due_on", "")),
+        "administration": getattr(administration, f"name_{suffix}"),
+        "service": getattr(service, f"name_{suffix}") if service is not None else "",
+        "today": now().astimezone(LOCAL_ZONE).date().isoformat(),
+    }
+
+
+def _administration(administration: Administration) -> dict[str, str]:
+    return {
+        "code": administration.code,
+        "name_ar": printable(administration.name_ar),
+        "name_fr": printable(administration.name_fr),
+        "name_zgh": printable(administration.name_zgh),
+    }
+
+
+def letter_data(
+    *,
+    outgoing: Correspondence,
+    request: Correspondence | None,
+    service: Service | None,
+    decision: str,
+    body_ar: str,
+    body_fr: str,
+    items: list[dict[str, str]],
+    recourse_ar: str = "",
+    recourse_fr: str = "",
+    signature: dict[str, str] | None = None,
+    token: str,
+) -> dict[str, Any]:
+    url = verification_url(token)
+    local = outgoing.registered_at.astimezone(LOCAL_ZONE)
+    address = outgoing.sender_address
+    return {
+        **KINGDOM,
+        "administration": _administration(outgoing.administration),
+        "service": {"name_ar": printable(service.name_ar), "name_fr": printable(service.name_fr)} if service else None,
+        "number": outgoing.number,
+        "date": local.date().isoformat(),
+        "addressee": {"name": printable(outgoing.sender_name), "address": printable(address)},
+        "reference": (
+            {"number": request.number, "date": request.registered_at.astimezone(LOCAL_ZONE).date().isoformat()}
+            if request is not None
+            else None
+        ),
+        "subject": printable(outgoing.subject),
+        "decision": decision,
+        "body_ar": printable(body_ar),
+        "body_fr": printable(body_fr),
+        "items": [{"name_ar": printable(i["name_ar"]), "name_fr": printable(i["name_fr"])} for i in items],
+        "recourse_ar": printable(recourse_ar),
+        "recourse_fr": printable(recourse_fr),
+        "signature": signature,
+        "verification_url": url,
+        "qr_svg": qr_svg(url),
+    }
+
+
+def seal(pdf: bytes, administration: Administration, reason: str) -> bytes:
+    from trust.sealing import seal_pdf
+    from trust.services import installation_pki
+
+    pki = installation_pki()
+    pki.seal_for(code=administration.code, name_fr=administration.name_fr, name_ar=administration.name_ar)
+    return seal_pdf(
+        pdf, pki=pki, administration_code=administration.code, reason=reason, location=administration.name_fr
+    )
+
+
+def letter_pdf(data: dict[str, Any], administration: Administration) -> bytes:
+    return seal(render_pdf("letter", data), administration, f"Courrier {data['number']}")
+
+
+SILENCE_LEGAL_AR = (
+    "طبقا لمقتضيات القانون رقم 55.19 المتعلق بتبسيط المساطر والإجراءات الإدارية، يعتبر سكوت الإدارة "
+    "بعد انصرام أجل معالجة الطلب بمثابة قبول بالنسبة للقرارات الإدارية المحددة قائمتها بنص تنظيمي."
+)
+SILENCE_LEGAL_FR = (
+    "Conformément à la loi n° 55-19 relative à la simplification des procédures et formalités administratives, "
+    "le silence gardé par l'administration à l'expiration du délai de traitement vaut acceptation pour les "
+    "décisions dont la liste est fixée par voie réglementaire."
+)
+
+
+def attestation_pdf(data: dict[str, Any], administration: Administration) -> bytes:
+    return seal(render_pdf("silence", data), administration, f"Attestation d'acceptation tacite {data['number']}")
+
+
+def attestation_data(
+    *,
+    request: Correspondence,
+    procedure: dict[str, str],
+    delay_days: int,
+    delay_kind: str,
+    suspended_days: int,
+    due_on: date,
+    accepted_on: date,
+    issued_local: Any,
+    token: str,
+) -> dict[str, Any]:
+    url = verification_url(token)
+    offset = issued_local.strftime("%z")
+    return {
+        **KINGDOM,
+        "administration": _administration(request.administration),
+        "number": request.number,
+        "deposited_on": request.registered_at.astimezone(LOCAL_ZONE).date().isoformat(),
+        "depositor": {
+            "name": printable(request.sender_name),
+            "identifier": mask_identifier(request.sender_identifier),
+        },
+        "subject": printable(request.subject),
+        "procedure": {k: printable(v) for k, v in procedure.items()},
+        "delay": {"days": delay_days, "kind": delay_kind},
+        "suspended_days": suspended_days,
+        "due_on": due_on.isoformat(),
+        "accepted_on": accepted_on.isoformat(),
+        "issued_at": {
+            "date": issued_local.strftime("%Y-%m-%d"),
+            "time": issued_local.strftime("%H:%M:%S"),
+            "zone": f"Africa/Casablanca (UTC{offset[:3]}:{offset[3:]})",
+        },
+        "verification_url": url,
+        "qr_svg": qr_svg(url),
+        "legal_ar": SILENCE_LEGAL_AR,
+        "legal_fr": SILENCE_LEGAL_FR,
+    }

@@ -1,0 +1,134 @@
+"""Reads of the processing desk: inboxes and their counts, a case's timeline, the catalogue.
+
+Visibility: the mail office (clerks, administrators), auditors and members attached to no
+service see every case of the administration; a member attached to services sees the cases
+of those services and of the services under them, the cases given to them, and the cases
+sent to them in copy. Confidential cases stay hidden from roles that may not read them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from core.errors import NotFound
+from registry.selectors import CONFIDENTIAL_ROLES
+from tenancy.models import Administration, Membership
+from workflow.access import Scope
+from workflow.calendar import BusinessCalendar
+from workflow.models import OPEN_STATUSES, RUNNING_STATUSES, Case, CaseCopy, CaseEvent, Procedure, Status
+
+Role = Membership.Role
+BOXES = ("to_assign", "in_progress", "due_soon", "overdue", "in_copy", "done")
+SORTS = {
+    "due": ("due_on", "pk"),
+    "-due": ("-due_on", "-pk"),
+    "registered": ("registered_on", "pk"),
+    "-registered": ("-registered_on", "-pk"),
+}
+
+
+def _sees_everything(scope: Scope) -> bool:
+    return scope.can_route or Role.AUDITOR in scope.roles or scope.handles is None
+
+
+def visible_cases(scope: Scope) -> QuerySet[Case]:
+    if not scope.can_read:
+        return Case.objects.none()
+    cases = Case.objects.filter(administration=scope.administration)
+    if not _sees_everything(scope):
+        copies = CaseCopy.objects.filter(case=OuterRef("pk"), service_id__in=scope.handles or ())
+        cases = cases.filter(Q(service_id__in=scope.handles or ()) | Q(agent=scope.user) | Exists(copies))
+    if not scope.roles & CONFIDENTIAL_ROLES:
+        cases = cases.filter(Q(correspondence__confidential=False) | Q(agent=scope.user))
+    return cases
+
+
+def due_soon_limit(calendar: BusinessCalendar, today: date) -> date:
+    return calendar.add_working_days(today, settings.DUE_SOON_DAYS)
+
+
+def box_filter(box: str, scope: Scope, today: date, soon: date) -> Q:
+    if box == "to_assign":
+        return Q(status=Status.REGISTERED)
+    if box == "in_progress":
+        return Q(status__in=[Status.ASSIGNED, Status.IN_PROGRESS, Status.AWAITING_COMPLETION])
+    if box == "due_soon":
+        return Q(status__in=RUNNING_STATUSES, due_on__gte=today, due_on__lte=soon)
+    if box == "overdue":
+        return Q(status__in=RUNNING_STATUSES, due_on__lt=today)
+    if box == "in_copy":
+        return Q(copies__service_id__in=scope.own_services or ())
+    return Q(status__in=[Status.ANSWERED, Status.CLOSED, Status.REJECTED])
+
+
+def inbox(
+    scope: Scope,
+    box: str,
+    *,
+    today: date,
+    soon: date,
+    service_id: int | None = None,
+    mine: bool = False,
+    procedure_id: int | None = None,
+    sort: str = "due",
+) -> QuerySet[Case]:
+    cases = visible_cases(scope).filter(box_filter(box, scope, today, soon))
+    if service_id is not None:
+        cases = cases.filter(service_id=service_id)
+    if mine:
+        cases = cases.filter(agent=scope.user)
+    if procedure_id is not None:
+        cases = cases.filter(procedure_id=procedure_id)
+    order = SORTS.get(sort, SORTS["due"])
+    return cases.select_related("correspondence", "service", "agent", "procedure").order_by(*order).distinct()
+
+
+def box_counts(
+    scope: Scope, *, today: date, soon: date, service_id: int | None = None, mine: bool = False
+) -> dict[str, int]:
+    """The number of cases in each box, in one query (plus one for the copies)."""
+    cases = visible_cases(scope)
+    if service_id is not None:
+        cases = cases.filter(service_id=service_id)
+    if mine:
+        cases = cases.filter(agent=scope.user)
+    counts = cases.aggregate(
+        **{
+            box: Count("pk", filter=box_filter(box, scope, today, soon))
+            for box in ("to_assign", "in_progress", "due_soon", "overdue", "done")
+        }
+    )
+    copies = CaseCopy.objects.filter(case__administration=scope.administration, service_id__in=scope.own_services)
+    counts["in_copy"] = copies.count() if scope.own_services else 0
+    return {box: int(counts.get(box) or 0) for box in BOXES}
+
+
+def case_for_staff(scope: Scope, case_id: int) -> Case:
+    case = (
+        visible_cases(scope)
+        .select_related("correspondence", "service", "agent", "procedure")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise NotFound
+    return case
+
+
+def timeline(case: Case, *, public_only: bool = False) -> QuerySet[CaseEvent]:
+    events = CaseEvent.objects.filter(case=case).select_related("actor", "service").order_by("at", "id")
+    return events.filter(public=True) if public_only else events
+
+
+def catalogue(administration: Administration, *, only_open: bool = True) -> QuerySet[Procedure]:
+    procedures = Procedure.objects.filter(administration=administration)
+    if only_open:
+        procedures = procedures.filter(is_active=True)
+    return procedures.select_related("service").prefetch_related("documents").order_by("code")
+
+
+def open_statuses() -> tuple[str, ...]:
+    return tuple(OPEN_STATUSES)
