@@ -124,6 +124,9 @@ def receipt_data(correspondence: Correspondence, attachments: list[Attachment], 
         ],
         "verification_url": url,
         "qr_svg": qr_svg(url),
+        # The 55-19 receipt model: the procedure, the due date and what silence means.
+        "terms": {k: printable(v) if isinstance(v, str) else v for k, v in correspondence.terms.items()} or None,
+        "tracking_code": correspondence.tracking_code,
         "legal_ar": LEGAL_AR,
         "legal_fr": LEGAL_FR,
     }

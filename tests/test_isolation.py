@@ -174,3 +174,134 @@ def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, 
     from registry.models import Correspondence
 
     assert not Correspondence.objects.exists()
+
+
+# ---------------------------------------------------------------- processing desk
+
+
+@pytest.fixture
+def request_case(commune, citizen):
+    from workflow.testing import deposit, make_procedure
+
+    make_procedure(commune)
+    return deposit(commune, citizen, procedure="URB-PC").correspondence
+
+
+def desk_processing_pages(code: str, pk: int) -> list[tuple[str, str]]:
+    return [
+        ("get", f"/desk/{code}/inbox/"),
+        ("post", f"/desk/{code}/inbox/assign/"),
+        ("post", f"/desk/{code}/c/{pk}/act/assign/"),
+        ("post", f"/desk/{code}/c/{pk}/act/send_back/"),
+        ("post", f"/desk/{code}/c/{pk}/act/assign_agent/"),
+        ("post", f"/desk/{code}/c/{pk}/act/start/"),
+        ("post", f"/desk/{code}/c/{pk}/act/request_completion/"),
+        ("post", f"/desk/{code}/c/{pk}/act/close/"),
+        ("post", f"/desk/{code}/c/{pk}/act/note/"),
+        ("get", f"/desk/{code}/c/{pk}/reply/"),
+        ("post", f"/desk/{code}/c/{pk}/reply/"),
+        ("get", f"/desk/{code}/c/{pk}/sealed/x.pdf"),
+        ("get", f"/desk/{code}/procedures/"),
+        ("get", f"/desk/{code}/procedures/new/"),
+        ("post", f"/desk/{code}/procedures/new/"),
+        ("get", f"/desk/{code}/calendar/"),
+        ("post", f"/desk/{code}/calendar/"),
+        ("get", f"/desk/{code}/routing/"),
+        ("post", f"/desk/{code}/routing/"),
+        ("get", f"/desk/{code}/letters/"),
+        ("post", f"/desk/{code}/letters/"),
+    ]
+
+
+def test_outsiders_are_denied_every_processing_page_and_change_nothing(request_case, outsider, citizen, outsider_citizen):
+    from workflow.models import Case, CaseEvent, Procedure
+
+    code = request_case.administration.code
+    procedure = Procedure.objects.get(administration=request_case.administration)
+    pages = [
+        *desk_processing_pages(code, request_case.pk),
+        ("get", f"/desk/{code}/procedures/{procedure.pk}/"),
+        ("post", f"/desk/{code}/procedures/{procedure.pk}/"),
+    ]
+    events = CaseEvent.objects.count()
+    for user in (outsider, citizen):
+        client = signed_in(user)
+        for method, url in pages:
+            response = getattr(client, method)(url, {"assign-service": "1", "cases": [request_case.pk]})
+            assert response.status_code == 404, (user, method, url, response.status_code)
+    case = Case.objects.get(pk=request_case.pk)
+    assert case.status == "registered" and CaseEvent.objects.count() == events
+    # The depositor's own pages stay closed to another citizen.
+    other = signed_in(outsider_citizen)
+    for method, url in (
+        ("get", f"/deposits/{request_case.pk}/complete/"),
+        ("post", f"/deposits/{request_case.pk}/complete/"),
+        ("get", f"/deposits/{request_case.pk}/letters/1.pdf"),
+        ("post", f"/deposits/{request_case.pk}/attestation.pdf"),
+    ):
+        assert getattr(other, method)(url).status_code == 404, (method, url)
+
+
+def test_outsiders_are_denied_every_processing_endpoint(request_case, outsider, outsider_citizen, commune):
+    from workflow.models import Case
+
+    code = commune.code
+    pk = request_case.pk
+    for user in (outsider, outsider_citizen):
+        api = bearer(user)
+        assert api.get(f"/api/v1/administrations/{code}/cases").status_code == 404
+        assert api.get(f"/api/v1/cases/{pk}").status_code == 404
+        assert api.get(f"/api/v1/cases/{pk}/letters/1").status_code == 404
+        assert api.get(f"/api/v1/deposits/{pk}/letters/1").status_code == 404
+        for action, body in (
+            ("assign", {"service": "SG"}),
+            ("send-back", {"reason": "x"}),
+            ("assign-agent", {"agent": "agent@commune.ma"}),
+            ("start", {}),
+            ("request-completion", {"documents": ["1"]}),
+            ("reply", {"body_fr": "x"}),
+            ("close", {}),
+            ("notes", {"text": "x"}),
+        ):
+            response = api.post(f"/api/v1/cases/{pk}/{action}", body, content_type="application/json")
+            assert response.status_code == 404, (user, action, response.status_code)
+    assert Case.objects.get(pk=pk).status == "registered"
+    anonymous = Client()
+    assert anonymous.get(f"/api/v1/cases/{pk}").status_code == 401
+    # The catalogue is public.
+    assert anonymous.get(f"/api/v1/administrations/{code}/procedures").status_code == 200
+
+
+def test_staff_of_the_administration_without_the_role_cannot_edit_the_catalogue(request_case, clerk, agent, auditor):
+    code = request_case.administration.code
+    for user in (clerk, agent, auditor):
+        client = signed_in(user)
+        assert client.get(f"/desk/{code}/procedures/").status_code == 200
+        for url in (f"/desk/{code}/procedures/new/", f"/desk/{code}/routing/", f"/desk/{code}/letters/"):
+            assert client.get(url).status_code == 404, (user, url)
+        assert client.post(f"/desk/{code}/calendar/", {"day": "2026-12-01", "is_working": "0"}).status_code == 404
+
+
+def test_an_auditor_reads_the_inbox_but_cannot_act(request_case, auditor, commune):
+    client = signed_in(auditor)
+    assert client.get(f"/desk/{commune.code}/inbox/?box=to_assign").status_code == 200
+    api = bearer(auditor)
+    response = api.post(
+        f"/api/v1/cases/{request_case.pk}/assign", {"service": "SG"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+
+
+def test_tracking_needs_the_exact_code_and_is_rate_limited(request_case, client, settings):
+    settings.RATE_TRACK = (3, 3600)
+    code = request_case.administration.code
+    wrong = {"number": request_case.number, "code": "AAAA-AAAA", "administration": code}
+    assert client.post("/track/", wrong).status_code == 400
+    assert client.get("/track/request/").status_code == 302
+    assert client.get("/track/request/receipt.pdf").status_code == 404
+    right = {"number": request_case.number, "code": request_case.tracking_code.lower(), "administration": code}
+    assert client.post("/track/", right).status_code == 302
+    page = client.get("/track/request/").content.decode()
+    assert request_case.number in page
+    client.post("/track/", wrong)
+    assert client.post("/track/", right).status_code == 429

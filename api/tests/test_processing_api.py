@@ -1,0 +1,97 @@
+"""The processing desk through the API: catalogue, deposit terms, staff actions, the answer."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from documents.samples import pdf_bytes
+from registry.models import Correspondence
+from tenancy.testing import PASSWORD, make_service
+from workflow.models import Case
+from workflow.testing import clock_at, make_procedure
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def bearer(user) -> Client:
+    client = Client()
+    token = client.post(
+        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
+    ).json()["token"]
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def urb(commune):
+    return make_service(commune, "URB")
+
+
+@pytest.fixture
+def procedure(commune, urb):
+    return make_procedure(commune, delay_days=20, delay_kind="working", service=urb)
+
+
+def test_the_catalogue_is_public(client, commune, procedure):
+    body = client.get(f"/api/v1/administrations/{commune.code}/procedures").json()
+    assert [p["code"] for p in body] == ["URB-PC"]
+    entry = body[0]
+    assert (entry["max_delay_days"], entry["delay_kind"], entry["silence_rule"]) == (20, "working", "acceptance")
+    assert [d["held_by"] for d in entry["required_documents"]] == [None, None, "ANCFCC"]
+    assert client.get("/api/v1/administrations/NOPE/procedures").status_code == 404
+
+
+def deposit(api, **fields):
+    data = {"recipient": "COMMUNE-TEST", "subject": "طلب رخصة البناء", **fields}
+    data["attachments"] = [SimpleUploadedFile("a.pdf", pdf_bytes(text=str(fields)))]
+    return api.post("/api/v1/deposits", data)
+
+
+def test_a_deposit_naming_a_procedure_reports_its_status_and_due_date(commune, citizen, procedure):
+    with clock_at("2026-12-28 10:00"):  # 20 working days, across 1, 11 and 14 January 2027 → 2027-01-28
+        api = bearer(citizen)
+        response = deposit(api, procedure="URB-PC")
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["status"], body["procedure"], body["due_on"]) == ("assigned", "URB-PC", "2027-01-28")
+        assert body["reply"] is None
+        assert api.get(f"/api/v1/deposits/{body['id']}").json()["due_on"] == "2027-01-28"
+
+
+def test_an_unknown_procedure_is_a_field_error_and_registers_nothing(commune, citizen, procedure):
+    response = deposit(bearer(citizen), procedure="NOPE")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "procedure"
+    assert not Correspondence.objects.exists()
+
+
+def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(commune, citizen, clerk, agent, procedure):
+    body = deposit(bearer(citizen), procedure="URB-PC").json()
+    staff = bearer(agent)
+    case_id = body["id"]
+    inbox = bearer(clerk).get(f"/api/v1/administrations/{commune.code}/cases?box=in_progress").json()
+    assert inbox["total"] == 1 and inbox["counts"]["in_progress"] == 1
+    assert staff.post(f"/api/v1/cases/{case_id}/start").json()["status"] == "in_progress"
+    refused = staff.post(
+        f"/api/v1/cases/{case_id}/request-completion",
+        {"documents": ["Certificat de propriété"]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "document_held_elsewhere"
+    answered = staff.post(
+        f"/api/v1/cases/{case_id}/reply", {"body_fr": "Accord.", "body_ar": "موافقة."}, content_type="application/json"
+    )
+    assert answered.status_code == 200, answered.content
+    again = staff.post(f"/api/v1/cases/{case_id}/reply", {"body_fr": "x"}, content_type="application/json")
+    assert again.status_code == 409
+    mine = bearer(citizen).get(f"/api/v1/deposits/{case_id}").json()
+    assert mine["status"] == "answered" and mine["reply"]["registration_number"] == "D-2026-000001"
+    pdf = bearer(citizen).get(mine["reply"]["pdf_url"])
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert Case.objects.get(pk=case_id).status == "answered"
