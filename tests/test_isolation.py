@@ -213,7 +213,9 @@ def desk_processing_pages(code: str, pk: int) -> list[tuple[str, str]]:
     ]
 
 
-def test_outsiders_are_denied_every_processing_page_and_change_nothing(request_case, outsider, citizen, outsider_citizen):
+def test_outsiders_are_denied_every_processing_page_and_change_nothing(
+    request_case, outsider, citizen, outsider_citizen
+):
     from workflow.models import Case, CaseEvent, Procedure
 
     code = request_case.administration.code
@@ -286,9 +288,7 @@ def test_an_auditor_reads_the_inbox_but_cannot_act(request_case, auditor, commun
     client = signed_in(auditor)
     assert client.get(f"/desk/{commune.code}/inbox/?box=to_assign").status_code == 200
     api = bearer(auditor)
-    response = api.post(
-        f"/api/v1/cases/{request_case.pk}/assign", {"service": "SG"}, content_type="application/json"
-    )
+    response = api.post(f"/api/v1/cases/{request_case.pk}/assign", {"service": "SG"}, content_type="application/json")
     assert response.status_code == 403
 
 

@@ -291,7 +291,7 @@ def request_register(
         _schedule_reminders(case, calendar)
         case.save(force_insert=True)
         # A new case has no letters: say so, so that reading them costs no query.
-        case._prefetched_objects_cache = {"replies": Reply.objects.none()}
+        case._prefetched_objects_cache = {"replies": Reply.objects.none()}  # type: ignore[attr-defined]
         correspondence.case = case
         events = [
             CaseEvent(case=case, at=correspondence.registered_at, kind=Kind.REGISTERED, public=True),

@@ -71,7 +71,9 @@ def test_an_unknown_procedure_is_a_field_error_and_registers_nothing(commune, ci
     assert not Correspondence.objects.exists()
 
 
-def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(commune, citizen, clerk, agent, procedure):
+def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
+    commune, citizen, clerk, agent, procedure
+):
     body = deposit(bearer(citizen), procedure="URB-PC").json()
     staff = bearer(agent)
     case_id = body["id"]

@@ -28,7 +28,12 @@ def test_the_demo_is_seeded_once_and_only_in_demo_mode(db, settings):
     settings.DEMO = True
     first = seed_demo()
     again = seed_demo()
-    assert first["administrations"] >= 2 and again == {"administrations": 0, "services": 0, "accounts": 0, "procedures": 0}
+    assert first["administrations"] >= 2 and again == {
+        "administrations": 0,
+        "services": 0,
+        "accounts": 0,
+        "procedures": 0,
+    }
     assert Administration.objects.filter(code="COMMUNE-DEMO").exists()
     roles = set(Membership.objects.filter(administration__code="COMMUNE-DEMO").values_list("role", flat=True))
     assert roles == set(Membership.Role.values)

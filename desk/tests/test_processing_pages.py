@@ -1,0 +1,162 @@
+"""The processing desk's pages, as a clerk, a head and an agent use them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from tenancy.models import Membership
+from tenancy.testing import make_service
+from workflow.models import CalendarDay, Case, LetterTemplate, Procedure, RoutingRule
+from workflow.testing import clock_at, deposit, make_procedure
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def urb(commune):
+    return make_service(commune, "URB", name_fr="Urbanisme")
+
+
+@pytest.fixture
+def requests(commune, citizen):
+    make_procedure(commune)
+    return [deposit(commune, citizen, procedure="URB-PC", subject=f"طلب رقم {i}").correspondence for i in range(3)]
+
+
+def test_the_clerk_assigns_from_the_inbox_in_bulk(commune, clerk, urb, requests):
+    client = signed_in(clerk)
+    page = client.get(f"/desk/{commune.code}/inbox/?box=to_assign")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert all(c.number in html for c in requests)
+    response = client.post(
+        f"/desk/{commune.code}/inbox/assign/", {"service": urb.pk, "cases": [c.pk for c in requests[:2]], "back": ""}
+    )
+    assert response.status_code == 302
+    statuses = dict(Case.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in requests] == ["assigned", "assigned", "registered"]
+    in_progress = client.get(f"/desk/{commune.code}/inbox/?box=in_progress").content.decode()
+    assert requests[0].number in in_progress and requests[2].number not in in_progress
+
+
+def test_inbox_and_detail_run_a_fixed_number_of_queries(
+    commune, clerk, urb, requests, django_assert_max_num_queries, citizen
+):
+    client = signed_in(clerk)
+    client.get(f"/desk/{commune.code}/inbox/?box=to_assign")
+    with django_assert_max_num_queries(14):
+        assert client.get(f"/desk/{commune.code}/inbox/?box=to_assign").status_code == 200
+    for i in range(10):
+        deposit(commune, citizen, subject=f"آخر {i}")
+    with django_assert_max_num_queries(14):  # the same with 13 requests as with 3
+        assert client.get(f"/desk/{commune.code}/inbox/?box=to_assign").status_code == 200
+    with django_assert_max_num_queries(30):
+        assert client.get(f"/desk/{commune.code}/c/{requests[0].pk}/").status_code == 200
+
+
+def test_the_correspondence_page_offers_the_actions_the_user_may_take(commune, clerk, agent, auditor, urb, requests):
+    c = requests[0]
+    clerk_page = signed_in(clerk).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert "act/assign/" in clerk_page and "/reply/" not in clerk_page
+    assert "2026" in clerk_page or "2027" in clerk_page  # the due date
+    auditor_page = signed_in(auditor).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert "act/assign/" not in auditor_page and "act/note/" not in auditor_page
+    signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
+    agent_page = signed_in(agent).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert "/reply/" in agent_page and "act/request_completion/" in agent_page
+
+
+def test_a_reply_from_a_template_is_prefilled_and_sent(commune, clerk, agent, urb, requests, citizen):
+    template = LetterTemplate.objects.create(
+        administration=commune,
+        code="ACCORD",
+        name="Accord",
+        body_ar="جوابا على طلبكم عدد {number}",
+        body_fr="En réponse à votre demande {number} du {registered_on}.",
+    )
+    c = requests[0]
+    signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
+    client = signed_in(agent)
+    page = client.get(f"/desk/{commune.code}/c/{c.pk}/reply/?template={template.pk}").content.decode()
+    assert f"En réponse à votre demande {c.number}" in page
+    response = client.post(
+        f"/desk/{commune.code}/c/{c.pk}/reply/",
+        {"template": template.pk, "body_ar": "", "body_fr": f"Réponse {c.number}", "decision": "answer"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Case.objects.get(pk=c.pk).status == "answered"
+    refused = client.post(f"/desk/{commune.code}/c/{c.pk}/reply/", {"body_fr": "encore", "decision": "answer"})
+    assert refused.status_code == 400 and "alert error" in refused.content.decode()
+    from registry.models import Correspondence
+
+    assert Correspondence.objects.filter(direction="outgoing").count() == 1
+
+
+def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(commune, commune_admin, urb, citizen):
+    client = signed_in(commune_admin)
+    response = client.post(
+        f"/desk/{commune.code}/procedures/new/",
+        {
+            "code": "eco-aut",
+            "name_ar": "رخصة تجارية",
+            "name_fr": "Autorisation commerciale",
+            "delay_days": 45,
+            "delay_kind": "calendar",
+            "silence_rule": "acceptance",
+            "fee": "200",
+            "service": urb.pk,
+            "is_active": "on",
+            "documents": "عقد الكراء | Contrat de bail\nشهادة السجل التجاري | Certificat RC | OMPIC",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    procedure = Procedure.objects.get(code="ECO-AUT")
+    assert [d.held_by_code for d in procedure.documents.all()] == ["", "OMPIC"]
+    too_long = client.post(
+        f"/desk/{commune.code}/procedures/new/",
+        {
+            "code": "X-1",
+            "name_ar": "x",
+            "name_fr": "x",
+            "delay_days": 90,
+            "delay_kind": "calendar",
+            "silence_rule": "none",
+            "fee": "0",
+        },
+    )
+    assert too_long.status_code == 400 and not Procedure.objects.filter(code="X-1").exists()
+    assert (
+        client.post(f"/desk/{commune.code}/routing/", {"service": urb.pk, "keywords": "", "position": 1}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"/desk/{commune.code}/routing/", {"service": urb.pk, "keywords": "commerce", "position": 1}
+        ).status_code
+        == 302
+    )
+    assert RoutingRule.objects.filter(administration=commune).count() == 1
+    bad = client.post(f"/desk/{commune.code}/letters/", {"code": "T", "name": "T", "body_fr": "{unknown}"})
+    assert bad.status_code == 400 and not LetterTemplate.objects.exists()
+    # Eid moved by the moon sighting: 2026-03-20 is worked, 2026-03-23 is off.
+    client.post(f"/desk/{commune.code}/calendar/", {"day": "2026-03-20", "is_working": "1", "label": "Aïd"})
+    client.post(f"/desk/{commune.code}/calendar/", {"day": "2026-03-23", "is_working": "0", "label": "Aïd"})
+    assert CalendarDay.objects.filter(administration=commune).count() == 2
+    assert "2026-03-23" in client.get(f"/desk/{commune.code}/calendar/?year=2026").content.decode()
+    make_procedure(commune, "WORK-5", delay_days=5, delay_kind="working")
+    with clock_at("2026-03-16 10:00"):  # Mon; working days: 17,18,19,20 (worked now), 24 (23 off) → 24
+        c = deposit(commune, citizen, procedure="WORK-5").correspondence
+    assert str(Case.objects.get(pk=c.pk).due_on) == "2026-03-24"

@@ -1,0 +1,124 @@
+"""The depositor follows their request: status, due date, letters, completion, attestation."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from documents.samples import pdf_bytes
+from registry.models import Correspondence, SealedDocument
+from registry.services import Sender
+from tenancy.testing import make_service
+from workflow import services
+from workflow.models import Case
+from workflow.services import LetterText
+from workflow.testing import clock_at, make_procedure
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def urb(commune):
+    return make_service(commune, "URB")
+
+
+def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_date(commune, citizen, urb):
+    make_procedure(commune, service=urb)
+    client = signed_in(citizen)
+    catalogue = client.get(f"/procedures/{commune.code}/").content.decode()
+    assert "URB-PC" in catalogue and "ANCFCC" not in catalogue and "Conservation foncière" in catalogue
+    form = client.get(f"/deposit/?to={commune.code}&procedure=URB-PC").content.decode()
+    assert '<option value="URB-PC" selected' in form
+    with clock_at("2026-03-02 10:00"):
+        response = client.post(
+            "/deposit/",
+            {
+                "recipient": commune.code,
+                "procedure": "URB-PC",
+                "subject": "طلب رخصة البناء",
+                "attachments": SimpleUploadedFile("plan.pdf", pdf_bytes()),
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    c = Correspondence.objects.get()
+    page = client.get(f"/deposits/{c.pk}/").content.decode()
+    assert "2026-04-01" in page and 'id="case-status"' in page
+
+
+def _answered(commune, citizen, clerk, agent, urb):
+    from workflow.testing import deposit
+
+    make_procedure(commune)
+    c = deposit(commune, citizen, procedure="URB-PC").correspondence
+    services.case_assign(actor=clerk, case_id=c.pk, service=urb)
+    return c
+
+
+def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, citizen, clerk, agent, urb):
+    c = _answered(commune, citizen, clerk, agent, urb)
+    document = Case.objects.get(pk=c.pk).procedure.documents.first()
+    services.case_request_completion(actor=agent, case_id=c.pk, document_ids=[document.pk])
+    client = signed_in(citizen)
+    page = client.get(f"/deposits/{c.pk}/").content.decode()
+    assert document.name_fr in page and f"/deposits/{c.pk}/complete/" in page
+    empty = client.post(f"/deposits/{c.pk}/complete/", {"body": "ci-joint"})
+    assert empty.status_code == 400 and Case.objects.get(pk=c.pk).status == "awaiting_completion"
+    done = client.post(
+        f"/deposits/{c.pk}/complete/", {"attachments": SimpleUploadedFile("plans.pdf", pdf_bytes(text="plans"))}
+    )
+    assert done.status_code == 302
+    assert Case.objects.get(pk=c.pk).status == "in_progress"
+    again = client.post(
+        f"/deposits/{c.pk}/complete/", {"attachments": SimpleUploadedFile("b.pdf", pdf_bytes(text="b"))}
+    )
+    assert again.status_code == 400
+    reply = services.case_reply(actor=agent, case_id=c.pk, text=LetterText(body_fr="Accord"))
+    page = client.get(f"/deposits/{c.pk}/").content.decode()
+    assert reply.outgoing.number in page
+    pdf = client.get(f"/deposits/{c.pk}/letters/{reply.pk}.pdf")
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+
+
+def test_silence_acceptance_gives_the_citizen_an_attestation(commune, citizen):
+    from workflow.testing import deposit
+
+    make_procedure(commune)
+    with clock_at("2026-03-02 10:00"):
+        c = deposit(commune, citizen, procedure="URB-PC").correspondence
+    client = signed_in(citizen)
+    with clock_at("2026-04-02 09:00"):
+        page = client.get(f"/deposits/{c.pk}/").content.decode()
+        assert f"/deposits/{c.pk}/attestation.pdf" in page
+        response = client.post(f"/deposits/{c.pk}/attestation.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert SealedDocument.objects.filter(kind="attestation", correspondence=c).count() == 1
+
+
+def test_counter_mail_is_followed_with_number_and_tracking_code(commune, clerk, client):
+    from registry.models import Channel
+    from workflow.services import request_register
+
+    c = request_register(
+        actor=clerk,
+        administration=commune,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="Ahmed"),
+        subject="Demande papier",
+    ).correspondence
+    response = client.post(
+        "/track/", {"number": c.number, "code": c.tracking_code.replace("-", ""), "administration": commune.code}
+    )
+    assert response.status_code == 302
+    page = client.get("/track/request/").content.decode()
+    assert c.number in page and 'id="case-status"' in page and 'id="due-on"' in page
