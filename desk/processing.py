@@ -95,7 +95,7 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "today": today,
-            "bulk_form": BulkAssignForm(administration=administration) if can_bulk else None,
+            "bulk_form": BulkAssignForm(administration=administration, auto_id="bulk_%s") if can_bulk else None,
         },
     )
 
