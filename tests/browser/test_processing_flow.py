@@ -87,7 +87,7 @@ def test_assign_reply_and_the_citizen_sees_the_sealed_answer(phone, live_server,
     assert outgoing.number in page.locator("main").inner_text()
     shot(page, "processing-citizen-answered")
     with page.expect_download() as download_info:
-        page.locator(f"a[href*='/letters/']").first.click()
+        page.locator("a[href*='/letters/']").first.click()
     path = tmp_path / "answer.pdf"
     download_info.value.save_as(path)
     letter = path.read_bytes()
