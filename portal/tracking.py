@@ -257,3 +257,25 @@ def catalogue(request: HttpRequest, code: str) -> HttpResponse:
         "portal/catalogue.html",
         {"administration": administration, "procedures": wf.catalogue(administration)},
     )
+
+
+# ---------------------------------------------------------------- in-app notifications
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's notifications (reminders, assignments, news of their requests), newest first."""
+    from workflow.models import Notification
+
+    user: User = request.user  # type: ignore[assignment]
+    mine = Notification.objects.filter(user=user)
+    if request.method == "POST":
+        mine.filter(read_at__isnull=True).update(read_at=now())
+        return redirect("portal:notifications")
+    items = list(mine[:100])
+    return render(
+        request,
+        "portal/notifications.html",
+        {"notifications": items, "unread": sum(1 for n in items if n.read_at is None)},
+    )

@@ -47,6 +47,7 @@ urlpatterns = [
     path("deposits/<int:pk>/complete/", tracking.complete, name="deposit_complete"),
     path("deposits/<int:pk>/letters/<int:reply_id>.pdf", tracking.letter, name="deposit_letter"),
     path("deposits/<int:pk>/attestation.pdf", tracking.attestation, name="deposit_attestation"),
+    path("notifications/", tracking.notifications, name="notifications"),
     path("track/", tracking.track, name="track"),
     path("track/request/", tracking.tracked, name="tracked"),
     path("track/request/receipt.pdf", tracking.tracked_receipt, name="tracked_receipt"),

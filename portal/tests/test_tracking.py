@@ -122,3 +122,16 @@ def test_counter_mail_is_followed_with_number_and_tracking_code(commune, clerk, 
     assert response.status_code == 302
     page = client.get("/track/request/").content.decode()
     assert c.number in page and 'id="case-status"' in page and 'id="due-on"' in page
+
+
+def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, clerk, urb):
+    from workflow.testing import deposit
+
+    c = deposit(commune, citizen).correspondence
+    services.case_assign(actor=clerk, case_id=c.pk, service=urb)
+    client = signed_in(citizen)
+    page = client.get("/notifications/").content.decode()
+    assert c.number in page and "unread" in page
+    client.post("/notifications/")
+    assert "card unread" not in client.get("/notifications/").content.decode()
+    assert Client().get("/notifications/").status_code == 302
