@@ -246,3 +246,24 @@ class InboxFilterForm(AccessibleForm):
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Procedure.objects.filter(administration=administration).order_by("code")
         field.label_from_instance = lambda obj: f"{obj.code} — {obj.name_fr}"  # type: ignore[method-assign]
+
+
+class InternalNoteForm(AccessibleForm):
+    from_service = forms.ModelChoiceField(label=_("From the service"), queryset=Service.objects.none())
+    to_service = forms.ModelChoiceField(label=_("To the service"), queryset=Service.objects.none())
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    body_ar = forms.CharField(
+        label=_("Text in Arabic"), required=False, widget=forms.Textarea(attrs={"rows": 6, "dir": "rtl"})
+    )
+    body_fr = forms.CharField(
+        label=_("Text in French"), required=False, widget=forms.Textarea(attrs={"rows": 6, "dir": "ltr"})
+    )
+
+    def __init__(self, *args: Any, administration: Administration, own: list[int] | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _services_field(self.fields["from_service"], administration)
+        _services_field(self.fields["to_service"], administration)
+        if own is not None:
+            field = self.fields["from_service"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = Service.objects.filter(administration=administration, is_active=True, pk__in=own)

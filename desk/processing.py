@@ -22,6 +22,7 @@ from desk.forms import (
     BulkAssignForm,
     CompletionForm,
     InboxFilterForm,
+    InternalNoteForm,
     NoteForm,
     ReasonForm,
     ReplyForm,
@@ -356,3 +357,39 @@ STATUS_BADGES = {
     Status.CLOSED: "ok",
     Status.REJECTED: "bad",
 }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def note_new(request: HttpRequest, code: str) -> HttpResponse:
+    """An internal note to another service, registered and sealed like any letter."""
+    scope = _scope(request, code)
+    if not (scope.can_route or scope.handles is None or scope.handles):
+        raise NotFound
+    own = None if scope.can_route or scope.handles is None else sorted(scope.handles)
+    form = InternalNoteForm(request.POST or None, administration=scope.administration, own=own)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            received = services.internal_note_send(
+                actor=scope.user,
+                administration=scope.administration,
+                from_service=data["from_service"],
+                to_service=data["to_service"],
+                subject=data["subject"],
+                text=LetterText(body_ar=data["body_ar"], body_fr=data["body_fr"]),
+            )
+        except ActionRefused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(
+                request,
+                _("Note sent and registered under number %(number)s.") % {"number": received.correspondence.number},
+            )
+            return redirect("desk:correspondence", code=code, pk=received.correspondence.pk)
+    return render(
+        request,
+        "desk/note_new.html",
+        {"administration": scope.administration, "section": "inbox", "form": form},
+        status=400 if form.is_bound else 200,
+    )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<str:code>/log/", views.register_log, name="register_log"),
     path("<str:code>/inbox/", processing.inbox, name="inbox"),
     path("<str:code>/inbox/assign/", processing.bulk_assign, name="bulk_assign"),
+    path("<str:code>/notes/new/", processing.note_new, name="note_new"),
     path("<str:code>/c/<int:pk>/act/<str:action>/", processing.case_action, name="case_action"),
     path("<str:code>/c/<int:pk>/reply/", processing.reply, name="reply"),
     path("<str:code>/c/<int:pk>/sealed/<str:token>.pdf", processing.sealed_document, name="sealed_document"),

@@ -28,6 +28,7 @@ class Channel(models.TextChoices):
     COUNTER = "counter", _("Counter")
     API = "api", _("API")
     EXCHANGE = "exchange", _("Another administration")
+    INTERNAL = "internal", _("Internal note")
 
 
 class SenderKind(models.TextChoices):

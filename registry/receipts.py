@@ -42,6 +42,7 @@ CHANNEL_NAMES = {
     Channel.COUNTER: {"ar": "إيداع بالشباك", "fr": "Dépôt au guichet"},
     Channel.API: {"ar": "إيداع عبر واجهة برمجية", "fr": "Dépôt par API"},
     Channel.EXCHANGE: {"ar": "إرسال من إدارة", "fr": "Envoi d'une administration"},
+    Channel.INTERNAL: {"ar": "مذكرة داخلية", "fr": "Note interne"},
 }
 SENDER_KIND_NAMES = {
     SenderKind.PERSON: {"ar": "شخص ذاتي", "fr": "Personne physique"},

@@ -191,6 +191,8 @@ def desk_processing_pages(code: str, pk: int) -> list[tuple[str, str]]:
     return [
         ("get", f"/desk/{code}/inbox/"),
         ("post", f"/desk/{code}/inbox/assign/"),
+        ("get", f"/desk/{code}/notes/new/"),
+        ("post", f"/desk/{code}/notes/new/"),
         ("post", f"/desk/{code}/c/{pk}/act/assign/"),
         ("post", f"/desk/{code}/c/{pk}/act/send_back/"),
         ("post", f"/desk/{code}/c/{pk}/act/assign_agent/"),

@@ -249,6 +249,7 @@ def request_register(
     recipient_service: Service | None = None,
     confidential: bool = False,
     idempotency: Idempotency | None = None,
+    in_reply_to: Correspondence | None = None,
 ) -> Registration:
     """Register an incoming request and open its case: due date, first routing.
 
@@ -328,6 +329,7 @@ def request_register(
         recipient_service=recipient_service,
         confidential=confidential,
         idempotency=idempotency,
+        in_reply_to=in_reply_to,
         terms_for=terms_for,
         on_registered=open_case,
     )
@@ -986,3 +988,97 @@ def _schedule_reminders(case: Case, calendar: BusinessCalendar, *, after: date |
 
     point = next_reminder(case, calendar, sent=() if after is None else sent_points(case))
     case.remind_on, case.remind_point = (point[1], point[0]) if point else (None, "")
+
+
+# ---------------------------------------------------------------- internal notes
+
+
+def internal_note_send(
+    *,
+    actor: User,
+    administration: Administration,
+    from_service: Service | None,
+    to_service: Service | None,
+    subject: str,
+    text: LetterText,
+) -> Registration:
+    """A note from one service to another of the same administration (central ↔ decentralised).
+
+    The same machinery as mail: a sealed note registered in the outgoing register, then in the
+    incoming register, where its case is assigned to the receiving service.
+    """
+    sender_service = _service_of(administration, from_service, "from_service")
+    target = _service_of(administration, to_service, "to_service")
+    if sender_service.pk == target.pk:
+        raise ActionRefused("same_service", _("Choose another service than the sender."), field="to_service")
+    scope = scope_of(actor, administration)
+    if not (scope.can_route or scope.handles_service(sender_service.pk)):
+        raise _not_allowed()
+    _check_text(text)
+    if not (text.body_ar.strip() or text.body_fr.strip()):
+        raise ActionRefused("reply_empty", _("Write the note."), field="body_ar")
+    token = secrets.token_urlsafe(24)
+    signer = {"name": actor.full_name, "title_ar": sender_service.name_ar, "title_fr": sender_service.name_fr}
+
+    def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
+        data = letters.letter_data(
+            outgoing=outgoing,
+            request=None,
+            service=sender_service,
+            decision="note",
+            body_ar=text.body_ar,
+            body_fr=text.body_fr,
+            items=[],
+            signature=signer,
+            token=token,
+        )
+        return [(f"{outgoing.number}.pdf", letters.letter_pdf(data, administration))]
+
+    addressee = Sender(kind="administration", name=f"{target.name_ar} / {target.name_fr}")
+    with transaction.atomic():
+        note = correspondence_register(
+            actor=actor,
+            administration=administration,
+            direction=Direction.OUTGOING,
+            channel=Channel.INTERNAL,
+            sender=addressee,
+            subject=subject,
+            recipient_service=sender_service,
+            make_files=make_files,
+        )
+        outgoing = note.correspondence
+        SealedDocument.objects.create(
+            correspondence=outgoing,
+            kind=SealedDocument.Kind.LETTER,
+            token=token,
+            blob_id=note.attachments[0].blob_id,
+            issued_at=outgoing.registered_at,
+        )
+        letter_bytes = storage_read(note.attachments[0].blob_id)
+        from documents.intake import bytes_upload, check_files
+
+        received = request_register(
+            actor=actor,
+            administration=administration,
+            channel=Channel.INTERNAL,
+            sender=Sender(kind="administration", name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
+            subject=subject,
+            body=text.body_ar or text.body_fr,
+            files=check_files([bytes_upload(letter_bytes, f"{outgoing.number}.pdf")]),
+            recipient_service=target,
+            in_reply_to=outgoing,
+        )
+        audit_record(
+            actor=actor,
+            action="note.sent",
+            obj=outgoing,
+            administration=administration,
+            data={"number": outgoing.number, "received_as": received.correspondence.number, "to": target.code},
+        )
+    return received
+
+
+def storage_read(sha256: str) -> bytes:
+    from documents import storage
+
+    return storage.read_bytes(sha256)

@@ -343,3 +343,35 @@ def test_reply_numbering_stays_gapless_when_a_letter_cannot_be_made(commune, cit
     assert not RegisterCounter.objects.filter(direction="outgoing", last_number__gt=0).exists()
     reply = services.case_reply(actor=agent, case_id=c.pk, text=LetterText(body_fr="Accord"))
     assert reply.outgoing.number.endswith("000001")
+
+
+def test_an_internal_note_goes_through_both_registers_and_lands_in_the_receiving_service(commune, agent, clerk):
+    from registry.checkpoints import verify_administration_log
+
+    central = make_service(commune, "DGS")
+    annex = make_service(commune, "ANNEXE-1", kind="decentralised")
+    Membership.objects.filter(user=agent, administration=commune).update(service=central)
+    received = services.internal_note_send(
+        actor=agent,
+        administration=commune,
+        from_service=central,
+        to_service=annex,
+        subject="Instructions pour la campagne de recensement",
+        text=LetterText(body_fr="Merci de transmettre les listes avant le 30."),
+    )
+    note = received.correspondence
+    assert note.direction == "incoming" and note.channel == "internal" and note.in_reply_to.direction == "outgoing"
+    case = Case.objects.get(pk=note.pk)
+    assert (case.status, case.service) == (Status.ASSIGNED, annex)
+    assert SealedDocument.objects.filter(correspondence=note.in_reply_to, kind="letter").exists()
+    with pytest.raises(ActionRefused) as refused:
+        services.internal_note_send(
+            actor=agent,
+            administration=commune,
+            from_service=annex,
+            to_service=central,
+            subject="x",
+            text=LetterText(body_fr="x"),
+        )
+    assert refused.value.code == "forbidden"
+    assert verify_administration_log(commune) is None
