@@ -395,3 +395,135 @@ def test_text_facts_in_python_agree_with_the_template(tmp_path: Path) -> None:
         # Upper bounds: a text said to fit does.
         assert facts["clusters"] >= expected["clusters"], text
         assert facts["longest"] >= expected["longest"], text
+
+
+# ---------------------------------------------------------------- processing terms, tracking code
+TERMS = {
+    "procedure_code": "URB-01",
+    "procedure_name_ar": "رخصة البناء",
+    "procedure_name_fr": "Permis de construire",
+    "delay_days": 60,
+    "delay_kind": "calendar",
+    "due_on": "2026-11-20",
+    "silence_rule": "acceptance",
+}
+TRACKING_CODE = "K7QM-4XPD"
+SILENCE_ACCEPTANCE_FR = "Le silence de l'administration à l'expiration du délai vaut acceptation."
+# Without the final full stop, which pdftotext moves to the start of a right-to-left line.
+SILENCE_ACCEPTANCE_AR = "سكوت الإدارة بعد انصرام الأجل يعتبر قبولا"
+
+
+def flat(text: str) -> str:
+    """``text`` with its runs of white space as single spaces: pdftotext breaks lines where the PDF does."""
+    return " ".join(text.split())
+
+
+def french_text(pdf: bytes) -> str:
+    """The text of ``pdf`` in the order it was drawn (pdftotext -raw), flattened. Sentences that
+    wrap in a narrow column stay whole, which pdftotext's reading order does not guarantee
+    beside other columns; right-to-left text comes out in visual order, so only for French."""
+    raw = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True)
+    return flat(raw.stdout.decode("utf-8"))
+
+
+def worst_case_terms(**overrides: Any) -> dict[str, Any]:
+    """Terms whose every line is as long as it may be: long names, working days, a silence rule."""
+    return {
+        **TERMS,
+        "procedure_code": "URB-PC-2026-01",
+        "procedure_name_ar": "طلب رخصة البناء والتجزئة وإحداث المجموعات السكنية وتقسيم العقارات " * 4,
+        "procedure_name_fr": "Autorisation de construire, de lotir et de créer des groupes d'habitations " * 4,
+        "delay_days": 365,
+        "delay_kind": "working",
+        **overrides,
+    }
+
+
+@needs_pdf_tools
+def test_receipt_with_terms_states_the_procedure_due_date_silence_rule_and_tracking_code() -> None:
+    pdf = render_pdf("receipt", receipt_data(terms=TERMS, tracking_code=TRACKING_CODE))
+    assert page_count(pdf) == 1
+    text = flat(pdf_text(pdf))
+    assert "Procédure URB-01 — Permis de construire" in text
+    assert "المسطرة" in text
+    assert "رخصة البناء" in text
+    assert "Délai de traitement : 60 jours" in text
+    assert "أجل المعالجة" in text
+    assert "2026-11-20" in text
+    assert "Réponse due au plus tard le" in text
+    assert "آخر أجل للجواب" in text
+    assert SILENCE_ACCEPTANCE_FR in french_text(pdf)
+    assert SILENCE_ACCEPTANCE_AR in text
+    assert TRACKING_CODE in text
+    assert "Code de suivi" in text
+    assert "رمز التتبع" in text
+    assert qr_urls_in_pdf(pdf) == [URL]
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize(
+    ("rule", "french", "arabic"),
+    [
+        ("refusal", "à l'expiration du délai vaut refus.", "يعتبر رفضا"),
+        ("none", None, None),
+    ],
+)
+def test_silence_rule_refusal_or_none(rule: str, french: str | None, arabic: str | None) -> None:
+    pdf = render_pdf("receipt", receipt_data(terms={**TERMS, "silence_rule": rule}))
+    text = flat(pdf_text(pdf))
+    assert "2026-11-20" in text
+    if french is None:
+        assert "Le silence de l'administration" not in text
+        assert "سكوت الإدارة" not in text
+    else:
+        assert french in french_text(pdf)
+        assert arabic in text
+        assert "vaut acceptation" not in text
+
+
+@needs_pdf_tools
+def test_working_days_and_terms_without_a_procedure() -> None:
+    # A request naming no procedure gets the default delay: no code, no names.
+    terms = {**TERMS, "procedure_code": "", "procedure_name_ar": "", "procedure_name_fr": "", "delay_kind": "working"}
+    text = flat(pdf_text(render_pdf("receipt", receipt_data(terms=terms))))
+    assert "Délai de traitement : 60 jours ouvrables" in text
+    assert "يوم عمل" in text
+    assert "Procédure" not in text
+    assert "المسطرة" not in text
+
+
+@pytest.mark.parametrize("attachments", [0, 5, 6, 8, 9, 10, 12])
+def test_worst_case_with_terms_and_tracking_code_stays_on_one_page(attachments: int) -> None:
+    data = worst_case_data()
+    data["attachments"] = [attachment(i, data["attachments"][i % 10]["filename"]) for i in range(attachments)]
+    data.update(terms=worst_case_terms(), tracking_code="W" * 16)
+    assert page_count(render_pdf("receipt", data)) == 1
+
+
+@needs_pdf_tools
+def test_with_terms_eight_attachments_are_listed_and_more_are_counted() -> None:
+    eight = pdf_text(render_pdf("receipt", receipt_data(terms=TERMS, attachments=[attachment(i) for i in range(8)])))
+    assert all(f"piece_{i}.pdf" in eight for i in range(8))
+    assert "autre(s) pièce(s)" not in eight
+    nine = flat(
+        pdf_text(render_pdf("receipt", receipt_data(terms=TERMS, attachments=[attachment(i) for i in range(9)])))
+    )
+    assert [i for i in range(9) if f"piece_{i}.pdf" in nine] == list(range(7))
+    assert "… et 2 autre(s) pièce(s)" in nine
+
+
+def test_receipt_without_terms_or_tracking_code_is_the_same_whatever_says_so() -> None:
+    # Absent (receipts issued before terms existed), null, empty: the same page.
+    created_at = datetime.datetime(2026, 11, 21, 14, 4, 5, tzinfo=datetime.UTC)
+    for data in (receipt_data(), worst_case_data()):
+        absent = render_pdf("receipt", data, created_at=created_at)
+        for empty in ({"terms": None, "tracking_code": None}, {"terms": {}, "tracking_code": ""}):
+            assert render_pdf("receipt", {**data, **empty}, created_at=created_at) == absent
+
+
+@needs_pdf_tools
+def test_receipt_without_terms_lists_ten_attachments_and_no_terms() -> None:
+    text = flat(pdf_text(render_pdf("receipt", receipt_data(attachments=[attachment(i) for i in range(10)]))))
+    assert all(f"piece_{i}.pdf" in text for i in range(10))
+    for absent in ("Délai de traitement", "Réponse due au plus tard le", "Code de suivi", "رمز التتبع"):
+        assert absent not in text
