@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -77,7 +78,7 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
         procedure_id=procedure.pk if procedure else None,
         sort=criteria.get("sort") or "due",
     )
-    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(cases, 50).get_page(request.GET.get("page"))
     for case in page:
         _annotate(case, today)
     query = request.GET.copy()
@@ -91,6 +92,7 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
             "administration": administration,
             "section": "inbox",
             "box": box,
+            "cap": wf.COUNT_CAP,
             "boxes": _box_labels(counts),
             "filters": filters,
             "page": page,
@@ -99,6 +101,15 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
             "bulk_form": BulkAssignForm(administration=administration, auto_id="bulk_%s") if can_bulk else None,
         },
     )
+
+
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
+    """Pages over at most ``COUNT_CAP`` + 1 items: counting a whole register to show page 1
+    costs more than the page itself; filters narrow the rest."""
+
+    @cached_property
+    def count(self) -> int:
+        return wf.capped_count(self.object_list)  # type: ignore[arg-type]
 
 
 def _annotate(case: Case, today: Any) -> None:
