@@ -18,7 +18,17 @@ from registry.selectors import CONFIDENTIAL_ROLES
 from tenancy.models import Administration, Membership
 from workflow.access import Scope
 from workflow.calendar import BusinessCalendar
-from workflow.models import OPEN_STATUSES, RUNNING_STATUSES, Case, CaseCopy, CaseEvent, Procedure, Status
+from workflow.models import (
+    DONE_Q,
+    HANDLING_Q,
+    OPEN_STATUSES,
+    RUNNING_STATUSES,
+    Case,
+    CaseCopy,
+    CaseEvent,
+    Procedure,
+    Status,
+)
 
 Role = Membership.Role
 BOXES = ("to_assign", "in_progress", "due_soon", "overdue", "in_copy", "done")
@@ -34,18 +44,27 @@ def _sees_everything(scope: Scope) -> bool:
     return scope.can_route or Role.AUDITOR in scope.roles or scope.handles is None
 
 
-def visible_cases(scope: Scope, *, with_copies: bool = True) -> QuerySet[Case]:
+def visible_cases(scope: Scope, *, with_copies: bool = True, service_id: int | None = None) -> QuerySet[Case]:
     """The cases ``scope`` may read; ``with_copies=False`` leaves out those only sent in copy
     (the inboxes list them in their own box, and the condition keeps the other boxes' queries
     on their indexes)."""
     if not scope.can_read:
         return Case.objects.none()
     cases = Case.objects.filter(administration=scope.administration)
+    if service_id is not None:
+        # One service asked for: all of it when the user handles it, else only what is theirs.
+        cases = cases.filter(service_id=service_id)
+        if _sees_everything(scope) or (scope.handles_service(service_id) and not with_copies):
+            return _confidential(scope, cases)
     if not _sees_everything(scope):
         mine = Q(service_id__in=scope.handles or ()) | Q(agent=scope.user)
         if with_copies:
             mine = mine | Q(Exists(CaseCopy.objects.filter(case=OuterRef("pk"), service_id__in=scope.handles or ())))
         cases = cases.filter(mine)
+    return _confidential(scope, cases)
+
+
+def _confidential(scope: Scope, cases: QuerySet[Case]) -> QuerySet[Case]:
     if not scope.roles & CONFIDENTIAL_ROLES:
         cases = cases.filter(Q(correspondence__confidential=False) | Q(agent=scope.user))
     return cases
@@ -59,14 +78,14 @@ def box_filter(box: str, scope: Scope, today: date, soon: date) -> Q:
     if box == "to_assign":
         return Q(status=Status.REGISTERED)
     if box == "in_progress":
-        return Q(status__in=[Status.ASSIGNED, Status.IN_PROGRESS, Status.AWAITING_COMPLETION])
+        return HANDLING_Q
     if box == "due_soon":
         return Q(status__in=RUNNING_STATUSES, due_on__gte=today, due_on__lte=soon)
     if box == "overdue":
         return Q(status__in=RUNNING_STATUSES, due_on__lt=today)
     if box == "in_copy":
         return Q(copies__service_id__in=scope.own_services or ())
-    return Q(status__in=[Status.ANSWERED, Status.CLOSED, Status.REJECTED])
+    return DONE_Q
 
 
 def inbox(
@@ -80,9 +99,9 @@ def inbox(
     procedure_id: int | None = None,
     sort: str = "due",
 ) -> QuerySet[Case]:
-    cases = visible_cases(scope, with_copies=box == "in_copy").filter(box_filter(box, scope, today, soon))
-    if service_id is not None:
-        cases = cases.filter(service_id=service_id)
+    cases = visible_cases(scope, with_copies=box == "in_copy", service_id=service_id).filter(
+        box_filter(box, scope, today, soon)
+    )
     if mine:
         cases = cases.filter(agent=scope.user)
     if procedure_id is not None:
@@ -105,17 +124,16 @@ def box_counts(
     scope: Scope, *, today: date, soon: date, service_id: int | None = None, mine: bool = False
 ) -> dict[str, int]:
     """The number of cases in each box, up to ``COUNT_CAP`` + 1, one short query per box."""
-    cases = visible_cases(scope, with_copies=False)
-    if service_id is not None:
-        cases = cases.filter(service_id=service_id)
+    cases = visible_cases(scope, with_copies=False, service_id=service_id)
     if mine:
         cases = cases.filter(agent=scope.user)
     counts = {
         box: capped_count(cases.filter(box_filter(box, scope, today, soon)))
         for box in ("to_assign", "in_progress", "due_soon", "overdue", "done")
     }
-    copies = CaseCopy.objects.filter(case__administration=scope.administration, service_id__in=scope.own_services)
-    counts["in_copy"] = min(copies.count(), COUNT_CAP + 1) if scope.own_services else 0
+    # The user's own services belong to this administration: no join needed to count.
+    copies = CaseCopy.objects.filter(service_id__in=scope.own_services).order_by()
+    counts["in_copy"] = copies[: COUNT_CAP + 1].count() if scope.own_services else 0
     return counts
 
 
