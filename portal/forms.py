@@ -98,7 +98,7 @@ class DepositForm(AccessibleForm):
                 "code"
             )
             choices = [("", _("None: general delay of 60 days"))] + [
-                (p.code, f"{p.code} — {p.name} ({p.delay_days} {p.get_delay_kind_display()})") for p in procedures
+                (p.code, f"{p.code} — {p.name} ({p.delay_label})") for p in procedures
             ]
             if len(choices) > 1:
                 self.fields["procedure"] = forms.ChoiceField(

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from registry.models import Correspondence
@@ -22,6 +22,13 @@ from tenancy.models import Administration, Service, code_validator
 def _in_language(name_ar: str, name_fr: str) -> str:
     """Arabic in the Arabic interface; French otherwise (Amazigh names are not kept for these)."""
     return name_ar if (get_language() or "ar").split("-")[0] == "ar" else name_fr
+
+
+def delay_text(days: int, kind: str) -> str:
+    """ "30 calendar days", "5 working days": the delay in words, with the language's plural."""
+    if kind == "working":
+        return ngettext("%(days)d working day", "%(days)d working days", days) % {"days": days}
+    return ngettext("%(days)d calendar day", "%(days)d calendar days", days) % {"days": days}
 
 
 DEFAULT_DELAY_DAYS = 60
@@ -73,6 +80,10 @@ class Procedure(models.Model):
     @property
     def name(self) -> str:
         return _in_language(self.name_ar, self.name_fr)
+
+    @property
+    def delay_label(self) -> str:
+        return delay_text(self.delay_days, self.delay_kind)
 
 
 class ProcedureDocument(models.Model):
@@ -236,6 +247,10 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def delay_label(self) -> str:
+        return delay_text(self.delay_days, self.delay_kind)
 
 
 class CaseCopy(models.Model):
