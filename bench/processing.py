@@ -403,8 +403,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"inbox: {json.dumps(inbox)}", file=sys.stderr)
     sweep = measure_sweep()
     print(f"sweep: {sweep}", file=sys.stderr)
+    import platform
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        version = str(cursor.fetchone()[0]).split(" on ")[0]
     result = {
         "database": connection.vendor,
+        "database_version": version,
+        "commit": commit,
+        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": dataset,
         "inbox": inbox,
