@@ -140,7 +140,11 @@ def generate(n: int, administrations: int, seed: int = 7) -> dict[str, Any]:
     counts = [int(n * w / total) for w in weights]
     counts[0] += n - sum(counts)
     next_id = 1
-    c_rows, case_rows, event_rows, copy_rows, counter_rows = [], [], [], [], []
+    c_rows: list[tuple[Any, ...]] = []
+    case_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    copy_rows: list[tuple[Any, ...]] = []
+    counter_rows: list[tuple[Any, ...]] = []
     start = datetime(2024, 11, 21, 8, 0, tzinfo=UTC)
     span = (datetime(2026, 11, 20, 17, 0, tzinfo=UTC) - start).total_seconds()
     for a, count in zip(admins, counts, strict=True):
