@@ -164,10 +164,10 @@ class CompletionForm(AccessibleForm):
         label=_("Missing documents"), coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
     )
     body_ar = forms.CharField(
-        label=_("Message in Arabic (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message in Arabic (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3, "dir": "rtl"})
     )
     body_fr = forms.CharField(
-        label=_("Message in French (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message in French (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3, "dir": "ltr"})
     )
 
     def __init__(self, *args: Any, documents: list[Any], **kwargs: Any) -> None:
@@ -186,13 +186,21 @@ class CompletionForm(AccessibleForm):
 
 class ReplyForm(AccessibleForm):
     template = forms.ModelChoiceField(label=_("Letter template"), queryset=Service.objects.none(), required=False)
-    body_ar = forms.CharField(label=_("Text in Arabic"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
-    body_fr = forms.CharField(label=_("Text in French"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    body_ar = forms.CharField(
+        label=_("Text in Arabic"), required=False, widget=forms.Textarea(attrs={"rows": 8, "dir": "rtl"})
+    )
+    body_fr = forms.CharField(
+        label=_("Text in French"), required=False, widget=forms.Textarea(attrs={"rows": 8, "dir": "ltr"})
+    )
     recourse_ar = forms.CharField(
-        label=_("Route of recourse, in Arabic (rejections)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Route of recourse, in Arabic (rejections)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "rtl"}),
     )
     recourse_fr = forms.CharField(
-        label=_("Route of recourse, in French (rejections)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Route of recourse, in French (rejections)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "ltr"}),
     )
     attachment = CheckedFilesField(
         label=_("Attach a PDF (optional)"), required=False, help_text=_("It is sealed with the letter.")
