@@ -335,52 +335,11 @@ def render(results: Path) -> str:
                 + "."
             )
         lines.append("")
-    lines.extend(_processing_section(_read(results / "processing.json")))
     desk = desk_section(results)
     if desk:
         lines.append(desk)
     return "\n".join(lines).rstrip() + "\n"
 
-
-def _processing_section(result: dict[str, Any] | None) -> list[str]:
-    """The processing desk on a large register (``bench/processing.py``)."""
-    lines = ["## Processing desk: inboxes and the reminder sweep on a large register\n"]
-    if result is None:
-        lines.append("Not measured in this run (`python -m bench.processing` under `scripts/with-postgres`).\n")
-        return lines
-    data = result["dataset"]
-    lines.append(
-        f"Measured {result['date']} on commit {result.get('commit', '?')}, {result.get('machine', '')}, "
-        f"{result.get('database_version', result['database'])}.\n"
-    )
-    lines.append(
-        f"On {result['database']}, {data['correspondences']:,} incoming correspondences over two years across "
-        f"the administrations of the set (the biggest holds {data['biggest_administration']:,}), each with its case "
-        f"({data['open_cases']:,} open), {data['events']:,} timeline lines and {data['copies']:,} copies; generated "
-        f"in {data['seconds']:.0f} s with COPY, then ANALYZE. Pages are rendered by the real view through Django's "
-        "test client with every middleware, signed in; wall time per page, the service and agent pages cycling "
-        "through their boxes.\n"
-    )
-    lines.append("| inbox | requests | p50 ms | p95 ms | max ms | SQL queries | target p95 |")
-    lines.append("|---|---:|---:|---:|---:|---:|---|")
-    for name, row in result["inbox"].items():
-        ok = row["p95_ms"] <= 50
-        lines.append(
-            f"| {name} | {row['requests']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['max_ms']:.1f} "
-            f"| {row['queries']} | ≤ 50 ms {_verdict(ok)} |"
-        )
-    sweep = result["sweep"]
-    lines.append(
-        f"\nReminder sweep for every administration at once (`reminders_send`, the day's due points): "
-        f"**{sweep['first_run_s']:.2f} s** for {sweep['reminders']:,} reminders (target ≤ 5 s "
-        f"{_verdict(sweep['first_run_s'] <= 5)}); run again the same day: {sweep['second_run_s']:.3f} s, "
-        f"{sweep['second_run_reminders']} sent (each reminder is sent once). E-mails are queued as tasks for the "
-        "worker, as in production.\n"
-    )
-    return lines
-
-
-# ---------------------------------------------------------------- processing desk (bench/desk.py)
 
 DESK_BEGIN = "<!-- bench.desk: written by `python -m bench.report` from bench/desk.py results -->"
 DESK_END = "<!-- /bench.desk -->"
@@ -410,7 +369,8 @@ def _desk_run(run: dict[str, Any], title: str) -> list[str]:
     if run.get("uncommitted_changes"):
         code += f", with uncommitted changes to {', '.join(run['uncommitted_changes'])}"
     durable = " (fsync on)" if run.get("durable") else (" (fsync off)" if run["database"] == "postgresql" else "")
-    lines = [f"### {title}: {_n(data['correspondences'])} correspondences, run of {run['started_utc']}\n"]
+    smaller = " (a smaller scale than the target's)" if data["correspondences"] < 1_000_000 else ""
+    lines = [f"### {title}: {_n(data['correspondences'])} correspondences{smaller}, run of {run['started_utc']}\n"]
     lines.append(
         f"- Machine: {machine_info['cpu']}, {machine_info['cores']} cores, {machine_info['ram']} RAM, "
         f"Linux {machine_info['kernel']}; Python {machine_info['python']}, {run['database_version']}{durable}."
@@ -476,9 +436,17 @@ def _desk_run(run: dict[str, Any], title: str) -> list[str]:
         top = slow[0]
         plan = top["plan"].splitlines()
         shown = plan[:30] + ([f"… ({len(plan) - 30} more lines)"] if len(plan) > 30 else [])
+        if len(slow) > 1:
+            lines.append(
+                "\nThe slowest statement of each user's pages (p50): "
+                + "; ".join(f"{s['variant']}, `{s['query']}`: {s['median_ms']:.1f} ms" for s in slow)
+                + ". Plans of all of them are in the JSON results (`inbox.slowest_statements`)."
+            )
         lines.append(
             f"\nThe slowest statement ({top['variant']}, `{top['query']}`, {top['median_ms']:.1f} ms p50), "
-            "as the database ran it again:\n"
+            "as the database ran it again ("
+            + ("`EXPLAIN (ANALYZE, BUFFERS)`" if run["database"] == "postgresql" else "`EXPLAIN QUERY PLAN`")
+            + "):\n"
         )
         lines.append("```\n" + "\n".join(shown) + "\n```")
     lines.append("")
@@ -505,8 +473,12 @@ def _desk_run(run: dict[str, Any], title: str) -> list[str]:
             f"| {_n(added['reminders'])} / {_n(added['notifications'])} / {_n(added['events'])} / {_n(added['tasks'])} "
             f"| {_cpu_note(r.get('cpu'))} |"
         )
-    noisy = [v["key"] for v in inbox["variants"] if v.get("cpu", {}).get("other_pct", 0) > 10] + [
-        f"sweep ({label})" for key, label in labels if sweep.get(key, {}).get("cpu", {}).get("other_pct", 0) > 10
+
+    def busy(cpu: dict[str, Any] | None) -> bool:  # phases under a second are too short to tell
+        return cpu is not None and cpu["other_pct"] > 10 and cpu["wall_s"] >= 1
+
+    noisy = [v["key"] for v in inbox["variants"] if busy(v.get("cpu"))] + [
+        f"sweep ({label})" for key, label in labels if busy(sweep.get(key, {}).get("cpu"))
     ]
     if noisy:
         lines.append(
