@@ -307,3 +307,31 @@ def test_tracking_needs_the_exact_code_and_is_rate_limited(request_case, client,
     assert request_case.number in page
     client.post("/track/", wrong)
     assert client.post("/track/", right).status_code == 429
+
+
+def test_a_service_of_another_administration_opens_no_inbox(request_case, outsider, elsewhere, commune):
+    from tenancy.testing import make_service
+    from workflow import services as workflow_services
+
+    ours = make_service(commune, "URB")
+    workflow_services.case_assign(actor=signed_in_user(commune), case_id=request_case.pk, service=ours)
+    page = signed_in(outsider).get(f"/desk/{elsewhere.code}/inbox/?box=in_progress&service={ours.pk}")
+    assert page.status_code == 200 and request_case.number not in page.content.decode()
+    api = bearer(outsider)
+    assert api.get(f"/api/v1/administrations/{elsewhere.code}/cases?box=in_progress&service=URB").status_code == 404
+    # The selector itself refuses a service of another administration, whoever calls it.
+    from datetime import date
+
+    from workflow import selectors as wf
+    from workflow.access import scope_of
+
+    scope = scope_of(outsider, elsewhere)
+    day = date(2026, 1, 1)
+    assert not wf.inbox(scope, "in_progress", today=day, soon=day, service_id=ours.pk).exists()
+    assert wf.box_counts(scope, today=day, soon=day, service_id=ours.pk)["in_progress"] == 0
+
+
+def signed_in_user(commune):
+    from tenancy.testing import make_staff
+
+    return make_staff(commune, Membership.Role.CLERK, "clerk.iso@commune.ma")

@@ -184,6 +184,7 @@ class Status(models.TextChoices):
 HANDLING_STATUSES = (Status.ASSIGNED, Status.IN_PROGRESS, Status.AWAITING_COMPLETION)
 DONE_STATUSES = (Status.ANSWERED, Status.CLOSED, Status.REJECTED)
 HANDLING_Q = models.Q(status__in=HANDLING_STATUSES)
+RUNNING_Q = models.Q(status__in=(Status.REGISTERED, Status.ASSIGNED, Status.IN_PROGRESS))
 DONE_Q = models.Q(status__in=DONE_STATUSES)
 OPEN_STATUSES = (Status.REGISTERED, Status.ASSIGNED, Status.IN_PROGRESS, Status.AWAITING_COMPLETION)
 # Open and the clock running: what can be overdue.
@@ -239,6 +240,18 @@ class Case(models.Model):
             models.Index(
                 fields=["administration", "due_on", "correspondence"], name="case_admin_done", condition=DONE_Q
             ),
+            # "Due soon" and "overdue" (running cases by due date), and each agent's own boxes.
+            models.Index(
+                fields=["service", "due_on", "correspondence"], name="case_service_running", condition=RUNNING_Q
+            ),
+            models.Index(
+                fields=["administration", "due_on", "correspondence"], name="case_admin_running", condition=RUNNING_Q
+            ),
+            models.Index(fields=["agent", "due_on", "correspondence"], name="case_agent_running", condition=RUNNING_Q),
+            models.Index(
+                fields=["agent", "due_on", "correspondence"], name="case_agent_handling", condition=HANDLING_Q
+            ),
+            models.Index(fields=["agent", "due_on", "correspondence"], name="case_agent_done", condition=DONE_Q),
         ]
 
     def __str__(self) -> str:

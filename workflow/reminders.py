@@ -142,6 +142,9 @@ def reminders_send(*, today: date | None = None, batch_size: int = 1000) -> int:
             moment = now()
             desk = reverse("desk:home")
             already = set(Reminder.objects.filter(case__in=cases).values_list("case_id", "point", "user_id"))
+            sent_by_case: dict[int, set[str]] = {}
+            for case_id, sent_point, _user in already:
+                sent_by_case.setdefault(case_id, set()).add(sent_point)
             recipients = _recipients(cases)
             reminders, notifications, events = [], [], []
             for case in cases:
@@ -170,7 +173,7 @@ def reminders_send(*, today: date | None = None, batch_size: int = 1000) -> int:
                 calendar = calendars.get(case.administration_id)
                 if calendar is None:
                     calendar = calendars[case.administration_id] = calendar_for(case.administration)
-                done = {p for c, p, _u in already if c == case.pk} | {point}
+                done = sent_by_case.get(case.pk, set()) | {point}
                 following = next_reminder(case, calendar, sent=done, after=case.remind_on)
                 case.remind_point, case.remind_on = (following[0], following[1]) if following else ("", None)
             Reminder.objects.bulk_create(reminders, ignore_conflicts=True)

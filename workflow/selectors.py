@@ -15,14 +15,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.errors import NotFound
 from registry.selectors import CONFIDENTIAL_ROLES
-from tenancy.models import Administration, Membership
+from tenancy.models import Administration, Membership, Service
 from workflow.access import Scope
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
     DONE_Q,
     HANDLING_Q,
     OPEN_STATUSES,
-    RUNNING_STATUSES,
+    RUNNING_Q,
     Case,
     CaseCopy,
     CaseEvent,
@@ -50,12 +50,17 @@ def visible_cases(scope: Scope, *, with_copies: bool = True, service_id: int | N
     on their indexes)."""
     if not scope.can_read:
         return Case.objects.none()
-    cases = Case.objects.filter(administration=scope.administration)
     if service_id is not None:
-        # One service asked for: all of it when the user handles it, else only what is theirs.
-        cases = cases.filter(service_id=service_id)
+        # One service asked for (callers pass only services of this administration): all of it
+        # when the user handles it, else only what is theirs. No administration filter: it
+        # would keep the counts off their index-only scans.
+        if not Service.objects.filter(pk=service_id, administration=scope.administration).exists():
+            return Case.objects.none()  # never another administration's service
+        cases = Case.objects.filter(service_id=service_id)
         if _sees_everything(scope) or (scope.handles_service(service_id) and not with_copies):
             return _confidential(scope, cases)
+    else:
+        cases = Case.objects.filter(administration=scope.administration)
     if not _sees_everything(scope):
         mine = Q(service_id__in=scope.handles or ()) | Q(agent=scope.user)
         if with_copies:
@@ -80,9 +85,9 @@ def box_filter(box: str, scope: Scope, today: date, soon: date) -> Q:
     if box == "in_progress":
         return HANDLING_Q
     if box == "due_soon":
-        return Q(status__in=RUNNING_STATUSES, due_on__gte=today, due_on__lte=soon)
+        return RUNNING_Q & Q(due_on__gte=today, due_on__lte=soon)
     if box == "overdue":
-        return Q(status__in=RUNNING_STATUSES, due_on__lt=today)
+        return RUNNING_Q & Q(due_on__lt=today)
     if box == "in_copy":
         return Q(copies__service_id__in=scope.own_services or ())
     return DONE_Q
