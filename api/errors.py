@@ -13,11 +13,9 @@ from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from core.errors import NotFound
+from core.errors import NotFound, Refused
 from core.ratelimit import RateLimited
 from documents.intake import FileRejected
-from registry.services import RegistrationRefused
-from workflow.services import ActionRefused
 
 
 class ApiError(Exception):
@@ -46,12 +44,8 @@ def install(api: NinjaAPI) -> None:
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
         return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
 
-    @api.exception_handler(RegistrationRefused)
-    def on_refused(request: HttpRequest, exc: RegistrationRefused) -> HttpResponse:
-        return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
-
-    @api.exception_handler(ActionRefused)
-    def on_action_refused(request: HttpRequest, exc: ActionRefused) -> HttpResponse:
+    @api.exception_handler(Refused)
+    def on_refused(request: HttpRequest, exc: Refused) -> HttpResponse:
         return respond(request, exc.status, error_body(exc.code, exc.message, field=exc.field))
 
     @api.exception_handler(FileRejected)

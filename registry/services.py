@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from audit.services import audit_record
 from core.clock import now
+from core.errors import Refused
 from documents import storage
 from documents.intake import CheckedFile, store_checked
 from documents.models import Blob
@@ -49,15 +50,8 @@ SUBJECT_MAX = 300
 BODY_MAX = 20000
 
 
-class RegistrationRefused(Exception):
-    """The request cannot be registered; ``message`` is translated, ``field`` names the input."""
-
-    def __init__(self, code: str, message: str, *, field: str = "", status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.status = status
+class RegistrationRefused(Refused):
+    """The request cannot be registered."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from core.clock import now
+from core.errors import Refused
 from documents.intake import CheckedFile
 from registry.models import Channel, Correspondence, Direction, SealedDocument
 from registry.services import Idempotency, Registration, RegistrationRefused, Sender, correspondence_register
@@ -58,15 +59,8 @@ REASON_MAX = 2000
 BODY_MAX = 20000
 
 
-class ActionRefused(Exception):
-    """The action cannot be done; ``message`` is translated, ``field`` names the input."""
-
-    def __init__(self, code: str, message: str, *, field: str = "", status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.status = status
+class ActionRefused(Refused):
+    """The desk action cannot be done."""
 
 
 def _not_found() -> ActionRefused:
