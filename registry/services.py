@@ -40,6 +40,7 @@ from registry.models import (
     IdempotencyKey,
     Receipt,
     RegisterCounter,
+    SealedDocument,
     SenderKind,
 )
 from tenancy.models import Administration, Service, User
@@ -102,8 +103,9 @@ def request_fingerprint(*, recipient: str, subject: str, body: str, file_hashes:
     return digest.hexdigest()
 
 
-def new_receipt_token() -> str:
-    return secrets.token_urlsafe(24)  # 192 bits
+def new_verification_token() -> str:
+    """The secret in a receipt's or a sealed document's verification link: 192 bits."""
+    return secrets.token_urlsafe(24)
 
 
 # Letters and digits that cannot be mistaken for one another when read aloud or retyped.
@@ -364,7 +366,7 @@ def _register_locked(
             for i, (name, blob) in enumerate(zip(names, blobs, strict=True), start=1)
         ]
     )
-    receipt = Receipt.objects.create(correspondence=correspondence, token=new_receipt_token())
+    receipt = Receipt.objects.create(correspondence=correspondence, token=new_verification_token())
     correspondence.receipt = receipt
     log_append(
         administration=administration,
@@ -393,3 +395,29 @@ def _register_locked(
     if on_registered is not None:
         on_registered(registration)
     return registration
+
+
+def sealed_document_record(
+    *,
+    correspondence: Correspondence,
+    kind: str,
+    token: str,
+    issued_at: datetime,
+    sha256: str = "",
+    pdf: bytes = b"",
+    pages: int | None = None,
+) -> SealedDocument:
+    """Record a document Wasl sealed about ``correspondence`` under its verification ``token``.
+
+    Either ``sha256`` names a file already stored (a letter registered as an attachment), or
+    ``pdf`` is stored now. Call it inside the transaction of the change that issues the
+    document; a file stored for a transaction that fails is removed by the orphan sweep.
+    """
+    if pdf:
+        sha256 = storage.store_bytes(pdf)
+        Blob.objects.bulk_create(
+            [Blob(sha256=sha256, size=len(pdf), content_type="application/pdf", pages=pages)], ignore_conflicts=True
+        )
+    return SealedDocument.objects.create(
+        correspondence=correspondence, kind=kind, token=token, blob_id=sha256, issued_at=issued_at
+    )

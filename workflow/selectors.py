@@ -21,7 +21,6 @@ from workflow.calendar import BusinessCalendar
 from workflow.models import (
     DONE_Q,
     HANDLING_Q,
-    OPEN_STATUSES,
     RUNNING_Q,
     Case,
     CaseCopy,
@@ -164,7 +163,3 @@ def catalogue(administration: Administration, *, only_open: bool = True) -> Quer
     if only_open:
         procedures = procedures.filter(is_active=True)
     return procedures.select_related("service").prefetch_related("documents").order_by("code")
-
-
-def open_statuses() -> tuple[str, ...]:
-    return tuple(OPEN_STATUSES)

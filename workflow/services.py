@@ -15,7 +15,6 @@ Lifecycle of a case::
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,11 +30,19 @@ from core.clock import now
 from core.errors import Refused
 from documents.intake import CheckedFile
 from registry.models import Channel, Correspondence, Direction, SealedDocument
-from registry.services import Idempotency, Registration, RegistrationRefused, Sender, correspondence_register
+from registry.services import (
+    Idempotency,
+    Registration,
+    RegistrationRefused,
+    Sender,
+    correspondence_register,
+    new_verification_token,
+    sealed_document_record,
+)
 from tenancy.models import Administration, Membership, Service, User
 from workflow import letters
 from workflow.access import Scope, scope_of
-from workflow.calendar import BusinessCalendar, local_date
+from workflow.calendar import LOCAL_ZONE, BusinessCalendar, local_date
 from workflow.models import (
     DEFAULT_DELAY_DAYS,
     RUNNING_STATUSES,
@@ -585,6 +592,84 @@ def _check_text(text: LetterText) -> None:
             raise ActionRefused("text_too_long", _("The text is too long."), field=field)
 
 
+def _register_letter(
+    *,
+    actor: User,
+    administration: Administration,
+    addressee: Sender,
+    subject: str,
+    service: Service | None,
+    request: Correspondence | None,
+    channel: str,
+    confidential: bool,
+    decision: str,
+    text: LetterText,
+    items: list[dict[str, str]],
+    signer: dict[str, str],
+    attachment: bytes | None = None,
+    attachment_name: str = "",
+) -> tuple[Registration, bytes]:
+    """Register a sealed letter in the outgoing register and record it for verification.
+
+    The letter carries its own outgoing number, so it is rendered and sealed while the
+    register's number is held (a few milliseconds); an attached PDF is sealed before.
+    Returns the registration and the letter's bytes.
+    """
+    annex_reason = f"Annexe {request.number}" if request is not None else "Annexe"
+    sealed_attachment = letters.seal(attachment, administration, annex_reason) if attachment else None
+    token = new_verification_token()
+    made: list[bytes] = []
+
+    def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
+        data = letters.letter_data(
+            outgoing=outgoing,
+            request=request,
+            service=service,
+            decision=decision,
+            body_ar=text.body_ar,
+            body_fr=text.body_fr,
+            items=items,
+            recourse_ar=text.recourse_ar,
+            recourse_fr=text.recourse_fr,
+            signature=signer,
+            token=token,
+        )
+        made.append(letters.letter_pdf(data, administration))
+        files = [(f"{outgoing.number}.pdf", made[-1])]
+        if sealed_attachment is not None:
+            files.append((attachment_name, sealed_attachment))
+        return files
+
+    registration = correspondence_register(
+        actor=actor,
+        administration=administration,
+        direction=Direction.OUTGOING,
+        channel=channel,
+        sender=addressee,
+        subject=subject,
+        recipient_service=service,
+        confidential=confidential,
+        in_reply_to=request,
+        make_files=make_files,
+    )
+    outgoing = registration.correspondence
+    sealed_document_record(
+        correspondence=outgoing,
+        kind=SealedDocument.Kind.LETTER,
+        token=token,
+        sha256=registration.attachments[0].blob_id,
+        issued_at=outgoing.registered_at,
+    )
+    return registration, made[-1]
+
+
+LETTER_DECISIONS: dict[str, str] = {
+    Reply.Kind.ANSWER: "answer",
+    Reply.Kind.REJECTION: "rejection",
+    Reply.Kind.COMPLETION: "completion",
+}
+
+
 def _send_letter(
     *,
     actor: User,
@@ -596,47 +681,12 @@ def _send_letter(
     attachment: bytes | None,
     attachment_name: str,
 ) -> Reply:
-    """Register a sealed letter about ``case`` in the outgoing register; return its reply row.
-
-    The letter carries its own outgoing number, so it is rendered and sealed while the
-    register's number is held (a few milliseconds); an attached PDF is sealed before.
-    """
+    """Send the depositor a sealed letter about ``case``; return its reply row."""
     request = case.correspondence
-    administration = case.administration
-    sealed_attachment = letters.seal(attachment, administration, f"Annexe {request.number}") if attachment else None
-    token = secrets.token_urlsafe(24)
-    decision: dict[str, str] = {
-        Reply.Kind.ANSWER: "answer",
-        Reply.Kind.REJECTION: "rejection",
-        Reply.Kind.COMPLETION: "completion",
-    }
-    signer = {"name": actor.full_name, "title_ar": "", "title_fr": ""}
-
-    def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
-        data = letters.letter_data(
-            outgoing=outgoing,
-            request=request,
-            service=case.service,
-            decision=decision[kind],
-            body_ar=text.body_ar,
-            body_fr=text.body_fr,
-            items=items,
-            recourse_ar=text.recourse_ar,
-            recourse_fr=text.recourse_fr,
-            signature=signer,
-            token=token,
-        )
-        made = [(f"{outgoing.number}.pdf", letters.letter_pdf(data, administration))]
-        if sealed_attachment is not None:
-            made.append((attachment_name, sealed_attachment))
-        return made
-
-    registration = correspondence_register(
+    registration, _letter = _register_letter(
         actor=actor,
-        administration=administration,
-        direction=Direction.OUTGOING,
-        channel=Channel.ONLINE if request.sender_account_id else Channel.COUNTER,
-        sender=Sender(
+        administration=case.administration,
+        addressee=Sender(
             kind=request.sender_kind,
             name=request.sender_name,
             identifier=request.sender_identifier,
@@ -645,20 +695,18 @@ def _send_letter(
             account=request.sender_account,
         ),
         subject=request.subject,
-        recipient_service=case.service,
+        service=case.service,
+        request=request,
+        channel=Channel.ONLINE if request.sender_account_id else Channel.COUNTER,
         confidential=request.confidential,
-        in_reply_to=request,
-        make_files=make_files,
+        decision=LETTER_DECISIONS[kind],
+        text=text,
+        items=items,
+        signer={"name": actor.full_name, "title_ar": "", "title_fr": ""},
+        attachment=attachment,
+        attachment_name=attachment_name,
     )
     outgoing = registration.correspondence
-    letter = registration.attachments[0]
-    SealedDocument.objects.create(
-        correspondence=outgoing,
-        kind=SealedDocument.Kind.LETTER,
-        token=token,
-        blob_id=letter.blob_id,
-        issued_at=outgoing.registered_at,
-    )
     return Reply.objects.create(
         case=case,
         kind=kind,
@@ -924,7 +972,7 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
                 status=409,
             )
         procedure = case.procedure
-        token = secrets.token_urlsafe(24)
+        token = new_verification_token()
         data = letters.attestation_data(
             request=request,
             procedure={
@@ -938,23 +986,16 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
             suspended_days=case.suspended_days,
             due_on=case.due_on,
             accepted_on=accepted_on,
-            issued_local=moment.astimezone(local_zone()),
+            issued_local=moment.astimezone(LOCAL_ZONE),
             token=token,
         )
-        pdf = letters.attestation_pdf(data, case.administration)
-        from documents import storage
-        from documents.models import Blob
-
-        sha256 = storage.store_bytes(pdf)  # if the transaction fails, the orphan sweep removes it
-        Blob.objects.bulk_create(
-            [Blob(sha256=sha256, size=len(pdf), content_type="application/pdf", pages=1)], ignore_conflicts=True
-        )
-        document = SealedDocument.objects.create(
+        document = sealed_document_record(
             correspondence=request,
             kind=SealedDocument.Kind.ATTESTATION,
             token=token,
-            blob_id=sha256,
             issued_at=moment,
+            pdf=letters.attestation_pdf(data, case.administration),
+            pages=1,
         )
         _event(case, Kind.ATTESTATION, actor, public=False, data={"accepted_on": accepted_on.isoformat()})
         audit_record(
@@ -966,12 +1007,6 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
             data={"number": request.number, "accepted_on": accepted_on.isoformat()},
         )
     return document
-
-
-def local_zone() -> Any:
-    from workflow.calendar import LOCAL_ZONE
-
-    return LOCAL_ZONE
 
 
 # ---------------------------------------------------------------- reminders schedule
@@ -1011,46 +1046,24 @@ def internal_note_send(
     _check_text(text)
     if not (text.body_ar.strip() or text.body_fr.strip()):
         raise ActionRefused("reply_empty", _("Write the note."), field="body_ar")
-    token = secrets.token_urlsafe(24)
-    signer = {"name": actor.full_name, "title_ar": sender_service.name_ar, "title_fr": sender_service.name_fr}
+    from documents.intake import bytes_upload, check_files
 
-    def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
-        data = letters.letter_data(
-            outgoing=outgoing,
-            request=None,
-            service=sender_service,
-            decision="note",
-            body_ar=text.body_ar,
-            body_fr=text.body_fr,
-            items=[],
-            signature=signer,
-            token=token,
-        )
-        return [(f"{outgoing.number}.pdf", letters.letter_pdf(data, administration))]
-
-    addressee = Sender(kind="administration", name=f"{target.name_ar} / {target.name_fr}")
     with transaction.atomic():
-        note = correspondence_register(
+        note, letter = _register_letter(
             actor=actor,
             administration=administration,
-            direction=Direction.OUTGOING,
-            channel=Channel.INTERNAL,
-            sender=addressee,
+            addressee=Sender(kind="administration", name=f"{target.name_ar} / {target.name_fr}"),
             subject=subject,
-            recipient_service=sender_service,
-            make_files=make_files,
+            service=sender_service,
+            request=None,
+            channel=Channel.INTERNAL,
+            confidential=False,
+            decision="note",
+            text=text,
+            items=[],
+            signer={"name": actor.full_name, "title_ar": sender_service.name_ar, "title_fr": sender_service.name_fr},
         )
         outgoing = note.correspondence
-        SealedDocument.objects.create(
-            correspondence=outgoing,
-            kind=SealedDocument.Kind.LETTER,
-            token=token,
-            blob_id=note.attachments[0].blob_id,
-            issued_at=outgoing.registered_at,
-        )
-        letter_bytes = storage_read(note.attachments[0].blob_id)
-        from documents.intake import bytes_upload, check_files
-
         received = request_register(
             actor=actor,
             administration=administration,
@@ -1058,7 +1071,7 @@ def internal_note_send(
             sender=Sender(kind="administration", name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
             subject=subject,
             body=text.body_ar or text.body_fr,
-            files=check_files([bytes_upload(letter_bytes, f"{outgoing.number}.pdf")]),
+            files=check_files([bytes_upload(letter, f"{outgoing.number}.pdf")]),
             recipient_service=target,
             in_reply_to=outgoing,
         )
@@ -1070,9 +1083,3 @@ def internal_note_send(
             data={"number": outgoing.number, "received_as": received.correspondence.number, "to": target.code},
         )
     return received
-
-
-def storage_read(sha256: str) -> bytes:
-    from documents import storage
-
-    return storage.read_bytes(sha256)
