@@ -20,8 +20,8 @@ from api.auth import bearer
 from core.clock import now
 from core.errors import NotFound
 from registry import selectors as registry_selectors
-from registry.downloads import file_response
-from registry.models import Correspondence, SealedDocument
+from registry.downloads import sealed_document_response
+from registry.models import Correspondence
 from tenancy.models import Service, User
 from tenancy.selectors import administration_by_code, administration_for_staff
 from workflow import selectors as wf
@@ -121,15 +121,8 @@ def with_processing(deposits: QuerySet[Correspondence]) -> QuerySet[Corresponden
 
 
 def _letter_response(case: Case, reply_id: int) -> HttpResponseBase:
-    reply = Reply.objects.filter(pk=reply_id, case=case).select_related("outgoing").first()
-    document = (
-        SealedDocument.objects.filter(correspondence_id=reply.outgoing_id, kind=SealedDocument.Kind.LETTER).first()
-        if reply
-        else None
-    )
-    if reply is None or document is None:
-        raise NotFound
-    return file_response(document.blob_id, "application/pdf", f"{reply.outgoing.number}.pdf")
+    reply, document = wf.reply_letter(case.pk, reply_id)
+    return sealed_document_response(document, f"{reply.outgoing.number}.pdf")
 
 
 @router.get("/deposits/{deposit_id}/letters/{reply_id}", auth=bearer, tags=["deposits"], url_name="deposit_letter")

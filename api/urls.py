@@ -16,6 +16,7 @@ from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 from api import errors
 from api.auth import bearer
 from api.processing import deposit_processing, router, with_processing
+from core.errors import NotFound
 from core.ratelimit import client_address, rate_limit_hit
 from documents.intake import check_files
 from registry import selectors
@@ -232,8 +233,10 @@ def deposit_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> list
 @api.get("/deposits/{deposit_id}", response=DepositOut, auth=bearer, tags=["deposits"])
 def deposit_detail(request: HttpRequest, deposit_id: int) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
-    correspondence = selectors.deposit_for_owner(user, deposit_id)
-    return _deposit_out(request, with_processing(Correspondence.objects.filter(pk=correspondence.pk)).get())
+    correspondence = with_processing(selectors.deposits_of(user)).filter(pk=deposit_id).first()
+    if correspondence is None:
+        raise NotFound
+    return _deposit_out(request, correspondence)
 
 
 @api.get("/deposits/{deposit_id}/receipt", auth=bearer, tags=["deposits"], url_name="deposit_receipt")

@@ -29,7 +29,7 @@ from desk.forms import (
     ReplyForm,
 )
 from documents import storage
-from registry.downloads import file_response
+from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
 from tenancy.models import User
 from tenancy.selectors import administration_for_staff
@@ -356,7 +356,7 @@ def sealed_document(request: HttpRequest, code: str, pk: int, token: str) -> Htt
     document = SealedDocument.objects.filter(token=token, correspondence_id=case.pk).first()
     if document is None or not storage.exists(document.blob_id):
         raise NotFound
-    return file_response(document.blob_id, "application/pdf", f"{document.kind}-{case.correspondence.number}.pdf")
+    return sealed_document_response(document, f"{document.kind}-{case.correspondence.number}.pdf")
 
 
 STATUS_BADGES = {

@@ -30,7 +30,7 @@ from core.ratelimit import RateLimited, client_address, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from documents.forms import CheckedFilesField
 from registry import selectors
-from registry.downloads import file_response, receipt_response
+from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Correspondence, SealedDocument
 from registry.receipts import receipt_issue_registered
 from registry.services import normalise_tracking_code
@@ -85,10 +85,6 @@ def _requested_items(case: Case) -> list[dict[str, str]]:
     return list(reply.items) if reply is not None else []
 
 
-def _letter_of(reply_outgoing_id: int) -> SealedDocument | None:
-    return SealedDocument.objects.filter(correspondence_id=reply_outgoing_id, kind=SealedDocument.Kind.LETTER).first()
-
-
 # ---------------------------------------------------------------- the depositor's space
 
 
@@ -135,11 +131,8 @@ def letter(request: HttpRequest, pk: int, reply_id: int) -> HttpResponseBase:
 
 
 def _letter_response(c: Correspondence, reply_id: int) -> HttpResponseBase:
-    reply = Reply.objects.filter(pk=reply_id, case_id=c.pk).select_related("outgoing").first()
-    document = _letter_of(reply.outgoing_id) if reply is not None else None
-    if reply is None or document is None:
-        raise NotFound
-    return file_response(document.blob_id, "application/pdf", f"{reply.outgoing.number}.pdf")
+    reply, document = wf.reply_letter(c.pk, reply_id)
+    return sealed_document_response(document, f"{reply.outgoing.number}.pdf")
 
 
 @login_required
@@ -158,7 +151,7 @@ def _attestation_response(request: HttpRequest, user: User | None, c: Correspond
             raise NotFound from None
         messages.error(request, refused.message)
         return redirect(request.META.get("HTTP_REFERER") or reverse("portal:track"))
-    return file_response(document.blob_id, "application/pdf", f"attestation-{c.number}.pdf")
+    return sealed_document_response(document, f"attestation-{c.number}.pdf")
 
 
 # ---------------------------------------------------------------- following with number and code

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from documents import storage
-from registry.models import Attachment, Correspondence
+from registry.models import Attachment, Correspondence, SealedDocument
 from registry.receipts import receipt_issue_safely
 
 
@@ -25,6 +25,10 @@ def receipt_response(correspondence: Correspondence) -> HttpResponseBase:
 
 def attachment_response(attachment: Attachment) -> HttpResponseBase:
     return file_response(attachment.blob_id, attachment.blob.content_type, attachment.filename)
+
+
+def sealed_document_response(document: SealedDocument, filename: str) -> HttpResponseBase:
+    return file_response(document.blob_id, "application/pdf", filename)
 
 
 def file_response(sha256: str, content_type: str, filename: str) -> HttpResponseBase:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.errors import NotFound
+from registry.models import SealedDocument
 from registry.selectors import CONFIDENTIAL_ROLES
 from tenancy.models import Administration, Membership, Service
 from workflow.access import Scope
@@ -26,6 +27,7 @@ from workflow.models import (
     CaseCopy,
     CaseEvent,
     Procedure,
+    Reply,
     Status,
 )
 
@@ -163,3 +165,16 @@ def catalogue(administration: Administration, *, only_open: bool = True) -> Quer
     if only_open:
         procedures = procedures.filter(is_active=True)
     return procedures.select_related("service").prefetch_related("documents").order_by("code")
+
+
+def reply_letter(case_id: int, reply_id: int) -> tuple[Reply, SealedDocument]:
+    """A sealed letter sent about case ``case_id`` (the caller has checked who may read it)."""
+    reply = Reply.objects.filter(pk=reply_id, case_id=case_id).select_related("outgoing").first()
+    document = (
+        SealedDocument.objects.filter(correspondence_id=reply.outgoing_id, kind=SealedDocument.Kind.LETTER).first()
+        if reply is not None
+        else None
+    )
+    if reply is None or document is None:
+        raise NotFound
+    return reply, document
