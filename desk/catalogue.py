@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
-from core.forms import AccessibleForm, named_with_code
+from core.forms import AccessibleForm
+from desk.forms import procedures_field, services_field
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.selectors import administration_for_staff
 from workflow import catalogue as changes
@@ -47,10 +48,7 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.administration = administration
-        field = self.fields["service"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
-        field.label_from_instance = named_with_code  # type: ignore[method-assign]
+        services_field(self.fields["service"], administration)
         self.fields["delay_days"].help_text = _("At most 60 days by law 55-19; 30 for investment files.")
         if self.instance.pk:
             self.fields["documents"].initial = "\n".join(
@@ -235,14 +233,8 @@ class RoutingRuleForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["service"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
-        field.label_from_instance = named_with_code  # type: ignore[method-assign]
-        procedures = self.fields["procedure"]
-        assert isinstance(procedures, forms.ModelChoiceField)
-        procedures.queryset = Procedure.objects.filter(administration=administration).order_by("code")
-        procedures.label_from_instance = lambda obj: f"{obj.code} — {obj.name}"  # type: ignore[method-assign]
+        services_field(self.fields["service"], administration)
+        procedures_field(self.fields["procedure"], administration, only_open=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -11,6 +11,23 @@ from registry.models import Direction, SenderKind
 from tenancy.models import Administration, Membership, Service
 
 
+def services_field(field: forms.Field, administration: Administration) -> None:
+    """Offer the administration's active services in ``field`` (a single or multiple choice)."""
+    assert isinstance(field, forms.ModelChoiceField)  # also ModelMultipleChoiceField
+    field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
+    field.label_from_instance = named_with_code  # type: ignore[method-assign]
+
+
+def procedures_field(field: forms.Field, administration: Administration, *, only_open: bool) -> None:
+    """Offer the administration's procedures in ``field``, as "code — name"."""
+    from workflow.models import Procedure
+
+    assert isinstance(field, forms.ModelChoiceField)
+    procedures = Procedure.objects.filter(administration=administration)
+    field.queryset = (procedures.filter(is_active=True) if only_open else procedures).order_by("code")
+    field.label_from_instance = lambda obj: f"{obj.code} — {obj.name}"  # type: ignore[method-assign]
+
+
 class CounterRegistrationForm(AccessibleForm):
     direction = forms.ChoiceField(label=_("Register"), choices=Direction.choices, initial=Direction.INCOMING)
     sender_kind = forms.ChoiceField(label=_("Sender kind"), choices=SenderKind.choices, initial=SenderKind.PERSON)
@@ -37,16 +54,8 @@ class CounterRegistrationForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from workflow.models import Procedure
-
-        field = self.fields["service"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
-        field.label_from_instance = named_with_code  # type: ignore[method-assign]
-        procedures = self.fields["procedure"]
-        assert isinstance(procedures, forms.ModelChoiceField)
-        procedures.queryset = Procedure.objects.filter(administration=administration, is_active=True).order_by("code")
-        procedures.label_from_instance = lambda obj: f"{obj.code} — {obj.name}"  # type: ignore[method-assign]
+        services_field(self.fields["service"], administration)
+        procedures_field(self.fields["procedure"], administration, only_open=True)
 
 
 class RegisterFilterForm(AccessibleForm):
@@ -100,12 +109,6 @@ class StaffGrantForm(AccessibleForm):
 # ---------------------------------------------------------------- processing desk
 
 
-def _services_field(field: forms.Field, administration: Administration) -> None:
-    assert isinstance(field, forms.ModelChoiceField)  # also ModelMultipleChoiceField
-    field.queryset = Service.objects.filter(administration=administration, is_active=True).order_by("code")
-    field.label_from_instance = named_with_code  # type: ignore[method-assign]
-
-
 class AssignForm(AccessibleForm):
     service = forms.ModelChoiceField(label=_("Service in charge"), queryset=Service.objects.none())
     copies = forms.ModelMultipleChoiceField(
@@ -115,8 +118,8 @@ class AssignForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _services_field(self.fields["service"], administration)
-        _services_field(self.fields["copies"], administration)
+        services_field(self.fields["service"], administration)
+        services_field(self.fields["copies"], administration)
 
 
 class IdsField(forms.TypedMultipleChoiceField):
@@ -135,7 +138,7 @@ class BulkAssignForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _services_field(self.fields["service"], administration)
+        services_field(self.fields["service"], administration)
 
 
 class ReasonForm(AccessibleForm):
@@ -247,13 +250,8 @@ class InboxFilterForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from workflow.models import Procedure
-
-        _services_field(self.fields["service"], administration)
-        field = self.fields["procedure"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Procedure.objects.filter(administration=administration).order_by("code")
-        field.label_from_instance = lambda obj: f"{obj.code} — {obj.name_fr}"  # type: ignore[method-assign]
+        services_field(self.fields["service"], administration)
+        procedures_field(self.fields["procedure"], administration, only_open=False)
 
 
 class InternalNoteForm(AccessibleForm):
@@ -269,8 +267,8 @@ class InternalNoteForm(AccessibleForm):
 
     def __init__(self, *args: Any, administration: Administration, own: list[int] | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _services_field(self.fields["from_service"], administration)
-        _services_field(self.fields["to_service"], administration)
+        services_field(self.fields["from_service"], administration)
+        services_field(self.fields["to_service"], administration)
         if own is not None:
             field = self.fields["from_service"]
             assert isinstance(field, forms.ModelChoiceField)

@@ -37,7 +37,7 @@ from workflow import selectors as wf
 from workflow import services
 from workflow.access import Scope, scope_of
 from workflow.calendar import local_date
-from workflow.letters import fill_template, letter_values
+from workflow.letters import template_prefill
 from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
 from workflow.services import ActionRefused, LetterText
 
@@ -293,14 +293,9 @@ def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     chosen = request.GET.get("template")
     if chosen and chosen.isdigit():
         template = get_object_or_404(LetterTemplate, pk=int(chosen), administration=administration, is_active=True)
-        procedure_ar = case.procedure.name_ar if case.procedure else ""
-        procedure_fr = case.procedure.name_fr if case.procedure else ""
-        values_ar = letter_values(case.correspondence, language="ar", service=case.service, procedure_name=procedure_ar)
-        values_fr = letter_values(case.correspondence, language="fr", service=case.service, procedure_name=procedure_fr)
         initial = {
             "template": template.pk,
-            "body_ar": fill_template(template.body_ar, values_ar),
-            "body_fr": fill_template(template.body_fr, values_fr),
+            **template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure),
         }
     form = ReplyForm(request.POST or None, request.FILES or None, administration=administration, initial=initial)
     context = {

@@ -7,7 +7,6 @@ receipt follows the request with its number and the tracking code printed on it.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from django import forms
@@ -33,7 +32,6 @@ from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Correspondence, SealedDocument
 from registry.receipts import receipt_issue_registered
-from registry.services import normalise_tracking_code
 from tenancy.models import User
 from tenancy.selectors import active_administrations, administration_by_code
 from workflow import selectors as wf
@@ -178,16 +176,8 @@ def track(request: HttpRequest) -> HttpResponse:
             return too_many(request, limited)
         if form.is_valid():
             data = form.cleaned_data
-            administration = administration_by_code(data["administration"])
-            code = normalise_tracking_code(data["code"])
-            found = (
-                Correspondence.objects.filter(administration=administration, number=data["number"].strip().upper())
-                .exclude(tracking_code="")
-                .first()
-                if administration is not None and code
-                else None
-            )
-            if found is not None and hmac.compare_digest(found.tracking_code, code):
+            found = selectors.correspondence_by_tracking(data["administration"], data["number"], data["code"])
+            if found is not None:
                 request.session["tracked"] = found.pk
                 with transaction.atomic():
                     audit_record(

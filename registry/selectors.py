@@ -139,3 +139,22 @@ def log_of(administration: Administration) -> QuerySet[RegisterLogEntry]:
 
 def checkpoints_of(administration: Administration) -> QuerySet[RegisterCheckpoint]:
     return RegisterCheckpoint.objects.filter(administration=administration).order_by("-created_at")
+
+
+def correspondence_by_tracking(administration_code: str, number: str, code: str) -> Correspondence | None:
+    """The correspondence a depositor follows with its number and the tracking code of its receipt."""
+    import hmac
+
+    from registry.services import normalise_tracking_code
+
+    code = normalise_tracking_code(code)
+    if not code:
+        return None
+    found = (
+        Correspondence.objects.select_related("administration")
+        .filter(administration__code=administration_code.strip().upper(), administration__is_active=True)
+        .filter(number=number.strip().upper())
+        .exclude(tracking_code="")
+        .first()
+    )
+    return found if found is not None and hmac.compare_digest(found.tracking_code, code) else None

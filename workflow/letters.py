@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,9 @@ from registry.models import Correspondence
 from registry.receipts import printable, verification_url
 from registry.services import LOCAL_ZONE
 from tenancy.models import Administration, Service
+
+if TYPE_CHECKING:
+    from workflow.models import LetterTemplate
 from tenancy.selectors import mask_identifier
 
 KINGDOM = {"kingdom_ar": "المملكة المغربية", "kingdom_fr": "Royaume du Maroc"}
@@ -76,6 +79,25 @@ def letter_values(
         "administration": getattr(administration, f"name_{suffix}"),
         "service": getattr(service, f"name_{suffix}") if service is not None else "",
         "today": now().astimezone(LOCAL_ZONE).date().isoformat(),
+    }
+
+
+def template_prefill(
+    template: LetterTemplate, request: Correspondence, *, service: Service | None, procedure: Any
+) -> dict[str, str]:
+    """The template's Arabic and French texts filled with the request's values."""
+    values = {
+        language: letter_values(
+            request,
+            language=language,
+            service=service,
+            procedure_name=getattr(procedure, f"name_{language}") if procedure is not None else "",
+        )
+        for language in ("ar", "fr")
+    }
+    return {
+        "body_ar": fill_template(template.body_ar, values["ar"]),
+        "body_fr": fill_template(template.body_fr, values["fr"]),
     }
 
 
