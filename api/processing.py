@@ -249,8 +249,9 @@ def _service(case: Case, code: str) -> Service | None:
     return Service.objects.filter(administration_id=case.administration_id, code=code.strip().upper()).first()
 
 
-def _done(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    _user, case = _case(request, case_id)
+def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """The case after an action: its rows read again, its access already checked."""
+    case.refresh_from_db()
     return _case_out(request, case, local_date(now()), letters=True)
 
 
@@ -265,7 +266,7 @@ def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> dict[s
     services.case_assign(
         actor=user, case_id=case.pk, service=_service(case, payload.service), copies=chosen, note=payload.note
     )
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 class ReasonIn(Schema):
@@ -276,7 +277,7 @@ class ReasonIn(Schema):
 def case_send_back(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_send_back(actor=user, case_id=case.pk, reason=payload.reason)
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 class AgentIn(Schema):
@@ -288,14 +289,14 @@ def case_assign_agent(request: HttpRequest, case_id: int, payload: AgentIn) -> d
     user, case = _case(request, case_id)
     agent = User.objects.filter(email=payload.agent.strip().lower()).first()
     services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 @router.post("/cases/{case_id}/start", response=CaseOut, auth=bearer, tags=["desk"])
 def case_start(request: HttpRequest, case_id: int) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_start(actor=user, case_id=case.pk)
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 class CompletionIn(Schema):
@@ -325,7 +326,7 @@ def case_request_completion(request: HttpRequest, case_id: int, payload: Complet
         document_ids=ids,
         text=services.LetterText(body_ar=payload.body_ar, body_fr=payload.body_fr),
     )
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 class ReplyIn(Schema):
@@ -362,14 +363,14 @@ def case_reply(request: HttpRequest, case_id: int, payload: ReplyIn) -> dict[str
         template=template,
         reject=payload.reject,
     )
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 @router.post("/cases/{case_id}/close", response=CaseOut, auth=bearer, tags=["desk"])
 def case_close(request: HttpRequest, case_id: int) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_close(actor=user, case_id=case.pk)
-    return _done(request, case_id)
+    return _done(request, case)
 
 
 class NoteIn(Schema):
@@ -380,4 +381,4 @@ class NoteIn(Schema):
 def case_note(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_comment(actor=user, case_id=case.pk, text=payload.text)
-    return _done(request, case_id)
+    return _done(request, case)
