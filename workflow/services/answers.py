@@ -1,0 +1,465 @@
+"""Letters: answers, rejections, requests for completion, and internal notes between services.
+
+Each one is sealed and registered in the outgoing register; the completion of a file comes
+back as incoming mail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from documents.intake import CheckedFile
+from registry.models import Channel, Correspondence, Direction, SealedDocument
+from registry.services import (
+    Registration,
+    Sender,
+    correspondence_register,
+    new_verification_token,
+    sealed_document_record,
+)
+from tenancy.models import Administration, Service, User
+from workflow import letters
+from workflow.access import scope_of
+from workflow.calendar import local_date
+from workflow.models import (
+    Case,
+    LetterTemplate,
+    Reply,
+)
+from workflow.services.base import (
+    BODY_MAX,
+    ActionRefused,
+    Kind,
+    LetterText,
+    _check_text,
+    _event,
+    _handler_check,
+    _locked_case,
+    _not_allowed,
+    _not_found,
+    _schedule_reminders,
+    _scope,
+    _service_of,
+    _touch,
+    calendar_for,
+    next_status,
+)
+from workflow.services.requests import request_register
+
+
+def _register_letter(
+    *,
+    actor: User,
+    administration: Administration,
+    addressee: Sender,
+    subject: str,
+    service: Service | None,
+    request: Correspondence | None,
+    channel: str,
+    confidential: bool,
+    decision: str,
+    text: LetterText,
+    items: list[dict[str, str]],
+    signer: dict[str, str],
+    attachment: bytes | None = None,
+    attachment_name: str = "",
+) -> tuple[Registration, bytes]:
+    """Register a sealed letter in the outgoing register and record it for verification.
+
+    The letter carries its own outgoing number, so it is rendered and sealed while the
+    register's number is held (a few milliseconds); an attached PDF is sealed before.
+    Returns the registration and the letter's bytes.
+    """
+    annex_reason = f"Annexe {request.number}" if request is not None else "Annexe"
+    sealed_attachment = letters.seal(attachment, administration, annex_reason) if attachment else None
+    token = new_verification_token()
+    made: list[bytes] = []
+
+    def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
+        data = letters.letter_data(
+            outgoing=outgoing,
+            request=request,
+            service=service,
+            decision=decision,
+            body_ar=text.body_ar,
+            body_fr=text.body_fr,
+            items=items,
+            recourse_ar=text.recourse_ar,
+            recourse_fr=text.recourse_fr,
+            signature=signer,
+            token=token,
+        )
+        made.append(letters.letter_pdf(data, administration))
+        files = [(f"{outgoing.number}.pdf", made[-1])]
+        if sealed_attachment is not None:
+            files.append((attachment_name, sealed_attachment))
+        return files
+
+    registration = correspondence_register(
+        actor=actor,
+        administration=administration,
+        direction=Direction.OUTGOING,
+        channel=channel,
+        sender=addressee,
+        subject=subject,
+        recipient_service=service,
+        confidential=confidential,
+        in_reply_to=request,
+        make_files=make_files,
+    )
+    outgoing = registration.correspondence
+    sealed_document_record(
+        correspondence=outgoing,
+        kind=SealedDocument.Kind.LETTER,
+        token=token,
+        sha256=registration.attachments[0].blob_id,
+        issued_at=outgoing.registered_at,
+    )
+    return registration, made[-1]
+
+
+LETTER_DECISIONS: dict[str, str] = {
+    Reply.Kind.ANSWER: "answer",
+    Reply.Kind.REJECTION: "rejection",
+    Reply.Kind.COMPLETION: "completion",
+}
+
+
+def _send_letter(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    text: LetterText,
+    items: list[dict[str, str]],
+    template: LetterTemplate | None,
+    attachment: bytes | None,
+    attachment_name: str,
+) -> Reply:
+    """Send the depositor a sealed letter about ``case``; return its reply row."""
+    request = case.correspondence
+    registration, _letter = _register_letter(
+        actor=actor,
+        administration=case.administration,
+        addressee=Sender(
+            kind=request.sender_kind,
+            name=request.sender_name,
+            identifier=request.sender_identifier,
+            email=request.sender_email,
+            address=request.sender_address,
+            account=request.sender_account,
+        ),
+        subject=request.subject,
+        service=case.service,
+        request=request,
+        channel=Channel.ONLINE if request.sender_account_id else Channel.COUNTER,
+        confidential=request.confidential,
+        decision=LETTER_DECISIONS[kind],
+        text=text,
+        items=items,
+        signer={"name": actor.full_name, "title_ar": "", "title_fr": ""},
+        attachment=attachment,
+        attachment_name=attachment_name,
+    )
+    outgoing = registration.correspondence
+    return Reply.objects.create(
+        case=case,
+        kind=kind,
+        outgoing=outgoing,
+        template=template,
+        items=items,
+        created_at=outgoing.registered_at,
+        created_by=actor,
+    )
+
+
+def case_reply(
+    *,
+    actor: User,
+    case_id: int,
+    text: LetterText,
+    template: LetterTemplate | None = None,
+    attachment: bytes | None = None,
+    attachment_name: str = "",
+    reject: bool = False,
+) -> Reply:
+    """Answer the request (or reject it, with reasons and the route of recourse).
+
+    The letter is registered in the outgoing register, sealed, linked to the request, and
+    delivered to the depositor's space with an e-mail.
+    """
+    _check_text(text)
+    if reject and not text.body_ar.strip() and not text.body_fr.strip():
+        raise ActionRefused("reason_required", _("Give the reasons of the rejection."), field="body_ar")
+    if not reject and not (text.body_ar.strip() or text.body_fr.strip() or attachment):
+        raise ActionRefused("reply_empty", _("Write the answer or attach it as a PDF file."), field="body_ar")
+    with transaction.atomic():
+        case = _locked_case(case_id)
+        scope = _scope(actor, case)
+        _handler_check(scope, case, actor)
+        if template is not None and template.administration_id != case.administration_id:
+            raise ActionRefused(
+                "unknown_template", _("Choose a letter template of this administration."), field="template"
+            )
+        case.status = next_status(case.status, "reject" if reject else "answer")
+        reply = _send_letter(
+            actor=actor,
+            case=case,
+            kind=Reply.Kind.REJECTION if reject else Reply.Kind.ANSWER,
+            text=text,
+            items=[],
+            template=template,
+            attachment=attachment,
+            attachment_name=attachment_name,
+        )
+        case.answered_at, case.suspended_on, case.remind_on, case.remind_point = now(), None, None, ""
+        if case.agent_id is None and scope.handles_service(case.service_id):
+            case.agent = actor
+        _touch(case, "status", "answered_at", "suspended_on", "remind_on", "remind_point", "agent")
+        _event(
+            case,
+            Kind.REJECTED if reject else Kind.ANSWERED,
+            actor,
+            service=case.service,
+            public=True,
+            data={"reply_id": reply.pk, "number": reply.outgoing.number},
+        )
+        audit_record(
+            actor=actor,
+            action="case.rejected" if reject else "case.answered",
+            obj=case,
+            administration=case.administration,
+            subject_user=case.correspondence.sender_account,
+            data={"number": case.correspondence.number, "reply": reply.outgoing.number},
+        )
+    return reply
+
+
+def case_request_completion(
+    *, actor: User, case_id: int, document_ids: Sequence[int], text: LetterText | None = None
+) -> Reply:
+    """Ask the depositor, once, for documents of the procedure's catalogue; the clock stops.
+
+    Only documents the catalogue lists can be asked for, and none that another
+    administration holds (law 55-19).
+    """
+    text = text or LetterText()
+    _check_text(text)
+    with transaction.atomic():
+        case = _locked_case(case_id)
+        scope = _scope(actor, case)
+        _handler_check(scope, case, actor)
+        if case.completion_requested:
+            raise ActionRefused(
+                "completion_already_requested",
+                _("The file may be completed only once, and it was already requested."),
+                status=409,
+            )
+        case.status = next_status(case.status, "request_completion")
+        if case.procedure is None:
+            raise ActionRefused(
+                "no_catalogue",
+                _("Only documents of a procedure's catalogue can be requested, and this request names no procedure."),
+                field="documents",
+            )
+        catalogue = {d.pk: d for d in case.procedure.documents.all()}
+        wanted = list(dict.fromkeys(document_ids))
+        if not wanted:
+            raise ActionRefused("documents_required", _("Choose the missing documents."), field="documents")
+        unknown = [i for i in wanted if i not in catalogue]
+        if unknown:
+            raise ActionRefused(
+                "document_not_in_catalogue",
+                _("Only documents listed in the procedure's catalogue can be requested."),
+                field="documents",
+            )
+        held = [catalogue[i] for i in wanted if catalogue[i].held_elsewhere]
+        if held:
+            raise ActionRefused(
+                "document_held_elsewhere",
+                _("%(document)s is held by another administration: it cannot be asked of the depositor.")
+                % {"document": held[0].name_fr},
+                field="documents",
+            )
+        items = [{"id": str(i), "name_ar": catalogue[i].name_ar, "name_fr": catalogue[i].name_fr} for i in wanted]
+        reply = _send_letter(
+            actor=actor,
+            case=case,
+            kind=Reply.Kind.COMPLETION,
+            text=text,
+            items=items,
+            template=None,
+            attachment=None,
+            attachment_name="",
+        )
+        case.completion_requested = True
+        case.suspended_on = local_date(now())
+        case.remind_on, case.remind_point = None, ""
+        _touch(case, "status", "completion_requested", "suspended_on", "remind_on", "remind_point")
+        _event(
+            case,
+            Kind.COMPLETION_REQUESTED,
+            actor,
+            service=case.service,
+            public=True,
+            data={"reply_id": reply.pk, "number": reply.outgoing.number, "items": items},
+        )
+        audit_record(
+            actor=actor,
+            action="case.completion_requested",
+            obj=case,
+            administration=case.administration,
+            subject_user=case.correspondence.sender_account,
+            data={"number": case.correspondence.number, "items": [i["name_fr"] for i in items]},
+        )
+    return reply
+
+
+def case_complete(
+    *,
+    actor: User | None,
+    case_id: int,
+    files: Sequence[CheckedFile],
+    note: str = "",
+    channel: str = Channel.ONLINE,
+) -> Registration:
+    """The depositor sends the missing documents: registered as incoming mail linked to the
+    request (with its own receipt); the clock resumes with the suspended days added.
+
+    ``actor`` is the depositor (online) or the clerk who received the papers at the counter.
+    """
+    if not files:
+        raise ActionRefused("files_required", _("Attach the documents that were requested."), field="attachments")
+    if len(note) > BODY_MAX:
+        raise ActionRefused("text_too_long", _("The text is too long."), field="body")
+    with transaction.atomic():
+        case = _locked_case(case_id)
+        request = case.correspondence
+        if channel == Channel.ONLINE:
+            if actor is None or request.sender_account_id != actor.pk:
+                raise _not_found()
+        else:
+            scope = _scope(actor, case) if actor is not None else None
+            if scope is None or not (scope.can_route or scope.handles_service(case.service_id)):
+                raise _not_allowed()
+        case.status = next_status(case.status, "complete")
+        calendar = calendar_for(case.administration)
+        today = local_date(now())
+        suspended = calendar.suspended_days(case.delay_kind, case.suspended_on or today, today)
+        case.suspended_days += suspended
+        case.due_on = calendar.due_date(case.registered_on, case.delay_days, case.delay_kind, case.suspended_days)
+        case.suspended_on = None
+        sender = (
+            Sender.of_account(request.sender_account)
+            if channel == Channel.ONLINE and request.sender_account is not None
+            else Sender(
+                kind=request.sender_kind,
+                name=request.sender_name,
+                identifier=request.sender_identifier,
+                email=request.sender_email,
+                address=request.sender_address,
+                account=request.sender_account,
+            )
+        )
+        registration = correspondence_register(
+            actor=actor,
+            administration=case.administration,
+            channel=channel,
+            sender=sender,
+            subject=_("Completion of %(number)s") % {"number": request.number},
+            body=note,
+            files=files,
+            recipient_service=case.service,
+            confidential=request.confidential,
+            in_reply_to=request,
+        )
+        _schedule_reminders(case, calendar, after=today)
+        _touch(case, "status", "suspended_days", "due_on", "suspended_on", "remind_on", "remind_point")
+        _event(
+            case,
+            Kind.COMPLETED,
+            actor,
+            service=case.service,
+            public=True,
+            data={
+                "number": registration.correspondence.number,
+                "suspended_days": suspended,
+                "due_on": case.due_on.isoformat(),
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="case.completed",
+            obj=case,
+            administration=case.administration,
+            subject_user=request.sender_account,
+            data={"number": request.number, "completion": registration.correspondence.number},
+        )
+    return registration
+
+
+def internal_note_send(
+    *,
+    actor: User,
+    administration: Administration,
+    from_service: Service | None,
+    to_service: Service | None,
+    subject: str,
+    text: LetterText,
+) -> Registration:
+    """A note from one service to another of the same administration (central ↔ decentralised).
+
+    The same machinery as mail: a sealed note registered in the outgoing register, then in the
+    incoming register, where its case is assigned to the receiving service.
+    """
+    sender_service = _service_of(administration, from_service, "from_service")
+    target = _service_of(administration, to_service, "to_service")
+    if sender_service.pk == target.pk:
+        raise ActionRefused("same_service", _("Choose another service than the sender."), field="to_service")
+    scope = scope_of(actor, administration)
+    if not (scope.can_route or scope.handles_service(sender_service.pk)):
+        raise _not_allowed()
+    _check_text(text)
+    if not (text.body_ar.strip() or text.body_fr.strip()):
+        raise ActionRefused("reply_empty", _("Write the note."), field="body_ar")
+    from documents.intake import bytes_upload, check_files
+
+    with transaction.atomic():
+        note, letter = _register_letter(
+            actor=actor,
+            administration=administration,
+            addressee=Sender(kind="administration", name=f"{target.name_ar} / {target.name_fr}"),
+            subject=subject,
+            service=sender_service,
+            request=None,
+            channel=Channel.INTERNAL,
+            confidential=False,
+            decision="note",
+            text=text,
+            items=[],
+            signer={"name": actor.full_name, "title_ar": sender_service.name_ar, "title_fr": sender_service.name_fr},
+        )
+        outgoing = note.correspondence
+        received = request_register(
+            actor=actor,
+            administration=administration,
+            channel=Channel.INTERNAL,
+            sender=Sender(kind="administration", name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
+            subject=subject,
+            body=text.body_ar or text.body_fr,
+            files=check_files([bytes_upload(letter, f"{outgoing.number}.pdf")]),
+            recipient_service=target,
+            in_reply_to=outgoing,
+        )
+        audit_record(
+            actor=actor,
+            action="note.sent",
+            obj=outgoing,
+            administration=administration,
+            data={"number": outgoing.number, "received_as": received.correspondence.number, "to": target.code},
+        )
+    return received

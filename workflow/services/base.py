@@ -1,0 +1,259 @@
+"""What every desk action shares: refusals, the lifecycle table, the calendar and deposit terms,
+the case lock, timeline events and the checks of who may act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from core.clock import now
+from core.errors import Refused
+from registry.services import (
+    RegistrationRefused,
+)
+from tenancy.models import Administration, Membership, Service, User
+from workflow.access import Scope, scope_of
+from workflow.calendar import BusinessCalendar
+from workflow.models import (
+    DEFAULT_DELAY_DAYS,
+    CalendarDay,
+    Case,
+    CaseEvent,
+    DelayKind,
+    Notification,
+    Procedure,
+    SilenceRule,
+    Status,
+)
+
+Role = Membership.Role
+
+
+Kind = CaseEvent.Kind
+
+
+REASON_MAX = 2000
+
+
+BODY_MAX = 20000
+
+
+class ActionRefused(Refused):
+    """The desk action cannot be done."""
+
+
+def _not_found() -> ActionRefused:
+    return ActionRefused("not_found", _("This correspondence does not exist."), status=404)
+
+
+def _not_allowed() -> ActionRefused:
+    return ActionRefused("forbidden", _("You may not do this on this correspondence."), status=403)
+
+
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "assign": {
+        Status.REGISTERED: Status.ASSIGNED,
+        Status.ASSIGNED: Status.ASSIGNED,
+        Status.IN_PROGRESS: Status.ASSIGNED,
+    },
+    "send_back": {Status.ASSIGNED: Status.REGISTERED, Status.IN_PROGRESS: Status.REGISTERED},
+    "assign_agent": {Status.ASSIGNED: Status.ASSIGNED, Status.IN_PROGRESS: Status.IN_PROGRESS},
+    "start": {Status.ASSIGNED: Status.IN_PROGRESS},
+    "request_completion": {Status.ASSIGNED: Status.AWAITING_COMPLETION, Status.IN_PROGRESS: Status.AWAITING_COMPLETION},
+    "complete": {Status.AWAITING_COMPLETION: Status.IN_PROGRESS},
+    "answer": {Status.ASSIGNED: Status.ANSWERED, Status.IN_PROGRESS: Status.ANSWERED},
+    "reject": {
+        Status.ASSIGNED: Status.REJECTED,
+        Status.IN_PROGRESS: Status.REJECTED,
+        Status.AWAITING_COMPLETION: Status.REJECTED,
+    },
+    "close": {Status.ANSWERED: Status.CLOSED},
+}
+
+
+def next_status(status: str, action: str) -> str:
+    """The status after ``action``, or :class:`ActionRefused` when the lifecycle forbids it."""
+    allowed = TRANSITIONS[action]
+    if status not in allowed:
+        raise ActionRefused(
+            "forbidden_transition",
+            _("This cannot be done on a correspondence that is %(status)s.") % {"status": Status(status).label.lower()},
+            status=409,
+        )
+    return allowed[status]
+
+
+def action_allowed(case: Case, action: str) -> bool:
+    return case.status in TRANSITIONS[action]
+
+
+def calendar_for(administration: Administration) -> BusinessCalendar:
+    days = list(CalendarDay.objects.filter(administration=administration).values_list("day", "is_working"))
+    return BusinessCalendar(
+        extra_days_off=frozenset(d for d, working in days if not working),
+        extra_working_days=frozenset(d for d, working in days if working),
+    )
+
+
+@dataclass(frozen=True)
+class Terms:
+    delay_days: int
+    delay_kind: str
+    silence_rule: str
+    procedure: Procedure | None = None
+
+    @classmethod
+    def of(cls, procedure: Procedure | None) -> Terms:
+        if procedure is None:
+            return cls(DEFAULT_DELAY_DAYS, DelayKind.CALENDAR, SilenceRule.NONE)
+        return cls(procedure.delay_days, procedure.delay_kind, procedure.silence_rule, procedure)
+
+    def receipt_terms(self, due_on: date) -> dict[str, Any]:
+        p = self.procedure
+        return {
+            "procedure_code": p.code if p else "",
+            "procedure_name_ar": p.name_ar if p else "",
+            "procedure_name_fr": p.name_fr if p else "",
+            "delay_days": self.delay_days,
+            "delay_kind": self.delay_kind,
+            "due_on": due_on.isoformat(),
+            "silence_rule": self.silence_rule,
+        }
+
+
+def procedure_for_deposit(administration: Administration, code: str) -> Procedure | None:
+    """The open procedure ``code`` of ``administration``; None for no code; refused if unknown."""
+    code = code.strip().upper()
+    if not code:
+        return None
+    procedure = Procedure.objects.filter(administration=administration, code=code, is_active=True).first()
+    if procedure is None:
+        raise RegistrationRefused(
+            "unknown_procedure", _("This administration has no open procedure with this code."), field="procedure"
+        )
+    return procedure
+
+
+def _event(
+    case: Case,
+    kind: str,
+    actor: User | None,
+    *,
+    at: datetime | None = None,
+    service: Service | None = None,
+    public: bool = False,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    tell: bool = True,
+) -> CaseEvent:
+    """A timeline line; a public one is also told to the depositor, unless ``tell`` is False
+    (at registration, the receipt and its e-mail already say it)."""
+    event = CaseEvent.objects.create(
+        case=case,
+        at=at or now(),
+        kind=kind,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        service=service,
+        public=public,
+        text=text,
+        data=data or {},
+    )
+    if public and tell:
+        _tell_depositor(case, event)
+    return event
+
+
+def _tell_depositor(case: Case, event: CaseEvent) -> None:
+    """A public change: a notification in the depositor's space and an e-mail (a task)."""
+    from workflow.tasks import case_event_email_task
+
+    correspondence = case.correspondence
+    account = correspondence.sender_account
+    if account is not None:
+        with translation.override(account.language):
+            text = _("%(number)s: %(event)s") % {
+                "number": correspondence.number,
+                "event": CaseEvent.Kind(event.kind).label,
+            }
+        Notification.objects.create(
+            user=account,
+            created_at=event.at,
+            text=text[:300],
+            url=reverse("portal:deposit_detail", args=[correspondence.pk]),
+        )
+    if correspondence.sender_email:
+        case_event_email_task.enqueue(event_id=event.pk)
+
+
+def _locked_case(case_id: int) -> Case:
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("correspondence__administration", "correspondence__sender_account", "service", "procedure")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise _not_found()
+    return case
+
+
+def _scope(actor: User, case: Case) -> Scope:
+    scope = scope_of(actor, case.administration)
+    if not scope.can_read:
+        raise _not_found()
+    return scope
+
+
+def _service_of(administration: Administration, service: Service | None, field: str = "service") -> Service:
+    if service is None or service.administration_id != administration.pk or not service.is_active:
+        raise ActionRefused("unknown_service", _("Choose a service of this administration."), field=field)
+    return service
+
+
+def _touch(case: Case, *fields: str) -> None:
+    case.updated_at = now()
+    case.save(update_fields=[*fields, "updated_at"])
+
+
+def _reason(reason: str, field: str = "reason") -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ActionRefused("reason_required", _("Give the reason."), field=field)
+    if len(reason) > REASON_MAX:
+        raise ActionRefused("reason_too_long", _("The reason is too long."), field=field)
+    return reason
+
+
+def _handler_check(scope: Scope, case: Case, actor: User) -> None:
+    """Acting on the substance: the agent in charge, or a member handling or heading the service."""
+    if case.agent_id == actor.pk or scope.supervises_service(case.service_id):
+        return
+    if scope.handles_service(case.service_id) and case.agent_id is None:
+        return
+    raise _not_allowed()
+
+
+@dataclass(frozen=True)
+class LetterText:
+    body_ar: str = ""
+    body_fr: str = ""
+    recourse_ar: str = ""
+    recourse_fr: str = ""
+
+
+def _check_text(text: LetterText) -> None:
+    for field in ("body_ar", "body_fr", "recourse_ar", "recourse_fr"):
+        if len(getattr(text, field)) > BODY_MAX:
+            raise ActionRefused("text_too_long", _("The text is too long."), field=field)
+
+
+def _schedule_reminders(case: Case, calendar: BusinessCalendar, *, after: date | None = None) -> None:
+    from workflow.reminders import next_reminder, sent_points
+
+    point = next_reminder(case, calendar, sent=() if after is None else sent_points(case))
+    case.remind_on, case.remind_point = (point[1], point[0]) if point else (None, "")

@@ -1,0 +1,149 @@
+"""Registering an incoming request and opening its case: terms on the receipt, first routing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from audit.services import audit_record
+from documents.intake import CheckedFile
+from registry.models import Correspondence
+from registry.services import (
+    Idempotency,
+    Registration,
+    Sender,
+    correspondence_register,
+)
+from tenancy.models import Administration, Service, User
+from workflow.calendar import BusinessCalendar, local_date
+from workflow.models import (
+    Case,
+    CaseEvent,
+    Procedure,
+    Reply,
+    RoutingRule,
+    Status,
+)
+from workflow.services.base import (
+    Kind,
+    Terms,
+    _schedule_reminders,
+    calendar_for,
+    procedure_for_deposit,
+)
+
+
+def _match_rule(
+    administration: Administration, procedure: Procedure | None, subject: str, body: str
+) -> RoutingRule | None:
+    text = f"{subject}\n{body}".casefold()
+    for rule in RoutingRule.objects.filter(administration=administration, is_active=True).select_related("service"):
+        if not rule.service.is_active:
+            continue
+        if rule.procedure_id is not None:
+            if procedure is not None and rule.procedure_id == procedure.pk:
+                return rule
+            continue
+        if any(keyword.casefold() in text for keyword in rule.keyword_list()):
+            return rule
+    return None
+
+
+def request_register(
+    *,
+    actor: User | None,
+    administration: Administration | None,
+    channel: str,
+    sender: Sender,
+    subject: str,
+    body: str = "",
+    files: Sequence[CheckedFile] = (),
+    procedure_code: str = "",
+    recipient_service: Service | None = None,
+    confidential: bool = False,
+    idempotency: Idempotency | None = None,
+    in_reply_to: Correspondence | None = None,
+) -> Registration:
+    """Register an incoming request and open its case: due date, first routing.
+
+    The receipt states the procedure, the due date and the silence rule. A request names a
+    procedure of the administration's catalogue or none (then the general delay of law
+    55-19 applies: 60 days). A service chosen at the counter, a routing rule or the
+    procedure's handling service assigns it at once.
+    """
+    procedure = procedure_for_deposit(administration, procedure_code) if administration and procedure_code else None
+    terms = Terms.of(procedure)
+    calendar = calendar_for(administration) if administration is not None else BusinessCalendar()
+
+    def terms_for(registered_at: datetime) -> dict[str, Any]:
+        registered_on = local_date(registered_at)
+        return terms.receipt_terms(calendar.due_date(registered_on, terms.delay_days, terms.delay_kind))
+
+    def open_case(registration: Registration) -> None:
+        correspondence = registration.correspondence
+        assert administration is not None
+        service, how = recipient_service, Kind.ASSIGNED
+        if service is None:
+            rule = _match_rule(administration, procedure, correspondence.subject, correspondence.body)
+            if rule is not None:
+                service, how = rule.service, Kind.ROUTED
+            elif procedure is not None and procedure.service is not None and procedure.service.is_active:
+                service, how = procedure.service, Kind.ROUTED
+        case = Case(
+            correspondence=correspondence,
+            administration=administration,
+            procedure=procedure,
+            status=Status.ASSIGNED if service is not None else Status.REGISTERED,
+            service=service,
+            registered_on=local_date(correspondence.registered_at),
+            delay_days=terms.delay_days,
+            delay_kind=terms.delay_kind,
+            silence_rule=terms.silence_rule,
+            due_on=date.fromisoformat(correspondence.terms["due_on"]),
+            updated_at=correspondence.registered_at,
+        )
+        _schedule_reminders(case, calendar)
+        case.save(force_insert=True)
+        # A new case has no letters: say so, so that reading them costs no query.
+        case._prefetched_objects_cache = {"replies": Reply.objects.none()}  # type: ignore[attr-defined]
+        correspondence.case = case
+        events = [
+            CaseEvent(case=case, at=correspondence.registered_at, kind=Kind.REGISTERED, public=True),
+        ]
+        if service is not None:
+            by_hand = how == Kind.ASSIGNED
+            events.append(
+                CaseEvent(
+                    case=case,
+                    at=correspondence.registered_at,
+                    kind=how,
+                    actor=actor if by_hand and actor is not None and actor.is_authenticated else None,
+                    service=service,
+                    public=True,
+                )
+            )
+            audit_record(
+                actor=actor if by_hand else None,
+                action="case.assigned",
+                obj=case,
+                administration=administration,
+                data={"number": correspondence.number, "service": service.code, "by_rule": not by_hand},
+            )
+        CaseEvent.objects.bulk_create(events)
+
+    return correspondence_register(
+        actor=actor,
+        administration=administration,
+        channel=channel,
+        sender=sender,
+        subject=subject,
+        body=body,
+        files=files,
+        recipient_service=recipient_service,
+        confidential=confidential,
+        idempotency=idempotency,
+        in_reply_to=in_reply_to,
+        terms_for=terms_for,
+        on_registered=open_case,
+    )
