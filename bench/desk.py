@@ -47,11 +47,9 @@ import gc
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +61,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+
+from bench.report import code_state, machine
 
 TARGET_INBOX_P95_MS = 50.0
 TARGET_SWEEP_S = 5.0
@@ -297,44 +297,6 @@ def _django(data_dir: Path) -> None:
     import django
 
     django.setup()
-
-
-def _code_state() -> tuple[str, list[str]]:
-    base = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=base, capture_output=True, text=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=base, capture_output=True, text=True
-        ).stdout
-    except OSError:
-        return "?", []
-    own = ("bench/", "docs/benchmarks.md", "scripts/bench")
-    changed = [line[3:] for line in status.splitlines() if line[3:] and not line[3:].startswith(own)]
-    return commit or "?", changed
-
-
-def _machine() -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
-    mem_kb = 0
-    if Path("/proc/meminfo").exists():
-        mem_kb = next(
-            (
-                int(line.split()[1])
-                for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")
-            ),
-            0,
-        )
-    return {
-        "cpu": model,
-        "cores": str(os.cpu_count()),
-        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
 
 
 def _database_version() -> str:
@@ -1253,6 +1215,8 @@ def measure_inbox(code: str, rounds: int, quiet_wait: float = 0.0) -> dict[str, 
         combos = []
         for q in queries:
             rows = per_query[q]
+            if not rows:  # fewer rounds than pages: this page was not measured
+                continue
             slowest = max(statement_ms[q].items(), key=lambda kv: statistics.median(kv[1]))
             index, times = slowest
             sql, params = last_sql[q][index]
@@ -1402,7 +1366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="keep the throw-away data directory")
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
-    commit, changed = _code_state()  # the code measured: as it is when the run starts
+    commit, changed = code_state()  # the code measured: as it is when the run starts
     data_dir = Path(tempfile.mkdtemp(prefix="wasl-bench-desk-"))
     try:
         _django(data_dir)
@@ -1432,7 +1396,7 @@ def main(argv: list[str] | None = None) -> int:
             "database_version": _database_version(),
             "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
             "finished_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": _machine(),
+            "machine": machine(),
             "commit": commit,
             "uncommitted_changes": changed,
             "durable": bool(os.environ.get("WASL_PG_DURABLE")) if connection.vendor == "postgresql" else None,

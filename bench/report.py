@@ -80,12 +80,14 @@ def _fmt(value: float, digits: int = 1) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def _code_state(results: Path) -> tuple[str, list[str]]:
-    """The commit and changed tracked files recorded when the run started (else as of now)."""
+def code_state(results: Path | None = None) -> tuple[str, list[str]]:
+    """The commit and changed tracked files: as recorded when the run in ``results`` started,
+    else as of now."""
     base = Path(__file__).resolve().parent.parent
-    commit_file, status_file = results / "commit.txt", results / "status.txt"
+    commit_file = results / "commit.txt" if results is not None else None
+    status_file = results / "status.txt" if results is not None else None
     try:
-        if commit_file.exists():
+        if commit_file is not None and status_file is not None and commit_file.exists():
             commit, status = commit_file.read_text().strip(), status_file.read_text() if status_file.exists() else ""
         else:
             commit = subprocess.run(
@@ -162,7 +164,7 @@ def render(results: Path) -> str:
         + ", ".join(versions)
         + "."
     )
-    commit, changed = _code_state(results)
+    commit, changed = code_state(results)
     code = f"- Code: commit {commit}"
     if changed:
         code += f", with uncommitted changes to {', '.join(changed)}"
