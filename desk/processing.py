@@ -160,27 +160,7 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
     """What the correspondence page shows about its case, and the actions offered."""
     administration = scope.administration
     today = local_date(now())
-    actor = scope.user
-    handles = (
-        case.agent_id == actor.pk
-        or scope.supervises_service(case.service_id)
-        or (scope.handles_service(case.service_id) and case.agent_id is None)
-    )
-    can_assign = scope.can_route or scope.supervises_service(case.service_id)
-    actions = {
-        "assign": can_assign and services.action_allowed(case, "assign"),
-        "send_back": (scope.handles_service(case.service_id) or scope.can_route)
-        and services.action_allowed(case, "send_back"),
-        "assign_agent": scope.supervises_service(case.service_id) and services.action_allowed(case, "assign_agent"),
-        "start": handles and services.action_allowed(case, "start"),
-        "request_completion": handles
-        and not case.completion_requested
-        and case.procedure_id is not None
-        and services.action_allowed(case, "request_completion"),
-        "reply": handles and services.action_allowed(case, "answer"),
-        "close": (scope.can_route or scope.handles_service(case.service_id)) and services.action_allowed(case, "close"),
-        "note": scope.can_route or scope.handles_service(case.service_id) or case.agent_id == actor.pk,
-    }
+    actions = services.offered_actions(scope, case)
     _annotate(case, today)
     context: dict[str, Any] = {
         "case": case,

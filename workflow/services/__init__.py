@@ -28,7 +28,9 @@ from workflow.services.base import (
     Terms,
     action_allowed,
     calendar_for,
+    may_handle,
     next_status,
+    offered_actions,
     procedure_for_deposit,
 )
 from workflow.services.requests import (
@@ -71,7 +73,9 @@ __all__ = [
     "case_start",
     "cases_assign",
     "internal_note_send",
+    "may_handle",
     "next_status",
+    "offered_actions",
     "procedure_for_deposit",
     "request_register",
     "silence_acceptance_on",

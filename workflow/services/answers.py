@@ -46,6 +46,7 @@ from workflow.services.base import (
     _service_of,
     _touch,
     calendar_for,
+    may_return,
     next_status,
 )
 from workflow.services.requests import request_register
@@ -344,7 +345,7 @@ def case_complete(
                 raise _not_found()
         else:
             scope = _scope(actor, case) if actor is not None else None
-            if scope is None or not (scope.can_route or scope.handles_service(case.service_id)):
+            if scope is None or not may_return(scope, case):
                 raise _not_allowed()
         case.status = next_status(case.status, "complete")
         calendar = calendar_for(case.administration)

@@ -229,13 +229,57 @@ def _reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
+# Who may take each step on a case (the lifecycle decides when). The services check these, and
+# the pages ask them which actions to offer.
+
+
+def may_route(scope: Scope, case: Case) -> bool:
+    """Assign or reassign: the mail office, or a head of the service holding the case."""
+    return scope.can_route or scope.supervises_service(case.service_id)
+
+
+def may_return(scope: Scope, case: Case) -> bool:
+    """Send back to the mail office, close: the mail office or the service holding the case."""
+    return scope.can_route or scope.handles_service(case.service_id)
+
+
+def may_give_to_agent(scope: Scope, case: Case) -> bool:
+    return scope.supervises_service(case.service_id)
+
+
+def may_handle(scope: Scope, case: Case) -> bool:
+    """Act on the substance: the agent in charge, a head of the service, or a member of the
+    service while no agent has it."""
+    if case.agent_id == scope.user.pk or scope.supervises_service(case.service_id):
+        return True
+    return scope.handles_service(case.service_id) and case.agent_id is None
+
+
+def may_note(scope: Scope, case: Case) -> bool:
+    return may_return(scope, case) or case.agent_id == scope.user.pk
+
+
+def offered_actions(scope: Scope, case: Case) -> dict[str, bool]:
+    """The actions ``scope`` may take on ``case`` now, for the pages to offer."""
+    handles = may_handle(scope, case)
+    return {
+        "assign": may_route(scope, case) and action_allowed(case, "assign"),
+        "send_back": may_return(scope, case) and action_allowed(case, "send_back"),
+        "assign_agent": may_give_to_agent(scope, case) and action_allowed(case, "assign_agent"),
+        "start": handles and action_allowed(case, "start"),
+        "request_completion": handles
+        and not case.completion_requested
+        and case.procedure_id is not None
+        and action_allowed(case, "request_completion"),
+        "reply": handles and action_allowed(case, "answer"),
+        "close": may_return(scope, case) and action_allowed(case, "close"),
+        "note": may_note(scope, case),
+    }
+
+
 def _handler_check(scope: Scope, case: Case, actor: User) -> None:
-    """Acting on the substance: the agent in charge, or a member handling or heading the service."""
-    if case.agent_id == actor.pk or scope.supervises_service(case.service_id):
-        return
-    if scope.handles_service(case.service_id) and case.agent_id is None:
-        return
-    raise _not_allowed()
+    if not may_handle(scope, case):
+        raise _not_allowed()
 
 
 @dataclass(frozen=True)

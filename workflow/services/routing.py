@@ -32,6 +32,10 @@ from workflow.services.base import (
     _scope,
     _service_of,
     _touch,
+    may_give_to_agent,
+    may_note,
+    may_return,
+    may_route,
     next_status,
 )
 
@@ -48,7 +52,7 @@ def case_assign(
         case = _locked_case(case_id)
         scope = _scope(actor, case)
         target = _service_of(case.administration, service)
-        if not scope.can_route and not (scope.supervises_service(case.service_id) and scope.may_assign_to(target.pk)):
+        if not scope.can_route and not (may_route(scope, case) and scope.may_assign_to(target.pk)):
             raise _not_allowed()
         copy_targets = [_service_of(case.administration, s, "copies") for s in copies]
         case.status = next_status(case.status, "assign")
@@ -98,7 +102,7 @@ def case_send_back(*, actor: User, case_id: int, reason: str) -> Case:
     with transaction.atomic():
         case = _locked_case(case_id)
         scope = _scope(actor, case)
-        if not (scope.handles_service(case.service_id) or scope.can_route):
+        if not may_return(scope, case):
             raise _not_allowed()
         text = _reason(reason)
         case.status = next_status(case.status, "send_back")
@@ -139,7 +143,7 @@ def case_assign_agent(*, actor: User, case_id: int, agent: User | None) -> Case:
     with transaction.atomic():
         case = _locked_case(case_id)
         scope = _scope(actor, case)
-        if not scope.supervises_service(case.service_id):
+        if not may_give_to_agent(scope, case):
             raise _not_allowed()
         case.status = next_status(case.status, "assign_agent")
         if agent is None or agent.pk not in {u.pk for u in agent_candidates(case)}:
@@ -190,7 +194,7 @@ def case_comment(*, actor: User, case_id: int, text: str) -> CaseEvent:
     with transaction.atomic():
         case = _locked_case(case_id)
         scope = _scope(actor, case)
-        if not (scope.can_route or scope.handles_service(case.service_id) or case.agent_id == actor.pk):
+        if not may_note(scope, case):
             raise _not_allowed()
         body = _reason(text, "text")
         event = _event(case, Kind.NOTE, actor, service=case.service, text=body)
@@ -208,7 +212,7 @@ def case_close(*, actor: User, case_id: int) -> Case:
     with transaction.atomic():
         case = _locked_case(case_id)
         scope = _scope(actor, case)
-        if not (scope.can_route or scope.handles_service(case.service_id)):
+        if not may_return(scope, case):
             raise _not_allowed()
         case.status = next_status(case.status, "close")
         case.closed_at, case.remind_on, case.remind_point = now(), None, ""
