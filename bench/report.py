@@ -343,7 +343,7 @@ def render(results: Path) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-DESK_BEGIN = "<!-- bench.desk: written by `python -m bench.report` from bench/desk.py results -->"
+DESK_BEGIN = "<!-- bench.desk: written by `python -m bench.report` from bench/desk/ results -->"
 DESK_END = "<!-- /bench.desk -->"
 DESK_LABELS = [("postgresql", "PostgreSQL"), ("sqlite", "SQLite")]
 
@@ -497,7 +497,7 @@ def desk_section(results: Path) -> str:
     present = [(title, run) for title, run in runs if run]
     if not present:
         return ""
-    lines = [DESK_BEGIN, "## Processing desk (`bench/desk.py`)\n"]
+    lines = [DESK_BEGIN, "## Processing desk (`bench/desk/`)\n"]
     lines.append(
         "The issue's target: *with 1 million correspondences across 50 administrations on PostgreSQL, a service "
         "inbox page and its counts render in p95 ≤ 50 ms; the overdue sweep for all administrations runs in ≤ 5 s.* "
