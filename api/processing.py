@@ -120,8 +120,9 @@ def with_processing(deposits: QuerySet[Correspondence]) -> QuerySet[Corresponden
     )
 
 
-def _letter_response(case: Case, reply_id: int) -> HttpResponseBase:
-    reply, document = wf.reply_letter(case.pk, reply_id)
+def _letter_response(case_id: int, reply_id: int) -> HttpResponseBase:
+    """A case's sealed letter; a case's key is its correspondence's."""
+    reply, document = wf.reply_letter(case_id, reply_id)
     return sealed_document_response(document, f"{reply.outgoing.number}.pdf")
 
 
@@ -130,10 +131,7 @@ def deposit_letter(request: HttpRequest, deposit_id: int, reply_id: int) -> Http
     """A sealed letter the administration sent about the caller's deposit (PDF)."""
     user: User = request.auth  # type: ignore[attr-defined]
     correspondence = registry_selectors.deposit_for_owner(user, deposit_id)
-    case = Case.objects.filter(pk=correspondence.pk).first()
-    if case is None:
-        raise NotFound
-    return _letter_response(case, reply_id)
+    return _letter_response(correspondence.pk, reply_id)
 
 
 # ---------------------------------------------------------------- staff
@@ -236,7 +234,7 @@ def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
 @router.get("/cases/{case_id}/letters/{reply_id}", auth=bearer, tags=["desk"], url_name="case_letter")
 def case_letter(request: HttpRequest, case_id: int, reply_id: int) -> HttpResponseBase:
     _user, case = _case(request, case_id)
-    return _letter_response(case, reply_id)
+    return _letter_response(case.pk, reply_id)
 
 
 class AssignIn(Schema):
