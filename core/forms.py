@@ -1,10 +1,14 @@
-"""Form helpers shared by the pages: accessible error wiring and multiple file uploads."""
+"""Form helpers shared by the pages: accessible error wiring, multiple file uploads, and
+choices among objects already loaded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 
 class AccessibleForm(forms.Form):
@@ -42,3 +46,70 @@ class MultipleFileField(forms.FileField):
 def named_with_code(obj: Any) -> str:
     """How a choice of administration or service reads: its name in the current language, and its code."""
     return f"{obj.name} ({obj.code})"
+
+
+class QuickSelect(forms.Select):
+    """A ``<select>`` written in Python: the same HTML as Django's template-rendered one, without
+    rendering a template for every option (pages with several selects render many times faster)."""
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts: list[str] = [format_html('<select name="{}"{}>', widget["name"], _attributes(widget["attrs"]))]
+        for group, options, _index in widget["optgroups"]:
+            if group:
+                parts.append(format_html('<optgroup label="{}">', group))
+            for option in options:
+                parts.append(
+                    format_html(
+                        '<option value="{}"{}>{}</option>',
+                        option["value"],
+                        _attributes(option["attrs"]),
+                        option["label"],
+                    )
+                )
+            if group:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped by format_html
+
+
+def _attributes(attrs: dict[str, Any]) -> SafeString:
+    """HTML attributes in their given order, as Django's ``attrs.html`` writes them: a True value
+    is the bare name, a False one is left out."""
+    return mark_safe(  # noqa: S308 - names and values escaped by format_html
+        "".join(
+            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value)
+            for name, value in attrs.items()
+            if value is not False
+        )
+    )
+
+
+class ObjectChoiceField(forms.ChoiceField):
+    """A choice among objects the page has already loaded: no query to list or to check them.
+    Cleans to the chosen object (or ``None`` when left empty)."""
+
+    widget = QuickSelect
+
+    def __init__(
+        self,
+        *,
+        objects: Iterable[Any] = (),
+        label_from: Callable[[Any], str] = str,
+        empty_label: str = "---------",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.empty_label = empty_label
+        self.set_objects(objects, label_from)
+
+    def set_objects(self, objects: Iterable[Any], label_from: Callable[[Any], str] = str) -> None:
+        self.objects = {str(obj.pk): obj for obj in objects}
+        self.choices = [("", self.empty_label), *((key, label_from(obj)) for key, obj in self.objects.items())]
+
+    def clean(self, value: Any) -> Any:
+        key = super().clean(value)
+        return self.objects.get(key) if key else None
+
+    def prepare_value(self, value: Any) -> Any:
+        return getattr(value, "pk", value)
