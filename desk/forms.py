@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import AccessibleForm, named_with_code
+from core.forms import AccessibleForm, ObjectChoiceField, QuickSelect, named_with_code
 from documents.forms import CheckedFilesField
 from registry.models import Direction, SenderKind
 from tenancy.models import Administration, Membership, Service
@@ -25,7 +25,11 @@ def procedures_field(field: forms.Field, administration: Administration, *, only
     assert isinstance(field, forms.ModelChoiceField)
     procedures = Procedure.objects.filter(administration=administration)
     field.queryset = (procedures.filter(is_active=True) if only_open else procedures).order_by("code")
-    field.label_from_instance = lambda obj: f"{obj.code} — {obj.name}"  # type: ignore[method-assign]
+    field.label_from_instance = procedure_label  # type: ignore[method-assign,assignment]
+
+
+def procedure_label(procedure: Any) -> str:
+    return f"{procedure.code} — {procedure.name}"
 
 
 class CounterRegistrationForm(AccessibleForm):
@@ -133,12 +137,15 @@ class IdsField(forms.TypedMultipleChoiceField):
 
 
 class BulkAssignForm(AccessibleForm):
-    service = forms.ModelChoiceField(label=_("Assign the selected mail to"), queryset=Service.objects.none())
+    service = ObjectChoiceField(label=_("Assign the selected mail to"))
     cases = IdsField(label=_("Correspondence"), error_messages={"required": _("Select the mail to assign.")})
 
-    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, services: list[Service], **kwargs: Any) -> None:
+        """``services``: the administration's active services (``Scope.active_services``)."""
         super().__init__(*args, **kwargs)
-        services_field(self.fields["service"], administration)
+        field = self.fields["service"]
+        assert isinstance(field, ObjectChoiceField)
+        field.set_objects(services, named_with_code)
 
 
 class ReasonForm(AccessibleForm):
@@ -234,12 +241,13 @@ class ReplyForm(AccessibleForm):
 
 
 class InboxFilterForm(AccessibleForm):
-    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
-    procedure = forms.ModelChoiceField(label=_("Procedure"), queryset=Service.objects.none(), required=False)
+    service = ObjectChoiceField(label=_("Service"), required=False)
+    procedure = ObjectChoiceField(label=_("Procedure"), required=False)
     mine = forms.BooleanField(label=_("Only mine"), required=False)
     sort = forms.ChoiceField(
         label=_("Order"),
         required=False,
+        widget=QuickSelect,
         choices=[
             ("due", _("Due date, soonest first")),
             ("-due", _("Due date, latest first")),
@@ -248,10 +256,16 @@ class InboxFilterForm(AccessibleForm):
         ],
     )
 
-    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, services: list[Service], procedures: list[Any], **kwargs: Any) -> None:
+        """``services`` and ``procedures``: the administration's, already loaded."""
         super().__init__(*args, **kwargs)
-        services_field(self.fields["service"], administration)
-        procedures_field(self.fields["procedure"], administration, only_open=False)
+        for name, objects, label in (
+            ("service", services, named_with_code),
+            ("procedure", procedures, procedure_label),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, ObjectChoiceField)
+            field.set_objects(objects, label)
 
 
 class InternalNoteForm(AccessibleForm):

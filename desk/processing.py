@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -11,7 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
@@ -31,11 +34,9 @@ from desk.forms import (
 from documents import storage
 from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
-from tenancy.models import User
-from tenancy.selectors import administration_for_staff
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import Scope, scope_of
+from workflow.access import Scope, scope_for_staff
 from workflow.calendar import local_date
 from workflow.letters import template_prefill
 from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
@@ -43,12 +44,13 @@ from workflow.services import ActionRefused, LetterText
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code)
-    scope = scope_of(user, administration)
+    scope = scope_for_staff(request.user, code)  # type: ignore[arg-type]
     if not scope.can_read:
         raise NotFound
     return scope
+
+
+PAGE_SIZE = 50  # inbox rows per page
 
 
 @login_required
@@ -58,7 +60,8 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
     box = request.GET.get("box", "")
     if box not in wf.BOXES:
         box = "to_assign" if scope.can_route else "in_progress"
-    filters = InboxFilterForm(request.GET or None, administration=administration)
+    procedures = wf.procedure_choices(administration)
+    filters = InboxFilterForm(request.GET or None, services=scope.active_services, procedures=procedures)
     criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
     service = criteria.get("service")
     procedure = criteria.get("procedure")
@@ -78,9 +81,11 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
         procedure_id=procedure.pk if procedure else None,
         sort=criteria.get("sort") or "due",
     )
-    page = CappedPaginator(cases, 50).get_page(request.GET.get("page"))
-    for case in page:
-        _annotate(case, today)
+    # The box's count is the list's, unless the list is narrowed further (or is the copies box,
+    # whose count is of copies).
+    known = counts[box] if procedure is None and box != "in_copy" else None
+    page = CappedPaginator(cases.values_list("pk", flat=True), PAGE_SIZE, count=known).get_page(request.GET.get("page"))
+    rows = _rows(wf.inbox_rows(list(page.object_list)), scope, procedures, today)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("box", None)
@@ -96,20 +101,72 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
             "boxes": _box_labels(counts),
             "filters": filters,
             "page": page,
+            "rows": rows,
             "query": query.urlencode(),
-            "today": today,
-            "bulk_form": BulkAssignForm(administration=administration, auto_id="bulk_%s") if can_bulk else None,
+            "bulk_form": BulkAssignForm(services=scope.active_services, auto_id="bulk_%s") if can_bulk else None,
         },
     )
 
 
 class CappedPaginator(Paginator):  # type: ignore[type-arg]
     """Pages over at most ``COUNT_CAP`` + 1 items: counting a whole register to show page 1
-    costs more than the page itself; filters narrow the rest."""
+    costs more than the page itself; filters narrow the rest. ``count``: the number when the
+    caller already knows it."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.__dict__["count"] = min(count, wf.COUNT_CAP + 1)
 
     @cached_property
     def count(self) -> int:
         return wf.capped_count(self.object_list)  # type: ignore[arg-type]
+
+
+def _rows(cases: list[dict[str, Any]], scope: Scope, procedures: list[Any], today: date) -> list[dict[str, Any]]:
+    """An inbox page's rows, ready to print: the template only places them."""
+    service_names = {service.pk: service.name for service in scope.services}
+    procedure_codes = {procedure.pk: procedure.code for procedure in procedures}
+    statuses = {value: str(label) for value, label in Status.choices}
+    # One URL reversed, the others made from it: the same address for every row but the number.
+    marker = 987654321
+    url = reverse("desk:correspondence", args=[scope.administration.code, marker])
+    rows = []
+    for case in cases:
+        note, tone = due_note(case["status"], case["due_on"], today)
+        rows.append(
+            {
+                "pk": case["pk"],
+                "url": url.replace(str(marker), str(case["pk"])),
+                "number": case["correspondence__number"],
+                "confidential": case["correspondence__confidential"],
+                "subject": Truncator(case["correspondence__subject"]).chars(80),
+                "procedure": procedure_codes.get(case["procedure_id"], ""),
+                "sender": case["correspondence__sender_name"],
+                "status": statuses.get(case["status"], case["status"]),
+                "agent": case["agent__full_name"] or "",
+                "service": service_names.get(case["service_id"], "—"),
+                "due_on": case["due_on"].isoformat() if case["due_on"] else "",
+                "note": note,
+                "tone": tone,
+                "silence": tone == "bad" and case["silence_rule"] == "acceptance",
+            }
+        )
+    return rows
+
+
+def due_note(status: str, due_on: date | None, today: date) -> tuple[str, str]:
+    """What the due date means today, and its tone: suspended, late (bad), or days left."""
+    if due_on is None:
+        return "", ""
+    if status == Status.AWAITING_COMPLETION:
+        return _("Clock suspended"), "warn"
+    if status not in RUNNING_STATUSES:
+        return "", ""
+    days_left = (due_on - today).days
+    if days_left < 0:
+        return ngettext("%(days)s day late", "%(days)s days late", -days_left) % {"days": -days_left}, "bad"
+    return ngettext("%(days)s day left", "%(days)s days left", days_left) % {"days": days_left}, "muted"
 
 
 def _annotate(case: Case, today: Any) -> None:
@@ -136,7 +193,7 @@ def _box_labels(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 @require_POST
 def bulk_assign(request: HttpRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
-    form = BulkAssignForm(request.POST, administration=scope.administration)
+    form = BulkAssignForm(request.POST, services=scope.active_services)
     back = reverse("desk:inbox", args=[code]) + "?" + request.POST.get("back", "")
     if not form.is_valid():
         for errors in form.errors.values():

@@ -7,10 +7,12 @@ administration. Clerks and administrators route everything. Auditors only read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from core.errors import NotFound
 from tenancy.models import Administration, Membership, Service, User
+from tenancy.selectors import memberships_of
 
 Role = Membership.Role
 ROUTE_ROLES = frozenset({Role.CLERK, Role.ADMIN})
@@ -47,6 +49,17 @@ class Scope:
     handles: set[int] | None = field(default_factory=set)
     supervises: set[int] | None = field(default_factory=set)
     own_services: set[int] = field(default_factory=set)
+    # Every service of the administration, in code order, loaded once per request: the pages'
+    # choices and the checks that a service belongs here read this list instead of the database.
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def service_ids(self) -> set[int]:
+        return {service.pk for service in self.services}
+
+    @property
+    def active_services(self) -> list[Service]:
+        return [service for service in self.services if service.is_active]
 
     @property
     def can_read(self) -> bool:
@@ -77,15 +90,33 @@ class Scope:
 
 
 def scope_of(user: User, administration: Administration) -> Scope:
-    scope = Scope(user=user, administration=administration)
     if not user.is_authenticated:
-        return scope
+        return Scope(user=user, administration=administration)
     memberships = list(
         Membership.objects.filter(user=user, administration=administration, is_active=True).values_list(
             "role", "service_id"
         )
     )
+    return _scope(user, administration, memberships)
+
+
+def scope_for_staff(user: User, code: str) -> Scope:
+    """The scope of ``user`` in the administration ``code`` they are a member of, from one
+    query; NotFound when they are not."""
+    rows = list(memberships_of(user).filter(administration__code=code)) if user.is_authenticated else []
+    if not rows:
+        raise NotFound
+    return _scope(user, rows[0].administration, [(row.role, row.service_id) for row in rows])
+
+
+def _scope(user: User, administration: Administration, memberships: Sequence[tuple[str, int | None]]) -> Scope:
+    scope = Scope(user=user, administration=administration)
     scope.roles = {role for role, _ in memberships}
+    if not scope.can_read:
+        return scope
+    services = scope.services = list(Service.objects.filter(administration=administration).order_by("code"))
+    for service in services:
+        service.administration = administration  # the same object: no query to reach it back
     if Role.ADMIN in scope.roles:
         scope.handles = scope.supervises = None
         return scope
@@ -93,7 +124,6 @@ def scope_of(user: User, administration: Administration) -> Scope:
     if not handling:
         return scope
     scope.own_services = {service_id for _, service_id in handling if service_id is not None}
-    services = list(Service.objects.filter(administration=administration).only("id", "parent_id"))
     if any(service_id is None for _, service_id in handling):
         scope.handles = None
     else:

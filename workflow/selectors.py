@@ -9,14 +9,17 @@ sent to them in copy. Confidential cases stay hidden from roles that may not rea
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.errors import NotFound
 from registry.models import SealedDocument
 from registry.selectors import CONFIDENTIAL_ROLES
-from tenancy.models import Administration, Membership, Service
+from tenancy.models import Administration, Membership
 from workflow.access import Scope
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
@@ -55,7 +58,7 @@ def visible_cases(scope: Scope, *, with_copies: bool = True, service_id: int | N
         # One service asked for (callers pass only services of this administration): all of it
         # when the user handles it, else only what is theirs. No administration filter: it
         # would keep the counts off their index-only scans.
-        if not Service.objects.filter(pk=service_id, administration=scope.administration).exists():
+        if service_id not in scope.service_ids:
             return Case.objects.none()  # never another administration's service
         cases = Case.objects.filter(service_id=service_id)
         if _sees_everything(scope) or (scope.handles_service(service_id) and not with_copies):
@@ -90,8 +93,20 @@ def box_filter(box: str, scope: Scope, today: date, soon: date) -> Q:
     if box == "overdue":
         return RUNNING_Q & Q(due_on__lt=today)
     if box == "in_copy":
-        return Q(copies__service_id__in=scope.own_services or ())
+        # A subquery, not a join: a case sent in copy to two of the user's services is listed once.
+        return Q(Exists(CaseCopy.objects.filter(case=OuterRef("pk"), service_id__in=scope.own_services or ())))
     return DONE_Q
+
+
+def _inbox_base(scope: Scope, *, with_copies: bool, service_id: int | None, mine: bool) -> QuerySet[Case]:
+    if mine and scope.can_read:
+        # The cases given to the user: always visible to them (confidential ones included), so
+        # none of the visibility conditions is needed, and each box reads the agent's own index.
+        cases = Case.objects.filter(agent=scope.user, administration=scope.administration)
+        if service_id is not None:
+            cases = cases.filter(service_id=service_id) if service_id in scope.service_ids else Case.objects.none()
+        return cases
+    return visible_cases(scope, with_copies=with_copies, service_id=service_id)
 
 
 def inbox(
@@ -105,16 +120,51 @@ def inbox(
     procedure_id: int | None = None,
     sort: str = "due",
 ) -> QuerySet[Case]:
-    cases = visible_cases(scope, with_copies=box == "in_copy", service_id=service_id).filter(
-        box_filter(box, scope, today, soon)
-    )
-    if mine:
-        cases = cases.filter(agent=scope.user)
+    """The cases of one inbox box, in the order asked; ``inbox_rows`` reads a page of them."""
+    cases = _inbox_base(scope, with_copies=box == "in_copy", service_id=service_id, mine=mine)
+    cases = cases.filter(box_filter(box, scope, today, soon))
     if procedure_id is not None:
         cases = cases.filter(procedure_id=procedure_id)
-    order = SORTS.get(sort, SORTS["due"])
-    cases = cases.select_related("correspondence", "service", "agent", "procedure").order_by(*order)
-    return cases.distinct() if box == "in_copy" else cases
+    return cases.order_by(*SORTS.get(sort, SORTS["due"]))
+
+
+# What an inbox row shows; the service and the procedure are named from lists the page has
+# already loaded.
+ROW_FIELDS = (
+    "pk",
+    "status",
+    "service_id",
+    "procedure_id",
+    "due_on",
+    "silence_rule",
+    "correspondence__number",
+    "correspondence__subject",
+    "correspondence__sender_name",
+    "correspondence__confidential",
+    "agent__full_name",
+)
+
+
+def inbox_rows(ids: list[int]) -> list[dict[str, Any]]:
+    """The cases ``ids`` (one page of an inbox, chosen and ordered on the cases' own indexes),
+    in that order, as the values their rows show: the page is picked before anything is joined."""
+    found = {row["pk"]: row for row in Case.objects.filter(pk__in=ids).values(*ROW_FIELDS)}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def cases_in_order(ids: list[int]) -> list[Case]:
+    """The cases ``ids``, in that order, with their correspondence, service, agent and procedure."""
+    found = Case.objects.select_related("correspondence", "service", "agent", "procedure").in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
+
+
+def procedure_choices(administration: Administration) -> list[Procedure]:
+    """The administration's procedures, open or not, for filters."""
+    return list(
+        Procedure.objects.filter(administration=administration)
+        .only("id", "code", "name_ar", "name_fr", "is_active")
+        .order_by("code")
+    )
 
 
 # Counts stop here ("1000+"): each box is counted on its own index, and never by reading a
@@ -126,21 +176,59 @@ def capped_count(cases: QuerySet[Case]) -> int:
     return cases.order_by()[: COUNT_CAP + 1].count()
 
 
+def capped_counts(parts: dict[str, QuerySet[Any]]) -> dict[str, int]:
+    """Several counts, each stopping at ``COUNT_CAP`` + 1, in one statement: a page's boxes are
+    counted in one round trip, each count still reading its own index."""
+    counts = dict.fromkeys(parts, 0)
+    selects: list[str] = []
+    params: list[Any] = []
+    names: list[str] = []
+    for name, queryset in parts.items():
+        try:
+            sql, values = queryset.order_by()[: COUNT_CAP + 1].query.sql_with_params()
+        except EmptyResultSet:
+            continue  # nothing can match: 0
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted)")  # noqa: S608 - SQL compiled by Django, values as parameters
+        params.extend(values)
+        names.append(name)
+    if selects:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(selects), params)
+            counts.update(zip(names, cursor.fetchone(), strict=True))
+    return counts
+
+
+def _count_parts(scope: Scope, *, service_id: int | None, mine: bool) -> list[QuerySet[Case]]:
+    """What the counts cover, as disjoint parts that each read one index. A member of services
+    sees their services' cases and, apart, those given to them by name elsewhere: counted as one
+    condition with an OR, PostgreSQL reads every matching row instead of stopping at the cap."""
+    if mine or service_id is not None or _sees_everything(scope):
+        return [_inbox_base(scope, with_copies=False, service_id=service_id, mine=mine)]
+    handled = scope.handles or ()
+    services_part = _confidential(scope, Case.objects.filter(service_id__in=handled))
+    given_part = Case.objects.filter(agent=scope.user, administration=scope.administration).exclude(
+        service_id__in=handled
+    )
+    return [services_part, given_part]
+
+
 def box_counts(
     scope: Scope, *, today: date, soon: date, service_id: int | None = None, mine: bool = False
 ) -> dict[str, int]:
-    """The number of cases in each box, up to ``COUNT_CAP`` + 1, one short query per box."""
-    cases = visible_cases(scope, with_copies=False, service_id=service_id)
-    if mine:
-        cases = cases.filter(agent=scope.user)
-    counts = {
-        box: capped_count(cases.filter(box_filter(box, scope, today, soon)))
-        for box in ("to_assign", "in_progress", "due_soon", "overdue", "done")
-    }
+    """The number of cases in each box, up to ``COUNT_CAP`` + 1, in one statement."""
+    parts = _count_parts(scope, service_id=service_id, mine=mine)
+    boxes: dict[str, QuerySet[Any]] = {}
+    for box in ("to_assign", "in_progress", "due_soon", "overdue", "done"):
+        condition = box_filter(box, scope, today, soon)
+        ids = [part.filter(condition).order_by().values("pk") for part in parts]
+        boxes[box] = ids[0].union(*ids[1:], all=True) if len(ids) > 1 else ids[0]
     # The user's own services belong to this administration: no join needed to count.
-    copies = CaseCopy.objects.filter(service_id__in=scope.own_services).order_by()
-    counts["in_copy"] = copies[: COUNT_CAP + 1].count() if scope.own_services else 0
-    return counts
+    boxes["in_copy"] = (
+        CaseCopy.objects.filter(service_id__in=scope.own_services).values("pk")
+        if scope.own_services
+        else CaseCopy.objects.none()
+    )
+    return capped_counts(boxes)
 
 
 def case_for_staff(scope: Scope, case_id: int) -> Case:

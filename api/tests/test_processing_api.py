@@ -97,3 +97,28 @@ def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
     pdf = bearer(citizen).get(mine["reply"]["pdf_url"])
     assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
     assert Case.objects.get(pk=case_id).status == "answered"
+
+
+def test_the_case_list_pages_in_a_fixed_number_of_queries(
+    commune, citizen, clerk, procedure, django_assert_max_num_queries
+):
+    from workflow.testing import deposit as deposit_request
+
+    api = bearer(clerk)
+    url = f"/api/v1/administrations/{commune.code}/cases?box=in_progress&service=urb&limit=2"
+    for i in range(2):
+        deposit_request(commune, citizen, procedure="URB-PC", subject=f"طلب {i}")
+    api.get(url)
+    # session-less bearer: the token, the memberships, the services, the calendar, the counts,
+    # the page's keys, its cases with what they name, and each case's silence date needs nothing more
+    with django_assert_max_num_queries(9):
+        first = api.get(url).json()
+    for i in range(4):
+        deposit_request(commune, citizen, procedure="URB-PC", subject=f"آخر {i}")
+    with django_assert_max_num_queries(9):
+        body = api.get(url + "&offset=2").json()
+    assert first["total"] == 2 and body["total"] == 6 and body["counts"]["in_progress"] == 6
+    assert len(body["results"]) == 2 and {r["service"] for r in body["results"]} == {"URB"}
+    everything = api.get(f"/api/v1/administrations/{commune.code}/cases?box=in_progress&limit=200").json()
+    assert [r["id"] for r in everything["results"]][2:4] == [r["id"] for r in body["results"]]
+    assert api.get(f"/api/v1/administrations/{commune.code}/cases?service=NOPE").status_code == 404

@@ -93,7 +93,7 @@ def action_allowed(case: Case, action: str) -> bool:
 
 
 def calendar_for(administration: Administration) -> BusinessCalendar:
-    days = list(CalendarDay.objects.filter(administration=administration).values_list("day", "is_working"))
+    days = list(CalendarDay.objects.filter(administration=administration).order_by().values_list("day", "is_working"))
     return BusinessCalendar(
         extra_days_off=frozenset(d for d, working in days if not working),
         extra_working_days=frozenset(d for d, working in days if working),

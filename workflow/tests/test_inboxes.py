@@ -1,0 +1,233 @@
+"""Who sees what in the inboxes, and that every box's count is the number of cases it lists.
+
+The counts are computed apart from the lists (in parts, in one statement, capped), so each
+scope's counts are checked against its lists, and both against the visibility rules written
+out case by case.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from registry.models import Correspondence
+from tenancy.models import Membership
+from tenancy.testing import make_service, make_staff
+from workflow import selectors as wf
+from workflow.access import scope_for_staff, scope_of
+from workflow.models import Case, CaseCopy, Status
+from workflow.testing import deposit
+
+Role = Membership.Role
+TODAY = date(2026, 11, 23)  # a Monday
+SOON = date(2026, 11, 30)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def world(commune, citizen):
+    """A directorate (DIR) with two services under it (URB, ECO) and a service beside it (OTH);
+    cases of every kind spread over them."""
+    directorate = make_service(commune, "DIR", name_fr="Direction")
+    urb = make_service(commune, "URB", name_fr="Urbanisme", parent=directorate)
+    eco = make_service(commune, "ECO", name_fr="Économie", parent=directorate)
+    other = make_service(commune, "OTH", name_fr="Autre")
+    director = make_staff(commune, Role.HEAD, "director@commune.ma")
+    Membership.objects.filter(user=director).update(service=directorate)
+    agent = make_staff(commune, Role.AGENT, "urb.agent@commune.ma")
+    Membership.objects.filter(user=agent).update(service=urb)
+    colleague = make_staff(commune, Role.AGENT, "urb.colleague@commune.ma")
+    Membership.objects.filter(user=colleague).update(service=urb)
+
+    def case(label, *, status, service=None, agent=None, due=0, confidential=False):
+        c = deposit(commune, citizen, subject=label).correspondence
+        if confidential:
+            Correspondence.objects.filter(pk=c.pk).update(confidential=True)
+        Case.objects.filter(pk=c.pk).update(
+            status=status, service=service, agent=agent, due_on=TODAY + timedelta(days=due)
+        )
+        return c.pk
+
+    cases = {
+        "new": case("new", status=Status.REGISTERED, due=40),
+        "urb-mine": case("urb-mine", status=Status.IN_PROGRESS, service=urb, agent=agent, due=3),
+        "urb-colleague": case("urb-colleague", status=Status.ASSIGNED, service=urb, agent=colleague, due=-2),
+        "urb-late": case("urb-late", status=Status.ASSIGNED, service=urb, due=-5),
+        "urb-secret": case("urb-secret", status=Status.ASSIGNED, service=urb, due=10, confidential=True),
+        "urb-secret-mine": case(
+            "urb-secret-mine", status=Status.IN_PROGRESS, service=urb, agent=agent, due=20, confidential=True
+        ),
+        "urb-done": case("urb-done", status=Status.ANSWERED, service=urb, agent=agent, due=-30),
+        "eco": case("eco", status=Status.AWAITING_COMPLETION, service=eco, due=15),
+        "oth": case("oth", status=Status.IN_PROGRESS, service=other, due=1),
+        # Given by name to URB's agent while in another service (moved after it was given).
+        "oth-given": case("oth-given", status=Status.IN_PROGRESS, service=other, agent=agent, due=-1),
+        "oth-copied": case("oth-copied", status=Status.ASSIGNED, service=other, due=30),
+    }
+    CaseCopy.objects.create(case_id=cases["oth-copied"], service=urb, added_at=timezone.now())
+    return {
+        "commune": commune,
+        "cases": cases,
+        "services": {"dir": directorate, "urb": urb, "eco": eco, "oth": other},
+        "users": {"director": director, "agent": agent},
+    }
+
+
+BOX_OF = {  # each case's box, from its status and due date (TODAY)
+    "new": {"to_assign"},
+    "urb-mine": {"in_progress", "due_soon"},
+    "urb-colleague": {"in_progress", "overdue"},
+    "urb-late": {"in_progress", "overdue"},
+    "urb-secret": {"in_progress"},
+    "urb-secret-mine": {"in_progress"},
+    "urb-done": {"done"},
+    "eco": {"in_progress"},
+    "oth": {"in_progress", "due_soon"},
+    "oth-given": {"in_progress", "overdue"},
+    "oth-copied": {"in_progress"},
+}
+ALL = set(BOX_OF)
+
+# What each person may read (the rules of workflow.selectors, written out).
+VISIBLE = {
+    "clerk": ALL,
+    # a head: the cases of their service and those under it, confidential ones included
+    "director": {name for name in ALL if name.startswith(("urb", "eco"))},
+    # an agent: their service's cases but the confidential ones not given to them, and what
+    # was given to them by name anywhere
+    "agent": {"urb-mine", "urb-colleague", "urb-late", "urb-secret-mine", "urb-done", "oth-given"},
+}
+
+
+def _names(world, pks):
+    by_pk = {pk: name for name, pk in world["cases"].items()}
+    return {by_pk[pk] for pk in pks}
+
+
+def _scope(world, who, clerk):
+    user = clerk if who == "clerk" else world["users"][who]
+    return scope_of(user, world["commune"])
+
+
+@pytest.mark.parametrize("who", ["clerk", "director", "agent"])
+@pytest.mark.parametrize("mine", [False, True])
+def test_each_box_lists_what_the_rules_allow_and_counts_what_it_lists(world, clerk, who, mine):
+    scope = _scope(world, who, clerk)
+    me = scope.user
+    mine_names = {n for n, pk in world["cases"].items() if Case.objects.get(pk=pk).agent_id == me.pk}
+    counts = wf.box_counts(scope, today=TODAY, soon=SOON, mine=mine)
+    for box in ("to_assign", "in_progress", "due_soon", "overdue", "done"):
+        listed = _names(world, wf.inbox(scope, box, today=TODAY, soon=SOON, mine=mine).values_list("pk", flat=True))
+        expected = {name for name in VISIBLE[who] if box in BOX_OF[name]}
+        if mine:
+            expected = {name for name in ALL if box in BOX_OF[name]} & mine_names
+        assert listed == expected, (who, box)
+        assert counts[box] == len(listed), (who, box)
+
+
+def test_a_service_filter_narrows_the_lists_and_the_counts_alike(world, clerk):
+    urb = world["services"]["urb"]
+    agent = scope_of(world["users"]["agent"], world["commune"])
+    counts = wf.box_counts(agent, today=TODAY, soon=SOON, service_id=urb.pk)
+    listed = _names(
+        world, wf.inbox(agent, "in_progress", today=TODAY, soon=SOON, service_id=urb.pk).values_list("pk", flat=True)
+    )
+    assert listed == {"urb-mine", "urb-colleague", "urb-late", "urb-secret-mine"}
+    assert counts["in_progress"] == 4
+    # The agent's own boxes within one service: only URB's, not the case given elsewhere.
+    mine = wf.inbox(agent, "in_progress", today=TODAY, soon=SOON, service_id=urb.pk, mine=True)
+    assert _names(world, mine.values_list("pk", flat=True)) == {"urb-mine", "urb-secret-mine"}
+    other = world["services"]["oth"]
+    assert _names(
+        world, wf.inbox(agent, "in_progress", today=TODAY, soon=SOON, service_id=other.pk).values_list("pk", flat=True)
+    ) == {"oth-given"}
+
+
+def test_copies_are_listed_once_in_their_own_box(world):
+    agent = scope_of(world["users"]["agent"], world["commune"])
+    CaseCopy.objects.create(
+        case_id=world["cases"]["oth-copied"], service=world["services"]["eco"], added_at=timezone.now()
+    )
+    listed = list(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
+    assert _names(world, listed) == {"oth-copied"} and len(listed) == 1
+    assert wf.box_counts(agent, today=TODAY, soon=SOON)["in_copy"] == 1
+
+
+def test_counts_stop_at_the_cap(world, clerk, monkeypatch):
+    monkeypatch.setattr(wf, "COUNT_CAP", 2)
+    counts = wf.box_counts(scope_of(clerk, world["commune"]), today=TODAY, soon=SOON)
+    assert counts["in_progress"] == 3  # "2+": one more than the cap, never the whole box
+    assert counts["to_assign"] == 1 and counts["in_copy"] == 0
+
+
+def test_another_administrations_service_lists_and_counts_nothing(world, clerk, elsewhere):
+    theirs = make_service(elsewhere, "URB")
+    scope = scope_of(clerk, world["commune"])
+    assert not wf.inbox(scope, "in_progress", today=TODAY, soon=SOON, service_id=theirs.pk).exists()
+    counts = wf.box_counts(scope, today=TODAY, soon=SOON, service_id=theirs.pk, mine=True)
+    assert set(counts.values()) == {0}
+
+
+def test_a_staff_scope_is_read_in_one_membership_query(world, clerk, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the memberships (with the administration), the services
+        scope = scope_for_staff(world["users"]["director"], world["commune"].code)
+    assert scope.handles == {s.pk for key, s in world["services"].items() if key != "oth"}
+    assert [s.code for s in scope.services] == ["DIR", "ECO", "OTH", "SG", "URB"]
+
+
+def test_the_inbox_page_lists_one_page_of_rows_in_order_and_pages_on(world, clerk, monkeypatch):
+    from desk import processing
+
+    monkeypatch.setattr(processing, "PAGE_SIZE", 4)
+    client = Client(headers={"Accept-Language": "fr"})  # the page in French
+    client.force_login(clerk)
+    code = world["commune"].code
+    with mock_today():
+        first = client.get(f"/desk/{code}/inbox/?box=in_progress&sort=due").content.decode()
+        second = client.get(f"/desk/{code}/inbox/?box=in_progress&sort=due&page=2").content.decode()
+        third = client.get(f"/desk/{code}/inbox/?box=in_progress&page=3").content.decode()
+    # The four soonest due: urb-late (-5), urb-colleague (-2), oth-given (-1), oth (+1).
+    order = [first.find(f"<td>{name}") for name in ("urb-late", "urb-colleague", "oth-given", "oth<")]
+    assert -1 not in order and order == sorted(order), order
+    assert "9 courriers" in first and "1 / 3" in first
+    assert "urb-mine" not in first and "<td>urb-mine" in second and "urb-late" not in second
+    assert "<td>oth-copied" in third and "<td>urb-mine" not in third
+    # Each row says how late or how near, and a suspended clock says so.
+    assert "5 jours de retard" in first and "1 jour restant" in first and "3 jours restants" in second
+    assert "Délai suspendu" in second and "Délai suspendu" not in first
+    # The confidential case is marked; the service is named.
+    assert "Confidentiel" in second and "Confidentiel" not in first and "Urbanisme" in first
+
+
+def mock_today():
+    from workflow.testing import clock_at
+
+    return clock_at("2026-11-23 10:00")
+
+
+def test_only_mine_stays_within_the_administration_and_its_services(world, elsewhere, citizen):
+    """A person working for two administrations sees, in each, only what was given to them there."""
+    agent = world["users"]["agent"]
+    theirs = make_service(elsewhere, "URB")
+    Membership.objects.create(user=agent, administration=elsewhere, role=Role.AGENT, service=theirs)
+    there = deposit(elsewhere, citizen, subject="there").correspondence
+    Case.objects.filter(pk=there.pk).update(status=Status.IN_PROGRESS, service=theirs, agent=agent, due_on=TODAY)
+    here = scope_of(agent, world["commune"])
+    listed = set(wf.inbox(here, "in_progress", today=TODAY, soon=SOON, mine=True).values_list("pk", flat=True))
+    assert there.pk not in listed and _names(world, listed) == {"urb-mine", "urb-secret-mine", "oth-given"}
+    assert wf.box_counts(here, today=TODAY, soon=SOON, mine=True)["in_progress"] == 3
+    # Naming the other administration's service changes nothing: it is not one of ours.
+    assert not wf.inbox(here, "in_progress", today=TODAY, soon=SOON, service_id=theirs.pk, mine=True).exists()
+    assert wf.box_counts(here, today=TODAY, soon=SOON, service_id=theirs.pk, mine=True)["in_progress"] == 0
+    there_scope = scope_of(agent, elsewhere)
+    assert list(
+        wf.inbox(there_scope, "in_progress", today=TODAY, soon=SOON, mine=True).values_list("pk", flat=True)
+    ) == [there.pk]
