@@ -139,7 +139,7 @@ def _rows(cases: list[dict[str, Any]], scope: Scope, procedures: list[Any], toda
                 "pk": case["pk"],
                 "url": url.replace(str(marker), str(case["pk"])),
                 "number": case["correspondence__number"],
-                "confidential": case["correspondence__confidential"],
+                "confidential": case["confidential"],
                 "subject": Truncator(case["correspondence__subject"]).chars(80),
                 "procedure": procedure_codes.get(case["procedure_id"], ""),
                 "sender": case["correspondence__sender_name"],

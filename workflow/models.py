@@ -220,6 +220,9 @@ class Case(models.Model):
     # The next reminder to send, and when (see workflow.reminders).
     remind_on = models.DateField(null=True, blank=True)
     remind_point = models.CharField(max_length=16, blank=True)
+    # The correspondence's confidentiality, copied when the case opens (it never changes): the
+    # inboxes then decide who sees a case from the case's own row and indexes.
+    confidential = models.BooleanField(default=False, editable=False)
 
     class Meta:
         indexes = [
@@ -228,12 +231,12 @@ class Case(models.Model):
             models.Index(
                 fields=["administration", "status", "due_on"],
                 name="case_admin_status_due",
-                include=["registered_on", "correspondence"],
+                include=["registered_on", "correspondence", "service", "agent", "confidential"],
             ),
             models.Index(
                 fields=["service", "status", "due_on"],
                 name="case_service_status_due",
-                include=["registered_on", "correspondence"],
+                include=["registered_on", "correspondence", "agent", "confidential"],
             ),
             models.Index(
                 fields=["agent", "administration", "status", "due_on"],

@@ -75,7 +75,7 @@ def visible_cases(scope: Scope, *, with_copies: bool = True, service_id: int | N
 
 def _confidential(scope: Scope, cases: QuerySet[Case]) -> QuerySet[Case]:
     if not scope.roles & CONFIDENTIAL_ROLES:
-        cases = cases.filter(Q(correspondence__confidential=False) | Q(agent=scope.user))
+        cases = cases.filter(Q(confidential=False) | Q(agent=scope.user))
     return cases
 
 
@@ -140,7 +140,7 @@ ROW_FIELDS = (
     "correspondence__number",
     "correspondence__subject",
     "correspondence__sender_name",
-    "correspondence__confidential",
+    "confidential",
     "agent__full_name",
 )
 
@@ -199,17 +199,32 @@ def capped_counts(parts: dict[str, QuerySet[Any]]) -> dict[str, int]:
 
 
 def _count_parts(scope: Scope, *, service_id: int | None, mine: bool) -> list[QuerySet[Case]]:
-    """What the counts cover, as disjoint parts that each read one index. A member of services
-    sees their services' cases and, apart, those given to them by name elsewhere: counted as one
-    condition with an OR, PostgreSQL reads every matching row instead of stopping at the cap."""
-    if mine or service_id is not None or _sees_everything(scope):
-        return [_inbox_base(scope, with_copies=False, service_id=service_id, mine=mine)]
-    handled = scope.handles or ()
-    services_part = _confidential(scope, Case.objects.filter(service_id__in=handled))
-    given_part = Case.objects.filter(agent=scope.user, administration=scope.administration).exclude(
-        service_id__in=handled
-    )
-    return [services_part, given_part]
+    """What the counts cover, as disjoint parts that each read one index: the cases within the
+    user's reach that they may see there, and apart, those given to them by name that the first
+    part leaves out (elsewhere, or confidential). Counted as one condition with an OR,
+    PostgreSQL would read every matching row instead of stopping at the cap."""
+    if mine:
+        return [_inbox_base(scope, with_copies=False, service_id=service_id, mine=True)]
+    if service_id is not None:
+        if service_id not in scope.service_ids:
+            return [Case.objects.none()]
+        if not (_sees_everything(scope) or scope.handles_service(service_id)):
+            # Someone else's service: only what was given to them there.
+            return [Case.objects.filter(service_id=service_id, agent=scope.user)]
+        reach = Q(service_id=service_id)
+    elif _sees_everything(scope):
+        reach = Q(administration=scope.administration)
+    else:
+        reach = Q(service_id__in=scope.handles or ())
+    may_read_confidential = bool(scope.roles & CONFIDENTIAL_ROLES)
+    if not may_read_confidential:
+        reach &= Q(confidential=False)
+    elif service_id is not None or _sees_everything(scope):
+        return [Case.objects.filter(reach)]  # nothing given to them lies outside
+    given = Case.objects.filter(agent=scope.user, administration=scope.administration)
+    if service_id is not None:
+        given = given.filter(service_id=service_id)
+    return [Case.objects.filter(reach), given.exclude(reach)]
 
 
 def box_counts(

@@ -63,6 +63,7 @@ CASE_COLUMNS = [
     "updated_at",
     "remind_on",
     "remind_point",
+    "confidential",
 ]
 
 EVENT_COLUMNS = ["case_id", "at", "kind", "actor_id", "service_id", "public", "text", "data", "emailed_at"]
@@ -129,7 +130,7 @@ def case_rows(items: list[Incoming], org: Org) -> Iterator[tuple[Any, ...]]:
             item.pk, org.admin_ids[item.admin], procedure_id, item.status, item.service, item.agent,
             item.registered_on, delay, "calendar", silence, item.due_on, item.suspended_on, 0,
             item.status == "awaiting_completion", item.answered_at, item.closed_at, updated, item.remind_on,
-            item.remind_point,
+            item.remind_point, item.confidential,
         )  # fmt: skip
 
 

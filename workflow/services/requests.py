@@ -102,6 +102,7 @@ def request_register(
             silence_rule=terms.silence_rule,
             due_on=date.fromisoformat(correspondence.terms["due_on"]),
             updated_at=correspondence.registered_at,
+            confidential=correspondence.confidential,
         )
         _schedule_reminders(case, calendar)
         case.save(force_insert=True)

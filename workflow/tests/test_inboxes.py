@@ -14,7 +14,6 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_service, make_staff
 from workflow import selectors as wf
@@ -48,9 +47,7 @@ def world(commune, citizen):
     Membership.objects.filter(user=colleague).update(service=urb)
 
     def case(label, *, status, service=None, agent=None, due=0, confidential=False):
-        c = deposit(commune, citizen, subject=label).correspondence
-        if confidential:
-            Correspondence.objects.filter(pk=c.pk).update(confidential=True)
+        c = deposit(commune, citizen, subject=label, confidential=confidential).correspondence
         Case.objects.filter(pk=c.pk).update(
             status=status, service=service, agent=agent, due_on=TODAY + timedelta(days=due)
         )
@@ -231,3 +228,10 @@ def test_only_mine_stays_within_the_administration_and_its_services(world, elsew
     assert list(
         wf.inbox(there_scope, "in_progress", today=TODAY, soon=SOON, mine=True).values_list("pk", flat=True)
     ) == [there.pk]
+
+
+def test_a_case_keeps_its_correspondences_confidentiality(world):
+    """The inboxes read confidentiality from the case: it must be the correspondence's."""
+    pairs = Case.objects.values_list("confidential", "correspondence__confidential")
+    assert all(ours == theirs for ours, theirs in pairs)
+    assert sum(ours for ours, _ in pairs) == 2
