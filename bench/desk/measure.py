@@ -112,6 +112,19 @@ def _variants(code: str) -> list[dict[str, Any]]:
             "queries": [f"box={b}&mine=on" for b in ("in_progress", "due_soon", "overdue", "done")],
         },
         {
+            # An agent's default view: the whole service's boxes, confidential mail of others hidden.
+            "name": f"agent of {BIG_SERVICE}, the service's boxes",
+            "key": "agent-service",
+            "user": agent.user,
+            "queries": [
+                "box=in_progress",
+                "box=overdue",
+                "box=done",
+                "box=in_copy",
+                "box=in_progress&sort=-registered",
+            ],
+        },
+        {
             "name": "clerk, to assign",
             "key": "clerk",
             "user": clerk,
@@ -121,7 +134,8 @@ def _variants(code: str) -> list[dict[str, Any]]:
             "name": f"head of {DIRECTORATE} (its {len(SERVICES) - 2} services), no filter",
             "key": "director",
             "user": director,
-            "queries": [f"box={b}" for b in ("in_progress", "due_soon", "overdue")],
+            "queries": [f"box={b}" for b in ("in_progress", "due_soon", "overdue", "done")]
+            + ["box=done&sort=-registered"],
         },
     ]
 
