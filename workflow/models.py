@@ -263,6 +263,13 @@ class Case(models.Model):
             models.Index(
                 fields=["administration", "due_on", "correspondence"], name="case_admin_running", condition=RUNNING_Q
             ),
+            # "Newest first" over a whole administration or several services: read backwards in
+            # registration order, the other conditions checked on the index itself.
+            models.Index(
+                fields=["administration", "registered_on", "correspondence"],
+                name="case_admin_registered",
+                include=["status", "service", "agent", "confidential", "due_on"],
+            ),
             # An agent's own boxes ("only mine") name the administration too: a person may work
             # for more than one.
             models.Index(
