@@ -81,9 +81,8 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
         procedure_id=procedure.pk if procedure else None,
         sort=criteria.get("sort") or "due",
     )
-    # The box's count is the list's, unless the list is narrowed further (or is the copies box,
-    # whose count is of copies).
-    known = counts[box] if procedure is None and box != "in_copy" else None
+    # The box's count is the list's, unless the list is narrowed further.
+    known = counts[box] if procedure is None else None
     page = CappedPaginator(cases.values_list("pk", flat=True), PAGE_SIZE, count=known).get_page(request.GET.get("page"))
     rows = _rows(wf.inbox_rows(list(page.object_list)), scope, procedures, today)
     query = request.GET.copy()

@@ -93,9 +93,26 @@ def box_filter(box: str, scope: Scope, today: date, soon: date) -> Q:
     if box == "overdue":
         return RUNNING_Q & Q(due_on__lt=today)
     if box == "in_copy":
-        # A subquery, not a join: a case sent in copy to two of the user's services is listed once.
-        return Q(Exists(CaseCopy.objects.filter(case=OuterRef("pk"), service_id__in=scope.own_services or ())))
+        return _copied_to_own_services(scope)
     return DONE_Q
+
+
+def _copied_to_own_services(scope: Scope) -> Q:
+    # A subquery, not a join: a case sent in copy to two of the user's services is listed once.
+    return Q(Exists(CaseCopy.objects.filter(case=OuterRef("pk"), service_id__in=scope.own_services or ())))
+
+
+def _copies(scope: Scope, *, service_id: int | None, mine: bool) -> QuerySet[Case]:
+    """The cases sent in copy to the user's own services: all visible to them (a copy is how they
+    reach them), confidential ones kept to those who may read them or were given them."""
+    if not (scope.can_read and scope.own_services):
+        return Case.objects.none()
+    cases = _confidential(scope, Case.objects.filter(_copied_to_own_services(scope)))
+    if mine:
+        cases = cases.filter(agent=scope.user)
+    if service_id is not None:
+        cases = cases.filter(service_id=service_id) if service_id in scope.service_ids else Case.objects.none()
+    return cases
 
 
 def _inbox_base(scope: Scope, *, with_copies: bool, service_id: int | None, mine: bool) -> QuerySet[Case]:
@@ -121,8 +138,11 @@ def inbox(
     sort: str = "due",
 ) -> QuerySet[Case]:
     """The cases of one inbox box, in the order asked; ``inbox_rows`` reads a page of them."""
-    cases = _inbox_base(scope, with_copies=box == "in_copy", service_id=service_id, mine=mine)
-    cases = cases.filter(box_filter(box, scope, today, soon))
+    if box == "in_copy":
+        cases = _copies(scope, service_id=service_id, mine=mine)
+    else:
+        cases = _inbox_base(scope, with_copies=False, service_id=service_id, mine=mine)
+        cases = cases.filter(box_filter(box, scope, today, soon))
     if procedure_id is not None:
         cases = cases.filter(procedure_id=procedure_id)
     return cases.order_by(*SORTS.get(sort, SORTS["due"]))
@@ -230,7 +250,8 @@ def _count_parts(scope: Scope, *, service_id: int | None, mine: bool) -> list[Qu
 def box_counts(
     scope: Scope, *, today: date, soon: date, service_id: int | None = None, mine: bool = False
 ) -> dict[str, int]:
-    """The number of cases in each box, up to ``COUNT_CAP`` + 1, in one statement."""
+    """The number of cases in each box, up to ``COUNT_CAP`` + 1, in one statement; each is the
+    number of cases its list shows."""
     parts = _count_parts(scope, service_id=service_id, mine=mine)
     boxes: dict[str, QuerySet[Any]] = {}
     for box in ("to_assign", "in_progress", "due_soon", "overdue", "done"):
@@ -238,11 +259,7 @@ def box_counts(
         ids = [part.filter(condition).order_by().values("pk") for part in parts]
         boxes[box] = ids[0].union(*ids[1:], all=True) if len(ids) > 1 else ids[0]
     # The user's own services belong to this administration: no join needed to count.
-    boxes["in_copy"] = (
-        CaseCopy.objects.filter(service_id__in=scope.own_services).values("pk")
-        if scope.own_services
-        else CaseCopy.objects.none()
-    )
+    boxes["in_copy"] = _copies(scope, service_id=service_id, mine=mine).order_by().values("pk")
     return capped_counts(boxes)
 
 

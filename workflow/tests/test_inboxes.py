@@ -148,14 +148,31 @@ def test_a_service_filter_narrows_the_lists_and_the_counts_alike(world, clerk):
     ) == {"oth-given"}
 
 
-def test_copies_are_listed_once_in_their_own_box(world):
+def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(world, citizen):
+    # A confidential case of another service, sent in copy to URB: not for an agent's eyes.
+    secret = deposit(world["commune"], citizen, subject="secret-copy", confidential=True).correspondence
+    Case.objects.filter(pk=secret.pk).update(status=Status.ASSIGNED, service=world["services"]["oth"])
+    CaseCopy.objects.create(case_id=secret.pk, service=world["services"]["urb"], added_at=timezone.now())
     agent = scope_of(world["users"]["agent"], world["commune"])
+    listed = list(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
+    assert listed == [world["cases"]["oth-copied"]]
+    assert wf.box_counts(agent, today=TODAY, soon=SOON)["in_copy"] == 1
+    assert wf.box_counts(agent, today=TODAY, soon=SOON, mine=True)["in_copy"] == 0
+    # Someone with two services of their own (agent in URB, head of ECO), both sent the same
+    # case in copy, sees it once; as a head they may read the confidential one.
+    double = make_staff(world["commune"], Role.AGENT, "double@commune.ma")
+    Membership.objects.filter(user=double).update(service=world["services"]["urb"])
+    Membership.objects.create(
+        user=double, administration=world["commune"], role=Role.HEAD, service=world["services"]["eco"]
+    )
     CaseCopy.objects.create(
         case_id=world["cases"]["oth-copied"], service=world["services"]["eco"], added_at=timezone.now()
     )
-    listed = list(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
-    assert _names(world, listed) == {"oth-copied"} and len(listed) == 1
-    assert wf.box_counts(agent, today=TODAY, soon=SOON)["in_copy"] == 1
+    scope = scope_of(double, world["commune"])
+    assert scope.own_services == {world["services"]["urb"].pk, world["services"]["eco"].pk}
+    listed = list(wf.inbox(scope, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
+    assert sorted(listed) == sorted([world["cases"]["oth-copied"], secret.pk])
+    assert wf.box_counts(scope, today=TODAY, soon=SOON)["in_copy"] == 2
 
 
 def test_counts_stop_at_the_cap(world, clerk, monkeypatch):
