@@ -8,6 +8,8 @@ Everything lives in one directory (``settings.PKI_DIR``)::
     tsa.cert.pem, tsa.key.pem            the timestamping unit (EKU timeStamping, critical)
     seals/<CODE>.cert.pem, seals/<CODE>.key.pem     one seal per administration
     seals/<CODE>.revoked-<serial>.cert.pem          seals revoked by :meth:`Pki.revoke_seal`
+    keystore.key             key-encryption key (0600) of the people's signing keys kept in the
+                             database (:mod:`trust.keystore`); never stored in the database
     trust/*.pem              extra trust anchors and CRLs (external CA, external TSA)
     .lock                    fcntl lock: writers exclusive, readers shared, across processes
 
@@ -47,7 +49,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from trust.cms import PrivateKey, SigningIdentity
@@ -57,6 +59,7 @@ CA_KEY = "ca.key.pem"
 CA_CRL = "ca.crl.pem"
 TSA_CERT = "tsa.cert.pem"
 TSA_KEY = "tsa.key.pem"
+KEYSTORE_KEY = "keystore.key"
 SEALS_DIR = "seals"
 TRUST_DIR = "trust"
 LOCK_FILE = ".lock"
@@ -67,6 +70,7 @@ ROOT_VALIDITY = timedelta(days=30 * 365)
 TSA_VALIDITY = timedelta(days=20 * 365)
 SEAL_VALIDITY = timedelta(days=10 * 365)
 SEAL_RENEW_BEFORE = timedelta(days=365)
+PERSON_VALIDITY = timedelta(days=3 * 365)
 CRL_VALIDITY = timedelta(days=365)
 CRL_REFRESH_BEFORE = timedelta(days=90)
 BACKDATE = timedelta(minutes=5)  # tolerate clocks of other machines being slightly behind
@@ -142,7 +146,7 @@ def _organization(name: x509.Name) -> str:
 def _issue(
     *,
     subject: x509.Name,
-    key: PrivateKey,
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
     issuer: x509.Certificate | None,
     issuer_key: PrivateKey,
     validity: timedelta,
@@ -154,11 +158,11 @@ def _issue(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer.subject if issuer else subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(now + validity)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     )
     if issuer is not None:
@@ -266,7 +270,7 @@ class Pki:
             ca_key = ec.generate_private_key(ec.SECP256R1())
             ca_cert = _issue(
                 subject=_name((NameOID.ORGANIZATION_NAME, installation_name), (NameOID.COMMON_NAME, ROOT_CA_CN)),
-                key=ca_key,
+                public_key=ca_key.public_key(),
                 issuer=None,
                 issuer_key=ca_key,
                 validity=ROOT_VALIDITY,
@@ -279,7 +283,7 @@ class Pki:
             tsa_key = ec.generate_private_key(ec.SECP256R1())
             tsa_cert = _issue(
                 subject=_name((NameOID.ORGANIZATION_NAME, installation_name), (NameOID.COMMON_NAME, TSA_CN)),
-                key=tsa_key,
+                public_key=tsa_key.public_key(),
                 issuer=ca_cert,
                 issuer_key=ca_key,
                 validity=TSA_VALIDITY,
@@ -439,7 +443,7 @@ class Pki:
                 extensions.append((x509.SubjectAlternativeName([alt]), False))
             cert = _issue(
                 subject=subject,
-                key=key,
+                public_key=key.public_key(),
                 issuer=self.ca_cert,
                 issuer_key=self.ca_key,
                 validity=SEAL_VALIDITY,
@@ -463,22 +467,98 @@ class Pki:
         if self.ca_key is None:
             raise SealUnavailable(f"revoking a seal needs the CA key ({CA_KEY}) in {self.directory}")
         cert_path, key_path = self._seal_paths(code)
-        crl_path = self.directory / CA_CRL
         with self._lock, _locked(self.directory, exclusive=True):
             if not cert_path.is_file():
                 raise SealUnavailable(f"no seal for administration {code!r}")
             cert = _load_pem_objects(cert_path)[0][0]
-            entry = (
-                x509.RevokedCertificateBuilder()
-                .serial_number(cert.serial_number)
-                .revocation_date(_now() - BACKDATE)
-                .build()
-            )
-            crl = _build_crl(self.ca_cert, self.ca_key, previous=_read_crl(crl_path), revoked=[entry])
-            _write_atomic(crl_path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
+            self._add_to_crl(cert)
             key_path.unlink(missing_ok=True)
             os.replace(cert_path, cert_path.with_name(f"{code}.revoked-{cert.serial_number:x}.cert.pem"))
             self._seals.pop(code, None)
+
+    # -- people's signing certificates -----------------------------------------------------
+
+    def issue_person(
+        self,
+        *,
+        public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+        full_name: str,
+        email: str,
+        organization_name: str,
+        organization_code: str,
+        title: str = "",
+    ) -> x509.Certificate:
+        """A signing certificate for a person acting for an organisation (an administration).
+
+        Subject: CN=<full name>, O=<organisation>, organizationIdentifier=<code>, title when
+        given; the e-mail address as subject alternative name; keyUsage digitalSignature +
+        nonRepudiation, valid ``PERSON_VALIDITY``.
+        """
+        _check_code(organization_code)
+        if self.ca_key is None:
+            raise SealUnavailable(f"issuing a certificate needs the CA key ({CA_KEY}) in {self.directory}")
+        attributes = [
+            (NameOID.COMMON_NAME, full_name[:64]),
+            (NameOID.ORGANIZATION_NAME, organization_name[:64] or organization_code),
+            (NameOID.ORGANIZATION_IDENTIFIER, organization_code),
+        ]
+        if title:
+            attributes.append((NameOID.TITLE, title[:64]))
+        return _issue(
+            subject=_name(*attributes),
+            public_key=public_key,
+            issuer=self.ca_cert,
+            issuer_key=self.ca_key,
+            validity=PERSON_VALIDITY,
+            extensions=[
+                (x509.BasicConstraints(ca=False, path_length=None), True),
+                (_key_usage(signing=True), True),
+                (x509.SubjectAlternativeName([x509.RFC822Name(email)]), False),
+            ],
+        )
+
+    def revoke(self, certificate: x509.Certificate) -> None:
+        """Put ``certificate`` (issued by this PKI's root) on the CRL."""
+        if self.ca_key is None:
+            raise SealUnavailable(f"revoking a certificate needs the CA key ({CA_KEY}) in {self.directory}")
+        if certificate.issuer != self.ca_cert.subject:
+            raise ValueError("this certificate was not issued by the installation's root")
+        with self._lock, _locked(self.directory, exclusive=True):
+            self._add_to_crl(certificate)
+
+    def is_revoked(self, certificate: x509.Certificate) -> bool:
+        return any(
+            crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+            and crl.issuer == certificate.issuer
+            for crl in self.crls
+        )
+
+    def _add_to_crl(self, certificate: x509.Certificate) -> None:
+        """The caller holds the exclusive directory lock."""
+        assert self.ca_key is not None
+        crl_path = self.directory / CA_CRL
+        previous = _read_crl(crl_path)
+        if previous is not None and previous.get_revoked_certificate_by_serial_number(certificate.serial_number):
+            return  # already revoked
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(certificate.serial_number)
+            .revocation_date(_now() - BACKDATE)
+            .build()
+        )
+        crl = _build_crl(self.ca_cert, self.ca_key, previous=previous, revoked=[entry])
+        _write_atomic(crl_path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
+
+    def key_encryption_key(self) -> bytes:
+        """The installation's key-encryption key (32 bytes), created on first use."""
+        path = self.directory / KEYSTORE_KEY
+        with self._lock:
+            if path.is_file():
+                return _read_kek(path)
+            with _locked(self.directory, exclusive=True):
+                if not path.is_file():  # another process may have created it meanwhile
+                    _write_atomic(path, secrets.token_bytes(32).hex().encode() + b"\n", mode=0o600)
+            return _read_kek(path)
 
     # -- CRL -------------------------------------------------------------------------------
 
@@ -494,6 +574,13 @@ class Pki:
                 crl = _build_crl(self.ca_cert, self.ca_key, previous=crl)
                 _write_atomic(path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
             return crl, _stamp(path)
+
+
+def _read_kek(path: Path) -> bytes:
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) != 32:
+        raise PkiMissing(f"{path} must hold 32 bytes in hexadecimal")
+    return key
 
 
 def _read_crl(path: Path) -> x509.CertificateRevocationList | None:

@@ -23,7 +23,7 @@ from trust.cms import SigningIdentity
 from trust.pdf_update import UnsupportedPdf, prepare_signature
 from trust.pki import Pki, PkiMissing
 
-__all__ = ["UnsupportedPdf", "seal_data", "seal_pdf", "timestamp_token"]
+__all__ = ["UnsupportedPdf", "seal_data", "seal_pdf", "sign_pdf", "timestamp_token"]
 
 # Room left for a token from an external TSA whose size we cannot predict exactly.
 _EXTERNAL_TOKEN_MARGIN = 2048
@@ -74,10 +74,29 @@ def seal_pdf(pdf: bytes, *, pki: Pki, administration_code: str, reason: str, loc
     :class:`~trust.pki.PkiMissing` when the PKI cannot provide a seal or a timestamp.
     """
     seal = pki.seal_for(code=administration_code)
+    return sign_pdf(pdf, identity=seal, pki=pki, reason=reason, location=location, field_name="Seal")
+
+
+def sign_pdf(
+    pdf: bytes,
+    *,
+    identity: SigningIdentity,
+    pki: Pki,
+    reason: str,
+    location: str = "",
+    field_name: str = "Signature",
+) -> bytes:
+    """Return ``pdf`` with a PAdES B-T signature by ``identity`` appended as an incremental update
+    (earlier signatures stay valid). Same errors as :func:`seal_pdf`."""
     prepared = prepare_signature(
-        pdf, reserved=_cms_size(seal, pki), signing_time=_now(), reason=reason, location=location
+        pdf,
+        reserved=_cms_size(identity, pki),
+        signing_time=_now(),
+        reason=reason,
+        location=location,
+        field_name=field_name,
     )
-    return prepared.finish(_signed_cms(seal, prepared.digest(), pki=pki))
+    return prepared.finish(_signed_cms(identity, prepared.digest(), pki=pki))
 
 
 def seal_data(data: bytes, *, pki: Pki, administration_code: str) -> bytes:
