@@ -27,12 +27,14 @@ administrations runs in <= 5 s.
    its next point, so today's sweep has exactly today's points to send. Not generated, as
    nothing measured reads them: receipts, attachments and files, audit events, the register
    log, citizen accounts, past notifications. Then ``VACUUM ANALYZE`` (the state autovacuum
-   keeps a live database in).
+   keeps a live database in) and a ``CHECKPOINT`` (so that the writes of the load are not
+   flushed during the measurements).
 2. Inbox: the real view (``desk:inbox``) through Django's test client, so with the whole
    middleware stack (session, authentication, CSRF, locale, CSP), signed in (``force_login``)
    as the head of the biggest service of the biggest administration filtering on it, an agent
-   of that service ("only mine"), the clerk ("to assign"), and the head of the directorate
-   above it (every service under it, no filter). Each cycles through a fixed list of boxes,
+   of that service ("only mine", then the whole service's boxes, where confidential mail not
+   given to them is hidden, and the copies box), the clerk ("to assign"), and the head of the
+   directorate above it (every service under it, no filter). Each cycles through a fixed list of boxes,
    orders and pages. Wall time per page (p50/p95/max), SQL statements per page and the time
    spent in them; the slowest statement is EXPLAINed.
 3. Reminder sweep (``workflow.reminders.reminders_send``) for all administrations, on the
