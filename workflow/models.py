@@ -307,10 +307,15 @@ class CaseCopy(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="copies")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField()
+    # The case's confidentiality (it never changes): the copies box is counted from this table.
+    confidential = models.BooleanField(default=False, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "service"], name="case_copy_unique")]
-        indexes = [models.Index(fields=["service", "-added_at"], name="case_copy_service")]
+        indexes = [
+            models.Index(fields=["service", "-added_at"], name="case_copy_service"),
+            models.Index(fields=["service", "confidential", "case"], name="case_copy_count"),
+        ]
 
     def __str__(self) -> str:
         return f"copy of {self.case_id} to {self.service_id}"

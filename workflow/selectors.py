@@ -104,15 +104,28 @@ def _copied_to_own_services(scope: Scope) -> Q:
 
 def _copies(scope: Scope, *, service_id: int | None, mine: bool) -> QuerySet[Case]:
     """The cases sent in copy to the user's own services: all visible to them (a copy is how they
-    reach them), confidential ones kept to those who may read them or were given them."""
-    if not (scope.can_read and scope.own_services):
+    reach them), confidential ones kept to those who may read them or were given them. Copies
+    go to services, for information, never to a person: "only mine" has none."""
+    if mine or not (scope.can_read and scope.own_services):
         return Case.objects.none()
     cases = _confidential(scope, Case.objects.filter(_copied_to_own_services(scope)))
-    if mine:
-        cases = cases.filter(agent=scope.user)
     if service_id is not None:
         cases = cases.filter(service_id=service_id) if service_id in scope.service_ids else Case.objects.none()
     return cases
+
+
+def _copies_counted(scope: Scope, *, service_id: int | None, mine: bool) -> QuerySet[Any]:
+    """The copies box's cases as its count reads them: from the copies alone (their own index)
+    unless the count depends on the case's current agent or service."""
+    if mine or service_id is not None or not (scope.can_read and scope.own_services):
+        return _copies(scope, service_id=service_id, mine=mine).values("pk")
+    copies = CaseCopy.objects.filter(service_id__in=scope.own_services).order_by()
+    if scope.roles & CONFIDENTIAL_ROLES:
+        return copies.values("case_id").distinct()
+    # Confidential cases only when given to the user by name: the few confidential copies are
+    # joined to their case, the others are counted from their index. UNION: each case once.
+    given = copies.filter(confidential=True, case__agent=scope.user).values("case_id")
+    return copies.filter(confidential=False).values("case_id").union(given)
 
 
 def _inbox_base(scope: Scope, *, with_copies: bool, service_id: int | None, mine: bool) -> QuerySet[Case]:
@@ -259,7 +272,7 @@ def box_counts(
         ids = [part.filter(condition).order_by().values("pk") for part in parts]
         boxes[box] = ids[0].union(*ids[1:], all=True) if len(ids) > 1 else ids[0]
     # The user's own services belong to this administration: no join needed to count.
-    boxes["in_copy"] = _copies(scope, service_id=service_id, mine=mine).order_by().values("pk")
+    boxes["in_copy"] = _copies_counted(scope, service_id=service_id, mine=mine)
     return capped_counts(boxes)
 
 

@@ -395,9 +395,9 @@ def generate(n: int, n_admins: int, seed: int, today: date, now_utc: datetime) -
             writer.write(CaseEvent, EVENT_COLUMNS, event_rows(items, org, rng, now_utc))
             writer.write(
                 CaseCopy,
-                ["case_id", "service_id", "added_at"],
+                ["case_id", "service_id", "added_at", "confidential"],
                 (
-                    (item.pk, item.copy_to, item.moment + timedelta(hours=1))
+                    (item.pk, item.copy_to, item.moment + timedelta(hours=1), item.confidential)
                     for item in items
                     if item.copy_to is not None
                 ),

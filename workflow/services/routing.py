@@ -63,7 +63,9 @@ def case_assign(
         for copy in copy_targets:
             if copy.pk == target.pk:
                 continue
-            _, created = CaseCopy.objects.get_or_create(case=case, service=copy, defaults={"added_at": now()})
+            _, created = CaseCopy.objects.get_or_create(
+                case=case, service=copy, defaults={"added_at": now(), "confidential": case.confidential}
+            )
             if created:
                 _event(case, Kind.COPIED, actor, service=copy)
         audit_record(

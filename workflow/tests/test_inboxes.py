@@ -17,6 +17,7 @@ from django.utils import timezone
 from tenancy.models import Membership
 from tenancy.testing import make_service, make_staff
 from workflow import selectors as wf
+from workflow import services
 from workflow.access import scope_for_staff, scope_of
 from workflow.models import Case, CaseCopy, Status
 from workflow.testing import deposit
@@ -148,16 +149,27 @@ def test_a_service_filter_narrows_the_lists_and_the_counts_alike(world, clerk):
     ) == {"oth-given"}
 
 
-def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(world, citizen):
+def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(world, citizen, clerk):
     # A confidential case of another service, sent in copy to URB: not for an agent's eyes.
     secret = deposit(world["commune"], citizen, subject="secret-copy", confidential=True).correspondence
-    Case.objects.filter(pk=secret.pk).update(status=Status.ASSIGNED, service=world["services"]["oth"])
-    CaseCopy.objects.create(case_id=secret.pk, service=world["services"]["urb"], added_at=timezone.now())
+    services.case_assign(
+        actor=clerk, case_id=secret.pk, service=world["services"]["oth"], copies=[world["services"]["urb"]]
+    )
+    assert CaseCopy.objects.get(case_id=secret.pk).confidential  # the copy knows, for the counts
     agent = scope_of(world["users"]["agent"], world["commune"])
     listed = list(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
     assert listed == [world["cases"]["oth-copied"]]
     assert wf.box_counts(agent, today=TODAY, soon=SOON)["in_copy"] == 1
     assert wf.box_counts(agent, today=TODAY, soon=SOON, mine=True)["in_copy"] == 0
+    # Given to the agent by name, the confidential copy is theirs to see, and counted.
+    Case.objects.filter(pk=secret.pk).update(agent=world["users"]["agent"])
+    listed = set(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
+    assert listed == {world["cases"]["oth-copied"], secret.pk}
+    assert wf.box_counts(agent, today=TODAY, soon=SOON)["in_copy"] == 2
+    # Copies go to services, not to a person: "only mine" never shows them.
+    assert wf.box_counts(agent, today=TODAY, soon=SOON, mine=True)["in_copy"] == 0
+    assert not wf.inbox(agent, "in_copy", today=TODAY, soon=SOON, mine=True).exists()
+    Case.objects.filter(pk=secret.pk).update(agent=None)
     # Someone with two services of their own (agent in URB, head of ECO), both sent the same
     # case in copy, sees it once; as a head they may read the confidential one.
     double = make_staff(world["commune"], Role.AGENT, "double@commune.ma")
