@@ -439,3 +439,24 @@ def render_pdf(
     if not isinstance(pdf, bytes):  # Lists of pages only come from SVG and PNG output.
         raise RenderError(f"{template}.typ: Typst returned {type(pdf).__name__}, not PDF bytes")
     return pdf
+
+
+def render_png(template: str, data: dict[str, Any], *, ppi: float = 300) -> bytes:
+    """Render a one-page ``template`` with ``data`` as a PNG picture (``ppi`` pixels per inch).
+
+    Same templates, data and errors as :func:`render_pdf`; a template of several pages is an
+    error (only its first page would be drawn)."""
+    payload = json.dumps(data, ensure_ascii=False, allow_nan=False).encode()
+    with _slot(template) as slot:
+        _write_data(slot.data_file, payload)
+        try:
+            png = slot.compiler.compile(format="png", ppi=ppi)
+        except typst.TypstError as exc:
+            raise RenderError(f"{template}.typ: {exc.message}\n{exc.diagnostic}") from exc
+    if isinstance(png, list):
+        if len(png) != 1:
+            raise RenderError(f"{template}.typ: {len(png)} pages where one picture was expected")
+        png = png[0]
+    if not isinstance(png, bytes):
+        raise RenderError(f"{template}.typ: Typst returned {type(png).__name__}, not PNG bytes")
+    return png

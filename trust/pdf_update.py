@@ -1,13 +1,16 @@
 # pyHanko's PDF object classes carry no type annotations.
 # mypy: disable-error-code="no-untyped-call"
-"""Add an invisible signature to a PDF as one incremental update, written directly.
+"""Add a signature to a PDF as one incremental update, written directly: invisible (seals), or
+visible with a drawn block (:class:`Appearance`, the parapheur's signatures).
 
 pyHanko's incremental writer works, but for a one-page receipt it spends ~2.5 ms rewriting
 metadata (XMP, /Info) and going through generic object machinery. Sealing only needs a handful
 of objects appended after the original bytes, which are never touched:
 
 * the signature dictionary, with a fixed-width /ByteRange and a zero-filled /Contents hole;
-* the signature field, merged with its invisible widget annotation (Rect 0 0 0 0);
+* the signature field, merged with its widget annotation: invisible (Rect 0 0 0 0) on the first
+  page, or a box on the chosen page whose appearance stream draws a picture (an image XObject,
+  drawn once per signer) and lines of text in Helvetica;
 * the catalog (to point to the form and declare the PAdES extension), the /AcroForm (with
   SigFlags 3) and the first page (whose /Annots gets the widget), or the arrays holding those
   lists when they are indirect objects;
@@ -30,10 +33,12 @@ from pyhanko.pdf_utils.generic import (
     ArrayObject,
     ByteStringObject,
     DictionaryObject,
+    FloatObject,
     IndirectObject,
     NameObject,
     NumberObject,
     PdfObject,
+    StreamObject,
     TextStringObject,
 )
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -46,6 +51,34 @@ _MAX_PAGE_TREE_DEPTH = 64
 
 class UnsupportedPdf(ValueError):
     """The input cannot be sealed (unreadable, encrypted, or without a usable page tree)."""
+
+
+@dataclass(frozen=True)
+class BlockImage:
+    """A picture drawn once and placed in many signatures: RGB, 8 bits, zlib-compressed rows."""
+
+    width: int
+    height: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """A visible signature: a box on a page showing a picture (the signer's block, names and
+    titles already laid out) and lines of plain ASCII text under it (the date and time).
+
+    ``page`` counts from 0; negative values count from the end (-1: the last page). ``x`` and
+    ``y`` place the box's bottom-left corner, in points from the page's bottom-left corner;
+    ``width`` is the box's width, its height follows from the picture and the lines.
+    """
+
+    page: int
+    x: float
+    y: float
+    width: float
+    image: BlockImage
+    lines: tuple[str, ...] = ()
+    font_size: float = 7.0
 
 
 @dataclass
@@ -108,6 +141,126 @@ def _first_page(root: DictionaryObject) -> tuple[IndirectObject, DictionaryObjec
     raise UnsupportedPdf("no usable page tree")
 
 
+def _page_at(root: DictionaryObject, index: int) -> tuple[IndirectObject, DictionaryObject]:
+    """Page ``index`` (negative: from the end) of the document's page tree."""
+    node_ref = root.raw_get("/Pages")
+    node = node_ref.get_object() if isinstance(node_ref, IndirectObject) else None
+    if not isinstance(node, DictionaryObject):
+        raise UnsupportedPdf("no usable page tree")
+    total = int(node.get("/Count", 0))
+    if index < 0:
+        index += total
+    if not 0 <= index < total:
+        raise UnsupportedPdf(f"the document has no page {index + 1}")
+    for _ in range(_MAX_PAGE_TREE_DEPTH):
+        if "/Kids" not in node:
+            return node_ref, node
+        for kid_ref in node["/Kids"]:
+            kid_ref = kid_ref if isinstance(kid_ref, IndirectObject) else None
+            kid = kid_ref.get_object() if kid_ref is not None else None
+            if kid_ref is None or not isinstance(kid, DictionaryObject):
+                raise UnsupportedPdf("no usable page tree")
+            size = int(kid.get("/Count", 1)) if "/Kids" in kid else 1
+            if index < size:
+                node_ref, node = kid_ref, kid
+                break
+            index -= size
+        else:
+            raise UnsupportedPdf("no usable page tree")
+    raise UnsupportedPdf("no usable page tree")
+
+
+def page_size(pdf: bytes, index: int) -> tuple[float, float, float, float]:
+    """The media box (x0, y0, x1, y1) of page ``index``, inherited from its parents if need be."""
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        _, page = _page_at(reader.root, index)
+        node: PdfObject | None = page
+        for _ in range(_MAX_PAGE_TREE_DEPTH):
+            if not isinstance(node, DictionaryObject):
+                break
+            if "/MediaBox" in node:
+                box = [float(v) for v in node["/MediaBox"]]
+                return box[0], box[1], box[2], box[3]
+            node = node.get("/Parent")
+    except UnsupportedPdf:
+        raise
+    except Exception as exc:
+        raise UnsupportedPdf(f"unreadable PDF: {exc}") from exc
+    raise UnsupportedPdf("a page without a media box")
+
+
+def _pdf_text(text: str) -> bytes:
+    """A PDF literal string of printable ASCII (the only text the appearance writes itself)."""
+    plain = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    return b"(" + plain.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("ascii") + b")"
+
+
+def _appearance_objects(update: _Update, appearance: Appearance) -> tuple[IndirectObject, list[float]]:
+    """The appearance stream (a form XObject drawing the picture and the lines) and the box."""
+    image = appearance.image
+    width = appearance.width
+    picture_height = width * image.height / image.width
+    leading = appearance.font_size * 1.25
+    height = picture_height + leading * len(appearance.lines) + (2 if appearance.lines else 0)
+    image_ref, font_ref, form_ref = update.allocate(), update.allocate(), update.allocate()
+    update.put(
+        image_ref,
+        StreamObject(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Image"),
+                NameObject("/Width"): NumberObject(image.width),
+                NameObject("/Height"): NumberObject(image.height),
+                NameObject("/ColorSpace"): NameObject("/DeviceRGB"),
+                NameObject("/BitsPerComponent"): NumberObject(8),
+                NameObject("/Filter"): NameObject("/FlateDecode"),
+            },
+            encoded_data=image.data,
+        ),
+    )
+    update.put(
+        font_ref,
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+            }
+        ),
+    )
+    ops = [b"q %.2f 0 0 %.2f 0 %.2f cm /Im0 Do Q" % (width, picture_height, height - picture_height)]
+    if appearance.lines:
+        ops.append(b"BT /Helv %.1f Tf 0 g" % appearance.font_size)
+        y = height - picture_height - leading
+        for line in appearance.lines:
+            ops.append(b"1 0 0 1 2 %.2f Tm %s Tj" % (y + 2, _pdf_text(line)))
+            y -= leading
+        ops.append(b"ET")
+    update.put(
+        form_ref,
+        StreamObject(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): ArrayObject(
+                    [FloatObject(0), FloatObject(0), FloatObject(width), FloatObject(height)]
+                ),
+                NameObject("/Resources"): DictionaryObject(
+                    {
+                        NameObject("/XObject"): DictionaryObject({NameObject("/Im0"): image_ref}),
+                        NameObject("/Font"): DictionaryObject({NameObject("/Helv"): font_ref}),
+                    }
+                ),
+            },
+            stream_data=b"\n".join(ops),
+        ),
+    )
+    x, y = appearance.x, appearance.y
+    return form_ref, [x, y, x + width, y + height]
+
+
 class _Update:
     """The objects of one incremental update, keyed by (number, generation)."""
 
@@ -165,8 +318,10 @@ def prepare_signature(
     reason: str = "",
     location: str = "",
     field_name: str = "Seal",
+    appearance: Appearance | None = None,
 ) -> PreparedSignature:
-    """Append an empty PAdES signature with room for ``reserved`` bytes of CMS."""
+    """Append an empty PAdES signature with room for ``reserved`` bytes of CMS; visible when
+    ``appearance`` is given, else an invisible widget on the first page."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         if reader.encrypted:
@@ -175,7 +330,7 @@ def prepare_signature(
         root = root_ref.get_object()
         if not isinstance(root_ref, IndirectObject) or not isinstance(root, DictionaryObject):
             raise UnsupportedPdf("no document catalog")
-        page_ref, page = _first_page(root)
+        page_ref, page = _first_page(root) if appearance is None else _page_at(root, appearance.page)
         update = _Update(reader)
         sig_ref, field_ref = update.allocate(), update.allocate()
 
@@ -225,6 +380,12 @@ def prepare_signature(
                 }
             ),
         )
+        if appearance is not None:
+            widget = update.objects[(field_ref.idnum, field_ref.generation)]
+            assert isinstance(widget, DictionaryObject)
+            form_ref, rect = _appearance_objects(update, appearance)
+            widget[NameObject("/Rect")] = ArrayObject([FloatObject(round(v, 2)) for v in rect])
+            widget[NameObject("/AP")] = DictionaryObject({NameObject("/N"): form_ref})
         return _write(reader, pdf, update, sig_ref, _signature_dictionary(signing_time, reason, location), reserved)
     except UnsupportedPdf:
         raise

@@ -20,7 +20,7 @@ from functools import lru_cache
 from trust import cms
 from trust._sync import run_sync
 from trust.cms import SigningIdentity
-from trust.pdf_update import UnsupportedPdf, prepare_signature
+from trust.pdf_update import Appearance, UnsupportedPdf, prepare_signature
 from trust.pki import Pki, PkiMissing
 
 __all__ = ["UnsupportedPdf", "seal_data", "seal_pdf", "sign_pdf", "timestamp_token"]
@@ -85,16 +85,20 @@ def sign_pdf(
     reason: str,
     location: str = "",
     field_name: str = "Signature",
+    appearance: Appearance | None = None,
+    signing_time: datetime | None = None,
 ) -> bytes:
     """Return ``pdf`` with a PAdES B-T signature by ``identity`` appended as an incremental update
-    (earlier signatures stay valid). Same errors as :func:`seal_pdf`."""
+    (earlier signatures stay valid), visible when ``appearance`` is given. Same errors as
+    :func:`seal_pdf`."""
     prepared = prepare_signature(
         pdf,
         reserved=_cms_size(identity, pki),
-        signing_time=_now(),
+        signing_time=signing_time or _now(),
         reason=reason,
         location=location,
         field_name=field_name,
+        appearance=appearance,
     )
     return prepared.finish(_signed_cms(identity, prepared.digest(), pki=pki))
 

@@ -25,7 +25,7 @@ import typst
 
 from documents import rendering
 from documents.qr import MASK, qr_svg
-from documents.rendering import FONTS_DIR, TEMPLATES_DIR, RenderError, render_pdf, text_facts
+from documents.rendering import FONTS_DIR, TEMPLATES_DIR, RenderError, render_pdf, render_png, text_facts
 from documents.testing import missing_pdf_tools, pdf_text, qr_urls_in_pdf
 
 needs_pdf_tools = pytest.mark.skipif(
@@ -527,3 +527,30 @@ def test_receipt_without_terms_lists_ten_attachments_and_no_terms() -> None:
     assert all(f"piece_{i}.pdf" in text for i in range(10))
     for absent in ("Délai de traitement", "Réponse due au plus tard le", "Code de suivi", "رمز التتبع"):
         assert absent not in text
+
+
+def test_a_signature_block_is_drawn_as_one_picture_of_the_blocks_width() -> None:
+    from PIL import Image
+
+    png = render_png(
+        "signature_block",
+        {
+            "signer": "نادية العمراني",
+            "title_fr": "Présidente",
+            "title_ar": "رئيسة المجلس",
+            "administration_fr": "Commune de Test",
+            "administration_ar": "جماعة الاختبار",
+            "delegator": "",
+            "level_fr": "Signature électronique avancée",
+            "level_ar": "توقيع إلكتروني متقدم",
+        },
+        ppi=100,
+    )
+    with Image.open(io.BytesIO(png)) as picture:
+        width, height = picture.size
+    assert png.startswith(b"\x89PNG") and width == round(84 / 25.4 * 100) and 40 < height < width
+
+
+def test_a_picture_of_several_pages_is_refused() -> None:
+    with pytest.raises(RenderError):
+        render_png("proof", {"administration": {}, "folder": {}, "acts": [{}] * 200, "verification_url": ""}, ppi=10)

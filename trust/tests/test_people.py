@@ -144,3 +144,27 @@ def test_pdfsig_flags_a_signature_from_an_unknown_provider(own_pki: Pki, pdf: by
     report = pdfsig_report(signed, own_pki.ca_certificate_pem)
     assert "Signature is Valid." in report and "Certificate is Trusted." not in report
     assert not verify_pdf(signed, pki=own_pki).trusted
+
+
+@needs_pdfsig
+def test_a_visible_signature_draws_its_block_where_asked_and_stays_valid(own_pki: Pki, pdf: bytes) -> None:
+    import zlib
+
+    from trust.pdf_update import Appearance, BlockImage, UnsupportedPdf, page_size
+
+    block = BlockImage(width=2, height=1, data=zlib.compress(bytes([255, 0, 0, 0, 0, 255])))
+    x0, y0, x1, y1 = page_size(pdf, -1)
+    assert (x1 - x0, y1 - y0) == pytest.approx((595.28, 841.89), abs=0.1)  # A4
+    appearance = Appearance(page=-1, x=300, y=50, width=200, image=block, lines=("2026-11-21 10:00 (UTC)",))
+    signed = sign_pdf(pdf, identity=person(own_pki), pki=own_pki, reason="Signature", appearance=appearance)
+    assert_pdfsig_trusted(signed, own_pki.ca_certificate_pem)
+    assert b"/Subtype /Image" in signed and b"(2026-11-21 10:00 \\(UTC\\)) Tj" in signed
+    assert b"/Rect [ 300 50 500 " in signed
+    with pytest.raises(UnsupportedPdf):
+        sign_pdf(
+            pdf,
+            identity=person(own_pki),
+            pki=own_pki,
+            reason="x",
+            appearance=Appearance(**{**appearance.__dict__, "page": 5}),
+        )
