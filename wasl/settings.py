@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "documents",
     "registry",
     "workflow",
+    "parapheur",
     # Presentation layers.
     "portal",
     "desk",

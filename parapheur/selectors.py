@@ -1,0 +1,95 @@
+"""Reads of the parapheur: a person's pending steps, their folders, a folder they may read."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import F, Q, QuerySet
+
+from core.errors import NotFound
+from parapheur.models import ActorKind, Delegation, Folder, FolderStep, StepActor, StepKind
+from tenancy.models import Administration, Membership, Service, User
+
+State = FolderStep.State
+
+
+def _ancestors(services: list[Service], service_id: int) -> set[int]:
+    """``service_id`` and every service above it."""
+    parent = {s.pk: s.parent_id for s in services}
+    found: set[int] = set()
+    current: int | None = service_id
+    while current is not None and current not in found:
+        found.add(current)
+        current = parent.get(current)
+    return found
+
+
+def _role_steps(people: list[int], administration: Administration) -> Q:
+    """Steps open to a role one of ``people`` holds: a step naming a service is for the members
+    of that service and of the services under it; a step naming none, for every holder."""
+    memberships = list(
+        Membership.objects.filter(user_id__in=people, administration=administration, is_active=True).values_list(
+            "role", "service_id"
+        )
+    )
+    condition = Q(pk__in=[])
+    services = list(Service.objects.filter(administration=administration).only("id", "parent_id"))
+    for role, service_id in memberships:
+        condition |= Q(role=role, service_id__isnull=True)
+        if service_id is not None:
+            condition |= Q(role=role, service_id__in=_ancestors(services, service_id))
+    return Q(actor_kind=ActorKind.ROLE) & condition
+
+
+def pending_steps(user: User, administration: Administration, today: date) -> QuerySet[FolderStep]:
+    """The steps waiting for ``user`` now: named, by role, or for someone they stand in for."""
+    people = [user.pk, *delegators_of(user, administration, today)]
+    named = StepActor.objects.filter(user_id__in=people, acted_at=None).values("step_id")
+    turn = Q(kind__in=[StepKind.VISA, StepKind.SIGNATURE], position=F("folder__current")) | Q(kind=StepKind.OPINION)
+    return (
+        FolderStep.objects.filter(
+            Q(pk__in=named) | _role_steps(people, administration),
+            folder__administration=administration,
+            folder__status=Folder.Status.IN_PROGRESS,
+            state=State.ACTIVE,
+        )
+        .filter(turn)
+        .exclude(actors__user=user, actors__acted_at__isnull=False)
+        .select_related("folder", "folder__submitter")
+        .order_by("started_at", "pk")
+        .distinct()
+    )
+
+
+def delegators_of(user: User, administration: Administration, today: date) -> list[int]:
+    return list(
+        Delegation.objects.filter(
+            administration=administration, delegate=user, starts_on__lte=today, ends_on__gte=today, ended_at=None
+        ).values_list("delegator_id", flat=True)
+    )
+
+
+def my_folders(user: User, administration: Administration) -> QuerySet[Folder]:
+    return Folder.objects.filter(administration=administration, submitter=user).order_by("-updated_at")
+
+
+def folder_for(user: User, administration: Administration, folder_id: int, *, may_read_all: bool) -> Folder:
+    """A folder its submitter, anyone named at or acting in it, or (``may_read_all``) the
+    administration's auditors and admins may read; NotFound for anyone else."""
+    folder = Folder.objects.filter(pk=folder_id, administration=administration).select_related("submitter").first()
+    if folder is None:
+        raise NotFound
+    if may_read_all or folder.submitter_id == user.pk:
+        return folder
+    from parapheur.services import participants
+
+    if user.pk in participants(folder) or pending_steps(user, administration, _today()).filter(folder=folder).exists():
+        return folder
+    raise NotFound
+
+
+def _today() -> date:
+    from core.clock import now
+    from workflow.calendar import local_date
+
+    return local_date(now())

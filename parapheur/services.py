@@ -1,0 +1,708 @@
+"""The parapheur's acts: circuits, submitting a folder, visas, signatures, the seal, opinions,
+rejection, return to an earlier step, comments, withdrawal.
+
+Every act locks its folder (``select_for_update``), checks that it is the actor's turn and that
+the document is the one they saw (its fingerprint), does everything or nothing, and writes one
+line of history with the document's fingerprint. Acts by delegation are audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from core.errors import NotFound, Refused
+from documents import storage
+from parapheur.certificates import Signer, current_certificate, unlock
+from parapheur.models import (
+    ActorKind,
+    Circuit,
+    CircuitStep,
+    Delegation,
+    Folder,
+    FolderAnnex,
+    FolderEvent,
+    FolderStep,
+    StepActor,
+    StepKind,
+)
+from tenancy.models import Administration, Membership, Service, User
+from trust.pdf_update import Appearance, UnsupportedPdf, page_size
+from trust.sealing import seal_pdf, sign_pdf
+from trust.services import installation_pki
+from workflow.access import subtree
+from workflow.calendar import local_date
+
+Role = Membership.Role
+Kind = FolderEvent.Kind
+State = FolderStep.State
+MM = 72 / 25.4  # points per millimetre
+BLOCK_WIDTH_MM = 70
+STAFF_ROLES = frozenset({Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN})
+BLOCKING = (StepKind.VISA, StepKind.SIGNATURE)
+
+
+class FolderRefused(Refused):
+    pass
+
+
+# ---------------------------------------------------------------- steps as given
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step as a circuit or a submitter gives it."""
+
+    kind: str
+    actor_kind: str = ActorKind.PERSON
+    people: tuple[int, ...] = ()
+    role: str = ""
+    service_id: int | None = None
+    page: int = 0
+    x_mm: int = 120
+    y_mm: int = 25
+    tag: str = ""
+
+    @classmethod
+    def of(cls, step: CircuitStep) -> StepSpec:
+        return cls(
+            kind=step.kind,
+            actor_kind=step.actor_kind,
+            people=tuple(user.pk for user in step.people.all()),
+            role=step.role,
+            service_id=step.service_id,
+            page=step.page,
+            x_mm=step.x_mm,
+            y_mm=step.y_mm,
+            tag=step.tag,
+        )
+
+
+@dataclass
+class _Checked:
+    specs: list[StepSpec]
+    people: dict[int, User] = field(default_factory=dict)
+
+
+def _members(administration: Administration) -> dict[int, set[str]]:
+    """Active staff of ``administration``: user id → roles."""
+    found: dict[int, set[str]] = {}
+    for user_id, role in Membership.objects.filter(
+        administration=administration, is_active=True, user__is_active=True
+    ).values_list("user_id", "role"):
+        found.setdefault(user_id, set()).add(role)
+    return found
+
+
+def _check_steps(administration: Administration, specs: Sequence[StepSpec]) -> _Checked:
+    """Refuse steps that cannot be carried out: nobody to act, people from elsewhere."""
+    if not any(spec.kind in BLOCKING for spec in specs):
+        raise FolderRefused("no_steps", _("A circuit needs at least one visa or signature."), field="steps")
+    members = _members(administration)
+    services = {s.pk for s in Service.objects.filter(administration=administration)}
+    checked = _Checked(specs=list(specs))
+    for number, spec in enumerate(specs, start=1):
+        where = {"n": number}
+        if spec.kind not in StepKind.values or spec.actor_kind not in ActorKind.values:
+            raise FolderRefused("bad_step", _("Step %(n)d is not a known kind of step.") % where, field="steps")
+        if spec.kind == StepKind.SEAL:
+            continue  # the administration's seal: applied by the installation
+        if spec.actor_kind == ActorKind.ROLE:
+            if spec.role not in Role.values or spec.role == Role.AUDITOR:
+                raise FolderRefused("bad_step", _("Step %(n)d names no role that can act.") % where, field="steps")
+            if spec.service_id is not None and spec.service_id not in services:
+                raise FolderRefused("bad_step", _("Step %(n)d names a service from elsewhere.") % where, field="steps")
+            if not _role_holders(administration, spec.role, spec.service_id):
+                raise FolderRefused("nobody", _("Nobody holds the role asked at step %(n)d.") % where, field="steps")
+            continue
+        wanted = 1 if spec.actor_kind == ActorKind.PERSON else None
+        if not spec.people or (wanted is not None and len(spec.people) != wanted):
+            raise FolderRefused("bad_step", _("Step %(n)d must name who acts.") % where, field="steps")
+        for user_id in spec.people:
+            if not members.get(user_id, set()) & STAFF_ROLES:
+                raise FolderRefused(
+                    "not_a_member",
+                    _("Step %(n)d names someone who does not work for this administration.") % where,
+                    field="steps",
+                )
+    ids = {user_id for spec in specs for user_id in spec.people}
+    checked.people = {user.pk: user for user in User.objects.filter(pk__in=ids)}
+    return checked
+
+
+def _role_holders(administration: Administration, role: str, service_id: int | None) -> set[int]:
+    memberships = Membership.objects.filter(administration=administration, role=role, is_active=True)
+    if service_id is not None:
+        services = list(Service.objects.filter(administration=administration).only("id", "parent_id"))
+        memberships = memberships.filter(service_id__in=subtree(services, [service_id]))
+    return set(memberships.values_list("user_id", flat=True))
+
+
+# ---------------------------------------------------------------- circuits
+
+
+def circuit_save(
+    *,
+    actor: User,
+    administration: Administration,
+    circuit: Circuit | None,
+    values: dict[str, object],
+    steps: Sequence[StepSpec],
+) -> Circuit:
+    """Create or change a circuit template (folders under way keep their own copy of steps)."""
+    _check_steps(administration, steps)
+    code = str(values["code"]).strip().upper()
+    clash = Circuit.objects.filter(administration=administration, code=code)
+    if circuit is not None:
+        clash = clash.exclude(pk=circuit.pk)
+    if clash.exists():
+        raise FolderRefused("code_taken", _("Another circuit has this code."), field="code")
+    with transaction.atomic():
+        if circuit is None:
+            circuit = Circuit(administration=administration)
+        circuit.code = code
+        for name in ("name", "document_type", "adjustable", "is_active"):
+            if name in values:
+                setattr(circuit, name, values[name])
+        circuit.service = values.get("service")  # type: ignore[assignment]
+        circuit.save()
+        circuit.steps.all().delete()
+        for position, spec in enumerate(steps, start=1):
+            step = CircuitStep.objects.create(
+                circuit=circuit,
+                position=position,
+                kind=spec.kind,
+                actor_kind=spec.actor_kind,
+                role=spec.role,
+                service_id=spec.service_id,
+                page=spec.page,
+                x_mm=spec.x_mm,
+                y_mm=spec.y_mm,
+                tag=spec.tag,
+            )
+            if spec.people:
+                step.people.set(spec.people)
+        audit_record(actor=actor, action="circuit.saved", obj=circuit, administration=administration)
+    return circuit
+
+
+# ---------------------------------------------------------------- submitting
+
+
+def check_pdf(data: bytes) -> None:
+    """Refuse what cannot go through a circuit: not a PDF, encrypted, unreadable."""
+    if not data.startswith(b"%PDF-"):
+        raise FolderRefused("not_pdf", _("The main document must be a PDF file."), field="document")
+    try:
+        from io import BytesIO
+
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        if PdfFileReader(BytesIO(data), strict=False).encrypted:
+            raise FolderRefused(
+                "encrypted_pdf",
+                _("This PDF is protected by a password or encrypted: send it without protection."),
+                field="document",
+            )
+        page_size(data, 0)
+    except UnsupportedPdf:
+        raise FolderRefused("unreadable_pdf", _("This PDF cannot be read."), field="document") from None
+    except FolderRefused:
+        raise
+    except Exception:  # pyHanko raises many kinds of errors on broken files
+        raise FolderRefused("unreadable_pdf", _("This PDF cannot be read."), field="document") from None
+
+
+def folder_submit(
+    *,
+    actor: User,
+    administration: Administration,
+    title: str,
+    document: bytes,
+    document_name: str,
+    circuit: Circuit | None = None,
+    steps: Sequence[StepSpec] | None = None,
+    annexes: Sequence[tuple[str, bytes, str]] = (),
+    service: Service | None = None,
+    case_id: int | None = None,
+    reply: dict[str, object] | None = None,
+) -> Folder:
+    """Start a folder: the document goes to the circuit's first step.
+
+    ``steps`` replace the circuit's when given: allowed only for adjustable circuits (or without
+    a circuit). ``annexes``: (name, bytes, content type), already checked by the upload checks.
+    """
+    roles = set(
+        Membership.objects.filter(user=actor, administration=administration, is_active=True).values_list(
+            "role", flat=True
+        )
+    )
+    if not roles & STAFF_ROLES:
+        raise NotFound
+    title = title.strip()
+    if not title:
+        raise FolderRefused("no_title", _("Give the folder a title."), field="title")
+    if circuit is not None and (circuit.administration_id != administration.pk or not circuit.is_active):
+        raise FolderRefused("bad_circuit", _("This circuit is not offered here."), field="circuit")
+    if circuit is not None:
+        template = [StepSpec.of(step) for step in circuit.steps.prefetch_related("people")]
+        if steps is not None and list(steps) != template and not circuit.adjustable:
+            raise FolderRefused("fixed_circuit", _("This circuit cannot be adjusted."), field="steps")
+        specs = list(steps) if steps is not None else template
+    elif steps is not None:
+        specs = list(steps)
+    else:
+        raise FolderRefused("no_circuit", _("Choose a circuit or give the steps."), field="circuit")
+    if service is not None and service.administration_id != administration.pk:
+        raise NotFound
+    checked = _check_steps(administration, specs)
+    check_pdf(document)
+    specs = [_placed(spec, document) for spec in specs]
+    sha = storage.store_bytes(document)
+    annex_rows = [(name, storage.store_bytes(data), len(data), content_type) for name, data, content_type in annexes]
+    moment = now()
+    with transaction.atomic():
+        folder = Folder.objects.create(
+            administration=administration,
+            title=title[:300],
+            document_type=circuit.document_type if circuit is not None else "",
+            submitter=actor,
+            service=service if service is not None else (circuit.service if circuit is not None else None),
+            circuit=circuit,
+            current=0,
+            document_name=document_name[:200] or "document.pdf",
+            document=sha,
+            original=sha,
+            submitted_at=moment,
+            updated_at=moment,
+            case_id=case_id,
+            reply=reply or {},
+        )
+        FolderAnnex.objects.bulk_create(
+            FolderAnnex(folder=folder, name=name[:200], sha256=blob, size=size, content_type=content_type)
+            for name, blob, size, content_type in annex_rows
+        )
+        for position, spec in enumerate(specs, start=1):
+            step = FolderStep.objects.create(
+                folder=folder,
+                position=position,
+                kind=spec.kind,
+                actor_kind=spec.actor_kind,
+                role=spec.role,
+                service_id=spec.service_id,
+                page=spec.page,
+                x_mm=spec.x_mm,
+                y_mm=spec.y_mm,
+                tag=spec.tag,
+            )
+            StepActor.objects.bulk_create(StepActor(step=step, user=checked.people[user_id]) for user_id in spec.people)
+        _event(folder, Kind.SUBMITTED, actor=actor, at=moment, data={"steps": len(specs)})
+        _advance(folder, moment)
+        audit_record(actor=actor, action="folder.submitted", obj=folder, administration=administration)
+    return folder
+
+
+def _placed(spec: StepSpec, document: bytes) -> StepSpec:
+    """Resolve a text tag to its page and position once, at submission (signing stays cheap)."""
+    if spec.kind != StepKind.SIGNATURE or not spec.tag:
+        return spec
+    from parapheur.tags import find_tag
+
+    found = find_tag(document, spec.tag)
+    if found is None:
+        return spec
+    page, x_mm, y_mm = found
+    return StepSpec(**{**spec.__dict__, "page": page + 1, "x_mm": x_mm, "y_mm": y_mm})
+
+
+# ---------------------------------------------------------------- moving on
+
+
+def _event(
+    folder: Folder,
+    kind: str,
+    *,
+    actor: User | None,
+    at: datetime,
+    step: FolderStep | None = None,
+    on_behalf_of: User | None = None,
+    text: str = "",
+    page: int | None = None,
+    data: dict[str, object] | None = None,
+) -> FolderEvent:
+    return FolderEvent.objects.create(
+        folder=folder,
+        at=at,
+        kind=kind,
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+        step=step.position if step is not None else None,
+        text=text,
+        page=page,
+        document=folder.document,
+        data=data or {},
+    )
+
+
+def _advance(folder: Folder, moment: datetime) -> None:
+    """Open the next steps: opinions are opened and passed, the seal is applied, and the first
+    visa or signature waits for its people. Without one, the circuit is complete."""
+    for step in folder.steps.filter(state=State.WAITING).order_by("position"):
+        if step.kind == StepKind.OPINION:
+            step.state, step.started_at = State.ACTIVE, moment
+            step.save(update_fields=["state", "started_at"])
+            continue
+        if step.kind == StepKind.SEAL:
+            _apply_seal(folder, step, moment)
+            continue
+        step.state, step.started_at = State.ACTIVE, moment
+        step.save(update_fields=["state", "started_at"])
+        folder.current = step.position
+        folder.updated_at = moment
+        folder.save(update_fields=["current", "updated_at", "document"])
+        return
+    _complete(folder, moment)
+
+
+def _apply_seal(folder: Folder, step: FolderStep, moment: datetime) -> None:
+    administration = folder.administration
+    pdf = storage.read_bytes(folder.document)
+    sealed = seal_pdf(
+        pdf,
+        pki=installation_pki(),
+        administration_code=administration.code,
+        reason=f"Cachet de {administration.name_fr}",
+    )
+    folder.document = storage.store_bytes(sealed)
+    step.state, step.started_at, step.finished_at = State.DONE, moment, moment
+    step.save(update_fields=["state", "started_at", "finished_at"])
+    _event(folder, Kind.SEALED, actor=None, at=moment, step=step)
+
+
+def _complete(folder: Folder, moment: datetime) -> None:
+    folder.status = Folder.Status.COMPLETED
+    folder.current = 0
+    folder.finished_at = folder.updated_at = moment
+    folder.save(update_fields=["status", "current", "finished_at", "updated_at", "document"])
+    # Opinions never given stay open no longer.
+    folder.steps.filter(state=State.ACTIVE).update(state=State.DONE, finished_at=moment)
+    _event(folder, Kind.COMPLETED, actor=None, at=moment)
+    from parapheur.proof import proof_issue
+
+    proof_issue(folder)
+
+
+# ---------------------------------------------------------------- who may act
+
+
+def _delegators(user: User, administration: Administration, document_type: str, today: date) -> set[int]:
+    """The people ``user`` stands in for today (their delegations for this type of document)."""
+    found = set()
+    for delegation in Delegation.objects.filter(
+        administration=administration, delegate=user, starts_on__lte=today, ends_on__gte=today, ended_at=None
+    ):
+        if not delegation.document_types or document_type in delegation.document_types:
+            found.add(delegation.delegator_id)
+    return found
+
+
+def _acting_as(user: User, folder: Folder, step: FolderStep, today: date) -> tuple[StepActor | None, User | None]:
+    """Whom ``user`` acts for at ``step``: (the actor row, the person they stand in for), or
+    (None, None) when it is not theirs to act."""
+    if step.actor_kind == ActorKind.ROLE:
+        holders = _role_holders(folder.administration, step.role, step.service_id)
+        if user.pk in holders:
+            actor, _created = StepActor.objects.get_or_create(step=step, user=user)
+            return actor, None
+        for delegator_id in _delegators(user, folder.administration, folder.document_type, today) & holders:
+            actor, _created = StepActor.objects.get_or_create(step=step, user_id=delegator_id)
+            return actor, actor.user
+        return None, None
+    waiting = {row.user_id: row for row in step.actors.filter(acted_at=None).select_related("user")}
+    if user.pk in waiting:
+        return waiting[user.pk], None
+    for delegator_id in _delegators(user, folder.administration, folder.document_type, today):
+        if delegator_id in waiting:
+            return waiting[delegator_id], waiting[delegator_id].user
+    return None, None
+
+
+def _locked_folder(folder_id: int) -> Folder:
+    folder = Folder.objects.select_for_update().select_related("administration").filter(pk=folder_id).first()
+    if folder is None:
+        raise NotFound
+    return folder
+
+
+def _turn(folder: Folder, actor: User, kinds: Sequence[str]) -> tuple[FolderStep, StepActor, User | None]:
+    if folder.status != Folder.Status.IN_PROGRESS:
+        raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
+    today = local_date(now())
+    steps = folder.steps.filter(state=State.ACTIVE, kind__in=kinds).order_by("position")
+    for step in steps:
+        if step.kind in BLOCKING and step.position != folder.current:
+            continue
+        row, delegator = _acting_as(actor, folder, step, today)
+        if row is not None:
+            return step, row, delegator
+    raise FolderRefused("not_your_turn", _("It is not your turn to act on this folder."), status=409)
+
+
+def _same_document(folder: Folder, fingerprint: str) -> None:
+    if fingerprint != folder.document:
+        raise FolderRefused(
+            "document_changed",
+            _("The document changed since you opened it: open it again and check it before acting."),
+            field="fingerprint",
+            status=409,
+        )
+
+
+def _done(step: FolderStep, row: StepActor, actor: User, moment: datetime) -> bool:
+    """Record ``row``'s act; True when the whole step is done."""
+    row.acted_at = moment
+    row.acted_by = actor if actor.pk != row.user_id else None
+    row.save(update_fields=["acted_at", "acted_by"])
+    if step.actor_kind == ActorKind.ALL and step.actors.filter(acted_at=None).exists():
+        return False
+    step.state, step.finished_at = State.DONE, moment
+    step.save(update_fields=["state", "finished_at"])
+    return True
+
+
+def _audit_delegation(folder: Folder, actor: User, delegator: User | None, act: str) -> None:
+    if delegator is not None:
+        audit_record(
+            actor=actor,
+            action=f"folder.{act}_by_delegation",
+            obj=folder,
+            administration=folder.administration,
+            subject_user=delegator,
+            data={"delegator": delegator.pk},
+        )
+
+
+# ---------------------------------------------------------------- acts
+
+
+def folder_approve(*, actor: User, folder_id: int, fingerprint: str, text: str = "") -> Folder:
+    """A visa: the actor approves the document whose fingerprint they were shown."""
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, row, delegator = _turn(folder, actor, [StepKind.VISA])
+        _same_document(folder, fingerprint)
+        moment = now()
+        _event(folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text)
+        _audit_delegation(folder, actor, delegator, "approved")
+        if _done(step, row, actor, moment):
+            _advance(folder, moment)
+        else:
+            folder.updated_at = moment
+            folder.save(update_fields=["updated_at"])
+    return folder
+
+
+def folder_give_opinion(*, actor: User, folder_id: int, text: str) -> Folder:
+    """An opinion, asked for but never waited for."""
+    if not text.strip():
+        raise FolderRefused("no_text", _("Write your opinion."), field="text")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, row, delegator = _turn(folder, actor, [StepKind.OPINION])
+        moment = now()
+        _event(folder, Kind.OPINION, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text.strip())
+        _audit_delegation(folder, actor, delegator, "opinion")
+        _done(step, row, actor, moment)
+    return folder
+
+
+def signer_for(actor: User, administration: Administration, passphrase: str) -> Signer:
+    """The actor's unlocked signing key (refused: none, revoked, expired, wrong passphrase)."""
+    return unlock(current_certificate(actor, administration), passphrase)
+
+
+def folder_sign(
+    *, actor: User, folder_id: int, fingerprint: str, passphrase: str = "", signer: Signer | None = None
+) -> Folder:
+    """A signature: the document shown (``fingerprint``) is signed, visibly, with the actor's
+    certificate; one more incremental signature, earlier ones untouched."""
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, row, delegator = _turn(folder, actor, [StepKind.SIGNATURE])
+        _same_document(folder, fingerprint)
+        if signer is None:
+            signer = signer_for(actor, folder.administration, passphrase)
+        elif signer.certificate.user_id != actor.pk or signer.certificate.administration_id != folder.administration_id:
+            raise NotFound
+        moment = now()
+        pdf = storage.read_bytes(folder.document)
+        block = signer.block
+        if delegator is not None:
+            from parapheur.certificates import draw_block
+
+            certificate = signer.certificate
+            block = draw_block(
+                signer=actor.full_name,
+                administration=folder.administration,
+                title_fr=certificate.title_fr,
+                title_ar=certificate.title_ar,
+                delegator=delegator.full_name,
+            )
+        signed = sign_pdf(
+            pdf,
+            identity=signer.identity,
+            pki=installation_pki(),
+            reason=f"Signature ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
+            field_name=f"Signature{step.position}",
+            appearance=_appearance(pdf, step, block, moment),
+            signing_time=moment,
+        )
+        folder.document = storage.store_bytes(signed)
+        _event(
+            folder,
+            Kind.SIGNED,
+            actor=actor,
+            at=moment,
+            step=step,
+            on_behalf_of=delegator,
+            data={"signed": fingerprint, "certificate": signer.certificate.serial, "level": "advanced"},
+        )
+        _audit_delegation(folder, actor, delegator, "signed")
+        if _done(step, row, actor, moment):
+            _advance(folder, moment)
+        else:
+            folder.updated_at = moment
+            folder.save(update_fields=["updated_at", "document"])
+    return folder
+
+
+def _appearance(pdf: bytes, step: FolderStep, block: object, moment: datetime) -> Appearance:
+    from trust.pdf_update import BlockImage
+
+    assert isinstance(block, BlockImage)
+    page = step.page - 1 if step.page > 0 else -1
+    x0, y0, x1, y1 = page_size(pdf, page)
+    width = min(BLOCK_WIDTH_MM * MM, (x1 - x0) - 10)
+    x = min(max(x0 + step.x_mm * MM, x0), x1 - width)
+    y = min(max(y0 + step.y_mm * MM, y0), y1 - 20)
+    stamp = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    return Appearance(page=page, x=x, y=y, width=width, image=block, lines=(stamp,))
+
+
+def folder_reject(*, actor: User, folder_id: int, reason: str) -> Folder:
+    """Back to the submitter, with the reason; the folder leaves the circuit."""
+    if not reason.strip():
+        raise FolderRefused("no_reason", _("Say why the folder is rejected."), field="reason")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, _row, delegator = _turn(folder, actor, BLOCKING)
+        moment = now()
+        folder.status = Folder.Status.REJECTED
+        folder.current = 0
+        folder.finished_at = folder.updated_at = moment
+        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        folder.steps.filter(state=State.ACTIVE).update(state=State.WAITING, started_at=None)
+        _event(folder, Kind.REJECTED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=reason.strip())
+        _audit_delegation(folder, actor, delegator, "rejected")
+    return folder
+
+
+def folder_return(*, actor: User, folder_id: int, to_position: int, reason: str) -> Folder:
+    """Send the folder back to an earlier visa or signature, which is then done again."""
+    if not reason.strip():
+        raise FolderRefused("no_reason", _("Say why the folder goes back."), field="reason")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, _row, delegator = _turn(folder, actor, BLOCKING)
+        target = folder.steps.filter(position=to_position, kind__in=BLOCKING, position__lt=step.position).first()
+        if target is None:
+            raise FolderRefused("bad_return", _("Choose an earlier visa or signature."), field="to_position")
+        moment = now()
+        again = folder.steps.filter(position__gte=target.position, position__lte=step.position, kind__in=BLOCKING)
+        StepActor.objects.filter(step__in=again, step__actor_kind=ActorKind.ROLE).delete()
+        StepActor.objects.filter(step__in=again).update(acted_at=None, acted_by=None)
+        again.update(state=State.WAITING, started_at=None, finished_at=None)
+        _event(
+            folder,
+            Kind.RETURNED,
+            actor=actor,
+            at=moment,
+            step=step,
+            on_behalf_of=delegator,
+            text=reason.strip(),
+            data={"to": target.position},
+        )
+        target.refresh_from_db()
+        target.state, target.started_at = State.ACTIVE, moment
+        target.save(update_fields=["state", "started_at"])
+        folder.current = target.position
+        folder.updated_at = moment
+        folder.save(update_fields=["current", "updated_at"])
+    return folder
+
+
+def participants(folder: Folder) -> set[int]:
+    """Who may read a folder: its submitter and everyone named at one of its steps or who acted."""
+    people = {folder.submitter_id}
+    people.update(StepActor.objects.filter(step__folder=folder).values_list("user_id", flat=True))
+    people.update(
+        user_id for user_id in FolderEvent.objects.filter(folder=folder).values_list("actor_id", flat=True) if user_id
+    )
+    return people
+
+
+def folder_comment(*, actor: User, folder_id: int, text: str, page: int | None = None) -> FolderEvent:
+    if not text.strip():
+        raise FolderRefused("no_text", _("Write the comment."), field="text")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        if page is not None and page < 1:
+            raise FolderRefused("bad_page", _("Pages are numbered from 1."), field="page")
+        return _event(folder, Kind.ANNOTATED, actor=actor, at=now(), text=text.strip()[:4000], page=page)
+
+
+def folder_withdraw(*, actor: User, folder_id: int) -> Folder:
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        if folder.submitter_id != actor.pk:
+            raise NotFound
+        if folder.status != Folder.Status.IN_PROGRESS:
+            raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
+        moment = now()
+        folder.status, folder.current = Folder.Status.CANCELLED, 0
+        folder.finished_at = folder.updated_at = moment
+        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        _event(folder, Kind.WITHDRAWN, actor=actor, at=moment)
+    return folder
+
+
+def fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+__all__ = [
+    "FolderRefused",
+    "Q",
+    "StepSpec",
+    "check_pdf",
+    "circuit_save",
+    "fingerprint",
+    "folder_approve",
+    "folder_comment",
+    "folder_give_opinion",
+    "folder_reject",
+    "folder_return",
+    "folder_sign",
+    "folder_submit",
+    "folder_withdraw",
+    "participants",
+    "signer_for",
+]

@@ -1,0 +1,309 @@
+"""Circuits end to end at the service level: visas, signatures (checked by pyHanko and pdfsig),
+the seal, parallel steps, opinions, rejection, return, delegation, and every refusal changing
+nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from django.core.cache import cache
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from audit.models import AuditEvent
+from core.clock import now
+from core.errors import NotFound
+from documents import storage
+from parapheur import services
+from parapheur.certificates import CertificateRefused, certificate_revoke, current_certificate
+from parapheur.models import ActorKind, Delegation, Folder, FolderEvent, FolderStep, StepKind
+from parapheur.services import FolderRefused, StepSpec
+from parapheur.testing import PASSPHRASE, document, enrolled, person
+from tenancy.models import Membership
+from trust.services import ca_certificate_pem, installation_pki
+from trust.testing import assert_pdfsig_trusted, pdfsig_available
+from trust.verification import verify_pdf
+
+Role = Membership.Role
+needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def people(commune):
+    return {
+        "writer": person(commune, Role.AGENT, "writer@commune.ma", name="Salma Writer"),
+        "chief": person(commune, Role.HEAD, "chief@commune.ma", name="Omar Chef"),
+        "sg": person(commune, Role.HEAD, "sg@commune.ma", name="Hind Secrétaire"),
+        "mayor": enrolled(
+            person(commune, Role.SIGNATORY, "mayor@commune.ma", name="نادية العمراني"),
+            commune,
+            title_fr="Présidente du conseil",
+            title_ar="رئيسة المجلس",
+        ),
+        "deputy": enrolled(
+            person(commune, Role.SIGNATORY, "deputy@commune.ma", name="Karim Idrissi"),
+            commune,
+            title_fr="Vice-président",
+        ),
+    }
+
+
+def visa(user):
+    return StepSpec(kind=StepKind.VISA, people=(user.pk,))
+
+
+def signature(user, **placement):
+    return StepSpec(kind=StepKind.SIGNATURE, people=(user.pk,), **placement)
+
+
+def submit(commune, people, steps, **kwargs):
+    return services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Arrêté d'alignement n° 12",
+        document=kwargs.pop("pdf", None) or document(),
+        document_name="arrete.pdf",
+        steps=steps,
+        **kwargs,
+    )
+
+
+def approve(folder, user):
+    folder.refresh_from_db()
+    return services.folder_approve(actor=user, folder_id=folder.pk, fingerprint=folder.document)
+
+
+def sign(folder, user, passphrase=PASSPHRASE):
+    folder.refresh_from_db()
+    return services.folder_sign(actor=user, folder_id=folder.pk, fingerprint=folder.document, passphrase=passphrase)
+
+
+@needs_pdfsig
+def test_visa_visa_signature_seal_gives_a_document_every_validator_accepts(commune, people):
+    folder = submit(
+        commune,
+        people,
+        [visa(people["chief"]), visa(people["sg"]), signature(people["mayor"]), StepSpec(kind=StepKind.SEAL)],
+    )
+    assert (folder.status, folder.current) == (Folder.Status.IN_PROGRESS, 1)
+    # Each actor sees only their own step, in turn.
+    with pytest.raises(FolderRefused) as early:
+        sign(folder, people["mayor"])
+    assert early.value.code == "not_your_turn"
+    approve(folder, people["chief"])
+    approve(folder, people["sg"])
+    folder.refresh_from_db()
+    shown = folder.document
+    assert folder.current == 3 and shown == folder.original  # visas change nothing in the PDF
+    sign(folder, people["mayor"])
+    folder.refresh_from_db()
+    assert folder.status == Folder.Status.COMPLETED and folder.current == 0 and folder.proof
+    final = storage.read_bytes(folder.document)
+    original = storage.read_bytes(folder.original)
+    assert final.startswith(original)  # incremental: the submitted bytes are untouched
+    report = assert_pdfsig_trusted(final, ca_certificate_pem())
+    assert report.count("Signature #") == 2 and "نادية العمراني" in report
+    verdict = verify_pdf(final, pki=installation_pki())
+    assert verdict.valid and verdict.signer_code == commune.code  # the last one: the seal
+    # The signature is visible: its widget has a box and an appearance on the last page.
+    reader = PdfFileReader(BytesIO(final))
+    widgets = [
+        annot.get_object()
+        for page in reader.root["/Pages"]["/Kids"]
+        for annot in page.get_object().get("/Annots", [])
+        if annot.get_object().get("/FT") == "/Sig"
+    ]
+    visible = [w for w in widgets if float(w["/Rect"][2]) > float(w["/Rect"][0])]
+    assert len(widgets) == 2 and len(visible) == 1 and "/AP" in visible[0]
+    # The proof slip lists every act with the fingerprint, and is sealed.
+    proof = storage.read_bytes(folder.proof)
+    assert verify_pdf(proof, pki=installation_pki()).valid
+    kinds = list(folder.events.values_list("kind", flat=True))
+    assert kinds == ["submitted", "approved", "approved", "signed", "sealed", "completed"]
+    signed_event = folder.events.get(kind="signed")
+    assert signed_event.data["signed"] == shown and signed_event.document != shown
+
+
+def test_all_of_several_people_act_in_any_order_before_the_circuit_moves_on(commune, people):
+    both = StepSpec(kind=StepKind.VISA, actor_kind=ActorKind.ALL, people=(people["chief"].pk, people["sg"].pk))
+    folder = submit(commune, people, [both, signature(people["mayor"])])
+    approve(folder, people["sg"])
+    folder.refresh_from_db()
+    assert folder.current == 1
+    with pytest.raises(FolderRefused):  # once is enough
+        approve(folder, people["sg"])
+    approve(folder, people["chief"])
+    folder.refresh_from_db()
+    assert folder.current == 2
+
+
+def test_any_member_of_a_role_acts_and_opinions_are_never_waited_for(commune, people):
+    steps = [
+        StepSpec(kind=StepKind.OPINION, people=(people["sg"].pk,)),
+        StepSpec(kind=StepKind.VISA, actor_kind=ActorKind.ROLE, role=Role.HEAD),
+        signature(people["mayor"]),
+    ]
+    folder = submit(commune, people, steps)
+    assert folder.current == 2  # the opinion was asked, and the folder went on
+    with pytest.raises(FolderRefused):
+        approve(folder, people["writer"])  # an agent, not a head
+    approve(folder, people["chief"])
+    services.folder_give_opinion(actor=people["sg"], folder_id=folder.pk, text="Avis favorable.")
+    folder.refresh_from_db()
+    assert folder.current == 3
+    sign(folder, people["mayor"])
+    folder.refresh_from_db()
+    assert folder.status == Folder.Status.COMPLETED
+    assert folder.events.filter(kind="opinion", text="Avis favorable.").exists()
+
+
+def test_a_rejection_goes_back_to_the_submitter_with_its_reason(commune, people):
+    folder = submit(commune, people, [visa(people["chief"]), signature(people["mayor"])])
+    with pytest.raises(FolderRefused):
+        services.folder_reject(actor=people["chief"], folder_id=folder.pk, reason=" ")
+    services.folder_reject(actor=people["chief"], folder_id=folder.pk, reason="Visa du service juridique manquant")
+    folder.refresh_from_db()
+    assert folder.status == Folder.Status.REJECTED
+    assert folder.events.get(kind="rejected").text == "Visa du service juridique manquant"
+    with pytest.raises(FolderRefused):
+        approve(folder, people["chief"])
+
+
+def test_a_folder_returned_to_an_earlier_step_goes_through_it_again(commune, people):
+    folder = submit(commune, people, [visa(people["chief"]), visa(people["sg"]), signature(people["mayor"])])
+    approve(folder, people["chief"])
+    approve(folder, people["sg"])
+    with pytest.raises(FolderRefused):
+        services.folder_return(actor=people["mayor"], folder_id=folder.pk, to_position=3, reason="x")
+    services.folder_return(actor=people["mayor"], folder_id=folder.pk, to_position=1, reason="Corriger l'article 2")
+    folder.refresh_from_db()
+    assert folder.current == 1
+    states = dict(folder.steps.values_list("position", "state"))
+    assert states == {1: "active", 2: "waiting", 3: "waiting"}
+    approve(folder, people["chief"])
+    approve(folder, people["sg"])
+    sign(folder, people["mayor"])
+    folder.refresh_from_db()
+    assert folder.status == Folder.Status.COMPLETED
+
+
+def test_the_document_signed_must_be_the_one_shown(commune, people):
+    folder = submit(commune, people, [signature(people["mayor"]), signature(people["deputy"])])
+    sign(folder, people["mayor"])
+    folder.refresh_from_db()
+    with pytest.raises(FolderRefused) as stale:
+        services.folder_sign(
+            actor=people["deputy"], folder_id=folder.pk, fingerprint=folder.original, passphrase=PASSPHRASE
+        )
+    assert stale.value.code == "document_changed"
+    before = folder.document
+    folder.refresh_from_db()
+    assert folder.document == before and folder.current == 2
+
+
+@needs_pdfsig
+def test_two_signatures_stay_valid_one_after_the_other(commune, people):
+    folder = submit(commune, people, [signature(people["mayor"]), signature(people["deputy"], x_mm=20)])
+    sign(folder, people["mayor"])
+    sign(folder, people["deputy"])
+    folder.refresh_from_db()
+    report = assert_pdfsig_trusted(storage.read_bytes(folder.document), ca_certificate_pem())
+    assert report.count("Signature #") == 2 and "Karim Idrissi" in report
+
+
+def test_a_wrong_passphrase_or_a_revoked_certificate_signs_nothing(commune, people):
+    folder = submit(commune, people, [signature(people["mayor"])])
+    with pytest.raises(CertificateRefused) as wrong:
+        sign(folder, people["mayor"], passphrase="not the passphrase")
+    assert wrong.value.code == "wrong_passphrase"
+    certificate_revoke(actor=people["mayor"], certificate=current_certificate(people["mayor"], commune))
+    with pytest.raises(CertificateRefused) as revoked:
+        sign(folder, people["mayor"])
+    assert revoked.value.code == "no_certificate"  # none left in use
+    folder.refresh_from_db()
+    assert folder.document == folder.original and folder.current == 1
+    assert not folder.events.filter(kind="signed").exists()
+
+
+def test_a_revoked_certificate_on_the_crl_is_refused_even_if_still_on_file(commune, people):
+    certificate = current_certificate(people["mayor"], commune)
+    from parapheur.certificates import chain_of
+
+    installation_pki().revoke(chain_of(certificate)[0])
+    folder = submit(commune, people, [signature(people["mayor"])])
+    with pytest.raises(CertificateRefused) as revoked:
+        sign(folder, people["mayor"])
+    assert revoked.value.code == "revoked"
+
+
+def test_a_delegate_acts_only_within_the_delegation_and_says_so(commune, people):
+    today = now().date()
+    Delegation.objects.create(
+        administration=commune,
+        delegator=people["mayor"],
+        delegate=people["deputy"],
+        starts_on=today + timedelta(days=1),
+        ends_on=today + timedelta(days=5),
+        created_at=now(),
+    )
+    folder = submit(commune, people, [signature(people["mayor"])])
+    with pytest.raises(FolderRefused):  # not yet
+        sign(folder, people["deputy"])
+    Delegation.objects.update(starts_on=today - timedelta(days=1))
+    sign(folder, people["deputy"])
+    folder.refresh_from_db()
+    event = folder.events.get(kind="signed")
+    assert event.actor == people["deputy"] and event.on_behalf_of == people["mayor"]
+    assert AuditEvent.objects.filter(action="folder.signed_by_delegation", subject_user=people["mayor"]).exists()
+    assert folder.status == Folder.Status.COMPLETED
+
+
+def test_bad_documents_and_bad_circuits_are_refused_and_keep_nothing(commune, people):
+    count = Folder.objects.count()
+    for bad, code in [(b"PK\x03\x04 a word file", "not_pdf"), (b"%PDF-1.7 broken", "unreadable_pdf")]:
+        with pytest.raises(FolderRefused) as refused:
+            submit(commune, people, [visa(people["chief"])], pdf=bad)
+        assert refused.value.code == code
+    with pytest.raises(FolderRefused) as nobody:
+        submit(commune, people, [StepSpec(kind=StepKind.SEAL)])
+    assert nobody.value.code == "no_steps"
+    outsider = person(commune, Role.AUDITOR, "auditor2@commune.ma")
+    with pytest.raises(FolderRefused) as stranger:
+        submit(commune, people, [visa(outsider)])
+    assert stranger.value.code == "not_a_member"
+    assert Folder.objects.count() == count and not FolderStep.objects.exists()
+
+
+def test_an_encrypted_pdf_is_refused(commune, people):
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(BytesIO(document())))
+    writer.encrypt("secret")
+    out = BytesIO()
+    writer.write(out)
+    with pytest.raises(FolderRefused) as refused:
+        submit(commune, people, [visa(people["chief"])], pdf=out.getvalue())
+    assert refused.value.code == "encrypted_pdf"
+
+
+def test_people_of_another_administration_cannot_submit_or_act(commune, elsewhere, outsider, people):
+    with pytest.raises(NotFound):
+        services.folder_submit(
+            actor=outsider,
+            administration=commune,
+            title="x",
+            document=document(),
+            document_name="x.pdf",
+            steps=[visa(people["chief"])],
+        )
+    folder = submit(commune, people, [StepSpec(kind=StepKind.VISA, actor_kind=ActorKind.ROLE, role=Role.HEAD)])
+    with pytest.raises(FolderRefused):
+        approve(folder, outsider)  # a head elsewhere is not a head here
+    assert FolderEvent.objects.filter(folder=folder).count() == 1
