@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -96,7 +97,7 @@ class ObjectChoiceField(forms.ChoiceField):
         *,
         objects: Iterable[Any] = (),
         label_from: Callable[[Any], str] = str,
-        empty_label: str = "---------",
+        empty_label: str | Promise = "---------",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

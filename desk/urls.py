@@ -1,6 +1,6 @@
 from django.urls import path
 
-from desk import catalogue, processing, views
+from desk import catalogue, parapheur, processing, views
 
 app_name = "desk"
 urlpatterns = [
@@ -26,6 +26,15 @@ urlpatterns = [
     path("<str:code>/routing/<int:pk>/delete/", catalogue.routing_delete, name="routing_delete"),
     path("<str:code>/letters/", catalogue.letters, name="letters"),
     path("<str:code>/letters/<int:pk>/", catalogue.letters, name="letter_edit"),
+    path("<str:code>/parapheur/", parapheur.home, name="parapheur"),
+    path("<str:code>/parapheur/new/", parapheur.folder_new, name="folder_new"),
+    path("<str:code>/parapheur/sign/", parapheur.batch_sign, name="batch_sign"),
+    path("<str:code>/parapheur/certificate/", parapheur.certificate, name="certificate"),
+    path("<str:code>/parapheur/delegations/", parapheur.delegations, name="delegations"),
+    path("<str:code>/parapheur/delegations/<int:pk>/end/", parapheur.delegation_end, name="delegation_end"),
+    path("<str:code>/parapheur/<int:pk>/", parapheur.folder, name="folder"),
+    path("<str:code>/parapheur/<int:pk>/act/<str:act>/", parapheur.folder_act, name="folder_act"),
+    path("<str:code>/parapheur/<int:pk>/<str:which>.pdf", parapheur.folder_file, name="folder_file"),
     path("<str:code>/services/", views.services, name="services"),
     path("<str:code>/staff/", views.staff, name="staff"),
     path("<str:code>/staff/<int:membership_id>/revoke/", views.staff_revoke, name="staff_revoke"),

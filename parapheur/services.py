@@ -9,12 +9,12 @@ line of history with the document's fingerprint. Acts by delegation are audited.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
@@ -41,6 +41,7 @@ from trust.services import installation_pki
 from workflow.access import subtree
 from workflow.calendar import local_date
 
+logger = logging.getLogger(__name__)
 Role = Membership.Role
 Kind = FolderEvent.Kind
 State = FolderStep.State
@@ -684,25 +685,98 @@ def folder_withdraw(*, actor: User, folder_id: int) -> Folder:
     return folder
 
 
+def delegation_create(
+    *,
+    actor: User,
+    administration: Administration,
+    delegate: User,
+    starts_on: date,
+    ends_on: date,
+    document_types: Sequence[str] = (),
+) -> Delegation:
+    """``actor`` declares an absence: ``delegate`` acts at their steps from ``starts_on`` to
+    ``ends_on`` (for these types of document, or all)."""
+    members = _members(administration)
+    if not members.get(actor.pk, set()) & STAFF_ROLES:
+        raise NotFound
+    if delegate.pk == actor.pk or not members.get(delegate.pk, set()) & STAFF_ROLES:
+        raise FolderRefused(
+            "bad_delegate", _("Choose someone else who works for this administration."), field="delegate"
+        )
+    if ends_on < starts_on:
+        raise FolderRefused("bad_period", _("The end comes before the start."), field="ends_on")
+    if ends_on < local_date(now()):
+        raise FolderRefused("bad_period", _("This period is already over."), field="ends_on")
+    with transaction.atomic():
+        delegation = Delegation.objects.create(
+            administration=administration,
+            delegator=actor,
+            delegate=delegate,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            document_types=[t.strip() for t in document_types if t.strip()],
+            created_at=now(),
+        )
+        audit_record(
+            actor=actor,
+            action="delegation.created",
+            obj=delegation,
+            administration=administration,
+            subject_user=delegate,
+            data={"from": starts_on.isoformat(), "until": ends_on.isoformat()},
+        )
+    return delegation
+
+
+def delegation_end(*, actor: User, delegation_id: int) -> None:
+    with transaction.atomic():
+        delegation = Delegation.objects.select_for_update().filter(pk=delegation_id, delegator=actor).first()
+        if delegation is None:
+            raise NotFound
+        if delegation.ended_at is None:
+            delegation.ended_at = now()
+            delegation.save(update_fields=["ended_at"])
+            audit_record(
+                actor=actor,
+                action="delegation.ended",
+                obj=delegation,
+                administration=delegation.administration,
+                subject_user=delegation.delegate,
+            )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    folder_id: int
+    title: str
+    ok: bool
+    message: str = ""
+
+
+def folders_sign(
+    *, actor: User, administration: Administration, folder_ids: Sequence[int], passphrase: str
+) -> list[BatchResult]:
+    """Sign many folders: the key is unlocked once; each folder is signed in its own transaction,
+    so a failure on one is reported and the others go on."""
+    signer = signer_for(actor, administration, passphrase)  # refused as a whole: nothing signed
+    results = []
+    titles = dict(Folder.objects.filter(pk__in=folder_ids, administration=administration).values_list("pk", "title"))
+    for folder_id in folder_ids:
+        if folder_id not in titles:
+            results.append(BatchResult(folder_id, "", False, _("Not found.")))
+            continue
+        current = Folder.objects.filter(pk=folder_id).values_list("document", flat=True).first() or ""
+        try:
+            folder_sign(actor=actor, folder_id=folder_id, fingerprint=current, signer=signer)
+        except Refused as refused:
+            results.append(BatchResult(folder_id, titles[folder_id], False, refused.message))
+        except Exception:  # a broken document must not stop the others; logged, reported
+            logger.exception("batch signature of folder %s failed", folder_id)
+            results.append(BatchResult(folder_id, titles[folder_id], False, _("This folder could not be signed.")))
+        else:
+            results.append(BatchResult(folder_id, titles[folder_id], True))
+    return results
+
+
 def fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-__all__ = [
-    "FolderRefused",
-    "Q",
-    "StepSpec",
-    "check_pdf",
-    "circuit_save",
-    "fingerprint",
-    "folder_approve",
-    "folder_comment",
-    "folder_give_opinion",
-    "folder_reject",
-    "folder_return",
-    "folder_sign",
-    "folder_submit",
-    "folder_withdraw",
-    "participants",
-    "signer_for",
-]

@@ -1,0 +1,393 @@
+"""Pages of the parapheur: what waits for me, my folders, a folder and its acts, a new folder,
+batch signing, my signing certificate, my delegations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.clock import now
+from core.errors import NotFound, Refused
+from desk.parapheur_forms import (
+    ApproveForm,
+    BatchSignForm,
+    CommentForm,
+    DelegationForm,
+    EnrolForm,
+    FolderForm,
+    ImportForm,
+    OpinionForm,
+    ReasonForm,
+    ReturnForm,
+    SignForm,
+)
+from documents import storage
+from parapheur import certificates, selectors, services
+from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
+from parapheur.services import StepSpec
+from tenancy.models import Membership, User
+from workflow.access import Scope, scope_for_staff
+from workflow.calendar import local_date
+
+Role = Membership.Role
+ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
+
+
+def _scope(request: HttpRequest, code: str) -> Scope:
+    scope = scope_for_staff(request.user, code)  # type: ignore[arg-type]
+    if not scope.can_read:
+        raise NotFound
+    return scope
+
+
+def _may_read_all(scope: Scope) -> bool:
+    return bool(scope.roles & {Role.ADMIN, Role.AUDITOR})
+
+
+def _people(scope: Scope) -> list[User]:
+    ids = (
+        Membership.objects.filter(administration=scope.administration, is_active=True, user__is_active=True)
+        .exclude(role=Role.AUDITOR)
+        .values_list("user_id", flat=True)
+    )
+    return list(User.objects.filter(pk__in=ids).order_by("full_name"))
+
+
+def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
+    return {"administration": scope.administration, "section": "parapheur", **extra}
+
+
+@login_required
+def home(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    today = local_date(now())
+    pending = list(selectors.pending_steps(scope.user, scope.administration, today)[:200])
+    return render(
+        request,
+        "desk/parapheur/home.html",
+        _context(
+            scope,
+            pending=pending,
+            can_batch=any(step.kind == StepKind.SIGNATURE for step in pending),
+            batch_form=BatchSignForm(),
+            folders=selectors.my_folders(scope.user, scope.administration)[:50],
+            certificate=certificates.current_certificate(scope.user, scope.administration),
+        ),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def folder_new(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    if not scope.roles - {Role.AUDITOR}:
+        raise NotFound
+    circuits = list(Circuit.objects.filter(administration=scope.administration, is_active=True).order_by("code"))
+    form = FolderForm(request.POST or None, request.FILES or None, circuits=circuits, people=_people(scope))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        steps = None
+        if data["circuit"] is None:
+            steps = [StepSpec(kind=StepKind.VISA, people=(data[f"visa{n}"].pk,)) for n in (1, 2, 3) if data[f"visa{n}"]]
+            if data["signatory"]:
+                steps.append(StepSpec(kind=StepKind.SIGNATURE, people=(data["signatory"].pk,)))
+            if data["seal"]:
+                steps.append(StepSpec(kind=StepKind.SEAL))
+        document = data["document"]
+        document.upload.seek(0)
+        annexes = []
+        for annex in data["annexes"]:
+            annex.upload.seek(0)
+            annexes.append((annex.filename, annex.upload.read(), annex.content_type))
+        try:
+            folder = services.folder_submit(
+                actor=scope.user,
+                administration=scope.administration,
+                title=data["title"],
+                document=document.upload.read(),
+                document_name=document.filename,
+                circuit=data["circuit"],
+                steps=steps,
+                annexes=annexes,
+            )
+        except Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(request, _("The folder is on its way: it waits for its first step."))
+            return redirect("desk:folder", code=code, pk=folder.pk)
+    return render(request, "desk/parapheur/new.html", _context(scope, form=form), status=400 if form.is_bound else 200)
+
+
+def _folder(scope: Scope, pk: int) -> Folder:
+    return selectors.folder_for(scope.user, scope.administration, pk, may_read_all=_may_read_all(scope))
+
+
+@login_required
+def folder(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    scope = _scope(request, code)
+    found = _folder(scope, pk)
+    today = local_date(now())
+    mine = list(selectors.pending_steps(scope.user, scope.administration, today).filter(folder=found))
+    blocking = next((s for s in mine if s.kind in (StepKind.VISA, StepKind.SIGNATURE)), None)
+    steps = list(found.steps.prefetch_related("actors__user").select_related("service"))
+    earlier = [
+        (s.position, f"{s.position}. {s.get_kind_display()}")
+        for s in steps
+        if blocking and s.position < blocking.position and s.kind in (StepKind.VISA, StepKind.SIGNATURE)
+    ]
+    context = _context(
+        scope,
+        folder=found,
+        steps=steps,
+        events=found.events.select_related("actor", "on_behalf_of"),
+        annexes=found.annexes.all(),
+        step=blocking,
+        opinion=next((s for s in mine if s.kind == StepKind.OPINION), None),
+        approve_form=ApproveForm(initial={"fingerprint": found.document}),
+        sign_form=SignForm(initial={"fingerprint": found.document}),
+        reject_form=ReasonForm(prefix="reject"),
+        return_form=ReturnForm(steps=earlier, prefix="return") if earlier else None,
+        opinion_form=OpinionForm(prefix="opinion"),
+        comment_form=CommentForm(prefix="comment"),
+        is_submitter=found.submitter_id == scope.user.pk,
+        role_kind=ActorKind.ROLE,
+    )
+    return render(request, "desk/parapheur/folder.html", context)
+
+
+@login_required
+@require_POST
+def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpResponse:
+    scope = _scope(request, code)
+    found = _folder(scope, pk)
+    if act not in ACTS:
+        raise NotFound
+    user = scope.user
+    url = reverse("desk:folder", args=[code, found.pk])
+    form: Any
+    try:
+        if act == "approve":
+            form = ApproveForm(request.POST)
+            if form.is_valid():
+                services.folder_approve(
+                    actor=user,
+                    folder_id=found.pk,
+                    fingerprint=form.cleaned_data["fingerprint"],
+                    text=form.cleaned_data["text"],
+                )
+                messages.success(request, _("Visa given."))
+        elif act == "sign":
+            form = SignForm(request.POST)
+            if form.is_valid():
+                services.folder_sign(
+                    actor=user,
+                    folder_id=found.pk,
+                    fingerprint=form.cleaned_data["fingerprint"],
+                    passphrase=form.cleaned_data["passphrase"],
+                )
+                messages.success(request, _("Signed."))
+        elif act == "reject":
+            form = ReasonForm(request.POST, prefix="reject")
+            if form.is_valid():
+                services.folder_reject(actor=user, folder_id=found.pk, reason=form.cleaned_data["reason"])
+                messages.success(request, _("Rejected: the folder went back to its submitter."))
+        elif act == "return":
+            positions = [(s.position, str(s.position)) for s in found.steps.all()]
+            form = ReturnForm(request.POST, steps=positions, prefix="return")
+            if form.is_valid():
+                services.folder_return(
+                    actor=user,
+                    folder_id=found.pk,
+                    to_position=form.cleaned_data["to_position"],
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(request, _("Sent back to an earlier step."))
+        elif act == "opinion":
+            form = OpinionForm(request.POST, prefix="opinion")
+            if form.is_valid():
+                services.folder_give_opinion(actor=user, folder_id=found.pk, text=form.cleaned_data["text"])
+                messages.success(request, _("Opinion given."))
+        elif act == "comment":
+            form = CommentForm(request.POST, prefix="comment")
+            if form.is_valid():
+                services.folder_comment(
+                    actor=user, folder_id=found.pk, text=form.cleaned_data["text"], page=form.cleaned_data["page"]
+                )
+                messages.success(request, _("Comment added."))
+        else:
+            form = None
+            services.folder_withdraw(actor=user, folder_id=found.pk)
+            messages.success(request, _("Folder withdrawn."))
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect(url)
+    if form is not None and not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect(url)
+
+
+@login_required
+def folder_file(request: HttpRequest, code: str, pk: int, which: str) -> HttpResponseBase:
+    scope = _scope(request, code)
+    found = _folder(scope, pk)
+    if which == "document":
+        sha, name = found.document, found.document_name
+    elif which == "original":
+        sha, name = found.original, found.document_name
+    elif which == "proof" and found.proof:
+        sha, name = found.proof, f"proof-P-{found.pk}.pdf"
+    elif which.startswith("annex-") and which[6:].isdigit():
+        annex = found.annexes.filter(pk=int(which[6:])).first()
+        if annex is None:
+            raise NotFound
+        sha, name = annex.sha256, annex.name
+    else:
+        raise NotFound
+    response = FileResponse(storage.open_file(sha), content_type="application/pdf" if which != "annex" else None)
+    response["Content-Disposition"] = f'inline; filename="{name.replace(chr(34), "")}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def batch_sign(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    form = BatchSignForm(request.POST)
+    ids = [int(v) for v in request.POST.getlist("folders") if v.isdigit()][:200]
+    if not ids:
+        messages.error(request, _("Select the folders to sign."))
+    elif form.is_valid():
+        try:
+            results = services.folders_sign(
+                actor=scope.user,
+                administration=scope.administration,
+                folder_ids=ids,
+                passphrase=form.cleaned_data["passphrase"],
+            )
+        except Refused as refused:
+            messages.error(request, refused.message)
+        else:
+            signed = sum(1 for r in results if r.ok)
+            messages.success(
+                request, _("%(signed)d of %(total)d folders signed.") % {"signed": signed, "total": len(results)}
+            )
+            for result in results:
+                if not result.ok:
+                    messages.error(request, f"{result.title or result.folder_id}: {result.message}")
+    else:
+        messages.error(request, _("Give the passphrase of your signing certificate."))
+    return redirect("desk:parapheur", code=code)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def certificate(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    if not scope.roles - {Role.AUDITOR}:
+        raise NotFound
+    action = request.POST.get("action", "")
+    enrol = EnrolForm(request.POST if action == "enrol" else None, prefix="enrol")
+    import_form = ImportForm(
+        request.POST if action == "import" else None, request.FILES if action == "import" else None, prefix="import"
+    )
+    current = certificates.current_certificate(scope.user, scope.administration)
+    if request.method == "POST":
+        try:
+            if action == "enrol" and enrol.is_valid():
+                certificates.certificate_enrol(
+                    user=scope.user,
+                    administration=scope.administration,
+                    passphrase=enrol.cleaned_data["passphrase"],
+                    title_fr=enrol.cleaned_data["title_fr"],
+                    title_ar=enrol.cleaned_data["title_ar"],
+                )
+                messages.success(request, _("Your signing certificate is ready."))
+                return redirect("desk:certificate", code=code)
+            if action == "import" and import_form.is_valid():
+                data = import_form.cleaned_data
+                certificates.certificate_import(
+                    user=scope.user,
+                    administration=scope.administration,
+                    pkcs12_data=data["pkcs12"],
+                    pkcs12_password=data["pkcs12_password"],
+                    passphrase=data["passphrase"],
+                    title_fr=data["title_fr"],
+                    title_ar=data["title_ar"],
+                )
+                messages.success(request, _("Your certificate is imported."))
+                return redirect("desk:certificate", code=code)
+            if action == "revoke" and current is not None:
+                certificates.certificate_revoke(actor=scope.user, certificate=current)
+                messages.success(request, _("Your certificate is revoked: it can no longer sign."))
+                return redirect("desk:certificate", code=code)
+        except Refused as refused:
+            target = enrol if action == "enrol" else import_form
+            field = {"pkcs12_password": "pkcs12_password", "pkcs12": "pkcs12", "passphrase": "passphrase"}.get(
+                refused.field
+            )
+            target.add_error(field, refused.message)
+    return render(
+        request,
+        "desk/parapheur/certificate.html",
+        _context(scope, current=current, enrol_form=enrol, import_form=import_form),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delegations(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _scope(request, code)
+    if not scope.roles - {Role.AUDITOR}:
+        raise NotFound
+    people = [p for p in _people(scope) if p.pk != scope.user.pk]
+    form = DelegationForm(request.POST or None, people=people)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.delegation_create(
+                actor=scope.user,
+                administration=scope.administration,
+                delegate=data["delegate"],
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                document_types=data["document_types"].split(","),
+            )
+        except Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(request, _("Delegation recorded."))
+            return redirect("desk:delegations", code=code)
+    given = Delegation.objects.filter(administration=scope.administration, delegator=scope.user).select_related(
+        "delegate"
+    )
+    received = Delegation.objects.filter(administration=scope.administration, delegate=scope.user).select_related(
+        "delegator"
+    )
+    return render(
+        request,
+        "desk/parapheur/delegations.html",
+        _context(scope, form=form, given=given.order_by("-starts_on"), received=received.order_by("-starts_on")),
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    scope = _scope(request, code)
+    if not Delegation.objects.filter(pk=pk, administration=scope.administration, delegator=scope.user).exists():
+        raise NotFound
+    services.delegation_end(actor=scope.user, delegation_id=pk)
+    messages.success(request, _("Delegation ended."))
+    return redirect("desk:delegations", code=code)

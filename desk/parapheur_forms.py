@@ -1,0 +1,164 @@
+"""Forms of the parapheur pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import AccessibleForm, ObjectChoiceField, QuickSelect
+from documents.forms import CheckedFilesField
+from parapheur.models import Circuit
+from tenancy.models import User
+
+
+def person_label(user: Any) -> str:
+    return f"{user.full_name} ({user.email})"
+
+
+class FolderForm(AccessibleForm):
+    """A new folder: its document, annexes, and either a circuit or a quick one (up to three
+    visas, a signature, the seal)."""
+
+    title = forms.CharField(label=_("Title"), max_length=300)
+    document = CheckedFilesField(label=_("Document to sign (PDF)"), required=True)
+    annexes = CheckedFilesField(label=_("Annexes (optional)"), required=False)
+    circuit = ObjectChoiceField(label=_("Circuit"), required=False, empty_label=_("A circuit of my own"))
+    visa1 = ObjectChoiceField(label=_("First visa"), required=False, empty_label="—")
+    visa2 = ObjectChoiceField(label=_("Second visa"), required=False, empty_label="—")
+    visa3 = ObjectChoiceField(label=_("Third visa"), required=False, empty_label="—")
+    signatory = ObjectChoiceField(label=_("Signature"), required=False, empty_label="—")
+    seal = forms.BooleanField(label=_("Then the administration's seal"), required=False, initial=True)
+
+    def __init__(self, *args: Any, circuits: list[Circuit], people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("visa1", "visa2", "visa3", "signatory"):
+            field = self.fields[name]
+            assert isinstance(field, ObjectChoiceField)
+            field.set_objects(people, person_label)
+        field = self.fields["circuit"]
+        assert isinstance(field, ObjectChoiceField)
+        field.set_objects(circuits, str)
+
+    def clean_document(self) -> Any:
+        files = self.cleaned_data.get("document") or []
+        if len(files) != 1:
+            raise forms.ValidationError(_("Send one document."))
+        if files[0].content_type != "application/pdf":
+            raise forms.ValidationError(
+                _(
+                    "Only PDF documents can go through a circuit: no converter for office documents is "
+                    "installed here. Save the document as PDF and send it again."
+                )
+            )
+        return files[0]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("circuit") and not data.get("signatory") and not any(data.get(f"visa{n}") for n in (1, 2, 3)):
+            self.add_error("circuit", _("Choose a circuit, or the people of your own."))
+        return data
+
+
+class ApproveForm(AccessibleForm):
+    fingerprint = forms.CharField(widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=_("Note (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class SignForm(AccessibleForm):
+    fingerprint = forms.CharField(widget=forms.HiddenInput)
+    passphrase = forms.CharField(
+        label=_("Passphrase of your signing certificate"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        strip=False,
+    )
+
+
+class BatchSignForm(AccessibleForm):
+    passphrase = forms.CharField(
+        label=_("Passphrase of your signing certificate"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        strip=False,
+    )
+
+
+class ReasonForm(AccessibleForm):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReturnForm(AccessibleForm):
+    to_position = forms.TypedChoiceField(label=_("Back to the step"), coerce=int, widget=QuickSelect)
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, steps: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["to_position"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = steps
+
+
+class OpinionForm(AccessibleForm):
+    text = forms.CharField(label=_("Your opinion"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CommentForm(AccessibleForm):
+    text = forms.CharField(label=_("Comment"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    page = forms.IntegerField(label=_("Page (optional)"), required=False, min_value=1)
+
+
+class EnrolForm(AccessibleForm):
+    title_fr = forms.CharField(label=_("Title in French"), max_length=100, required=False)
+    title_ar = forms.CharField(
+        label=_("Title in Arabic"), max_length=100, required=False, widget=forms.TextInput(attrs={"dir": "rtl"})
+    )
+    passphrase = forms.CharField(
+        label=_("Choose a passphrase"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text=_("At least 8 characters. It is asked at each signature; nobody can recover it for you."),
+    )
+    passphrase_again = forms.CharField(
+        label=_("The passphrase again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("passphrase") and data.get("passphrase") != data.get("passphrase_again"):
+            self.add_error("passphrase_again", _("The two passphrases differ."))
+        return data
+
+
+class ImportForm(EnrolForm):
+    pkcs12 = forms.FileField(label=_("Certificate file (.p12 or .pfx)"))
+    pkcs12_password = forms.CharField(
+        label=_("Password of the certificate file"), widget=forms.PasswordInput, strip=False, required=False
+    )
+
+    field_order = ["pkcs12", "pkcs12_password", "title_fr", "title_ar", "passphrase", "passphrase_again"]
+
+    def clean_pkcs12(self) -> bytes:
+        upload = self.cleaned_data["pkcs12"]
+        if upload.size > 100_000:
+            raise forms.ValidationError(_("This file is too large for a certificate."))
+        return bytes(upload.read())
+
+
+class DelegationForm(AccessibleForm):
+    delegate = ObjectChoiceField(label=_("Delegate"))
+    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    document_types = forms.CharField(
+        label=_("Types of document (optional)"),
+        required=False,
+        max_length=300,
+        help_text=_("Separated by commas; empty: every type."),
+    )
+
+    def __init__(self, *args: Any, people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["delegate"]
+        assert isinstance(field, ObjectChoiceField)
+        field.set_objects(people, person_label)

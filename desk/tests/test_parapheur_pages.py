@@ -1,0 +1,249 @@
+"""The parapheur's pages as its users go through them: a new folder, a visa, a signature with the
+passphrase, batch signing, enrolment, delegation; and outsiders denied every page."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from audit.models import AuditEvent
+from documents import storage
+from parapheur import services
+from parapheur.models import Delegation, Folder, FolderEvent, SigningCertificate, StepKind
+from parapheur.services import StepSpec
+from parapheur.testing import PASSPHRASE, document, enrolled, person
+from tenancy.models import Membership
+from trust.services import ca_certificate_pem
+from trust.testing import assert_pdfsig_trusted, pdfsig_available
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def signed_in(user) -> Client:
+    client = Client(headers={"Accept-Language": "fr"})
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def people(commune):
+    return {
+        "writer": person(commune, Role.AGENT, "writer@commune.ma", name="Salma Writer"),
+        "chief": person(commune, Role.HEAD, "chief@commune.ma", name="Omar Chef"),
+        "mayor": enrolled(person(commune, Role.SIGNATORY, "mayor@commune.ma", name="Nadia Amrani"), commune),
+    }
+
+
+def pdf_upload(name="arrete.pdf", data=None):
+    return SimpleUploadedFile(name, data or document(), content_type="application/pdf")
+
+
+@pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
+def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune, people):
+    code = commune.code
+    writer = signed_in(people["writer"])
+    response = writer.post(
+        f"/desk/{code}/parapheur/new/",
+        {
+            "title": "Arrêté n° 12",
+            "document": pdf_upload(),
+            "visa1": people["chief"].pk,
+            "signatory": people["mayor"].pk,
+            "seal": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    folder = Folder.objects.get()
+    assert response["Location"] == f"/desk/{code}/parapheur/{folder.pk}/"
+    # The chief finds it waiting, sees the fingerprint, gives the visa.
+    chief = signed_in(people["chief"])
+    assert "Arrêté n° 12" in chief.get(f"/desk/{code}/parapheur/").content.decode()
+    page = chief.get(f"/desk/{code}/parapheur/{folder.pk}/").content.decode()
+    assert folder.document in page and "Donner mon visa" in page
+    chief.post(f"/desk/{code}/parapheur/{folder.pk}/act/approve/", {"fingerprint": folder.document})
+    # The mayor cannot sign with a wrong passphrase; then signs.
+    mayor = signed_in(people["mayor"])
+    wrong = mayor.post(
+        f"/desk/{code}/parapheur/{folder.pk}/act/sign/",
+        {"fingerprint": folder.document, "passphrase": "nope nope"},
+        follow=True,
+    )
+    assert "Phrase secrète incorrecte" in wrong.content.decode()
+    mayor.post(
+        f"/desk/{code}/parapheur/{folder.pk}/act/sign/", {"fingerprint": folder.document, "passphrase": PASSPHRASE}
+    )
+    folder.refresh_from_db()
+    assert folder.status == Folder.Status.COMPLETED
+    signed = writer.get(f"/desk/{code}/parapheur/{folder.pk}/document.pdf")
+    assert signed.status_code == 200
+    report = assert_pdfsig_trusted(b"".join(signed.streaming_content), ca_certificate_pem())
+    assert report.count("Signature #") == 2
+    assert writer.get(f"/desk/{code}/parapheur/{folder.pk}/proof.pdf").status_code == 200
+
+
+def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(commune, people):
+    response = signed_in(people["writer"]).post(
+        f"/desk/{commune.code}/parapheur/new/",
+        {
+            "title": "Contrat",
+            "document": SimpleUploadedFile("contrat.docx", b"PK\x03\x04 word", content_type="application/msword"),
+            "signatory": people["mayor"].pk,
+        },
+    )
+    assert response.status_code == 400
+    assert not Folder.objects.exists()
+
+
+def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people):
+    folders = [
+        services.folder_submit(
+            actor=people["writer"],
+            administration=commune,
+            title=f"Décision {n}",
+            document=document(f"Décision {n}"),
+            document_name=f"d{n}.pdf",
+            steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
+        )
+        for n in range(3)
+    ]
+    # One of them is withdrawn meanwhile: it is reported, the others are signed.
+    services.folder_withdraw(actor=people["writer"], folder_id=folders[1].pk)
+    mayor = signed_in(people["mayor"])
+    page = mayor.get(f"/desk/{commune.code}/parapheur/").content.decode()
+    assert page.count('name="folders"') == 2
+    response = mayor.post(
+        f"/desk/{commune.code}/parapheur/sign/",
+        {"folders": [f.pk for f in folders], "passphrase": PASSPHRASE},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "2 parapheurs signés sur 3." in html and "Décision 1" in html  # the one refused, named
+    statuses = [Folder.objects.get(pk=f.pk).status for f in folders]
+    assert statuses == ["completed", "cancelled", "completed"]
+    # A wrong passphrase signs nothing at all.
+    extra = services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Décision 4",
+        document=document(),
+        document_name="d4.pdf",
+        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
+    )
+    mayor.post(f"/desk/{commune.code}/parapheur/sign/", {"folders": [extra.pk], "passphrase": "wrong passphrase"})
+    assert Folder.objects.get(pk=extra.pk).status == "in_progress"
+
+
+def test_enrolment_and_delegation_pages(commune, people):
+    chief = signed_in(people["chief"])
+    short = chief.post(
+        f"/desk/{commune.code}/parapheur/certificate/",
+        {"action": "enrol", "enrol-passphrase": "short", "enrol-passphrase_again": "short"},
+    )
+    assert short.status_code == 400 and not SigningCertificate.objects.filter(user=people["chief"]).exists()
+    done = chief.post(
+        f"/desk/{commune.code}/parapheur/certificate/",
+        {
+            "action": "enrol",
+            "enrol-title_fr": "Chef de service",
+            "enrol-passphrase": "a long passphrase",
+            "enrol-passphrase_again": "a long passphrase",
+        },
+    )
+    assert done.status_code == 302
+    certificate = SigningCertificate.objects.get(user=people["chief"])
+    assert "Omar Chef" in certificate.subject and certificate.title_fr == "Chef de service"
+    assert bytes(certificate.locked_key).startswith(b"WK1")
+    # The mayor delegates to the chief for a week.
+    mayor = signed_in(people["mayor"])
+    response = mayor.post(
+        f"/desk/{commune.code}/parapheur/delegations/",
+        {"delegate": people["chief"].pk, "starts_on": "2026-01-01", "ends_on": "2099-12-31"},
+    )
+    assert response.status_code == 302
+    delegation = Delegation.objects.get()
+    assert AuditEvent.objects.filter(action="delegation.created", subject_user=people["chief"]).exists()
+    folder = services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Pendant l'absence",
+        document=document(),
+        document_name="x.pdf",
+        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
+    )
+    assert "Pendant l&#x27;absence" in chief.get(f"/desk/{commune.code}/parapheur/").content.decode()
+    chief.post(
+        f"/desk/{commune.code}/parapheur/{folder.pk}/act/sign/",
+        {"fingerprint": folder.document, "passphrase": "a long passphrase"},
+    )
+    event = FolderEvent.objects.get(folder=folder, kind="signed")
+    assert event.actor == people["chief"] and event.on_behalf_of == people["mayor"]
+    mayor.post(f"/desk/{commune.code}/parapheur/delegations/{delegation.pk}/end/")
+    assert Delegation.objects.get().ended_at is not None
+
+
+def parapheur_pages(code: str, folder_id: int, delegation_id: int) -> list[tuple[str, str]]:
+    base = f"/desk/{code}/parapheur"
+    return [
+        ("get", f"{base}/"),
+        ("get", f"{base}/new/"),
+        ("post", f"{base}/new/"),
+        ("post", f"{base}/sign/"),
+        ("get", f"{base}/certificate/"),
+        ("post", f"{base}/certificate/"),
+        ("get", f"{base}/delegations/"),
+        ("post", f"{base}/delegations/"),
+        ("post", f"{base}/delegations/{delegation_id}/end/"),
+        ("get", f"{base}/{folder_id}/"),
+        *[("post", f"{base}/{folder_id}/act/{act}/") for act in services_acts()],
+        ("get", f"{base}/{folder_id}/document.pdf"),
+        ("get", f"{base}/{folder_id}/original.pdf"),
+        ("get", f"{base}/{folder_id}/proof.pdf"),
+    ]
+
+
+def services_acts() -> tuple[str, ...]:
+    from desk.parapheur import ACTS
+
+    return ACTS
+
+
+def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_nothing(
+    commune, people, outsider, citizen, agent
+):
+    folder = services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Secret",
+        document=document(),
+        document_name="x.pdf",
+        steps=[StepSpec(kind=StepKind.VISA, people=(people["chief"].pk,))],
+    )
+    delegation = services.delegation_create(
+        actor=people["mayor"],
+        administration=commune,
+        delegate=people["chief"],
+        starts_on=folder.submitted_at.date(),
+        ends_on=folder.submitted_at.date(),
+    )
+    events = FolderEvent.objects.count()
+    for user in (outsider, citizen):
+        client = signed_in(user)
+        for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk):
+            response = getattr(client, method)(url, {"fingerprint": folder.document, "passphrase": PASSPHRASE})
+            assert response.status_code == 404, (user, method, url, response.status_code)
+    # A colleague with no part in the folder cannot read it or act on it.
+    bystander = signed_in(agent)
+    for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk)[9:]:
+        response = getattr(bystander, method)(url, {"fingerprint": folder.document})
+        assert response.status_code == 404, (method, url, response.status_code)
+    assert bystander.post(f"/desk/{commune.code}/parapheur/delegations/{delegation.pk}/end/").status_code == 404
+    assert FolderEvent.objects.count() == events and Folder.objects.get().status == "in_progress"
+    assert Delegation.objects.get().ended_at is None
+    assert storage.read_bytes(folder.document)  # untouched
