@@ -15,6 +15,7 @@ from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 
 from api import errors
 from api.auth import bearer
+from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
 from core.errors import NotFound
 from core.ratelimit import client_address, rate_limit_hit
@@ -44,6 +45,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/", router)
+api.add_router("/", parapheur_router)
 
 
 class TokenIn(Schema):

@@ -1,0 +1,289 @@
+"""The parapheur through the API: create a folder, list my pending steps, act on a step, read a
+folder, download its document and proof slip. Same permissions as the pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema, Status, UploadedFile
+
+from api import errors
+from api.auth import bearer
+from core.clock import now
+from core.errors import NotFound
+from documents import storage
+from documents.intake import check_files
+from parapheur import selectors, services
+from parapheur.models import Circuit, Folder, FolderStep
+from parapheur.services import StepSpec
+from tenancy.models import Membership, User
+from workflow.access import Scope, scope_for_staff
+from workflow.calendar import local_date
+
+router = Router(tags=["parapheur"])
+Role = Membership.Role
+
+
+class StepOut(Schema):
+    position: int
+    kind: str
+    actor_kind: str
+    state: str
+    people: list[str]
+    role: str
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EventOut(Schema):
+    at: datetime
+    kind: str
+    step: int | None
+    actor: str | None
+    on_behalf_of: str | None
+    text: str
+    page: int | None
+    document_sha256: str
+
+
+class FolderOut(Schema):
+    id: int
+    administration: str
+    title: str
+    status: str
+    current_step: int | None
+    submitter: str
+    submitted_at: datetime
+    finished_at: datetime | None
+    document_name: str
+    document_sha256: str
+    original_sha256: str
+    proof_sha256: str | None
+    steps: list[StepOut]
+    history: list[EventOut]
+
+
+class PendingOut(Schema):
+    folder_id: int
+    title: str
+    kind: str
+    position: int
+    waiting_since: datetime | None
+    document_sha256: str
+
+
+class ActIn(Schema):
+    action: str  # approve, sign, reject, return, opinion, comment
+    fingerprint: str = ""
+    passphrase: str = ""
+    text: str = ""
+    to_position: int | None = None
+    page: int | None = None
+
+
+def _scope(request: HttpRequest, code: str) -> Scope:
+    scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
+    if not scope.can_read:
+        raise NotFound
+    return scope
+
+
+def _folder_out(folder: Folder) -> dict[str, Any]:
+    steps = folder.steps.prefetch_related("actors__user").order_by("position")
+    events = folder.events.select_related("actor", "on_behalf_of")
+    return {
+        "id": folder.pk,
+        "administration": folder.administration.code,
+        "title": folder.title,
+        "status": folder.status,
+        "current_step": folder.current or None,
+        "submitter": folder.submitter.email,
+        "submitted_at": folder.submitted_at,
+        "finished_at": folder.finished_at,
+        "document_name": folder.document_name,
+        "document_sha256": folder.document,
+        "original_sha256": folder.original,
+        "proof_sha256": folder.proof or None,
+        "steps": [
+            {
+                "position": s.position,
+                "kind": s.kind,
+                "actor_kind": s.actor_kind,
+                "state": s.state,
+                "people": [a.user.email for a in s.actors.all()],
+                "role": s.role,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+            }
+            for s in steps
+        ],
+        "history": [
+            {
+                "at": e.at,
+                "kind": e.kind,
+                "step": e.step,
+                "actor": e.actor.email if e.actor else None,
+                "on_behalf_of": e.on_behalf_of.email if e.on_behalf_of else None,
+                "text": e.text,
+                "page": e.page,
+                "document_sha256": e.document,
+            }
+            for e in events
+        ],
+    }
+
+
+def _steps_in(raw: str) -> list[StepSpec] | None:
+    """Steps as JSON: ``[{"kind": "visa", "people": ["a@x.ma"]}, {"kind": "seal"}, …]``."""
+    if not raw.strip():
+        return None
+    try:
+        items = json.loads(raw)
+        assert isinstance(items, list)
+        emails = {email.lower() for item in items for email in item.get("people", [])}
+        users = {u.email.lower(): u.pk for u in User.objects.filter(email__in=emails)}
+        return [
+            StepSpec(
+                kind=str(item["kind"]),
+                actor_kind=str(item.get("actor_kind", "person")),
+                people=tuple(users.get(email.lower(), 0) for email in item.get("people", [])),
+                role=str(item.get("role", "")),
+            )
+            for item in items
+        ]
+    except (ValueError, AssertionError, KeyError, TypeError, AttributeError):
+        raise errors.ApiError(
+            400, "bad_steps", _("The steps must be a JSON list, as the API documentation describes."), field="steps"
+        ) from None
+
+
+@router.post("/administrations/{code}/folders", response={201: FolderOut}, auth=bearer)
+def folder_create(
+    request: HttpRequest,
+    code: str,
+    title: Form[str] = "",
+    circuit: Form[str] = "",
+    steps: Form[str] = "",
+    document: File[UploadedFile] | None = None,
+    annexes: File[list[UploadedFile]] | None = None,
+) -> Status[dict[str, Any]]:
+    """Start a folder: ``document`` (PDF), optional ``annexes``, and a ``circuit`` code or
+    ``steps`` as JSON (``[{"kind": "visa", "people": ["chief@…"]}, {"kind": "signature",
+    "people": ["mayor@…"]}, {"kind": "seal"}]``)."""
+    scope = _scope(request, code)
+    uploads = request.FILES.getlist("document")
+    if len(uploads) != 1:
+        raise errors.ApiError(400, "no_document", _("Send the document to sign."), field="document")
+    main = check_files(uploads)[0]  # type: ignore[arg-type]
+    if main.content_type != "application/pdf":
+        raise errors.ApiError(400, "not_pdf", _("The main document must be a PDF file."), field="document")
+    extra = check_files(request.FILES.getlist("annexes"))  # type: ignore[arg-type]
+    chosen = None
+    if circuit.strip():
+        chosen = Circuit.objects.filter(administration=scope.administration, code=circuit.strip().upper()).first()
+        if chosen is None:
+            raise errors.ApiError(400, "bad_circuit", _("This circuit is not offered here."), field="circuit")
+    main.upload.seek(0)
+    annex_data = []
+    for annex in extra:
+        annex.upload.seek(0)
+        annex_data.append((annex.filename, annex.upload.read(), annex.content_type))
+    folder = services.folder_submit(
+        actor=scope.user,
+        administration=scope.administration,
+        title=title,
+        document=main.upload.read(),
+        document_name=main.filename,
+        circuit=chosen,
+        steps=_steps_in(steps),
+        annexes=annex_data,
+    )
+    return Status(201, _folder_out(folder))
+
+
+@router.get("/administrations/{code}/pending", response=list[PendingOut], auth=bearer)
+def pending(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+    """The steps waiting for me (named, by role, or by delegation), oldest first."""
+    scope = _scope(request, code)
+    steps: list[FolderStep] = list(selectors.pending_steps(scope.user, scope.administration, local_date(now()))[:500])
+    return [
+        {
+            "folder_id": s.folder_id,
+            "title": s.folder.title,
+            "kind": s.kind,
+            "position": s.position,
+            "waiting_since": s.started_at,
+            "document_sha256": s.folder.document,
+        }
+        for s in steps
+    ]
+
+
+def _readable(request: HttpRequest, code: str, folder_id: int) -> tuple[Scope, Folder]:
+    scope = _scope(request, code)
+    may_read_all = bool(scope.roles & {Role.ADMIN, Role.AUDITOR})
+    return scope, selectors.folder_for(scope.user, scope.administration, folder_id, may_read_all=may_read_all)
+
+
+@router.get("/administrations/{code}/folders/{folder_id}", response=FolderOut, auth=bearer)
+def folder_detail(request: HttpRequest, code: str, folder_id: int) -> dict[str, Any]:
+    """A folder: where it is, its steps and its whole history with the document's fingerprints."""
+    folder = _readable(request, code, folder_id)[1]
+    return _folder_out(folder)
+
+
+@router.post("/administrations/{code}/folders/{folder_id}/act", response=FolderOut, auth=bearer)
+def folder_act(request: HttpRequest, code: str, folder_id: int, payload: ActIn) -> dict[str, Any]:
+    """Act at one's step: ``approve`` and ``sign`` need the ``fingerprint`` of the document
+    seen (and ``sign`` the ``passphrase``); ``reject`` and ``return`` (``to_position``) a reason
+    in ``text``; ``opinion`` and ``comment`` (``page``) their ``text``."""
+    scope, folder = _readable(request, code, folder_id)
+    user = scope.user
+    action = payload.action
+    if action == "approve":
+        services.folder_approve(actor=user, folder_id=folder.pk, fingerprint=payload.fingerprint, text=payload.text)
+    elif action == "sign":
+        services.folder_sign(
+            actor=user, folder_id=folder.pk, fingerprint=payload.fingerprint, passphrase=payload.passphrase
+        )
+    elif action == "reject":
+        services.folder_reject(actor=user, folder_id=folder.pk, reason=payload.text)
+    elif action == "return":
+        services.folder_return(
+            actor=user, folder_id=folder.pk, to_position=payload.to_position or 0, reason=payload.text
+        )
+    elif action == "opinion":
+        services.folder_give_opinion(actor=user, folder_id=folder.pk, text=payload.text)
+    elif action == "comment":
+        services.folder_comment(actor=user, folder_id=folder.pk, text=payload.text, page=payload.page)
+    else:
+        raise errors.ApiError(400, "bad_action", _("Unknown action."), field="action")
+    folder.refresh_from_db()
+    return _folder_out(folder)
+
+
+@router.get("/administrations/{code}/folders/{folder_id}/document", auth=bearer)
+def folder_document(request: HttpRequest, code: str, folder_id: int, version: str = "current") -> HttpResponseBase:
+    """The document as it is now (``version=original``: as submitted)."""
+    folder = _readable(request, code, folder_id)[1]
+    sha = folder.original if version == "original" else folder.document
+    return _pdf(sha, folder.document_name)
+
+
+@router.get("/administrations/{code}/folders/{folder_id}/proof", auth=bearer)
+def folder_proof(request: HttpRequest, code: str, folder_id: int) -> HttpResponseBase:
+    """The sealed proof slip of a completed circuit."""
+    folder = _readable(request, code, folder_id)[1]
+    if not folder.proof:
+        raise NotFound
+    return _pdf(folder.proof, f"proof-P-{folder.pk}.pdf")
+
+
+def _pdf(sha: str, name: str) -> HttpResponseBase:
+    response = FileResponse(storage.open_file(sha), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name.replace(chr(34), "")}"'
+    return response

@@ -1,0 +1,137 @@
+"""The parapheur through the API: a folder created with its steps, acted on by each person in
+turn with the fingerprint they saw, its signed document and proof slip; outsiders denied."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from parapheur.models import Folder, FolderEvent
+from parapheur.testing import PASSPHRASE, document, enrolled, person
+from tenancy.models import Membership
+from tenancy.testing import PASSWORD
+from trust.services import ca_certificate_pem
+from trust.testing import assert_pdfsig_trusted, pdfsig_available
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def bearer(user) -> Client:
+    client = Client()
+    token = client.post(
+        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
+    ).json()["token"]
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def people(commune):
+    return {
+        "writer": person(commune, Role.AGENT, "writer@commune.ma"),
+        "chief": person(commune, Role.HEAD, "chief@commune.ma"),
+        "mayor": enrolled(person(commune, Role.SIGNATORY, "mayor@commune.ma", name="Nadia Amrani"), commune),
+    }
+
+
+def create(api, code, steps, **extra):
+    return api.post(
+        f"/api/v1/administrations/{code}/folders",
+        {
+            "title": "Décision n° 7",
+            "steps": json.dumps(steps),
+            "document": SimpleUploadedFile("decision.pdf", document(), content_type="application/pdf"),
+            **extra,
+        },
+    )
+
+
+@pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
+def test_a_folder_through_the_api_visa_then_signature_then_seal(commune, people):
+    code = commune.code
+    steps = [
+        {"kind": "visa", "people": ["chief@commune.ma"]},
+        {"kind": "signature", "people": ["mayor@commune.ma"]},
+        {"kind": "seal"},
+    ]
+    response = create(bearer(people["writer"]), code, steps)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    folder_id, shown = body["id"], body["document_sha256"]
+    assert body["current_step"] == 1 and [s["state"] for s in body["steps"]] == ["active", "waiting", "waiting"]
+    chief, mayor = bearer(people["chief"]), bearer(people["mayor"])
+    assert [p["folder_id"] for p in chief.get(f"/api/v1/administrations/{code}/pending").json()] == [folder_id]
+    assert mayor.get(f"/api/v1/administrations/{code}/pending").json() == []
+    act = f"/api/v1/administrations/{code}/folders/{folder_id}/act"
+    early = mayor.post(
+        act, {"action": "sign", "fingerprint": shown, "passphrase": PASSPHRASE}, content_type="application/json"
+    )
+    assert early.status_code == 409 and early.json()["error"]["code"] == "not_your_turn"
+    stale = chief.post(act, {"action": "approve", "fingerprint": "0" * 64}, content_type="application/json")
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "document_changed"
+    assert (
+        chief.post(act, {"action": "approve", "fingerprint": shown}, content_type="application/json").status_code == 200
+    )
+    wrong = mayor.post(
+        act, {"action": "sign", "fingerprint": shown, "passphrase": "wrong one"}, content_type="application/json"
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_passphrase"
+    done = mayor.post(
+        act, {"action": "sign", "fingerprint": shown, "passphrase": PASSPHRASE}, content_type="application/json"
+    )
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    assert [e["kind"] for e in done.json()["history"]] == ["submitted", "approved", "signed", "sealed", "completed"]
+    signed = bearer(people["writer"]).get(f"/api/v1/administrations/{code}/folders/{folder_id}/document")
+    report = assert_pdfsig_trusted(b"".join(signed.streaming_content), ca_certificate_pem())
+    assert report.count("Signature #") == 2
+    proof = bearer(people["writer"]).get(f"/api/v1/administrations/{code}/folders/{folder_id}/proof")
+    assert proof.status_code == 200 and proof["Content-Type"] == "application/pdf"
+
+
+def test_bad_requests_are_refused_and_create_nothing(commune, people):
+    api = bearer(people["writer"])
+    code = commune.code
+    assert create(api, code, "not a list").status_code == 400
+    assert create(api, code, [{"kind": "visa", "people": ["nobody@nowhere.ma"]}]).status_code == 400
+    word = api.post(
+        f"/api/v1/administrations/{code}/folders",
+        {
+            "title": "x",
+            "steps": "[]",
+            "document": SimpleUploadedFile("a.docx", b"PK\x03\x04", content_type="application/msword"),
+        },
+    )
+    assert word.status_code == 400
+    assert not Folder.objects.exists()
+
+
+def test_outsiders_are_denied_every_parapheur_endpoint(commune, people, outsider, citizen, agent):
+    body = create(bearer(people["writer"]), commune.code, [{"kind": "visa", "people": ["chief@commune.ma"]}]).json()
+    base = f"/api/v1/administrations/{commune.code}"
+    folder = f"{base}/folders/{body['id']}"
+    events = FolderEvent.objects.count()
+    for user in (outsider, citizen):
+        api = bearer(user)
+        assert create(api, commune.code, [{"kind": "visa", "people": ["chief@commune.ma"]}]).status_code == 404
+        assert api.get(f"{base}/pending").status_code == 404
+    for user in (outsider, citizen, agent):  # the agent of the commune has no part in this folder
+        api = bearer(user)
+        for url in (folder, f"{folder}/document", f"{folder}/proof"):
+            assert api.get(url).status_code == 404, (user, url)
+        act = api.post(
+            f"{folder}/act",
+            {"action": "approve", "fingerprint": body["document_sha256"]},
+            content_type="application/json",
+        )
+        assert act.status_code == 404, user
+    assert Client().get(folder).status_code == 401
+    assert FolderEvent.objects.count() == events and Folder.objects.count() == 1
