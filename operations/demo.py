@@ -212,6 +212,7 @@ def seed_demo() -> dict[str, int]:
                     service=services.get((account.administration, account.service)),
                 )
         created["procedures"] = _seed_catalogue(administrations["COMMUNE-DEMO"], services)
+        created["circuits"] = _seed_parapheur(administrations["COMMUNE-DEMO"])
     return created
 
 
@@ -306,3 +307,39 @@ def _seed_catalogue(administration: Administration, services: dict[tuple[str, st
             position=10,
         )
     return created
+
+
+# The demo signatory's signing passphrase (demo only: a real signatory chooses theirs).
+DEMO_SIGNING_PASSPHRASE = "demo-signing-2026"  # noqa: S105
+
+
+def _seed_parapheur(administration: Administration) -> int:
+    """The signatory's certificate and a circuit: head's visa, signatory's signature, seal."""
+    from parapheur.certificates import certificate_enrol, current_certificate
+    from parapheur.models import Circuit, StepKind
+    from parapheur.services import StepSpec, circuit_save
+
+    signatory = User.objects.get(email="signatory@demo.ma")
+    head = User.objects.get(email="head@demo.ma")
+    if current_certificate(signatory, administration) is None:
+        certificate_enrol(
+            user=signatory,
+            administration=administration,
+            passphrase=DEMO_SIGNING_PASSPHRASE,
+            title_fr="Présidente du conseil communal",
+            title_ar="رئيسة المجلس الجماعي",
+        )
+    if Circuit.objects.filter(administration=administration, code="DECISION").exists():
+        return 0
+    circuit_save(
+        actor=None,  # type: ignore[arg-type]
+        administration=administration,
+        circuit=None,
+        values={"code": "DECISION", "name": "Décision / قرار", "document_type": "decision", "adjustable": True},
+        steps=[
+            StepSpec(kind=StepKind.VISA, people=(head.pk,)),
+            StepSpec(kind=StepKind.SIGNATURE, people=(signatory.pk,)),
+            StepSpec(kind=StepKind.SEAL),
+        ],
+    )
+    return 1

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from operations.demo import DEMO_ACCOUNTS, DemoRefused, seed_demo
+from operations.demo import DEMO_ACCOUNTS, DEMO_SIGNING_PASSPHRASE, DemoRefused, seed_demo
 from operations.jobs import Job, run_due
+from parapheur.certificates import current_certificate, unlock
 from tenancy.models import Administration, Membership, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +34,20 @@ def test_the_demo_is_seeded_once_and_only_in_demo_mode(db, settings):
         "services": 0,
         "accounts": 0,
         "procedures": 0,
+        "circuits": 0,
     }
+    assert first["circuits"] == 1
     assert Administration.objects.filter(code="COMMUNE-DEMO").exists()
     roles = set(Membership.objects.filter(administration__code="COMMUNE-DEMO").values_list("role", flat=True))
     assert roles == set(Membership.Role.values)
     citizen = User.objects.get(email="citizen@demo.ma")
     assert citizen.check_password("demo-citizen-2026") and citizen.is_email_verified
+    # The demo signatory can sign with the passphrase the README gives.
+    signatory = User.objects.get(email="signatory@demo.ma")
+    assert unlock(
+        current_certificate(signatory, Administration.objects.get(code="COMMUNE-DEMO")), DEMO_SIGNING_PASSPHRASE
+    )
+    assert f"`{DEMO_SIGNING_PASSPHRASE}`" in (ROOT / "README.md").read_text()
 
 
 def test_the_readme_lists_every_demo_account():
