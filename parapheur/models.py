@@ -125,6 +125,9 @@ class Folder(models.Model):
         indexes = [
             models.Index(fields=["administration", "status", "-updated_at"], name="folder_admin_status"),
             models.Index(fields=["submitter", "-updated_at"], name="folder_submitter"),
+            # The public verification page finds a signed document or a proof slip by its hash.
+            models.Index(fields=["document"], name="folder_document"),
+            models.Index(fields=["proof"], name="folder_proof"),
         ]
         verbose_name = _("folder")
 

@@ -93,3 +93,17 @@ def _today() -> date:
     from workflow.calendar import local_date
 
     return local_date(now())
+
+
+def folder_by_file_hash(sha256: str) -> tuple[str, Folder] | None:
+    """("document", folder) when ``sha256`` is the final document of a completed circuit,
+    ("proof", folder) when it is its proof slip; None otherwise."""
+    folder = (
+        Folder.objects.filter(status=Folder.Status.COMPLETED)
+        .filter(Q(document=sha256) | Q(proof=sha256))
+        .select_related("administration")
+        .first()
+    )
+    if folder is None:
+        return None
+    return ("proof" if folder.proof == sha256 else "document"), folder

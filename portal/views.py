@@ -18,8 +18,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.canonical import sha256_hex
 from core.ratelimit import RateLimited, client_address, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
+from parapheur.selectors import folder_by_file_hash
 from portal.forms import DepositForm, SignUpForm, VerifyTokenForm, VerifyUploadForm
 from portal.tracking import follow_context
 from registry import selectors
@@ -30,6 +32,8 @@ from registry.services import RegistrationRefused, Sender
 from registry.verification import receipt_check_pdf
 from tenancy.models import User
 from tenancy.services import TokenInvalid, account_register, account_verify_email, email_verification_token
+from trust.services import installation_pki
+from trust.verification import verify_pdf_signatures
 from workflow.services import request_register
 
 
@@ -200,15 +204,26 @@ def verify(request: HttpRequest) -> HttpResponse:
             return too_many(request, limited)
         if upload_form.is_valid():
             upload = upload_form.cleaned_data["file"]
-            check = receipt_check_pdf(upload.read())
+            data = upload.read()
+            check = receipt_check_pdf(data)
             context["check"] = check
+            if check.code not in ("too_large", "unreadable", "no_signature"):
+                context["signatures"] = verify_pdf_signatures(data, pki=installation_pki())
+            valid = check.valid
             if check.receipt is not None:
                 context["c"] = check.receipt.correspondence
                 context["attachments"] = check.receipt.correspondence.attachments.select_related("blob")
             elif check.document is not None:
                 context["c"] = check.document.correspondence
                 context["document"] = check.document
-            return render(request, "portal/verify_result.html", context, status=200 if check.valid else 422)
+            elif check.code == "not_registered":
+                # A document signed through the parapheur, or its proof slip.
+                found = folder_by_file_hash(sha256_hex(data))
+                if found is not None:
+                    context["folder_kind"], context["folder"] = found
+                    valid = True
+            context["valid"] = valid
+            return render(request, "portal/verify_result.html", context, status=200 if valid else 422)
         return render(request, "portal/verify.html", context, status=400)
     return render(request, "portal/verify.html", context)
 

@@ -181,6 +181,90 @@ def verify_pdf(pdf: bytes, *, pki: Pki) -> PdfVerdict:
     )
 
 
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """One signature of a PDF, as the public verification page lists them.
+
+    ``level``: ``seal`` (an administration's seal), ``advanced`` (a person's certificate from a
+    trusted root: law 43-20's advanced electronic signature; never "qualified", which needs a
+    qualified device this installation does not have), or ``unknown`` (untrusted signer).
+    ``covers_whole_document`` is expected only of the last signature: later ones are added after
+    it by design."""
+
+    field: str
+    signer: str | None
+    organization: str | None
+    organization_code: str | None
+    level: str
+    valid: bool
+    intact: bool
+    trusted: bool
+    revoked: bool
+    covers_whole_document: bool
+    timestamp_at: datetime | None
+    problem: str
+
+
+def verify_pdf_signatures(pdf: bytes, *, pki: Pki) -> list[SignatureVerdict]:
+    """Every signature of ``pdf`` in signing order, each checked (integrity, trust, revocation,
+    timestamp); the last one must also cover the whole file. Empty for unreadable input."""
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        signatures = reader.embedded_regular_signatures
+    except Exception:
+        return []
+    verdicts = []
+    for index, signature in enumerate(signatures):
+        last = index == len(signatures) - 1
+        try:
+            vc = validation_context(pki)
+            status = run_sync(
+                async_validate_pdf_signature(signature, signer_validation_context=vc, ts_validation_context=vc)
+            )
+        except Exception:
+            logger.info("PDF signature could not be validated", exc_info=True)
+            verdicts.append(
+                SignatureVerdict(
+                    field=str(signature.field_name),
+                    signer=None,
+                    organization=None,
+                    organization_code=None,
+                    level="unknown",
+                    valid=False,
+                    intact=False,
+                    trusted=False,
+                    revoked=False,
+                    covers_whole_document=False,
+                    timestamp_at=None,
+                    problem=NOT_INTACT,
+                )
+            )
+            continue
+        covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        timestamp_at, _valid, ts_problem = _timestamp(status)
+        problem = _trust_problem(status) or ("" if covers or not last else MODIFIED_AFTER_SIGNING) or ts_problem
+        trusted = bool(status.trusted)
+        common_name = _subject_field(status, "common_name") or ""
+        is_seal = trusted and common_name.endswith(" seal")
+        verdicts.append(
+            SignatureVerdict(
+                field=str(signature.field_name),
+                signer=common_name or None,
+                organization=_subject_field(status, "organization_name"),
+                organization_code=_subject_field(status, "organization_identifier", "serial_number"),
+                level=("seal" if is_seal else "advanced") if trusted else "unknown",
+                valid=not problem,
+                intact=bool(status.intact and status.valid),
+                trusted=trusted,
+                revoked=bool(status.revoked),
+                covers_whole_document=covers,
+                timestamp_at=timestamp_at,
+                problem=problem,
+            )
+        )
+    return verdicts
+
+
 def verify_sealed_data(data: bytes, cms_der: bytes, *, pki: Pki) -> DataVerdict:
     """Check a detached CMS made by :func:`trust.sealing.seal_data` against ``data``."""
     try:

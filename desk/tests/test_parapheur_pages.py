@@ -247,3 +247,41 @@ def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_not
     assert FolderEvent.objects.count() == events and Folder.objects.get().status == "in_progress"
     assert Delegation.objects.get().ended_at is None
     assert storage.read_bytes(folder.document)  # untouched
+
+
+def test_the_public_verification_page_lists_every_signature_of_a_signed_document(commune, people, client):
+    folder = services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Arrêté vérifiable",
+        document=document(),
+        document_name="a.pdf",
+        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,)), StepSpec(kind=StepKind.SEAL)],
+    )
+    folder.refresh_from_db()
+    services.folder_sign(actor=people["mayor"], folder_id=folder.pk, fingerprint=folder.document, passphrase=PASSPHRASE)
+    folder.refresh_from_db()
+    signed = storage.read_bytes(folder.document)
+
+    def check(data: bytes, name: str = "doc.pdf"):
+        return client.post(
+            "/verify/",
+            {"file": SimpleUploadedFile(name, data, content_type="application/pdf")},
+            headers={"Accept-Language": "fr"},
+        )
+
+    response = check(signed)
+    html = response.content.decode()
+    assert response.status_code == 200, html[:3000]
+    assert "Document signé authentique" in html and f"P-{folder.pk}" in html
+    assert html.count('data-valid="true"') == 3  # the verdict and both signatures
+    assert "Nadia Amrani" in html and "Signature électronique avancée" in html and "Cachet de l'administration" in html
+    proof = check(storage.read_bytes(folder.proof), "proof.pdf")
+    assert proof.status_code == 200 and "Bordereau de preuve authentique" in proof.content.decode()
+    # One byte changed inside the signed part: not confirmed, and the signatures say so.
+    at = signed.index(b"/Contents") - 200
+    tampered = signed[:at] + bytes([signed[at] ^ 1]) + signed[at + 1 :]
+    bad = check(tampered)
+    assert bad.status_code == 422 and 'data-valid="true"' not in bad.content.decode()
+    # The document as submitted carries no signature: not confirmed.
+    assert check(storage.read_bytes(folder.original)).status_code == 422
