@@ -214,10 +214,10 @@ def verify_pdf_signatures(pdf: bytes, *, pki: Pki) -> list[SignatureVerdict]:
     except Exception:
         return []
     verdicts = []
+    vc = validation_context(pki)  # one per document: its signatures share roots, CRLs and paths
     for index, signature in enumerate(signatures):
         last = index == len(signatures) - 1
         try:
-            vc = validation_context(pki)
             status = run_sync(
                 async_validate_pdf_signature(signature, signer_validation_context=vc, ts_validation_context=vc)
             )
