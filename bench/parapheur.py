@@ -198,7 +198,9 @@ def section(result: dict[str, Any]) -> str:
         "",
         "Signing with the passphrase costs one scrypt derivation more (N = 2^14, about 16 MiB), on "
         "purpose: it is what makes a stolen database and server still need each signatory's passphrase. "
-        "A batch opens the key once.",
+        "A batch opens the key once. Validation checks each signature's integrity, certificate chain, "
+        "revocation (the installation's CRL) and timestamp; the object-by-object comparison of later "
+        "revisions is made for the last signature only, which must cover the whole file.",
         END,
     ]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +18,7 @@ from core.errors import NotFound, Refused
 from desk.parapheur_forms import (
     ApproveForm,
     BatchSignForm,
+    CircuitForm,
     CommentForm,
     DelegationForm,
     EnrolForm,
@@ -79,6 +80,7 @@ def home(request: HttpRequest, code: str) -> HttpResponse:
             batch_form=BatchSignForm(),
             folders=selectors.my_folders(scope.user, scope.administration)[:50],
             certificate=certificates.current_certificate(scope.user, scope.administration),
+            can_manage=scope.can_manage_catalogue,
         ),
     )
 
@@ -391,3 +393,52 @@ def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     services.delegation_end(actor=scope.user, delegation_id=pk)
     messages.success(request, _("Delegation ended."))
     return redirect("desk:delegations", code=code)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def circuits(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+    """The administration's circuit templates (its admins edit them)."""
+    scope = _scope(request, code)
+    if not scope.can_manage_catalogue:
+        raise NotFound
+    circuit = get_object_or_404(Circuit, pk=pk, administration=scope.administration) if pk else None
+    initial: dict[str, Any] = {}
+    if circuit is not None:
+        initial = {
+            "code": circuit.code,
+            "name": circuit.name,
+            "document_type": circuit.document_type,
+            "service": circuit.service,
+            "adjustable": circuit.adjustable,
+            "is_active": circuit.is_active,
+        }
+        for step in circuit.steps.prefetch_related("people"):
+            people = list(step.people.all())
+            initial[f"step{step.position}_kind"] = step.kind
+            initial[f"step{step.position}_person"] = people[0] if people else None
+            initial[f"step{step.position}_role"] = step.role
+            initial[f"step{step.position}_service"] = step.service
+    form = CircuitForm(request.POST or None, initial=initial, people=_people(scope), services=scope.active_services)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = services.circuit_save(
+                actor=scope.user,
+                administration=scope.administration,
+                circuit=circuit,
+                values={k: data[k] for k in ("code", "name", "document_type", "service", "adjustable", "is_active")},
+                steps=form.steps(),
+            )
+        except Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(request, _("Circuit %(code)s saved.") % {"code": saved.code})
+            return redirect("desk:circuits", code=code)
+    listed = Circuit.objects.filter(administration=scope.administration).prefetch_related("steps").order_by("code")
+    return render(
+        request,
+        "desk/parapheur/circuits.html",
+        _context(scope, form=form, circuits=listed, circuit=circuit),
+        status=400 if form.is_bound else 200,
+    )

@@ -162,3 +162,70 @@ class DelegationForm(AccessibleForm):
         field = self.fields["delegate"]
         assert isinstance(field, ObjectChoiceField)
         field.set_objects(people, person_label)
+
+
+STEP_ROWS = 5
+
+
+class CircuitForm(AccessibleForm):
+    """A circuit template: its name and up to five steps, each a kind and who acts (a person,
+    or any holder of a role, in a service or anywhere)."""
+
+    code = forms.CharField(label=_("Code"), max_length=30)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    document_type = forms.CharField(label=_("Type of document"), max_length=60, required=False)
+    service = ObjectChoiceField(label=_("Service"), required=False, empty_label="—")
+    adjustable = forms.BooleanField(label=_("The submitter may adjust it"), required=False)
+    is_active = forms.BooleanField(label=_("Open"), required=False, initial=True)
+
+    def __init__(self, *args: Any, people: list[User], services: list[Any], **kwargs: Any) -> None:
+        from parapheur.models import StepKind
+        from tenancy.models import Membership
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["service"]
+        assert isinstance(field, ObjectChoiceField)
+        field.set_objects(services, lambda s: f"{s.name} ({s.code})")
+        roles = [(value, label) for value, label in Membership.Role.choices if value != Membership.Role.AUDITOR]
+        for n in range(1, STEP_ROWS + 1):
+            self.fields[f"step{n}_kind"] = forms.ChoiceField(
+                label=_("Step %(n)d") % {"n": n},
+                required=False,
+                choices=[("", "—"), *StepKind.choices],
+                widget=QuickSelect,
+            )
+            person = ObjectChoiceField(label=_("Person"), required=False, empty_label="—")
+            person.set_objects(people, person_label)
+            self.fields[f"step{n}_person"] = person
+            self.fields[f"step{n}_role"] = forms.ChoiceField(
+                label=_("or any holder of the role"), required=False, choices=[("", "—"), *roles], widget=QuickSelect
+            )
+            where = ObjectChoiceField(label=_("in the service"), required=False, empty_label="—")
+            where.set_objects(services, lambda s: f"{s.name} ({s.code})")
+            self.fields[f"step{n}_service"] = where
+
+    def steps(self) -> list[Any]:
+        from parapheur.models import ActorKind, StepKind
+        from parapheur.services import StepSpec
+
+        specs = []
+        data = self.cleaned_data
+        for n in range(1, STEP_ROWS + 1):
+            kind = data.get(f"step{n}_kind")
+            if not kind:
+                continue
+            person, role, service = data.get(f"step{n}_person"), data.get(f"step{n}_role"), data.get(f"step{n}_service")
+            if kind == StepKind.SEAL:
+                specs.append(StepSpec(kind=kind))
+            elif person is not None:
+                specs.append(StepSpec(kind=kind, people=(person.pk,)))
+            else:
+                specs.append(
+                    StepSpec(
+                        kind=kind,
+                        actor_kind=ActorKind.ROLE,
+                        role=role or "",
+                        service_id=service.pk if service is not None else None,
+                    )
+                )
+        return specs

@@ -200,6 +200,8 @@ def parapheur_pages(code: str, folder_id: int, delegation_id: int) -> list[tuple
         ("get", f"{base}/delegations/"),
         ("post", f"{base}/delegations/"),
         ("post", f"{base}/delegations/{delegation_id}/end/"),
+        ("get", f"{base}/circuits/"),
+        ("post", f"{base}/circuits/"),
         ("get", f"{base}/{folder_id}/"),
         *[("post", f"{base}/{folder_id}/act/{act}/") for act in services_acts()],
         ("get", f"{base}/{folder_id}/document.pdf"),
@@ -240,7 +242,7 @@ def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_not
             assert response.status_code == 404, (user, method, url, response.status_code)
     # A colleague with no part in the folder cannot read it or act on it.
     bystander = signed_in(agent)
-    for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk)[9:]:
+    for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk)[11:]:
         response = getattr(bystander, method)(url, {"fingerprint": folder.document})
         assert response.status_code == 404, (method, url, response.status_code)
     assert bystander.post(f"/desk/{commune.code}/parapheur/delegations/{delegation.pk}/end/").status_code == 404
@@ -285,3 +287,52 @@ def test_the_public_verification_page_lists_every_signature_of_a_signed_document
     assert bad.status_code == 422 and 'data-valid="true"' not in bad.content.decode()
     # The document as submitted carries no signature: not confirmed.
     assert check(storage.read_bytes(folder.original)).status_code == 422
+
+
+def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, commune_admin):
+    from tenancy.testing import make_service
+
+    urb = make_service(commune, "URB", name_fr="Urbanisme")
+    Membership.objects.filter(user=people["chief"]).update(service=urb)
+    admin = signed_in(commune_admin)
+    url = f"/desk/{commune.code}/parapheur/circuits/"
+    assert signed_in(people["chief"]).get(url).status_code == 404  # only admins edit circuits
+    refused = admin.post(url, {"code": "vide", "name": "Sans étape", "is_active": "on"})
+    assert refused.status_code == 400  # a circuit needs a visa or a signature
+    response = admin.post(
+        url,
+        {
+            "code": "arrete",
+            "name": "Arrêtés",
+            "document_type": "decision",
+            "is_active": "on",
+            "step1_kind": "visa",
+            "step1_role": "head",
+            "step1_service": urb.pk,
+            "step2_kind": "signature",
+            "step2_person": people["mayor"].pk,
+            "step3_kind": "seal",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from parapheur.models import Circuit
+
+    circuit = Circuit.objects.get(code="ARRETE")
+    assert [(s.kind, s.actor_kind, s.role) for s in circuit.steps.all()] == [
+        ("visa", "role", "head"),
+        ("signature", "person", ""),
+        ("seal", "person", ""),
+    ]
+    writer = signed_in(people["writer"])
+    created = writer.post(
+        f"/desk/{commune.code}/parapheur/new/", {"title": "Arrêté 3", "document": pdf_upload(), "circuit": circuit.pk}
+    )
+    assert created.status_code == 302
+    folder = Folder.objects.get(title="Arrêté 3")
+    assert folder.circuit == circuit and folder.document_type == "decision"
+    # Any head of the urbanism service gives the visa.
+    services.folder_approve(actor=people["chief"], folder_id=folder.pk, fingerprint=folder.document)
+    folder.refresh_from_db()
+    assert folder.current == 2
+    page = admin.get(f"/desk/{commune.code}/parapheur/circuits/{circuit.pk}/").content.decode()
+    assert 'value="ARRETE"' in page
