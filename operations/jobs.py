@@ -37,6 +37,12 @@ def _send_reminders() -> object:
     return reminders_send()
 
 
+def _remind_folders() -> object:
+    from parapheur.reminders import folders_remind
+
+    return folders_remind()
+
+
 @dataclass
 class Job:
     name: str
@@ -51,6 +57,7 @@ def default_jobs() -> list[Job]:
         Job("daily register checkpoints", 3600, _daily_checkpoints),
         Job("sweep orphan files", 3600, _sweep_orphan_files),
         Job("due-date reminders", 300, _send_reminders),
+        Job("parapheur reminders", 900, _remind_folders),
     ]
 
 

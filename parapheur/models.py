@@ -164,6 +164,8 @@ class FolderStep(Placement):
     state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the people of this step were last reminded that it waits for them.
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

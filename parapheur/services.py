@@ -121,7 +121,7 @@ def _check_steps(administration: Administration, specs: Sequence[StepSpec]) -> _
                 raise FolderRefused("bad_step", _("Step %(n)d names no role that can act.") % where, field="steps")
             if spec.service_id is not None and spec.service_id not in services:
                 raise FolderRefused("bad_step", _("Step %(n)d names a service from elsewhere.") % where, field="steps")
-            if not _role_holders(administration, spec.role, spec.service_id):
+            if not role_holders(administration, spec.role, spec.service_id):
                 raise FolderRefused("nobody", _("Nobody holds the role asked at step %(n)d.") % where, field="steps")
             continue
         wanted = 1 if spec.actor_kind == ActorKind.PERSON else None
@@ -139,7 +139,7 @@ def _check_steps(administration: Administration, specs: Sequence[StepSpec]) -> _
     return checked
 
 
-def _role_holders(administration: Administration, role: str, service_id: int | None) -> set[int]:
+def role_holders(administration: Administration, role: str, service_id: int | None) -> set[int]:
     memberships = Membership.objects.filter(administration=administration, role=role, is_active=True)
     if service_id is not None:
         services = list(Service.objects.filter(administration=administration).only("id", "parent_id"))
@@ -419,7 +419,7 @@ def _acting_as(user: User, folder: Folder, step: FolderStep, today: date) -> tup
     """Whom ``user`` acts for at ``step``: (the actor row, the person they stand in for), or
     (None, None) when it is not theirs to act."""
     if step.actor_kind == ActorKind.ROLE:
-        holders = _role_holders(folder.administration, step.role, step.service_id)
+        holders = role_holders(folder.administration, step.role, step.service_id)
         if user.pk in holders:
             actor, _created = StepActor.objects.get_or_create(step=step, user=user)
             return actor, None

@@ -196,6 +196,8 @@ for _point in REMINDERS:
         raise ConfigurationError(f"WASL_REMINDERS: {_point!r} is not half, overdue or a number of days (1-60)")
 # A request is "due soon" on the desk when at most this many working days are left.
 DUE_SOON_DAYS = env_int("WASL_DUE_SOON_DAYS", 5, minimum=1)
+# A visa or signature waiting this many days reminds its people, then again every as many days.
+FOLDER_REMIND_DAYS = env_int("WASL_FOLDER_REMIND_DAYS", 2, minimum=1)
 
 # The cache holds rate-limit counters; processes share it unless it is in-process memory.
 CACHE_URL = env_str("WASL_CACHE_URL", f"file://{DATA_DIR / 'cache'}")

@@ -307,3 +307,39 @@ def test_people_of_another_administration_cannot_submit_or_act(commune, elsewher
     with pytest.raises(FolderRefused):
         approve(folder, outsider)  # a head elsewhere is not a head here
     assert FolderEvent.objects.filter(folder=folder).count() == 1
+
+
+def test_a_step_waiting_too_long_reminds_its_people_once_per_period(
+    commune, people, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from parapheur.reminders import folders_remind
+    from workflow.models import Notification
+    from workflow.testing import clock_at
+
+    settings.FOLDER_REMIND_DAYS = 2
+    with clock_at("2026-03-02 10:00"):
+        folder = submit(commune, people, [visa(people["chief"]), signature(people["mayor"])])
+    with clock_at("2026-03-03 10:00"):
+        assert folders_remind() == 0  # one day: not yet
+    with clock_at("2026-03-04 10:30"), django_capture_on_commit_callbacks(execute=True):
+        assert folders_remind() == 1
+        assert folders_remind() == 0  # the same period: once
+    assert [m.to for m in mail.outbox] == [["chief@commune.ma"]]
+    assert (
+        Notification.objects.filter(user=people["chief"], url=f"/desk/{commune.code}/parapheur/{folder.pk}/").count()
+        == 1
+    )
+    assert not Notification.objects.filter(user=people["mayor"]).exists()  # not their turn yet
+    assert folder.events.filter(kind="reminded", step=1).count() == 1
+    with clock_at("2026-03-06 11:00"):
+        assert folders_remind() == 1  # a period later: again
+    # Once the visa is given, the signatory's step starts its own period.
+    with clock_at("2026-03-06 12:00"):
+        approve(folder, people["chief"])
+    with clock_at("2026-03-07 12:00"):
+        assert folders_remind() == 0
+    with clock_at("2026-03-08 12:30"):
+        assert folders_remind() == 1
+    assert Notification.objects.filter(user=people["mayor"]).count() == 1
