@@ -36,7 +36,7 @@ from parapheur.models import (
 )
 from tenancy.models import Administration, Membership, Service, User
 from trust.pdf_update import Appearance, UnsupportedPdf, page_size
-from trust.sealing import seal_pdf, sign_pdf
+from trust.sealing import add_validation_data, seal_pdf, sign_pdf
 from trust.services import installation_pki
 from workflow.access import subtree
 from workflow.calendar import local_date
@@ -376,12 +376,11 @@ def _advance(folder: Folder, moment: datetime) -> None:
 def _apply_seal(folder: Folder, step: FolderStep, moment: datetime) -> None:
     administration = folder.administration
     pdf = storage.read_bytes(folder.document)
+    pki = installation_pki()
     sealed = seal_pdf(
-        pdf,
-        pki=installation_pki(),
-        administration_code=administration.code,
-        reason=f"Cachet de {administration.name_fr}",
+        pdf, pki=pki, administration_code=administration.code, reason=f"Cachet de {administration.name_fr}"
     )
+    sealed = add_validation_data(sealed, pki=pki, identity=pki.seal_for(code=administration.code))
     folder.document = storage.store_bytes(sealed)
     step.state, step.started_at, step.finished_at = State.DONE, moment, moment
     step.save(update_fields=["state", "started_at", "finished_at"])
@@ -566,6 +565,8 @@ def folder_sign(
             appearance=_appearance(pdf, step, block, moment),
             signing_time=moment,
         )
+        # B-LT: the chain and the CRL travel with the document.
+        signed = add_validation_data(signed, pki=installation_pki(), identity=signer.identity)
         folder.document = storage.store_bytes(signed)
         _event(
             folder,
@@ -574,7 +575,12 @@ def folder_sign(
             at=moment,
             step=step,
             on_behalf_of=delegator,
-            data={"signed": fingerprint, "certificate": signer.certificate.serial, "level": "advanced"},
+            data={
+                "signed": fingerprint,
+                "certificate": signer.certificate.serial,
+                "level": "advanced",
+                "pades": "B-LT",
+            },
         )
         _audit_delegation(folder, actor, delegator, "signed")
         if _done(step, row, actor, moment):

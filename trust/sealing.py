@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from functools import lru_cache
+from io import BytesIO
 
 from trust import cms
 from trust._sync import run_sync
@@ -23,7 +24,7 @@ from trust.cms import SigningIdentity
 from trust.pdf_update import Appearance, UnsupportedPdf, prepare_signature
 from trust.pki import Pki, PkiMissing
 
-__all__ = ["UnsupportedPdf", "seal_data", "seal_pdf", "sign_pdf", "timestamp_token"]
+__all__ = ["UnsupportedPdf", "add_validation_data", "seal_data", "seal_pdf", "sign_pdf", "timestamp_token"]
 
 # Room left for a token from an external TSA whose size we cannot predict exactly.
 _EXTERNAL_TOKEN_MARGIN = 2048
@@ -101,6 +102,29 @@ def sign_pdf(
         appearance=appearance,
     )
     return prepared.finish(_signed_cms(identity, prepared.digest(), pki=pki))
+
+
+def add_validation_data(pdf: bytes, *, pki: Pki, identity: SigningIdentity) -> bytes:
+    """Append a Document Security Store (one incremental update) with what a validator needs
+    without asking us anything: the signer's chain, the timestamping unit's, and the PKI's CRLs.
+    A PAdES B-T signature followed by it is B-LT; validators do not count it as a change."""
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    chain = [*identity.chain, *(pki.tsa.chain if pki.tsa is not None else ())]
+    certs = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in dict.fromkeys(chain)]
+    crls = [asn1_crl.CertificateList.load(c.public_bytes(Encoding.DER)) for c in pki.crls]
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        DocumentSecurityStore.supply_dss_in_writer(writer, None, certs=certs, crls=crls)
+        out = BytesIO()
+        writer.write(out)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # pyHanko raises many types on malformed input
+        raise UnsupportedPdf(f"cannot add validation data: {exc}") from exc
+    return out.getvalue()
 
 
 def seal_data(data: bytes, *, pki: Pki, administration_code: str) -> bytes:

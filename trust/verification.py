@@ -29,9 +29,11 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.status import (
+    PdfSignatureStatus,
     SignatureCoverageLevel,
     StandardCMSSignatureStatus,
 )
@@ -130,6 +132,23 @@ def _trust_problem(status: StandardCMSSignatureStatus) -> str:
     return "" if status.trusted else UNTRUSTED
 
 
+def _ends_cleanly(pdf: bytes) -> bool:
+    """Nothing follows the last revision's end-of-file marker but line ends."""
+    return pdf.rstrip(b"\r\n\t \x00").endswith(b"%%EOF")
+
+
+def _covers(status: PdfSignatureStatus) -> bool:
+    """The signature covers the whole file, or all that follows it is validation data (a DSS
+    with certificates and CRLs: PAdES B-LT), which does not modify the document."""
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return True
+    # Bytes after the signed revision that form no revision of their own are not accepted.
+    return (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.modification_level == ModificationLevel.LTA_UPDATES
+    )
+
+
 def _timestamp(status: StandardCMSSignatureStatus) -> tuple[datetime | None, bool, str]:
     """(time, valid, problem) of the signature timestamp."""
     ts = status.timestamp_validity
@@ -164,7 +183,7 @@ def verify_pdf(pdf: bytes, *, pki: Pki) -> PdfVerdict:
 
     intact = bool(status.intact and status.valid)
     trusted = bool(status.trusted)
-    covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    covers = _covers(status) and _ends_cleanly(pdf)
     timestamp_at, timestamp_valid, ts_problem = _timestamp(status)
     problem = _trust_problem(status) or ("" if covers else MODIFIED_AFTER_SIGNING) or ts_problem
     return PdfVerdict(
@@ -245,7 +264,7 @@ def verify_pdf_signatures(pdf: bytes, *, pki: Pki) -> list[SignatureVerdict]:
                 )
             )
             continue
-        covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        covers = _covers(status) and _ends_cleanly(pdf)
         timestamp_at, _valid, ts_problem = _timestamp(status)
         problem = _trust_problem(status) or ("" if covers or not last else MODIFIED_AFTER_SIGNING) or ts_problem
         trusted = bool(status.trusted)

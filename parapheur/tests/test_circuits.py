@@ -121,6 +121,8 @@ def test_visa_visa_signature_seal_gives_a_document_every_validator_accepts(commu
     ]
     visible = [w for w in widgets if float(w["/Rect"][2]) > float(w["/Rect"][0])]
     assert len(widgets) == 2 and len(visible) == 1 and "/AP" in visible[0]
+    # B-LT: the chains and the installation's CRL travel with the document.
+    assert len(reader.root["/DSS"]["/CRLs"]) == 1 and len(reader.root["/DSS"]["/Certs"]) >= 4
     # The proof slip lists every act with the fingerprint, and is sealed.
     proof = storage.read_bytes(folder.proof)
     assert verify_pdf(proof, pki=installation_pki()).valid

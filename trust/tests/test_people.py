@@ -168,3 +168,24 @@ def test_a_visible_signature_draws_its_block_where_asked_and_stays_valid(own_pki
             reason="x",
             appearance=Appearance(**{**appearance.__dict__, "page": 5}),
         )
+
+
+@needs_pdfsig
+def test_validation_data_makes_a_signature_long_term_and_changes_nothing_it_signed(own_pki: Pki, pdf: bytes) -> None:
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from trust.sealing import add_validation_data
+
+    signer = person(own_pki)
+    signed = sign_pdf(pdf, identity=signer, pki=own_pki, reason="Signature")
+    lt = add_validation_data(signed, pki=own_pki, identity=signer)
+    assert lt.startswith(signed)
+    dss = PdfFileReader(BytesIO(lt)).root["/DSS"]
+    assert len(dss["/Certs"]) >= 3 and len(dss["/CRLs"]) == 1  # signer, root, timestamping unit; the CRL
+    verdict = verify_pdf(lt, pki=own_pki)
+    assert verdict.valid and verdict.covers_whole_document
+    assert_pdfsig_trusted(lt, own_pki.ca_certificate_pem)
+    # Anything else appended after it is still a change.
+    assert verify_pdf(lt + b"% later\n", pki=own_pki).problem == "modified_after_signing"
