@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
 from core.errors import NotFound, Refused
+from core.uploads import wants_json
 from desk.parapheur_forms import (
     ApproveForm,
     BatchSignForm,
@@ -266,6 +267,8 @@ def batch_sign(request: HttpRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     form = BatchSignForm(request.POST)
     ids = [int(v) for v in request.POST.getlist("folders") if v.isdigit()][:200]
+    if wants_json(request):
+        return _batch_json(scope, form, ids)
     if not ids:
         messages.error(request, _("Select the folders to sign."))
     elif form.is_valid():
@@ -289,6 +292,24 @@ def batch_sign(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.error(request, _("Give the passphrase of your signing certificate."))
     return redirect("desk:parapheur", code=code)
+
+
+def _batch_json(scope: Scope, form: BatchSignForm, ids: list[int]) -> JsonResponse:
+    """The page's progress bar sends the folders a few at a time and shows each answer."""
+    if not ids or not form.is_valid():
+        return JsonResponse({"error": _("Give the passphrase of your signing certificate.")}, status=400)
+    try:
+        results = services.folders_sign(
+            actor=scope.user,
+            administration=scope.administration,
+            folder_ids=ids,
+            passphrase=form.cleaned_data["passphrase"],
+        )
+    except Refused as refused:
+        return JsonResponse({"error": refused.message}, status=refused.status)
+    return JsonResponse(
+        {"results": [{"folder": r.folder_id, "title": r.title, "ok": r.ok, "message": r.message} for r in results]}
+    )
 
 
 @login_required

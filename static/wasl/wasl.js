@@ -73,4 +73,65 @@
     });
   }
   document.querySelectorAll("form[data-upload]").forEach(enhance);
+
+  // Batch signing with a progress bar: the selected folders go a few at a time, each answer
+  // moves the bar; folders that could not be signed are listed, the others go on.
+  document.querySelectorAll("form[data-batch]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.FormData || !window.fetch) { return; }
+      var ids = Array.prototype.map.call(form.querySelectorAll("input[name=folders]:checked"), function (box) { return box.value; });
+      if (!ids.length) { return; }  // the server says what is missing
+      event.preventDefault();
+      var holder = form.querySelector(".batch-progress");
+      var bar = holder.querySelector("progress");
+      var label = holder.querySelector(".batch-label");
+      var problems = holder.querySelector(".batch-problems");
+      var button = form.querySelector("button[type=submit]");
+      var passphrase = form.querySelector("input[name=passphrase]").value;
+      var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+      var total = ids.length, done = 0, signed = 0, size = 10;
+      holder.hidden = false; bar.max = total; bar.value = 0; problems.innerHTML = "";
+      button.disabled = true;
+      function say(template) {
+        return template.replace("{done}", done).replace("{signed}", signed).replace("{total}", total);
+      }
+      function next() {
+        if (!ids.length) {
+          label.textContent = say(label.getAttribute("data-done"));
+          button.disabled = false;
+          return;
+        }
+        var chunk = ids.splice(0, size);
+        var body = new FormData();
+        body.append("csrfmiddlewaretoken", token);
+        body.append("passphrase", passphrase);
+        chunk.forEach(function (id) { body.append("folders", id); });
+        fetch(form.action, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "Accept": "application/json", "X-Requested-With": "XMLHttpRequest" }
+        })
+          .then(function (response) { return response.json(); })
+          .then(function (data) {
+            if (data.error) { label.textContent = data.error; button.disabled = false; return; }
+            data.results.forEach(function (result) {
+              done += 1;
+              if (result.ok) {
+                signed += 1;
+                var box = form.querySelector("input[name=folders][value='" + result.folder + "']");
+                if (box) { box.checked = false; box.disabled = true; }
+              } else {
+                var item = document.createElement("li");
+                item.textContent = (result.title || result.folder) + ": " + result.message;
+                problems.appendChild(item);
+              }
+            });
+            bar.value = done;
+            label.textContent = say(label.getAttribute("data-progress"));
+            next();
+          })
+          .catch(function () { label.textContent = label.getAttribute("data-failed"); button.disabled = false; });
+      }
+      next();
+    });
+  });
 })();

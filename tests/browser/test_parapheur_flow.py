@@ -88,3 +88,40 @@ def test_visa_then_signature_then_seal_in_the_browser(phone, live_server, tmp_pa
     assert report.count("Signature #") == 2 and "نادية العمراني" in report
     proof = page.request.get(f"{base}/{folder.pk}/proof.pdf")
     assert proof.ok and proof.body().startswith(b"%PDF-")
+
+
+def test_batch_signing_shows_its_progress_and_the_folders_it_could_not_sign(phone, live_server):
+    from parapheur import services
+    from parapheur.models import StepKind
+    from parapheur.services import StepSpec
+
+    commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
+    writer = person(commune, Role.AGENT, "agent@demo.ma", name="Salma Idrissi")
+    mayor = enrolled(person(commune, Role.SIGNATORY, "mayor@demo.ma", name="نادية العمراني"), commune)
+    folders = [
+        services.folder_submit(
+            actor=writer,
+            administration=commune,
+            title=f"قرار رقم {n}",
+            document=document(f"Décision {n}"),
+            document_name=f"d{n}.pdf",
+            steps=[StepSpec(kind=StepKind.SIGNATURE, people=(mayor.pk,))],
+        )
+        for n in range(12)
+    ]
+    page = phone
+    sign_in(page, live_server.url, "mayor@demo.ma")
+    page.goto(f"{live_server.url}/desk/COMMUNE-DEMO/parapheur/")
+    for box in page.locator("input[name=folders]").all():
+        box.check()
+    # Meanwhile, one folder is withdrawn by its submitter: it is reported, the others are signed.
+    services.folder_withdraw(actor=writer, folder_id=folders[3].pk)
+    page.locator("#id_passphrase").fill(PASSPHRASE)
+    page.locator("form[data-batch] button[type=submit]").click()
+    label = page.locator(".batch-label")
+    label.filter(has_text="11").wait_for(timeout=30_000)
+    assert page.locator("progress").evaluate("p => [p.value, p.max]") == [12, 12]
+    assert "قرار رقم 3" in page.locator(".batch-problems").inner_text()
+    shot(page, "parapheur-batch")
+    statuses = [Folder.objects.get(pk=f.pk).status for f in folders]
+    assert statuses.count("completed") == 11 and statuses[3] == "cancelled"
