@@ -222,10 +222,23 @@ class ReplyForm(AccessibleForm):
         widget=forms.RadioSelect,
     )
 
+    circuit = ObjectChoiceField(
+        label=_("Or send it first through a circuit of visas and signatures"),
+        required=False,
+        empty_label=_("No: register, seal and send now"),
+        help_text=_("The letter is registered and sealed with its number when the circuit completes."),
+    )
+
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from parapheur.models import Circuit
         from workflow.models import LetterTemplate
 
+        circuits = self.fields["circuit"]
+        assert isinstance(circuits, ObjectChoiceField)
+        circuits.set_objects(
+            Circuit.objects.filter(administration=administration, is_active=True).order_by("code"), str
+        )
         field = self.fields["template"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name")

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
-from core.errors import NotFound
+from core.errors import NotFound, Refused
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import (
     AgentForm,
@@ -342,6 +342,8 @@ def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         "form": form,
     }
     if request.method == "POST":
+        if form.is_valid() and form.cleaned_data["circuit"] is not None:
+            return _reply_through_circuit(request, scope, case, form, context)
         if form.is_valid():
             data = form.cleaned_data
             attachment = data["attachment"]
@@ -377,6 +379,38 @@ def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     if not services.action_allowed(case, "answer"):
         messages.error(request, _("This correspondence can no longer be answered."))
     return render(request, "desk/reply.html", context)
+
+
+def _reply_through_circuit(
+    request: HttpRequest, scope: Scope, case: Case, form: ReplyForm, context: dict[str, Any]
+) -> HttpResponse:
+    """The answer goes through the parapheur first; it is registered when the circuit completes."""
+    from parapheur.services import reply_submit
+
+    data = form.cleaned_data
+    if data["attachment"] is not None:
+        form.add_error("attachment", _("An attached PDF cannot go through a circuit: write the answer."))
+    else:
+        try:
+            folder = reply_submit(
+                actor=scope.user,
+                case_id=case.pk,
+                text=LetterText(
+                    body_ar=data["body_ar"],
+                    body_fr=data["body_fr"],
+                    recourse_ar=data["recourse_ar"],
+                    recourse_fr=data["recourse_fr"],
+                ),
+                reject=data["decision"] == "reject",
+                template=data["template"],
+                circuit=data["circuit"],
+            )
+        except Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(request, _("The answer is on its way through the circuit; it is registered at its end."))
+            return upload_accepted(request, reverse("desk:folder", args=[scope.administration.code, folder.pk]))
+    return upload_refused(request, page="desk/reply.html", form_template="desk/reply_form.html", context=context)
 
 
 @login_required

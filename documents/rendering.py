@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import io
 import itertools
 import json
 import os
@@ -61,6 +62,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import typst
+
+from trust.pdf_update import BlockImage
 
 if TYPE_CHECKING:
     from typst import PDFStandard  # Only in typst's type stubs.
@@ -460,3 +463,16 @@ def render_png(template: str, data: dict[str, Any], *, ppi: float = 300) -> byte
     if not isinstance(png, bytes):
         raise RenderError(f"{template}.typ: Typst returned {type(png).__name__}, not PNG bytes")
     return png
+
+
+def png_block(png: bytes) -> BlockImage:
+    """A PNG picture as a signature appearance's image: RGB on white, rows compressed once."""
+    import zlib
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as picture:
+        rgba = picture.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return BlockImage(width=flat.width, height=flat.height, data=zlib.compress(flat.tobytes(), 9))

@@ -8,20 +8,17 @@ administration, in French and Arabic) is drawn once at enrolment and kept with t
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
-from io import BytesIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 from django.utils.translation import gettext as _
-from PIL import Image
 
 from audit.services import audit_record
 from core.clock import now
 from core.errors import Refused
-from documents.rendering import render_png
+from documents.rendering import png_block, render_png
 from parapheur.models import SigningCertificate
 from tenancy.models import Administration, User
 from trust import keystore
@@ -44,15 +41,6 @@ def _pem(*certificates: x509.Certificate) -> str:
 
 def chain_of(certificate: SigningCertificate) -> tuple[x509.Certificate, ...]:
     return tuple(x509.load_pem_x509_certificates(certificate.chain_pem.encode()))
-
-
-def block_image(png: bytes) -> BlockImage:
-    """A PNG picture as the appearance's image: RGB on white, rows compressed once."""
-    with Image.open(BytesIO(png)) as picture:
-        rgb = picture.convert("RGBA")
-        flat = Image.new("RGB", rgb.size, (255, 255, 255))
-        flat.paste(rgb, mask=rgb.getchannel("A"))
-        return BlockImage(width=flat.width, height=flat.height, data=zlib.compress(flat.tobytes(), 9))
 
 
 def _encode_block(image: BlockImage) -> bytes:
@@ -80,7 +68,7 @@ def draw_block(
         },
         ppi=BLOCK_PPI,
     )
-    return block_image(png)
+    return png_block(png)
 
 
 def _store(

@@ -34,12 +34,16 @@ from parapheur.models import (
     StepActor,
     StepKind,
 )
+from parapheur.tags import find_tag
 from tenancy.models import Administration, Membership, Service, User
 from trust.pdf_update import Appearance, UnsupportedPdf, page_size
 from trust.sealing import add_validation_data, seal_pdf, sign_pdf
 from trust.services import installation_pki
 from workflow.access import subtree
 from workflow.calendar import local_date
+from workflow.letters import SIGNATURE_TAG
+from workflow.models import Case, LetterTemplate
+from workflow.services import LetterText, case_reply, case_reply_draft
 
 logger = logging.getLogger(__name__)
 Role = Membership.Role
@@ -315,8 +319,6 @@ def _placed(spec: StepSpec, document: bytes) -> StepSpec:
     """Resolve a text tag to its page and position once, at submission (signing stays cheap)."""
     if spec.kind != StepKind.SIGNATURE or not spec.tag:
         return spec
-    from parapheur.tags import find_tag
-
     found = find_tag(document, spec.tag)
     if found is None:
         return spec
@@ -388,6 +390,9 @@ def _apply_seal(folder: Folder, step: FolderStep, moment: datetime) -> None:
 
 
 def _complete(folder: Folder, moment: datetime) -> None:
+    if folder.case_id is not None and folder.reply:
+        # An answer drafted on the processing desk: registered now, as it was signed.
+        folder.document = _register_reply(folder)
     folder.status = Folder.Status.COMPLETED
     folder.current = 0
     folder.finished_at = folder.updated_at = moment
@@ -398,6 +403,132 @@ def _complete(folder: Folder, moment: datetime) -> None:
     from parapheur.proof import proof_issue
 
     proof_issue(folder)
+
+
+# ---------------------------------------------------------------- answers of the processing desk
+
+
+def reply_submit(
+    *,
+    actor: User,
+    case_id: int,
+    text: LetterText,
+    reject: bool = False,
+    template: LetterTemplate | None = None,
+    circuit: Circuit | None = None,
+    steps: Sequence[StepSpec] | None = None,
+) -> Folder:
+    """Send an answer drafted on the processing desk through a circuit before it is registered.
+
+    The draft letter is the folder's document: its visas and signatures are given on it; when
+    the circuit completes, the letter is registered in the outgoing register and sealed with
+    its number (the seal of registration replaces a seal step of the circuit) and delivered."""
+    case = Case.objects.select_related("correspondence", "administration").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound
+    if Folder.objects.filter(case_id=case_id, status=Folder.Status.IN_PROGRESS).exists():
+        raise FolderRefused(
+            "reply_in_circuit", _("An answer to this request is already going through a circuit."), status=409
+        )
+    if circuit is not None and (circuit.administration_id != case.administration_id or not circuit.is_active):
+        raise FolderRefused("bad_circuit", _("This circuit is not offered here."), field="circuit")
+    specs = (
+        list(steps)
+        if steps is not None
+        else [StepSpec.of(s) for s in circuit.steps.prefetch_related("people")]
+        if circuit
+        else []
+    )
+    specs = [spec for spec in specs if spec.kind != StepKind.SEAL]
+    _check_steps(case.administration, specs)
+    signing = sum(1 for spec in specs if spec.kind == StepKind.SIGNATURE)
+    pdf, token = case_reply_draft(
+        actor=actor,
+        case_id=case_id,
+        text=text,
+        reject=reject,
+        signer=_letter_signer(case.administration, specs),
+        signatures=signing,
+    )
+    room = find_tag(pdf, SIGNATURE_TAG)
+    seal_at = None
+    if room is not None:
+        # Blocks two a row in the room, from its top: the seal on the left, then each signature.
+        page, x_mm, y_mm = room
+        seal_at = [page, x_mm, y_mm]
+        slot = 1
+        placed = []
+        for spec in specs:
+            if spec.kind == StepKind.SIGNATURE:
+                x, y = (x_mm if slot % 2 == 0 else x_mm + 95), y_mm - 30 * (slot // 2)
+                placed.append(StepSpec(**{**spec.__dict__, "page": page + 1, "x_mm": x, "y_mm": max(0, y), "tag": ""}))
+                slot += 1
+            else:
+                placed.append(spec)
+        specs = placed
+    number = case.correspondence.number
+    return folder_submit(
+        actor=actor,
+        administration=case.administration,
+        title=(_("Rejection of %(number)s") if reject else _("Answer to %(number)s")) % {"number": number},
+        document=pdf,
+        document_name=f"{number}-reponse.pdf",
+        steps=specs,
+        service=case.service,
+        case_id=case_id,
+        reply={
+            "body_ar": text.body_ar,
+            "body_fr": text.body_fr,
+            "recourse_ar": text.recourse_ar,
+            "recourse_fr": text.recourse_fr,
+            "reject": reject,
+            "template": template.pk if template is not None else None,
+            "token": token,
+            "seal_at": seal_at,
+        },
+    )
+
+
+def _letter_signer(administration: Administration, specs: Sequence[StepSpec]) -> dict[str, str] | None:
+    """Who signs the letter, as it prints them: the named person of the circuit's last signature."""
+    for spec in reversed(specs):
+        if spec.kind == StepKind.SIGNATURE and spec.actor_kind != ActorKind.ROLE and spec.people:
+            user = User.objects.filter(pk=spec.people[-1]).first()
+            if user is None:
+                return None
+            certificate = current_certificate(user, administration)
+            return {
+                "name": user.full_name,
+                "title_ar": certificate.title_ar if certificate else "",
+                "title_fr": certificate.title_fr if certificate else "",
+            }
+    return None
+
+
+def _register_reply(folder: Folder) -> str:
+    from workflow.models import Reply
+
+    spec = folder.reply
+    template = LetterTemplate.objects.filter(pk=spec.get("template"), administration=folder.administration).first()
+    reply = case_reply(
+        actor=folder.submitter,
+        case_id=folder.case_id,  # type: ignore[arg-type]
+        text=LetterText(
+            body_ar=spec.get("body_ar", ""),
+            body_fr=spec.get("body_fr", ""),
+            recourse_ar=spec.get("recourse_ar", ""),
+            recourse_fr=spec.get("recourse_fr", ""),
+        ),
+        template=template,
+        reject=bool(spec.get("reject")),
+        signed_pdf=storage.read_bytes(folder.document),
+        token=str(spec["token"]),
+        seal_at=tuple(spec["seal_at"]) if spec.get("seal_at") else None,
+    )
+    assert isinstance(reply, Reply)
+    letter = reply.outgoing.attachments.order_by("position").first()
+    assert letter is not None
+    return letter.blob_id
 
 
 # ---------------------------------------------------------------- who may act

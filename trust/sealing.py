@@ -67,15 +67,26 @@ def _cms_size(seal: SigningIdentity, pki: Pki) -> int:
     return size + (_EXTERNAL_TOKEN_MARGIN if pki.tsa_url else 0)
 
 
-def seal_pdf(pdf: bytes, *, pki: Pki, administration_code: str, reason: str, location: str = "") -> bytes:
-    """Return ``pdf`` with an invisible PAdES B-T seal of the administration appended.
+def seal_pdf(
+    pdf: bytes,
+    *,
+    pki: Pki,
+    administration_code: str,
+    reason: str,
+    location: str = "",
+    appearance: Appearance | None = None,
+) -> bytes:
+    """Return ``pdf`` with a PAdES B-T seal of the administration appended (invisible unless
+    ``appearance`` is given).
 
     Raises :class:`~trust.pdf_update.UnsupportedPdf` for input that cannot be sealed
     (unreadable or encrypted), :class:`~trust.pki.SealUnavailable` or
     :class:`~trust.pki.PkiMissing` when the PKI cannot provide a seal or a timestamp.
     """
     seal = pki.seal_for(code=administration_code)
-    return sign_pdf(pdf, identity=seal, pki=pki, reason=reason, location=location, field_name="Seal")
+    return sign_pdf(
+        pdf, identity=seal, pki=pki, reason=reason, location=location, field_name="Seal", appearance=appearance
+    )
 
 
 def sign_pdf(

@@ -123,6 +123,8 @@ def letter_data(
     recourse_fr: str = "",
     signature: dict[str, str] | None = None,
     token: str,
+    signature_tag: str = "",
+    signature_rows: int = 1,
 ) -> dict[str, Any]:
     url = verification_url(token)
     local = outgoing.registered_at.astimezone(LOCAL_ZONE)
@@ -149,6 +151,8 @@ def letter_data(
         "signature": signature,
         "verification_url": url,
         "qr_svg": qr_svg(url),
+        "signature_tag": signature_tag,
+        "signature_rows": signature_rows,
     }
 
 
@@ -161,6 +165,78 @@ def seal(pdf: bytes, administration: Administration, reason: str) -> bytes:
     return seal_pdf(
         pdf, pki=pki, administration_code=administration.code, reason=reason, location=administration.name_fr
     )
+
+
+# Where a letter signed in a circuit gets its outgoing number: the seal of registration, drawn
+# in the room the letter leaves under its signatory, else at the bottom left of the last page.
+SIGNATURE_TAG = "[[signature]]"
+REGISTRATION_SEAL_X_MM = 15
+REGISTRATION_SEAL_Y_MM = 12
+DRAFT_NUMBER = "……"
+
+
+def registration_seal(
+    pdf: bytes,
+    administration: Administration,
+    *,
+    number: str,
+    registered_at: Any,
+    at: tuple[int, int, int] | None = None,
+) -> bytes:
+    """Seal a letter signed in a circuit as the bureau d'ordre registers it: a visible seal
+    whose block names the administration and whose text gives the outgoing number and date."""
+    from documents.rendering import png_block, render_png
+    from trust.pdf_update import Appearance, page_size
+    from trust.sealing import add_validation_data, seal_pdf
+    from trust.services import installation_pki
+
+    pki = installation_pki()
+    seal_identity = pki.seal_for(
+        code=administration.code, name_fr=administration.name_fr, name_ar=administration.name_ar
+    )
+    block = png_block(
+        render_png(
+            "signature_block",
+            {
+                "signer": administration.name_fr,
+                "title_fr": "Cachet du bureau d'ordre",
+                "title_ar": "ختم مكتب الضبط",
+                "administration_fr": "",
+                "administration_ar": administration.name_ar,
+                "delegator": "",
+                "level_fr": "Cachet électronique",
+                "level_ar": "ختم إلكتروني",
+            },
+            ppi=200,
+        )
+    )
+    # ``at``: (page, x mm, y mm) of the room the letter left for it, else the bottom left corner.
+    page, x_mm, y_mm = at if at is not None else (-1, REGISTRATION_SEAL_X_MM, REGISTRATION_SEAL_Y_MM)
+    x0, y0, x1, _y1 = page_size(pdf, page)
+    mm = 72 / 25.4
+    local = registered_at.astimezone(LOCAL_ZONE)
+    appearance = Appearance(
+        page=page,
+        x=x0 + x_mm * mm,
+        y=y0 + y_mm * mm,
+        width=min(70 * mm, x1 - x0 - 20),
+        image=block,
+        lines=(f"No. {number}", local.strftime("%Y-%m-%d %H:%M %z")),
+    )
+    sealed = seal_pdf(
+        pdf,
+        pki=pki,
+        administration_code=administration.code,
+        reason=f"Courrier {number}",
+        location=administration.name_fr,
+        appearance=appearance,
+    )
+    return add_validation_data(sealed, pki=pki, identity=seal_identity)
+
+
+def draft_letter_pdf(data: dict[str, Any]) -> bytes:
+    """A letter not registered yet (for a circuit of signatures): rendered, not sealed."""
+    return render_pdf("letter", data)
 
 
 def letter_pdf(data: dict[str, Any], administration: Administration) -> bytes:

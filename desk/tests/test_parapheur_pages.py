@@ -336,3 +336,41 @@ def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, co
     assert folder.current == 2
     page = admin.get(f"/desk/{commune.code}/parapheur/circuits/{circuit.pk}/").content.decode()
     assert 'value="ARRETE"' in page
+
+
+def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, citizen, clerk):
+    from parapheur.models import Circuit
+    from parapheur.services import circuit_save
+    from tenancy.testing import make_service
+    from workflow import services as desk
+    from workflow.models import Case
+    from workflow.testing import deposit
+
+    urb = make_service(commune, "URB", name_fr="Urbanisme")
+    Membership.objects.filter(user=people["writer"]).update(service=urb)
+    c = deposit(commune, citizen, subject="طلب").correspondence
+    desk.case_assign(actor=clerk, case_id=c.pk, service=urb)
+    circuit = circuit_save(
+        actor=clerk,
+        administration=commune,
+        circuit=None,
+        values={"code": "REP", "name": "Réponses", "is_active": True},
+        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
+    )
+    writer = signed_in(people["writer"])
+    page = writer.get(f"/desk/{commune.code}/c/{c.pk}/reply/").content.decode()
+    assert f'<option value="{circuit.pk}">' in page
+    response = writer.post(
+        f"/desk/{commune.code}/c/{c.pk}/reply/",
+        {"body_fr": "Accord.", "decision": "answer", "circuit": circuit.pk},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    folder = Folder.objects.get(case_id=c.pk)
+    assert response["Location"] == f"/desk/{commune.code}/parapheur/{folder.pk}/"
+    assert Case.objects.get(pk=c.pk).status == "assigned"  # not answered until signed
+    signed_in(people["mayor"]).post(
+        f"/desk/{commune.code}/parapheur/{folder.pk}/act/sign/",
+        {"fingerprint": folder.document, "passphrase": PASSPHRASE},
+    )
+    assert Case.objects.get(pk=c.pk).status == "answered"
+    assert Circuit.objects.count() == 1

@@ -16,6 +16,7 @@ Lifecycle of a case::
 from workflow.services.answers import (
     case_complete,
     case_reply,
+    case_reply_draft,
     case_request_completion,
     internal_note_send,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "case_comment",
     "case_complete",
     "case_reply",
+    "case_reply_draft",
     "case_request_completion",
     "case_send_back",
     "case_start",

@@ -45,6 +45,7 @@ from workflow.services.base import (
     _scope,
     _service_of,
     _touch,
+    action_allowed,
     calendar_for,
     may_return,
     next_status,
@@ -68,19 +69,35 @@ def _register_letter(
     signer: dict[str, str],
     attachment: bytes | None = None,
     attachment_name: str = "",
+    signed_pdf: bytes | None = None,
+    token: str = "",
+    seal_at: tuple[int, int, int] | None = None,
 ) -> tuple[Registration, bytes]:
     """Register a sealed letter in the outgoing register and record it for verification.
 
     The letter carries its own outgoing number, so it is rendered and sealed while the
-    register's number is held (a few milliseconds); an attached PDF is sealed before.
+    register's number is held (a few milliseconds); an attached PDF is sealed before. A letter
+    already signed in a circuit (``signed_pdf``, made with ``token``) is not rendered again: the
+    seal of registration adds the number to it, visibly, without touching what was signed.
     Returns the registration and the letter's bytes.
     """
     annex_reason = f"Annexe {request.number}" if request is not None else "Annexe"
     sealed_attachment = letters.seal(attachment, administration, annex_reason) if attachment else None
-    token = new_verification_token()
+    token = token or new_verification_token()
     made: list[bytes] = []
 
     def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
+        if signed_pdf is not None:
+            made.append(
+                letters.registration_seal(
+                    signed_pdf,
+                    administration,
+                    number=outgoing.number,
+                    registered_at=outgoing.registered_at,
+                    at=seal_at,
+                )
+            )
+            return [(f"{outgoing.number}.pdf", made[-1])]
         data = letters.letter_data(
             outgoing=outgoing,
             request=request,
@@ -140,6 +157,9 @@ def _send_letter(
     template: LetterTemplate | None,
     attachment: bytes | None,
     attachment_name: str,
+    signed_pdf: bytes | None = None,
+    token: str = "",
+    seal_at: tuple[int, int, int] | None = None,
 ) -> Reply:
     """Send the depositor a sealed letter about ``case``; return its reply row."""
     request = case.correspondence
@@ -165,6 +185,9 @@ def _send_letter(
         signer={"name": actor.full_name, "title_ar": "", "title_fr": ""},
         attachment=attachment,
         attachment_name=attachment_name,
+        signed_pdf=signed_pdf,
+        token=token,
+        seal_at=seal_at,
     )
     outgoing = registration.correspondence
     return Reply.objects.create(
@@ -178,6 +201,14 @@ def _send_letter(
     )
 
 
+def _check_reply(text: LetterText, *, reject: bool, attachment: bytes | None = None) -> None:
+    _check_text(text)
+    if reject and not text.body_ar.strip() and not text.body_fr.strip():
+        raise ActionRefused("reason_required", _("Give the reasons of the rejection."), field="body_ar")
+    if not reject and not (text.body_ar.strip() or text.body_fr.strip() or attachment):
+        raise ActionRefused("reply_empty", _("Write the answer or attach it as a PDF file."), field="body_ar")
+
+
 def case_reply(
     *,
     actor: User,
@@ -187,17 +218,17 @@ def case_reply(
     attachment: bytes | None = None,
     attachment_name: str = "",
     reject: bool = False,
+    signed_pdf: bytes | None = None,
+    token: str = "",
+    seal_at: tuple[int, int, int] | None = None,
 ) -> Reply:
     """Answer the request (or reject it, with reasons and the route of recourse).
 
     The letter is registered in the outgoing register, sealed, linked to the request, and
-    delivered to the depositor's space with an e-mail.
+    delivered to the depositor's space with an e-mail. ``signed_pdf``: the letter as signed in
+    a circuit of the parapheur (see :func:`case_reply_draft`), registered as it is.
     """
-    _check_text(text)
-    if reject and not text.body_ar.strip() and not text.body_fr.strip():
-        raise ActionRefused("reason_required", _("Give the reasons of the rejection."), field="body_ar")
-    if not reject and not (text.body_ar.strip() or text.body_fr.strip() or attachment):
-        raise ActionRefused("reply_empty", _("Write the answer or attach it as a PDF file."), field="body_ar")
+    _check_reply(text, reject=reject, attachment=attachment)
     with transaction.atomic():
         case = _locked_case(case_id)
         scope = _scope(actor, case)
@@ -216,6 +247,9 @@ def case_reply(
             template=template,
             attachment=attachment,
             attachment_name=attachment_name,
+            signed_pdf=signed_pdf,
+            token=token,
+            seal_at=seal_at,
         )
         case.answered_at, case.suspended_on, case.remind_on, case.remind_point = now(), None, None, ""
         if case.agent_id is None and scope.handles_service(case.service_id):
@@ -238,6 +272,57 @@ def case_reply(
             data={"number": case.correspondence.number, "reply": reply.outgoing.number},
         )
     return reply
+
+
+def case_reply_draft(
+    *,
+    actor: User,
+    case_id: int,
+    text: LetterText,
+    reject: bool = False,
+    signer: dict[str, str] | None = None,
+    signatures: int = 1,
+) -> tuple[bytes, str]:
+    """The answer as a draft letter for a circuit of visas and signatures: checked like an answer,
+    rendered like the letter (the outgoing number left to the registration), nothing registered.
+    ``signatures``: how many visible signatures the letter makes room for. Returns the PDF and
+    the verification token its QR code already names."""
+    _check_reply(text, reject=reject)
+    case = Case.objects.select_related("correspondence", "administration", "service").filter(pk=case_id).first()
+    if case is None:
+        raise _not_found()
+    scope = _scope(actor, case)
+    _handler_check(scope, case, actor)
+    if not action_allowed(case, "reject" if reject else "answer"):
+        raise _not_allowed()
+    request = case.correspondence
+    draft = Correspondence(
+        administration=case.administration,
+        direction=Direction.OUTGOING,
+        number=letters.DRAFT_NUMBER,
+        registered_at=now(),
+        sender_name=request.sender_name,
+        sender_address=request.sender_address,
+        subject=request.subject,
+    )
+    token = new_verification_token()
+    data = letters.letter_data(
+        outgoing=draft,
+        request=request,
+        service=case.service,
+        decision=LETTER_DECISIONS[Reply.Kind.REJECTION if reject else Reply.Kind.ANSWER],
+        body_ar=text.body_ar,
+        body_fr=text.body_fr,
+        items=[],
+        recourse_ar=text.recourse_ar,
+        recourse_fr=text.recourse_fr,
+        signature=signer or {"name": actor.full_name, "title_ar": "", "title_fr": ""},
+        token=token,
+        signature_tag=letters.SIGNATURE_TAG,
+        # Two blocks a row: the seal of registration, then each signature.
+        signature_rows=(signatures + 2) // 2,
+    )
+    return letters.draft_letter_pdf(data), token
 
 
 def case_request_completion(
