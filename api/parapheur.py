@@ -245,7 +245,13 @@ def folder_act(request: HttpRequest, code: str, folder_id: int, payload: ActIn) 
     user = scope.user
     action = payload.action
     if action == "approve":
-        services.folder_approve(actor=user, folder_id=folder.pk, fingerprint=payload.fingerprint, text=payload.text)
+        services.folder_approve(
+            actor=user,
+            folder_id=folder.pk,
+            fingerprint=payload.fingerprint,
+            text=payload.text,
+            passphrase=payload.passphrase,
+        )
     elif action == "sign":
         services.folder_sign(
             actor=user, folder_id=folder.pk, fingerprint=payload.fingerprint, passphrase=payload.passphrase

@@ -184,6 +184,7 @@ def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpRespon
                     folder_id=found.pk,
                     fingerprint=form.cleaned_data["fingerprint"],
                     text=form.cleaned_data["text"],
+                    passphrase=form.cleaned_data["passphrase"],
                 )
                 messages.success(request, _("Visa given."))
         elif act == "sign":

@@ -66,6 +66,12 @@ class ApproveForm(AccessibleForm):
     text = forms.CharField(
         label=_("Note (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+    passphrase = forms.CharField(
+        label=_("Sign the visa into the document (optional): your certificate's passphrase"),
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        strip=False,
+    )
 
 
 class SignForm(AccessibleForm):

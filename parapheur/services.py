@@ -624,14 +624,40 @@ def _audit_delegation(folder: Folder, actor: User, delegator: User | None, act: 
 # ---------------------------------------------------------------- acts
 
 
-def folder_approve(*, actor: User, folder_id: int, fingerprint: str, text: str = "") -> Folder:
-    """A visa: the actor approves the document whose fingerprint they were shown."""
+def folder_approve(
+    *, actor: User, folder_id: int, fingerprint: str, text: str = "", passphrase: str = "", signer: Signer | None = None
+) -> Folder:
+    """A visa: the actor approves the document whose fingerprint they were shown. With their
+    passphrase (or an unlocked ``signer``), the visa is also signed into the PDF: an invisible
+    PAdES signature ("Visa"), so that the document itself carries it; without, it is recorded
+    in the history and the proof slip (a simple electronic signature)."""
     with transaction.atomic():
         folder = _locked_folder(folder_id)
         step, row, delegator = _turn(folder, actor, [StepKind.VISA])
         _same_document(folder, fingerprint)
         moment = now()
-        _event(folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text)
+        data: dict[str, object] = {"level": "simple"}
+        if passphrase or signer is not None:
+            if signer is None:
+                signer = signer_for(actor, folder.administration, passphrase)
+            pki = installation_pki()
+            visa = sign_pdf(
+                storage.read_bytes(folder.document),
+                identity=signer.identity,
+                pki=pki,
+                reason=f"Visa ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
+                field_name=f"Visa{step.position}",
+                signing_time=moment,
+            )
+            folder.document = storage.store_bytes(add_validation_data(visa, pki=pki, identity=signer.identity))
+            folder.save(update_fields=["document"])
+            data = {
+                "level": "advanced",
+                "pades": "B-LT",
+                "signed": fingerprint,
+                "certificate": signer.certificate.serial,
+            }
+        _event(folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data)
         _audit_delegation(folder, actor, delegator, "approved")
         if _done(step, row, actor, moment):
             _advance(folder, moment)

@@ -23,7 +23,7 @@ from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
-from trust.verification import verify_pdf
+from trust.verification import verify_pdf, verify_pdf_signatures
 
 Role = Membership.Role
 needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
@@ -345,3 +345,18 @@ def test_a_step_waiting_too_long_reminds_its_people_once_per_period(
     with clock_at("2026-03-08 12:30"):
         assert folders_remind() == 1
     assert Notification.objects.filter(user=people["mayor"]).count() == 1
+
+
+def test_a_visa_can_be_signed_into_the_document_with_a_certificate(commune, people):
+    chief = enrolled(people["chief"], commune)
+    folder = submit(commune, people, [visa(chief), signature(people["mayor"])])
+    with pytest.raises(CertificateRefused):
+        services.folder_approve(actor=chief, folder_id=folder.pk, fingerprint=folder.document, passphrase="wrong one")
+    folder.refresh_from_db()
+    assert folder.current == 1 and folder.document == folder.original  # nothing happened
+    services.folder_approve(actor=chief, folder_id=folder.pk, fingerprint=folder.document, passphrase=PASSPHRASE)
+    folder.refresh_from_db()
+    assert folder.current == 2 and folder.document != folder.original
+    verdicts = verify_pdf_signatures(storage.read_bytes(folder.document), pki=installation_pki())
+    assert [(v.signer, v.valid) for v in verdicts] == [("Omar Chef", True)]
+    assert folder.events.get(kind="approved").data["level"] == "advanced"

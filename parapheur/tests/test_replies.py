@@ -124,3 +124,59 @@ def test_only_who_handles_the_case_drafts_its_answer(commune, case, people, outs
                 steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
             )
     assert not Folder.objects.exists()
+
+
+@pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
+def test_done_when_an_answer_goes_visa_visa_signature_seal_to_the_citizen(commune, case, people, citizen):
+    """The issue's end: a reply goes visa → visa → signature → seal, each actor sees only their
+    step, the citizen receives a document whose three signatures and seal pdfsig lists as valid,
+    and the proof slip verifies."""
+    from django.test import Client
+
+    from parapheur.selectors import pending_steps
+    from workflow.calendar import local_date
+
+    chief = enrolled(people["chief"], commune, title_fr="Chef du service de l'urbanisme")
+    sg = enrolled(person(commune, Role.HEAD, "sg@commune.ma", name="Hind Secrétaire"), commune)
+    mayor = people["mayor"]
+    folder = services.reply_submit(
+        actor=people["agent"],
+        case_id=case.pk,
+        text=LetterText(body_fr="Nous accordons l'autorisation.", body_ar="نوافق على الطلب."),
+        steps=[
+            StepSpec(kind=StepKind.VISA, people=(chief.pk,)),
+            StepSpec(kind=StepKind.VISA, people=(sg.pk,)),
+            StepSpec(kind=StepKind.SIGNATURE, people=(mayor.pk,)),
+            StepSpec(kind=StepKind.SEAL),
+        ],
+    )
+    today = local_date(folder.submitted_at)
+    for actor in (chief, sg, mayor):
+        folder.refresh_from_db()
+        # Each actor sees only their own step, and only when it comes.
+        waiting = {user: list(pending_steps(user, commune, today)) for user in (chief, sg, mayor)}
+        assert [s.folder_id for s in waiting[actor]] == [folder.pk]
+        assert all(not steps for user, steps in waiting.items() if user != actor)
+        if actor is mayor:
+            services.folder_sign(actor=actor, folder_id=folder.pk, fingerprint=folder.document, passphrase=PASSPHRASE)
+        else:
+            services.folder_approve(
+                actor=actor, folder_id=folder.pk, fingerprint=folder.document, passphrase=PASSPHRASE
+            )
+    folder.refresh_from_db()
+    assert folder.status == Folder.Status.COMPLETED
+    reply = Reply.objects.get(case=case)
+    # The citizen downloads the answer from their deposit page.
+    client = Client()
+    client.force_login(citizen)
+    response = client.get(f"/deposits/{case.pk}/letters/{reply.pk}.pdf")
+    assert response.status_code == 200
+    letter = b"".join(response.streaming_content) if response.streaming else response.content
+    report = assert_pdfsig_trusted(letter, ca_certificate_pem())
+    assert report.count("Signature #") == 4  # two visas, the signature, the seal
+    for name in ("Omar Chef", "Hind Secrétaire", "Nadia Amrani", f"{commune.code} seal"):
+        assert name in report, name
+    levels = [v.level for v in verify_pdf_signatures(letter, pki=installation_pki())]
+    assert levels == ["advanced", "advanced", "advanced", "seal"]
+    assert reply.outgoing.number in pdf_text(letter)
+    assert verify_pdf(storage.read_bytes(folder.proof), pki=installation_pki()).valid
