@@ -83,6 +83,9 @@ class ActIn(Schema):
     text: str = ""
     to_position: int | None = None
     page: int | None = None
+    # sign: where the block goes (page from 1, 0: the last; millimetres), all three or none
+    x_mm: int | None = None
+    y_mm: int | None = None
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
@@ -253,8 +256,13 @@ def folder_act(request: HttpRequest, code: str, folder_id: int, payload: ActIn) 
             passphrase=payload.passphrase,
         )
     elif action == "sign":
+        values = (payload.page, payload.x_mm, payload.y_mm)
         services.folder_sign(
-            actor=user, folder_id=folder.pk, fingerprint=payload.fingerprint, passphrase=payload.passphrase
+            actor=user,
+            folder_id=folder.pk,
+            fingerprint=payload.fingerprint,
+            passphrase=payload.passphrase,
+            placement=(int(values[0]), int(values[1]), int(values[2])) if None not in values else None,  # type: ignore[arg-type]
         )
     elif action == "reject":
         services.folder_reject(actor=user, folder_id=folder.pk, reason=payload.text)

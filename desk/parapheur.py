@@ -195,6 +195,7 @@ def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpRespon
                     folder_id=found.pk,
                     fingerprint=form.cleaned_data["fingerprint"],
                     passphrase=form.cleaned_data["passphrase"],
+                    placement=form.placement(),
                 )
                 messages.success(request, _("Signed."))
         elif act == "reject":

@@ -81,6 +81,15 @@ class SignForm(AccessibleForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
         strip=False,
     )
+    # Where the signatory puts their block, when not where the circuit says (all three or none).
+    page = forms.IntegerField(label=_("Page (0: the last)"), required=False, min_value=0)
+    x_mm = forms.IntegerField(label=_("From the left (mm)"), required=False, min_value=0, max_value=1000)
+    y_mm = forms.IntegerField(label=_("From the bottom (mm)"), required=False, min_value=0, max_value=1000)
+
+    def placement(self) -> tuple[int, int, int] | None:
+        data = self.cleaned_data
+        values = (data.get("page"), data.get("x_mm"), data.get("y_mm"))
+        return None if None in values else (int(values[0]), int(values[1]), int(values[2]))  # type: ignore[arg-type]
 
 
 class BatchSignForm(AccessibleForm):

@@ -36,7 +36,7 @@ from parapheur.models import (
 )
 from parapheur.tags import find_tag
 from tenancy.models import Administration, Membership, Service, User
-from trust.pdf_update import Appearance, UnsupportedPdf, page_size
+from trust.pdf_update import Appearance, BlockImage, UnsupportedPdf, page_size
 from trust.sealing import add_validation_data, seal_pdf, sign_pdf
 from trust.services import installation_pki
 from workflow.access import subtree
@@ -687,10 +687,18 @@ def signer_for(actor: User, administration: Administration, passphrase: str) -> 
 
 
 def folder_sign(
-    *, actor: User, folder_id: int, fingerprint: str, passphrase: str = "", signer: Signer | None = None
+    *,
+    actor: User,
+    folder_id: int,
+    fingerprint: str,
+    passphrase: str = "",
+    signer: Signer | None = None,
+    placement: tuple[int, int, int] | None = None,
 ) -> Folder:
     """A signature: the document shown (``fingerprint``) is signed, visibly, with the actor's
-    certificate; one more incremental signature, earlier ones untouched."""
+    certificate; one more incremental signature, earlier ones untouched. ``placement`` (page
+    from 1, 0 for the last; millimetres from the left and from the bottom) is where the
+    signatory puts their block, instead of where the circuit or the document's tag says."""
     with transaction.atomic():
         folder = _locked_folder(folder_id)
         step, row, delegator = _turn(folder, actor, [StepKind.SIGNATURE])
@@ -719,7 +727,7 @@ def folder_sign(
             pki=installation_pki(),
             reason=f"Signature ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
             field_name=f"Signature{step.position}",
-            appearance=_appearance(pdf, step, block, moment),
+            appearance=_appearance(pdf, _placed_at(step, placement), block, moment),
             signing_time=moment,
         )
         # B-LT: the chain and the CRL travel with the document.
@@ -748,12 +756,22 @@ def folder_sign(
     return folder
 
 
-def _appearance(pdf: bytes, step: FolderStep, block: object, moment: datetime) -> Appearance:
-    from trust.pdf_update import BlockImage
+def _placed_at(step: FolderStep, placement: tuple[int, int, int] | None) -> FolderStep:
+    if placement is None:
+        return step
+    page, x_mm, y_mm = placement
+    if page < 0 or x_mm < 0 or y_mm < 0:
+        raise FolderRefused("bad_placement", _("Give a page and a position inside it."), field="page")
+    step.page, step.x_mm, step.y_mm = page, x_mm, y_mm  # for this signature only (not saved)
+    return step
 
-    assert isinstance(block, BlockImage)
+
+def _appearance(pdf: bytes, step: FolderStep, block: BlockImage, moment: datetime) -> Appearance:
     page = step.page - 1 if step.page > 0 else -1
-    x0, y0, x1, y1 = page_size(pdf, page)
+    try:
+        x0, y0, x1, y1 = page_size(pdf, page)
+    except UnsupportedPdf:
+        raise FolderRefused("bad_placement", _("The document has no such page."), field="page") from None
     width = min(BLOCK_WIDTH_MM * MM, (x1 - x0) - 10)
     x = min(max(x0 + step.x_mm * MM, x0), x1 - width)
     y = min(max(y0 + step.y_mm * MM, y0), y1 - 20)

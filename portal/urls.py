@@ -58,4 +58,5 @@ urlpatterns = [
     path("verify/", views.verify, name="verify"),
     path("v/<str:token>", views.verify_token, name="verify_token"),
     path("verify/root-ca.pem", views.ca_certificate, name="ca_certificate"),
+    path("verify/root-ca.crl.pem", views.crl, name="crl"),
 ]

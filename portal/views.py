@@ -254,3 +254,13 @@ def ca_certificate(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(ca_certificate_pem(), content_type="application/x-pem-file")
     response["Content-Disposition"] = 'attachment; filename="wasl-root-ca.pem"'
     return response
+
+
+def crl(request: HttpRequest) -> HttpResponse:
+    """The installation's revocation list: a revoked seal or signing certificate is listed here."""
+    from trust.services import crl_pem
+
+    response = HttpResponse(crl_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="wasl-root-ca.crl.pem"'
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

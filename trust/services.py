@@ -19,7 +19,7 @@ from django.dispatch import receiver
 
 from trust.pki import Pki, PkiMissing
 
-__all__ = ["PkiMissing", "ca_certificate_pem", "installation_pki", "reset_installation_pki"]
+__all__ = ["PkiMissing", "ca_certificate_pem", "crl_pem", "installation_pki", "reset_installation_pki"]
 
 _lock = threading.Lock()
 _pki: Pki | None = None
@@ -59,6 +59,15 @@ def reset_installation_pki() -> None:
 def ca_certificate_pem() -> bytes:
     """The root CA certificate, for download by people who verify seals with their own tools."""
     return installation_pki().ca_certificate_pem
+
+
+def crl_pem() -> bytes:
+    """The installation's certificate revocation list (revoked seals and signing certificates)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    pki = installation_pki()
+    own = [crl for crl in pki.crls if crl.issuer == pki.ca_cert.subject]
+    return b"".join(crl.public_bytes(Encoding.PEM) for crl in own)
 
 
 @receiver(setting_changed)

@@ -360,3 +360,55 @@ def test_a_visa_can_be_signed_into_the_document_with_a_certificate(commune, peop
     verdicts = verify_pdf_signatures(storage.read_bytes(folder.document), pki=installation_pki())
     assert [(v.signer, v.valid) for v in verdicts] == [("Omar Chef", True)]
     assert folder.events.get(kind="approved").data["level"] == "advanced"
+
+
+def test_a_crash_in_the_middle_of_a_batch_leaves_that_folder_as_it_was_and_signs_the_others(
+    commune, people, monkeypatch
+):
+    folders = [submit(commune, people, [signature(people["mayor"])], pdf=document(f"Décision {n}")) for n in range(3)]
+    real = services.sign_pdf
+    broken = folders[1].document
+
+    def crashing(pdf, **kwargs):
+        if storage.read_bytes(broken) == pdf:
+            raise RuntimeError("the disk is full")
+        return real(pdf, **kwargs)
+
+    monkeypatch.setattr(services, "sign_pdf", crashing)
+    results = services.folders_sign(
+        actor=people["mayor"], administration=commune, folder_ids=[f.pk for f in folders], passphrase=PASSPHRASE
+    )
+    assert [r.ok for r in results] == [True, False, True]
+    middle = Folder.objects.get(pk=folders[1].pk)
+    assert (middle.status, middle.current, middle.document) == ("in_progress", 1, middle.original)
+    assert not middle.events.filter(kind="signed").exists()
+    assert [Folder.objects.get(pk=f.pk).status for f in (folders[0], folders[2])] == ["completed", "completed"]
+
+
+def test_the_signatory_may_place_the_block_elsewhere_but_inside_the_document(commune, people):
+    folder = submit(commune, people, [signature(people["mayor"])])
+    with pytest.raises(FolderRefused) as nowhere:
+        services.folder_sign(
+            actor=people["mayor"],
+            folder_id=folder.pk,
+            fingerprint=folder.document,
+            passphrase=PASSPHRASE,
+            placement=(7, 10, 10),
+        )
+    assert nowhere.value.code == "bad_placement"
+    folder.refresh_from_db()
+    assert folder.document == folder.original and folder.current == 1
+    services.folder_sign(
+        actor=people["mayor"],
+        folder_id=folder.pk,
+        fingerprint=folder.document,
+        passphrase=PASSPHRASE,
+        placement=(1, 20, 200),
+    )
+    folder.refresh_from_db()
+    reader = PdfFileReader(BytesIO(storage.read_bytes(folder.document)))
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    rects = [a.get_object()["/Rect"] for a in page.get("/Annots", []) if a.get_object().get("/FT") == "/Sig"]
+    visible = [r for r in rects if float(r[2]) > float(r[0])]
+    assert len(visible) == 1 and round(float(visible[0][0]) / (72 / 25.4)) == 20
+    assert round(float(visible[0][1]) / (72 / 25.4)) == 200

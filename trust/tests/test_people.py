@@ -189,3 +189,18 @@ def test_validation_data_makes_a_signature_long_term_and_changes_nothing_it_sign
     assert_pdfsig_trusted(lt, own_pki.ca_certificate_pem)
     # Anything else appended after it is still a change.
     assert verify_pdf(lt + b"% later\n", pki=own_pki).problem == "modified_after_signing"
+
+
+def test_the_crl_is_published_and_lists_a_revoked_person(db, client) -> None:  # type: ignore[no-untyped-def]
+    from cryptography import x509 as cx509
+
+    from trust.services import installation_pki
+
+    pki = installation_pki()
+    signer = person(pki, "Revoked Person", "revoked@commune.ma")
+    pki.revoke(signer.certificate)
+    response = client.get("/verify/root-ca.crl.pem")
+    assert response.status_code == 200
+    crl = cx509.load_pem_x509_crl(response.content)
+    assert crl.issuer == pki.ca_cert.subject
+    assert crl.get_revoked_certificate_by_serial_number(signer.certificate.serial_number) is not None
