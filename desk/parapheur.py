@@ -103,8 +103,7 @@ def folder_new(request: HttpRequest, code: str) -> HttpResponse:
                 steps.append(StepSpec(kind=StepKind.SIGNATURE, people=(data["signatory"].pk,)))
             if data["seal"]:
                 steps.append(StepSpec(kind=StepKind.SEAL))
-        document = data["document"]
-        document.upload.seek(0)
+        document_name, document = data["document"]
         annexes = []
         for annex in data["annexes"]:
             annex.upload.seek(0)
@@ -114,8 +113,8 @@ def folder_new(request: HttpRequest, code: str) -> HttpResponse:
                 actor=scope.user,
                 administration=scope.administration,
                 title=data["title"],
-                document=document.upload.read(),
-                document_name=document.filename,
+                document=document,
+                document_name=document_name,
                 circuit=data["circuit"],
                 steps=steps,
                 annexes=annexes,

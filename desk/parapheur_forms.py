@@ -22,7 +22,10 @@ class FolderForm(AccessibleForm):
     visas, a signature, the seal)."""
 
     title = forms.CharField(label=_("Title"), max_length=300)
-    document = CheckedFilesField(label=_("Document to sign (PDF)"), required=True)
+    document = forms.FileField(
+        label=_("Document to sign (PDF, or an office document when a converter is installed)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf,.doc,.docx,.odt,.rtf"}),
+    )
     annexes = CheckedFilesField(label=_("Annexes (optional)"), required=False)
     circuit = ObjectChoiceField(label=_("Circuit"), required=False, empty_label=_("A circuit of my own"))
     visa1 = ObjectChoiceField(label=_("First visa"), required=False, empty_label="—")
@@ -41,18 +44,45 @@ class FolderForm(AccessibleForm):
         assert isinstance(field, ObjectChoiceField)
         field.set_objects(circuits, str)
 
-    def clean_document(self) -> Any:
-        files = self.cleaned_data.get("document") or []
-        if len(files) != 1:
-            raise forms.ValidationError(_("Send one document."))
-        if files[0].content_type != "application/pdf":
+    def clean_document(self) -> tuple[str, bytes]:
+        """(file name, PDF bytes): a PDF as sent, an office document converted when a converter
+        is installed; anything else refused with the reason."""
+        from django.conf import settings
+
+        from documents.convert import ConversionFailed, converter, is_office, office_to_pdf
+        from documents.intake import FileRejected, bytes_upload, check_files
+
+        upload = self.cleaned_data["document"]
+        if upload.size > settings.MAX_FILE_SIZE:
+            raise forms.ValidationError(_("This file is too large."))
+        name, data = upload.name or "document.pdf", upload.read()
+        if is_office(name):
+            if converter() is None:
+                raise forms.ValidationError(
+                    _(
+                        "Only PDF documents can go through a circuit: no converter for office documents is "
+                        "installed here. Save the document as PDF and send it again."
+                    )
+                )
+            try:
+                data = office_to_pdf(data, name)
+            except ConversionFailed:
+                raise forms.ValidationError(_("This document could not be converted to PDF.")) from None
+            name = name.rsplit(".", 1)[0] + ".pdf"
+        try:
+            checked = check_files([bytes_upload(data, name)])[0]
+        except FileRejected as rejected:
+            raise forms.ValidationError(rejected.message) from None
+        if checked.content_type != "application/pdf":
             raise forms.ValidationError(
                 _(
                     "Only PDF documents can go through a circuit: no converter for office documents is "
                     "installed here. Save the document as PDF and send it again."
                 )
+                if converter() is None
+                else _("Send a PDF or an office document (.doc, .docx, .odt, .rtf).")
             )
-        return files[0]
+        return checked.filename, data
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

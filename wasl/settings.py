@@ -174,6 +174,8 @@ TSA_URL = env_str("WASL_TSA_URL")
 
 # Uploads: limits per file and per deposit; bigger bodies are refused before parsing.
 MAX_FILE_SIZE = env_size("WASL_MAX_FILE_SIZE", "20MB")
+# Converts office documents to PDF for the parapheur (soffice on the PATH when empty).
+OFFICE_CONVERTER = env_str("WASL_OFFICE_CONVERTER", "")
 MAX_DEPOSIT_SIZE = env_size("WASL_MAX_DEPOSIT_SIZE", "50MB")
 MAX_FILES = env_int("WASL_MAX_FILES", 10, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

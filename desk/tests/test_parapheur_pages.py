@@ -374,3 +374,36 @@ def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, c
     )
     assert Case.objects.get(pk=c.pk).status == "answered"
     assert Circuit.objects.count() == 1
+
+
+def test_an_office_document_is_converted_when_a_converter_is_installed(commune, people, settings, tmp_path):
+    """A stand-in for LibreOffice (same command line): it writes a PDF where soffice would."""
+    import stat
+    import sys
+
+    pdf = tmp_path / "made.pdf"
+    pdf.write_bytes(document("Converti depuis Word"))
+    fake = tmp_path / "soffice"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import shutil, sys, pathlib\n"
+        "args = sys.argv[1:]\n"
+        "assert args[:3] == ['--headless', '--convert-to', 'pdf'] and args[3] == '--outdir'\n"
+        "source = pathlib.Path(args[5])\n"
+        f"shutil.copy({str(pdf)!r}, pathlib.Path(args[4]) / (source.stem + '.pdf'))\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    word = SimpleUploadedFile("contrat.docx", b"PK\x03\x04 a word document", content_type="application/msword")
+    form = {"title": "Contrat", "document": word, "signatory": people["mayor"].pk}
+    settings.OFFICE_CONVERTER = str(fake)
+    response = signed_in(people["writer"]).post(f"/desk/{commune.code}/parapheur/new/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    folder = Folder.objects.get()
+    assert folder.document_name == "contrat.pdf"
+    assert storage.read_bytes(folder.document) == pdf.read_bytes()
+    # No converter: a clear message, nothing kept.
+    settings.OFFICE_CONVERTER = str(tmp_path / "missing")
+    word.seek(0)
+    refused = signed_in(people["writer"]).post(f"/desk/{commune.code}/parapheur/new/", form)
+    assert refused.status_code == 400 and "aucun convertisseur" in refused.content.decode()
+    assert Folder.objects.count() == 1
