@@ -2,7 +2,7 @@
 
     python -m bench.parapheur [--folders N] [--json OUT] [--report docs/benchmarks.md]
 
-1. **Signing one folder** (one visible PAdES B-T signature, incremental, the folder's state and
+1. **Signing one folder** (one visible PAdES B-LT signature, incremental, the folder's state and
    history written): ``parapheur.services.folder_sign`` on N different folders, CPU time
    (``time.process_time``) per call, (a) with the key already unlocked (as in a batch: the
    signer's key is opened once) and (b) with the passphrase, which adds one scrypt unlock.
@@ -172,10 +172,11 @@ def section(result: dict[str, Any]) -> str:
         "The issue's targets: *signing one folder (one signature, B-T) ≤ 30 ms CPU; a batch of 100 folders "
         "≤ 5 s on 2 cores; validation of a 3-signature document ≤ 100 ms.* "
         "`python -m bench.parapheur --json OUT --report docs/benchmarks.md` (also run by `make bench`), "
-        "in-process on a throw-away SQLite data directory. Each signature is a visible PAdES B-T "
-        "signature (the signer's block drawn once at enrolment, the time written as text), appended as "
-        "an incremental update, with the folder's step, history line and next step written in the same "
-        "transaction; the document is a one-page A4 PDF made by Typst "
+        "in-process on a throw-away SQLite data directory. Each signature is a visible PAdES signature "
+        "(the signer's block drawn once at enrolment, the time written as text) with its timestamp (B-T), "
+        "followed by a Document Security Store with the chains and the installation's CRL (B-LT), both "
+        "appended as incremental updates, with the folder's step, history line and next step written in "
+        "the same transaction; the document is a one-page A4 PDF made by Typst "
         f"({result['document_bytes']:,} bytes; {result['signed_3_bytes']:,} bytes with three signatures).",
         "",
         f"- Machine: {result['machine']}. Code: commit {result['commit']}"
