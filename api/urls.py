@@ -17,9 +17,11 @@ from api import errors
 from api.auth import bearer
 from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
+from core.canonical import sha256_hex
 from core.errors import NotFound
 from core.ratelimit import client_address, rate_limit_hit
 from documents.intake import check_files
+from parapheur.selectors import folder_by_file_hash
 from registry import selectors
 from registry.downloads import receipt_response
 from registry.models import Attachment, Channel, Correspondence
@@ -34,6 +36,8 @@ from registry.verification import receipt_check_pdf
 from tenancy.models import User
 from tenancy.selectors import administration_by_code
 from tenancy.services import api_token_issue
+from trust.services import installation_pki
+from trust.verification import verify_pdf_signatures
 from workflow.services import request_register
 
 api = NinjaAPI(
@@ -104,10 +108,22 @@ class VerifiedAttachment(Schema):
     pages: int | None
 
 
+class SignatureOut(Schema):
+    signer: str | None
+    organization: str | None
+    level: str  # seal, advanced, unknown
+    valid: bool
+    timestamp_at: datetime | None
+    problem: str
+
+
 class VerificationOut(Schema):
     valid: bool
     code: str
     message: str
+    signatures: list[SignatureOut] = []
+    folder: str | None = None  # "P-<id>" for a parapheur document or proof slip
+    folder_kind: str | None = None  # document, proof
     registration_number: str | None = None
     registered_at: datetime | None = None
     administration: AdministrationOut | None = None
@@ -286,10 +302,41 @@ def verify_token(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
 
 @api.post("/verify", response=VerificationOut, auth=None, tags=["verification"])
 def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
-    """Check an uploaded PDF: the seal, its integrity, and that it is a registered receipt."""
+    """Check an uploaded PDF: every signature (signer, level, timestamp, validity), and that it
+    is a registered receipt or letter, or a document finished by the parapheur or its proof slip."""
     rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
-    check = receipt_check_pdf(file.read())
+    data = file.read()
+    check = receipt_check_pdf(data)
     body: dict[str, Any] = {"valid": check.valid, "code": check.code, "message": check.message}
+    if check.code not in ("too_large", "unreadable", "no_signature"):
+        body["signatures"] = [
+            {
+                "signer": v.signer,
+                "organization": v.organization,
+                "level": v.level,
+                "valid": v.valid,
+                "timestamp_at": v.timestamp_at,
+                "problem": v.problem,
+            }
+            for v in verify_pdf_signatures(data, pki=installation_pki())
+        ]
+    if check.code == "not_registered":
+        found = folder_by_file_hash(sha256_hex(data))
+        if found is not None:
+            kind, folder = found
+            body.update(
+                {
+                    "valid": True,
+                    "code": f"ok_folder_{kind}",
+                    "message": _(
+                        "This document is authentic: it is the document as finished by its circuit of visas and signatures."
+                    )
+                    if kind == "document"
+                    else _("This proof slip is authentic: its seal is valid and it is the one of this circuit."),
+                    "folder": f"P-{folder.pk}",
+                    "folder_kind": kind,
+                }
+            )
     if check.receipt is not None:
         body.update(verification_facts(check.receipt, show_subject=False))
     elif check.document is not None:

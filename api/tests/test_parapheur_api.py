@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from documents import storage
 from parapheur.models import Folder, FolderEvent
 from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
@@ -95,6 +96,11 @@ def test_a_folder_through_the_api_visa_then_signature_then_seal(commune, people)
     assert report.count("Signature #") == 2
     proof = bearer(people["writer"]).get(f"/api/v1/administrations/{code}/folders/{folder_id}/proof")
     assert proof.status_code == 200 and proof["Content-Type"] == "application/pdf"
+    # Anyone checks the signed document through the public verification endpoint.
+    signed_bytes = storage.read_bytes(Folder.objects.get(pk=folder_id).document)
+    checked = Client().post("/api/v1/verify", {"file": SimpleUploadedFile("d.pdf", signed_bytes)}).json()
+    assert checked["valid"] and checked["code"] == "ok_folder_document" and checked["folder"] == f"P-{folder_id}"
+    assert [(s["level"], s["valid"]) for s in checked["signatures"]] == [("advanced", True), ("seal", True)]
 
 
 def test_bad_requests_are_refused_and_create_nothing(commune, people):
