@@ -412,3 +412,15 @@ def test_the_signatory_may_place_the_block_elsewhere_but_inside_the_document(com
     visible = [r for r in rects if float(r[2]) > float(r[0])]
     assert len(visible) == 1 and round(float(visible[0][0]) / (72 / 25.4)) == 20
     assert round(float(visible[0][1]) / (72 / 25.4)) == 200
+
+
+def test_an_expired_certificate_cannot_sign(commune, people):
+    from parapheur.models import SigningCertificate
+
+    SigningCertificate.objects.filter(user=people["mayor"]).update(not_after=now() - timedelta(days=1))
+    folder = submit(commune, people, [signature(people["mayor"])])
+    with pytest.raises(CertificateRefused) as expired:
+        sign(folder, people["mayor"])
+    assert expired.value.code == "expired"
+    folder.refresh_from_db()
+    assert folder.document == folder.original and not folder.events.filter(kind="signed").exists()
