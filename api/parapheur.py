@@ -171,6 +171,7 @@ def folder_create(
     title: Form[str] = "",
     circuit: Form[str] = "",
     steps: Form[str] = "",
+    document_type: Form[str] = "",
     document: File[UploadedFile] | None = None,
     annexes: File[list[UploadedFile]] | None = None,
 ) -> Status[dict[str, Any]]:
@@ -190,6 +191,12 @@ def folder_create(
         chosen = Circuit.objects.filter(administration=scope.administration, code=circuit.strip().upper()).first()
         if chosen is None:
             raise errors.ApiError(400, "bad_circuit", _("This circuit is not offered here."), field="circuit")
+    elif not steps.strip():
+        # Neither chosen nor given: the circuit of the type of document, else of the caller's service.
+        own = [s for s in scope.services if s.pk in scope.own_services]
+        chosen = services.circuit_for(
+            scope.administration, service=own[0] if own else None, document_type=document_type
+        )
     main.upload.seek(0)
     annex_data = []
     for annex in extra:

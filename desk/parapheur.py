@@ -93,38 +93,57 @@ def folder_new(request: HttpRequest, code: str) -> HttpResponse:
     if not scope.roles - {Role.AUDITOR}:
         raise NotFound
     circuits = list(Circuit.objects.filter(administration=scope.administration, is_active=True).order_by("code"))
-    form = FolderForm(request.POST or None, request.FILES or None, circuits=circuits, people=_people(scope))
+    own = [s for s in scope.services if s.pk in scope.own_services]
+    default = services.circuit_for(scope.administration, service=own[0] if own else None)
+    form = FolderForm(
+        request.POST or None,
+        request.FILES or None,
+        circuits=circuits,
+        people=_people(scope),
+        initial={"circuit": default.pk if default else None},
+    )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        steps = None
-        if data["circuit"] is None:
-            steps = [StepSpec(kind=StepKind.VISA, people=(data[f"visa{n}"].pk,)) for n in (1, 2, 3) if data[f"visa{n}"]]
-            if data["signatory"]:
-                steps.append(StepSpec(kind=StepKind.SIGNATURE, people=(data["signatory"].pk,)))
-            if data["seal"]:
-                steps.append(StepSpec(kind=StepKind.SEAL))
-        document_name, document = data["document"]
-        annexes = []
-        for annex in data["annexes"]:
-            annex.upload.seek(0)
-            annexes.append((annex.filename, annex.upload.read(), annex.content_type))
-        try:
-            folder = services.folder_submit(
-                actor=scope.user,
-                administration=scope.administration,
-                title=data["title"],
-                document=document,
-                document_name=document_name,
-                circuit=data["circuit"],
-                steps=steps,
-                annexes=annexes,
-            )
-        except Refused as refused:
-            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
-        else:
+        folder = _submit(scope, form)
+        if folder is not None:
             messages.success(request, _("The folder is on its way: it waits for its first step."))
             return redirect("desk:folder", code=code, pk=folder.pk)
     return render(request, "desk/parapheur/new.html", _context(scope, form=form), status=400 if form.is_bound else 200)
+
+
+def _submit(scope: Scope, form: FolderForm) -> Folder | None:
+    """The folder the form describes, or None with the refusal on the form."""
+    data = form.cleaned_data
+    visas = [data[f"visa{n}"].pk for n in (1, 2, 3) if data[f"visa{n}"]]
+    signatory = data["signatory"].pk if data["signatory"] else None
+    circuit = data["circuit"]
+    document_name, document = data["document"]
+    annexes = []
+    for annex in data["annexes"]:
+        annex.upload.seek(0)
+        annexes.append((annex.filename, annex.upload.read(), annex.content_type))
+    try:
+        steps = None
+        if circuit is None:
+            steps = [StepSpec(kind=StepKind.VISA, people=(user_id,)) for user_id in visas]
+            if signatory is not None:
+                steps.append(StepSpec(kind=StepKind.SIGNATURE, people=(signatory,)))
+            if data["seal"]:
+                steps.append(StepSpec(kind=StepKind.SEAL))
+        elif visas or signatory is not None:
+            steps = services.adjusted(circuit, extra_visas=visas, signatory=signatory)
+        return services.folder_submit(
+            actor=scope.user,
+            administration=scope.administration,
+            title=data["title"],
+            document=document,
+            document_name=document_name,
+            circuit=circuit,
+            steps=steps,
+            annexes=annexes,
+        )
+    except Refused as refused:
+        form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        return None
 
 
 def _folder(scope: Scope, pk: int) -> Folder:

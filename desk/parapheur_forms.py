@@ -27,7 +27,15 @@ class FolderForm(AccessibleForm):
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf,.doc,.docx,.odt,.rtf"}),
     )
     annexes = CheckedFilesField(label=_("Annexes (optional)"), required=False)
-    circuit = ObjectChoiceField(label=_("Circuit"), required=False, empty_label=_("A circuit of my own"))
+    circuit = ObjectChoiceField(
+        label=_("Circuit"),
+        required=False,
+        empty_label=_("A circuit of my own"),
+        help_text=_(
+            "The people below make a circuit of your own; with an adjustable circuit, they add visas "
+            "before its steps and choose who signs."
+        ),
+    )
     visa1 = ObjectChoiceField(label=_("First visa"), required=False, empty_label="—")
     visa2 = ObjectChoiceField(label=_("Second visa"), required=False, empty_label="—")
     visa3 = ObjectChoiceField(label=_("Third visa"), required=False, empty_label="—")

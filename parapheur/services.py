@@ -202,6 +202,42 @@ def circuit_save(
 # ---------------------------------------------------------------- submitting
 
 
+def circuit_for(administration: Administration, *, service: Service | None, document_type: str = "") -> Circuit | None:
+    """The circuit a folder takes when none is chosen: the one for its type of document, else
+    the one of its service (or of the nearest service above it), else the administration's one
+    for any service and type."""
+    circuits = list(Circuit.objects.filter(administration=administration, is_active=True).order_by("code"))
+    if document_type:
+        for circuit in circuits:
+            if circuit.document_type and circuit.document_type.lower() == document_type.lower():
+                return circuit
+    if service is not None:
+        parents = {s.pk: s.parent_id for s in Service.objects.filter(administration=administration)}
+        current: int | None = service.pk
+        while current is not None:
+            for circuit in circuits:
+                if circuit.service_id == current:
+                    return circuit
+            current = parents.get(current)
+    generic = [c for c in circuits if c.service_id is None and not c.document_type]
+    return generic[0] if len(generic) == 1 else None
+
+
+def adjusted(circuit: Circuit, *, extra_visas: Sequence[int] = (), signatory: int | None = None) -> list[StepSpec]:
+    """The steps of an adjustable ``circuit`` with the submitter's changes: visas added before
+    its first step, the person of its signature step chosen. A circuit that is not adjustable
+    is refused."""
+    if not circuit.adjustable and (extra_visas or signatory):
+        raise FolderRefused("fixed_circuit", _("This circuit cannot be adjusted."), field="circuit")
+    steps = [StepSpec(kind=StepKind.VISA, people=(user_id,)) for user_id in extra_visas]
+    for step in circuit.steps.prefetch_related("people"):
+        spec = StepSpec.of(step)
+        if signatory is not None and spec.kind == StepKind.SIGNATURE:
+            spec = StepSpec(**{**spec.__dict__, "actor_kind": ActorKind.PERSON, "people": (signatory,), "role": ""})
+        steps.append(spec)
+    return steps
+
+
 def check_pdf(data: bytes) -> None:
     """Refuse what cannot go through a circuit: not a PDF, encrypted, unreadable."""
     if not data.startswith(b"%PDF-"):

@@ -424,3 +424,45 @@ def test_an_expired_certificate_cannot_sign(commune, people):
     assert expired.value.code == "expired"
     folder.refresh_from_db()
     assert folder.document == folder.original and not folder.events.filter(kind="signed").exists()
+
+
+def test_the_circuit_is_chosen_by_type_then_by_service_and_adjusted_where_it_allows(commune, people):
+    from tenancy.testing import make_service
+
+    direction = make_service(commune, "DIR", name_fr="Direction")
+    urb = make_service(commune, "URB", name_fr="Urbanisme", parent=direction)
+    by_type = services.circuit_save(
+        actor=people["chief"],
+        administration=commune,
+        circuit=None,
+        values={"code": "CONTRAT", "name": "Contrats", "document_type": "contract", "is_active": True},
+        steps=[signature(people["mayor"])],
+    )
+    by_service = services.circuit_save(
+        actor=people["chief"],
+        administration=commune,
+        circuit=None,
+        values={"code": "DIR", "name": "Direction", "service": direction, "adjustable": True, "is_active": True},
+        steps=[
+            visa(people["chief"]),
+            StepSpec(kind=StepKind.SIGNATURE, actor_kind=ActorKind.ROLE, role=Role.SIGNATORY),
+        ],
+    )
+    assert services.circuit_for(commune, service=urb, document_type="contract") == by_type
+    assert services.circuit_for(commune, service=urb) == by_service  # the service above it
+    assert services.circuit_for(commune, service=None) is None
+    steps = services.adjusted(by_service, extra_visas=[people["sg"].pk], signatory=people["deputy"].pk)
+    assert [(s.kind, s.people) for s in steps] == [
+        ("visa", (people["sg"].pk,)),
+        ("visa", (people["chief"].pk,)),
+        ("signature", (people["deputy"].pk,)),
+    ]
+    with pytest.raises(FolderRefused) as fixed:
+        services.adjusted(by_type, extra_visas=[people["sg"].pk])
+    assert fixed.value.code == "fixed_circuit"
+    folder = submit(commune, people, steps, circuit=by_service)
+    assert [a.user for s in folder.steps.all() for a in s.actors.all()] == [
+        people["sg"],
+        people["chief"],
+        people["deputy"],
+    ]
