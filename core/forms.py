@@ -114,3 +114,8 @@ class ObjectChoiceField(forms.ChoiceField):
 
     def prepare_value(self, value: Any) -> Any:
         return getattr(value, "pk", value)
+
+
+def form_error_messages(form: forms.Form) -> list[str]:
+    """Every error of ``form``, for pages that answer a small form with a message and a redirect."""
+    return [str(error) for errors in form.errors.values() for error in errors]

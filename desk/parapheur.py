@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
 from core.errors import NotFound, Refused
+from core.forms import form_error_messages
 from core.uploads import wants_json
 from desk.parapheur_forms import (
     ApproveForm,
@@ -252,9 +253,8 @@ def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpRespon
         messages.error(request, refused.message)
         return redirect(url)
     if form is not None and not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        for message in form_error_messages(form):
+            messages.error(request, message)
     return redirect(url)
 
 

@@ -76,6 +76,19 @@ class StepSpec:
     y_mm: int = 25
     tag: str = ""
 
+    def fields(self) -> dict[str, object]:
+        """The step's columns, as a circuit's or a folder's step stores them (people apart)."""
+        return {
+            "kind": self.kind,
+            "actor_kind": self.actor_kind,
+            "role": self.role,
+            "service_id": self.service_id,
+            "page": self.page,
+            "x_mm": self.x_mm,
+            "y_mm": self.y_mm,
+            "tag": self.tag,
+        }
+
     @classmethod
     def of(cls, step: CircuitStep) -> StepSpec:
         return cls(
@@ -181,18 +194,7 @@ def circuit_save(
         circuit.save()
         circuit.steps.all().delete()
         for position, spec in enumerate(steps, start=1):
-            step = CircuitStep.objects.create(
-                circuit=circuit,
-                position=position,
-                kind=spec.kind,
-                actor_kind=spec.actor_kind,
-                role=spec.role,
-                service_id=spec.service_id,
-                page=spec.page,
-                x_mm=spec.x_mm,
-                y_mm=spec.y_mm,
-                tag=spec.tag,
-            )
+            step = CircuitStep.objects.create(circuit=circuit, position=position, **spec.fields())
             if spec.people:
                 step.people.set(spec.people)
         audit_record(actor=actor, action="circuit.saved", obj=circuit, administration=administration)
@@ -332,18 +334,7 @@ def folder_submit(
             for name, blob, size, content_type in annex_rows
         )
         for position, spec in enumerate(specs, start=1):
-            step = FolderStep.objects.create(
-                folder=folder,
-                position=position,
-                kind=spec.kind,
-                actor_kind=spec.actor_kind,
-                role=spec.role,
-                service_id=spec.service_id,
-                page=spec.page,
-                x_mm=spec.x_mm,
-                y_mm=spec.y_mm,
-                tag=spec.tag,
-            )
+            step = FolderStep.objects.create(folder=folder, position=position, **spec.fields())
             StepActor.objects.bulk_create(StepActor(step=step, user=checked.people[user_id]) for user_id in spec.people)
         _event(folder, Kind.SUBMITTED, actor=actor, at=moment, data={"steps": len(specs)})
         _advance(folder, moment)

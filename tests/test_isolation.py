@@ -12,12 +12,12 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from api.testing import bearer
 from documents.samples import pdf_bytes
 from registry.models import Channel, Direction, Receipt
 from registry.services import Sender, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Membership
-from tenancy.testing import PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -46,15 +46,6 @@ def deposited(commune, citizen):
 def signed_in(user) -> Client:
     client = Client()
     client.force_login(user)
-    return client
-
-
-def bearer(user) -> Client:
-    client = Client()
-    token = client.post(
-        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
-    ).json()["token"]
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
 
 

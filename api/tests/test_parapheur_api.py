@@ -10,11 +10,11 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from api.testing import bearer
 from documents import storage
 from parapheur.models import Folder, FolderEvent
 from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
-from tenancy.testing import PASSWORD
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
@@ -24,15 +24,6 @@ Role = Membership.Role
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     cache.clear()
-
-
-def bearer(user) -> Client:
-    client = Client()
-    token = client.post(
-        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
-    ).json()["token"]
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
 
 
 @pytest.fixture

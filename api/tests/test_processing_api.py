@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
+from api.testing import bearer
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
-from tenancy.testing import PASSWORD, make_service
+from tenancy.testing import make_service
 from workflow.models import Case
 from workflow.testing import clock_at, make_procedure
 
@@ -17,15 +17,6 @@ from workflow.testing import clock_at, make_procedure
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     cache.clear()
-
-
-def bearer(user) -> Client:
-    client = Client()
-    token = client.post(
-        "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
-    ).json()["token"]
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
 
 
 @pytest.fixture
