@@ -43,6 +43,12 @@ def _remind_folders() -> object:
     return folders_remind()
 
 
+def _deliver_envelopes() -> object:
+    from exchange.services import envelopes_deliver
+
+    return envelopes_deliver()
+
+
 @dataclass
 class Job:
     name: str
@@ -58,6 +64,7 @@ def default_jobs() -> list[Job]:
         Job("sweep orphan files", 3600, _sweep_orphan_files),
         Job("due-date reminders", 300, _send_reminders),
         Job("parapheur reminders", 900, _remind_folders),
+        Job("exchange deliveries", 10, _deliver_envelopes),
     ]
 
 

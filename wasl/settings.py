@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "registry",
     "workflow",
     "parapheur",
+    "exchange",
     # Presentation layers.
     "portal",
     "desk",

@@ -1,0 +1,214 @@
+"""Sending correspondence to another administration of this installation, and delivering it.
+
+``mail_send`` registers the letter in the sender's outgoing register and writes its envelope in
+the same transaction: nothing acknowledged is ever lost. ``envelopes_deliver`` (the worker)
+registers each due envelope in the recipient's incoming register, where it waits to be
+assigned like any mail, and seals the acknowledgement; all in one transaction per envelope, the
+envelope locked and checked first, so that a retry after a crash registers it once. A failure
+is recorded and retried later with a growing delay; after the retry window the envelope is
+marked not delivered with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from uuid import UUID
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from core.errors import NotFound, Refused
+from documents import storage
+from documents.intake import CheckedFile, bytes_upload, check_files
+from exchange.models import Envelope
+from registry.models import Channel, Direction, SenderKind
+from registry.services import Sender, correspondence_register
+from tenancy.models import Administration, Membership, User
+from trust.sealing import seal_data
+from trust.services import installation_pki
+from workflow.services import request_register
+
+logger = logging.getLogger(__name__)
+Role = Membership.Role
+SEND_ROLES = frozenset({Role.CLERK, Role.ADMIN, Role.HEAD, Role.AGENT, Role.SIGNATORY})
+RETRY_DELAYS = (10, 30, 60, 300, 900, 3600)  # seconds; then every hour
+RETRY_WINDOW = timedelta(days=2)
+
+
+class ExchangeRefused(Refused):
+    pass
+
+
+def directory(*, exclude: Administration | None = None) -> list[Administration]:
+    """The administrations reachable from this installation (this installation's, for now)."""
+    administrations = Administration.objects.filter(is_active=True).order_by("code")
+    if exclude is not None:
+        administrations = administrations.exclude(pk=exclude.pk)
+    return list(administrations)
+
+
+def mail_send(
+    *,
+    actor: User,
+    administration: Administration,
+    recipient_code: str,
+    subject: str,
+    body: str = "",
+    files: Sequence[CheckedFile] = (),
+) -> Envelope:
+    """Register a letter to another administration in the outgoing register and put it in the
+    outbox, in one transaction; the worker delivers it."""
+    roles = set(
+        Membership.objects.filter(user=actor, administration=administration, is_active=True).values_list(
+            "role", flat=True
+        )
+    )
+    if not roles & SEND_ROLES:
+        raise NotFound
+    recipient = Administration.objects.filter(code=recipient_code.strip().upper(), is_active=True).first()
+    if recipient is None or recipient.pk == administration.pk:
+        raise ExchangeRefused("unknown_recipient", _("Choose an administration of the directory."), field="recipient")
+    if not subject.strip():
+        raise ExchangeRefused("no_subject", _("Give the subject of the letter."), field="subject")
+    with transaction.atomic():
+        registration = correspondence_register(
+            actor=actor,
+            administration=administration,
+            direction=Direction.OUTGOING,
+            channel=Channel.EXCHANGE,
+            sender=Sender(kind=SenderKind.ADMINISTRATION, name=recipient.name_fr, identifier=recipient.code),
+            subject=subject,
+            body=body,
+            files=files,
+        )
+        moment = now()
+        envelope = Envelope.objects.create(
+            sender=administration,
+            recipient=recipient,
+            outgoing=registration.correspondence,
+            created_at=moment,
+            next_attempt_at=moment,
+        )
+        audit_record(
+            actor=actor,
+            action="exchange.sent",
+            obj=envelope,
+            administration=administration,
+            data={"to": recipient.code, "number": registration.correspondence.number},
+        )
+    return envelope
+
+
+def envelopes_deliver(*, limit: int = 200) -> int:
+    """Deliver the envelopes that are due; return how many were delivered."""
+    due = list(
+        Envelope.objects.filter(status=Envelope.Status.PENDING, next_attempt_at__lte=now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    delivered = 0
+    for envelope_id in due:
+        try:
+            if envelope_deliver(envelope_id):
+                delivered += 1
+        except Exception as exc:  # one envelope's failure never stops the others; retried later
+            logger.warning("envelope %s not delivered: %s", envelope_id, exc)
+            _postpone(envelope_id, str(exc) or exc.__class__.__name__)
+    return delivered
+
+
+def envelope_deliver(envelope_id: UUID | str) -> bool:
+    """Register one envelope at its recipient (once) and seal the acknowledgement."""
+    with transaction.atomic():
+        envelope = (
+            Envelope.objects.select_for_update()
+            .select_related("sender", "recipient", "outgoing")
+            .filter(pk=envelope_id)
+            .first()
+        )
+        if envelope is None or envelope.status != Envelope.Status.PENDING or envelope.incoming_id is not None:
+            return False  # delivered meanwhile, or gone: never twice
+        outgoing = envelope.outgoing
+        sender = envelope.sender
+        files = check_files(
+            [bytes_upload(storage.read_bytes(a.blob_id), a.filename) for a in outgoing.attachments.all()]
+        )
+        registration = request_register(
+            actor=None,
+            administration=envelope.recipient,
+            channel=Channel.EXCHANGE,
+            sender=Sender(kind=SenderKind.ADMINISTRATION, name=sender.name_fr, identifier=sender.code),
+            subject=outgoing.subject,
+            body=outgoing.body,
+            files=files,
+        )
+        incoming = registration.correspondence
+        moment = now()
+        acknowledgement = json.dumps(
+            {
+                "envelope": str(envelope.pk),
+                "sender": sender.code,
+                "sender_number": outgoing.number,
+                "recipient": envelope.recipient.code,
+                "recipient_number": incoming.number,
+                "registered_at": incoming.registered_at.isoformat(),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        envelope.incoming = incoming
+        envelope.status = Envelope.Status.DELIVERED
+        envelope.delivered_at = moment
+        envelope.attempts += 1
+        envelope.last_error = ""
+        envelope.acknowledgement = acknowledgement
+        envelope.acknowledgement_seal = seal_data(
+            acknowledgement.encode(), pki=installation_pki(), administration_code=envelope.recipient.code
+        )
+        envelope.save()
+        audit_record(
+            actor=None,
+            action="exchange.delivered",
+            obj=envelope,
+            administration=envelope.recipient,
+            data={"from": sender.code, "number": incoming.number, "sender_number": outgoing.number},
+        )
+    return True
+
+
+def _postpone(envelope_id: UUID | str, reason: str) -> None:
+    with transaction.atomic():
+        envelope = Envelope.objects.select_for_update().filter(pk=envelope_id).first()
+        if envelope is None or envelope.status != Envelope.Status.PENDING:
+            return
+        envelope.attempts += 1
+        envelope.last_error = reason[:300]
+        moment = now()
+        if moment - envelope.created_at > RETRY_WINDOW:
+            envelope.status = Envelope.Status.FAILED
+        delay = RETRY_DELAYS[min(envelope.attempts - 1, len(RETRY_DELAYS) - 1)]
+        envelope.next_attempt_at = moment + timedelta(seconds=delay)
+        envelope.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+
+
+def acknowledgement_valid(envelope: Envelope) -> bool:
+    """The acknowledgement is the recipient's, sealed, and names this envelope and numbers."""
+    from trust.verification import verify_sealed_data
+
+    if not envelope.acknowledgement:
+        return False
+    verdict = verify_sealed_data(
+        envelope.acknowledgement.encode(), bytes(envelope.acknowledgement_seal), pki=installation_pki()
+    )
+    facts = json.loads(envelope.acknowledgement)
+    return (
+        verdict.valid
+        and verdict.signer_code == envelope.recipient.code
+        and facts.get("envelope") == str(envelope.pk)
+        and facts.get("sender_number") == envelope.outgoing.number
+    )

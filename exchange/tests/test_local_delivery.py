@@ -1,0 +1,113 @@
+"""Mail between two administrations of one installation: registered on both sides with their
+own numbers, acknowledged with the recipient's seal, delivered once whatever happens."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+
+from documents.intake import bytes_upload, check_files
+from documents.samples import pdf_bytes
+from exchange import services
+from exchange.models import Envelope
+from exchange.services import ExchangeRefused
+from registry.models import Correspondence
+from tenancy.models import Membership
+from tenancy.testing import make_administration, make_staff
+from workflow.models import Case
+from workflow.testing import clock_at
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def province(db):
+    return make_administration("PROVINCE-TEST", name_ar="عمالة الاختبار", name_fr="Province de Test")
+
+
+def send(commune, clerk, province, subject="Demande d'avis technique"):
+    return services.mail_send(
+        actor=clerk,
+        administration=commune,
+        recipient_code=province.code,
+        subject=subject,
+        body="Nous sollicitons votre avis.",
+        files=check_files([bytes_upload(pdf_bytes(text=subject), "lettre.pdf")]),
+    )
+
+
+def test_a_letter_is_registered_on_both_sides_and_acknowledged(commune, clerk, province):
+    envelope = send(commune, clerk, province)
+    outgoing = envelope.outgoing
+    assert outgoing.direction == "outgoing" and outgoing.number.startswith("D-") and outgoing.channel == "exchange"
+    assert envelope.status == Envelope.Status.PENDING and envelope.incoming is None
+    assert services.envelopes_deliver() == 1
+    envelope.refresh_from_db()
+    incoming = envelope.incoming
+    assert envelope.status == Envelope.Status.DELIVERED
+    assert (incoming.administration, incoming.direction, incoming.number) == (province, "incoming", "A-2026-000001")
+    assert incoming.sender_kind == "administration" and incoming.sender_identifier == commune.code
+    assert incoming.subject == outgoing.subject
+    assert [a.blob_id for a in incoming.attachments.all()] == [a.blob_id for a in outgoing.attachments.all()]
+    # The recipient processes it like any mail: a case to assign.
+    assert Case.objects.get(pk=incoming.pk).status == "registered"
+    # The acknowledgement names both numbers and is sealed by the recipient.
+    assert services.acknowledgement_valid(envelope)
+    assert f'"recipient_number":"{incoming.number}"' in envelope.acknowledgement
+    envelope.acknowledgement = envelope.acknowledgement.replace(incoming.number, "A-2026-999999")
+    assert not services.acknowledgement_valid(envelope)  # a changed acknowledgement does not verify
+
+
+def test_delivery_happens_once_even_when_the_worker_runs_again_or_twice(commune, clerk, province):
+    envelope = send(commune, clerk, province)
+    assert services.envelope_deliver(envelope.pk)
+    assert not services.envelope_deliver(envelope.pk)
+    assert services.envelopes_deliver() == 0
+    assert Correspondence.objects.filter(administration=province).count() == 1
+
+
+def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(commune, clerk, province):
+    with clock_at("2026-11-21 10:00"):
+        envelope = send(commune, clerk, province)
+    with clock_at("2026-11-21 10:00"), mock.patch.object(services, "seal_data", side_effect=OSError("TSA down")):
+        assert services.envelopes_deliver() == 0
+    envelope.refresh_from_db()
+    assert envelope.status == Envelope.Status.PENDING and envelope.attempts == 1 and "TSA down" in envelope.last_error
+    assert not Correspondence.objects.filter(administration=province).exists()  # rolled back: no number used
+    with clock_at("2026-11-21 10:00:05"):
+        assert services.envelopes_deliver() == 0  # not due yet: it waits its delay
+    with clock_at("2026-11-21 10:01"):
+        assert services.envelopes_deliver() == 1
+    envelope.refresh_from_db()
+    assert envelope.status == Envelope.Status.DELIVERED and envelope.incoming.number == "A-2026-000001"
+
+
+def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(commune, clerk, province):
+    with clock_at("2026-11-21 10:00"):
+        envelope = send(commune, clerk, province)
+    with clock_at("2026-11-24 10:00"), mock.patch.object(services, "request_register", side_effect=RuntimeError("x")):
+        services.envelopes_deliver()
+    envelope.refresh_from_db()
+    assert envelope.status == Envelope.Status.FAILED and envelope.last_error == "x"
+
+
+def test_bad_recipients_are_refused_and_nothing_is_registered(commune, clerk, province, outsider, elsewhere):
+    for code in ("NOPE", commune.code):
+        with pytest.raises(ExchangeRefused):
+            services.mail_send(actor=clerk, administration=commune, recipient_code=code, subject="x")
+    from core.errors import NotFound
+
+    with pytest.raises(NotFound):  # staff of another administration cannot send in ours
+        services.mail_send(actor=outsider, administration=commune, recipient_code=province.code, subject="x")
+    citizen = make_staff(province, Role.AUDITOR, "auditor@province.ma")
+    with pytest.raises(NotFound):  # auditors do not send mail
+        services.mail_send(actor=citizen, administration=province, recipient_code=commune.code, subject="x")
+    assert not Correspondence.objects.exists() and not Envelope.objects.exists()
+    assert [a.code for a in services.directory(exclude=commune)] == sorted([province.code, elsewhere.code])
