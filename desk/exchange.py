@@ -1,0 +1,92 @@
+"""Pages of the exchange between administrations: the letters sent and received, and a new
+letter to an administration of the directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import NotFound, Refused
+from core.forms import AccessibleForm, ObjectChoiceField
+from documents.forms import CheckedFilesField
+from exchange import services
+from exchange.models import Envelope
+from tenancy.models import Membership
+from workflow.access import Scope, scope_for_staff
+
+Role = Membership.Role
+
+
+class LetterForm(AccessibleForm):
+    recipient = ObjectChoiceField(label=_("To the administration"))
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    body = forms.CharField(label=_("Text"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    documents = CheckedFilesField(label=_("Documents (PDF or pictures)"), required=False)
+
+    def __init__(self, *args: Any, directory: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["recipient"]
+        assert isinstance(field, ObjectChoiceField)
+        field.set_objects(directory, lambda a: f"{a.name} ({a.code})")
+
+
+def _scope(request: HttpRequest, code: str) -> Scope:
+    scope = scope_for_staff(request.user, code)  # type: ignore[arg-type]
+    if not scope.can_read:
+        raise NotFound
+    return scope
+
+
+@login_required
+def exchanges(request: HttpRequest, code: str) -> HttpResponse:
+    """Letters sent to and received from other administrations, with their acknowledgements."""
+    scope = _scope(request, code)
+    administration = scope.administration
+    may_send = bool(scope.roles & services.SEND_ROLES)
+    form = LetterForm(request.POST or None, request.FILES or None, directory=services.directory(exclude=administration))
+    if request.method == "POST":
+        if not may_send:
+            raise NotFound
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                envelope = services.mail_send(
+                    actor=scope.user,
+                    administration=administration,
+                    recipient_code=data["recipient"].code,
+                    subject=data["subject"],
+                    body=data["body"],
+                    files=data["documents"],
+                )
+            except Refused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                messages.success(
+                    request,
+                    _("Registered under number %(number)s and sent: the acknowledgement follows.")
+                    % {"number": envelope.outgoing.number},
+                )
+                return redirect("desk:exchanges", code=code)
+    envelopes = (
+        Envelope.objects.filter(Q(sender=administration) | Q(recipient=administration))
+        .select_related("sender", "recipient", "outgoing", "incoming")
+        .order_by("-created_at")[:100]
+    )
+    return render(
+        request,
+        "desk/exchanges.html",
+        {
+            "administration": administration,
+            "section": "exchanges",
+            "envelopes": envelopes,
+            "form": form if may_send else None,
+        },
+        status=400 if form.is_bound else 200,
+    )
