@@ -15,6 +15,7 @@ from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 
 from api import errors
 from api.auth import bearer
+from api.exchange import router as exchange_router
 from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
 from core.canonical import sha256_hex
@@ -50,6 +51,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/", router)
 api.add_router("/", parapheur_router)
+api.add_router("/", exchange_router)
 
 
 class TokenIn(Schema):

@@ -1,0 +1,118 @@
+"""Exchange between administrations through the API: the directory, sending a letter to another
+administration, and the letters sent and received with their acknowledgements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import File, Form, Router, Schema, Status, UploadedFile
+
+from api.auth import bearer
+from core.errors import NotFound
+from documents.intake import check_files
+from exchange import services
+from exchange.models import Envelope
+from tenancy.models import Administration
+from workflow.access import scope_for_staff
+
+router = Router(tags=["exchange"])
+
+
+class DirectoryEntryOut(Schema):
+    code: str
+    kind: str
+    name_ar: str
+    name_fr: str
+    name_zgh: str
+
+
+class EnvelopeOut(Schema):
+    id: str
+    sender: str
+    recipient: str
+    subject: str
+    outgoing_number: str
+    incoming_number: str | None
+    status: str
+    created_at: datetime
+    delivered_at: datetime | None
+    last_error: str
+    acknowledgement: str | None
+    acknowledgement_valid: bool
+
+
+def _envelope_out(envelope: Envelope) -> dict[str, Any]:
+    delivered = envelope.status == Envelope.Status.DELIVERED
+    return {
+        "id": str(envelope.pk),
+        "sender": envelope.sender.code,
+        "recipient": envelope.recipient.code,
+        "subject": envelope.outgoing.subject,
+        "outgoing_number": envelope.outgoing.number,
+        "incoming_number": envelope.incoming.number if envelope.incoming else None,
+        "status": envelope.status,
+        "created_at": envelope.created_at,
+        "delivered_at": envelope.delivered_at,
+        "last_error": envelope.last_error,
+        "acknowledgement": envelope.acknowledgement or None,
+        "acknowledgement_valid": delivered and services.acknowledgement_valid(envelope),
+    }
+
+
+@router.get("/directory", response=list[DirectoryEntryOut], auth=None)
+def directory(request: HttpRequest, q: str = "", kind: str = "") -> list[Administration]:
+    """The administrations reachable from this installation, by name or code, and kind."""
+    entries = Administration.objects.filter(is_active=True).order_by("code")
+    if q.strip():
+        term = q.strip()
+        entries = entries.filter(
+            Q(code__icontains=term)
+            | Q(name_ar__icontains=term)
+            | Q(name_fr__icontains=term)
+            | Q(name_zgh__icontains=term)
+        )
+    if kind:
+        entries = entries.filter(kind=kind)
+    return list(entries[:200])
+
+
+@router.post("/administrations/{code}/exchanges", response={201: EnvelopeOut}, auth=bearer)
+def exchange_send(
+    request: HttpRequest,
+    code: str,
+    recipient: Form[str] = "",
+    subject: Form[str] = "",
+    body: Form[str] = "",
+    documents: File[list[UploadedFile]] | None = None,
+) -> Status[dict[str, Any]]:
+    """Send a letter to another administration: registered in the outgoing register now,
+    delivered and acknowledged by the recipient shortly after (poll its status)."""
+    scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
+    files = check_files(request.FILES.getlist("documents"))  # type: ignore[arg-type]
+    envelope = services.mail_send(
+        actor=scope.user,
+        administration=scope.administration,
+        recipient_code=recipient,
+        subject=subject,
+        body=body,
+        files=files,
+    )
+    return Status(201, _envelope_out(envelope))
+
+
+@router.get("/administrations/{code}/exchanges", response=list[EnvelopeOut], auth=bearer)
+def exchange_list(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+    """Letters sent to and received from other administrations, newest first."""
+    scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
+    if not scope.can_read:
+        raise NotFound
+    administration = scope.administration
+    envelopes = (
+        Envelope.objects.filter(Q(sender=administration) | Q(recipient=administration))
+        .select_related("sender", "recipient", "outgoing", "incoming")
+        .order_by("-created_at")[:200]
+    )
+    return [_envelope_out(e) for e in envelopes]
