@@ -6,17 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from api.auth import bearer
-from core.errors import NotFound
 from documents.intake import check_files
-from exchange import services
+from exchange import selectors, services
 from exchange.models import Envelope
 from tenancy.models import Administration
-from workflow.access import scope_for_staff
+from workflow.access import readable_scope, scope_for_staff
 
 router = Router(tags=["exchange"])
 
@@ -65,18 +63,7 @@ def _envelope_out(envelope: Envelope) -> dict[str, Any]:
 @router.get("/directory", response=list[DirectoryEntryOut], auth=None)
 def directory(request: HttpRequest, q: str = "", kind: str = "") -> list[Administration]:
     """The administrations reachable from this installation, by name or code, and kind."""
-    entries = Administration.objects.filter(is_active=True).order_by("code")
-    if q.strip():
-        term = q.strip()
-        entries = entries.filter(
-            Q(code__icontains=term)
-            | Q(name_ar__icontains=term)
-            | Q(name_fr__icontains=term)
-            | Q(name_zgh__icontains=term)
-        )
-    if kind:
-        entries = entries.filter(kind=kind)
-    return list(entries[:200])
+    return list(selectors.directory(q=q, kind=kind)[:200])
 
 
 @router.post("/administrations/{code}/exchanges", response={201: EnvelopeOut}, auth=bearer)
@@ -106,13 +93,5 @@ def exchange_send(
 @router.get("/administrations/{code}/exchanges", response=list[EnvelopeOut], auth=bearer)
 def exchange_list(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     """Letters sent to and received from other administrations, newest first."""
-    scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
-    if not scope.can_read:
-        raise NotFound
-    administration = scope.administration
-    envelopes = (
-        Envelope.objects.filter(Q(sender=administration) | Q(recipient=administration))
-        .select_related("sender", "recipient", "outgoing", "incoming")
-        .order_by("-created_at")[:200]
-    )
-    return [_envelope_out(e) for e in envelopes]
+    scope = readable_scope(request.auth, code)  # type: ignore[attr-defined]
+    return [_envelope_out(e) for e in selectors.envelopes_of(scope.administration)]

@@ -21,7 +21,7 @@ from parapheur import selectors, services
 from parapheur.models import Circuit, Folder, FolderStep
 from parapheur.services import StepSpec
 from tenancy.models import Membership, User
-from workflow.access import Scope, scope_for_staff
+from workflow.access import Scope, readable_scope
 from workflow.calendar import local_date
 
 router = Router(tags=["parapheur"])
@@ -89,10 +89,7 @@ class ActIn(Schema):
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
-    if not scope.can_read:
-        raise NotFound
-    return scope
+    return readable_scope(request.auth, code)  # type: ignore[attr-defined]
 
 
 def _folder_out(folder: Folder) -> dict[str, Any]:

@@ -35,20 +35,10 @@ TARGETS = {"sign_cpu_ms": 30.0, "batch_100_s": 5.0, "validate_ms": 100.0}
 
 
 def _setup(data_dir: Path) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "wasl.settings",
-            "WASL_DATA_DIR": str(data_dir),
-            "WASL_DEMO": "true",
-            "WASL_CACHE_URL": "locmem://",
-            "WASL_LOG_LEVEL": "WARNING",
-            "WASL_TASKS": "database",
-        }
-    )
-    os.environ.pop("WASL_DATABASE_URL", None)
-    import django
+    os.environ.pop("WASL_DATABASE_URL", None)  # the embedded SQLite of the data directory
+    from bench.desk.database import django
 
-    django.setup()
+    django(data_dir)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -16,10 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import NotFound, Refused
 from core.forms import AccessibleForm, ObjectChoiceField
 from documents.forms import CheckedFilesField
-from exchange import services
-from exchange.models import Envelope
+from exchange import selectors, services
 from tenancy.models import Membership
-from workflow.access import Scope, scope_for_staff
+from workflow.access import Scope, readable_scope
 
 Role = Membership.Role
 
@@ -38,10 +36,7 @@ class LetterForm(AccessibleForm):
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    scope = scope_for_staff(request.user, code)  # type: ignore[arg-type]
-    if not scope.can_read:
-        raise NotFound
-    return scope
+    return readable_scope(request.user, code)  # type: ignore[arg-type]
 
 
 @login_required
@@ -50,7 +45,9 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     administration = scope.administration
     may_send = bool(scope.roles & services.SEND_ROLES)
-    form = LetterForm(request.POST or None, request.FILES or None, directory=services.directory(exclude=administration))
+    form = LetterForm(
+        request.POST or None, request.FILES or None, directory=list(selectors.directory(exclude=administration))
+    )
     if request.method == "POST":
         if not may_send:
             raise NotFound
@@ -74,11 +71,7 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
                     % {"number": envelope.outgoing.number},
                 )
                 return redirect("desk:exchanges", code=code)
-    envelopes = (
-        Envelope.objects.filter(Q(sender=administration) | Q(recipient=administration))
-        .select_related("sender", "recipient", "outgoing", "incoming")
-        .order_by("-created_at")[:100]
-    )
+    envelopes = selectors.envelopes_of(administration, limit=100)
     return render(
         request,
         "desk/exchanges.html",

@@ -36,7 +36,7 @@ from parapheur import certificates, selectors, services
 from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
 from parapheur.services import StepSpec
 from tenancy.models import Membership, User
-from workflow.access import Scope, scope_for_staff
+from workflow.access import Scope, readable_scope
 from workflow.calendar import local_date
 
 Role = Membership.Role
@@ -44,10 +44,7 @@ ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    scope = scope_for_staff(request.user, code)  # type: ignore[arg-type]
-    if not scope.can_read:
-        raise NotFound
-    return scope
+    return readable_scope(request.user, code)  # type: ignore[arg-type]
 
 
 def _may_read_all(scope: Scope) -> bool:

@@ -33,11 +33,12 @@ from desk.forms import (
     ReplyForm,
 )
 from documents import storage
+from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import Scope, scope_for_staff
+from workflow.access import Scope, readable_scope
 from workflow.calendar import local_date
 from workflow.letters import template_prefill
 from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
@@ -45,10 +46,7 @@ from workflow.services import ActionRefused, LetterText
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    scope = scope_for_staff(request.user, code)  # type: ignore[arg-type]
-    if not scope.can_read:
-        raise NotFound
-    return scope
+    return readable_scope(request.user, code)  # type: ignore[arg-type]
 
 
 PAGE_SIZE = 50  # inbox rows per page
@@ -384,8 +382,6 @@ def _reply_through_circuit(
     request: HttpRequest, scope: Scope, case: Case, form: ReplyForm, context: dict[str, Any]
 ) -> HttpResponse:
     """The answer goes through the parapheur first; it is registered when the circuit completes."""
-    from parapheur.services import reply_submit
-
     data = form.cleaned_data
     if data["attachment"] is not None:
         form.add_error("attachment", _("An attached PDF cannot go through a circuit: write the answer."))

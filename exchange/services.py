@@ -29,6 +29,7 @@ from exchange.models import Envelope
 from registry.models import Channel, Direction, SenderKind
 from registry.services import Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
+from tenancy.selectors import roles_in
 from trust.sealing import seal_data
 from trust.services import installation_pki
 from workflow.services import request_register
@@ -44,14 +45,6 @@ class ExchangeRefused(Refused):
     pass
 
 
-def directory(*, exclude: Administration | None = None) -> list[Administration]:
-    """The administrations reachable from this installation (this installation's, for now)."""
-    administrations = Administration.objects.filter(is_active=True).order_by("code")
-    if exclude is not None:
-        administrations = administrations.exclude(pk=exclude.pk)
-    return list(administrations)
-
-
 def mail_send(
     *,
     actor: User,
@@ -63,12 +56,7 @@ def mail_send(
 ) -> Envelope:
     """Register a letter to another administration in the outgoing register and put it in the
     outbox, in one transaction; the worker delivers it."""
-    roles = set(
-        Membership.objects.filter(user=actor, administration=administration, is_active=True).values_list(
-            "role", flat=True
-        )
-    )
-    if not roles & SEND_ROLES:
+    if not roles_in(actor, administration) & SEND_ROLES:
         raise NotFound
     recipient = Administration.objects.filter(code=recipient_code.strip().upper(), is_active=True).first()
     if recipient is None or recipient.pk == administration.pk:

@@ -61,12 +61,17 @@ def pending_steps(user: User, administration: Administration, today: date) -> Qu
     )
 
 
-def delegators_of(user: User, administration: Administration, today: date) -> list[int]:
-    return list(
-        Delegation.objects.filter(
-            administration=administration, delegate=user, starts_on__lte=today, ends_on__gte=today, ended_at=None
-        ).values_list("delegator_id", flat=True)
-    )
+def delegators_of(
+    user: User, administration: Administration, today: date, *, document_type: str | None = None
+) -> set[int]:
+    """The people ``user`` stands in for today (for this type of document, when one is given)."""
+    found = set()
+    for delegator_id, types in Delegation.objects.filter(
+        administration=administration, delegate=user, starts_on__lte=today, ends_on__gte=today, ended_at=None
+    ).values_list("delegator_id", "document_types"):
+        if document_type is None or not types or document_type in types:
+            found.add(delegator_id)
+    return found
 
 
 def my_folders(user: User, administration: Administration) -> QuerySet[Folder]:

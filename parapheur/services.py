@@ -21,7 +21,7 @@ from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound, Refused
 from documents import storage
-from parapheur.certificates import Signer, current_certificate, unlock
+from parapheur.certificates import Signer, current_certificate, draw_block, unlock
 from parapheur.models import (
     ActorKind,
     Circuit,
@@ -34,22 +34,24 @@ from parapheur.models import (
     StepActor,
     StepKind,
 )
+from parapheur.proof import proof_issue
+from parapheur.selectors import delegators_of
 from parapheur.tags import find_tag
 from tenancy.models import Administration, Membership, Service, User
-from trust.pdf_update import Appearance, BlockImage, UnsupportedPdf, page_size
+from tenancy.selectors import roles_in
+from trust.pdf_update import POINTS_PER_MM, Appearance, BlockImage, UnsupportedPdf, page_size
 from trust.sealing import add_validation_data, seal_pdf, sign_pdf
 from trust.services import installation_pki
 from workflow.access import subtree
 from workflow.calendar import local_date
 from workflow.letters import SIGNATURE_TAG
-from workflow.models import Case, LetterTemplate
+from workflow.models import Case, LetterTemplate, Reply
 from workflow.services import LetterText, case_reply, case_reply_draft
 
 logger = logging.getLogger(__name__)
 Role = Membership.Role
 Kind = FolderEvent.Kind
 State = FolderStep.State
-MM = 72 / 25.4  # points per millimetre
 BLOCK_WIDTH_MM = 70
 STAFF_ROLES = frozenset({Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN})
 BLOCKING = (StepKind.VISA, StepKind.SIGNATURE)
@@ -283,12 +285,7 @@ def folder_submit(
     ``steps`` replace the circuit's when given: allowed only for adjustable circuits (or without
     a circuit). ``annexes``: (name, bytes, content type), already checked by the upload checks.
     """
-    roles = set(
-        Membership.objects.filter(user=actor, administration=administration, is_active=True).values_list(
-            "role", flat=True
-        )
-    )
-    if not roles & STAFF_ROLES:
+    if not roles_in(actor, administration) & STAFF_ROLES:
         raise NotFound
     title = title.strip()
     if not title:
@@ -427,8 +424,6 @@ def _complete(folder: Folder, moment: datetime) -> None:
     # Opinions never given stay open no longer.
     folder.steps.filter(state=State.ACTIVE).update(state=State.DONE, finished_at=moment)
     _event(folder, Kind.COMPLETED, actor=None, at=moment)
-    from parapheur.proof import proof_issue
-
     proof_issue(folder)
 
 
@@ -533,8 +528,6 @@ def _letter_signer(administration: Administration, specs: Sequence[StepSpec]) ->
 
 
 def _register_reply(folder: Folder) -> str:
-    from workflow.models import Reply
-
     spec = folder.reply
     template = LetterTemplate.objects.filter(pk=spec.get("template"), administration=folder.administration).first()
     reply = case_reply(
@@ -561,17 +554,6 @@ def _register_reply(folder: Folder) -> str:
 # ---------------------------------------------------------------- who may act
 
 
-def _delegators(user: User, administration: Administration, document_type: str, today: date) -> set[int]:
-    """The people ``user`` stands in for today (their delegations for this type of document)."""
-    found = set()
-    for delegation in Delegation.objects.filter(
-        administration=administration, delegate=user, starts_on__lte=today, ends_on__gte=today, ended_at=None
-    ):
-        if not delegation.document_types or document_type in delegation.document_types:
-            found.add(delegation.delegator_id)
-    return found
-
-
 def _acting_as(user: User, folder: Folder, step: FolderStep, today: date) -> tuple[StepActor | None, User | None]:
     """Whom ``user`` acts for at ``step``: (the actor row, the person they stand in for), or
     (None, None) when it is not theirs to act."""
@@ -580,14 +562,16 @@ def _acting_as(user: User, folder: Folder, step: FolderStep, today: date) -> tup
         if user.pk in holders:
             actor, _created = StepActor.objects.get_or_create(step=step, user=user)
             return actor, None
-        for delegator_id in _delegators(user, folder.administration, folder.document_type, today) & holders:
+        for delegator_id in (
+            delegators_of(user, folder.administration, today, document_type=folder.document_type) & holders
+        ):
             actor, _created = StepActor.objects.get_or_create(step=step, user_id=delegator_id)
             return actor, actor.user
         return None, None
     waiting = {row.user_id: row for row in step.actors.filter(acted_at=None).select_related("user")}
     if user.pk in waiting:
         return waiting[user.pk], None
-    for delegator_id in _delegators(user, folder.administration, folder.document_type, today):
+    for delegator_id in delegators_of(user, folder.administration, today, document_type=folder.document_type):
         if delegator_id in waiting:
             return waiting[delegator_id], waiting[delegator_id].user
     return None, None
@@ -738,8 +722,6 @@ def folder_sign(
         pdf = storage.read_bytes(folder.document)
         block = signer.block
         if delegator is not None:
-            from parapheur.certificates import draw_block
-
             certificate = signer.certificate
             block = draw_block(
                 signer=actor.full_name,
@@ -799,9 +781,9 @@ def _appearance(pdf: bytes, step: FolderStep, block: BlockImage, moment: datetim
         x0, y0, x1, y1 = page_size(pdf, page)
     except UnsupportedPdf:
         raise FolderRefused("bad_placement", _("The document has no such page."), field="page") from None
-    width = min(BLOCK_WIDTH_MM * MM, (x1 - x0) - 10)
-    x = min(max(x0 + step.x_mm * MM, x0), x1 - width)
-    y = min(max(y0 + step.y_mm * MM, y0), y1 - 20)
+    width = min(BLOCK_WIDTH_MM * POINTS_PER_MM, (x1 - x0) - 10)
+    x = min(max(x0 + step.x_mm * POINTS_PER_MM, x0), x1 - width)
+    y = min(max(y0 + step.y_mm * POINTS_PER_MM, y0), y1 - 20)
     stamp = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
     return Appearance(page=page, x=x, y=y, width=width, image=block, lines=(stamp,))
 

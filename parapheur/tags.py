@@ -14,8 +14,9 @@ import shutil
 import subprocess
 import tempfile
 
+from trust.pdf_update import POINTS_PER_MM
+
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
-MM = 72 / 25.4
 BLOCK_HEIGHT_MM = 24  # about the drawn block's height, to put its top where the tag is
 
 _PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.DOTALL)
@@ -38,7 +39,7 @@ def find_tag(pdf: bytes, tag: str) -> tuple[int, int, int] | None:
     for index, (_width, height, words) in enumerate(_PAGE.findall(result.stdout)):
         for x_min, y_min, word in _WORD.findall(words):
             if html.unescape(word).strip() == tag:
-                x_mm = round(float(x_min) / MM)
-                top_mm = (float(height) - float(y_min)) / MM
+                x_mm = round(float(x_min) / POINTS_PER_MM)
+                top_mm = (float(height) - float(y_min)) / POINTS_PER_MM
                 return index, max(0, x_mm), max(0, round(top_mm - BLOCK_HEIGHT_MM))
     return None

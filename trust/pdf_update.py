@@ -49,6 +49,9 @@ _BYTE_RANGE_SLOT = b"0000000000 0000000000 0000000000"  # overwritten once offse
 _MAX_PAGE_TREE_DEPTH = 64
 
 
+POINTS_PER_MM = 72 / 25.4
+
+
 class UnsupportedPdf(ValueError):
     """The input cannot be sealed (unreadable, encrypted, or without a usable page tree)."""
 

@@ -109,6 +109,15 @@ def scope_for_staff(user: User, code: str) -> Scope:
     return _scope(user, rows[0].administration, [(row.role, row.service_id) for row in rows])
 
 
+def readable_scope(user: User, code: str) -> Scope:
+    """The scope of ``user`` in administration ``code``, which they must be able to read
+    (NotFound otherwise): what every staff page and endpoint starts from."""
+    scope = scope_for_staff(user, code)
+    if not scope.can_read:
+        raise NotFound
+    return scope
+
+
 def _scope(user: User, administration: Administration, memberships: Sequence[tuple[str, int | None]]) -> Scope:
     scope = Scope(user=user, administration=administration)
     scope.roles = {role for role, _ in memberships}

@@ -186,7 +186,7 @@ def registration_seal(
     """Seal a letter signed in a circuit as the bureau d'ordre registers it: a visible seal
     whose block names the administration and whose text gives the outgoing number and date."""
     from documents.rendering import png_block, render_png
-    from trust.pdf_update import Appearance, page_size
+    from trust.pdf_update import POINTS_PER_MM, Appearance, page_size
     from trust.sealing import add_validation_data, seal_pdf
     from trust.services import installation_pki
 
@@ -213,13 +213,12 @@ def registration_seal(
     # ``at``: (page, x mm, y mm) of the room the letter left for it, else the bottom left corner.
     page, x_mm, y_mm = at if at is not None else (-1, REGISTRATION_SEAL_X_MM, REGISTRATION_SEAL_Y_MM)
     x0, y0, x1, _y1 = page_size(pdf, page)
-    mm = 72 / 25.4
     local = registered_at.astimezone(LOCAL_ZONE)
     appearance = Appearance(
         page=page,
-        x=x0 + x_mm * mm,
-        y=y0 + y_mm * mm,
-        width=min(70 * mm, x1 - x0 - 20),
+        x=x0 + x_mm * POINTS_PER_MM,
+        y=y0 + y_mm * POINTS_PER_MM,
+        width=min(70 * POINTS_PER_MM, x1 - x0 - 20),
         image=block,
         lines=(f"No. {number}", local.strftime("%Y-%m-%d %H:%M %z")),
     )

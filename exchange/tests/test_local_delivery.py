@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
-from exchange import services
+from exchange import selectors, services
 from exchange.models import Envelope
 from exchange.services import ExchangeRefused
 from registry.models import Correspondence
@@ -110,4 +110,4 @@ def test_bad_recipients_are_refused_and_nothing_is_registered(commune, clerk, pr
     with pytest.raises(NotFound):  # auditors do not send mail
         services.mail_send(actor=citizen, administration=province, recipient_code=commune.code, subject="x")
     assert not Correspondence.objects.exists() and not Envelope.objects.exists()
-    assert [a.code for a in services.directory(exclude=commune)] == sorted([province.code, elsewhere.code])
+    assert [a.code for a in selectors.directory(exclude=commune)] == sorted([province.code, elsewhere.code])
