@@ -18,7 +18,7 @@ from documents import storage
 from parapheur import services
 from parapheur.certificates import CertificateRefused, certificate_revoke, current_certificate
 from parapheur.models import ActorKind, Delegation, Folder, FolderEvent, FolderStep, StepKind
-from parapheur.services import FolderRefused, StepSpec
+from parapheur.services import FolderRefused, StepSpec, acts
 from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
 from trust.services import ca_certificate_pem, installation_pki
@@ -366,7 +366,7 @@ def test_a_crash_in_the_middle_of_a_batch_leaves_that_folder_as_it_was_and_signs
     commune, people, monkeypatch
 ):
     folders = [submit(commune, people, [signature(people["mayor"])], pdf=document(f"Décision {n}")) for n in range(3)]
-    real = services.sign_pdf
+    real = acts.sign_pdf
     broken = folders[1].document
 
     def crashing(pdf, **kwargs):
@@ -374,7 +374,7 @@ def test_a_crash_in_the_middle_of_a_batch_leaves_that_folder_as_it_was_and_signs
             raise RuntimeError("the disk is full")
         return real(pdf, **kwargs)
 
-    monkeypatch.setattr(services, "sign_pdf", crashing)
+    monkeypatch.setattr(acts, "sign_pdf", crashing)
     results = services.folders_sign(
         actor=people["mayor"], administration=commune, folder_ids=[f.pk for f in folders], passphrase=PASSPHRASE
     )

@@ -1,0 +1,462 @@
+"""The acts at a folder's steps, each locking the folder, checking the actor's turn and the
+document's fingerprint: visas, signatures, opinions, rejection, return, comments, withdrawal;
+delegations and batch signing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from core.errors import NotFound, Refused
+from documents import storage
+from parapheur.certificates import Signer, current_certificate, draw_block, unlock
+from parapheur.models import (
+    ActorKind,
+    Delegation,
+    Folder,
+    FolderEvent,
+    FolderStep,
+    StepActor,
+    StepKind,
+)
+from parapheur.selectors import delegators_of
+from parapheur.services.folders import _advance, _event
+from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, STAFF_ROLES, FolderRefused, _members, role_holders
+from tenancy.models import Administration, User
+from trust.pdf_update import POINTS_PER_MM, Appearance, BlockImage, UnsupportedPdf, page_size
+from trust.sealing import add_validation_data, sign_pdf
+from trust.services import installation_pki
+from workflow.calendar import local_date
+
+logger = logging.getLogger(__name__)
+Kind = FolderEvent.Kind
+State = FolderStep.State
+
+
+# ---------------------------------------------------------------- who may act
+
+
+def _acting_as(user: User, folder: Folder, step: FolderStep, today: date) -> tuple[StepActor | None, User | None]:
+    """Whom ``user`` acts for at ``step``: (the actor row, the person they stand in for), or
+    (None, None) when it is not theirs to act."""
+    if step.actor_kind == ActorKind.ROLE:
+        holders = role_holders(folder.administration, step.role, step.service_id)
+        if user.pk in holders:
+            actor, _created = StepActor.objects.get_or_create(step=step, user=user)
+            return actor, None
+        for delegator_id in (
+            delegators_of(user, folder.administration, today, document_type=folder.document_type) & holders
+        ):
+            actor, _created = StepActor.objects.get_or_create(step=step, user_id=delegator_id)
+            return actor, actor.user
+        return None, None
+    waiting = {row.user_id: row for row in step.actors.filter(acted_at=None).select_related("user")}
+    if user.pk in waiting:
+        return waiting[user.pk], None
+    for delegator_id in delegators_of(user, folder.administration, today, document_type=folder.document_type):
+        if delegator_id in waiting:
+            return waiting[delegator_id], waiting[delegator_id].user
+    return None, None
+
+
+def _locked_folder(folder_id: int) -> Folder:
+    folder = Folder.objects.select_for_update().select_related("administration").filter(pk=folder_id).first()
+    if folder is None:
+        raise NotFound
+    return folder
+
+
+def _turn(folder: Folder, actor: User, kinds: Sequence[str]) -> tuple[FolderStep, StepActor, User | None]:
+    if folder.status != Folder.Status.IN_PROGRESS:
+        raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
+    today = local_date(now())
+    steps = folder.steps.filter(state=State.ACTIVE, kind__in=kinds).order_by("position")
+    for step in steps:
+        if step.kind in BLOCKING and step.position != folder.current:
+            continue
+        row, delegator = _acting_as(actor, folder, step, today)
+        if row is not None:
+            return step, row, delegator
+    raise FolderRefused("not_your_turn", _("It is not your turn to act on this folder."), status=409)
+
+
+def _same_document(folder: Folder, fingerprint: str) -> None:
+    if fingerprint != folder.document:
+        raise FolderRefused(
+            "document_changed",
+            _("The document changed since you opened it: open it again and check it before acting."),
+            field="fingerprint",
+            status=409,
+        )
+
+
+def _done(step: FolderStep, row: StepActor, actor: User, moment: datetime) -> bool:
+    """Record ``row``'s act; True when the whole step is done."""
+    row.acted_at = moment
+    row.acted_by = actor if actor.pk != row.user_id else None
+    row.save(update_fields=["acted_at", "acted_by"])
+    if step.actor_kind == ActorKind.ALL and step.actors.filter(acted_at=None).exists():
+        return False
+    step.state, step.finished_at = State.DONE, moment
+    step.save(update_fields=["state", "finished_at"])
+    return True
+
+
+def _audit_delegation(folder: Folder, actor: User, delegator: User | None, act: str) -> None:
+    if delegator is not None:
+        audit_record(
+            actor=actor,
+            action=f"folder.{act}_by_delegation",
+            obj=folder,
+            administration=folder.administration,
+            subject_user=delegator,
+            data={"delegator": delegator.pk},
+        )
+
+
+# ---------------------------------------------------------------- acts
+
+
+def folder_approve(
+    *, actor: User, folder_id: int, fingerprint: str, text: str = "", passphrase: str = "", signer: Signer | None = None
+) -> Folder:
+    """A visa: the actor approves the document whose fingerprint they were shown. With their
+    passphrase (or an unlocked ``signer``), the visa is also signed into the PDF: an invisible
+    PAdES signature ("Visa"), so that the document itself carries it; without, it is recorded
+    in the history and the proof slip (a simple electronic signature)."""
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, row, delegator = _turn(folder, actor, [StepKind.VISA])
+        _same_document(folder, fingerprint)
+        moment = now()
+        data: dict[str, object] = {"level": "simple"}
+        if passphrase or signer is not None:
+            if signer is None:
+                signer = signer_for(actor, folder.administration, passphrase)
+            pki = installation_pki()
+            visa = sign_pdf(
+                storage.read_bytes(folder.document),
+                identity=signer.identity,
+                pki=pki,
+                reason=f"Visa ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
+                field_name=f"Visa{step.position}",
+                signing_time=moment,
+            )
+            folder.document = storage.store_bytes(add_validation_data(visa, pki=pki, identity=signer.identity))
+            folder.save(update_fields=["document"])
+            data = {
+                "level": "advanced",
+                "pades": "B-LT",
+                "signed": fingerprint,
+                "certificate": signer.certificate.serial,
+            }
+        _event(folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data)
+        _audit_delegation(folder, actor, delegator, "approved")
+        if _done(step, row, actor, moment):
+            _advance(folder, moment)
+        else:
+            folder.updated_at = moment
+            folder.save(update_fields=["updated_at"])
+    return folder
+
+
+def folder_give_opinion(*, actor: User, folder_id: int, text: str) -> Folder:
+    """An opinion, asked for but never waited for."""
+    if not text.strip():
+        raise FolderRefused("no_text", _("Write your opinion."), field="text")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, row, delegator = _turn(folder, actor, [StepKind.OPINION])
+        moment = now()
+        _event(folder, Kind.OPINION, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text.strip())
+        _audit_delegation(folder, actor, delegator, "opinion")
+        _done(step, row, actor, moment)
+    return folder
+
+
+def signer_for(actor: User, administration: Administration, passphrase: str) -> Signer:
+    """The actor's unlocked signing key (refused: none, revoked, expired, wrong passphrase)."""
+    return unlock(current_certificate(actor, administration), passphrase)
+
+
+def folder_sign(
+    *,
+    actor: User,
+    folder_id: int,
+    fingerprint: str,
+    passphrase: str = "",
+    signer: Signer | None = None,
+    placement: tuple[int, int, int] | None = None,
+) -> Folder:
+    """A signature: the document shown (``fingerprint``) is signed, visibly, with the actor's
+    certificate; one more incremental signature, earlier ones untouched. ``placement`` (page
+    from 1, 0 for the last; millimetres from the left and from the bottom) is where the
+    signatory puts their block, instead of where the circuit or the document's tag says."""
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, row, delegator = _turn(folder, actor, [StepKind.SIGNATURE])
+        _same_document(folder, fingerprint)
+        if signer is None:
+            signer = signer_for(actor, folder.administration, passphrase)
+        elif signer.certificate.user_id != actor.pk or signer.certificate.administration_id != folder.administration_id:
+            raise NotFound
+        moment = now()
+        pdf = storage.read_bytes(folder.document)
+        block = signer.block
+        if delegator is not None:
+            certificate = signer.certificate
+            block = draw_block(
+                signer=actor.full_name,
+                administration=folder.administration,
+                title_fr=certificate.title_fr,
+                title_ar=certificate.title_ar,
+                delegator=delegator.full_name,
+            )
+        signed = sign_pdf(
+            pdf,
+            identity=signer.identity,
+            pki=installation_pki(),
+            reason=f"Signature ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
+            field_name=f"Signature{step.position}",
+            appearance=_appearance(pdf, _placed_at(step, placement), block, moment),
+            signing_time=moment,
+        )
+        # B-LT: the chain and the CRL travel with the document.
+        signed = add_validation_data(signed, pki=installation_pki(), identity=signer.identity)
+        folder.document = storage.store_bytes(signed)
+        _event(
+            folder,
+            Kind.SIGNED,
+            actor=actor,
+            at=moment,
+            step=step,
+            on_behalf_of=delegator,
+            data={
+                "signed": fingerprint,
+                "certificate": signer.certificate.serial,
+                "level": "advanced",
+                "pades": "B-LT",
+            },
+        )
+        _audit_delegation(folder, actor, delegator, "signed")
+        if _done(step, row, actor, moment):
+            _advance(folder, moment)
+        else:
+            folder.updated_at = moment
+            folder.save(update_fields=["updated_at", "document"])
+    return folder
+
+
+def _placed_at(step: FolderStep, placement: tuple[int, int, int] | None) -> FolderStep:
+    if placement is None:
+        return step
+    page, x_mm, y_mm = placement
+    if page < 0 or x_mm < 0 or y_mm < 0:
+        raise FolderRefused("bad_placement", _("Give a page and a position inside it."), field="page")
+    step.page, step.x_mm, step.y_mm = page, x_mm, y_mm  # for this signature only (not saved)
+    return step
+
+
+def _appearance(pdf: bytes, step: FolderStep, block: BlockImage, moment: datetime) -> Appearance:
+    page = step.page - 1 if step.page > 0 else -1
+    try:
+        x0, y0, x1, y1 = page_size(pdf, page)
+    except UnsupportedPdf:
+        raise FolderRefused("bad_placement", _("The document has no such page."), field="page") from None
+    width = min(BLOCK_WIDTH_MM * POINTS_PER_MM, (x1 - x0) - 10)
+    x = min(max(x0 + step.x_mm * POINTS_PER_MM, x0), x1 - width)
+    y = min(max(y0 + step.y_mm * POINTS_PER_MM, y0), y1 - 20)
+    stamp = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+    return Appearance(page=page, x=x, y=y, width=width, image=block, lines=(stamp,))
+
+
+def folder_reject(*, actor: User, folder_id: int, reason: str) -> Folder:
+    """Back to the submitter, with the reason; the folder leaves the circuit."""
+    if not reason.strip():
+        raise FolderRefused("no_reason", _("Say why the folder is rejected."), field="reason")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, _row, delegator = _turn(folder, actor, BLOCKING)
+        moment = now()
+        folder.status = Folder.Status.REJECTED
+        folder.current = 0
+        folder.finished_at = folder.updated_at = moment
+        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        folder.steps.filter(state=State.ACTIVE).update(state=State.WAITING, started_at=None)
+        _event(folder, Kind.REJECTED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=reason.strip())
+        _audit_delegation(folder, actor, delegator, "rejected")
+    return folder
+
+
+def folder_return(*, actor: User, folder_id: int, to_position: int, reason: str) -> Folder:
+    """Send the folder back to an earlier visa or signature, which is then done again."""
+    if not reason.strip():
+        raise FolderRefused("no_reason", _("Say why the folder goes back."), field="reason")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        step, _row, delegator = _turn(folder, actor, BLOCKING)
+        target = folder.steps.filter(position=to_position, kind__in=BLOCKING, position__lt=step.position).first()
+        if target is None:
+            raise FolderRefused("bad_return", _("Choose an earlier visa or signature."), field="to_position")
+        moment = now()
+        again = folder.steps.filter(position__gte=target.position, position__lte=step.position, kind__in=BLOCKING)
+        StepActor.objects.filter(step__in=again, step__actor_kind=ActorKind.ROLE).delete()
+        StepActor.objects.filter(step__in=again).update(acted_at=None, acted_by=None)
+        again.update(state=State.WAITING, started_at=None, finished_at=None)
+        _event(
+            folder,
+            Kind.RETURNED,
+            actor=actor,
+            at=moment,
+            step=step,
+            on_behalf_of=delegator,
+            text=reason.strip(),
+            data={"to": target.position},
+        )
+        target.refresh_from_db()
+        target.state, target.started_at = State.ACTIVE, moment
+        target.save(update_fields=["state", "started_at"])
+        folder.current = target.position
+        folder.updated_at = moment
+        folder.save(update_fields=["current", "updated_at"])
+    return folder
+
+
+def participants(folder: Folder) -> set[int]:
+    """Who may read a folder: its submitter and everyone named at one of its steps or who acted."""
+    people = {folder.submitter_id}
+    people.update(StepActor.objects.filter(step__folder=folder).values_list("user_id", flat=True))
+    people.update(
+        user_id for user_id in FolderEvent.objects.filter(folder=folder).values_list("actor_id", flat=True) if user_id
+    )
+    return people
+
+
+def folder_comment(*, actor: User, folder_id: int, text: str, page: int | None = None) -> FolderEvent:
+    if not text.strip():
+        raise FolderRefused("no_text", _("Write the comment."), field="text")
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        if page is not None and page < 1:
+            raise FolderRefused("bad_page", _("Pages are numbered from 1."), field="page")
+        return _event(folder, Kind.ANNOTATED, actor=actor, at=now(), text=text.strip()[:4000], page=page)
+
+
+def folder_withdraw(*, actor: User, folder_id: int) -> Folder:
+    with transaction.atomic():
+        folder = _locked_folder(folder_id)
+        if folder.submitter_id != actor.pk:
+            raise NotFound
+        if folder.status != Folder.Status.IN_PROGRESS:
+            raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
+        moment = now()
+        folder.status, folder.current = Folder.Status.CANCELLED, 0
+        folder.finished_at = folder.updated_at = moment
+        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        _event(folder, Kind.WITHDRAWN, actor=actor, at=moment)
+    return folder
+
+
+def delegation_create(
+    *,
+    actor: User,
+    administration: Administration,
+    delegate: User,
+    starts_on: date,
+    ends_on: date,
+    document_types: Sequence[str] = (),
+) -> Delegation:
+    """``actor`` declares an absence: ``delegate`` acts at their steps from ``starts_on`` to
+    ``ends_on`` (for these types of document, or all)."""
+    members = _members(administration)
+    if not members.get(actor.pk, set()) & STAFF_ROLES:
+        raise NotFound
+    if delegate.pk == actor.pk or not members.get(delegate.pk, set()) & STAFF_ROLES:
+        raise FolderRefused(
+            "bad_delegate", _("Choose someone else who works for this administration."), field="delegate"
+        )
+    if ends_on < starts_on:
+        raise FolderRefused("bad_period", _("The end comes before the start."), field="ends_on")
+    if ends_on < local_date(now()):
+        raise FolderRefused("bad_period", _("This period is already over."), field="ends_on")
+    with transaction.atomic():
+        delegation = Delegation.objects.create(
+            administration=administration,
+            delegator=actor,
+            delegate=delegate,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            document_types=[t.strip() for t in document_types if t.strip()],
+            created_at=now(),
+        )
+        audit_record(
+            actor=actor,
+            action="delegation.created",
+            obj=delegation,
+            administration=administration,
+            subject_user=delegate,
+            data={"from": starts_on.isoformat(), "until": ends_on.isoformat()},
+        )
+    return delegation
+
+
+def delegation_end(*, actor: User, delegation_id: int) -> None:
+    with transaction.atomic():
+        delegation = Delegation.objects.select_for_update().filter(pk=delegation_id, delegator=actor).first()
+        if delegation is None:
+            raise NotFound
+        if delegation.ended_at is None:
+            delegation.ended_at = now()
+            delegation.save(update_fields=["ended_at"])
+            audit_record(
+                actor=actor,
+                action="delegation.ended",
+                obj=delegation,
+                administration=delegation.administration,
+                subject_user=delegation.delegate,
+            )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    folder_id: int
+    title: str
+    ok: bool
+    message: str = ""
+
+
+def folders_sign(
+    *, actor: User, administration: Administration, folder_ids: Sequence[int], passphrase: str
+) -> list[BatchResult]:
+    """Sign many folders: the key is unlocked once; each folder is signed in its own transaction,
+    so a failure on one is reported and the others go on."""
+    signer = signer_for(actor, administration, passphrase)  # refused as a whole: nothing signed
+    results = []
+    titles = dict(Folder.objects.filter(pk__in=folder_ids, administration=administration).values_list("pk", "title"))
+    for folder_id in folder_ids:
+        if folder_id not in titles:
+            results.append(BatchResult(folder_id, "", False, _("Not found.")))
+            continue
+        current = Folder.objects.filter(pk=folder_id).values_list("document", flat=True).first() or ""
+        try:
+            folder_sign(actor=actor, folder_id=folder_id, fingerprint=current, signer=signer)
+        except Refused as refused:
+            results.append(BatchResult(folder_id, titles[folder_id], False, refused.message))
+        except Exception:  # a broken document must not stop the others; logged, reported
+            logger.exception("batch signature of folder %s failed", folder_id)
+            results.append(BatchResult(folder_id, titles[folder_id], False, _("This folder could not be signed.")))
+        else:
+            results.append(BatchResult(folder_id, titles[folder_id], True))
+    return results
+
+
+def fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
