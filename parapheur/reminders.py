@@ -18,6 +18,7 @@ from core.clock import now
 from parapheur.models import ActorKind, Folder, FolderEvent, FolderStep, StepKind
 from parapheur.services import role_holders
 from tenancy.models import User
+from workflow.calendar import local_date
 from workflow.models import Notification
 
 
@@ -66,7 +67,7 @@ def _remind(step: FolderStep, moment: datetime) -> None:
             text = _("The folder “%(title)s” has been waiting for your %(step)s since %(since)s.") % {
                 "title": folder.title[:120],
                 "step": step.get_kind_display().lower(),
-                "since": step.started_at.date().isoformat() if step.started_at else "",
+                "since": local_date(step.started_at).isoformat() if step.started_at else "",
             }
             subject = _("Parapheur: a folder waits for you")
             Notification.objects.create(user=user, created_at=moment, text=text[:300], url=url)

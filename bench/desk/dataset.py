@@ -345,6 +345,7 @@ def generate(n: int, n_admins: int, seed: int, today: date, now_utc: datetime) -
     from django.db import connection, transaction
 
     from registry.models import Correspondence, RegisterCounter
+    from workflow.calendar import LOCAL_ZONE
     from workflow.models import Case, CaseCopy, CaseEvent, Reminder, Reply
 
     rng = random.Random(seed)
@@ -364,7 +365,7 @@ def generate(n: int, n_admins: int, seed: int, today: date, now_utc: datetime) -
             letter = Incoming(
                 moment=request.answered_at,
                 admin=request.admin,
-                registered_on=request.answered_at.date(),
+                registered_on=request.answered_at.astimezone(LOCAL_ZONE).date(),
                 channel="online" if request.channel == "online" else "counter",
                 service=request.service,
                 agent=request.agent,

@@ -17,6 +17,7 @@ from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
+from workflow.calendar import local_date
 
 Role = Membership.Role
 
@@ -231,8 +232,8 @@ def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_not
         actor=people["mayor"],
         administration=commune,
         delegate=people["chief"],
-        starts_on=folder.submitted_at.date(),
-        ends_on=folder.submitted_at.date(),
+        starts_on=local_date(folder.submitted_at),
+        ends_on=local_date(folder.submitted_at),
     )
     events = FolderEvent.objects.count()
     for user in (outsider, citizen):

@@ -24,6 +24,7 @@ from tenancy.models import Membership
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from trust.verification import verify_pdf, verify_pdf_signatures
+from workflow.calendar import local_date
 
 Role = Membership.Role
 needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
@@ -245,7 +246,7 @@ def test_a_revoked_certificate_on_the_crl_is_refused_even_if_still_on_file(commu
 
 
 def test_a_delegate_acts_only_within_the_delegation_and_says_so(commune, people):
-    today = now().date()
+    today = local_date(now())
     Delegation.objects.create(
         administration=commune,
         delegator=people["mayor"],
