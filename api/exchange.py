@@ -46,11 +46,11 @@ def _envelope_out(envelope: Envelope) -> dict[str, Any]:
     delivered = envelope.status == Envelope.Status.DELIVERED
     return {
         "id": str(envelope.pk),
-        "sender": envelope.sender.code,
-        "recipient": envelope.recipient.code,
-        "subject": envelope.outgoing.subject,
-        "outgoing_number": envelope.outgoing.number,
-        "incoming_number": envelope.incoming.number if envelope.incoming else None,
+        "sender": envelope.sender_code,
+        "recipient": envelope.recipient_code,
+        "subject": envelope.subject,
+        "outgoing_number": envelope.outgoing_number,
+        "incoming_number": envelope.incoming_number or None,
         "status": envelope.status,
         "created_at": envelope.created_at,
         "delivered_at": envelope.delivered_at,

@@ -68,7 +68,7 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
                 messages.success(
                     request,
                     _("Registered under number %(number)s and sent: the acknowledgement follows.")
-                    % {"number": envelope.outgoing.number},
+                    % {"number": envelope.outgoing_number},
                 )
                 return redirect("desk:exchanges", code=code)
     envelopes = selectors.envelopes_of(administration, limit=100)

@@ -5,6 +5,12 @@ An **envelope** is written in the same transaction as the outgoing registration 
 outbox), delivered by the worker with retries, and registered once on arrival: its id is the
 recipient's key against duplicates. Delivered, it holds the recipient's **acknowledgement**: the
 recipient's registration number and time, sealed by the recipient administration.
+
+Another Wasl installation is a **peer**: its base URL and its root certificate, pinned by the
+platform administrators of both sides (``manage.py peer_add``). Its administrations are copied
+into this installation's directory. An envelope to or from a peer names the administration on
+the other side by its code (``remote_code``); the peer's side keeps its own row for it, with the
+same id.
 """
 
 from __future__ import annotations
@@ -12,10 +18,66 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from registry.models import Correspondence
-from tenancy.models import Administration
+from tenancy.models import Administration, MultilingualName
+
+
+class Peer(models.Model):
+    """Another Wasl installation we exchange with, pinned by its root certificate."""
+
+    name = models.SlugField(_("name"), max_length=40, unique=True)
+    label = models.CharField(_("installation"), max_length=200, blank=True)
+    base_url = models.URLField(_("address"), max_length=300)
+    ca_certificate = models.TextField()  # PEM of the peer's root CA: the pin
+    fingerprint = models.CharField(max_length=64, unique=True)  # SHA-256 of that certificate (DER)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    directory_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.base_url})"
+
+
+class RemoteAdministration(MultilingualName):
+    """An administration of a peer, as its directory announced it."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="administrations")
+    code = models.CharField(max_length=40)
+    kind = models.CharField(max_length=20, blank=True)
+    region = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "code"], name="remote_administration_code")]
+        ordering = ["peer", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code}@{self.peer.name}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.code}@{self.peer.name}"
+
+
+class InboxNonce(models.Model):
+    """A request a peer signed, seen once: the same request again is a replay."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "nonce"], name="inbox_nonce_once")]
+        indexes = [models.Index(fields=["seen_at"], name="inbox_nonce_seen")]
+
+    def __str__(self) -> str:
+        return self.nonce
 
 
 class Envelope(models.Model):
@@ -25,9 +87,18 @@ class Envelope(models.Model):
         FAILED = "failed", _("Not delivered")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sender = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
-    recipient = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
-    outgoing = models.OneToOneField(Correspondence, on_delete=models.PROTECT, related_name="envelope_out")
+    # The local side(s): both for an envelope within this installation; one, and the peer with
+    # the other side's code and name, for an envelope to or from another installation.
+    sender = models.ForeignKey(Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recipient = models.ForeignKey(Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, null=True, blank=True, related_name="envelopes")
+    remote_code = models.CharField(max_length=40, blank=True)
+    remote_name = models.CharField(max_length=200, blank=True)  # in French
+    remote_name_ar = models.CharField(max_length=200, blank=True)
+    remote_number = models.CharField(max_length=40, blank=True)  # the other side's register number
+    outgoing = models.OneToOneField(
+        Correspondence, on_delete=models.PROTECT, null=True, blank=True, related_name="envelope_out"
+    )
     incoming = models.OneToOneField(
         Correspondence, on_delete=models.PROTECT, null=True, blank=True, related_name="envelope_in"
     )
@@ -40,6 +111,9 @@ class Envelope(models.Model):
     # The acknowledgement (canonical JSON) and the recipient's seal over it (detached CMS).
     acknowledgement = models.TextField(blank=True)
     acknowledgement_seal = models.BinaryField(default=bytes)
+    # Between installations: what was sent (canonical JSON) and the sender's seal over it.
+    manifest = models.TextField(blank=True)
+    manifest_seal = models.BinaryField(default=bytes)
 
     class Meta:
         indexes = [
@@ -50,3 +124,44 @@ class Envelope(models.Model):
 
     def __str__(self) -> str:
         return f"envelope {self.id} ({self.status})"
+
+    @property
+    def sender_code(self) -> str:
+        return self.sender.code if self.sender is not None else f"{self.remote_code}@{self.peer_name}"
+
+    @property
+    def recipient_code(self) -> str:
+        return self.recipient.code if self.recipient is not None else f"{self.remote_code}@{self.peer_name}"
+
+    @property
+    def peer_name(self) -> str:
+        return self.peer.name if self.peer is not None else ""
+
+    @property
+    def subject(self) -> str:
+        letter = self.outgoing or self.incoming
+        return letter.subject if letter is not None else ""
+
+    @property
+    def outgoing_number(self) -> str:
+        """The sender's register number (ours, or the peer's as its manifest said)."""
+        return self.outgoing.number if self.outgoing is not None else self.remote_number
+
+    @property
+    def incoming_number(self) -> str:
+        """The recipient's register number (ours, or the peer's as its acknowledgement said)."""
+        return self.incoming.number if self.incoming is not None else self.remote_number
+
+    @property
+    def sender_name(self) -> str:
+        return self.sender.name if self.sender is not None else self._remote_name()
+
+    @property
+    def recipient_name(self) -> str:
+        return self.recipient.name if self.recipient is not None else self._remote_name()
+
+    def _remote_name(self) -> str:
+        """The other installation's administration, in the current language when we have it."""
+        language = (get_language() or "ar").split("-")[0]
+        name = self.remote_name if language == "fr" else (self.remote_name_ar or self.remote_name)
+        return f"{name} ({self.peer.label or self.peer.name})" if self.peer is not None else name

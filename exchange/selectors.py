@@ -30,6 +30,6 @@ def envelopes_of(administration: Administration, *, limit: int = 200) -> list[En
     """Letters ``administration`` sent to or received from other administrations, newest first."""
     return list(
         Envelope.objects.filter(Q(sender=administration) | Q(recipient=administration))
-        .select_related("sender", "recipient", "outgoing", "incoming")
+        .select_related("sender", "recipient", "peer", "outgoing", "incoming")
         .order_by("-created_at")[:limit]
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -25,13 +26,16 @@ from core.clock import now
 from core.errors import NotFound, Refused
 from documents import storage
 from documents.intake import CheckedFile, bytes_upload, check_files
-from exchange.models import Envelope
+from exchange.models import Envelope, RemoteAdministration
+from exchange.protocol import load_root
+from exchange.remote import envelope_post
 from registry.models import Channel, Direction, SenderKind
 from registry.services import Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 from trust.sealing import seal_data
 from trust.services import installation_pki
+from trust.verification import verify_sealed_data
 from workflow.services import request_register
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,39 @@ RETRY_WINDOW = timedelta(days=2)
 
 class ExchangeRefused(Refused):
     pass
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom a letter goes to: an administration here, or one of a peer's."""
+
+    local: Administration | None
+    remote: RemoteAdministration | None
+
+    @property
+    def code(self) -> str:
+        return self.local.code if self.local is not None else self.remote.address  # type: ignore[union-attr]
+
+    @property
+    def name_fr(self) -> str:
+        return self.local.name_fr if self.local is not None else self.remote.name_fr  # type: ignore[union-attr]
+
+
+def recipient_find(address: str, *, sender: Administration) -> Recipient | None:
+    """``CODE`` for an administration of this installation, ``CODE@peer`` for another's."""
+    code, _, peer_name = address.strip().partition("@")
+    code = code.strip().upper()
+    if peer_name:
+        remote = (
+            RemoteAdministration.objects.filter(
+                code=code, peer__name=peer_name.strip().lower(), is_active=True, peer__is_active=True
+            )
+            .select_related("peer")
+            .first()
+        )
+        return Recipient(local=None, remote=remote) if remote is not None else None
+    local = Administration.objects.filter(code=code, is_active=True).exclude(pk=sender.pk).first()
+    return Recipient(local=local, remote=None) if local is not None else None
 
 
 def mail_send(
@@ -58,8 +95,8 @@ def mail_send(
     outbox, in one transaction; the worker delivers it."""
     if not roles_in(actor, administration) & SEND_ROLES:
         raise NotFound
-    recipient = Administration.objects.filter(code=recipient_code.strip().upper(), is_active=True).first()
-    if recipient is None or recipient.pk == administration.pk:
+    recipient = recipient_find(recipient_code, sender=administration)
+    if recipient is None:
         raise ExchangeRefused("unknown_recipient", _("Choose an administration of the directory."), field="recipient")
     if not subject.strip():
         raise ExchangeRefused("no_subject", _("Give the subject of the letter."), field="subject")
@@ -75,9 +112,14 @@ def mail_send(
             files=files,
         )
         moment = now()
+        remote = recipient.remote
         envelope = Envelope.objects.create(
             sender=administration,
-            recipient=recipient,
+            recipient=recipient.local,
+            peer=remote.peer if remote is not None else None,
+            remote_code=remote.code if remote is not None else "",
+            remote_name=remote.name_fr if remote is not None else "",
+            remote_name_ar=remote.name_ar if remote is not None else "",
             outgoing=registration.correspondence,
             created_at=moment,
             next_attempt_at=moment,
@@ -93,16 +135,16 @@ def mail_send(
 
 
 def envelopes_deliver(*, limit: int = 200) -> int:
-    """Deliver the envelopes that are due; return how many were delivered."""
+    """Deliver the envelopes that are due, here or to peers; return how many were delivered."""
     due = list(
         Envelope.objects.filter(status=Envelope.Status.PENDING, next_attempt_at__lte=now())
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "peer_id")[:limit]
     )
     delivered = 0
-    for envelope_id in due:
+    for envelope_id, peer_id in due:
         try:
-            if envelope_deliver(envelope_id):
+            if envelope_post(envelope_id) if peer_id is not None else envelope_deliver(envelope_id):
                 delivered += 1
         except Exception as exc:  # one envelope's failure never stops the others; retried later
             logger.warning("envelope %s not delivered: %s", envelope_id, exc)
@@ -119,8 +161,15 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
             .filter(pk=envelope_id)
             .first()
         )
-        if envelope is None or envelope.status != Envelope.Status.PENDING or envelope.incoming_id is not None:
-            return False  # delivered meanwhile, or gone: never twice
+        if (
+            envelope is None
+            or envelope.status != Envelope.Status.PENDING
+            or envelope.incoming_id is not None
+            or envelope.recipient is None
+            or envelope.sender is None
+            or envelope.outgoing is None
+        ):
+            return False  # delivered meanwhile, gone, or not for this installation: never twice
         outgoing = envelope.outgoing
         sender = envelope.sender
         files = check_files(
@@ -185,18 +234,24 @@ def _postpone(envelope_id: UUID | str, reason: str) -> None:
 
 
 def acknowledgement_valid(envelope: Envelope) -> bool:
-    """The acknowledgement is the recipient's, sealed, and names this envelope and numbers."""
-    from trust.verification import verify_sealed_data
-
+    """The acknowledgement is the recipient's, sealed, and names this envelope and numbers.
+    From a peer, its seal must come from the peer's pinned root."""
     if not envelope.acknowledgement:
         return False
+    received_here = envelope.recipient is not None
+    pinned = load_root(envelope.peer.ca_certificate) if envelope.peer is not None and not received_here else None
     verdict = verify_sealed_data(
-        envelope.acknowledgement.encode(), bytes(envelope.acknowledgement_seal), pki=installation_pki()
+        envelope.acknowledgement.encode(),
+        bytes(envelope.acknowledgement_seal),
+        pki=installation_pki(),
+        pinned_root=pinned,
     )
     facts = json.loads(envelope.acknowledgement)
+    recipient_code = envelope.recipient.code if received_here else envelope.remote_code  # type: ignore[union-attr]
+    sender_number = envelope.outgoing.number if envelope.outgoing is not None else envelope.remote_number
     return (
         verdict.valid
-        and verdict.signer_code == envelope.recipient.code
+        and verdict.signer_code == recipient_code
         and facts.get("envelope") == str(envelope.pk)
-        and facts.get("sender_number") == envelope.outgoing.number
+        and facts.get("sender_number") == sender_number
     )

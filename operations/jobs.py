@@ -49,6 +49,12 @@ def _deliver_envelopes() -> object:
     return envelopes_deliver()
 
 
+def _sync_peer_directories() -> object:
+    from exchange.remote import directories_sync
+
+    return directories_sync()
+
+
 @dataclass
 class Job:
     name: str
@@ -64,7 +70,8 @@ def default_jobs() -> list[Job]:
         Job("sweep orphan files", 3600, _sweep_orphan_files),
         Job("due-date reminders", 300, _send_reminders),
         Job("parapheur reminders", 900, _remind_folders),
-        Job("exchange deliveries", 10, _deliver_envelopes),
+        Job("exchange deliveries", 2, _deliver_envelopes),
+        Job("peer directories", 3600, _sync_peer_directories),
     ]
 
 

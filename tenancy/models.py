@@ -34,6 +34,23 @@ class MultilingualName(models.Model):
         return self.name_ar
 
 
+class Region(models.TextChoices):
+    """The twelve regions of Morocco (2015 division)."""
+
+    TANGER = "tanger-tetouan-al-hoceima", _("Tanger-Tétouan-Al Hoceïma")
+    ORIENTAL = "oriental", _("Oriental")
+    FES = "fes-meknes", _("Fès-Meknès")
+    RABAT = "rabat-sale-kenitra", _("Rabat-Salé-Kénitra")
+    BENI_MELLAL = "beni-mellal-khenifra", _("Béni Mellal-Khénifra")
+    CASABLANCA = "casablanca-settat", _("Casablanca-Settat")
+    MARRAKECH = "marrakech-safi", _("Marrakech-Safi")
+    DRAA = "draa-tafilalet", _("Drâa-Tafilalet")
+    SOUSS = "souss-massa", _("Souss-Massa")
+    GUELMIM = "guelmim-oued-noun", _("Guelmim-Oued Noun")
+    LAAYOUNE = "laayoune-sakia-el-hamra", _("Laâyoune-Sakia El Hamra")
+    DAKHLA = "dakhla-oued-ed-dahab", _("Dakhla-Oued Ed-Dahab")
+
+
 class Administration(MultilingualName):
     class Kind(models.TextChoices):
         COMMUNE = "commune", _("Commune")
@@ -45,6 +62,7 @@ class Administration(MultilingualName):
 
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    region = models.CharField(_("region"), max_length=40, choices=Region.choices, blank=True)
     is_active = models.BooleanField(_("accepts correspondence"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

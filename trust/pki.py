@@ -8,6 +8,7 @@ Everything lives in one directory (``settings.PKI_DIR``)::
     tsa.cert.pem, tsa.key.pem            the timestamping unit (EKU timeStamping, critical)
     seals/<CODE>.cert.pem, seals/<CODE>.key.pem     one seal per administration
     seals/<CODE>.revoked-<serial>.cert.pem          seals revoked by :meth:`Pki.revoke_seal`
+    seals/installation.cert.pem, .key.pem     the installation's exchange identity (other installations)
     keystore.key             key-encryption key (0600) of the people's signing keys kept in the
                              database (:mod:`trust.keystore`); never stored in the database
     trust/*.pem              extra trust anchors and CRLs (external CA, external TSA)
@@ -37,6 +38,7 @@ because a seal is verified long after it was made, and the PKI has no online ser
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -63,6 +65,7 @@ KEYSTORE_KEY = "keystore.key"
 SEALS_DIR = "seals"
 TRUST_DIR = "trust"
 LOCK_FILE = ".lock"
+EXCHANGE_CODE = "installation"  # the exchange identity's file name; administrations' codes are capitals
 
 ROOT_CA_CN = "Wasl installation root CA"
 TSA_CN = "Wasl timestamping unit"
@@ -344,6 +347,16 @@ class Pki:
     @property
     def installation_name(self) -> str:
         return _organization(self.ca_cert.subject)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the root certificate (hex): what other installations pin."""
+        return hashlib.sha256(self.ca_cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+    def exchange_identity(self) -> SigningIdentity:
+        """The installation's own key and certificate, which sign its exchange requests and
+        answers to other installations; issued from the root like a seal, on first use."""
+        return self.seal_for(code=EXCHANGE_CODE, name_fr=self.installation_name)
 
     @property
     def ca_certificate_pem(self) -> bytes:

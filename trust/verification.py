@@ -27,6 +27,7 @@ from io import BytesIO
 from asn1crypto import cms as asn1_cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
@@ -289,8 +290,26 @@ def verify_pdf_signatures(pdf: bytes, *, pki: Pki) -> list[SignatureVerdict]:
     return verdicts
 
 
-def verify_sealed_data(data: bytes, cms_der: bytes, *, pki: Pki) -> DataVerdict:
-    """Check a detached CMS made by :func:`trust.sealing.seal_data` against ``data``."""
+@lru_cache(maxsize=64)
+def _asn1_certificate(der: bytes) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(der)
+
+
+def pinned_context(root: x509.Certificate) -> ValidationContext:
+    """An offline context trusting only ``root``: another installation's root certificate,
+    pinned. (Its revocation list is not at hand; a revoked seal of a peer is its to refuse.)"""
+    return ValidationContext(
+        trust_roots=[_asn1_certificate(root.public_bytes(Encoding.DER))],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+def verify_sealed_data(
+    data: bytes, cms_der: bytes, *, pki: Pki, pinned_root: x509.Certificate | None = None
+) -> DataVerdict:
+    """Check a detached CMS made by :func:`trust.sealing.seal_data` against ``data``: trusted
+    by ``pki``, or by ``pinned_root`` alone (another installation's) when given."""
     try:
         content_info = asn1_cms.ContentInfo.load(cms_der, strict=True)
         if content_info["content_type"].native != "signed_data":
@@ -303,7 +322,7 @@ def verify_sealed_data(data: bytes, cms_der: bytes, *, pki: Pki) -> DataVerdict:
     except Exception:
         return DataVerdict(valid=False, signer_code=None, timestamp_at=None, problem=UNREADABLE)
     try:
-        vc = validation_context(pki)
+        vc = validation_context(pki) if pinned_root is None else pinned_context(pinned_root)
         status = run_sync(
             async_validate_detached_cms(data, signed_data, signer_validation_context=vc, ts_validation_context=vc)
         )

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("desk/", include("desk.urls")),
+    path("exchange/", include("exchange.urls")),
     path("", include("portal.urls")),
 ]

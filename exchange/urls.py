@@ -1,0 +1,10 @@
+from django.urls import path
+
+from exchange import views
+
+app_name = "exchange"
+urlpatterns = [
+    path("v1/installation", views.installation, name="installation"),
+    path("v1/directory", views.directory, name="directory"),
+    path("v1/inbox", views.inbox, name="inbox"),
+]

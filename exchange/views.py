@@ -1,0 +1,104 @@
+"""The endpoints other installations call: who we are, our directory, and the inbox.
+
+Not for browsers: no session, no CSRF token (requests are authenticated by their signature,
+:mod:`exchange.protocol`), JSON in and out, every answer signed by this installation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from exchange import inbox as receiving
+from exchange.models import Peer
+from exchange.protocol import DIRECTORY_PATH, INBOX_PATH, INSTALLATION, ProtocolError, check, load_root, sign
+from tenancy.models import Administration
+from trust.services import installation_pki
+
+logger = logging.getLogger(__name__)
+
+STATUS = {
+    "unknown_peer": 403,
+    "certificate_mismatch": 403,
+    "bad_signature": 403,
+    "stale": 403,
+    "replayed": 409,
+    "conflict": 409,
+    "unknown_recipient": 404,
+    "tampered": 422,
+    "rejected_content": 422,
+    "too_large": 413,
+}
+# An envelope of the largest deposit, in base64 inside JSON, with room for its manifest.
+MAX_BODY = settings.MAX_DEPOSIT_SIZE * 4 // 3 + 1024 * 1024
+
+
+def _signed(data: dict[str, Any], *, status: int, kind: str, path: str, nonce: str = "") -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    response = HttpResponse(body, status=status, content_type="application/json")
+    for name, value in sign(installation_pki(), kind=kind, path=path, body=body, nonce=nonce).items():
+        response[name] = value
+    return response
+
+
+@require_GET
+def installation(request: HttpRequest) -> JsonResponse:
+    """What another installation's administrators need to pin this one."""
+    pki = installation_pki()
+    return JsonResponse(
+        {
+            "name": pki.installation_name,
+            "fingerprint": pki.fingerprint,
+            "ca_certificate": pki.ca_certificate_pem.decode(),
+            "inbox": f"{settings.PUBLIC_URL}{INBOX_PATH}",
+        }
+    )
+
+
+@require_GET
+def directory(request: HttpRequest) -> HttpResponse:
+    """Every administration that accepts correspondence here, signed (peers copy it)."""
+    entries = list(
+        Administration.objects.filter(is_active=True)
+        .order_by("code")
+        .values("code", "kind", "region", "name_ar", "name_fr", "name_zgh")
+    )
+    return _signed({"administrations": entries}, status=200, kind="directory", path=DIRECTORY_PATH)
+
+
+@csrf_exempt
+@require_POST
+def inbox(request: HttpRequest) -> HttpResponse:
+    """An envelope from a pinned installation: registered once, answered with the recipient's
+    sealed acknowledgement, or refused with a code and a reason (nothing registered)."""
+    nonce = ""
+    try:
+        peer = Peer.objects.filter(fingerprint=request.headers.get(INSTALLATION, ""), is_active=True).first()
+        if peer is None:
+            raise ProtocolError("unknown_peer", "this installation is not pinned here")
+        if int(request.headers.get("Content-Length") or 0) > MAX_BODY:
+            raise ProtocolError("too_large", "the envelope is larger than this installation accepts")
+        body = request.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            raise ProtocolError("too_large", "the envelope is larger than this installation accepts")
+        signed = check(
+            request.headers, root=load_root(peer.ca_certificate), kind="envelope", path=INBOX_PATH, body=body
+        )
+        nonce = signed.nonce
+        answer = receiving.envelope_receive(peer, signed.nonce, body)
+    except ProtocolError as exc:
+        logger.info("envelope refused: %s", exc)
+        return _signed(
+            {"error": exc.code, "detail": exc.detail},
+            status=STATUS.get(exc.code, 400),
+            kind="answer",
+            path=INBOX_PATH,
+            nonce=nonce or request.headers.get("X-Wasl-Nonce", "")[:64],
+        )
+    return _signed(answer.data, status=answer.status, kind="answer", path=INBOX_PATH, nonce=nonce)
