@@ -24,13 +24,12 @@ from audit.services import audit_record
 from core.clock import now
 from documents.intake import FileRejected, bytes_upload, check_files
 from exchange.models import Envelope, InboxNonce, Peer
-from exchange.protocol import CLOCK_SKEW, ProtocolError, load_root
+from exchange.protocol import CLOCK_SKEW, ProtocolError, load_root, seal_verdict
 from registry.models import Channel, SenderKind
 from registry.services import Sender
 from tenancy.models import Administration
 from trust.sealing import seal_data
 from trust.services import installation_pki
-from trust.verification import verify_sealed_data
 from workflow.services import request_register
 
 MANIFEST_VERSION = 1
@@ -102,7 +101,7 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
     manifest_text, manifest, seal, contents = _parse(body)
     sender_code = manifest["from"]["code"]
     pki = installation_pki()
-    verdict = verify_sealed_data(manifest_text.encode(), seal, pki=pki, pinned_root=load_root(peer.ca_certificate))
+    verdict = seal_verdict(manifest_text.encode(), seal, load_root(peer.ca_certificate))
     if not verdict.valid or verdict.signer_code != sender_code:
         raise ProtocolError("tampered", f"the manifest is not sealed by {sender_code} ({verdict.problem or 'signer'})")
     kept = _kept(peer, manifest["envelope"])

@@ -34,7 +34,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from trust.pinned import verify_pinned_seal
 from trust.pki import EXCHANGE_CODE, Pki
+from trust.services import installation_pki
+from trust.verification import NOT_INTACT, DataVerdict, verify_sealed_data
 
 VERSION = "wasl-exchange-1"
 INSTALLATION = "X-Wasl-Installation"
@@ -152,6 +155,15 @@ def _issued_by(der: bytes, root_der: bytes) -> x509.Certificate:
     if not identifiers or identifiers[0].value != EXCHANGE_CODE:
         raise ProtocolError("certificate_mismatch", "not an installation's exchange certificate")
     return certificate
+
+
+def seal_verdict(data: bytes, seal: bytes, root: x509.Certificate) -> DataVerdict:
+    """A seal of one of the peer's administrations over ``data``: the fast check made for our
+    own kind of seal, else pyHanko's general one (another CA layout, an external TSA)."""
+    verdict = verify_pinned_seal(data, seal, root)
+    if verdict.valid or verdict.problem == NOT_INTACT:
+        return verdict
+    return verify_sealed_data(data, seal, pki=installation_pki(), pinned_root=root)
 
 
 def load_root(pem: str) -> x509.Certificate:

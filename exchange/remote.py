@@ -39,11 +39,11 @@ from exchange.protocol import (
     check,
     fingerprint,
     load_root,
+    seal_verdict,
     sign,
 )
 from trust.sealing import seal_data
 from trust.services import installation_pki
-from trust.verification import verify_sealed_data
 
 logger = logging.getLogger(__name__)
 TIMEOUT = 30  # seconds
@@ -332,9 +332,7 @@ def _acknowledged(envelope: Envelope, answer: dict[str, Any]) -> bool:
 
 def _acknowledgement_holds(envelope: Envelope, text: str, seal: bytes, facts: dict[str, Any]) -> bool:
     assert envelope.peer is not None and envelope.outgoing is not None
-    verdict = verify_sealed_data(
-        text.encode(), seal, pki=installation_pki(), pinned_root=load_root(envelope.peer.ca_certificate)
-    )
+    verdict = seal_verdict(text.encode(), seal, load_root(envelope.peer.ca_certificate))
     return (
         verdict.valid
         and verdict.signer_code == envelope.remote_code

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from django.conf import settings
+from django.db import connections as db_connections
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -141,15 +144,31 @@ def envelopes_deliver(*, limit: int = 200) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", "peer_id")[:limit]
     )
-    delivered = 0
-    for envelope_id, peer_id in due:
-        try:
-            if envelope_post(envelope_id) if peer_id is not None else envelope_deliver(envelope_id):
-                delivered += 1
-        except Exception as exc:  # one envelope's failure never stops the others; retried later
-            logger.warning("envelope %s not delivered: %s", envelope_id, exc)
-            _postpone(envelope_id, str(exc) or exc.__class__.__name__)
-    return delivered
+    local = [envelope_id for envelope_id, peer_id in due if peer_id is None]
+    remote = [envelope_id for envelope_id, peer_id in due if peer_id is not None]
+    delivered = sum(_attempt(envelope_deliver, envelope_id) for envelope_id in local)
+    connections = settings.EXCHANGE_CONNECTIONS
+    if len(remote) < 2 or connections < 2:
+        return delivered + sum(_attempt(envelope_post, envelope_id) for envelope_id in remote)
+    # Peers are posted to over a few connections at once: the peer works while we wait.
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="exchange") as pool:
+        return delivered + sum(pool.map(_attempt_in_thread, remote))
+
+
+def _attempt(deliver: Callable[[UUID | str], bool], envelope_id: UUID | str) -> bool:
+    try:
+        return deliver(envelope_id)
+    except Exception as exc:  # one envelope's failure never stops the others; retried later
+        logger.warning("envelope %s not delivered: %s", envelope_id, exc)
+        _postpone(envelope_id, str(exc) or exc.__class__.__name__)
+        return False
+
+
+def _attempt_in_thread(envelope_id: UUID | str) -> bool:
+    try:
+        return _attempt(envelope_post, envelope_id)
+    finally:
+        db_connections.close_all()  # this thread's own connection
 
 
 def envelope_deliver(envelope_id: UUID | str) -> bool:

@@ -85,7 +85,7 @@ class Installation:
             check=check,
         )
 
-    def start(self) -> None:
+    def start(self, *, workers: int = 1) -> None:
         self.server = subprocess.Popen(
             [
                 sys.executable,
@@ -94,7 +94,7 @@ class Installation:
                 "--port",
                 str(self.port),
                 "--workers",
-                "1",
+                str(workers),
                 "--no-worker",
             ],
             env=self.env,

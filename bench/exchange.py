@@ -1,0 +1,251 @@
+"""Exchange speed: envelopes between two installations on loopback, and within one installation.
+
+    python -m bench.exchange [--envelopes N] [--json OUT] [--report docs/benchmarks.md]
+
+1. **Between installations.** Two installations (``exchange.tests.installations``), each a
+   gunicorn server (2 workers × 4 threads) with its own SQLite database, files and PKI, pinned to
+   each other, on the same 2 cores. N letters, each with its own 200 KB PDF, are registered at A
+   (not timed), then A's delivery (``exchange.services.envelopes_deliver``, as the worker runs it)
+   posts them to B: B checks each request's signature, the manifest's seal and the documents'
+   fingerprints, registers the letter (a case to assign) and seals the acknowledgement; A checks
+   the answer's signature and the acknowledgement's seal and records it. Timed from the first
+   post to the last acknowledgement recorded: delivered and acknowledged envelopes per second,
+   and the CPU each side spent per envelope.
+2. **Within one installation.** N letters from one administration to another of A, delivered by
+   the same function: registered in the recipient's register (a case), acknowledgement sealed.
+
+Targets (issue #5): ≥ 100 envelopes/s between installations; ≥ 300/s within one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BEGIN = "<!-- bench.exchange: written by `python -m bench.exchange --report` -->"
+END = "<!-- /bench.exchange -->"
+TARGETS = {"remote_per_s": 100.0, "local_per_s": 300.0}
+PDF_SIDE = 560  # pixels of random noise: a PDF of about 200 KB that does not compress
+
+
+def pdf_200kb(seed: int) -> bytes:
+    import random
+
+    from PIL import Image
+
+    noise = random.Random(seed).randbytes(PDF_SIDE * PDF_SIDE * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (PDF_SIDE, PDF_SIDE), noise).save(out, "PDF", resolution=150)
+    return out.getvalue()
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and their children that were waited for."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (gunicorn's master and workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+REGISTER = """
+import base64
+from documents.intake import bytes_upload, check_files
+from exchange.services import mail_send
+from tenancy.models import Administration, User
+actor = User.objects.get(email="clerk@commune-a.ma")
+sender = Administration.objects.get(code="COMMUNE-A")
+for n, pdf in enumerate(PDFS):
+    files = check_files([bytes_upload(base64.b64decode(pdf), f"lettre-{n}.pdf")])
+    mail_send(actor=actor, administration=sender, recipient_code=ADDRESS, subject=f"Lettre {n}", body="Avis.", files=files)
+result = len(PDFS)
+"""
+
+DELIVER = """
+import os, time
+from exchange.models import Envelope
+from exchange.services import envelopes_deliver
+cpu0, t0 = os.times(), time.perf_counter()
+delivered = 0
+while Envelope.objects.filter(status="pending").exists():
+    delivered += envelopes_deliver(limit=1000)
+wall = time.perf_counter() - t0
+cpu1 = os.times()
+result = {"delivered": delivered, "wall": wall, "cpu": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+          "failed": Envelope.objects.exclude(status="delivered").count()}
+"""
+
+
+def _register(side: Any, address: str, count: int, seed: int) -> None:
+    import base64
+
+    batch = 50
+    for start in range(0, count, batch):
+        pdfs = [base64.b64encode(pdf_200kb(seed + n)).decode() for n in range(start, min(count, start + batch))]
+        side.run(f"PDFS = {pdfs!r}\nADDRESS = {address!r}\n" + REGISTER)
+
+
+def measure(envelopes: int) -> dict[str, Any]:
+    from exchange.tests.installations import Installation
+
+    root = Path(tempfile.mkdtemp(prefix="wasl-bench-exchange-"))
+    a, b = Installation("a", root / "a"), Installation("b", root / "b")
+    try:
+        a.prepare("COMMUNE-A", "COMMUNE-A2")
+        b.prepare("PROVINCE-B")
+        b.manage("exchange_identity")
+        a.start(workers=2)
+        b.start(workers=2)
+        a.manage("peer_add", "b", b.url, "--fingerprint", b.fingerprint)
+        b.manage("peer_add", "a", a.url, "--fingerprint", a.fingerprint)
+        _register(a, "PROVINCE-B@b", 20, seed=10_000_000)  # warm both sides up (connections, caches)
+        a.run(DELIVER)
+        _register(a, "PROVINCE-B@b", envelopes, seed=0)
+        pdf_size = len(pdf_200kb(0))
+        server_pids = _tree(b.server.pid)  # type: ignore[union-attr]
+        b_cpu0 = _cpu_seconds(server_pids)
+        remote = a.run(DELIVER)
+        b_cpu = _cpu_seconds(server_pids) - b_cpu0
+        _register(a, "COMMUNE-A2", envelopes, seed=1_000_000)
+        local = a.run(DELIVER)
+        received = b.run(
+            "from registry.models import Correspondence\n"
+            "result = Correspondence.objects.filter(direction='incoming', channel='exchange').count()"
+        )
+    finally:
+        a.close()
+        b.close()
+        shutil.rmtree(root, ignore_errors=True)
+    return {
+        "envelopes": envelopes,
+        "pdf_bytes": pdf_size,
+        "remote": {
+            "delivered": remote["delivered"],
+            "failed": remote["failed"],
+            "received_at_b": received,
+            "wall_s": round(remote["wall"], 2),
+            "per_s": round(remote["delivered"] / remote["wall"], 1),
+            "sender_cpu_ms": round(remote["cpu"] / envelopes * 1000, 2),
+            "recipient_cpu_ms": round(b_cpu / envelopes * 1000, 2),
+        },
+        "local": {
+            "delivered": local["delivered"],
+            "wall_s": round(local["wall"], 2),
+            "per_s": round(local["delivered"] / local["wall"], 1),
+            "cpu_ms": round(local["cpu"] / envelopes * 1000, 2),
+        },
+    }
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def report(results: dict[str, Any], path: Path) -> None:
+    remote, local = results["remote"], results["local"]
+    ok = {"remote": remote["per_s"] >= TARGETS["remote_per_s"], "local": local["per_s"] >= TARGETS["local_per_s"]}
+    lines = [
+        BEGIN,
+        "## Exchange between administrations (issue #5)",
+        "",
+        "The issue's targets: *envelopes with a 200 KB PDF between two installations on loopback, 2 cores shared "
+        "by both: ≥ 100 delivered and acknowledged envelopes/s; same-installation delivery ≥ 300/s.* "
+        "`python -m bench.exchange --json OUT --report docs/benchmarks.md` (also run by `make bench`). Two "
+        "installations, each a gunicorn server (2 workers × 4 threads) with its own SQLite database, files and "
+        "PKI, pinned to each other; "
+        f"{results['envelopes']} letters each carrying its own PDF of {results['pdf_bytes']:,} bytes (random "
+        "pixels, so nothing compresses) are registered at A, then A's worker function delivers them "
+        f"({results['connections']} connections at once). Each envelope: A seals the manifest (timestamped), "
+        "signs the request; B checks the request's signature against A's pinned root, refuses replays, checks "
+        "the manifest's seal and the documents' fingerprints, sniffs the PDF, registers the letter with its "
+        "case, seals the acknowledgement (timestamped), signs the answer; A checks the answer's signature and "
+        "the acknowledgement's seal (pyHanko) and records it.",
+        "",
+        f"Measured {results['date']} on {results['machine']}; commit {results['commit']}.",
+        "",
+        "| | envelopes | wall time | envelopes/s | target | CPU per envelope |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| between installations | {remote['delivered']} | {remote['wall_s']} s | **{remote['per_s']}** | ≥ 100 "
+        f"{'✓' if ok['remote'] else '✗'} | sender {remote['sender_cpu_ms']} ms, recipient {remote['recipient_cpu_ms']} ms |",
+        f"| within one installation | {local['delivered']} | {local['wall_s']} s | **{local['per_s']}** | ≥ 300 "
+        f"{'✓' if ok['local'] else '✗'} | {local['cpu_ms']} ms |",
+        "",
+        f"Not delivered at the end: {remote['failed']}; letters in B's register from A: {remote['received_at_b']} "
+        f"(the warm-up's 20 included).",
+        END,
+    ]
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    block = "\n".join(lines)
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--envelopes", type=int, default=500)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--report", type=Path)
+    args = parser.parse_args(argv)
+    import subprocess
+
+    results = measure(args.envelopes)
+    results["connections"] = int(os.environ.get("WASL_EXCHANGE_CONNECTIONS", "4"))
+    results["machine"] = _machine()
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    results["commit"] = commit + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+    if args.report:
+        report(results, args.report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
