@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from trust import der
 from trust.verification import NOT_INTACT, TIMESTAMP_INVALID, UNREADABLE, UNTRUSTED, DataVerdict
 
 SHA256 = "sha256"
@@ -56,13 +57,14 @@ def _signer(signed_data: asn1_cms.SignedData, root_der: bytes) -> tuple[asn1_cms
     sid = signer_info["sid"]
     if sid.name != "issuer_and_serial_number":
         raise _Refused(UNREADABLE)
-    issuer, serial = sid.chosen["issuer"], sid.chosen["serial_number"].native
+    issuer_der, serial = sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native
     for choice in signed_data["certificates"] or []:
         if choice.name != "certificate":
             continue
         candidate = choice.chosen
-        if candidate.serial_number == serial and candidate.issuer == issuer:
-            return signer_info, _issued_by_root(candidate.dump(), root_der)
+        certificate_der = candidate.dump()  # before reading it: read, asn1crypto would re-encode it
+        if candidate.serial_number == serial and candidate["tbs_certificate"]["issuer"].dump() == issuer_der:
+            return signer_info, _issued_by_root(certificate_der, root_der)
     raise _Refused(UNTRUSTED)
 
 
@@ -74,6 +76,9 @@ def _check_signature(
     if signer_info["digest_algorithm"]["algorithm"].native != SHA256:
         raise _Refused(UNREADABLE)
     attributes = signer_info["signed_attrs"]
+    # The signature covers the attributes encoded as a SET OF (RFC 5652 §5.4): their bytes as
+    # received, taken before reading them (asn1crypto re-encodes what was read, slowly).
+    signed = der.tlv(0x31, attributes.contents)
     found: dict[str, object] = {}
     for attribute in attributes:
         name = attribute["type"].native
@@ -83,7 +88,6 @@ def _check_signature(
         found[name] = values[0].native
     if found.get("content_type") != content_type or found.get("message_digest") != digest:
         raise _Refused(NOT_INTACT)
-    signed = b"\x31" + attributes.dump()[1:]  # the attributes as a SET OF (RFC 5652 §5.4)
     signature = bytes(signer_info["signature"].native)
     public_key = cert.public_key()
     try:
