@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from documents import storage
+from documents.models import Blob
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,21 @@ def store_checked(files: Sequence[CheckedFile]) -> list[str]:
             raise FileRejected("file_changed", _("The file changed while it was being received."))
         new.append(written)
     return new
+
+
+def stored_file(blob: Blob, filename: str) -> CheckedFile:
+    """A file already checked and stored (another register's attachment), to attach again
+    without reading it: its bytes are in storage under its hash."""
+    if not storage.exists(blob.sha256):
+        raise FileRejected("file_missing", _("The file “%(name)s” is missing from storage.") % {"name": filename})
+    return CheckedFile(
+        filename=filename,
+        content_type=blob.content_type,
+        size=blob.size,
+        sha256=blob.sha256,
+        pages=blob.pages,
+        upload=bytes_upload(b"", filename),  # never read: the bytes are stored already
+    )
 
 
 def bytes_upload(data: bytes, name: str) -> Upload:

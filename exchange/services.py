@@ -27,8 +27,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound, Refused
-from documents import storage
-from documents.intake import CheckedFile, bytes_upload, check_files
+from documents.intake import CheckedFile, stored_file
 from exchange.models import Envelope, RemoteAdministration
 from exchange.protocol import load_root
 from exchange.remote import envelope_post
@@ -191,9 +190,9 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
             return False  # delivered meanwhile, gone, or not for this installation: never twice
         outgoing = envelope.outgoing
         sender = envelope.sender
-        files = check_files(
-            [bytes_upload(storage.read_bytes(a.blob_id), a.filename) for a in outgoing.attachments.all()]
-        )
+        files = [
+            stored_file(a.blob, a.filename) for a in outgoing.attachments.select_related("blob").order_by("position")
+        ]
         registration = request_register(
             actor=None,
             administration=envelope.recipient,
