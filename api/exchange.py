@@ -13,18 +13,21 @@ from api.auth import bearer
 from documents.intake import check_files
 from exchange import selectors, services
 from exchange.models import Envelope
-from tenancy.models import Administration
+from exchange.selectors import DirectoryEntry
 from workflow.access import readable_scope, scope_for_staff
 
 router = Router(tags=["exchange"])
 
 
 class DirectoryEntryOut(Schema):
+    address: str
     code: str
     kind: str
+    region: str
     name_ar: str
     name_fr: str
     name_zgh: str
+    installation: str
 
 
 class EnvelopeOut(Schema):
@@ -61,9 +64,11 @@ def _envelope_out(envelope: Envelope) -> dict[str, Any]:
 
 
 @router.get("/directory", response=list[DirectoryEntryOut], auth=None)
-def directory(request: HttpRequest, q: str = "", kind: str = "") -> list[Administration]:
-    """The administrations reachable from this installation, by name or code, and kind."""
-    return list(selectors.directory(q=q, kind=kind)[:200])
+def directory(request: HttpRequest, q: str = "", kind: str = "", region: str = "") -> list[DirectoryEntry]:
+    """The administrations reachable from this installation (its own, then those of the
+    installations pinned to it, whose ``address`` is ``CODE@installation``), by name or code,
+    kind and region; at most 200."""
+    return selectors.directory_entries(q=q, kind=kind, region=region, limit=200)
 
 
 @router.post("/administrations/{code}/exchanges", response={201: EnvelopeOut}, auth=bearer)

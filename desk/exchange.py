@@ -16,10 +16,16 @@ from core.errors import NotFound, Refused
 from core.forms import AccessibleForm, ObjectChoiceField
 from documents.forms import CheckedFilesField
 from exchange import selectors, services
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, Region
 from workflow.access import Scope, readable_scope
 
 Role = Membership.Role
+
+
+class DirectorySearchForm(AccessibleForm):
+    q = forms.CharField(label=_("Name or code"), required=False, max_length=100)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All")), *Administration.Kind.choices])
+    region = forms.ChoiceField(label=_("Region"), required=False, choices=[("", _("All")), *Region.choices])
 
 
 class LetterForm(AccessibleForm):
@@ -32,7 +38,10 @@ class LetterForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         field = self.fields["recipient"]
         assert isinstance(field, ObjectChoiceField)
-        field.set_objects(directory, lambda a: f"{a.name} ({a.code})")
+        field.set_objects(
+            directory,
+            lambda e: f"{e.name} ({e.address}, {e.installation})" if e.installation else f"{e.name} ({e.address})",
+        )
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
@@ -46,7 +55,10 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
     administration = scope.administration
     may_send = bool(scope.roles & services.SEND_ROLES)
     form = LetterForm(
-        request.POST or None, request.FILES or None, directory=list(selectors.directory(exclude=administration))
+        request.POST or None,
+        request.FILES or None,
+        directory=selectors.directory_entries(exclude=administration),
+        initial={"recipient": request.GET.get("to", "")},
     )
     if request.method == "POST":
         if not may_send:
@@ -57,7 +69,7 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
                 envelope = services.mail_send(
                     actor=scope.user,
                     administration=administration,
-                    recipient_code=data["recipient"].code,
+                    recipient_code=data["recipient"].address,
                     subject=data["subject"],
                     body=data["body"],
                     files=data["documents"],
@@ -82,4 +94,31 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
             "form": form if may_send else None,
         },
         status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def directory(request: HttpRequest, code: str) -> HttpResponse:
+    """Every administration letters can be sent to: this installation's and its peers', by name
+    or code, kind and region."""
+    scope = _scope(request, code)
+    search = DirectorySearchForm(request.GET or None)
+    filters = search.cleaned_data if search.is_valid() else {}
+    entries = selectors.directory_entries(
+        exclude=scope.administration,
+        q=filters.get("q", ""),
+        kind=filters.get("kind", ""),
+        region=filters.get("region", ""),
+        limit=200,
+    )
+    return render(
+        request,
+        "desk/directory.html",
+        {
+            "administration": scope.administration,
+            "section": "directory",
+            "search": search,
+            "entries": entries,
+            "may_send": bool(scope.roles & services.SEND_ROLES),
+        },
     )

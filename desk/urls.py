@@ -38,6 +38,7 @@ urlpatterns = [
     path("<str:code>/parapheur/<int:pk>/act/<str:act>/", parapheur.folder_act, name="folder_act"),
     path("<str:code>/parapheur/<int:pk>/<str:which>.pdf", parapheur.folder_file, name="folder_file"),
     path("<str:code>/exchanges/", exchange.exchanges, name="exchanges"),
+    path("<str:code>/directory/", exchange.directory, name="directory"),
     path("<str:code>/services/", views.services, name="services"),
     path("<str:code>/staff/", views.staff, name="staff"),
     path("<str:code>/staff/<int:membership_id>/revoke/", views.staff_revoke, name="staff_revoke"),

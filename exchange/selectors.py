@@ -1,18 +1,59 @@
-"""Reads of the exchange: the directory, an administration's envelopes."""
+"""Reads of the exchange: the directory (this installation's administrations and its peers'),
+an administration's envelopes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
+from django.utils.translation import get_language
 
-from exchange.models import Envelope
-from tenancy.models import Administration
+from exchange.models import Envelope, RemoteAdministration
+from tenancy.models import Administration, Region
+
+KIND_LABELS = dict(Administration.Kind.choices)
+REGION_LABELS = dict(Region.choices)
 
 
-def directory(*, exclude: Administration | None = None, q: str = "", kind: str = "") -> QuerySet[Administration]:
-    """The administrations reachable from this installation, by name or code and kind."""
-    entries = Administration.objects.filter(is_active=True).order_by("code")
-    if exclude is not None:
-        entries = entries.exclude(pk=exclude.pk)
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """An administration letters can be sent to: ``address`` is its code here, ``CODE@peer`` on
+    another installation (``installation`` then names it)."""
+
+    address: str
+    code: str
+    kind: str
+    region: str
+    name_ar: str
+    name_fr: str
+    name_zgh: str
+    installation: str = ""
+
+    @property
+    def pk(self) -> str:
+        return self.address
+
+    @property
+    def name(self) -> str:
+        language = (get_language() or "ar").split("-")[0]
+        if language == "fr":
+            return self.name_fr
+        if language == "zgh" and self.name_zgh:
+            return self.name_zgh
+        return self.name_ar
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def region_label(self) -> str:
+        return str(REGION_LABELS.get(self.region, self.region))
+
+
+def _matching[T: (Administration, RemoteAdministration)](
+    entries: QuerySet[T], q: str, kind: str, region: str
+) -> QuerySet[T]:
     if q.strip():
         term = q.strip()
         entries = entries.filter(
@@ -23,7 +64,45 @@ def directory(*, exclude: Administration | None = None, q: str = "", kind: str =
         )
     if kind:
         entries = entries.filter(kind=kind)
+    if region:
+        entries = entries.filter(region=region)
     return entries
+
+
+def directory(
+    *, exclude: Administration | None = None, q: str = "", kind: str = "", region: str = ""
+) -> QuerySet[Administration]:
+    """The administrations of this installation, by name or code, kind and region."""
+    entries = Administration.objects.filter(is_active=True).order_by("code")
+    if exclude is not None:
+        entries = entries.exclude(pk=exclude.pk)
+    return _matching(entries, q, kind, region)
+
+
+def directory_entries(
+    *, exclude: Administration | None = None, q: str = "", kind: str = "", region: str = "", limit: int = 500
+) -> list[DirectoryEntry]:
+    """Every administration reachable from here (ours first, then each peer's), filtered."""
+    fields = ("code", "kind", "region", "name_ar", "name_fr", "name_zgh")
+    local = [
+        DirectoryEntry(address=row["code"], **row)
+        for row in directory(exclude=exclude, q=q, kind=kind, region=region).values(*fields)[:limit]
+    ]
+    remote_rows = _matching(
+        RemoteAdministration.objects.filter(is_active=True, peer__is_active=True).order_by("peer__name", "code"),
+        q,
+        kind,
+        region,
+    ).values(*fields, "peer__name", "peer__label")[: max(0, limit - len(local))]
+    remote = [
+        DirectoryEntry(
+            address=f"{row['code']}@{row['peer__name']}",
+            installation=row["peer__label"] or row["peer__name"],
+            **{name: row[name] for name in fields},
+        )
+        for row in remote_rows
+    ]
+    return local + remote
 
 
 def envelopes_of(administration: Administration, *, limit: int = 200) -> list[Envelope]:

@@ -203,6 +203,9 @@ def desk_processing_pages(code: str, pk: int) -> list[tuple[str, str]]:
         ("post", f"/desk/{code}/routing/"),
         ("get", f"/desk/{code}/letters/"),
         ("post", f"/desk/{code}/letters/"),
+        ("get", f"/desk/{code}/exchanges/"),
+        ("post", f"/desk/{code}/exchanges/"),
+        ("get", f"/desk/{code}/directory/"),
     ]
 
 

@@ -8,10 +8,11 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.clock import now
 from documents.samples import pdf_bytes
 from exchange import services
-from exchange.models import Envelope
-from tenancy.models import Membership
+from exchange.models import Envelope, Peer, RemoteAdministration
+from tenancy.models import Membership, Region
 from tenancy.testing import make_administration, make_staff
 
 Role = Membership.Role
@@ -35,7 +36,7 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(comm
     response = page.post(
         f"/desk/{commune.code}/exchanges/",
         {
-            "recipient": province.pk,
+            "recipient": province.code,
             "subject": "Demande d'avis",
             "documents": [SimpleUploadedFile("lettre.pdf", pdf_bytes(), content_type="application/pdf")],
         },
@@ -53,7 +54,7 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(comm
         assert signed_in(user).get(f"/desk/{commune.code}/exchanges/").status_code == 404
         assert (
             signed_in(user)
-            .post(f"/desk/{commune.code}/exchanges/", {"recipient": province.pk, "subject": "x"})
+            .post(f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x"})
             .status_code
             == 404
         )
@@ -65,6 +66,60 @@ def test_an_auditor_reads_the_exchanges_but_cannot_send(commune, auditor):
     client = signed_in(auditor)
     assert client.get(f"/desk/{commune.code}/exchanges/").status_code == 200
     assert (
-        client.post(f"/desk/{commune.code}/exchanges/", {"recipient": province.pk, "subject": "x"}).status_code == 404
+        client.post(f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x"}).status_code == 404
     )
     assert not Envelope.objects.exists()
+
+
+def _peer_with(code: str, **fields) -> RemoteAdministration:
+    peer = Peer.objects.create(
+        name="rsk",
+        label="Wasl Rabat-Salé-Kénitra",
+        base_url="https://wasl.rsk.example",
+        ca_certificate="-",
+        fingerprint="ab" * 32,
+        created_at=now(),
+    )
+    return RemoteAdministration.objects.create(peer=peer, code=code, **fields)
+
+
+def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune, clerk, outsider):
+    make_administration("PROVINCE-TIZ", name_fr="Province de Tiznit", kind="province", region=Region.SOUSS)
+    make_administration("REGION-RSK", name_fr="Région de Rabat", kind="region", region=Region.RABAT)
+    _peer_with("COMMUNE-SALE", kind="commune", region=Region.RABAT, name_ar="جماعة سلا", name_fr="Commune de Salé")
+    page = signed_in(clerk)
+    html = page.get(f"/desk/{commune.code}/directory/").content.decode()
+    for text in (
+        "Province de Tiznit",
+        "Région de Rabat",
+        "Commune de Salé",
+        "COMMUNE-SALE@rsk",
+        "Wasl Rabat-Salé-Kénitra",
+    ):
+        assert text in html
+    assert f'<bdi dir="ltr">{commune.code}</bdi>' not in html  # not itself
+    in_rabat = page.get(f"/desk/{commune.code}/directory/", {"region": Region.RABAT}).content.decode()
+    assert "Région de Rabat" in in_rabat and "Commune de Salé" in in_rabat and "Tiznit" not in in_rabat
+    communes = page.get(f"/desk/{commune.code}/directory/", {"kind": "commune", "q": "salé"}).content.decode()
+    assert "Commune de Salé" in communes and "Région de Rabat" not in communes
+    assert "?to=COMMUNE-SALE%40rsk#letter" in communes
+    assert signed_in(outsider).get(f"/desk/{commune.code}/directory/").status_code == 404
+    found = Client().get("/api/v1/directory", {"region": Region.RABAT}).json()
+    assert [(e["address"], e["installation"]) for e in found] == [
+        ("REGION-RSK", ""),
+        ("COMMUNE-SALE@rsk", "Wasl Rabat-Salé-Kénitra"),
+    ]
+
+
+def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(commune, clerk):
+    _peer_with("COMMUNE-SALE", kind="commune", name_ar="جماعة سلا", name_fr="Commune de Salé")
+    page = signed_in(clerk)
+    form = page.get(f"/desk/{commune.code}/exchanges/?to=COMMUNE-SALE@rsk").content.decode()
+    assert 'value="COMMUNE-SALE@rsk" selected' in form
+    response = page.post(f"/desk/{commune.code}/exchanges/", {"recipient": "COMMUNE-SALE@rsk", "subject": "Avis"})
+    assert response.status_code == 302
+    envelope = Envelope.objects.get()
+    assert (envelope.peer.name, envelope.remote_code, envelope.recipient) == ("rsk", "COMMUNE-SALE", None)
+    assert envelope.outgoing.sender_identifier == "COMMUNE-SALE@RSK"
+    listed = page.get(f"/desk/{commune.code}/exchanges/").content.decode()
+    assert "Commune de Salé (Wasl Rabat-Salé-Kénitra)" in listed and "En cours d&#x27;acheminement" in listed, listed
