@@ -40,8 +40,9 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "dir": "auto"}),
         help_text=gettext_lazy(
-            "One per line: name in Arabic | name in French | code of the administration that holds it "
-            "(only for documents another administration holds: they can never be asked of the depositor)."
+            "One per line: name in Arabic | name in French | code of the administration that holds it | "
+            "the code it gives that document (only for documents another administration holds: they can never be "
+            "asked of the depositor; with the holder's code for the document, an agent can ask the holder for it)."
         ),
     )
 
@@ -52,7 +53,8 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
         self.fields["delay_days"].help_text = _("At most 60 days by law 55-19; 30 for investment files.")
         if self.instance.pk:
             self.fields["documents"].initial = "\n".join(
-                " | ".join(filter(None, [d.name_ar, d.name_fr, d.held_by_code])) for d in self.instance.documents.all()
+                " | ".join(filter(None, [d.name_ar, d.name_fr, d.held_by_code, d.held_document_code]))
+                for d in self.instance.documents.all()
             )
 
     def clean_code(self) -> str:
@@ -85,7 +87,10 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
             if holder:
                 found = Administration.objects.filter(code=holder.upper()).first()
                 holder_name = found.name_fr if found else holder
-            lines.append(changes.DocumentLine(parts[0][:200], parts[1][:200], holder.upper()[:40], holder_name[:200]))
+            kind = parts[3].upper()[:40] if len(parts) > 3 and holder else ""
+            lines.append(
+                changes.DocumentLine(parts[0][:200], parts[1][:200], holder.upper()[:40], holder_name[:200], kind)
+            )
         return lines
 
 

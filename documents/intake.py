@@ -204,6 +204,22 @@ def store_checked(files: Sequence[CheckedFile]) -> list[str]:
     return new
 
 
+def blob_of(checked: CheckedFile) -> Blob:
+    """Store a checked file (if new) and its record; call inside the transaction that uses it
+    (a file stored for a transaction that fails is removed by the orphan sweep)."""
+    store_checked([checked])
+    blob = Blob(sha256=checked.sha256, size=checked.size, content_type=checked.content_type, pages=checked.pages)
+    Blob.objects.bulk_create([blob], ignore_conflicts=True)
+    return blob
+
+
+def pdf_blob(pdf: bytes, *, pages: int | None = None) -> Blob:
+    """Store a PDF Wasl made (a sealed copy, a letter) and its record; as :func:`blob_of`."""
+    blob = Blob(sha256=storage.store_bytes(pdf), size=len(pdf), content_type="application/pdf", pages=pages)
+    Blob.objects.bulk_create([blob], ignore_conflicts=True)
+    return blob
+
+
 def stored_file(blob: Blob, filename: str) -> CheckedFile:
     """A file already checked and stored (another register's attachment), to attach again
     without reading it: its bytes are in storage under its hash."""

@@ -15,6 +15,7 @@ same id.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.db import models
@@ -165,3 +166,149 @@ class Envelope(models.Model):
         language = (get_language() or "ar").split("-")[0]
         name = self.remote_name if language == "fr" else (self.remote_name_ar or self.remote_name)
         return f"{name} ({self.peer.label or self.peer.name})" if self.peer is not None else name
+
+
+class ProvidedDocument(models.Model):
+    """A kind of document an administration delivers to others on request (once-only), either
+    at once (``automatic``: the latest one it holds for the person, sealed) or after one of its
+    agents approves."""
+
+    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="provided_documents")
+    code = models.CharField(_("code"), max_length=40)
+    name_ar = models.CharField(_("name in Arabic"), max_length=200)
+    name_fr = models.CharField(_("name in French"), max_length=200)
+    automatic = models.BooleanField(_("delivered automatically"), default=False)
+    is_active = models.BooleanField(_("delivered"), default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["administration", "code"], name="provided_document_code")]
+        ordering = ["administration", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.administration.code}/{self.code}"
+
+    @property
+    def name(self) -> str:
+        return self.name_fr if (get_language() or "ar").startswith("fr") else self.name_ar
+
+
+class HeldDocument(models.Model):
+    """A document an administration holds about a person (a certificate it issued), which it may
+    deliver to another administration instead of the person carrying it."""
+
+    kind = models.ForeignKey(ProvidedDocument, on_delete=models.PROTECT, related_name="held")
+    national_id = models.CharField(max_length=20, db_index=True)
+    person_name = models.CharField(max_length=200)
+    reference = models.CharField(max_length=60, blank=True)
+    blob = models.ForeignKey("documents.Blob", on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=160)
+    issued_on = models.DateField()
+    registered_at = models.DateTimeField()
+    registered_by = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "national_id", "-issued_on"], name="held_document_person")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference or self.pk}"
+
+
+class DocumentRequest(models.Model):
+    """A once-only request: an administration handling a person's request asks the
+    administration that holds a document about that person, instead of asking the person."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting the holder")
+        DELIVERED = "delivered", _("Delivered")
+        REFUSED = "refused", _("Refused")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requester = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("workflow.Case", on_delete=models.PROTECT, related_name="document_requests")
+    provider = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    kind = models.ForeignKey(ProvidedDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Copied when asked: the procedure's list of documents may change afterwards.
+    document_name_ar = models.CharField(max_length=200)
+    document_name_fr = models.CharField(max_length=200)
+    procedure_code = models.CharField(max_length=40, blank=True)
+    procedure_name_fr = models.CharField(max_length=200, blank=True)
+    procedure_name_ar = models.CharField(max_length=200, blank=True)
+    national_id = models.CharField(max_length=20)
+    person_name = models.CharField(max_length=200)
+    citizen = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=500, blank=True)
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(  # empty for an automatic answer
+        "tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    held = models.ForeignKey(HeldDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    blob = models.ForeignKey(  # the delivered copy, sealed by the provider
+        "documents.Blob", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "document_name_fr"],
+                condition=models.Q(status="pending"),
+                name="document_request_one_pending",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["provider", "status", "-requested_at"], name="document_request_provider"),
+            models.Index(fields=["requester", "-requested_at"], name="document_request_requester"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_name_fr} ({self.status})"
+
+    @property
+    def document_name(self) -> str:
+        return self.document_name_fr if (get_language() or "ar").startswith("fr") else self.document_name_ar
+
+
+class AccessLogHead(models.Model):
+    """The end of the access log's chain (one row, locked to append)."""
+
+    last_position = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"access log at {self.last_position}"
+
+
+class AccessLogEntry(models.Model):
+    """One access to a person's data by an administration other than the one they wrote to:
+    append-only, each entry chained to the one before by SHA-256 (like the register log)."""
+
+    class Action(models.TextChoices):
+        REQUESTED = "requested", _("Asked for a document about you")
+        DELIVERED = "delivered", _("Delivered a document about you")
+        REFUSED = "refused", _("Refused to deliver a document about you")
+        READ = "read", _("Read a document about you")
+
+    position = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    national_id = models.CharField(max_length=20, db_index=True)
+    citizen = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(max_length=200, blank=True)  # empty: done automatically
+    payload = models.TextField()  # canonical JSON of what the entry says, what the hash covers
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+    request = models.ForeignKey(DocumentRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["position"]
+        indexes = [models.Index(fields=["citizen", "-position"], name="access_log_citizen")]
+
+    def __str__(self) -> str:
+        return f"access {self.position} {self.action}"
+
+    @property
+    def facts(self) -> dict[str, str]:
+        return dict(json.loads(self.payload)["facts"])

@@ -27,7 +27,7 @@ from audit.services import audit_record
 from core.clock import now
 from core.errors import Refused
 from documents import storage
-from documents.intake import CheckedFile, store_checked
+from documents.intake import CheckedFile, pdf_blob, store_checked
 from documents.models import Blob
 from registry.facts import registration_facts
 from registry.log import log_append
@@ -414,10 +414,7 @@ def sealed_document_record(
     document; a file stored for a transaction that fails is removed by the orphan sweep.
     """
     if pdf:
-        sha256 = storage.store_bytes(pdf)
-        Blob.objects.bulk_create(
-            [Blob(sha256=sha256, size=len(pdf), content_type="application/pdf", pages=pages)], ignore_conflicts=True
-        )
+        sha256 = pdf_blob(pdf, pages=pages).sha256
     return SealedDocument.objects.create(
         correspondence=correspondence, kind=kind, token=token, blob_id=sha256, issued_at=issued_at
     )

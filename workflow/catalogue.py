@@ -23,6 +23,7 @@ class DocumentLine:
     name_fr: str
     held_by_code: str = ""
     held_by_name: str = ""
+    held_document_code: str = ""
 
 
 PROCEDURE_FIELDS = (
@@ -72,6 +73,7 @@ def procedure_save(
                     name_fr=d.name_fr.strip(),
                     held_by_code=d.held_by_code.strip().upper(),
                     held_by_name=d.held_by_name.strip(),
+                    held_document_code=d.held_document_code.strip().upper(),
                 )
                 for i, d in enumerate(documents, start=1)
             ]

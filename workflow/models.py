@@ -96,6 +96,8 @@ class ProcedureDocument(models.Model):
     # Held by another administration: the citizen may not be asked for it (law 55-19).
     held_by_code = models.CharField(_("held by (administration code)"), max_length=40, blank=True)
     held_by_name = models.CharField(_("held by"), max_length=200, blank=True)
+    # The holder's code for this document (its ProvidedDocument): what a once-only request asks.
+    held_document_code = models.CharField(_("holder's document code"), max_length=40, blank=True)
 
     class Meta:
         constraints = [
@@ -340,6 +342,8 @@ class CaseEvent(models.Model):
         NOTE = "note", _("Internal note")
         REMINDER = "reminder", _("Reminder sent")
         ATTESTATION = "attestation", _("Attestation of silence-acceptance issued")
+        DOCUMENT_ASKED = "document_asked", _("Document asked of the administration that holds it")
+        DOCUMENT_FETCHED = "document_fetched", _("Document obtained from the administration that holds it")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()

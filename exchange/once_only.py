@@ -1,0 +1,351 @@
+"""Once-only document requests (law 55-19: never ask a person for a document an administration
+already holds).
+
+The **holder** declares the kinds of documents it delivers (:class:`ProvidedDocument`), each
+delivered automatically or after one of its agents approves, and keeps the documents it holds
+about people (:class:`HeldDocument`). An agent handling a request whose procedure lists a document
+as held by another administration asks that administration for it, for the person who wrote
+(their national ID). Automatic kinds are answered at once with the latest document held for the
+person, sealed by the holder (or refused when none is held); others wait for the holder's agent,
+who delivers a held document (or a new one, kept for the next time) or refuses with a reason.
+
+The person sees, on their request's page, that the document was obtained (they are not asked for
+it), and every step in their access log (:mod:`exchange.access_log`), as does every time the
+requester's staff opens the delivered copy.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from core.clock import now
+from core.errors import NotFound, Refused
+from documents import storage
+from documents.intake import PDF, CheckedFile, blob_of, pdf_blob
+from exchange.access_log import access_record
+from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument
+from tenancy.models import Administration, Membership, User
+from tenancy.selectors import roles_in
+from trust.sealing import seal_pdf
+from trust.services import installation_pki
+from workflow.access import Scope
+from workflow.calendar import local_date
+from workflow.models import Case, CaseEvent, ProcedureDocument
+from workflow.services import offered_actions
+
+Role = Membership.Role
+HOLDER_ROLES = frozenset({Role.CLERK, Role.ADMIN, Role.HEAD, Role.AGENT, Role.SIGNATORY})
+Action = AccessLogEntry.Action
+
+
+class OnceOnlyRefused(Refused):
+    pass
+
+
+def _holder_check(actor: User, administration: Administration, *, admin_only: bool = False) -> None:
+    roles = roles_in(actor, administration)
+    if not roles & (frozenset({Role.ADMIN}) if admin_only else HOLDER_ROLES):
+        raise NotFound
+
+
+# -- the holder's side: what it delivers, what it holds ----------------------------------------
+
+
+def provided_document_save(
+    *, actor: User, administration: Administration, code: str, name_ar: str, name_fr: str, automatic: bool
+) -> ProvidedDocument:
+    """Declare (or change) a kind of document this administration delivers to others."""
+    _holder_check(actor, administration, admin_only=True)
+    code = code.strip().upper()
+    if not code or not name_ar.strip() or not name_fr.strip():
+        raise OnceOnlyRefused("incomplete", _("Give the code and the name in Arabic and in French."), field="code")
+    with transaction.atomic():
+        kind, _created = ProvidedDocument.objects.update_or_create(
+            administration=administration,
+            code=code[:40],
+            defaults={"name_ar": name_ar.strip()[:200], "name_fr": name_fr.strip()[:200], "automatic": automatic},
+        )
+        audit_record(
+            actor=actor,
+            action="once_only.provided",
+            obj=kind,
+            administration=administration,
+            data={"code": kind.code, "automatic": automatic},
+        )
+    return kind
+
+
+def held_document_register(
+    *,
+    actor: User,
+    administration: Administration,
+    kind: ProvidedDocument,
+    national_id: str,
+    person_name: str,
+    file: CheckedFile,
+    issued_on: date,
+    reference: str = "",
+) -> HeldDocument:
+    """Keep a document this administration holds about a person (a PDF it issued)."""
+    _holder_check(actor, administration)
+    if kind.administration_id != administration.pk:
+        raise NotFound
+    national_id = national_id.strip().upper()
+    if not national_id or not person_name.strip():
+        raise OnceOnlyRefused("no_person", _("Give the person's national ID and name."), field="national_id")
+    if file.content_type != PDF:
+        raise OnceOnlyRefused("not_pdf", _("The document must be a PDF."), field="document")
+    with transaction.atomic():
+        held = HeldDocument.objects.create(
+            kind=kind,
+            national_id=national_id[:20],
+            person_name=person_name.strip()[:200],
+            reference=reference.strip()[:60],
+            blob=blob_of(file),
+            filename=file.filename,
+            issued_on=issued_on,
+            registered_at=now(),
+            registered_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="once_only.held",
+            obj=held,
+            administration=administration,
+            data={"kind": kind.code, "reference": held.reference},
+        )
+    return held
+
+
+# -- the requester's side ----------------------------------------------------------------------
+
+
+def askable(case: Case) -> list[ProcedureDocument]:
+    """The documents of the case's procedure that another administration of this installation
+    holds and delivers: the ones an agent can ask for instead of the person."""
+    if case.procedure_id is None:
+        return []
+    documents = [d for d in case.procedure.documents.all() if d.held_by_code and d.held_document_code]  # type: ignore[union-attr]
+    delivered = set(
+        ProvidedDocument.objects.filter(
+            administration__code__in={d.held_by_code for d in documents},
+            administration__is_active=True,
+            is_active=True,
+        ).values_list("administration__code", "code")
+    )
+    return [d for d in documents if (d.held_by_code, d.held_document_code) in delivered]
+
+
+def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequest:
+    """Ask the holder of document ``position`` of the case's procedure for it, for the person who
+    wrote; answered at once if the holder delivers that kind automatically."""
+    if not offered_actions(scope, case)["request_completion"]:
+        raise OnceOnlyRefused("not_allowed", _("You cannot ask for documents on this file now."), status=403)
+    document = next((d for d in askable(case) if d.position == position), None)
+    if document is None:
+        raise OnceOnlyRefused(
+            "not_held", _("This document is not listed as delivered by another administration."), field="document"
+        )
+    correspondence = case.correspondence
+    national_id = correspondence.sender_identifier.strip().upper()
+    if not national_id:
+        raise OnceOnlyRefused(
+            "no_identity", _("The request does not give the person's national ID: the holder cannot find the document.")
+        )
+    provider = Administration.objects.get(code=document.held_by_code)
+    kind = ProvidedDocument.objects.get(administration=provider, code=document.held_document_code)
+    procedure = case.procedure
+    assert procedure is not None
+    moment = now()
+    try:
+        with transaction.atomic():
+            request = DocumentRequest.objects.create(
+                requester=scope.administration,
+                case=case,
+                provider=provider,
+                kind=kind,
+                document_name_ar=document.name_ar,
+                document_name_fr=document.name_fr,
+                procedure_code=procedure.code,
+                procedure_name_ar=procedure.name_ar,
+                procedure_name_fr=procedure.name_fr,
+                national_id=national_id,
+                person_name=correspondence.sender_name,
+                citizen=correspondence.sender_account,
+                requested_at=moment,
+                requested_by=scope.user,
+            )
+            _log(request, Action.REQUESTED, scope.administration, scope.user)
+            CaseEvent.objects.create(
+                case=case,
+                at=moment,
+                kind=CaseEvent.Kind.DOCUMENT_ASKED,
+                actor=scope.user,
+                public=True,
+                text=f"{document.name_ar} — {document.name_fr} ({provider.name_ar} — {provider.name_fr})",
+            )
+            audit_record(
+                actor=scope.user,
+                action="once_only.requested",
+                obj=request,
+                administration=scope.administration,
+                data={"holder": provider.code, "kind": kind.code, "case": correspondence.number},
+            )
+            if kind.automatic:
+                held = _latest_held(kind, national_id)
+                if held is None:
+                    _refuse(request, None, _("No such document is held for this person."))
+                else:
+                    _deliver(request, held, None)
+    except IntegrityError:
+        raise OnceOnlyRefused(
+            "already_asked", _("This document has already been asked for and not answered yet.")
+        ) from None
+    return request
+
+
+def _latest_held(kind: ProvidedDocument, national_id: str) -> HeldDocument | None:
+    return HeldDocument.objects.filter(kind=kind, national_id=national_id).order_by("-issued_on", "-pk").first()
+
+
+def _facts(request: DocumentRequest) -> dict[str, Any]:
+    return {
+        "document": {"ar": request.document_name_ar, "fr": request.document_name_fr},
+        "procedure": {"code": request.procedure_code, "ar": request.procedure_name_ar, "fr": request.procedure_name_fr},
+        "requester": request.requester.code,
+        "holder": request.provider.code,
+        "file": request.case.correspondence.number,
+        "reason": request.reason,
+    }
+
+
+def _log(request: DocumentRequest, action: str, administration: Administration, actor: User | None) -> None:
+    access_record(
+        action=action,
+        administration=administration,
+        national_id=request.national_id,
+        citizen=request.citizen,
+        actor=actor,
+        at=now(),
+        facts=_facts(request),
+        request=request,
+    )
+
+
+def _deliver(request: DocumentRequest, held: HeldDocument, actor: User | None) -> None:
+    """Seal a copy of ``held`` by the holder for the requester, and record the delivery."""
+    provider = request.provider
+    copy = seal_pdf(
+        storage.read_bytes(held.blob_id),
+        pki=installation_pki(),
+        administration_code=provider.code,
+        reason=f"Copie délivrée à {request.requester.name_fr} — {request.procedure_name_fr} "
+        f"(dossier {request.case.correspondence.number})",
+    )
+    moment = now()
+    request.status = DocumentRequest.Status.DELIVERED
+    request.held = held
+    request.blob = pdf_blob(copy, pages=held.blob.pages)
+    request.answered_at = moment
+    request.answered_by = actor
+    request.save(update_fields=["status", "held", "blob", "answered_at", "answered_by"])
+    _log(request, Action.DELIVERED, provider, actor)
+    CaseEvent.objects.create(
+        case=request.case,
+        at=moment,
+        kind=CaseEvent.Kind.DOCUMENT_FETCHED,
+        public=True,
+        text=f"{request.document_name_ar} — {request.document_name_fr} ({provider.name_ar} — {provider.name_fr})",
+    )
+    audit_record(
+        actor=actor,
+        action="once_only.delivered",
+        obj=request,
+        administration=provider,
+        data={"to": request.requester.code, "held": held.pk},
+    )
+
+
+def _refuse(request: DocumentRequest, actor: User | None, reason: str) -> None:
+    request.status = DocumentRequest.Status.REFUSED
+    request.reason = reason[:500]
+    request.answered_at = now()
+    request.answered_by = actor
+    request.save(update_fields=["status", "reason", "answered_at", "answered_by"])
+    _log(request, Action.REFUSED, request.provider, actor)
+    audit_record(
+        actor=actor,
+        action="once_only.refused",
+        obj=request,
+        administration=request.provider,
+        data={"to": request.requester.code, "reason": request.reason},
+    )
+
+
+def _pending_for(actor: User, administration: Administration, request_id: str) -> DocumentRequest:
+    _holder_check(actor, administration)
+    request = (
+        DocumentRequest.objects.select_for_update()
+        .select_related("requester", "provider", "case__correspondence", "kind")
+        .filter(pk=request_id, provider=administration)
+        .first()
+    )
+    if request is None:
+        raise NotFound
+    if request.status != DocumentRequest.Status.PENDING:
+        raise OnceOnlyRefused("answered", _("This request has already been answered."))
+    return request
+
+
+def request_deliver(
+    *,
+    actor: User,
+    administration: Administration,
+    request_id: str,
+    held: HeldDocument | None = None,
+    file: CheckedFile | None = None,
+    issued_on: date | None = None,
+) -> DocumentRequest:
+    """The holder's agent delivers a document it holds, or a new one (kept for the next time)."""
+    with transaction.atomic():
+        request = _pending_for(actor, administration, request_id)
+        if held is not None:
+            if held.kind_id != request.kind_id or held.national_id != request.national_id:
+                raise OnceOnlyRefused("wrong_document", _("This document is not about this person."), field="held")
+        elif file is not None and request.kind is not None:
+            held = held_document_register(
+                actor=actor,
+                administration=administration,
+                kind=request.kind,
+                national_id=request.national_id,
+                person_name=request.person_name,
+                file=file,
+                issued_on=issued_on or local_date(now()),
+            )
+        else:
+            raise OnceOnlyRefused("no_document", _("Choose a document held for this person or add it."), field="held")
+        _deliver(request, held, actor)
+    return request
+
+
+def request_refuse(*, actor: User, administration: Administration, request_id: str, reason: str) -> DocumentRequest:
+    if not reason.strip():
+        raise OnceOnlyRefused("no_reason", _("Give the reason for the refusal."), field="reason")
+    with transaction.atomic():
+        request = _pending_for(actor, administration, request_id)
+        _refuse(request, actor, reason.strip())
+    return request
+
+
+def delivered_copy_read(*, scope: Scope, request: DocumentRequest) -> bytes:
+    """The delivered copy, for the requester's staff who may see the case; each read is logged."""
+    if request.requester_id != scope.administration.pk or request.blob_id is None:
+        raise NotFound
+    with transaction.atomic():
+        _log(request, Action.READ, scope.administration, scope.user)
+    return storage.read_bytes(request.blob_id)
