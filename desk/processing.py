@@ -32,6 +32,7 @@ from desk.forms import (
     ReasonForm,
     ReplyForm,
 )
+from desk.once_only import held_items
 from documents import storage
 from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
@@ -240,6 +241,7 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
         context["completion_form"] = CompletionForm(documents=list(case.procedure.documents.all()), prefix="completion")
     if actions["note"]:
         context["note_form"] = NoteForm(prefix="note")
+    context.update(held_items(scope, case))
     return context
 
 

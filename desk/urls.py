@@ -1,6 +1,6 @@
 from django.urls import path
 
-from desk import catalogue, exchange, parapheur, processing, views
+from desk import catalogue, exchange, once_only, parapheur, processing, views
 
 app_name = "desk"
 urlpatterns = [
@@ -39,6 +39,9 @@ urlpatterns = [
     path("<str:code>/parapheur/<int:pk>/<str:which>.pdf", parapheur.folder_file, name="folder_file"),
     path("<str:code>/exchanges/", exchange.exchanges, name="exchanges"),
     path("<str:code>/directory/", exchange.directory, name="directory"),
+    path("<str:code>/documents/", once_only.documents, name="documents"),
+    path("<str:code>/c/<int:pk>/held/ask/", once_only.held_ask, name="held_ask"),
+    path("<str:code>/c/<int:pk>/held/<uuid:request_id>.pdf", once_only.held_copy, name="held_copy"),
     path("<str:code>/services/", views.services, name="services"),
     path("<str:code>/staff/", views.staff, name="staff"),
     path("<str:code>/staff/<int:membership_id>/revoke/", views.staff_revoke, name="staff_revoke"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils.translation import get_language
@@ -310,5 +311,5 @@ class AccessLogEntry(models.Model):
         return f"access {self.position} {self.action}"
 
     @property
-    def facts(self) -> dict[str, str]:
+    def facts(self) -> dict[str, Any]:
         return dict(json.loads(self.payload)["facts"])

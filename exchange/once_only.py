@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, override
 
 from audit.services import audit_record
 from core.clock import now
@@ -199,7 +200,7 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
             if kind.automatic:
                 held = _latest_held(kind, national_id)
                 if held is None:
-                    _refuse(request, None, _("No such document is held for this person."))
+                    _refuse(request, None, _bilingual(gettext_noop("No such document is held for this person.")))
                 else:
                     _deliver(request, held, None)
     except IntegrityError:
@@ -207,6 +208,16 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
             "already_asked", _("This document has already been asked for and not answered yet.")
         ) from None
     return request
+
+
+def _bilingual(message: str) -> str:
+    """A reason written by Wasl itself, kept in Arabic and French: it is read by both sides and
+    the person, each in their language."""
+    with override("ar"):
+        arabic = _(message)
+    with override("fr"):
+        french = _(message)
+    return f"{arabic} — {french}"
 
 
 def _latest_held(kind: ProvidedDocument, national_id: str) -> HeldDocument | None:
@@ -290,7 +301,7 @@ def _refuse(request: DocumentRequest, actor: User | None, reason: str) -> None:
 def _pending_for(actor: User, administration: Administration, request_id: str) -> DocumentRequest:
     _holder_check(actor, administration)
     request = (
-        DocumentRequest.objects.select_for_update()
+        DocumentRequest.objects.select_for_update(of=("self",))
         .select_related("requester", "provider", "case__correspondence", "kind")
         .filter(pk=request_id, provider=administration)
         .first()

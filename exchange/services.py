@@ -174,7 +174,7 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
     """Register one envelope at its recipient (once) and seal the acknowledgement."""
     with transaction.atomic():
         envelope = (
-            Envelope.objects.select_for_update()
+            Envelope.objects.select_for_update(of=("self",))
             .select_related("sender", "recipient", "outgoing")
             .filter(pk=envelope_id)
             .first()

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_record
@@ -262,3 +262,28 @@ def notifications(request: HttpRequest) -> HttpResponse:
         "portal/notifications.html",
         {"notifications": items, "unread": sum(1 for n in items if n.read_at is None)},
     )
+
+
+@login_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Every access to the person's data by an administration other than the one they wrote to:
+    who, when, which document, for which procedure and file (law 09-08; Estonia's data tracker)."""
+    from exchange.access_log import accesses_of
+
+    user: User = request.user  # type: ignore[assignment]
+    entries = list(accesses_of(user)[:200])
+    language = (get_language() or "ar").split("-")[0]
+    rows = []
+    for entry in entries:
+        facts = entry.facts
+        pick = "fr" if language == "fr" else "ar"
+        rows.append(
+            {
+                "entry": entry,
+                "document": facts["document"].get(pick) or facts["document"].get("fr", ""),
+                "procedure": facts["procedure"].get(pick) or facts["procedure"].get("fr", ""),
+                "file": facts.get("file", ""),
+                "reason": facts.get("reason", "") if entry.action == "refused" else "",
+            }
+        )
+    return render(request, "portal/access_log.html", {"rows": rows})

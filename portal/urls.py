@@ -48,6 +48,7 @@ urlpatterns = [
     path("deposits/<int:pk>/letters/<int:reply_id>.pdf", tracking.letter, name="deposit_letter"),
     path("deposits/<int:pk>/attestation.pdf", tracking.attestation, name="deposit_attestation"),
     path("notifications/", tracking.notifications, name="notifications"),
+    path("account/access-log/", tracking.access_log, name="access_log"),
     path("track/", tracking.track, name="track"),
     path("track/request/", tracking.tracked, name="tracked"),
     path("track/request/receipt.pdf", tracking.tracked_receipt, name="tracked_receipt"),

@@ -206,6 +206,10 @@ def desk_processing_pages(code: str, pk: int) -> list[tuple[str, str]]:
         ("get", f"/desk/{code}/exchanges/"),
         ("post", f"/desk/{code}/exchanges/"),
         ("get", f"/desk/{code}/directory/"),
+        ("get", f"/desk/{code}/documents/"),
+        ("post", f"/desk/{code}/documents/"),
+        ("post", f"/desk/{code}/c/{pk}/held/ask/"),
+        ("get", f"/desk/{code}/c/{pk}/held/00000000-0000-0000-0000-000000000000.pdf"),
     ]
 
 

@@ -1,0 +1,145 @@
+"""Once-only pages: from a file's page an agent asks the holder; the holder's agent answers on
+the document requests page; the requester opens the sealed copy; the person reads every access in
+their space; outsiders see and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument
+from exchange.tests.test_once_only import case, holders  # noqa: F401 (fixtures)
+from tenancy.models import Membership
+from tenancy.testing import make_staff
+from trust.testing import sample_pdf
+
+Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def signed_in(user, language="fr") -> Client:
+    client = Client(headers={"Accept-Language": language})
+    client.force_login(user)
+    return client
+
+
+def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent, holders, case):  # noqa: F811
+    page = signed_in(agent)
+    file_url = f"/desk/{commune.code}/c/{case.pk}/"
+    html = page.get(file_url).content.decode()
+    assert "Documents détenus par d&#x27;autres administrations" in html or "Documents détenus" in html
+    assert "Demander à DGI-TEST" in html and "Demander à ANCFCC-TEST" in html
+    response = page.post(f"{file_url}held/ask/", {"document": "3"})
+    assert response.status_code == 302
+    asked = DocumentRequest.objects.get()
+    assert asked.status == "pending"
+    assert "Demander à DGI-TEST" not in page.get(file_url).content.decode()  # not twice while waiting
+    # The tax office's agent answers with a new document, which it keeps.
+    tax_agent = make_staff(holders["tax"], Role.AGENT, "agent@dgi.ma")
+    holder_page = signed_in(tax_agent)
+    listing = holder_page.get(f"/desk/{holders['tax'].code}/documents/").content.decode()
+    assert "AB123456" in listing and "Attestation fiscale" in listing and commune.name_fr in listing
+    prefix = f"r{asked.pk.hex[:8]}"
+    answered = holder_page.post(
+        f"/desk/{holders['tax'].code}/documents/",
+        {
+            "action": "deliver",
+            "request": str(asked.pk),
+            f"{prefix}-document": SimpleUploadedFile(
+                "att.pdf", sample_pdf("Attestation"), content_type="application/pdf"
+            ),
+        },
+    )
+    assert answered.status_code == 302
+    asked.refresh_from_db()
+    assert asked.status == "delivered" and HeldDocument.objects.filter(national_id="AB123456").count() == 1
+    copy = page.get(f"{file_url}held/{asked.pk}.pdf")
+    assert copy.status_code == 200 and copy["Content-Type"] == "application/pdf" and copy.content.startswith(b"%PDF")
+    assert copy["Cache-Control"] == "private, no-store"
+    # The person's space: the file says it was obtained; the log lists who, what, for which file.
+    follow = signed_in(citizen).get(f"/deposits/{case.pk}/").content.decode()
+    assert "Document obtenu auprès de l&#x27;administration qui le détient" in follow
+    log = signed_in(citizen).get("/account/access-log/").content.decode()
+    for text in (
+        "Direction des impôts",
+        "Attestation fiscale",
+        "Autorisation de construire",
+        case.correspondence.number,
+    ):
+        assert text in log
+    assert tax_agent.full_name in log and "Lu un document vous concernant" in log
+    arabic = signed_in(citizen, "ar").get("/account/access-log/").content.decode()
+    assert "شهادة جبائية" in arabic and 'dir="rtl"' in arabic
+
+
+def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commune, agent, holders, case):  # noqa: F811
+    land, admin = holders["land"], holders["land_admin"]
+    page = signed_in(admin)
+    url = f"/desk/{land.code}/documents/"
+    declared = page.post(
+        url,
+        {
+            "action": "provided",
+            "provided-code": "plan-cad",
+            "provided-name_ar": "تصميم",
+            "provided-name_fr": "Plan cadastral",
+        },
+    )
+    assert declared.status_code == 302
+    assert ProvidedDocument.objects.get(administration=land, code="PLAN-CAD").automatic is False
+    refused = page.post(url, {"action": "held", "held-kind": "", "held-national_id": "AB1"})
+    assert refused.status_code == 400 and not HeldDocument.objects.exists()
+    kept = page.post(
+        url,
+        {
+            "action": "held",
+            "held-kind": str(land.provided_documents.get(code="CERT-PROP").pk),
+            "held-national_id": "ab123456",
+            "held-person_name": "Fatima",
+            "held-issued_on": "2026-05-01",
+            "held-document": SimpleUploadedFile("c.pdf", sample_pdf("Certificat"), content_type="application/pdf"),
+        },
+    )
+    assert kept.status_code == 302 and HeldDocument.objects.get().national_id == "AB123456"
+    # A manual request refused with its reason.
+    signed_in(agent).post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
+    asked = DocumentRequest.objects.get(status="pending")
+    tax_page = signed_in(holders["tax_admin"])
+    tax_page.post(
+        f"/desk/{holders['tax'].code}/documents/",
+        {"action": "refuse", "request": str(asked.pk), "refusal-reason": "Dossier en cours"},
+    )
+    asked.refresh_from_db()
+    assert (asked.status, asked.reason) == ("refused", "Dossier en cours")
+    assert "Dossier en cours" in signed_in(agent).get(f"/desk/{commune.code}/c/{case.pk}/").content.decode()
+
+
+def test_outsiders_cannot_ask_answer_or_open(commune, citizen, agent, outsider, outsider_citizen, holders, case):  # noqa: F811
+    signed_in(agent).post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
+    asked = DocumentRequest.objects.get()
+    before = AccessLogEntry.objects.count()
+    for user in (outsider, citizen):
+        client = signed_in(user)
+        assert client.post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "2"}).status_code == 404
+        assert client.get(f"/desk/{commune.code}/c/{case.pk}/held/{asked.pk}.pdf").status_code == 404
+        assert client.get(f"/desk/{holders['tax'].code}/documents/").status_code == 404
+        denied = client.post(
+            f"/desk/{holders['tax'].code}/documents/",
+            {"action": "refuse", "request": str(asked.pk), "refusal-reason": "x"},
+        )
+        assert denied.status_code == 404
+    # Staff of the land registry cannot answer the tax office's request through their own page.
+    land_page = signed_in(holders["land_admin"])
+    land_page.post(
+        f"/desk/{holders['land'].code}/documents/",
+        {"action": "refuse", "request": str(asked.pk), "refusal-reason": "x"},
+    )
+    assert DocumentRequest.objects.get().status == "pending" and AccessLogEntry.objects.count() == before
+    assert "Direction des impôts" not in signed_in(outsider_citizen).get("/account/access-log/").content.decode()
+    assert Client().get("/account/access-log/").status_code == 302  # sign in first
