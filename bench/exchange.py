@@ -199,7 +199,7 @@ def report(results: dict[str, Any], path: Path) -> None:
         "signs the request; B checks the request's signature against A's pinned root, refuses replays, checks "
         "the manifest's seal and the documents' fingerprints, sniffs the PDF, registers the letter with its "
         "case, seals the acknowledgement (timestamped), signs the answer; A checks the answer's signature and "
-        "the acknowledgement's seal (pyHanko) and records it.",
+        "the acknowledgement's seal (`trust.pinned`, which the tests hold to agree with pyHanko) and records it.",
         "",
         f"Measured {results['date']} on {results['machine']}; commit {results['commit']}.",
         "",

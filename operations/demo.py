@@ -88,6 +88,15 @@ DEMO_ACCOUNTS = [
         "BO",
     ),
     DemoAccount(
+        "agent.ompic@demo.ma",
+        "demo-agent-2026",
+        "Meryem Alaoui",
+        "agent (OMPIC-DEMO): answers document requests",
+        "OMPIC-DEMO",
+        Role.AGENT,
+        "BO",
+    ),
+    DemoAccount(
         "platform@demo.ma", "demo-platform-2026", "Platform Admin", "platform admin (/admin/)", platform_admin=True
     ),
 ]
@@ -108,6 +117,30 @@ ADMINISTRATIONS = [
         "Ministère de la transition numérique (démo)",
         "",
     ),
+    (
+        "ANCFCC-DEMO",
+        Administration.Kind.PUBLIC_BODY,
+        "الوكالة الوطنية للمحافظة العقارية (نموذج)",
+        "Agence de la conservation foncière (démo)",
+        "",
+    ),
+    (
+        "OMPIC-DEMO",
+        Administration.Kind.PUBLIC_BODY,
+        "المكتب المغربي للملكية الصناعية والتجارية (نموذج)",
+        "Office de la propriété industrielle et commerciale (démo)",
+        "",
+    ),
+]
+REGIONS = {
+    "COMMUNE-DEMO": "rabat-sale-kenitra",
+    "REGION-DEMO": "rabat-sale-kenitra",
+    "ANCFCC-DEMO": "rabat-sale-kenitra",
+}
+# Documents delivered to other administrations (once only): holder, code, Arabic, French, automatic.
+PROVIDED = [
+    ("ANCFCC-DEMO", "CERT-PROP", "شهادة الملكية", "Certificat de propriété", True),
+    ("OMPIC-DEMO", "RC", "شهادة السجل التجاري", "Certificat du registre de commerce", False),
 ]
 
 # code, parent code, kind, location, Arabic, French
@@ -139,6 +172,8 @@ SERVICES: dict[str, list[tuple[str, str | None, str, str, str, str]]] = {
         ("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط", "Bureau d'ordre"),
         ("DGS", None, Service.Kind.CENTRAL, "", "المديرية العامة للمصالح", "Direction générale des services"),
     ],
+    "ANCFCC-DEMO": [("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط", "Bureau d'ordre")],
+    "OMPIC-DEMO": [("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط", "Bureau d'ordre")],
     "MINISTERE-DEMO": [
         ("BO", None, Service.Kind.CENTRAL, "", "مكتب الضبط المركزي", "Bureau d'ordre central"),
         (
@@ -211,7 +246,10 @@ def seed_demo() -> dict[str, int]:
                     role=account.role,
                     service=services.get((account.administration, account.service)),
                 )
+        for code, region in REGIONS.items():
+            Administration.objects.filter(code=code, region="").update(region=region)
         created["procedures"] = _seed_catalogue(administrations["COMMUNE-DEMO"], services)
+        created["held_documents"] = _seed_once_only(administrations)
         created["circuits"] = _seed_parapheur(administrations["COMMUNE-DEMO"])
     return created
 
@@ -230,9 +268,9 @@ DEMO_PROCEDURES = [
         "fee": "0",
         "service": "URB",
         "documents": [
-            ("طلب موقع من طرف صاحب المشروع", "Demande signée par le maître d'ouvrage", ""),
-            ("التصاميم المعمارية", "Plans architecturaux", ""),
-            ("شهادة الملكية", "Certificat de propriété", "ANCFCC"),
+            ("طلب موقع من طرف صاحب المشروع", "Demande signée par le maître d'ouvrage", "", ""),
+            ("التصاميم المعمارية", "Plans architecturaux", "", ""),
+            ("شهادة الملكية", "Certificat de propriété", "ANCFCC-DEMO", "CERT-PROP"),
         ],
     },
     {
@@ -246,7 +284,7 @@ DEMO_PROCEDURES = [
         "is_investment": False,
         "fee": "0",
         "service": "EC",
-        "documents": [("البطاقة الوطنية للتعريف", "Carte nationale d'identité", "")],
+        "documents": [("البطاقة الوطنية للتعريف", "Carte nationale d'identité", "", "")],
     },
     {
         "code": "ECO-AUT",
@@ -260,8 +298,8 @@ DEMO_PROCEDURES = [
         "fee": "200",
         "service": "ECO",
         "documents": [
-            ("عقد الكراء أو الملكية", "Contrat de bail ou titre de propriété", ""),
-            ("شهادة السجل التجاري", "Certificat du registre de commerce", "OMPIC"),
+            ("عقد الكراء أو الملكية", "Contrat de bail ou titre de propriété", "", ""),
+            ("شهادة السجل التجاري", "Certificat du registre de commerce", "OMPIC-DEMO", "RC"),
         ],
     },
 ]
@@ -292,7 +330,10 @@ def _seed_catalogue(administration: Administration, services: dict[tuple[str, st
         values = {k: v for k, v in spec.items() if k not in ("documents", "service", "fee")}
         values["fee"] = Decimal(str(spec["fee"]))
         values["service"] = services.get((administration.code, str(spec["service"])))
-        documents = [DocumentLine(ar, fr, holder, holder) for ar, fr, holder in spec["documents"]]  # type: ignore[attr-defined]
+        documents = [
+            DocumentLine(ar, fr, holder, holder, kind)
+            for ar, fr, holder, kind in spec["documents"]  # type: ignore[attr-defined]
+        ]
         procedure_save(actor=None, administration=administration, procedure=None, values=values, documents=documents)  # type: ignore[arg-type]
         created += 1
     for code, name, body_ar, body_fr in DEMO_TEMPLATES:
@@ -341,5 +382,56 @@ def _seed_parapheur(administration: Administration) -> int:
             StepSpec(kind=StepKind.SIGNATURE, people=(signatory.pk,)),
             StepSpec(kind=StepKind.SEAL),
         ],
+    )
+    return 1
+
+
+DEMO_CERTIFICATE = """#set page(paper: "a5", margin: 1.5cm)
+#set text(font: "Noto Naskh Arabic", size: 11pt)
+#align(center)[#text(size: 14pt)[*شهادة الملكية — Certificat de propriété*]]
+#v(1em)
+Titre foncier n° 12345/R — Rabat \\
+Propriétaire : أمينة العلوي (CIN BK123456) \\
+Consistance : terrain à bâtir, 240 m² \\
+#v(1em)
+#text(size: 9pt)[Document de démonstration — وثيقة نموذجية]
+"""
+
+
+def _seed_once_only(administrations: dict[str, Administration]) -> int:
+    """The documents two demo holders deliver, and a land certificate held for the demo citizen:
+    the agent handling her building permit can ask for it instead of asking her."""
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    import typst
+
+    from documents.intake import blob_of, bytes_upload, check_files
+    from documents.rendering import FONTS_DIR
+    from exchange.models import HeldDocument, ProvidedDocument
+
+    for code, kind_code, name_ar, name_fr, automatic in PROVIDED:
+        ProvidedDocument.objects.get_or_create(
+            administration=administrations[code],
+            code=kind_code,
+            defaults={"name_ar": name_ar, "name_fr": name_fr, "automatic": automatic},
+        )
+    land = ProvidedDocument.objects.get(administration=administrations["ANCFCC-DEMO"], code="CERT-PROP")
+    if HeldDocument.objects.filter(kind=land, national_id="BK123456").exists():
+        return 0
+    with tempfile.TemporaryDirectory(prefix="wasl-demo-") as tmp:
+        source = Path(tmp) / "certificate.typ"
+        source.write_text(DEMO_CERTIFICATE, encoding="utf-8")
+        pdf = bytes(typst.compile(str(source), font_paths=[str(FONTS_DIR)], ignore_system_fonts=True))
+    HeldDocument.objects.create(
+        kind=land,
+        national_id="BK123456",
+        person_name="أمينة العلوي",
+        reference="TF 12345/R",
+        blob=blob_of(check_files([bytes_upload(pdf, "certificat-propriete.pdf")])[0]),
+        filename="certificat-propriete.pdf",
+        issued_on=date(2026, 1, 15),
+        registered_at=timezone.now(),
     )
     return 1

@@ -35,8 +35,9 @@ def test_the_demo_is_seeded_once_and_only_in_demo_mode(db, settings):
         "accounts": 0,
         "procedures": 0,
         "circuits": 0,
+        "held_documents": 0,
     }
-    assert first["circuits"] == 1
+    assert first["circuits"] == 1 and first["held_documents"] == 1
     assert Administration.objects.filter(code="COMMUNE-DEMO").exists()
     roles = set(Membership.objects.filter(administration__code="COMMUNE-DEMO").values_list("role", flat=True))
     assert roles == set(Membership.Role.values)
