@@ -72,7 +72,9 @@ class RefusalForm(AccessibleForm):
 def held_items(scope: Scope, case: Case) -> dict[str, Any]:
     """For the case panel: the documents that can be asked of their holder, each with its latest
     request, and whether this person may ask now."""
-    requests = list(DocumentRequest.objects.filter(case=case).select_related("provider").order_by("-requested_at"))
+    requests = list(
+        DocumentRequest.objects.filter(case=case).select_related("provider", "peer").order_by("-requested_at")
+    )
     latest: dict[str, DocumentRequest] = {}
     for request in requests:
         latest.setdefault(request.document_name_fr, request)
@@ -101,16 +103,14 @@ def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     else:
         asked.refresh_from_db()
         if asked.status == DocumentRequest.Status.DELIVERED:
-            messages.success(request, _("Delivered by %(holder)s.") % {"holder": asked.provider.name})
+            messages.success(request, _("Delivered by %(holder)s.") % {"holder": asked.holder_name})
         elif asked.status == DocumentRequest.Status.REFUSED:
             messages.error(
                 request,
-                _("Refused by %(holder)s: %(reason)s") % {"holder": asked.provider.name, "reason": asked.reason},
+                _("Refused by %(holder)s: %(reason)s") % {"holder": asked.holder_name, "reason": asked.reason},
             )
         else:
-            messages.success(
-                request, _("Asked of %(holder)s; its agents will answer.") % {"holder": asked.provider.name}
-            )
+            messages.success(request, _("Asked of %(holder)s; its agents will answer.") % {"holder": asked.holder_name})
     return redirect("desk:correspondence", code=code, pk=pk)
 
 

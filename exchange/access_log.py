@@ -38,11 +38,13 @@ def _locked_head() -> AccessLogHead:
 def access_record(
     *,
     action: str,
-    administration: Administration,
+    administration: Administration | None,
     national_id: str,
     citizen: User | None,
     actor: User | None,
     at: datetime,
+    administration_name: str = "",
+    actor_name: str = "",
     facts: dict[str, Any],
     request: DocumentRequest | None = None,
 ) -> AccessLogEntry:
@@ -51,14 +53,17 @@ def access_record(
         raise RuntimeError("access_record must run inside a transaction")
     head = _locked_head()
     position = head.last_position + 1
-    actor_name = actor.full_name if actor is not None else ""
+    actor_name = actor.full_name if actor is not None else actor_name
+    if administration is not None:
+        administration_name = administration.name_fr
     payload = canonical_json(
         {
             "position": position,
             "at": at.isoformat(),
             "action": action,
             "national_id": national_id,
-            "administration": administration.code,
+            "administration": administration.code if administration is not None else "",
+            "administration_name": administration_name,
             "actor": actor_name,
             "facts": facts,
         }
@@ -71,6 +76,7 @@ def access_record(
         citizen=citizen,
         action=action,
         administration=administration,
+        administration_name=administration_name,
         actor_name=actor_name,
         payload=payload,
         previous_hash=head.last_hash,

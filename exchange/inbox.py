@@ -68,7 +68,7 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any], bytes, list[bytes]]:
     return manifest_text, manifest, seal, contents
 
 
-def _remember(peer: Peer, nonce: str) -> None:
+def remember_nonce(peer: Peer, nonce: str) -> None:
     """A request is accepted once; its nonce is kept while its date could still pass."""
     moment = now()
     try:
@@ -97,7 +97,7 @@ def _acknowledged(envelope: Envelope) -> dict[str, Any]:
 
 def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
     """Register an envelope a peer sent (its request already authenticated)."""
-    _remember(peer, nonce)
+    remember_nonce(peer, nonce)
     manifest_text, manifest, seal, contents = _parse(body)
     sender_code = manifest["from"]["code"]
     pki = installation_pki()

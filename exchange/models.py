@@ -53,6 +53,8 @@ class RemoteAdministration(MultilingualName):
     code = models.CharField(max_length=40)
     kind = models.CharField(max_length=20, blank=True)
     region = models.CharField(max_length=40, blank=True)
+    # The documents it delivers on request (once only): [{"code", "name_ar", "name_fr", "automatic"}].
+    provides = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -224,9 +226,19 @@ class DocumentRequest(models.Model):
         REFUSED = "refused", _("Refused")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    requester = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
-    case = models.ForeignKey("workflow.Case", on_delete=models.PROTECT, related_name="document_requests")
-    provider = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    # Both sides here, or one side here and the other on a peer (its code and names), like envelopes;
+    # the peer's side keeps its own row with the same id. The case is on the requester's side.
+    requester = models.ForeignKey(Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    case = models.ForeignKey(
+        "workflow.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="document_requests"
+    )
+    provider = models.ForeignKey(Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    remote_code = models.CharField(max_length=40, blank=True)
+    remote_name_ar = models.CharField(max_length=200, blank=True)
+    remote_name_fr = models.CharField(max_length=200, blank=True)
+    file_number = models.CharField(max_length=32, blank=True)  # the requester's file, as registered
+    remote_kind = models.CharField(max_length=40, blank=True)  # the holder's document code, when remote
     kind = models.ForeignKey(ProvidedDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Copied when asked: the procedure's list of documents may change afterwards.
     document_name_ar = models.CharField(max_length=200)
@@ -240,11 +252,21 @@ class DocumentRequest(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(max_length=500, blank=True)
     requested_at = models.DateTimeField()
-    requested_by = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(  # empty on the holder's side of a peer's request
+        "tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_by_name = models.CharField(max_length=200, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(  # empty for an automatic answer
         "tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    answered_by_name = models.CharField(max_length=200, blank=True)  # a peer's agent
+    # Between installations: when the request reached the holder (requester's side), when the
+    # answer reached the requester (holder's side); empty while the worker still has to send it.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answer_sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
     held = models.ForeignKey(HeldDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     blob = models.ForeignKey(  # the delivered copy, sealed by the provider
         "documents.Blob", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -269,6 +291,34 @@ class DocumentRequest(models.Model):
     @property
     def document_name(self) -> str:
         return self.document_name_fr if (get_language() or "ar").startswith("fr") else self.document_name_ar
+
+    def _remote(self) -> str:
+        name = self.remote_name_fr if (get_language() or "ar").startswith("fr") else self.remote_name_ar
+        return f"{name or self.remote_code} ({self.peer.label or self.peer.name})" if self.peer else name
+
+    @property
+    def requester_name(self) -> str:
+        return self.requester.name if self.requester is not None else self._remote()
+
+    @property
+    def holder_name(self) -> str:
+        return self.provider.name if self.provider is not None else self._remote()
+
+    @property
+    def holder_code(self) -> str:
+        return (
+            self.provider.code
+            if self.provider is not None
+            else f"{self.remote_code}@{self.peer.name if self.peer else ''}"
+        )
+
+    @property
+    def requester_code(self) -> str:
+        return (
+            self.requester.code
+            if self.requester is not None
+            else f"{self.remote_code}@{self.peer.name if self.peer else ''}"
+        )
 
 
 class AccessLogHead(models.Model):
@@ -296,7 +346,11 @@ class AccessLogEntry(models.Model):
     national_id = models.CharField(max_length=20, db_index=True)
     citizen = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     action = models.CharField(max_length=10, choices=Action.choices)
-    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    # Who accessed: an administration here, or one on a peer (then only its name and code).
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    administration_name = models.CharField(max_length=200, blank=True)
     actor_name = models.CharField(max_length=200, blank=True)  # empty: done automatically
     payload = models.TextField()  # canonical JSON of what the entry says, what the hash covers
     previous_hash = models.CharField(max_length=64)
@@ -309,6 +363,10 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"access {self.position} {self.action}"
+
+    @property
+    def who(self) -> str:
+        return self.administration.name if self.administration is not None else self.administration_name
 
     @property
     def facts(self) -> dict[str, Any]:

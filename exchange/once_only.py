@@ -16,6 +16,7 @@ requester's staff opens the delivered copy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -29,7 +30,7 @@ from core.errors import NotFound, Refused
 from documents import storage
 from documents.intake import PDF, CheckedFile, blob_of, pdf_blob
 from exchange.access_log import access_record
-from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument
+from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument, RemoteAdministration
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 from trust.sealing import seal_pdf
@@ -126,25 +127,69 @@ def held_document_register(
 # -- the requester's side ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a document: an administration here (with the kind it declared), or one of a
+    peer's (as its directory announced it)."""
+
+    local: Administration | None
+    kind: ProvidedDocument | None
+    remote: RemoteAdministration | None
+    code: str  # the holder's code for the document
+
+    @property
+    def name_ar(self) -> str:
+        return self.local.name_ar if self.local is not None else self.remote.name_ar  # type: ignore[union-attr]
+
+    @property
+    def name_fr(self) -> str:
+        return self.local.name_fr if self.local is not None else self.remote.name_fr  # type: ignore[union-attr]
+
+
+def _holders(documents: list[ProcedureDocument]) -> dict[int, Holder]:
+    """The holder of each document (by position) that delivers it: ``CODE`` here, ``CODE@peer``."""
+    local_codes = {d.held_by_code for d in documents if "@" not in d.held_by_code}
+    kinds = {
+        (k.administration.code, k.code): k
+        for k in ProvidedDocument.objects.filter(
+            administration__code__in=local_codes, administration__is_active=True, is_active=True
+        ).select_related("administration")
+    }
+    remote_keys = [d.held_by_code.partition("@") for d in documents if "@" in d.held_by_code]
+    remotes = {
+        (r.code, r.peer.name): r
+        for r in RemoteAdministration.objects.filter(
+            code__in={code for code, _at, _peer in remote_keys}, is_active=True, peer__is_active=True
+        ).select_related("peer")
+    }
+    found: dict[int, Holder] = {}
+    for d in documents:
+        code, _at, peer_name = d.held_by_code.partition("@")
+        if not peer_name:
+            kind = kinds.get((code, d.held_document_code))
+            if kind is not None:
+                found[d.position] = Holder(local=kind.administration, kind=kind, remote=None, code=kind.code)
+            continue
+        remote = remotes.get((code, peer_name.lower()))
+        if remote is not None and any(p.get("code") == d.held_document_code for p in remote.provides):
+            found[d.position] = Holder(local=None, kind=None, remote=remote, code=d.held_document_code)
+    return found
+
+
 def askable(case: Case) -> list[ProcedureDocument]:
-    """The documents of the case's procedure that another administration of this installation
-    holds and delivers: the ones an agent can ask for instead of the person."""
+    """The documents of the case's procedure that another administration (here or on a pinned
+    installation) holds and delivers: the ones an agent can ask for instead of the person."""
     if case.procedure_id is None:
         return []
     documents = [d for d in case.procedure.documents.all() if d.held_by_code and d.held_document_code]  # type: ignore[union-attr]
-    delivered = set(
-        ProvidedDocument.objects.filter(
-            administration__code__in={d.held_by_code for d in documents},
-            administration__is_active=True,
-            is_active=True,
-        ).values_list("administration__code", "code")
-    )
-    return [d for d in documents if (d.held_by_code, d.held_document_code) in delivered]
+    holders = _holders(documents)
+    return [d for d in documents if d.position in holders]
 
 
 def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequest:
     """Ask the holder of document ``position`` of the case's procedure for it, for the person who
-    wrote; answered at once if the holder delivers that kind automatically."""
+    wrote; answered at once if the holder delivers that kind automatically (a holder on another
+    installation is asked at once too, or by the worker if it cannot be reached now)."""
     if not offered_actions(scope, case)["request_completion"]:
         raise OnceOnlyRefused("not_allowed", _("You cannot ask for documents on this file now."), status=403)
     document = next((d for d in askable(case) if d.position == position), None)
@@ -158,18 +203,24 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
         raise OnceOnlyRefused(
             "no_identity", _("The request does not give the person's national ID: the holder cannot find the document.")
         )
-    provider = Administration.objects.get(code=document.held_by_code)
-    kind = ProvidedDocument.objects.get(administration=provider, code=document.held_document_code)
+    holder = _holders([document])[document.position]
     procedure = case.procedure
     assert procedure is not None
     moment = now()
     try:
         with transaction.atomic():
+            remote = holder.remote
             request = DocumentRequest.objects.create(
                 requester=scope.administration,
                 case=case,
-                provider=provider,
-                kind=kind,
+                provider=holder.local,
+                kind=holder.kind,
+                peer=remote.peer if remote is not None else None,
+                remote_code=remote.code if remote is not None else "",
+                remote_name_ar=remote.name_ar if remote is not None else "",
+                remote_name_fr=remote.name_fr if remote is not None else "",
+                remote_kind=holder.code if remote is not None else "",
+                file_number=correspondence.number,
                 document_name_ar=document.name_ar,
                 document_name_fr=document.name_fr,
                 procedure_code=procedure.code,
@@ -181,33 +232,42 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
                 requested_at=moment,
                 requested_by=scope.user,
             )
-            _log(request, Action.REQUESTED, scope.administration, scope.user)
+            _log(request, Action.REQUESTED, scope.administration, actor=scope.user)
             CaseEvent.objects.create(
                 case=case,
                 at=moment,
                 kind=CaseEvent.Kind.DOCUMENT_ASKED,
                 actor=scope.user,
                 public=True,
-                text=f"{document.name_ar} — {document.name_fr} ({provider.name_ar} — {provider.name_fr})",
+                text=f"{document.name_ar} — {document.name_fr} ({holder.name_ar} — {holder.name_fr})",
             )
             audit_record(
                 actor=scope.user,
                 action="once_only.requested",
                 obj=request,
                 administration=scope.administration,
-                data={"holder": provider.code, "kind": kind.code, "case": correspondence.number},
+                data={"holder": request.holder_code, "kind": holder.code, "case": correspondence.number},
             )
-            if kind.automatic:
-                held = _latest_held(kind, national_id)
-                if held is None:
-                    _refuse(request, None, _bilingual(gettext_noop("No such document is held for this person.")))
-                else:
-                    _deliver(request, held, None)
+            if holder.kind is not None and holder.kind.automatic:
+                answer_automatically(request, holder.kind)
     except IntegrityError:
         raise OnceOnlyRefused(
             "already_asked", _("This document has already been asked for and not answered yet.")
         ) from None
+    if request.peer_id is not None:
+        from exchange.once_only_remote import request_post
+
+        request_post(request.pk)  # a peer that cannot be reached now is asked again by the worker
     return request
+
+
+def answer_automatically(request: DocumentRequest, kind: ProvidedDocument) -> None:
+    """The holder's automatic answer: the latest document held for the person, or a refusal."""
+    held = _latest_held(kind, request.national_id)
+    if held is None:
+        _refuse(request, None, _bilingual(gettext_noop("No such document is held for this person.")))
+    else:
+        _deliver(request, held, None)
 
 
 def _bilingual(message: str) -> str:
@@ -224,26 +284,38 @@ def _latest_held(kind: ProvidedDocument, national_id: str) -> HeldDocument | Non
     return HeldDocument.objects.filter(kind=kind, national_id=national_id).order_by("-issued_on", "-pk").first()
 
 
-def _facts(request: DocumentRequest) -> dict[str, Any]:
+def request_facts(request: DocumentRequest) -> dict[str, Any]:
     return {
         "document": {"ar": request.document_name_ar, "fr": request.document_name_fr},
         "procedure": {"code": request.procedure_code, "ar": request.procedure_name_ar, "fr": request.procedure_name_fr},
-        "requester": request.requester.code,
-        "holder": request.provider.code,
-        "file": request.case.correspondence.number,
+        "requester": request.requester_code,
+        "holder": request.holder_code,
+        "file": request.file_number,
         "reason": request.reason,
     }
 
 
-def _log(request: DocumentRequest, action: str, administration: Administration, actor: User | None) -> None:
+def _log(
+    request: DocumentRequest,
+    action: str,
+    administration: Administration | None,
+    *,
+    actor: User | None = None,
+    administration_name: str = "",
+    actor_name: str = "",
+) -> None:
+    """Record an access in this installation's log (``administration`` None: one of a peer's,
+    by ``administration_name``)."""
     access_record(
         action=action,
         administration=administration,
+        administration_name=administration_name,
         national_id=request.national_id,
         citizen=request.citizen,
         actor=actor,
+        actor_name=actor_name,
         at=now(),
-        facts=_facts(request),
+        facts=request_facts(request),
         request=request,
     )
 
@@ -251,12 +323,13 @@ def _log(request: DocumentRequest, action: str, administration: Administration, 
 def _deliver(request: DocumentRequest, held: HeldDocument, actor: User | None) -> None:
     """Seal a copy of ``held`` by the holder for the requester, and record the delivery."""
     provider = request.provider
+    assert provider is not None
+    requester = request.requester.name_fr if request.requester is not None else request.remote_name_fr
     copy = seal_pdf(
         storage.read_bytes(held.blob_id),
         pki=installation_pki(),
         administration_code=provider.code,
-        reason=f"Copie délivrée à {request.requester.name_fr} — {request.procedure_name_fr} "
-        f"(dossier {request.case.correspondence.number})",
+        reason=f"Copie délivrée à {requester} — {request.procedure_name_fr} (dossier {request.file_number})",
     )
     moment = now()
     request.status = DocumentRequest.Status.DELIVERED
@@ -265,20 +338,27 @@ def _deliver(request: DocumentRequest, held: HeldDocument, actor: User | None) -
     request.answered_at = moment
     request.answered_by = actor
     request.save(update_fields=["status", "held", "blob", "answered_at", "answered_by"])
-    _log(request, Action.DELIVERED, provider, actor)
-    CaseEvent.objects.create(
-        case=request.case,
-        at=moment,
-        kind=CaseEvent.Kind.DOCUMENT_FETCHED,
-        public=True,
-        text=f"{request.document_name_ar} — {request.document_name_fr} ({provider.name_ar} — {provider.name_fr})",
-    )
+    _log(request, Action.DELIVERED, provider, actor=actor)
+    if request.case is not None:
+        case_told(request, provider.name_ar, provider.name_fr)
     audit_record(
         actor=actor,
         action="once_only.delivered",
         obj=request,
         administration=provider,
-        data={"to": request.requester.code, "held": held.pk},
+        data={"to": request.requester_code, "held": held.pk},
+    )
+
+
+def case_told(request: DocumentRequest, holder_ar: str, holder_fr: str) -> None:
+    """The person's file says the document was obtained from its holder."""
+    assert request.case is not None
+    CaseEvent.objects.create(
+        case=request.case,
+        at=now(),
+        kind=CaseEvent.Kind.DOCUMENT_FETCHED,
+        public=True,
+        text=f"{request.document_name_ar} — {request.document_name_fr} ({holder_ar} — {holder_fr})",
     )
 
 
@@ -288,13 +368,13 @@ def _refuse(request: DocumentRequest, actor: User | None, reason: str) -> None:
     request.answered_at = now()
     request.answered_by = actor
     request.save(update_fields=["status", "reason", "answered_at", "answered_by"])
-    _log(request, Action.REFUSED, request.provider, actor)
+    _log(request, Action.REFUSED, request.provider, actor=actor)
     audit_record(
         actor=actor,
         action="once_only.refused",
         obj=request,
         administration=request.provider,
-        data={"to": request.requester.code, "reason": request.reason},
+        data={"to": request.requester_code, "reason": request.reason},
     )
 
 
@@ -358,5 +438,5 @@ def delivered_copy_read(*, scope: Scope, request: DocumentRequest) -> bytes:
     if request.requester_id != scope.administration.pk or request.blob_id is None:
         raise NotFound
     with transaction.atomic():
-        _log(request, Action.READ, scope.administration, scope.user)
+        _log(request, Action.READ, scope.administration, actor=scope.user)
     return storage.read_bytes(request.blob_id)

@@ -173,6 +173,16 @@ def directory_sync(peer: Peer) -> int:
                     "name_ar": str(entry.get("name_ar", ""))[:200],
                     "name_fr": str(entry.get("name_fr", ""))[:200],
                     "name_zgh": str(entry.get("name_zgh", ""))[:200],
+                    "provides": [
+                        {
+                            "code": str(p.get("code", ""))[:40],
+                            "name_ar": str(p.get("name_ar", ""))[:200],
+                            "name_fr": str(p.get("name_fr", ""))[:200],
+                            "automatic": bool(p.get("automatic")),
+                        }
+                        for p in entry.get("provides", [])
+                        if isinstance(p, dict)
+                    ],
                     "is_active": True,
                 },
             )

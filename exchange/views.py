@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +17,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from exchange import inbox as receiving
-from exchange.models import Peer
+from exchange.inbox import Answer
+from exchange.models import Peer, ProvidedDocument
+from exchange.once_only_remote import ANSWERS_PATH, REQUESTS_PATH, answer_receive, request_receive
 from exchange.protocol import DIRECTORY_PATH, INBOX_PATH, INSTALLATION, ProtocolError, check, load_root, sign
 from tenancy.models import Administration
 from trust.services import installation_pki
@@ -34,6 +37,8 @@ STATUS = {
     "tampered": 422,
     "rejected_content": 422,
     "too_large": 413,
+    "unknown_document": 404,
+    "unknown_request": 404,
 }
 # An envelope of the largest deposit, in base64 inside JSON, with room for its manifest.
 MAX_BODY = settings.MAX_DEPOSIT_SIZE * 4 // 3 + 1024 * 1024
@@ -64,19 +69,25 @@ def installation(request: HttpRequest) -> JsonResponse:
 @require_GET
 def directory(request: HttpRequest) -> HttpResponse:
     """Every administration that accepts correspondence here, signed (peers copy it)."""
-    entries = list(
-        Administration.objects.filter(is_active=True)
-        .order_by("code")
-        .values("code", "kind", "region", "name_ar", "name_fr", "name_zgh")
-    )
+    rows = Administration.objects.filter(is_active=True).order_by("code")
+    entries: list[dict[str, Any]] = [
+        dict(row) for row in rows.values("id", "code", "kind", "region", "name_ar", "name_fr", "name_zgh")
+    ]
+    provides: dict[int, list[dict[str, Any]]] = {}
+    for kind in ProvidedDocument.objects.filter(is_active=True, administration__is_active=True).order_by("code"):
+        provides.setdefault(kind.administration_id, []).append(
+            {"code": kind.code, "name_ar": kind.name_ar, "name_fr": kind.name_fr, "automatic": kind.automatic}
+        )
+    for entry in entries:
+        entry["provides"] = provides.get(entry.pop("id"), [])
     return _signed({"administrations": entries}, status=200, kind="directory", path=DIRECTORY_PATH)
 
 
-@csrf_exempt
-@require_POST
-def inbox(request: HttpRequest) -> HttpResponse:
-    """An envelope from a pinned installation: registered once, answered with the recipient's
-    sealed acknowledgement, or refused with a code and a reason (nothing registered)."""
+def _from_peer(
+    request: HttpRequest, *, kind: str, path: str, receive: Callable[[Peer, str, bytes], Answer]
+) -> HttpResponse:
+    """A signed request from a pinned installation, handed to ``receive``; refused with a code
+    and a reason (and nothing changed) when it is not what it claims."""
     nonce = ""
     try:
         peer = Peer.objects.filter(fingerprint=request.headers.get(INSTALLATION, ""), is_active=True).first()
@@ -87,18 +98,38 @@ def inbox(request: HttpRequest) -> HttpResponse:
         body = request.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             raise ProtocolError("too_large", "the envelope is larger than this installation accepts")
-        signed = check(
-            request.headers, root=load_root(peer.ca_certificate), kind="envelope", path=INBOX_PATH, body=body
-        )
+        signed = check(request.headers, root=load_root(peer.ca_certificate), kind=kind, path=path, body=body)
         nonce = signed.nonce
-        answer = receiving.envelope_receive(peer, signed.nonce, body)
+        answer = receive(peer, signed.nonce, body)
     except ProtocolError as exc:
-        logger.info("envelope refused: %s", exc)
+        logger.info("%s refused: %s", kind, exc)
         return _signed(
             {"error": exc.code, "detail": exc.detail},
             status=STATUS.get(exc.code, 400),
             kind="answer",
-            path=INBOX_PATH,
+            path=path,
             nonce=nonce or request.headers.get("X-Wasl-Nonce", "")[:64],
         )
-    return _signed(answer.data, status=answer.status, kind="answer", path=INBOX_PATH, nonce=nonce)
+    return _signed(answer.data, status=answer.status, kind="answer", path=path, nonce=nonce)
+
+
+@csrf_exempt
+@require_POST
+def inbox(request: HttpRequest) -> HttpResponse:
+    """An envelope from a pinned installation: registered once, answered with the recipient's
+    sealed acknowledgement, or refused with a code and a reason (nothing registered)."""
+    return _from_peer(request, kind="envelope", path=INBOX_PATH, receive=receiving.envelope_receive)
+
+
+@csrf_exempt
+@require_POST
+def document_requests(request: HttpRequest) -> HttpResponse:
+    """A once-only request from a pinned installation for a document one of ours holds."""
+    return _from_peer(request, kind="document-request", path=REQUESTS_PATH, receive=request_receive)
+
+
+@csrf_exempt
+@require_POST
+def document_answers(request: HttpRequest) -> HttpResponse:
+    """A pinned installation's answer to a once-only request we sent it."""
+    return _from_peer(request, kind="document-answer", path=ANSWERS_PATH, receive=answer_receive)

@@ -49,6 +49,12 @@ def _deliver_envelopes() -> object:
     return envelopes_deliver()
 
 
+def _once_only_exchanges() -> object:
+    from exchange.once_only_remote import once_only_exchanges
+
+    return once_only_exchanges()
+
+
 def _sync_peer_directories() -> object:
     from exchange.remote import directories_sync
 
@@ -72,6 +78,7 @@ def default_jobs() -> list[Job]:
         Job("parapheur reminders", 900, _remind_folders),
         Job("exchange deliveries", 2, _deliver_envelopes),
         Job("peer directories", 3600, _sync_peer_directories),
+        Job("once-only requests and answers to peers", 10, _once_only_exchanges),
     ]
 
 

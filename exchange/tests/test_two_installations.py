@@ -12,34 +12,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from exchange.protocol import INBOX_PATH, INSTALLATION, sign
 from exchange.tests.installations import ROOT, Installation
 from trust.services import installation_pki
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Installation, Installation]]:
-    root = tmp_path_factory.mktemp("installations")
-    a, b = Installation("a", root / "a"), Installation("b", root / "b")
-    try:
-        a.prepare("COMMUNE-A", "COMMUNE-A2")
-        b.prepare("PROVINCE-B")
-        a.start()
-        b.start()
-        # Each side's administrators pin the other by its fingerprint, read out of band.
-        pinned = a.manage("peer_add", "b", b.url, "--fingerprint", b.fingerprint)
-        assert "1 administrations of b" in pinned.stdout
-        b.manage("peer_add", "a", a.url, "--fingerprint", a.fingerprint)
-        yield a, b
-    finally:
-        a.close()
-        b.close()
 
 
 def send(side: Installation, sender: str, address: str, subject: str = "Demande d'avis", *, pages: int = 1) -> str:

@@ -1,0 +1,321 @@
+"""Once-only requests between installations.
+
+The requester's installation posts the request to the holder's (``/exchange/v1/document-requests``,
+signed like envelopes, :mod:`exchange.protocol`); the holder keeps its own row with the same id
+and answers at once when it delivers that kind automatically. Otherwise its agent answers later
+and the holder's worker posts the answer back (``/exchange/v1/document-answers``). Both sides
+record each step in their own access log; the person's log is on the requester's installation,
+where they wrote. Posting is retried by the worker until the other side has it; a request or an
+answer received twice is applied once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from audit.services import audit_record
+from core.clock import now
+from documents import storage
+from documents.intake import pdf_blob
+from exchange.access_log import access_record
+from exchange.inbox import Answer, remember_nonce
+from exchange.models import AccessLogEntry, DocumentRequest, Peer, ProvidedDocument
+from exchange.once_only import answer_automatically, case_told, request_facts
+from exchange.protocol import NONCE, ProtocolError, check, load_root, sign
+from exchange.remote import PeerUnreachable, _request
+from tenancy.models import Administration, User
+from trust.services import installation_pki
+
+logger = logging.getLogger(__name__)
+REQUESTS_PATH = "/exchange/v1/document-requests"
+ANSWERS_PATH = "/exchange/v1/document-answers"
+Action = AccessLogEntry.Action
+Status = DocumentRequest.Status
+
+
+def _post(peer: Peer, path: str, kind: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Post signed JSON to a peer; its signed answer, or :class:`PeerUnreachable`."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = sign(installation_pki(), kind=kind, path=path, body=body)
+    response = _request(peer.base_url, "POST", path, body, headers)
+    if response.status >= 500:
+        raise PeerUnreachable(f"{peer.name}: HTTP {response.status}")
+    try:
+        check(
+            response.headers,
+            root=load_root(peer.ca_certificate),
+            kind="answer",
+            path=path,
+            body=response.body,
+            nonce=headers[NONCE],
+        )
+        return response.status, dict(json.loads(response.body))
+    except (ProtocolError, ValueError) as exc:
+        raise PeerUnreachable(f"{peer.name}: an answer not signed by the pinned installation ({exc})") from None
+
+
+def _log(
+    request: DocumentRequest,
+    action: str,
+    *,
+    administration: Administration | None = None,
+    administration_name: str = "",
+    actor: User | None = None,
+    actor_name: str = "",
+) -> None:
+    access_record(
+        action=action,
+        administration=administration,
+        administration_name=administration_name,
+        national_id=request.national_id,
+        citizen=request.citizen,
+        actor=actor,
+        actor_name=actor_name,
+        at=now(),
+        facts=request_facts(request),
+        request=request,
+    )
+
+
+# -- the requester's side ----------------------------------------------------------------------
+
+
+def request_post(request_id: UUID | str) -> bool:
+    """Send a request to the peer that holds the document; apply its answer if it has one."""
+    request = (
+        DocumentRequest.objects.select_related("requester", "peer", "requested_by")
+        .filter(pk=request_id, requester__isnull=False, peer__isnull=False)
+        .first()
+    )
+    if request is None or request.sent_at is not None or request.status != Status.PENDING:
+        return False
+    assert request.peer is not None and request.requester is not None
+    data = {
+        "id": str(request.pk),
+        "requester": {
+            "code": request.requester.code,
+            "name_ar": request.requester.name_ar,
+            "name_fr": request.requester.name_fr,
+        },
+        "requested_by": request.requested_by.full_name if request.requested_by else "",
+        "holder": request.remote_code,
+        "kind": request.remote_kind,
+        "document": {"ar": request.document_name_ar, "fr": request.document_name_fr},
+        "procedure": {"code": request.procedure_code, "ar": request.procedure_name_ar, "fr": request.procedure_name_fr},
+        "file": request.file_number,
+        "national_id": request.national_id,
+        "person_name": request.person_name,
+    }
+    try:
+        status, answer = _post(request.peer, REQUESTS_PATH, "document-request", data)
+    except PeerUnreachable as exc:
+        DocumentRequest.objects.filter(pk=request.pk).update(attempts=request.attempts + 1, last_error=str(exc)[:300])
+        logger.warning("document request %s not sent: %s", request.pk, exc)
+        return False
+    if status >= 400:  # refused by the holder's installation: final, with its reason
+        reason = f"{answer.get('error', 'refused')}: {answer.get('detail', '')}"
+        answer = {"status": Status.REFUSED, "reason": reason, "answered_by": ""}
+    DocumentRequest.objects.filter(pk=request.pk).update(sent_at=now(), last_error="")
+    if answer.get("status") in (Status.DELIVERED, Status.REFUSED):
+        answer_apply(request.pk, answer)
+    return True
+
+
+def answer_apply(request_id: UUID | str, answer: dict[str, Any]) -> bool:
+    """Record the holder's answer once: the delivered copy, or the refusal and its reason."""
+    with transaction.atomic():
+        request = (
+            DocumentRequest.objects.select_for_update(of=("self",))
+            .select_related("peer", "requester", "case")
+            .filter(pk=request_id, requester__isnull=False, peer__isnull=False)
+            .first()
+        )
+        if request is None or request.status != Status.PENDING:
+            return False
+        pdf = b""
+        if answer.get("status") == Status.DELIVERED:
+            try:
+                pdf = base64.b64decode(str(answer.get("pdf", "")), validate=True)
+            except (binascii.Error, ValueError):
+                pdf = b""
+            if not pdf.startswith(b"%PDF") or hashlib.sha256(pdf).hexdigest() != answer.get("sha256"):
+                raise ProtocolError("tampered", "the delivered document does not match its fingerprint")
+            request.blob = pdf_blob(pdf)
+            request.status = Status.DELIVERED
+        elif answer.get("status") == Status.REFUSED:
+            request.status = Status.REFUSED
+            request.reason = str(answer.get("reason", ""))[:500]
+        else:
+            return False
+        request.answered_at = now()
+        request.answered_by_name = str(answer.get("answered_by", ""))[:200]
+        request.sent_at = request.sent_at or request.answered_at
+        request.save(update_fields=["blob", "status", "reason", "answered_at", "answered_by_name", "sent_at"])
+        holder = f"{request.remote_name_fr} ({request.peer.label or request.peer.name})"  # type: ignore[union-attr]
+        _log(
+            request,
+            Action.DELIVERED if pdf else Action.REFUSED,
+            administration_name=holder,
+            actor_name=request.answered_by_name,
+        )
+        if pdf and request.case is not None:
+            case_told(request, request.remote_name_ar, request.remote_name_fr)
+        audit_record(
+            actor=None,
+            action="once_only.answered",
+            obj=request,
+            administration=request.requester,
+            data={"holder": request.holder_code, "status": request.status},
+        )
+    return True
+
+
+def answer_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
+    """A holder on a peer answers a request we sent it."""
+    remember_nonce(peer, nonce)
+    try:
+        answer = dict(json.loads(body))
+        request_id = str(UUID(str(answer["id"])))
+    except (ValueError, KeyError, TypeError):
+        raise ProtocolError("tampered", "unreadable answer") from None
+    if not DocumentRequest.objects.filter(pk=request_id, peer=peer, requester__isnull=False).exists():
+        raise ProtocolError("unknown_request", "no such request was sent to this installation")
+    answer_apply(request_id, answer)
+    return Answer(200, {"id": request_id, "received": True})
+
+
+# -- the holder's side -------------------------------------------------------------------------
+
+
+def _state(request: DocumentRequest) -> dict[str, Any]:
+    """What the holder tells the requester about its request (with the copy once delivered)."""
+    state: dict[str, Any] = {
+        "id": str(request.pk),
+        "status": request.status,
+        "reason": request.reason,
+        "answered_by": request.answered_by.full_name if request.answered_by else "",
+    }
+    if request.status == Status.DELIVERED and request.blob_id:
+        pdf = storage.read_bytes(request.blob_id)
+        state["pdf"] = base64.b64encode(pdf).decode()
+        state["sha256"] = hashlib.sha256(pdf).hexdigest()
+    return state
+
+
+def request_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
+    """A requester on a peer asks one of our administrations for a document it holds."""
+    remember_nonce(peer, nonce)
+    try:
+        data = dict(json.loads(body))
+        request_id = str(UUID(str(data["id"])))
+        requester, document, procedure = dict(data["requester"]), dict(data["document"]), dict(data["procedure"])
+        national_id = str(data["national_id"]).strip().upper()[:20]
+    except (ValueError, KeyError, TypeError):
+        raise ProtocolError("tampered", "unreadable request") from None
+    known = DocumentRequest.objects.filter(pk=request_id).select_related("answered_by").first()
+    if known is not None:
+        if known.peer_id != peer.pk or known.provider_id is None:
+            raise ProtocolError("conflict", "a request with this id is known here from elsewhere")
+        return Answer(200, _state(known))
+    holder = Administration.objects.filter(code=str(data.get("holder", "")), is_active=True).first()
+    if holder is None:
+        raise ProtocolError("unknown_recipient", f"no administration {data.get('holder')!r} here")
+    kind = ProvidedDocument.objects.filter(
+        administration=holder, code=str(data.get("kind", "")), is_active=True
+    ).first()
+    if kind is None or not national_id:
+        raise ProtocolError("unknown_document", f"{holder.code} does not deliver {data.get('kind')!r}")
+    try:
+        with transaction.atomic():
+            request = DocumentRequest.objects.create(
+                id=request_id,
+                provider=holder,
+                kind=kind,
+                peer=peer,
+                remote_code=str(requester.get("code", ""))[:40],
+                remote_name_ar=str(requester.get("name_ar", ""))[:200],
+                remote_name_fr=str(requester.get("name_fr", ""))[:200],
+                file_number=str(data.get("file", ""))[:32],
+                document_name_ar=str(document.get("ar", ""))[:200],
+                document_name_fr=str(document.get("fr", ""))[:200],
+                procedure_code=str(procedure.get("code", ""))[:40],
+                procedure_name_ar=str(procedure.get("ar", ""))[:200],
+                procedure_name_fr=str(procedure.get("fr", ""))[:200],
+                national_id=national_id,
+                person_name=str(data.get("person_name", ""))[:200],
+                citizen=User.objects.filter(national_id=national_id).first(),
+                requested_at=now(),
+                requested_by_name=str(data.get("requested_by", ""))[:200],
+                sent_at=now(),
+            )
+            _log(
+                request,
+                Action.REQUESTED,
+                administration_name=f"{request.remote_name_fr} ({peer.label or peer.name})",
+                actor_name=request.requested_by_name,
+            )
+            audit_record(
+                actor=None,
+                action="once_only.received",
+                obj=request,
+                administration=holder,
+                data={"from": request.requester_code, "kind": kind.code},
+            )
+            if kind.automatic:
+                answer_automatically(request, kind)
+                request.answer_sent_at = now()  # the answer goes back with this response
+                request.save(update_fields=["answer_sent_at"])
+    except IntegrityError:  # the same request, received meanwhile
+        known = DocumentRequest.objects.filter(pk=request_id, peer=peer).first()
+        if known is None:
+            raise
+        return Answer(200, _state(known))
+    return Answer(201 if request.status != Status.PENDING else 202, _state(request))
+
+
+def answers_post_due() -> int:
+    """Post the answers our agents gave to peers' requests and that the peer does not have yet."""
+    due = DocumentRequest.objects.filter(
+        requester__isnull=True, peer__isnull=False, answer_sent_at__isnull=True
+    ).exclude(status=Status.PENDING)
+    posted = 0
+    for request in due.select_related("peer", "answered_by")[:200]:
+        assert request.peer is not None
+        try:
+            status, _answer = _post(request.peer, ANSWERS_PATH, "document-answer", _state(request))
+        except PeerUnreachable as exc:
+            DocumentRequest.objects.filter(pk=request.pk).update(
+                attempts=request.attempts + 1, last_error=str(exc)[:300]
+            )
+            continue
+        if status < 400:
+            DocumentRequest.objects.filter(pk=request.pk).update(answer_sent_at=now(), last_error="")
+            posted += 1
+        else:
+            logger.warning("answer %s refused by %s: %s", request.pk, request.peer.name, _answer)
+            DocumentRequest.objects.filter(pk=request.pk).update(last_error=str(_answer)[:300])
+    return posted
+
+
+def requests_post_due(*, older_than: datetime | None = None) -> int:
+    """Send again the requests a peer has not received yet (the worker)."""
+    due = DocumentRequest.objects.filter(
+        requester__isnull=False, peer__isnull=False, sent_at__isnull=True, status=Status.PENDING
+    )
+    if older_than is not None:
+        due = due.filter(requested_at__lte=older_than)
+    return sum(request_post(pk) for pk in due.values_list("pk", flat=True)[:200])
+
+
+def once_only_exchanges() -> dict[str, int]:
+    """The worker's job: requests and answers still to send to peers."""
+    return {"requests": requests_post_due(), "answers": answers_post_due()}

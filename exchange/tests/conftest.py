@@ -1,0 +1,28 @@
+"""Two real installations on loopback, shared by the modules of this package that need them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from exchange.tests.installations import Installation
+
+
+@pytest.fixture(scope="package")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Installation, Installation]]:
+    root = tmp_path_factory.mktemp("installations")
+    a, b = Installation("a", root / "a"), Installation("b", root / "b")
+    try:
+        a.prepare("COMMUNE-A", "COMMUNE-A2")
+        b.prepare("PROVINCE-B")
+        a.start()
+        b.start()
+        # Each side's administrators pin the other by its fingerprint, read out of band.
+        pinned = a.manage("peer_add", "b", b.url, "--fingerprint", b.fingerprint)
+        assert "1 administrations of b" in pinned.stdout
+        b.manage("peer_add", "a", a.url, "--fingerprint", a.fingerprint)
+        yield a, b
+    finally:
+        a.close()
+        b.close()
