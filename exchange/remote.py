@@ -240,8 +240,10 @@ def _sealed(envelope: Envelope) -> Envelope:
     assert envelope.sender is not None
     manifest = _manifest(envelope)
     seal = seal_data(manifest.encode(), pki=installation_pki(), administration_code=envelope.sender.code)
-    Envelope.objects.filter(pk=envelope.pk, manifest="").update(manifest=manifest, manifest_seal=seal)
-    envelope.refresh_from_db(fields=["manifest", "manifest_seal"])
+    if Envelope.objects.filter(pk=envelope.pk, manifest="").update(manifest=manifest, manifest_seal=seal):
+        envelope.manifest, envelope.manifest_seal = manifest, seal
+    else:  # sealed meanwhile by another attempt: send that one
+        envelope.refresh_from_db(fields=["manifest", "manifest_seal"])
     return envelope
 
 

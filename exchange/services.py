@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from queue import Empty, SimpleQueue
+from threading import Thread
 from uuid import UUID
 
 from django.conf import settings
@@ -149,9 +150,7 @@ def envelopes_deliver(*, limit: int = 200) -> int:
     connections = settings.EXCHANGE_CONNECTIONS
     if len(remote) < 2 or connections < 2:
         return delivered + sum(_attempt(envelope_post, envelope_id) for envelope_id in remote)
-    # Peers are posted to over a few connections at once: the peer works while we wait.
-    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="exchange") as pool:
-        return delivered + sum(pool.map(_attempt_in_thread, remote))
+    return delivered + _post_concurrently(remote, connections)
 
 
 def _attempt(deliver: Callable[[UUID | str], bool], envelope_id: UUID | str) -> bool:
@@ -163,11 +162,31 @@ def _attempt(deliver: Callable[[UUID | str], bool], envelope_id: UUID | str) -> 
         return False
 
 
-def _attempt_in_thread(envelope_id: UUID | str) -> bool:
-    try:
-        return _attempt(envelope_post, envelope_id)
-    finally:
-        db_connections.close_all()  # this thread's own connection
+def _post_concurrently(envelope_ids: list[UUID], connections: int) -> int:
+    """Post to peers over a few connections at once (the peer works while we wait); each thread
+    keeps its database connection for all its envelopes and closes it at the end."""
+    waiting: SimpleQueue[UUID] = SimpleQueue()
+    for envelope_id in envelope_ids:
+        waiting.put(envelope_id)
+    results: list[bool] = []
+
+    def work() -> None:
+        try:
+            while True:
+                try:
+                    envelope_id = waiting.get_nowait()
+                except Empty:
+                    return
+                results.append(_attempt(envelope_post, envelope_id))
+        finally:
+            db_connections.close_all()  # this thread's own
+
+    threads = [Thread(target=work, name=f"exchange-{n}") for n in range(min(connections, len(envelope_ids)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(results)
 
 
 def envelope_deliver(envelope_id: UUID | str) -> bool:
