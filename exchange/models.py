@@ -108,6 +108,9 @@ class Envelope(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField()
+    sent_by = models.ForeignKey(  # told if it cannot be delivered
+        "tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.CharField(max_length=300, blank=True)

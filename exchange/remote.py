@@ -302,6 +302,10 @@ def envelope_post(envelope_id: UUID | str) -> bool:
         if Envelope.objects.filter(pk=envelope.pk, status=Envelope.Status.PENDING).update(
             status=Envelope.Status.FAILED, last_error=reason[:300], attempts=envelope.attempts + 1
         ):
+            from exchange.services import sender_flag
+
+            envelope.last_error = reason[:300]
+            sender_flag(envelope)
             audit_record(
                 actor=None,
                 action="exchange.refused",

@@ -23,7 +23,9 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connections as db_connections
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from audit.services import audit_record
 from core.clock import now
@@ -32,13 +34,14 @@ from documents.intake import CheckedFile, stored_file
 from exchange.models import Envelope, RemoteAdministration
 from exchange.protocol import load_root
 from exchange.remote import envelope_post
-from registry.models import Channel, Direction, SenderKind
+from registry.models import Channel, Correspondence, Direction, SenderKind
 from registry.services import Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 from trust.sealing import seal_data
 from trust.services import installation_pki
 from trust.verification import verify_sealed_data
+from workflow.models import Notification
 from workflow.services import request_register
 
 logger = logging.getLogger(__name__)
@@ -124,6 +127,7 @@ def mail_send(
             remote_name=remote.name_fr if remote is not None else "",
             remote_name_ar=remote.name_ar if remote is not None else "",
             outgoing=registration.correspondence,
+            sent_by=actor,
             created_at=moment,
             next_attempt_at=moment,
         )
@@ -257,7 +261,12 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
 
 def _postpone(envelope_id: UUID | str, reason: str) -> None:
     with transaction.atomic():
-        envelope = Envelope.objects.select_for_update().filter(pk=envelope_id).first()
+        envelope = (
+            Envelope.objects.select_for_update(of=("self",))
+            .select_related("sender", "peer")
+            .filter(pk=envelope_id)
+            .first()
+        )
         if envelope is None or envelope.status != Envelope.Status.PENDING:
             return
         envelope.attempts += 1
@@ -268,6 +277,29 @@ def _postpone(envelope_id: UUID | str, reason: str) -> None:
         delay = RETRY_DELAYS[min(envelope.attempts - 1, len(RETRY_DELAYS) - 1)]
         envelope.next_attempt_at = moment + timedelta(seconds=delay)
         envelope.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+        if envelope.status == Envelope.Status.FAILED:
+            sender_flag(envelope)
+
+
+def sender_flag(envelope: Envelope) -> None:
+    """Tell whoever sent a letter that it could not be delivered, and why (inside the
+    transaction that marks it so)."""
+    outgoing = Correspondence.objects.filter(pk=envelope.outgoing_id).first() if envelope.outgoing_id else None
+    user = User.objects.filter(pk=envelope.sent_by_id).first() if envelope.sent_by_id else None
+    if outgoing is None or user is None or envelope.sender is None:
+        return
+    with override(user.language or "ar"):
+        text = _("Your letter %(number)s to %(recipient)s could not be delivered: %(reason)s") % {
+            "number": outgoing.number,
+            "recipient": envelope.recipient_code,
+            "reason": envelope.last_error,
+        }
+    Notification.objects.create(
+        user=user,
+        created_at=now(),
+        text=text[:300],
+        url=reverse("desk:exchanges", args=[envelope.sender.code]),
+    )
 
 
 def acknowledgement_valid(envelope: Envelope) -> bool:

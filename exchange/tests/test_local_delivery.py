@@ -16,7 +16,7 @@ from exchange.services import ExchangeRefused
 from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_staff
-from workflow.models import Case
+from workflow.models import Case, Notification
 from workflow.testing import clock_at
 
 Role = Membership.Role
@@ -96,6 +96,10 @@ def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(commune, clerk
         services.envelopes_deliver()
     envelope.refresh_from_db()
     assert envelope.status == Envelope.Status.FAILED and envelope.last_error == "x"
+    # The clerk who sent it is told, with the number, the recipient and the reason.
+    told = Notification.objects.get(user=clerk)
+    assert envelope.outgoing.number in told.text and province.code in told.text and told.text.endswith(": x")
+    assert told.url == f"/desk/{commune.code}/exchanges/"
 
 
 def test_bad_recipients_are_refused_and_nothing_is_registered(commune, clerk, province, outsider, elsewhere):

@@ -327,6 +327,11 @@ def test_refusals_are_flagged_to_the_sender_with_their_reason(pair):
     assert refused["last_error"].startswith("unknown_recipient")
     deliver(a)
     assert envelope(a, envelope_id) == refused  # not retried
+    told = a.run(
+        "from workflow.models import Notification\n"
+        "result = list(Notification.objects.filter(user__email='clerk@commune-a.ma').values_list('text', flat=True))"
+    )
+    assert any("GONE@b" in text and "unknown_recipient" in text for text in told)
 
 
 def test_pinning_refuses_a_wrong_fingerprint(pair):
