@@ -232,7 +232,7 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
                 requested_at=moment,
                 requested_by=scope.user,
             )
-            _log(request, Action.REQUESTED, scope.administration, actor=scope.user)
+            access_log(request, Action.REQUESTED, scope.administration, actor=scope.user)
             CaseEvent.objects.create(
                 case=case,
                 at=moment,
@@ -295,7 +295,7 @@ def request_facts(request: DocumentRequest) -> dict[str, Any]:
     }
 
 
-def _log(
+def access_log(
     request: DocumentRequest,
     action: str,
     administration: Administration | None,
@@ -338,7 +338,7 @@ def _deliver(request: DocumentRequest, held: HeldDocument, actor: User | None) -
     request.answered_at = moment
     request.answered_by = actor
     request.save(update_fields=["status", "held", "blob", "answered_at", "answered_by"])
-    _log(request, Action.DELIVERED, provider, actor=actor)
+    access_log(request, Action.DELIVERED, provider, actor=actor)
     if request.case is not None:
         case_told(request, provider.name_ar, provider.name_fr)
     audit_record(
@@ -368,7 +368,7 @@ def _refuse(request: DocumentRequest, actor: User | None, reason: str) -> None:
     request.answered_at = now()
     request.answered_by = actor
     request.save(update_fields=["status", "reason", "answered_at", "answered_by"])
-    _log(request, Action.REFUSED, request.provider, actor=actor)
+    access_log(request, Action.REFUSED, request.provider, actor=actor)
     audit_record(
         actor=actor,
         action="once_only.refused",
@@ -438,5 +438,5 @@ def delivered_copy_read(*, scope: Scope, request: DocumentRequest) -> bytes:
     if request.requester_id != scope.administration.pk or request.blob_id is None:
         raise NotFound
     with transaction.atomic():
-        _log(request, Action.READ, scope.administration, actor=scope.user)
+        access_log(request, Action.READ, scope.administration, actor=scope.user)
     return storage.read_bytes(request.blob_id)

@@ -26,14 +26,12 @@ from audit.services import audit_record
 from core.clock import now
 from documents import storage
 from documents.intake import pdf_blob
-from exchange.access_log import access_record
 from exchange.inbox import Answer, remember_nonce
 from exchange.models import AccessLogEntry, DocumentRequest, Peer, ProvidedDocument
-from exchange.once_only import answer_automatically, case_told, request_facts
-from exchange.protocol import NONCE, ProtocolError, check, load_root, sign
-from exchange.remote import PeerUnreachable, _request
+from exchange.once_only import access_log, answer_automatically, case_told
+from exchange.protocol import ProtocolError
+from exchange.remote import PeerUnreachable, signed_post
 from tenancy.models import Administration, User
-from trust.services import installation_pki
 
 logger = logging.getLogger(__name__)
 REQUESTS_PATH = "/exchange/v1/document-requests"
@@ -43,47 +41,7 @@ Status = DocumentRequest.Status
 
 
 def _post(peer: Peer, path: str, kind: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Post signed JSON to a peer; its signed answer, or :class:`PeerUnreachable`."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = sign(installation_pki(), kind=kind, path=path, body=body)
-    response = _request(peer.base_url, "POST", path, body, headers)
-    if response.status >= 500:
-        raise PeerUnreachable(f"{peer.name}: HTTP {response.status}")
-    try:
-        check(
-            response.headers,
-            root=load_root(peer.ca_certificate),
-            kind="answer",
-            path=path,
-            body=response.body,
-            nonce=headers[NONCE],
-        )
-        return response.status, dict(json.loads(response.body))
-    except (ProtocolError, ValueError) as exc:
-        raise PeerUnreachable(f"{peer.name}: an answer not signed by the pinned installation ({exc})") from None
-
-
-def _log(
-    request: DocumentRequest,
-    action: str,
-    *,
-    administration: Administration | None = None,
-    administration_name: str = "",
-    actor: User | None = None,
-    actor_name: str = "",
-) -> None:
-    access_record(
-        action=action,
-        administration=administration,
-        administration_name=administration_name,
-        national_id=request.national_id,
-        citizen=request.citizen,
-        actor=actor,
-        actor_name=actor_name,
-        at=now(),
-        facts=request_facts(request),
-        request=request,
-    )
+    return signed_post(peer, path, kind, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 # -- the requester's side ----------------------------------------------------------------------
@@ -161,9 +119,10 @@ def answer_apply(request_id: UUID | str, answer: dict[str, Any]) -> bool:
         request.sent_at = request.sent_at or request.answered_at
         request.save(update_fields=["blob", "status", "reason", "answered_at", "answered_by_name", "sent_at"])
         holder = f"{request.remote_name_fr} ({request.peer.label or request.peer.name})"  # type: ignore[union-attr]
-        _log(
+        access_log(
             request,
             Action.DELIVERED if pdf else Action.REFUSED,
+            None,
             administration_name=holder,
             actor_name=request.answered_by_name,
         )
@@ -257,9 +216,10 @@ def request_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
                 requested_by_name=str(data.get("requested_by", ""))[:200],
                 sent_at=now(),
             )
-            _log(
+            access_log(
                 request,
                 Action.REQUESTED,
+                None,
                 administration_name=f"{request.remote_name_fr} ({peer.label or peer.name})",
                 actor_name=request.requested_by_name,
             )

@@ -265,6 +265,28 @@ def _payload(envelope: Envelope) -> bytes:
     ).encode()
 
 
+def signed_post(peer: Peer, path: str, kind: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    """Post ``body`` signed by this installation to a peer; its HTTP status and its answer, whose
+    signature by the pinned installation is checked. :class:`PeerUnreachable` when the peer does
+    not answer, fails (5xx), or answers unsigned: worth trying again."""
+    headers = sign(installation_pki(), kind=kind, path=path, body=body)
+    response = _request(peer.base_url, "POST", path, body, headers)
+    if response.status >= 500:
+        raise PeerUnreachable(f"{peer.name}: HTTP {response.status}")
+    try:
+        check(
+            response.headers,
+            root=load_root(peer.ca_certificate),
+            kind="answer",
+            path=path,
+            body=response.body,
+            nonce=headers[NONCE],
+        )
+        return response.status, dict(json.loads(response.body))
+    except (ProtocolError, ValueError) as exc:
+        raise PeerUnreachable(f"{peer.name}: an answer not signed by the pinned installation ({exc})") from None
+
+
 def envelope_post(envelope_id: UUID | str) -> bool:
     """Post one envelope to its peer and record the answer. Raises :class:`PeerUnreachable`
     when it should be tried again; a refusal marks the envelope not delivered, with the reason."""
@@ -275,24 +297,8 @@ def envelope_post(envelope_id: UUID | str) -> bool:
     if not peer.is_active:
         raise PeerUnreachable(f"peer {peer.name} is disabled")
     envelope = _sealed(envelope)
-    body = _payload(envelope)
-    headers = sign(installation_pki(), kind="envelope", path=INBOX_PATH, body=body)
-    response = _request(peer.base_url, "POST", INBOX_PATH, body, headers)
-    if response.status >= 500:
-        raise PeerUnreachable(f"{peer.name}: HTTP {response.status}")
-    try:
-        check(
-            response.headers,
-            root=load_root(peer.ca_certificate),
-            kind="answer",
-            path=INBOX_PATH,
-            body=response.body,
-            nonce=headers[NONCE],
-        )
-        answer = json.loads(response.body)
-    except (ProtocolError, ValueError) as exc:
-        raise PeerUnreachable(f"{peer.name}: an answer not signed by the pinned installation ({exc})") from None
-    if response.status in (200, 201):
+    status, answer = signed_post(peer, INBOX_PATH, "envelope", _payload(envelope))
+    if status in (200, 201):
         return _acknowledged(envelope, answer)
     code = str(answer.get("error", "refused"))
     reason = f"{code}: {answer.get('detail', '')}".strip(": ")
