@@ -20,9 +20,9 @@ import uuid
 from typing import Any
 
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.languages import in_language
 from registry.models import Correspondence
 from tenancy.models import Administration, MultilingualName
 
@@ -169,8 +169,7 @@ class Envelope(models.Model):
 
     def _remote_name(self) -> str:
         """The other installation's administration, in the current language when we have it."""
-        language = (get_language() or "ar").split("-")[0]
-        name = self.remote_name if language == "fr" else (self.remote_name_ar or self.remote_name)
+        name = in_language(self.remote_name_ar, self.remote_name)
         return f"{name} ({self.peer.label or self.peer.name})" if self.peer is not None else name
 
 
@@ -195,7 +194,7 @@ class ProvidedDocument(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_fr if (get_language() or "ar").startswith("fr") else self.name_ar
+        return in_language(self.name_ar, self.name_fr)
 
 
 class HeldDocument(models.Model):
@@ -293,10 +292,10 @@ class DocumentRequest(models.Model):
 
     @property
     def document_name(self) -> str:
-        return self.document_name_fr if (get_language() or "ar").startswith("fr") else self.document_name_ar
+        return in_language(self.document_name_ar, self.document_name_fr)
 
     def _remote(self) -> str:
-        name = self.remote_name_fr if (get_language() or "ar").startswith("fr") else self.remote_name_ar
+        name = in_language(self.remote_name_ar, self.remote_name_fr)
         return f"{name or self.remote_code} ({self.peer.label or self.peer.name})" if self.peer else name
 
     @property

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.utils.translation import get_language
 
+from core.languages import in_language
 from exchange.models import Envelope, RemoteAdministration
 from tenancy.models import Administration, Region
 
@@ -35,12 +35,7 @@ class DirectoryEntry:
 
     @property
     def name(self) -> str:
-        language = (get_language() or "ar").split("-")[0]
-        if language == "fr":
-            return self.name_fr
-        if language == "zgh" and self.name_zgh:
-            return self.name_zgh
-        return self.name_ar
+        return in_language(self.name_ar, self.name_fr, self.name_zgh)
 
     @property
     def kind_label(self) -> str:

@@ -17,14 +17,15 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
 from core.forms import AccessibleForm
+from core.languages import in_language
 from core.ratelimit import RateLimited, client_address, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from documents.forms import CheckedFilesField
@@ -272,16 +273,15 @@ def access_log(request: HttpRequest) -> HttpResponse:
 
     user: User = request.user  # type: ignore[assignment]
     entries = list(accesses_of(user)[:200])
-    language = (get_language() or "ar").split("-")[0]
     rows = []
     for entry in entries:
         facts = entry.facts
-        pick = "fr" if language == "fr" else "ar"
+        document, procedure = facts["document"], facts["procedure"]
         rows.append(
             {
                 "entry": entry,
-                "document": facts["document"].get(pick) or facts["document"].get("fr", ""),
-                "procedure": facts["procedure"].get(pick) or facts["procedure"].get("fr", ""),
+                "document": in_language(document.get("ar", ""), document.get("fr", "")),
+                "procedure": in_language(procedure.get("ar", ""), procedure.get("fr", "")),
                 "file": facts.get("file", ""),
                 "reason": facts.get("reason", "") if entry.action == "refused" else "",
             }

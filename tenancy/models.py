@@ -8,8 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from core.languages import in_language
 
 code_validator = RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,39}$", _("Use 2 to 40 capital letters, digits and dashes."))
 
@@ -26,12 +27,7 @@ class MultilingualName(models.Model):
 
     @property
     def name(self) -> str:
-        language = (get_language() or "ar").split("-")[0]
-        if language == "fr":
-            return self.name_fr
-        if language == "zgh" and self.name_zgh:
-            return self.name_zgh
-        return self.name_ar
+        return in_language(self.name_ar, self.name_fr, self.name_zgh)
 
 
 class Region(models.TextChoices):
