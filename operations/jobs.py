@@ -82,6 +82,12 @@ def default_jobs() -> list[Job]:
     ]
 
 
+def _did_something(result: object) -> bool:
+    if isinstance(result, dict):
+        return any(_did_something(value) for value in result.values())
+    return bool(result)
+
+
 def run_due(jobs: list[Job], *, now: float | None = None) -> None:
     current = time.monotonic() if now is None else now
     for job in jobs:
@@ -90,7 +96,8 @@ def run_due(jobs: list[Job], *, now: float | None = None) -> None:
         job.next_at = current + job.every_seconds
         try:
             result = job.run()
-            logger.info("job %s: %s", job.name, result)
+            # Jobs that found nothing to do (frequent ones, every few seconds) stay out of the log.
+            logger.log(logging.INFO if _did_something(result) else logging.DEBUG, "job %s: %s", job.name, result)
         except Exception:
             logger.exception("job %s failed", job.name)
         finally:

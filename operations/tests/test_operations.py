@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -113,3 +114,16 @@ def test_the_launcher_serves_with_a_worker_and_stops_on_ctrl_c(tmp_path):
     assert "Wasl stopped." in output
     leftovers = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout.strip()
     assert leftovers == ""
+
+
+def test_jobs_that_found_nothing_to_do_stay_out_of_the_log(caplog):
+    from operations.jobs import Job, run_due
+
+    jobs = [
+        Job("idle", 2, lambda: 0),
+        Job("idle peers", 2, lambda: {"requests": 0, "answers": 0}),
+        Job("busy", 2, lambda: {"requests": 0, "answers": 3}),
+    ]
+    with caplog.at_level(logging.INFO, logger="operations.jobs"):
+        run_due(jobs, now=0.0)
+    assert [record.getMessage() for record in caplog.records] == ["job busy: {'requests': 0, 'answers': 3}"]
