@@ -1,0 +1,93 @@
+"""Once-only documents in Chromium, in Arabic on a phone: the agent asks the land agency for the
+ownership certificate from the file's page, opens the copy it sealed, and the citizen reads who
+accessed their data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from documents.intake import bytes_upload, check_files
+from exchange import once_only
+from exchange.models import DocumentRequest
+from tenancy.models import Membership
+from tenancy.testing import make_administration, make_service, make_staff, make_user
+from trust.services import ca_certificate_pem
+from trust.testing import assert_pdfsig_trusted, sample_pdf
+from workflow.catalogue import DocumentLine
+from workflow.testing import deposit, make_procedure
+
+from .test_deposit_flow import no_horizontal_scroll, shot
+from .test_processing_flow import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+Role = Membership.Role
+
+
+def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(phone, live_server, tmp_path):
+    commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
+    land = make_administration("ANCFCC-DEMO", name_ar="الوكالة الوطنية للمحافظة العقارية", name_fr="ANCFCC")
+    urb = make_service(commune, "URB", name_ar="مصلحة التعمير", name_fr="Service de l'urbanisme")
+    agent = make_staff(commune, Role.AGENT, "agent@demo.ma", full_name="Salma Idrissi")
+    Membership.objects.filter(user=agent).update(service=urb)
+    land_admin = make_staff(land, Role.ADMIN, "admin@ancfcc.ma")
+    kind = once_only.provided_document_save(
+        actor=land_admin,
+        administration=land,
+        code="CERT-PROP",
+        name_ar="شهادة الملكية",
+        name_fr="Certificat de propriété",
+        automatic=True,
+    )
+    once_only.held_document_register(
+        actor=land_admin,
+        administration=land,
+        kind=kind,
+        national_id="BK123456",
+        person_name="أمينة العلوي",
+        file=check_files([bytes_upload(sample_pdf("Certificat de propriété"), "c.pdf")])[0],
+        issued_on=date(2026, 1, 15),
+    )
+    citizen = make_user("citizen@demo.ma", full_name="أمينة العلوي", national_id="BK123456")
+    make_procedure(
+        commune,
+        service=urb,
+        documents=[
+            DocumentLine("التصاميم المعمارية", "Plans architecturaux"),
+            DocumentLine("شهادة الملكية", "Certificat de propriété", "ANCFCC-DEMO", "ANCFCC", "CERT-PROP"),
+        ],
+    )
+    c = deposit(commune, citizen, procedure="URB-PC", subject="طلب رخصة البناء").correspondence
+    page = phone
+    base = live_server.url
+
+    sign_in(page, base, "agent@demo.ma")
+    page.goto(f"{base}/desk/COMMUNE-DEMO/c/{c.pk}/")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.get_by_role("button", name="اطلبها من ANCFCC-DEMO").click()
+    page.wait_for_load_state()
+    copy_link = page.get_by_role("link", name="فتح النسخة المختومة")
+    assert copy_link.is_visible()
+    assert no_horizontal_scroll(page)
+    shot(page, "once-only-file-ar")
+    request = DocumentRequest.objects.get()
+    assert request.status == DocumentRequest.Status.DELIVERED
+    with page.expect_download() as download:
+        page.evaluate(
+            "url => { const a = document.createElement('a'); a.href = url; a.download = 'copy.pdf'; "
+            "document.body.append(a); a.click(); }",
+            copy_link.get_attribute("href"),
+        )
+    copy = tmp_path / "copy.pdf"
+    download.value.save_as(copy)
+    assert "ANCFCC-DEMO" in assert_pdfsig_trusted(copy.read_bytes(), ca_certificate_pem())
+
+    sign_in(page, base, "citizen@demo.ma")
+    page.goto(f"{base}/account/access-log/")
+    entries = page.locator("ol.access-log li")
+    assert entries.count() == 3  # asked, delivered, read
+    text = page.locator("ol.access-log").inner_text()
+    assert "الوكالة الوطنية للمحافظة العقارية" in text and "شهادة الملكية" in text and c.number in text
+    assert no_horizontal_scroll(page)
+    shot(page, "access-log-ar")
