@@ -23,13 +23,15 @@ import argparse
 import io
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.procstat import tree_cpu_seconds
+from bench.report import code_state, machine, splice_section
 
 BEGIN = "<!-- bench.exchange: written by `python -m bench.exchange --report` -->"
 END = "<!-- /bench.exchange -->"
@@ -46,36 +48,6 @@ def pdf_200kb(seed: int) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", (PDF_SIDE, PDF_SIDE), noise).save(out, "PDF", resolution=150)
     return out.getvalue()
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes and their children that were waited for."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (gunicorn's master and workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
 
 
 REGISTER = """
@@ -132,10 +104,10 @@ def measure(envelopes: int) -> dict[str, Any]:
         a.run(DELIVER)
         _register(a, "PROVINCE-B@b", envelopes, seed=0)
         pdf_size = len(pdf_200kb(0))
-        server_pids = _tree(b.server.pid)  # type: ignore[union-attr]
-        b_cpu0 = _cpu_seconds(server_pids)
+        server = b.server.pid  # type: ignore[union-attr]
+        b_cpu0 = tree_cpu_seconds(server)
         remote = a.run(DELIVER)
-        b_cpu = _cpu_seconds(server_pids) - b_cpu0
+        b_cpu = tree_cpu_seconds(server) - b_cpu0
         _register(a, "COMMUNE-A2", envelopes, seed=1_000_000)
         local = a.run(DELIVER)
         received = b.run(
@@ -165,20 +137,6 @@ def measure(envelopes: int) -> dict[str, Any]:
             "cpu_ms": round(local["cpu"] / envelopes * 1000, 2),
         },
     }
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
 
 
 def report(results: dict[str, Any], path: Path) -> None:
@@ -222,13 +180,8 @@ def report(results: dict[str, Any], path: Path) -> None:
         "registration path itself to get about three times cheaper (issue #2 met the same limit for deposits).",
         END,
     ]
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
+    previous = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    path.write_text(splice_section(previous, "\n".join(lines) + "\n", BEGIN, END), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,15 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--report", type=Path)
     args = parser.parse_args(argv)
-    import subprocess
-
+    commit, changed = code_state()
     results = measure(args.envelopes)
+    info = machine()
     results["connections"] = int(os.environ.get("WASL_EXCHANGE_CONNECTIONS", "4"))
-    results["machine"] = _machine()
+    results["machine"] = f"{info['cores']} cores ({info['cpu']}), Python {info['python']}, Linux {info['kernel']}"
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
-    results["commit"] = commit + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    results["commit"] = commit + (" (with uncommitted changes)" if changed else "")
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

@@ -197,23 +197,13 @@ def section(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def splice(document: str, text: str) -> str:
-    start = document.find(BEGIN)
-    if start < 0:
-        return document.rstrip() + "\n\n" + text
-    end = document.find(END, start)
-    end = len(document) if end < 0 else end + len(END)
-    rest = document[end:].lstrip("\n")
-    return document[:start] + text + ("\n" + rest if rest else "")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--folders", type=int, default=60)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--report", type=Path, help="rewrite this file's parapheur section")
     args = parser.parse_args(argv)
-    from bench.report import code_state, machine
+    from bench.report import code_state, machine, splice_section
 
     commit, changed = code_state()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -239,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.report:
         previous = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
-        args.report.write_text(splice(previous, section(result)), encoding="utf-8")
+        args.report.write_text(splice_section(previous, section(result), BEGIN, END), encoding="utf-8")
         print(f"wrote {args.report}", file=sys.stderr)
     return 0
 

@@ -555,6 +555,18 @@ def desk_section(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def splice_section(document: str, text: str, begin: str, end: str) -> str:
+    """``document`` with the section between the markers ``begin`` and ``end`` replaced by
+    ``text`` (which carries the markers), or ``text`` appended when there is none."""
+    start = document.find(begin)
+    if start < 0:
+        return document.rstrip() + "\n\n" + text
+    stop = document.find(end, start)
+    stop = len(document) if stop < 0 else stop + len(end)
+    rest = document[stop:].lstrip("\n")
+    return document[:start] + text + ("\n" + rest if rest else "")
+
+
 def splice_desk(document: str, section: str) -> str:
     """``document`` with its processing-desk section replaced by ``section`` (appended when absent)."""
     start = document.find(DESK_BEGIN)
