@@ -28,13 +28,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from trust.pinned import verify_pinned_seal
+from trust.cms import signature_valid
+from trust.pinned import issued_by_root, verify_pinned_seal
 from trust.pki import EXCHANGE_CODE, Pki
 from trust.services import installation_pki
 from trust.verification import NOT_INTACT, DataVerdict, verify_sealed_data
@@ -74,12 +71,7 @@ def sign(pki: Pki, *, kind: str, path: str, body: bytes, nonce: str = "") -> dic
     identity = pki.exchange_identity()
     date = datetime.now(UTC).isoformat(timespec="seconds")
     nonce = nonce or secrets.token_hex(16)
-    key = identity.key
-    data = signing_input(kind, path, date, nonce, body)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
-    else:
-        signature = key.sign(data, PKCS1v15(), hashes.SHA256())
+    signature = identity.sign(signing_input(kind, path, date, nonce, body))
     return {
         INSTALLATION: pki.fingerprint,
         CERTIFICATE: _certificate_header(identity.certificate),
@@ -123,31 +115,18 @@ def check(
         raise ProtocolError("bad_signature", "unreadable date") from None
     if date.tzinfo is None:
         raise ProtocolError("bad_signature", "date without a time zone")
-    data = signing_input(kind, path, date_text, own_nonce, body)
-    public_key = certificate.public_key()
-    try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-        elif isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, data, PKCS1v15(), hashes.SHA256())
-        else:
-            raise InvalidSignature
-    except InvalidSignature:
-        raise ProtocolError("bad_signature", "the signature does not match what was received") from None
+    if not signature_valid(certificate, signature, signing_input(kind, path, date_text, own_nonce, body)):
+        raise ProtocolError("bad_signature", "the signature does not match what was received")
     if abs(datetime.now(UTC) - date) > CLOCK_SKEW:
         raise ProtocolError("stale", f"signed at {date_text}")
     return Signed(nonce=own_nonce, date=date)
 
 
-@lru_cache(maxsize=256)
 def _issued_by(der: bytes, root_der: bytes) -> x509.Certificate:
     """The exchange certificate ``der``, if the pinned root issued it and it is in force."""
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-        root = x509.load_der_x509_certificate(root_der)
-        certificate.verify_directly_issued_by(root)
-    except (ValueError, TypeError, InvalidSignature):
-        raise ProtocolError("certificate_mismatch", "the certificate is not issued by the pinned root") from None
+    certificate = issued_by_root(der, root_der)
+    if certificate is None:
+        raise ProtocolError("certificate_mismatch", "the certificate is not issued by the pinned root")
     moment = datetime.now(UTC)
     if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
         raise ProtocolError("certificate_mismatch", "the certificate is not in force")

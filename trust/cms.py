@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -145,6 +146,22 @@ class SigningIdentity:
             der.set_of(signer_info),
         )
         return der.sequence(der.oid(ID_SIGNED_DATA), der.context(0, signed_data))
+
+
+def signature_valid(certificate: x509.Certificate, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` over ``data`` was made with the key of ``certificate`` (SHA-256,
+    ECDSA or RSA PKCS#1 v1.5): what :meth:`SigningIdentity.sign` makes."""
+    public_key = certificate.public_key()
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True
 
 
 def timestamp_token(

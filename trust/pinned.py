@@ -22,12 +22,11 @@ from asn1crypto import cms as asn1_cms
 from asn1crypto import tsp as asn1_tsp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from trust import der
+from trust.cms import signature_valid
 from trust.verification import NOT_INTACT, TIMESTAMP_INVALID, UNREADABLE, UNTRUSTED, DataVerdict
 
 SHA256 = "sha256"
@@ -40,12 +39,20 @@ class _Refused(Exception):
 
 
 @lru_cache(maxsize=512)
-def _issued_by_root(cert_der: bytes, root_der: bytes) -> x509.Certificate:
+def issued_by_root(cert_der: bytes, root_der: bytes) -> x509.Certificate | None:
+    """The certificate ``cert_der`` if the root ``root_der`` issued it directly, else None."""
     try:
         cert = x509.load_der_x509_certificate(cert_der)
         cert.verify_directly_issued_by(x509.load_der_x509_certificate(root_der))
     except (ValueError, TypeError, InvalidSignature):
-        raise _Refused(UNTRUSTED) from None
+        return None
+    return cert
+
+
+def _issued_by_root(cert_der: bytes, root_der: bytes) -> x509.Certificate:
+    cert = issued_by_root(cert_der, root_der)
+    if cert is None:
+        raise _Refused(UNTRUSTED)
     return cert
 
 
@@ -89,16 +96,8 @@ def _check_signature(
     if found.get("content_type") != content_type or found.get("message_digest") != digest:
         raise _Refused(NOT_INTACT)
     signature = bytes(signer_info["signature"].native)
-    public_key = cert.public_key()
-    try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(signature, signed, ec.ECDSA(hashes.SHA256()))
-        elif isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
-        else:
-            raise _Refused(UNREADABLE)
-    except InvalidSignature:
-        raise _Refused(NOT_INTACT) from None
+    if not signature_valid(cert, signature, signed):
+        raise _Refused(NOT_INTACT)
     return signature
 
 
