@@ -32,15 +32,15 @@ from core.clock import now
 from core.errors import NotFound, Refused
 from documents.intake import CheckedFile, stored_file
 from exchange.models import Envelope, RemoteAdministration
-from exchange.protocol import load_root
+from exchange.protocol import load_root, seal_verdict
 from exchange.remote import envelope_post
 from registry.models import Channel, Correspondence, Direction, SenderKind
 from registry.services import Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
+from trust.pinned import verify_own_seal
 from trust.sealing import seal_data
 from trust.services import installation_pki
-from trust.verification import verify_sealed_data
 from workflow.models import Notification
 from workflow.services import request_register
 
@@ -308,13 +308,11 @@ def acknowledgement_valid(envelope: Envelope) -> bool:
     if not envelope.acknowledgement:
         return False
     received_here = envelope.recipient is not None
-    pinned = load_root(envelope.peer.ca_certificate) if envelope.peer is not None and not received_here else None
-    verdict = verify_sealed_data(
-        envelope.acknowledgement.encode(),
-        bytes(envelope.acknowledgement_seal),
-        pki=installation_pki(),
-        pinned_root=pinned,
-    )
+    text, seal = envelope.acknowledgement.encode(), bytes(envelope.acknowledgement_seal)
+    if envelope.peer is not None and not received_here:  # sealed by the peer's administration
+        verdict = seal_verdict(text, seal, load_root(envelope.peer.ca_certificate))
+    else:
+        verdict = verify_own_seal(text, seal, pki=installation_pki())
     facts = json.loads(envelope.acknowledgement)
     recipient_code = envelope.recipient.code if received_here else envelope.remote_code  # type: ignore[union-attr]
     sender_number = envelope.outgoing.number if envelope.outgoing is not None else envelope.remote_number

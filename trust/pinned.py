@@ -15,6 +15,7 @@ revoked seals), and certificate policies.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -27,7 +28,16 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from trust import der
 from trust.cms import signature_valid
-from trust.verification import NOT_INTACT, TIMESTAMP_INVALID, UNREADABLE, UNTRUSTED, DataVerdict
+from trust.pki import Pki
+from trust.verification import (
+    NOT_INTACT,
+    REVOKED,
+    TIMESTAMP_INVALID,
+    UNREADABLE,
+    UNTRUSTED,
+    DataVerdict,
+    verify_sealed_data,
+)
 
 SHA256 = "sha256"
 
@@ -139,9 +149,12 @@ def _timestamp(signer_info: asn1_cms.SignerInfo, signature: bytes, root_der: byt
     return moment
 
 
-def verify_pinned_seal(data: bytes, cms_der: bytes, root: x509.Certificate) -> DataVerdict:
+def verify_pinned_seal(
+    data: bytes, cms_der: bytes, root: x509.Certificate, *, revoked: Callable[[x509.Certificate], bool] | None = None
+) -> DataVerdict:
     """Check a detached CMS seal (:func:`trust.sealing.seal_data`) over ``data`` by an
-    administration of the installation whose root is ``root``."""
+    administration of the installation whose root is ``root``; ``revoked``, when the
+    revocation list is at hand (our own), says whether the seal's certificate was revoked."""
     root_der = root.public_bytes(Encoding.DER)
     try:
         try:
@@ -157,7 +170,18 @@ def verify_pinned_seal(data: bytes, cms_der: bytes, root: x509.Certificate) -> D
         except (ValueError, TypeError, KeyError) as exc:
             raise _Refused(UNREADABLE) from exc
         _in_force(cert, moment)
+        if revoked is not None and revoked(cert):
+            raise _Refused(REVOKED)
     except _Refused as refused:
         return DataVerdict(valid=False, signer_code=None, timestamp_at=None, problem=refused.problem)
     codes = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)
     return DataVerdict(valid=True, signer_code=str(codes[0].value) if codes else None, timestamp_at=moment, problem="")
+
+
+def verify_own_seal(data: bytes, cms_der: bytes, *, pki: Pki) -> DataVerdict:
+    """A seal this installation made, checked the fast way with its revocation list; seals of
+    another layout (supplied keys, an external TSA) go to pyHanko's general validator."""
+    verdict = verify_pinned_seal(data, cms_der, pki.ca_cert, revoked=pki.is_revoked)
+    if verdict.valid or verdict.problem in (NOT_INTACT, REVOKED):
+        return verdict
+    return verify_sealed_data(data, cms_der, pki=pki)

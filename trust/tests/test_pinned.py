@@ -10,7 +10,7 @@ import pytest
 from asn1crypto import cms as asn1_cms
 
 from trust import cms
-from trust.pinned import verify_pinned_seal
+from trust.pinned import verify_own_seal, verify_pinned_seal
 from trust.pki import Pki
 from trust.sealing import seal_data, timestamp_token
 from trust.verification import verify_sealed_data
@@ -62,3 +62,13 @@ def test_a_seal_whose_timestamp_is_for_another_signature_is_refused(foreign_pki)
 def test_garbage_is_unreadable(garbage, foreign_pki):
     verdict = verify_pinned_seal(DATA, garbage, foreign_pki.ca_cert)
     assert not verdict.valid and verdict.problem == "unreadable"
+
+
+def test_our_own_seals_are_checked_with_the_revocation_list(tmp_path):
+    own = Pki.create(tmp_path, "Revocation of our own")
+    seal = seal_data(DATA, pki=own, administration_code="COMMUNE-X")
+    assert verify_own_seal(DATA, seal, pki=own).valid and verify_sealed_data(DATA, seal, pki=own).valid
+    assert verify_own_seal(DATA + b"!", seal, pki=own).problem == "not_intact"
+    own.revoke_seal(code="COMMUNE-X")
+    fast, general = verify_own_seal(DATA, seal, pki=own), verify_sealed_data(DATA, seal, pki=own)
+    assert (fast.valid, fast.problem) == (general.valid, general.problem) == (False, "revoked")
