@@ -19,13 +19,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import NotFound, Refused
 from core.forms import AccessibleForm, ObjectChoiceField, form_error_messages
 from documents.forms import CheckedFilesField
-from exchange import once_only
+from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
 from tenancy.models import Membership
 from workflow.access import Scope, readable_scope
 from workflow.models import Case
 from workflow.selectors import case_for_staff
-from workflow.services import offered_actions
 
 Role = Membership.Role
 
@@ -69,9 +68,9 @@ class RefusalForm(AccessibleForm):
     reason = forms.CharField(label=gettext_lazy("Reason for the refusal"), max_length=500)
 
 
-def held_items(scope: Scope, case: Case) -> dict[str, Any]:
+def held_items(case: Case, *, may_ask: bool) -> dict[str, Any]:
     """For the case panel: the documents that can be asked of their holder, each with its latest
-    request, and whether this person may ask now."""
+    request, and whether this person may ask now (``may_ask``: the case's actions allow it)."""
     requests = list(
         DocumentRequest.objects.filter(case=case).select_related("provider", "peer").order_by("-requested_at")
     )
@@ -79,8 +78,7 @@ def held_items(scope: Scope, case: Case) -> dict[str, Any]:
     for request in requests:
         latest.setdefault(request.document_name_fr, request)
     items = [{"document": d, "request": latest.get(d.name_fr)} for d in once_only.askable(case)]
-    may_ask = bool(items) and offered_actions(scope, case)["request_completion"]
-    return {"held_documents": items, "may_ask_held": may_ask}
+    return {"held_documents": items, "may_ask_held": bool(items) and may_ask}
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
@@ -183,24 +181,9 @@ def documents(request: HttpRequest, code: str) -> HttpResponse:
             return _answer(request, scope, action)
         else:
             raise NotFound
-    pending = list(
-        DocumentRequest.objects.filter(provider=administration, status=DocumentRequest.Status.PENDING)
-        .select_related("requester", "kind", "case__correspondence")
-        .order_by("requested_at")[:100]
-    )
-    held_by_person: dict[tuple[int | None, str], list[HeldDocument]] = {}
-    for held in HeldDocument.objects.filter(
-        kind__in=[r.kind_id for r in pending], national_id__in=[r.national_id for r in pending]
-    ).order_by("-issued_on"):
-        held_by_person.setdefault((held.kind_id, held.national_id), []).append(held)
     to_answer = [
-        {
-            "request": r,
-            "answer_form": AnswerForm(
-                prefix=f"r{r.pk.hex[:8]}", held=held_by_person.get((r.kind_id, r.national_id), [])
-            ),
-        }
-        for r in pending
+        {"request": r, "answer_form": AnswerForm(prefix=f"r{r.pk.hex[:8]}", held=held)}
+        for r, held in selectors.requests_to_answer(administration)
     ]
     return render(
         request,
@@ -209,13 +192,8 @@ def documents(request: HttpRequest, code: str) -> HttpResponse:
             "administration": administration,
             "section": "documents",
             "to_answer": to_answer if may_answer else [],
-            "answered": DocumentRequest.objects.filter(provider=administration)
-            .exclude(status=DocumentRequest.Status.PENDING)
-            .select_related("requester", "answered_by")
-            .order_by("-answered_at")[:50],
-            "sent": DocumentRequest.objects.filter(requester=administration)
-            .select_related("provider", "case__correspondence")
-            .order_by("-requested_at")[:50],
+            "answered": selectors.requests_answered(administration),
+            "sent": selectors.requests_sent(administration),
             "kinds": kinds,
             "held_count": HeldDocument.objects.filter(kind__administration=administration).count(),
             "provided_form": provided_form if may_declare else None,
@@ -247,8 +225,9 @@ def _answer(request: HttpRequest, scope: Scope, action: str) -> HttpResponse:
             asked = DocumentRequest.objects.filter(pk=request_id, provider=scope.administration).first()
             if asked is None:
                 raise NotFound
-            held = list(HeldDocument.objects.filter(kind_id=asked.kind_id, national_id=asked.national_id))
-            form = AnswerForm(request.POST, request.FILES, prefix=f"r{asked.pk.hex[:8]}", held=held)
+            form = AnswerForm(
+                request.POST, request.FILES, prefix=f"r{asked.pk.hex[:8]}", held=selectors.held_for(asked)
+            )
             if form.is_valid():
                 files = form.cleaned_data["document"] or []
                 once_only.request_deliver(

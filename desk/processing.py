@@ -241,7 +241,7 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
         context["completion_form"] = CompletionForm(documents=list(case.procedure.documents.all()), prefix="completion")
     if actions["note"]:
         context["note_form"] = NoteForm(prefix="note")
-    context.update(held_items(scope, case))
+    context.update(held_items(case, may_ask=actions["request_completion"]))
     return context
 
 

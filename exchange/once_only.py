@@ -176,14 +176,20 @@ def _holders(documents: list[ProcedureDocument]) -> dict[int, Holder]:
     return found
 
 
+def _askable_holders(case: Case) -> dict[int, tuple[ProcedureDocument, Holder]]:
+    """By position, the documents of the case's procedure another administration delivers, with
+    their holder."""
+    if case.procedure_id is None:
+        return {}
+    documents = [d for d in case.procedure.documents.all() if d.held_by_code and d.held_document_code]  # type: ignore[union-attr]
+    holders = _holders(documents)
+    return {d.position: (d, holders[d.position]) for d in documents if d.position in holders}
+
+
 def askable(case: Case) -> list[ProcedureDocument]:
     """The documents of the case's procedure that another administration (here or on a pinned
     installation) holds and delivers: the ones an agent can ask for instead of the person."""
-    if case.procedure_id is None:
-        return []
-    documents = [d for d in case.procedure.documents.all() if d.held_by_code and d.held_document_code]  # type: ignore[union-attr]
-    holders = _holders(documents)
-    return [d for d in documents if d.position in holders]
+    return [document for document, _holder in _askable_holders(case).values()]
 
 
 def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequest:
@@ -192,18 +198,18 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
     installation is asked at once too, or by the worker if it cannot be reached now)."""
     if not offered_actions(scope, case)["request_completion"]:
         raise OnceOnlyRefused("not_allowed", _("You cannot ask for documents on this file now."), status=403)
-    document = next((d for d in askable(case) if d.position == position), None)
-    if document is None:
+    found = _askable_holders(case).get(position)
+    if found is None:
         raise OnceOnlyRefused(
             "not_held", _("This document is not listed as delivered by another administration."), field="document"
         )
+    document, holder = found
     correspondence = case.correspondence
     national_id = correspondence.sender_identifier.strip().upper()
     if not national_id:
         raise OnceOnlyRefused(
             "no_identity", _("The request does not give the person's national ID: the holder cannot find the document.")
         )
-    holder = _holders([document])[document.position]
     procedure = case.procedure
     assert procedure is not None
     moment = now()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from core.languages import in_language
-from exchange.models import Envelope, RemoteAdministration
+from exchange.models import DocumentRequest, Envelope, HeldDocument, RemoteAdministration
 from tenancy.models import Administration, Region
 
 KIND_LABELS = dict(Administration.Kind.choices)
@@ -106,4 +106,49 @@ def envelopes_of(administration: Administration, *, limit: int = 200) -> list[En
         Envelope.objects.filter(Q(sender=administration) | Q(recipient=administration))
         .select_related("sender", "recipient", "peer", "outgoing", "incoming")
         .order_by("-created_at")[:limit]
+    )
+
+
+# -- once-only requests --------------------------------------------------------------------------
+
+
+def held_for(request: DocumentRequest) -> list[HeldDocument]:
+    """The documents the holder keeps about the person a request is for, newest first."""
+    return list(
+        HeldDocument.objects.filter(kind_id=request.kind_id, national_id=request.national_id).order_by("-issued_on")
+    )
+
+
+def requests_to_answer(
+    administration: Administration, *, limit: int = 100
+) -> list[tuple[DocumentRequest, list[HeldDocument]]]:
+    """Requests waiting for ``administration``'s answer, oldest first, each with the documents it
+    holds about the person (one query for all)."""
+    pending = list(
+        DocumentRequest.objects.filter(provider=administration, status=DocumentRequest.Status.PENDING)
+        .select_related("requester", "peer", "kind")
+        .order_by("requested_at")[:limit]
+    )
+    held: dict[tuple[int | None, str], list[HeldDocument]] = {}
+    for document in HeldDocument.objects.filter(
+        kind__in=[r.kind_id for r in pending], national_id__in=[r.national_id for r in pending]
+    ).order_by("-issued_on"):
+        held.setdefault((document.kind_id, document.national_id), []).append(document)
+    return [(r, held.get((r.kind_id, r.national_id), [])) for r in pending]
+
+
+def requests_answered(administration: Administration, *, limit: int = 50) -> list[DocumentRequest]:
+    return list(
+        DocumentRequest.objects.filter(provider=administration)
+        .exclude(status=DocumentRequest.Status.PENDING)
+        .select_related("requester", "peer", "answered_by")
+        .order_by("-answered_at")[:limit]
+    )
+
+
+def requests_sent(administration: Administration, *, limit: int = 50) -> list[DocumentRequest]:
+    return list(
+        DocumentRequest.objects.filter(requester=administration)
+        .select_related("provider", "peer")
+        .order_by("-requested_at")[:limit]
     )
