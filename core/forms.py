@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
+from django.contrib import messages
+from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -116,6 +118,9 @@ class ObjectChoiceField(forms.ChoiceField):
         return getattr(value, "pk", value)
 
 
-def form_error_messages(form: forms.Form) -> list[str]:
-    """Every error of ``form``, for pages that answer a small form with a message and a redirect."""
-    return [str(error) for errors in form.errors.values() for error in errors]
+def report_form_errors(request: HttpRequest, form: forms.Form) -> None:
+    """Every error of ``form`` as a message, for pages that answer a small form with a redirect
+    (a valid form has none)."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))

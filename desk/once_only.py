@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import NotFound, Refused
-from core.forms import AccessibleForm, ObjectChoiceField, form_error_messages
+from core.forms import AccessibleForm, ObjectChoiceField, report_form_errors
 from documents.forms import CheckedFilesField
 from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
@@ -241,6 +241,5 @@ def _answer(request: HttpRequest, scope: Scope, action: str) -> HttpResponse:
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect(reverse("desk:documents", args=[code]))
-    for message in form_error_messages(form):
-        messages.error(request, message)
+    report_form_errors(request, form)
     return redirect(reverse("desk:documents", args=[code]))

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
 from core.errors import NotFound, Refused
-from core.forms import form_error_messages
+from core.forms import report_form_errors
 from core.uploads import wants_json
 from desk.parapheur_forms import (
     ApproveForm,
@@ -249,9 +249,8 @@ def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpRespon
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect(url)
-    if form is not None and not form.is_valid():
-        for message in form_error_messages(form):
-            messages.error(request, message)
+    if form is not None:
+        report_form_errors(request, form)
     return redirect(url)
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
 from core.errors import NotFound, Refused
-from core.forms import form_error_messages
+from core.forms import report_form_errors
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import (
     AgentForm,
@@ -195,8 +195,7 @@ def bulk_assign(request: HttpRequest, code: str) -> HttpResponse:
     form = BulkAssignForm(request.POST, services=scope.active_services)
     back = reverse("desk:inbox", args=[code]) + "?" + request.POST.get("back", "")
     if not form.is_valid():
-        for message in form_error_messages(form):
-            messages.error(request, message)
+        report_form_errors(request, form)
         return redirect(back)
     visible = set(wf.visible_cases(scope).filter(pk__in=form.cleaned_data["cases"]).values_list("pk", flat=True))
     ids = [i for i in form.cleaned_data["cases"] if i in visible]
@@ -312,9 +311,8 @@ def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpRe
     except ActionRefused as refused:
         messages.error(request, refused.message)
         return redirect(url)
-    if form is not None and not form.is_valid():
-        for message in form_error_messages(form):
-            messages.error(request, message)
+    if form is not None:
+        report_form_errors(request, form)
     return redirect(url)
 
 
