@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import cached_property
 from typing import Any
 
 from django.db import models
@@ -370,6 +371,25 @@ class AccessLogEntry(models.Model):
     def who(self) -> str:
         return self.administration.name if self.administration is not None else self.administration_name
 
-    @property
+    @cached_property
     def facts(self) -> dict[str, Any]:
         return dict(json.loads(self.payload)["facts"])
+
+    @property
+    def document_name(self) -> str:
+        document = self.facts.get("document", {})
+        return in_language(document.get("ar", ""), document.get("fr", ""))
+
+    @property
+    def procedure_name(self) -> str:
+        procedure = self.facts.get("procedure", {})
+        return in_language(procedure.get("ar", ""), procedure.get("fr", ""))
+
+    @property
+    def file_number(self) -> str:
+        return str(self.facts.get("file", ""))
+
+    @property
+    def reason(self) -> str:
+        """Why the holder refused (only for a refusal)."""
+        return str(self.facts.get("reason", "")) if self.action == self.Action.REFUSED else ""

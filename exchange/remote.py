@@ -290,7 +290,7 @@ def signed_post(peer: Peer, path: str, kind: str, body: bytes) -> tuple[int, dic
 def envelope_post(envelope_id: UUID | str) -> bool:
     """Post one envelope to its peer and record the answer. Raises :class:`PeerUnreachable`
     when it should be tried again; a refusal marks the envelope not delivered, with the reason."""
-    envelope = Envelope.objects.select_related("sender", "peer", "outgoing").filter(pk=envelope_id).first()
+    envelope = Envelope.objects.select_related("sender", "peer", "outgoing", "sent_by").filter(pk=envelope_id).first()
     if envelope is None or envelope.status != Envelope.Status.PENDING or envelope.peer is None:
         return False
     peer = envelope.peer

@@ -34,7 +34,7 @@ from documents.intake import CheckedFile, stored_file
 from exchange.models import Envelope, RemoteAdministration
 from exchange.protocol import load_root, seal_verdict
 from exchange.remote import envelope_post
-from registry.models import Channel, Correspondence, Direction, SenderKind
+from registry.models import Channel, Direction, SenderKind
 from registry.services import Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
@@ -263,7 +263,7 @@ def _postpone(envelope_id: UUID | str, reason: str) -> None:
     with transaction.atomic():
         envelope = (
             Envelope.objects.select_for_update(of=("self",))
-            .select_related("sender", "peer")
+            .select_related("sender", "peer", "outgoing", "sent_by")
             .filter(pk=envelope_id)
             .first()
         )
@@ -284,8 +284,7 @@ def _postpone(envelope_id: UUID | str, reason: str) -> None:
 def sender_flag(envelope: Envelope) -> None:
     """Tell whoever sent a letter that it could not be delivered, and why (inside the
     transaction that marks it so)."""
-    outgoing = Correspondence.objects.filter(pk=envelope.outgoing_id).first() if envelope.outgoing_id else None
-    user = User.objects.filter(pk=envelope.sent_by_id).first() if envelope.sent_by_id else None
+    outgoing, user = envelope.outgoing, envelope.sent_by
     if outgoing is None or user is None or envelope.sender is None:
         return
     with override(user.language or "ar"):

@@ -25,7 +25,6 @@ from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
 from core.forms import AccessibleForm
-from core.languages import in_language
 from core.ratelimit import RateLimited, client_address, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from documents.forms import CheckedFilesField
@@ -273,17 +272,4 @@ def access_log(request: HttpRequest) -> HttpResponse:
 
     user: User = request.user  # type: ignore[assignment]
     entries = list(accesses_of(user)[:200])
-    rows = []
-    for entry in entries:
-        facts = entry.facts
-        document, procedure = facts["document"], facts["procedure"]
-        rows.append(
-            {
-                "entry": entry,
-                "document": in_language(document.get("ar", ""), document.get("fr", "")),
-                "procedure": in_language(procedure.get("ar", ""), procedure.get("fr", "")),
-                "file": facts.get("file", ""),
-                "reason": facts.get("reason", "") if entry.action == "refused" else "",
-            }
-        )
-    return render(request, "portal/access_log.html", {"rows": rows})
+    return render(request, "portal/access_log.html", {"entries": entries})
