@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from trust import pki as pki_module
+from trust import _pki_parts
 from trust.pki import Pki, PkiMissing, SealUnavailable
 
 from .conftest import ADMIN_AR, ADMIN_CODE, ADMIN_FR
@@ -124,7 +124,7 @@ def test_trust_directory_adds_roots_and_crls(tmp_path: Path, foreign_pki: Pki) -
 
 
 def test_expiring_crl_is_refreshed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pki_module, "CRL_VALIDITY", timedelta(days=10))
+    monkeypatch.setattr(_pki_parts, "CRL_VALIDITY", timedelta(days=10))  # where the lists are built
     Pki.create(tmp_path, "Short CRL")
     monkeypatch.undo()
     crl = Pki.load(tmp_path).crls[0]
