@@ -18,6 +18,7 @@ from api.auth import bearer
 from api.exchange import router as exchange_router
 from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
+from api.search import router as search_router
 from core.canonical import sha256_hex
 from core.errors import NotFound
 from core.ratelimit import client_address, rate_limit_hit
@@ -52,6 +53,7 @@ errors.install(api)
 api.add_router("/", router)
 api.add_router("/", parapheur_router)
 api.add_router("/", exchange_router)
+api.add_router("/", search_router)
 
 
 class TokenIn(Schema):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from desk import catalogue, exchange, once_only, parapheur, processing, views
+from desk import catalogue, exchange, once_only, parapheur, processing, search, views
 
 app_name = "desk"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:code>/c/<int:pk>/receipt.pdf", views.correspondence_receipt, name="correspondence_receipt"),
     path("<str:code>/c/<int:pk>/files/<int:position>", views.attachment, name="attachment"),
     path("<str:code>/log/", views.register_log, name="register_log"),
+    path("<str:code>/search/", search.search_page, name="search"),
     path("<str:code>/inbox/", processing.inbox, name="inbox"),
     path("<str:code>/inbox/assign/", processing.bulk_assign, name="bulk_assign"),
     path("<str:code>/notes/new/", processing.note_new, name="note_new"),

@@ -61,6 +61,12 @@ def _sync_peer_directories() -> object:
     return directories_sync()
 
 
+def _index_for_search() -> object:
+    from search.services import index_sync
+
+    return index_sync()
+
+
 @dataclass
 class Job:
     name: str
@@ -79,6 +85,7 @@ def default_jobs() -> list[Job]:
         Job("exchange deliveries", 2, _deliver_envelopes),
         Job("peer directories", 3600, _sync_peer_directories),
         Job("once-only requests and answers to peers", 10, _once_only_exchanges),
+        Job("search index", 2, _index_for_search),
     ]
 
 

@@ -59,6 +59,7 @@ def staff_pages(code: str, pk: int, membership_id: int) -> list[tuple[str, str]]
         ("get", f"/desk/{code}/c/{pk}/files/1"),
         ("get", f"/desk/{code}/log/"),
         ("post", f"/desk/{code}/log/"),
+        ("get", f"/desk/{code}/search/?q=%D8%B1%D8%AE%D8%B5%D8%A9"),
         ("get", f"/desk/{code}/services/"),
         ("post", f"/desk/{code}/services/"),
         ("get", f"/desk/{code}/staff/"),

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "workflow",
     "parapheur",
     "exchange",
+    "search",
     # Presentation layers.
     "portal",
     "desk",

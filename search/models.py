@@ -1,0 +1,50 @@
+"""The search index: one entry of index terms per correspondence.
+
+The terms come from :mod:`search.text`; each database indexes them its own way (see
+migration 0001): SQLite an FTS5 table kept in step with the entries by triggers, PostgreSQL a
+generated ``tsvector`` column with a GIN index. Both read the same terms, so both find the same
+correspondences.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from registry.models import Correspondence
+from tenancy.models import Administration
+
+
+class SearchEntry(models.Model):
+    correspondence = models.OneToOneField(
+        Correspondence, on_delete=models.CASCADE, primary_key=True, related_name="search_entry"
+    )
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    # "a<administration id>": FTS5 looks for it with the words, so that a search reads only
+    # the administration's part of the index.
+    scope = models.CharField(max_length=24)
+    title = models.TextField()  # terms of the subject
+    content = models.TextField()  # terms of the text, the sender and the attachments' text
+    # Attachments whose text was not extracted yet when the entry was written: the entry is
+    # written again when they are.
+    texts_pending = models.PositiveSmallIntegerField(default=0)
+    indexed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["texts_pending"], name="search_entry_texts_pending", condition=models.Q(texts_pending__gt=0)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"search entry of {self.correspondence_id}"
+
+
+class IndexProgress(models.Model):
+    """How far the index has followed the registers: every correspondence up to ``watermark``
+    (its id) has an entry. One row."""
+
+    watermark = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"indexed up to {self.watermark}"
