@@ -32,3 +32,23 @@ def image_bytes(fmt: str = "PNG", *, frames: int = 1, size: tuple[int, int] = (4
     else:
         images[0].save(out, format=fmt)
     return out.getvalue()
+
+
+SCANNED_LETTER = {
+    "title_ar": "طلب شهادة السكنى",
+    "body_ar": "السيد رئيس المجلس الجماعي، أتشرف بأن ألتمس منكم تسليمي شهادة السكنى قصد الإدلاء بها لدى "
+    "المستشفى الإقليمي، وتقبلوا فائق التقدير والاحترام.",
+    "title_fr": "Demande de certificat de résidence",
+    "body_fr": "Monsieur le Président, j'ai l'honneur de solliciter la délivrance d'un certificat de résidence "
+    "pour mon dossier de bourse. Veuillez agréer mes salutations distinguées.",
+}
+
+
+def scanned_letter(*, dpi: int = 300, **text: str) -> bytes:
+    """A bilingual letter as a scanner gives it: rendered, then only its pixels kept, in an
+    image-only PDF (no text to read without OCR). ``text`` replaces parts of SCANNED_LETTER."""
+    from documents.rendering import render_png
+    from documents.text_layers import images_to_pdf
+
+    png = render_png("scan_sample", {**SCANNED_LETTER, **text}, ppi=dpi)
+    return images_to_pdf([png])[0]

@@ -61,6 +61,12 @@ def _sync_peer_directories() -> object:
     return directories_sync()
 
 
+def _make_text_layers() -> object:
+    from documents.text_layers import text_layers_make
+
+    return text_layers_make()
+
+
 def _index_for_search() -> object:
     from search.services import index_sync
 
@@ -89,6 +95,12 @@ def default_jobs() -> list[Job]:
     ]
 
 
+def slow_jobs() -> list[Job]:
+    """Jobs that may take minutes (OCR of a long scan): in a thread of their own, so that they
+    never hold up deliveries and reminders."""
+    return [Job("text of attachments (OCR)", 2, _make_text_layers)]
+
+
 def _did_something(result: object) -> bool:
     if isinstance(result, dict):
         return any(_did_something(value) for value in result.values())
@@ -111,7 +123,9 @@ def run_due(jobs: list[Job], *, now: float | None = None) -> None:
             close_old_connections()
 
 
-def start_scheduler(jobs: list[Job] | None = None, *, tick: float = 5.0) -> threading.Thread:
+def start_scheduler(
+    jobs: list[Job] | None = None, *, tick: float = 5.0, name: str = "wasl-scheduler"
+) -> threading.Thread:
     """Run ``jobs`` in a daemon thread of the worker process."""
     job_list = jobs if jobs is not None else default_jobs()
 
@@ -120,6 +134,6 @@ def start_scheduler(jobs: list[Job] | None = None, *, tick: float = 5.0) -> thre
             run_due(job_list)
             time.sleep(tick)
 
-    thread = threading.Thread(target=loop, name="wasl-scheduler", daemon=True)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     return thread

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.services import audit_record
-from registry.models import Correspondence
+from documents.models import TextLayer
+from registry.models import Attachment, Correspondence
 from registry.selectors import CONFIDENTIAL_ROLES
 from search import text
 from search.services import scope_term
@@ -184,6 +185,7 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         ]
     )
     wanted = set().union(*groups) if groups else set()
+    texts = _attachment_texts([item.pk for item in found]) if wanted else {}
     for item in found:
         score: Any = getattr(item, "score", 0.0)
         results.hits.append(
@@ -191,10 +193,36 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
                 correspondence=item,
                 score=round(float(score or 0.0), 4),
                 subject=highlighted(item.subject, wanted),
-                snippet=snippet(item.body, wanted),
+                snippet=_best_snippet([item.body, *texts.get(item.pk, [])], wanted),
             )
         )
     return results
+
+
+def _attachment_texts(ids: list[int]) -> dict[int, list[str]]:
+    """The text made of each correspondence's attachments (read or recognised), in order."""
+    layers = TextLayer.objects.filter(pk=OuterRef("blob_id"), status=TextLayer.Status.DONE).values("text")[:1]
+    texts: dict[int, list[str]] = {}
+    rows = (
+        Attachment.objects.filter(correspondence_id__in=ids)
+        .annotate(text=Subquery(layers))
+        .order_by("position")
+        .values_list("correspondence_id", "text")
+    )
+    for correspondence_id, text_of_file in rows:
+        if text_of_file:
+            texts.setdefault(correspondence_id, []).append(text_of_file)
+    return texts
+
+
+def _best_snippet(candidates: list[str], wanted: set[str]) -> SafeString:
+    """The passage of the letter's text with a matched word, else of its attachments' text
+    (a scan's recognised words), else the beginning of its text."""
+    for written in candidates:
+        passage = snippet(written, wanted)
+        if "<mark>" in passage:
+            return passage
+    return snippet(candidates[0], wanted)
 
 
 def highlighted(written: str, wanted: set[str]) -> SafeString:

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 
 from core.clock import now
-from registry.models import Correspondence
+from documents.models import TextLayer
+from documents.text_layers import text_layers_request
+from registry.models import Attachment, Correspondence
 from search import text
 from search.models import IndexProgress, SearchEntry
 
@@ -41,14 +43,16 @@ def entry_terms(row: dict[str, Any], texts: Sequence[str] = ()) -> tuple[str, st
 
 
 def entries_write(ids: Iterable[int]) -> int:
-    """Write (or write again) the entries of the correspondences ``ids``; return how many."""
+    """Write (or write again) the entries of the correspondences ``ids``, with the text of
+    their attachments made so far (and asking for the rest); return how many."""
     rows = list(Correspondence.objects.filter(pk__in=list(ids)).values(*_FIELDS))
     if not rows:
         return 0
+    texts, pending = _attachment_texts([row["id"] for row in rows])
     moment = now()
     entries = []
     for row in rows:
-        title, content = entry_terms(row)
+        title, content = entry_terms(row, texts.get(row["id"], ()))
         entries.append(
             SearchEntry(
                 correspondence_id=row["id"],
@@ -56,7 +60,7 @@ def entries_write(ids: Iterable[int]) -> int:
                 scope=scope_term(row["administration_id"]),
                 title=title,
                 content=content,
-                texts_pending=0,
+                texts_pending=pending.get(row["id"], 0),
                 indexed_at=moment,
             )
         )
@@ -66,14 +70,41 @@ def entries_write(ids: Iterable[int]) -> int:
     return len(entries)
 
 
+def _attachment_texts(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """The text of each correspondence's attachments made so far, and how many are still to
+    make (those are asked for)."""
+    attachments = list(
+        Attachment.objects.filter(correspondence_id__in=ids)
+        .order_by("position")
+        .values_list("correspondence_id", "blob_id")
+    )
+    if not attachments:
+        return {}, {}
+    blob_ids = list({blob_id for _, blob_id in attachments})
+    text_layers_request(blob_ids)
+    layers = {
+        pk: (status, text)
+        for pk, status, text in TextLayer.objects.filter(pk__in=blob_ids).values_list("pk", "status", "text")
+    }
+    texts: dict[int, list[str]] = {}
+    pending: dict[int, int] = {}
+    for correspondence_id, blob_id in attachments:
+        status, layer_text = layers.get(blob_id, (None, ""))
+        if status == TextLayer.Status.PENDING:
+            pending[correspondence_id] = pending.get(correspondence_id, 0) + 1
+        elif layer_text:
+            texts.setdefault(correspondence_id, []).append(layer_text)
+    return texts, pending
+
+
 def scope_term(administration_id: int) -> str:
     return f"a{administration_id}"
 
 
 def index_sync(*, limit: int = 1000) -> int:
-    """Index the correspondences registered since the watermark (at most ``limit``), then move
-    the watermark as far as every settled correspondence has its entry. Returns how many were
-    indexed."""
+    """Index the correspondences registered since the watermark (at most ``limit``), and write
+    again those whose attachments' text has been made since; then move the watermark as far as
+    every settled correspondence has its entry. Returns how many entries were written."""
     progress = IndexProgress.objects.first() or IndexProgress.objects.create(watermark=0)
     missing = list(
         Correspondence.objects.filter(pk__gt=progress.watermark)
@@ -81,11 +112,34 @@ def index_sync(*, limit: int = 1000) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
-    indexed = entries_write(missing) if missing else 0
+    written = entries_write(missing) if missing else 0
+    written += _texts_arrived(limit=limit)
     _watermark_move(progress)
-    if indexed:
-        logger.info("search: %d correspondences indexed", indexed)
-    return indexed
+    if written:
+        logger.info("search: %d entries written", written)
+    return written
+
+
+def _texts_arrived(*, limit: int) -> int:
+    """Write again the entries that were waiting for an attachment's text now made."""
+    waiting = list(
+        SearchEntry.objects.filter(texts_pending__gt=0).order_by("pk").values_list("pk", "texts_pending")[:limit]
+    )
+    if not waiting:
+        return 0
+    still = _pending_counts([pk for pk, _ in waiting])
+    changed = [pk for pk, before in waiting if still.get(pk, 0) != before]
+    return entries_write(changed) if changed else 0
+
+
+def _pending_counts(ids: list[int]) -> dict[int, int]:
+    pending: dict[int, int] = {}
+    rows = Attachment.objects.filter(
+        correspondence_id__in=ids, blob__text_layer__status=TextLayer.Status.PENDING
+    ).values_list("correspondence_id", flat=True)
+    for correspondence_id in rows:
+        pending[correspondence_id] = pending.get(correspondence_id, 0) + 1
+    return pending
 
 
 def _watermark_move(progress: IndexProgress) -> None:

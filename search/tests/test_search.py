@@ -171,7 +171,7 @@ def test_a_search_costs_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as queries:
         results = search(scope, "طلب")
     assert len(results.hits) == 2
-    assert len(queries) == 3  # the count, the audit event, the page
+    assert len(queries) == 4  # the count, the audit event, the page, its attachments' text
 
 
 def test_every_search_is_kept_in_the_audit_trail(
@@ -211,3 +211,29 @@ def test_a_rebuild_writes_every_entry_again(
     assert found(clerk, commune, "الإنارة") == []
     assert index_rebuild(batch=4) == len(LETTERS)
     assert found(clerk, commune, "الإنارة") == ["شكاية بخصوص الإنارة العمومية"]
+
+
+@pytest.mark.skipif(
+    not __import__("documents.text_layers", fromlist=["x"]).ocr_available()
+    and __import__("os").environ.get("CI") != "true",
+    reason="Tesseract with Arabic and French is not installed here",
+)
+def test_a_scanned_letter_is_found_by_its_recognised_arabic_and_french_words(
+    commune: Administration, clerk: User
+) -> None:
+    from documents.intake import bytes_upload, check_files
+    from documents.samples import scanned_letter
+    from documents.text_layers import text_layers_make
+
+    files = check_files([bytes_upload(scanned_letter(), "scan.pdf")])
+    counter_mail(commune, clerk, "بريد وارد", files=files)
+    assert index_sync() == 1
+    assert SearchEntry.objects.get().texts_pending == 1
+    assert found(clerk, commune, "المستشفي") == []  # the scan's words: not read yet
+    assert text_layers_make() == 1
+    assert index_sync() == 1  # the entry written again with the recognised text
+    assert SearchEntry.objects.get().texts_pending == 0
+    assert found(clerk, commune, "الاقليمي المستشفي") == ["بريد وارد"]  # typed without hamza, ي for ى
+    assert found(clerk, commune, "residence bourse") == ["بريد وارد"]  # typed without accents
+    (hit,) = search(scope_of(clerk, commune), "bourse").hits
+    assert "<mark>bourse</mark>" in hit.snippet  # the passage of the scan that matched

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django_tasks_db.management.commands.db_worker import Worker
 
-from operations.jobs import start_scheduler
+from operations.jobs import slow_jobs, start_scheduler
 
 
 class Command(BaseCommand):
@@ -20,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_periodic"]:
             start_scheduler()
+            start_scheduler(slow_jobs(), tick=2.0, name="wasl-slow-jobs")
         worker = Worker(
             queue_names=["*"],
             interval=options["interval"],

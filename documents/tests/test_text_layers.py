@@ -1,0 +1,147 @@
+"""The text of stored files: read from born-digital PDFs, recognised (OCR) in scans, by the worker."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+
+from core.clock import now
+from documents import storage, text_layers
+from documents.intake import pdf_blob
+from documents.models import TextLayer
+from documents.rendering import render_pdf
+from documents.samples import SCANNED_LETTER, scanned_letter
+from documents.text_layers import images_to_pdf, text_layer_make, text_layers_make, text_layers_request
+
+pytestmark = pytest.mark.django_db
+
+# In CI Tesseract is installed (.ci/run): the OCR tests must run there, never be skipped.
+needs_ocr = pytest.mark.skipif(
+    not text_layers.ocr_available() and os.environ.get("CI") != "true",
+    reason="Tesseract with Arabic and French is not installed here",
+)
+
+
+def layer_of(pdf: bytes) -> TextLayer:
+    blob = pdf_blob(pdf)
+    text_layers_request([blob.pk])
+    return TextLayer.objects.get(pk=blob.pk)
+
+
+def test_a_born_digital_pdf_is_read_in_reading_order_without_ocr() -> None:
+    layer = layer_of(render_pdf("scan_sample", SCANNED_LETTER))
+    text_layer_make(layer.pk)
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.DONE and layer.method == TextLayer.Method.TEXT
+    assert "أتشرف بأن ألتمس منكم تسليمي شهادة السكنى" in layer.text
+    assert "certificat de résidence" in layer.text
+    assert layer.pages == 1 and layer.pages_recognised == 0 and layer.searchable is None
+
+
+@needs_ocr
+def test_a_scanned_bilingual_letter_is_recognised_and_a_searchable_copy_kept_beside_the_original() -> None:
+    scan = scanned_letter()
+    layer = layer_of(scan)
+    assert text_layers_make() == 1
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.DONE and layer.method == TextLayer.Method.OCR, layer.last_error
+    assert layer.pages == layer.pages_recognised == 1 and layer.attempts == 1
+    for word in ("شهادة", "السكنى", "المستشفى", "certificat", "résidence", "bourse"):
+        assert word in layer.text, word
+    assert "\u200f" not in layer.text and "\u202b" not in layer.text
+    # The original is kept byte for byte; the copy has text a PDF reader finds.
+    assert hashlib.sha256(storage.read_bytes(layer.pk)).hexdigest() == layer.pk
+    assert storage.read_bytes(layer.pk) == scan
+    assert layer.searchable is not None
+    copy_text = subprocess.run(
+        ["pdftotext", "-", "-"], input=storage.read_bytes(layer.searchable.pk), capture_output=True, check=True
+    ).stdout.decode()
+    assert "certificat" in copy_text
+
+
+@needs_ocr
+def test_a_signed_scan_is_recognised_but_never_rewritten() -> None:
+    from trust.sealing import seal_pdf
+    from trust.services import installation_pki
+
+    signed = seal_pdf(scanned_letter(dpi=200), pki=installation_pki(), administration_code="TEST", reason="test")
+    layer = layer_of(signed)
+    text_layer_make(layer.pk)
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.DONE and "certificat" in layer.text
+    assert layer.searchable is None
+
+
+def test_without_tesseract_intake_goes_on_and_the_layer_says_ocr_is_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(text_layers, "ocr_unavailable_reason", lambda: "Tesseract is not installed")
+    layer = layer_of(scanned_letter(dpi=100))
+    text_layer_make(layer.pk)
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.UNAVAILABLE and layer.finished
+    assert layer.last_error == "Tesseract is not installed" and layer.text == ""
+
+
+def test_a_failure_is_retried_with_back_off_then_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_layers, "ocr_unavailable_reason", lambda: "")
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise text_layers.RecognitionFailed("OCRmyPDF: page 1 is unreadable")
+
+    monkeypatch.setattr(text_layers, "_recognise", broken)
+    layer = layer_of(scanned_letter(dpi=100))
+    assert text_layers_make() == 1
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.PENDING and layer.attempts == 1
+    assert layer.last_error == "OCRmyPDF: page 1 is unreadable"
+    assert layer.next_attempt_at > now() + timedelta(seconds=50)
+    assert text_layers_make() == 0  # not due yet
+    for _ in range(len(text_layers.RETRY_DELAYS)):
+        TextLayer.objects.filter(pk=layer.pk).update(next_attempt_at=now())
+        text_layers_make()
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.FAILED and layer.attempts == 1 + len(text_layers.RETRY_DELAYS)
+
+
+def test_a_layer_taken_by_a_worker_that_died_is_taken_again_after_its_lease() -> None:
+    layer = layer_of(render_pdf("scan_sample", SCANNED_LETTER))
+    # A worker claimed it (lease in the future) and died before finishing.
+    TextLayer.objects.filter(pk=layer.pk).update(next_attempt_at=now() + timedelta(minutes=2), attempts=1)
+    assert text_layers_make() == 0
+    TextLayer.objects.filter(pk=layer.pk).update(next_attempt_at=now() - timedelta(seconds=1))
+    assert text_layers_make() == 1
+    layer.refresh_from_db()
+    assert layer.status == TextLayer.Status.DONE and layer.attempts == 2
+
+
+def test_pictures_become_one_pdf_a_page_a_frame_in_order() -> None:
+    transparent = Image.new("RGBA", (60, 40), (0, 0, 0, 0))
+    png = io.BytesIO()
+    transparent.save(png, "PNG")
+    frames = [Image.new("L", (50, 70), shade) for shade in (10, 200)]
+    tiff = io.BytesIO()
+    frames[0].save(tiff, "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200))
+    pdf, count = images_to_pdf([png.getvalue(), tiff.getvalue()])
+    assert count == 3
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 3
+    # 50 px at 200 dpi is 18 pt wide; a picture without resolution is taken at 300 dpi.
+    assert round(float(reader.pages[1].mediabox.width)) == 18
+    assert round(float(reader.pages[0].mediabox.width)) == round(60 / 300 * 72)
+
+
+def test_only_files_with_text_to_find_are_asked_for() -> None:
+    from documents.models import Blob
+
+    other = Blob.objects.create(sha256="0" * 64, size=1, content_type="application/zip")
+    text_layers_request([other.pk])
+    assert not TextLayer.objects.exists()

@@ -1,0 +1,255 @@
+"""The text of stored files, for search: a PDF's own text, or OCR of its scanned pages.
+
+Registration never waits for this. The search index asks for the text of each attachment
+(:func:`text_layers_request`, a ``TextLayer`` row); the worker makes them
+(:func:`text_layers_make`): a page that has text of its own (a born-digital PDF) is read with
+PDFium, which gives Arabic in reading order; a page that is only a picture (a scan) is
+recognised by OCRmyPDF and Tesseract (Arabic and French), run as a separate process. The
+original file is kept byte for byte; the searchable copy OCRmyPDF makes is stored beside it,
+except for a signed PDF, whose text only is kept (a rewritten copy would no longer carry a
+valid signature). What is indexed is OCRmyPDF's sidecar text, not the copy's text layer, which
+scrambles Arabic word order.
+
+Where Tesseract (or its Arabic or French data) is not installed, born-digital text is still
+read and the layer says OCR is unavailable. A failure is retried with back-off; a crash in the
+middle leaves the row pending, and it is taken again once its lease has run out.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import F
+
+from core.clock import now
+from documents import storage
+from documents.intake import pdf_blob
+from documents.models import Blob, TextLayer
+
+logger = logging.getLogger(__name__)
+
+OCR_LANGUAGES = ("ara", "fra")
+PAGE_HAS_TEXT = 16  # characters a page's own text needs to count as born-digital
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
+SECONDS_PER_PAGE = 90  # OCR time allowed per page before it is stopped (and retried)
+TEXT_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]")
+_SKIPPED = re.compile(r"^\[OCR skipped on page\(s\) [\d-]+\]$")
+
+
+class RecognitionFailed(Exception):
+    pass
+
+
+@functools.cache
+def ocr_unavailable_reason() -> str:
+    """Why OCR cannot run here ("" when it can). Checked once per process."""
+    if shutil.which("tesseract") is None:
+        return "Tesseract is not installed"
+    try:
+        import ocrmypdf  # noqa: F401
+    except ImportError:
+        return "OCRmyPDF is not installed"
+    try:
+        listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"Tesseract does not answer: {exc}"
+    missing = [language for language in OCR_LANGUAGES if language not in listed.split()]
+    if missing:
+        return "Tesseract has no data for " + ", ".join(missing)
+    return ""
+
+
+def ocr_available() -> bool:
+    return not ocr_unavailable_reason()
+
+
+def text_layers_request(blob_ids: list[str]) -> None:
+    """Ask for the text of these files (those that have text to find); asking twice is harmless."""
+    wanted = Blob.objects.filter(pk__in=blob_ids, content_type__in=TEXT_TYPES).values_list("pk", flat=True)
+    TextLayer.objects.bulk_create([TextLayer(blob_id=pk) for pk in wanted], ignore_conflicts=True)
+
+
+def text_layers_make(*, limit: int = 4) -> int:
+    """Make the due text layers (at most ``limit``, one at a time); return how many were taken."""
+    taken = 0
+    due = list(
+        TextLayer.objects.filter(status=TextLayer.Status.PENDING, next_attempt_at__lte=now())
+        .order_by("next_attempt_at")
+        .values_list("pk", "pages")[:limit]
+    )
+    for pk, pages in due:
+        moment = now()
+        lease = timedelta(seconds=SECONDS_PER_PAGE * max(pages or 1, 1) + 60)
+        claimed = TextLayer.objects.filter(pk=pk, status=TextLayer.Status.PENDING, next_attempt_at__lte=moment).update(
+            next_attempt_at=moment + lease, started_at=moment, attempts=F("attempts") + 1
+        )
+        if claimed:  # another worker took it meanwhile otherwise
+            text_layer_make(pk)
+            taken += 1
+    return taken
+
+
+@dataclass
+class _Pages:
+    texts: list[str]  # each page's own text ("" for a picture)
+    pdf: bytes  # the file as a PDF (pictures put into one)
+
+
+def text_layer_make(blob_id: str) -> TextLayer:
+    """Read or recognise the text of one stored file and record it (see the module's text)."""
+    layer = TextLayer.objects.select_related("blob").get(pk=blob_id)
+    started = time.monotonic()
+    try:
+        pages = _pages_of(storage.read_bytes(layer.blob_id), layer.blob.content_type)
+        layer.pages = len(pages.texts)
+        scanned = [n for n, text in enumerate(pages.texts) if len(text.strip()) < PAGE_HAS_TEXT]
+        texts = list(pages.texts)
+        searchable: bytes | None = None
+        status = TextLayer.Status.DONE
+        if scanned and not ocr_available():
+            status = TextLayer.Status.UNAVAILABLE
+            layer.last_error = ocr_unavailable_reason()
+        elif scanned:
+            recognised, searchable = _recognise(pages.pdf, signed=_is_signed(pages.pdf), pages=len(texts))
+            for n in scanned:
+                texts[n] = recognised[n] if n < len(recognised) else ""
+            layer.pages_recognised = len(scanned)
+        text = _INVISIBLE.sub("", "\n\f".join(t.strip() for t in texts)).strip()
+        with transaction.atomic():
+            layer.text = text
+            layer.method = (
+                TextLayer.Method.OCR
+                if scanned and status == TextLayer.Status.DONE
+                else TextLayer.Method.TEXT
+                if text
+                else TextLayer.Method.NONE
+            )
+            if searchable is not None:
+                layer.searchable = pdf_blob(searchable, pages=layer.pages)
+            layer.status = status
+            layer.finished_at = now()
+            layer.seconds = round(time.monotonic() - started, 2)
+            if status == TextLayer.Status.DONE:
+                layer.last_error = ""
+            layer.save()
+    except Exception as exc:
+        logger.warning("text of %s: %s", blob_id, exc)
+        _retry_or_fail(layer, str(exc) or type(exc).__name__)
+    return layer
+
+
+def _retry_or_fail(layer: TextLayer, reason: str) -> None:
+    attempts = TextLayer.objects.filter(pk=layer.pk).values_list("attempts", flat=True).first() or 1
+    layer.last_error = reason[:300]
+    if attempts > len(RETRY_DELAYS):
+        layer.status = TextLayer.Status.FAILED
+        layer.finished_at = now()
+        TextLayer.objects.filter(pk=layer.pk).update(
+            status=layer.status, finished_at=layer.finished_at, last_error=layer.last_error
+        )
+    else:
+        layer.next_attempt_at = now() + RETRY_DELAYS[attempts - 1]
+        TextLayer.objects.filter(pk=layer.pk).update(next_attempt_at=layer.next_attempt_at, last_error=layer.last_error)
+
+
+def _pages_of(data: bytes, content_type: str) -> _Pages:
+    if content_type == "application/pdf":
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(data)
+        try:
+            texts = [document[n].get_textpage().get_text_range() for n in range(len(document))]
+        finally:
+            document.close()
+        return _Pages(texts=texts, pdf=data)
+    if content_type in TEXT_TYPES:
+        pdf, count = images_to_pdf([data])
+        return _Pages(texts=[""] * count, pdf=pdf)
+    return _Pages(texts=[], pdf=b"")
+
+
+def images_to_pdf(images: list[bytes]) -> tuple[bytes, int]:
+    """Pictures (JPEG, PNG, TIFF of one or more frames) as one PDF, a page a frame, in order;
+    returns the PDF and its page count. A picture that says no resolution is taken at 300 dpi
+    (a scanner's usual); transparency is flattened on white."""
+    import io
+
+    import img2pdf
+    from PIL import Image, ImageSequence
+
+    pages: list[bytes] = []
+    for data in images:
+        with Image.open(io.BytesIO(data)) as picture:
+            frames = list(ImageSequence.Iterator(picture))
+            simple = len(frames) == 1 and picture.format == "JPEG" and picture.mode in ("RGB", "L")
+            if simple and picture.info.get("dpi"):
+                pages.append(data)  # a JPEG goes in as it is, without re-encoding
+                continue
+            for frame in frames:
+                image = frame.convert("RGBA") if frame.mode in ("P", "LA", "RGBA", "PA") else frame.convert("RGB")
+                if image.mode == "RGBA":
+                    flat = Image.new("RGB", image.size, (255, 255, 255))
+                    flat.paste(image, mask=image.getchannel("A"))
+                    image = flat
+                dpi = frame.info.get("dpi") or picture.info.get("dpi") or (300, 300)
+                out = io.BytesIO()
+                image.save(out, format="PNG", dpi=tuple(round(float(d)) for d in dpi))
+                pages.append(out.getvalue())
+    pdf = img2pdf.convert(pages)
+    assert pdf is not None
+    return bytes(pdf), len(pages)
+
+
+def _is_signed(pdf: bytes) -> bool:
+    return b"/ByteRange" in pdf
+
+
+def _recognise(pdf: bytes, *, signed: bool, pages: int) -> tuple[list[str], bytes | None]:
+    """OCR of the pages without text of ``pdf``: each page's recognised text, and the
+    searchable copy (None for a signed PDF)."""
+    with tempfile.TemporaryDirectory(prefix="wasl-ocr-") as work:
+        source, output, sidecar = Path(work, "in.pdf"), Path(work, "out.pdf"), Path(work, "text.txt")
+        source.write_bytes(pdf)
+        command = [
+            sys.executable,
+            "-m",
+            "ocrmypdf",
+            "--language",
+            "+".join(OCR_LANGUAGES),
+            "--skip-text",
+            "--output-type",
+            "pdf",
+            "--sidecar",
+            str(sidecar),
+            "--jobs",
+            str(min(os.cpu_count() or 1, 2)),
+            "--quiet",
+        ]
+        if signed:
+            command.append("--invalidate-digital-signatures")  # the copy is thrown away
+        command += [str(source), str(output)]
+        try:
+            run = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS_PER_PAGE * max(pages, 1))
+        except subprocess.TimeoutExpired as exc:
+            raise RecognitionFailed(f"OCR took longer than {exc.timeout:.0f} s") from exc
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]
+            raise RecognitionFailed(f"OCRmyPDF: {last}"[:300])
+        texts = [
+            "" if _SKIPPED.match(page.strip()) else page
+            for page in sidecar.read_text(encoding="utf-8", errors="replace").split("\f")
+        ]
+        return texts, None if signed else output.read_bytes()
