@@ -45,6 +45,10 @@ class MultipleFileField(forms.FileField):
         items = data if isinstance(data, list | tuple) else [data]
         return [item for item in items if item]
 
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # No file chosen is no change (an empty row of a formset stays empty).
+        return not self.disabled and bool(data)
+
 
 def named_with_code(obj: Any) -> str:
     """How a choice of administration or service reads: its name in the current language, and its code."""

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import AccessibleForm, ObjectChoiceField, QuickSelect, named_with_code
 from documents.forms import CheckedFilesField
+from documents.intake import FileRejected
+from documents.scans import pictures_assembled
 from registry.models import Direction, SenderKind
 from tenancy.models import Administration, Membership, Service
 
@@ -54,12 +56,54 @@ class CounterRegistrationForm(AccessibleForm):
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(label=_("Summary or text"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     attachments = CheckedFilesField(label=_("Scanned documents"), help_text=_("PDF, JPEG, PNG or TIFF."))
+    assemble = forms.BooleanField(
+        label=_("Put the scanned pictures together into one PDF, in the order chosen"), required=False, initial=True
+    )
     confidential = forms.BooleanField(label=_("Confidential"), required=False)
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         services_field(self.fields["service"], administration)
         procedures_field(self.fields["procedure"], administration, only_open=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        assemble_scans(self, data)
+        return data
+
+
+def assemble_scans(form: forms.Form, data: dict[str, Any]) -> None:
+    """Replace the pictures among ``data["attachments"]`` by one PDF of them (when the form's
+    ``assemble`` box is ticked); an error on the attachments field if they cannot be."""
+    files = data.get("attachments")
+    if not files or not data.get("assemble", True):
+        return
+    try:
+        data["attachments"] = pictures_assembled(files)
+    except FileRejected as rejected:
+        form.add_error("attachments", rejected.message)
+
+
+class CounterBatchLetterForm(AccessibleForm):
+    """One letter of a batch registered at the counter: who sent it, about what, its scan."""
+
+    sender_name = forms.CharField(label=_("Sender"), max_length=200)
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    attachments = CheckedFilesField(label=_("Scan"), help_text=_("PDF, JPEG, PNG or TIFF."))
+    service = forms.ModelChoiceField(
+        label=_("Service"), queryset=Service.objects.none(), required=False, empty_label=_("Not known yet")
+    )
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        services_field(self.fields["service"], administration)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "attachments" in data and not data["attachments"]:
+            self.add_error("attachments", _("Add the scan of the letter."))
+        assemble_scans(self, data)
+        return data
 
 
 class RegisterFilterForm(AccessibleForm):

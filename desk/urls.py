@@ -1,15 +1,22 @@
 from django.urls import path
 
-from desk import catalogue, exchange, once_only, parapheur, processing, search, views
+from desk import catalogue, exchange, intake, once_only, parapheur, processing, search, views
 
 app_name = "desk"
 urlpatterns = [
     path("", views.home, name="home"),
     path("<str:code>/", views.register, name="register"),
     path("<str:code>/register/new/", views.counter_new, name="counter_new"),
+    path("<str:code>/register/batch/", intake.counter_batch, name="counter_batch"),
+    path("<str:code>/register/batch/done/", intake.counter_batch_done, name="counter_batch_done"),
     path("<str:code>/c/<int:pk>/", views.correspondence, name="correspondence"),
     path("<str:code>/c/<int:pk>/receipt.pdf", views.correspondence_receipt, name="correspondence_receipt"),
     path("<str:code>/c/<int:pk>/files/<int:position>", views.attachment, name="attachment"),
+    path(
+        "<str:code>/c/<int:pk>/files/<int:position>/searchable.pdf",
+        views.attachment_searchable,
+        name="attachment_searchable",
+    ),
     path("<str:code>/log/", views.register_log, name="register_log"),
     path("<str:code>/search/", search.search_page, name="search"),
     path("<str:code>/inbox/", processing.inbox, name="inbox"),

@@ -23,10 +23,11 @@ from audit.services import audit_record
 from core.errors import NotFound
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
+from desk.intake import attachments_with_text
 from desk.processing import case_context
 from registry import selectors
 from registry.checkpoints import checkpoint_make, verify_administration_log
-from registry.downloads import attachment_response, receipt_response
+from registry.downloads import attachment_response, file_response, receipt_response
 from registry.models import Channel, Direction
 from registry.receipts import receipt_issue_registered
 from registry.services import RegistrationRefused, Sender, correspondence_register
@@ -138,7 +139,7 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         "administration": c.administration,
         "section": "register",
         "c": c,
-        "attachments": c.attachments.select_related("blob").order_by("position"),
+        "attachments": attachments_with_text(c),
         "receipt": c.receipt,
         "log_entries": selectors.log_entries_of(c),
         "follow_ups": list(c.follow_ups.order_by("registered_at")),
@@ -179,6 +180,27 @@ def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpR
             data={"number": c.number, "position": position},
         )
     return attachment_response(item)
+
+
+@login_required
+def attachment_searchable(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
+    """The searchable copy of a scanned attachment (the scan with its recognised text)."""
+    c = _staff_correspondence(request, code, pk)
+    item = get_object_or_404(c.attachments.select_related("blob__text_layer__searchable"), position=position)
+    layer = getattr(item.blob, "text_layer", None)
+    if layer is None or layer.searchable is None:
+        raise NotFound
+    with transaction.atomic():
+        audit_record(
+            actor=request.user,
+            action="attachment.downloaded",
+            obj=item,
+            administration=c.administration,
+            subject_user=c.sender_account,
+            data={"number": c.number, "position": position, "copy": "searchable"},
+        )
+    stem = item.filename.rsplit(".", 1)[0]
+    return file_response(layer.searchable.pk, "application/pdf", f"{stem}-searchable.pdf")
 
 
 @login_required

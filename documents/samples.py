@@ -48,7 +48,7 @@ def scanned_letter(*, dpi: int = 300, **text: str) -> bytes:
     """A bilingual letter as a scanner gives it: rendered, then only its pixels kept, in an
     image-only PDF (no text to read without OCR). ``text`` replaces parts of SCANNED_LETTER."""
     from documents.rendering import render_png
-    from documents.text_layers import images_to_pdf
+    from documents.scans import images_to_pdf
 
     png = render_png("scan_sample", {**SCANNED_LETTER, **text}, ppi=dpi)
     return images_to_pdf([png])[0]

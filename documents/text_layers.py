@@ -37,6 +37,7 @@ from core.clock import now
 from documents import storage
 from documents.intake import pdf_blob
 from documents.models import Blob, TextLayer
+from documents.scans import images_to_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -179,38 +180,6 @@ def _pages_of(data: bytes, content_type: str) -> _Pages:
         pdf, count = images_to_pdf([data])
         return _Pages(texts=[""] * count, pdf=pdf)
     return _Pages(texts=[], pdf=b"")
-
-
-def images_to_pdf(images: list[bytes]) -> tuple[bytes, int]:
-    """Pictures (JPEG, PNG, TIFF of one or more frames) as one PDF, a page a frame, in order;
-    returns the PDF and its page count. A picture that says no resolution is taken at 300 dpi
-    (a scanner's usual); transparency is flattened on white."""
-    import io
-
-    import img2pdf
-    from PIL import Image, ImageSequence
-
-    pages: list[bytes] = []
-    for data in images:
-        with Image.open(io.BytesIO(data)) as picture:
-            frames = list(ImageSequence.Iterator(picture))
-            simple = len(frames) == 1 and picture.format == "JPEG" and picture.mode in ("RGB", "L")
-            if simple and picture.info.get("dpi"):
-                pages.append(data)  # a JPEG goes in as it is, without re-encoding
-                continue
-            for frame in frames:
-                image = frame.convert("RGBA") if frame.mode in ("P", "LA", "RGBA", "PA") else frame.convert("RGB")
-                if image.mode == "RGBA":
-                    flat = Image.new("RGB", image.size, (255, 255, 255))
-                    flat.paste(image, mask=image.getchannel("A"))
-                    image = flat
-                dpi = frame.info.get("dpi") or picture.info.get("dpi") or (300, 300)
-                out = io.BytesIO()
-                image.save(out, format="PNG", dpi=tuple(round(float(d)) for d in dpi))
-                pages.append(out.getvalue())
-    pdf = img2pdf.convert(pages)
-    assert pdf is not None
-    return bytes(pdf), len(pages)
 
 
 def _is_signed(pdf: bytes) -> bool:

@@ -17,7 +17,8 @@ from documents.intake import pdf_blob
 from documents.models import TextLayer
 from documents.rendering import render_pdf
 from documents.samples import SCANNED_LETTER, scanned_letter
-from documents.text_layers import images_to_pdf, text_layer_make, text_layers_make, text_layers_request
+from documents.scans import images_to_pdf
+from documents.text_layers import text_layer_make, text_layers_make, text_layers_request
 
 pytestmark = pytest.mark.django_db
 

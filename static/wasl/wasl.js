@@ -135,3 +135,87 @@
     });
   });
 })();
+
+// A batch of letters at the counter: each filled row is sent alone, in order (one letter per
+// request keeps each within the upload limits); the bar moves, and each row shows its number
+// or what is wrong with it. Registered rows are locked; the others can be corrected and sent again.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-counter-batch]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.FormData || !window.fetch) { return; }
+      var rows = Array.prototype.filter.call(form.querySelectorAll("[data-letter]"), function (row) {
+        if (row.getAttribute("data-registered")) { return false; }
+        return Array.prototype.some.call(row.querySelectorAll("input, select"), function (input) {
+          return input.type === "file" ? input.files.length > 0 : (input.tagName === "INPUT" && input.value.trim() !== "");
+        });
+      });
+      if (!rows.length) { return; }  // the server says what is missing
+      event.preventDefault();
+      var holder = form.querySelector(".batch-progress");
+      var bar = holder.querySelector("progress");
+      var label = holder.querySelector(".batch-label");
+      var button = form.querySelector("button[type=submit]");
+      var next = form.querySelector(".batch-next");
+      var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+      var total = rows.length, done = 0, registered = [];
+      holder.hidden = false; bar.max = total; bar.value = 0; button.disabled = true;
+      function say(template) { return template.replace("{done}", registered.length).replace("{total}", total); }
+      function clearErrors(row) {
+        row.querySelectorAll(".error.batch-error").forEach(function (p) { p.remove(); });
+        row.querySelectorAll("[aria-invalid]").forEach(function (input) { input.removeAttribute("aria-invalid"); });
+      }
+      function showErrors(row, errors) {
+        Object.keys(errors).forEach(function (name) {
+          var input = row.querySelector("[name$='-" + name + "']");
+          var message = document.createElement("p");
+          message.className = "error batch-error";
+          message.textContent = errors[name].join(" ");
+          if (input) { input.setAttribute("aria-invalid", "true"); input.closest(".field").appendChild(message); }
+          else { row.insertBefore(message, row.firstChild); }
+        });
+      }
+      function send() {
+        if (!rows.length) {
+          label.textContent = say(label.getAttribute("data-done"));
+          button.disabled = false;
+          if (registered.length) { next.href = next.href.split("?")[0] + "?ids=" + registered.join(","); next.hidden = false; }
+          return;
+        }
+        var row = rows.shift();
+        var body = new FormData();
+        body.append("csrfmiddlewaretoken", token);
+        row.querySelectorAll("input, select").forEach(function (input) {
+          var name = input.name.replace(/^letter-\d+-/, "letter-0-");
+          if (input.type === "file") { Array.prototype.forEach.call(input.files, function (file) { body.append(name, file); }); }
+          else { body.append(name, input.value); }
+        });
+        clearErrors(row);
+        fetch(form.action, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "Accept": "application/json", "X-Requested-With": "XMLHttpRequest" }
+        })
+          .then(function (response) { return response.json(); })
+          .then(function (data) {
+            done += 1;
+            if (data.number) {
+              registered.push(data.id);
+              row.setAttribute("data-registered", data.number);
+              row.querySelectorAll("input, select").forEach(function (input) { input.disabled = true; });
+              var result = row.querySelector(".batch-result");
+              var link = document.createElement("a");
+              link.href = data.url; link.textContent = data.number; link.dir = "ltr";
+              result.textContent = ""; result.appendChild(link);
+            } else {
+              showErrors(row, data.errors || {});
+            }
+            bar.value = done;
+            label.textContent = say(label.getAttribute("data-progress"));
+            send();
+          })
+          .catch(function () { label.textContent = label.getAttribute("data-failed"); button.disabled = false; });
+      }
+      send();
+    });
+  });
+})();

@@ -1,0 +1,165 @@
+"""Registering a batch of paper letters at the counter, and following their text recognition.
+
+A clerk scans a stack of mail and registers it in one go: a row per letter (its scan, sender
+and subject). With the page's script the letters go one request each, in order, a progress bar
+moving and each row showing its number or what is wrong with it (a request per letter keeps
+each within the upload limits, and a refused letter never holds up the others). Without the
+script the whole form is sent at once: every letter is checked first and, if one is wrong,
+none is registered. Registration never waits for OCR; the batch's page then shows how far the
+recognition of the scans has come.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.forms import BaseFormSet, formset_factory
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from core.uploads import wants_json
+from desk.forms import CounterBatchLetterForm
+from documents.models import TextLayer
+from registry import selectors
+from registry.models import Attachment, Channel, Correspondence, SenderKind
+from registry.receipts import receipt_issue_registered
+from registry.services import Registration, RegistrationRefused, Sender
+from tenancy.models import Administration, User
+from tenancy.selectors import administration_for_staff
+from workflow.services import request_register
+
+ROWS = 5
+MAX_ROWS = 50
+
+
+class BatchFormSet(BaseFormSet[CounterBatchLetterForm]):
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        self.administration = administration
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {"administration": self.administration}
+
+
+def _formset(administration: Administration, data: Any = None, files: Any = None, *, rows: int = ROWS) -> Any:
+    factory: Any = formset_factory(
+        CounterBatchLetterForm, formset=BatchFormSet, extra=rows, max_num=MAX_ROWS, validate_max=True
+    )
+    return factory(data, files, prefix="letter", administration=administration)
+
+
+def _register(user: User, administration: Administration, data: dict[str, Any]) -> Registration:
+    return request_register(
+        actor=user,
+        administration=administration,
+        channel=Channel.COUNTER,
+        sender=Sender(kind=SenderKind.PERSON, name=data["sender_name"]),
+        subject=data["subject"],
+        files=data["attachments"],
+        recipient_service=data["service"],
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counter_batch(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, selectors.REGISTER_ROLES)
+    if request.method == "POST" and wants_json(request):
+        return _one_letter(request, user, administration)
+    try:
+        rows = min(max(int(request.GET.get("rows", ROWS)), 1), MAX_ROWS)
+    except ValueError:
+        rows = ROWS
+    formset = _formset(administration, request.POST or None, request.FILES or None, rows=rows)
+    if request.method == "POST":
+        letters = [form for form in formset.forms if form.has_changed()] if formset.is_valid() else []
+        if formset.is_valid() and not letters:
+            messages.error(request, _("Add at least one letter: its scan, sender and subject."))
+        elif letters:
+            try:
+                with transaction.atomic():
+                    registrations = [_register(user, administration, form.cleaned_data) for form in letters]
+            except RegistrationRefused as refused:
+                messages.error(request, refused.message)
+            else:
+                for registration in registrations:
+                    receipt_issue_registered(registration)
+                ids = ",".join(str(r.correspondence.pk) for r in registrations)
+                return redirect(reverse("desk:counter_batch_done", args=[administration.code]) + f"?ids={ids}")
+    return render(
+        request,
+        "desk/counter_batch.html",
+        {"administration": administration, "section": "counter", "formset": formset, "rows": rows},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _one_letter(request: HttpRequest, user: User, administration: Administration) -> JsonResponse:
+    """One row of the batch, sent alone by the page's script (its fields under ``letter-0-``)."""
+    form = CounterBatchLetterForm(request.POST, request.FILES, prefix="letter-0", administration=administration)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                registration = _register(user, administration, form.cleaned_data)
+        except RegistrationRefused as refused:
+            return JsonResponse({"errors": {"__all__": [refused.message]}}, status=400)
+        receipt_issue_registered(registration)
+        correspondence = registration.correspondence
+        return JsonResponse(
+            {
+                "id": correspondence.pk,
+                "number": correspondence.number,
+                "url": reverse("desk:correspondence", args=[administration.code, correspondence.pk]),
+            }
+        )
+    return JsonResponse(
+        {"errors": {name: [str(e) for e in errors] for name, errors in form.errors.items()}}, status=400
+    )
+
+
+@login_required
+def counter_batch_done(request: HttpRequest, code: str) -> HttpResponse:
+    """The letters of a batch, their numbers, and how far the recognition of their scans has come."""
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, selectors.READ_ROLES)
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()][:MAX_ROWS]
+    letters = list(
+        selectors.register_entries(user, administration).filter(pk__in=ids).prefetch_related("attachments__blob")
+    )
+    letters.sort(key=lambda c: c.pk)
+    layers = {
+        layer.pk: layer
+        for layer in TextLayer.objects.filter(pk__in=[a.blob_id for c in letters for a in c.attachments.all()])
+    }
+    rows = [(c, [(a, layers.get(a.blob_id)) for a in c.attachments.all()]) for c in letters]
+    files = [layer for _, attached in rows for _, layer in attached]
+    waiting = sum(1 for layer in files if layer is None or not layer.finished)
+    return render(
+        request,
+        "desk/counter_batch_done.html",
+        {
+            "administration": administration,
+            "section": "counter",
+            "rows": rows,
+            "files": len(files),
+            "recognised": len(files) - waiting,
+            "waiting": waiting,
+            "summary": ngettext("%(count)d letter registered.", "%(count)d letters registered.", len(letters))
+            % {"count": len(letters)},
+        },
+    )
+
+
+def attachments_with_text(correspondence: Correspondence) -> list[tuple[Attachment, TextLayer | None]]:
+    """A correspondence's attachments in order, each with its text layer (for its page)."""
+    attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
+    layers = TextLayer.objects.in_bulk([a.blob_id for a in attachments])
+    return [(a, layers.get(a.blob_id)) for a in attachments]

@@ -1,0 +1,172 @@
+"""Paper mail at the counter: pictures put together, a batch of letters, the text of scans."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from PIL import Image
+from pypdf import PdfReader
+
+from audit.models import AuditEvent
+from documents import storage
+from documents.intake import pdf_blob
+from documents.models import TextLayer
+from documents.samples import pdf_bytes
+from registry.models import Attachment, Correspondence
+from tenancy.models import Administration, User
+
+pytestmark = pytest.mark.django_db
+
+
+def picture(shade: int, name: str) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("L", (80, 110), shade).save(out, "PNG", dpi=(150, 150))
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def counter_post(client: Client, commune: Administration, files: list[SimpleUploadedFile], **extra: object) -> object:
+    data = {"direction": "incoming", "sender_kind": "person", "sender_name": "Ahmed", "subject": "Lettre", **extra}
+    return client.post(f"/desk/{commune.code}/register/new/", {**data, "attachments": files})
+
+
+def test_the_pictures_of_a_letter_become_one_pdf_in_the_order_chosen(clerk: User, commune: Administration) -> None:
+    response = counter_post(
+        signed_in(clerk), commune, [picture(20, "page-1.png"), picture(200, "page-2.png")], assemble="on"
+    )
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    (attachment,) = Attachment.objects.select_related("blob")
+    assert attachment.filename == "page-1.pdf" and attachment.blob.content_type == "application/pdf"
+    assert attachment.blob.pages == 2
+    pages = PdfReader(io.BytesIO(storage.read_bytes(attachment.blob_id))).pages
+    assert len(pages) == 2 and round(float(pages[0].mediabox.width)) == round(80 / 150 * 72)
+
+
+def test_without_the_box_ticked_each_picture_stays_a_file(clerk: User, commune: Administration) -> None:
+    counter_post(signed_in(clerk), commune, [picture(20, "a.png"), picture(200, "b.png")])
+    assert list(Attachment.objects.order_by("position").values_list("filename", flat=True)) == ["a.png", "b.png"]
+
+
+def batch_data(rows: list[dict[str, object]], total: int = 5) -> dict[str, object]:
+    data: dict[str, object] = {
+        "letter-TOTAL_FORMS": str(total),
+        "letter-INITIAL_FORMS": "0",
+        "letter-MIN_NUM_FORMS": "0",
+        "letter-MAX_NUM_FORMS": "50",
+    }
+    for n, row in enumerate(rows):
+        data.update({f"letter-{n}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_a_batch_registers_every_filled_row_and_shows_their_numbers(clerk: User, commune: Administration) -> None:
+    client = signed_in(clerk)
+    assert client.get(f"/desk/{commune.code}/register/batch/").status_code == 200
+    rows = [
+        {
+            "sender_name": "Ahmed",
+            "subject": "طلب شهادة السكنى",
+            "attachments": SimpleUploadedFile("a.pdf", pdf_bytes()),
+        },
+        {"sender_name": "Salma", "subject": "Demande de permis", "attachments": picture(40, "b.png")},
+    ]
+    response = client.post(f"/desk/{commune.code}/register/batch/", batch_data(rows))
+    assert response.status_code == 302
+    letters = list(Correspondence.objects.order_by("pk"))
+    assert [c.subject for c in letters] == ["طلب شهادة السكنى", "Demande de permis"]
+    assert letters[1].attachments.get().blob.content_type == "application/pdf"  # the picture, as a PDF
+    done = client.get(response["Location"])
+    html = done.content.decode()
+    assert letters[0].number in html and letters[1].number in html
+    assert 'http-equiv="refresh"' in html  # the scans' text is not ready yet
+
+
+def test_a_batch_with_a_wrong_row_registers_nothing(clerk: User, commune: Administration) -> None:
+    rows = [
+        {"sender_name": "Ahmed", "subject": "Une lettre", "attachments": SimpleUploadedFile("a.pdf", pdf_bytes())},
+        {"sender_name": "Salma", "subject": "", "attachments": SimpleUploadedFile("b.pdf", pdf_bytes())},
+        {"sender_name": "Omar", "subject": "Pas un PDF", "attachments": SimpleUploadedFile("c.pdf", b"MZ\x90 nope")},
+    ]
+    response = signed_in(clerk).post(
+        f"/desk/{commune.code}/register/batch/", batch_data(rows), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Aucun courrier n’a été enregistré" in html or "Aucun courrier n'a été enregistré" in html
+    assert not Correspondence.objects.exists()
+
+
+def test_the_page_script_sends_one_letter_at_a_time(clerk: User, commune: Administration) -> None:
+    client = signed_in(clerk)
+    url = f"/desk/{commune.code}/register/batch/"
+    good = {"letter-0-sender_name": "Ahmed", "letter-0-subject": "Lettre", "letter-0-attachments": picture(9, "p.png")}
+    answer = client.post(url, good, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert answer.status_code == 200
+    letter = Correspondence.objects.get()
+    assert answer.json() == {
+        "id": letter.pk,
+        "number": letter.number,
+        "url": f"/desk/{commune.code}/c/{letter.pk}/",
+    }
+    bad = {"letter-0-sender_name": "Ahmed", "letter-0-subject": "Sans scan"}
+    refused = client.post(url, bad, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert refused.status_code == 400 and "attachments" in refused.json()["errors"]
+    assert Correspondence.objects.count() == 1
+
+
+def test_the_letter_page_tells_how_its_text_was_made_and_offers_the_searchable_copy(
+    clerk: User, commune: Administration
+) -> None:
+    client = signed_in(clerk)
+    counter_post(client, commune, [picture(20, "scan.png")], assemble="on")
+    letter = Correspondence.objects.get()
+    attachment = letter.attachments.get()
+    page = client.get(f"/desk/{commune.code}/c/{letter.pk}/").content.decode()
+    assert "Waiting for text recognition" in page or "في انتظار التعرف على النص" in page
+    copy = pdf_bytes(text="searchable copy")
+    TextLayer.objects.create(
+        blob=attachment.blob,
+        status=TextLayer.Status.DONE,
+        method=TextLayer.Method.OCR,
+        text="نص",
+        pages=1,
+        pages_recognised=1,
+        searchable=pdf_blob(copy),
+    )
+    page = client.get(f"/desk/{commune.code}/c/{letter.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Texte reconnu (OCR)" in page
+    link = f"/desk/{commune.code}/c/{letter.pk}/files/1/searchable.pdf"
+    assert link in page
+    download = client.get(link)
+    assert b"".join(download.streaming_content) == copy  # type: ignore[attr-defined]
+    assert AuditEvent.objects.filter(action="attachment.downloaded", data__copy="searchable").exists()
+
+
+def test_the_batch_page_shows_how_far_recognition_has_come(clerk: User, commune: Administration) -> None:
+    client = signed_in(clerk)
+    counter_post(client, commune, [picture(20, "scan.png")], assemble="on")
+    letter = Correspondence.objects.get()
+    TextLayer.objects.create(blob=letter.attachments.get().blob, status=TextLayer.Status.DONE, method="ocr")
+    html = client.get(f"/desk/{commune.code}/register/batch/done/?ids={letter.pk}", HTTP_ACCEPT_LANGUAGE="fr")
+    text = html.content.decode()
+    assert 'http-equiv="refresh"' not in text and letter.number in text
+
+
+def test_outsiders_reach_none_of_it(outsider: User, commune: Administration, clerk: User, agent: User) -> None:
+    counter_post(signed_in(clerk), commune, [picture(20, "scan.png")], assemble="on")
+    letter = Correspondence.objects.get()
+    for user in (outsider, agent):
+        client = signed_in(user)
+        assert client.get(f"/desk/{commune.code}/register/batch/").status_code == 404
+        assert client.post(f"/desk/{commune.code}/register/batch/", batch_data([])).status_code == 404
+    client = signed_in(outsider)
+    assert client.get(f"/desk/{commune.code}/register/batch/done/?ids={letter.pk}").status_code == 404
+    assert client.get(f"/desk/{commune.code}/c/{letter.pk}/files/1/searchable.pdf").status_code == 404
