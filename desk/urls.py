@@ -1,6 +1,6 @@
 from django.urls import path
 
-from desk import catalogue, exchange, intake, once_only, parapheur, processing, search, views
+from desk import catalogue, exchange, imports, intake, once_only, parapheur, processing, search, views
 
 app_name = "desk"
 urlpatterns = [
@@ -9,6 +9,11 @@ urlpatterns = [
     path("<str:code>/register/new/", views.counter_new, name="counter_new"),
     path("<str:code>/register/batch/", intake.counter_batch, name="counter_batch"),
     path("<str:code>/register/batch/done/", intake.counter_batch_done, name="counter_batch_done"),
+    path("<str:code>/register/import/", imports.register_import_page, name="register_import"),
+    path("<str:code>/register/import/<int:pk>/", imports.register_import_status, name="register_import_status"),
+    path(
+        "<str:code>/register/import/<int:pk>/confirm/", imports.register_import_confirm, name="register_import_confirm"
+    ),
     path("<str:code>/c/<int:pk>/", views.correspondence, name="correspondence"),
     path("<str:code>/c/<int:pk>/receipt.pdf", views.correspondence_receipt, name="correspondence_receipt"),
     path("<str:code>/c/<int:pk>/files/<int:position>", views.attachment, name="attachment"),

@@ -29,6 +29,7 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     EXCHANGE = "exchange", _("Another administration")
     INTERNAL = "internal", _("Internal note")
+    IMPORT = "import", _("Imported from a former register")
 
 
 class SenderKind(models.TextChoices):
@@ -259,3 +260,47 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class RegisterImport(models.Model):
+    """A former register (CSV or XLSX) checked, and imported unless it is a dry run, by the
+    worker (:mod:`registry.imports`); the page follows its progress and shows its report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("In progress")
+        CHECKED = "checked", _("Checked: ready to import")
+        REJECTED = "rejected", _("Rows rejected: nothing imported")
+        IMPORTED = "imported", _("Imported")
+        FAILED = "failed", _("Could not be read")
+
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(_("register"), max_length=10, choices=Direction.choices)
+    dry_run = models.BooleanField(default=True)
+    filename = models.CharField(max_length=160)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)  # progress: rows checked, then written
+    imported = models.PositiveIntegerField(default=0)
+    rejected = models.JSONField(default=list, blank=True)  # [{"line", "number", "reason"}]
+    gaps = models.JSONField(default=dict, blank=True)  # {year: numbers missing}
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["administration", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.filename} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0

@@ -26,9 +26,9 @@ from search.models import IndexProgress, SearchEntry
 
 logger = logging.getLogger(__name__)
 
-# A correspondence registered longer ago than this is committed (or was never): the
-# watermark may move past it. A registration's transaction takes milliseconds; this margin
-# covers PostgreSQL committing concurrent registrations out of id order.
+# The watermark moves past an entry only once it was written this long ago: a registration's
+# transaction takes milliseconds; the margin covers PostgreSQL committing concurrent
+# registrations out of id order (an import's letters carry old dates: the entry's time counts).
 SETTLED = timedelta(seconds=30)
 _FIELDS = ("id", "administration_id", "subject", "body", "sender_name", "sender_identifier", "sender_email")
 
@@ -143,14 +143,17 @@ def _pending_counts(ids: list[int]) -> dict[int, int]:
 
 
 def _watermark_move(progress: IndexProgress) -> None:
-    above = Correspondence.objects.filter(pk__gt=progress.watermark)
+    """Move the watermark up to the highest id below the first correspondence still without an
+    entry, among entries written more than SETTLED ago: by then any registration that took a
+    lower id (PostgreSQL hands ids out before commit) has committed, and shows as missing."""
     first_missing = (
-        above.exclude(Exists(SearchEntry.objects.filter(pk=OuterRef("pk"))))
+        Correspondence.objects.filter(pk__gt=progress.watermark)
+        .exclude(Exists(SearchEntry.objects.filter(pk=OuterRef("pk"))))
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
     )
-    settled = above.filter(registered_at__lt=now() - SETTLED)
+    settled = SearchEntry.objects.filter(pk__gt=progress.watermark, indexed_at__lt=now() - SETTLED)
     if first_missing is not None:
         settled = settled.filter(pk__lt=first_missing)
     highest = settled.aggregate(highest=Max("pk"))["highest"]

@@ -167,6 +167,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is mi
 FILES_DIR = Path(env_str("WASL_FILES_DIR", str(DATA_DIR / "files"))).resolve()
 # The installation PKI: root CA, timestamping unit, one seal per administration.
 PKI_DIR = Path(env_str("WASL_PKI_DIR", str(DATA_DIR / "pki"))).resolve()
+# Where the scanned files named by a legacy register's import are read from (paths in the
+# imported file are relative to it and may not leave it).
+IMPORT_DIR = Path(env_str("WASL_IMPORT_DIR", str(DATA_DIR / "import"))).resolve()
 # Outside the demo the PKI must be supplied (or created on purpose with `manage.py pki_init`).
 PKI_AUTOCREATE = env_bool("WASL_PKI_AUTOCREATE", DEMO)
 # The name the installation's root certificate carries.

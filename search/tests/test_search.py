@@ -193,13 +193,14 @@ def test_the_index_follows_the_registers_and_the_watermark_only_passes_indexed_l
     assert index_sync() == 1
     assert found(clerk, commune, "رسالة") == ["رسالة أولى"]
     assert index_sync() == 0
-    # A letter registered long ago (as an import does) without an entry: the sweep finds it,
-    # and the watermark moves past settled letters only.
+    # The watermark moves past letters whose entries were written long enough ago only.
     second = counter_mail(commune, clerk, "رسالة ثانية")
-    Correspondence.objects.filter(pk=second.pk).update(registered_at=now() - SETTLED * 3)
-    Correspondence.objects.filter(pk=first.pk).update(registered_at=now() - SETTLED * 3)
     assert IndexProgress.objects.get().watermark < first.pk
-    assert index_sync() == 1
+    SearchEntry.objects.filter(pk=first.pk).update(indexed_at=now() - SETTLED * 3)
+    assert index_sync() == 1  # the second letter
+    assert IndexProgress.objects.get().watermark == first.pk
+    SearchEntry.objects.filter(pk=second.pk).update(indexed_at=now() - SETTLED * 3)
+    assert index_sync() == 0
     assert IndexProgress.objects.get().watermark == second.pk
     assert SearchEntry.objects.count() == 2
 
