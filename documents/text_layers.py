@@ -18,6 +18,7 @@ middle leaves the row pending, and it is taken again once its lease has run out.
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import re
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 OCR_LANGUAGES = ("ara", "fra")
 PAGE_HAS_TEXT = 16  # characters a page's own text needs to count as born-digital
+BATCH_FILES = 8  # files the worker takes at a time
+BATCH_PAGES = 24  # pages recognised in one OCRmyPDF run
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 SECONDS_PER_PAGE = 90  # OCR time allowed per page before it is stopped (and retried)
 TEXT_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
@@ -83,9 +86,14 @@ def text_layers_request(blob_ids: list[str]) -> None:
     TextLayer.objects.bulk_create([TextLayer(blob_id=pk) for pk in wanted], ignore_conflicts=True)
 
 
-def text_layers_make(*, limit: int = 4) -> int:
-    """Make the due text layers (at most ``limit``, one at a time); return how many were taken."""
-    taken = 0
+def text_layers_make(*, limit: int = BATCH_FILES) -> int:
+    """Make the due text layers (at most ``limit``); return how many were taken.
+
+    The scans among them go to OCRmyPDF together, as one PDF of all their pages (at most
+    BATCH_PAGES): a one-page letter then does not pay OCRmyPDF's start alone, and the pages
+    are recognised two at a time. A batch that fails is done again file by file, so that one
+    bad file never holds up the others."""
+    claimed: list[str] = []
     due = list(
         TextLayer.objects.filter(status=TextLayer.Status.PENDING, next_attempt_at__lte=now())
         .order_by("next_attempt_at")
@@ -93,63 +101,134 @@ def text_layers_make(*, limit: int = 4) -> int:
     )
     for pk, pages in due:
         moment = now()
-        lease = timedelta(seconds=SECONDS_PER_PAGE * max(pages or 1, 1) + 60)
-        claimed = TextLayer.objects.filter(pk=pk, status=TextLayer.Status.PENDING, next_attempt_at__lte=moment).update(
+        lease = timedelta(seconds=SECONDS_PER_PAGE * max(pages or 1, 1) * 2 + 60)
+        if TextLayer.objects.filter(pk=pk, status=TextLayer.Status.PENDING, next_attempt_at__lte=moment).update(
             next_attempt_at=moment + lease, started_at=moment, attempts=F("attempts") + 1
-        )
-        if claimed:  # another worker took it meanwhile otherwise
-            text_layer_make(pk)
-            taken += 1
-    return taken
-
-
-@dataclass
-class _Pages:
-    texts: list[str]  # each page's own text ("" for a picture)
-    pdf: bytes  # the file as a PDF (pictures put into one)
+        ):  # else another worker took it meanwhile
+            claimed.append(pk)
+    works = [work for work in map(_prepared, claimed) if work is not None]
+    batch: list[_Work] = []
+    for work in works:
+        if not work.scanned or not ocr_available() or work.signed or len(work.texts) > BATCH_PAGES:
+            _made(work)
+        else:
+            if batch and sum(len(w.texts) for w in batch) + len(work.texts) > BATCH_PAGES:
+                _recognise_together(batch)
+                batch = []
+            batch.append(work)
+    if batch:
+        _recognise_together(batch)
+    return len(claimed)
 
 
 def text_layer_make(blob_id: str) -> TextLayer:
     """Read or recognise the text of one stored file and record it (see the module's text)."""
+    work = _prepared(blob_id)
+    if work is not None:
+        _made(work)
+    return TextLayer.objects.get(pk=blob_id)
+
+
+@dataclass
+class _Work:
+    layer: TextLayer
+    texts: list[str]  # each page's own text ("" for a picture), then the recognised text
+    pdf: bytes  # the file as a PDF (pictures put into one)
+    scanned: list[int]  # pages with no text of their own
+    started: float
+
+    @property
+    def signed(self) -> bool:
+        return b"/ByteRange" in self.pdf
+
+
+def _prepared(blob_id: str) -> _Work | None:
     layer = TextLayer.objects.select_related("blob").get(pk=blob_id)
     started = time.monotonic()
     try:
-        pages = _pages_of(storage.read_bytes(layer.blob_id), layer.blob.content_type)
-        layer.pages = len(pages.texts)
-        scanned = [n for n, text in enumerate(pages.texts) if len(text.strip()) < PAGE_HAS_TEXT]
-        texts = list(pages.texts)
-        searchable: bytes | None = None
-        status = TextLayer.Status.DONE
-        if scanned and not ocr_available():
-            status = TextLayer.Status.UNAVAILABLE
-            layer.last_error = ocr_unavailable_reason()
-        elif scanned:
-            recognised, searchable = _recognise(pages.pdf, signed=_is_signed(pages.pdf), pages=len(texts))
-            for n in scanned:
-                texts[n] = recognised[n] if n < len(recognised) else ""
-            layer.pages_recognised = len(scanned)
-        text = _INVISIBLE.sub("", "\n\f".join(t.strip() for t in texts)).strip()
-        with transaction.atomic():
-            layer.text = text
-            layer.method = (
-                TextLayer.Method.OCR
-                if scanned and status == TextLayer.Status.DONE
-                else TextLayer.Method.TEXT
-                if text
-                else TextLayer.Method.NONE
-            )
-            if searchable is not None:
-                layer.searchable = pdf_blob(searchable, pages=layer.pages)
-            layer.status = status
-            layer.finished_at = now()
-            layer.seconds = round(time.monotonic() - started, 2)
-            if status == TextLayer.Status.DONE:
-                layer.last_error = ""
-            layer.save()
+        texts, pdf = _pages_of(storage.read_bytes(layer.blob_id), layer.blob.content_type)
     except Exception as exc:
         logger.warning("text of %s: %s", blob_id, exc)
         _retry_or_fail(layer, str(exc) or type(exc).__name__)
-    return layer
+        return None
+    scanned = [n for n, text in enumerate(texts) if len(text.strip()) < PAGE_HAS_TEXT]
+    return _Work(layer=layer, texts=texts, pdf=pdf, scanned=scanned, started=started)
+
+
+def _made(work: _Work) -> None:
+    """Recognise ``work``'s scanned pages (alone) if it has any, and record its text."""
+    searchable: bytes | None = None
+    status = TextLayer.Status.DONE
+    try:
+        if work.scanned and not ocr_available():
+            status = TextLayer.Status.UNAVAILABLE
+            work.layer.last_error = ocr_unavailable_reason()
+        elif work.scanned:
+            recognised, searchable = _recognise(work.pdf, signed=work.signed, pages=len(work.texts))
+            _take(work, recognised)
+        _record(work, status, searchable)
+    except Exception as exc:
+        logger.warning("text of %s: %s", work.layer.pk, exc)
+        _retry_or_fail(work.layer, str(exc) or type(exc).__name__)
+
+
+def _recognise_together(batch: list[_Work]) -> None:
+    if len(batch) == 1:
+        _made(batch[0])
+        return
+    from pypdf import PdfReader, PdfWriter
+
+    try:
+        joined = PdfWriter()
+        for work in batch:
+            for page in PdfReader(io.BytesIO(work.pdf)).pages:
+                joined.add_page(page)
+        out = io.BytesIO()
+        joined.write(out)
+        total = sum(len(work.texts) for work in batch)
+        recognised, searchable = _recognise(out.getvalue(), signed=False, pages=total)
+        assert searchable is not None
+        copy = PdfReader(io.BytesIO(searchable))
+        first = 0
+        for work in batch:
+            count = len(work.texts)
+            _take(work, recognised[first : first + count])
+            part = PdfWriter()
+            for page in copy.pages[first : first + count]:
+                part.add_page(page)
+            piece = io.BytesIO()
+            part.write(piece)
+            _record(work, TextLayer.Status.DONE, piece.getvalue())
+            first += count
+    except Exception as exc:
+        logger.info("OCR of %d files together failed (%s): one by one", len(batch), exc)
+        for work in batch:
+            if not TextLayer.objects.filter(pk=work.layer.pk, status=TextLayer.Status.DONE).exists():
+                _made(work)
+
+
+def _take(work: _Work, recognised: list[str]) -> None:
+    for n in work.scanned:
+        work.texts[n] = recognised[n] if n < len(recognised) else ""
+    work.layer.pages_recognised = len(work.scanned)
+
+
+def _record(work: _Work, status: str, searchable: bytes | None) -> None:
+    layer = work.layer
+    text = _INVISIBLE.sub("", "\n\f".join(t.strip() for t in work.texts)).strip()
+    with transaction.atomic():
+        layer.pages = len(work.texts)
+        layer.text = text
+        recognised = bool(work.scanned) and status == TextLayer.Status.DONE
+        layer.method = TextLayer.Method.OCR if recognised else TextLayer.Method.TEXT if text else TextLayer.Method.NONE
+        if searchable is not None:
+            layer.searchable = pdf_blob(searchable, pages=layer.pages)
+        layer.status = status
+        layer.finished_at = now()
+        layer.seconds = round(time.monotonic() - work.started, 2)
+        if status == TextLayer.Status.DONE:
+            layer.last_error = ""
+        layer.save()
 
 
 def _retry_or_fail(layer: TextLayer, reason: str) -> None:
@@ -166,7 +245,8 @@ def _retry_or_fail(layer: TextLayer, reason: str) -> None:
         TextLayer.objects.filter(pk=layer.pk).update(next_attempt_at=layer.next_attempt_at, last_error=layer.last_error)
 
 
-def _pages_of(data: bytes, content_type: str) -> _Pages:
+def _pages_of(data: bytes, content_type: str) -> tuple[list[str], bytes]:
+    """Each page's own text, and the file as a PDF."""
     if content_type == "application/pdf":
         import pypdfium2 as pdfium
 
@@ -175,15 +255,11 @@ def _pages_of(data: bytes, content_type: str) -> _Pages:
             texts = [document[n].get_textpage().get_text_range() for n in range(len(document))]
         finally:
             document.close()
-        return _Pages(texts=texts, pdf=data)
+        return texts, data
     if content_type in TEXT_TYPES:
         pdf, count = images_to_pdf([data])
-        return _Pages(texts=[""] * count, pdf=pdf)
-    return _Pages(texts=[], pdf=b"")
-
-
-def _is_signed(pdf: bytes) -> bool:
-    return b"/ByteRange" in pdf
+        return [""] * count, pdf
+    return [], b""
 
 
 def _recognise(pdf: bytes, *, signed: bool, pages: int) -> tuple[list[str], bytes | None]:

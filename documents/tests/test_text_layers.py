@@ -146,3 +146,53 @@ def test_only_files_with_text_to_find_are_asked_for() -> None:
     other = Blob.objects.create(sha256="0" * 64, size=1, content_type="application/zip")
     text_layers_request([other.pk])
     assert not TextLayer.objects.exists()
+
+
+@needs_ocr
+def test_scans_waiting_together_are_recognised_in_one_run_and_each_gets_its_own_text_and_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs: list[int] = []
+    recognise = text_layers._recognise
+
+    def counted(pdf: bytes, *, signed: bool, pages: int) -> object:
+        runs.append(pages)
+        return recognise(pdf, signed=signed, pages=pages)
+
+    monkeypatch.setattr(text_layers, "_recognise", counted)
+    first = layer_of(scanned_letter(dpi=200, title_fr="Permis de construire"))
+    second = layer_of(scanned_letter(dpi=200, title_fr="Raccordement au réseau", title_ar="طلب الربط بالماء"))
+    born = layer_of(render_pdf("scan_sample", SCANNED_LETTER))
+    assert text_layers_make() == 3
+    assert runs == [2]  # both scans in one OCRmyPDF run; the born-digital file needed none
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert "Permis" in first.text and "Raccordement" not in first.text
+    assert "Raccordement" in second.text and "الربط" in second.text
+    for layer in (first, second):
+        assert layer.status == TextLayer.Status.DONE and layer.method == TextLayer.Method.OCR
+        assert layer.searchable is not None and layer.searchable.pk != layer.pk
+        from pypdf import PdfReader
+
+        assert len(PdfReader(io.BytesIO(storage.read_bytes(layer.searchable.pk))).pages) == 1
+    born.refresh_from_db()
+    assert born.method == TextLayer.Method.TEXT
+
+
+def test_a_batch_that_fails_is_done_again_file_by_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_layers, "ocr_unavailable_reason", lambda: "")
+    calls: list[int] = []
+
+    def flaky(pdf: bytes, *, signed: bool, pages: int) -> tuple[list[str], bytes]:
+        calls.append(pages)
+        if pages > 1:
+            raise text_layers.RecognitionFailed("one page of the batch is unreadable")
+        return ["نص معروف"], pdf
+
+    monkeypatch.setattr(text_layers, "_recognise", flaky)
+    layers = [layer_of(scanned_letter(dpi=60, title_fr=f"Lettre {n}")) for n in range(2)]
+    assert text_layers_make() == 2
+    assert calls == [2, 1, 1]
+    for layer in layers:
+        layer.refresh_from_db()
+        assert layer.status == TextLayer.Status.DONE and layer.text == "نص معروف"
