@@ -170,6 +170,12 @@ def correspondence_receipt(request: HttpRequest, code: str, pk: int) -> HttpResp
 def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     c = _staff_correspondence(request, code, pk)
     item = get_object_or_404(c.attachments.select_related("blob"), position=position)
+    _downloaded(request, c, item)
+    return attachment_response(item)
+
+
+def _downloaded(request: HttpRequest, c: Any, item: Any, **data: str) -> None:
+    """Record that ``request``'s user downloaded ``c``'s attachment ``item`` (personal data)."""
     with transaction.atomic():
         audit_record(
             actor=request.user,
@@ -177,9 +183,8 @@ def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpR
             obj=item,
             administration=c.administration,
             subject_user=c.sender_account,
-            data={"number": c.number, "position": position},
+            data={"number": c.number, "position": item.position, **data},
         )
-    return attachment_response(item)
 
 
 @login_required
@@ -190,15 +195,7 @@ def attachment_searchable(request: HttpRequest, code: str, pk: int, position: in
     layer = getattr(item.blob, "text_layer", None)
     if layer is None or layer.searchable is None:
         raise NotFound
-    with transaction.atomic():
-        audit_record(
-            actor=request.user,
-            action="attachment.downloaded",
-            obj=item,
-            administration=c.administration,
-            subject_user=c.sender_account,
-            data={"number": c.number, "position": position, "copy": "searchable"},
-        )
+    _downloaded(request, c, item, copy="searchable")
     stem = item.filename.rsplit(".", 1)[0]
     return file_response(layer.searchable.pk, "application/pdf", f"{stem}-searchable.pdf")
 

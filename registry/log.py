@@ -50,25 +50,9 @@ def log_append(
     correspondence_id: int | None = None,
 ) -> RegisterLogEntry:
     """Append one entry. Must run inside the transaction that makes the recorded change."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("log_append must run inside a transaction")
-    head = _locked_head(administration)
-    position = head.last_position + 1
-    payload = canonical_json({"action": action, "position": position, "facts": facts})
-    entry_hash = chain_hash(head.last_hash, payload)
-    entry = RegisterLogEntry.objects.create(
-        administration=administration,
-        position=position,
-        action=action,
-        correspondence_id=correspondence_id,
-        recorded_at=recorded_at,
-        payload=payload,
-        previous_hash=head.last_hash,
-        entry_hash=entry_hash,
+    (entry,) = log_append_many(
+        administration=administration, action=action, entries=[(correspondence_id, facts)], recorded_at=recorded_at
     )
-    head.last_position = position
-    head.last_hash = entry_hash
-    head.save(update_fields=["last_position", "last_hash"])
     return entry
 
 
@@ -78,13 +62,14 @@ def log_append_many(
     action: str,
     entries: Sequence[tuple[int | None, dict[str, Any]]],
     recorded_at: datetime,
-) -> None:
-    """Append one entry per (correspondence id, facts), in order, chained as :func:`log_append`
-    does, in one insert (an import of thousands of letters). Same transaction rule."""
+) -> list[RegisterLogEntry]:
+    """Append one entry per (correspondence id, facts), in order, each chained to the one
+    before it, in one insert (one entry for a registration, thousands for an import). Must run
+    inside the transaction that makes the recorded change; takes the log head's lock."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("log_append_many must run inside a transaction")
+        raise RuntimeError("the register log is appended to inside a transaction only")
     if not entries:
-        return
+        return []
     head = _locked_head(administration)
     rows = []
     position, previous = head.last_position, head.last_hash
@@ -105,9 +90,10 @@ def log_append_many(
             )
         )
         previous = entry_hash
-    RegisterLogEntry.objects.bulk_create(rows, batch_size=1000)
+    created = RegisterLogEntry.objects.bulk_create(rows, batch_size=1000)
     head.last_position, head.last_hash = position, previous
     head.save(update_fields=["last_position", "last_hash"])
+    return created
 
 
 def checkpoint_statement(administration: Administration, position: int, head_hash: str, at: datetime) -> str:
