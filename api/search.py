@@ -48,6 +48,7 @@ class SearchOut(Schema):
     page: int
     has_next: bool
     by_number: bool
+    order: str  # "relevance", or "latest" when more than 1000 letters match
     results: list[HitOut]
 
 
@@ -73,7 +74,8 @@ def search_registers(request: HttpRequest, q: str = "", administration: str = ""
     number), best first, 20 a page. Filters: ``register`` (incoming/outgoing), ``date_from``,
     ``date_to`` (YYYY-MM-DD), ``service`` and ``procedure`` (codes), ``status``, ``sender``,
     ``page``. ``administration`` (a code) is needed only by staff of several administrations.
-    ``total`` stops at 1001 (``capped``: more than 1000). ``snippet`` and ``subject_html`` are
+    ``total`` stops at 1001 (``capped``: more than 1000, then ``order`` is ``latest``: the latest
+    registered first, instead of ``relevance``). ``snippet`` and ``subject_html`` are
     HTML-escaped text with the matched words in ``<mark>``."""
     user: User = request.auth  # type: ignore[attr-defined]
     scope = readable_scope(user, _administration_code(user, administration))
@@ -89,6 +91,7 @@ def search_registers(request: HttpRequest, q: str = "", administration: str = ""
         "page": results.page,
         "has_next": results.has_next,
         "by_number": results.by_number,
+        "order": "relevance" if results.ranked else "latest",
         "results": [
             {
                 "id": hit.correspondence.pk,

@@ -66,6 +66,7 @@ class Results:
     by_number: bool = False
     no_terms: bool = False  # the query had only stop words or punctuation
     cap: int = COUNT_CAP
+    ranked: bool = True  # best first; False: more than `cap` matched, the latest registered first
 
     @property
     def capped(self) -> bool:
@@ -169,6 +170,12 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         correspondence = correspondence.extra(select={"score": "0.0"})
         ordering = ("-registered_at", "-id")
     results.total = correspondence.order_by()[: cap + 1].count()
+    if groups and results.capped:
+        # More than `cap` letters have these words: ranking them all would read every one of
+        # them (hundreds of thousands for a word like طلب); the latest registered come first,
+        # read backwards along the index until a page is full. Add words to get a ranking.
+        ordering = ("-id",)
+        results.ranked = False
     # A search reads the names and texts of many letters at once: who searched for what is kept.
     audit_record(
         actor=scope.user,

@@ -76,7 +76,7 @@ def test_the_api_answers_with_numbers_snippets_scores_and_the_total(
     answer = bearer(clerk).get("/api/v1/search", {"q": "residence"})
     assert answer.status_code == 200
     body = answer.json()
-    assert body["total"] == 1 and not body["capped"] and body["page"] == 1
+    assert body["total"] == 1 and not body["capped"] and body["page"] == 1 and body["order"] == "relevance"
     (hit,) = body["results"]
     assert hit["registration_number"].startswith("A-")
     assert hit["subject"] == "Demande de certificat de résidence"

@@ -160,7 +160,11 @@ def test_counts_stop_at_the_cap(commune: Administration, clerk: User) -> None:
     index_sync()
     results = search(scope_of(clerk, commune), "إشعار", cap=3)
     assert results.total == 4 and results.capped
+    # Too many to rank: the latest registered first.
+    assert not results.ranked
+    assert [hit.correspondence.subject for hit in results.hits] == [f"إشعار رقم {n}" for n in (4, 3, 2, 1, 0)]
     assert not search(scope_of(clerk, commune), "إشعار").capped
+    assert search(scope_of(clerk, commune), "إشعار").ranked
     assert COUNT_CAP == 1000
 
 
