@@ -48,6 +48,7 @@ BATCH_FILES = 8  # files the worker takes at a time
 BATCH_PAGES = 24  # pages recognised in one OCRmyPDF run
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 SECONDS_PER_PAGE = 90  # OCR time allowed per page before it is stopped (and retried)
+MIN_SECONDS = 300  # ... and for any run (a busy machine is slow; a stuck run is still stopped)
 TEXT_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/tiff"}
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]")
 _SKIPPED = re.compile(r"^\[OCR skipped on page\(s\) [\d-]+\]$")
@@ -97,11 +98,13 @@ def text_layers_make(*, limit: int = BATCH_FILES) -> int:
     due = list(
         TextLayer.objects.filter(status=TextLayer.Status.PENDING, next_attempt_at__lte=now())
         .order_by("next_attempt_at")
-        .values_list("pk", "pages")[:limit]
+        .values_list("pk", flat=True)[:limit]
     )
-    for pk, pages in due:
+    # A lease longer than the longest run (a full batch): a worker that dies leaves its files to
+    # be taken again after it, never while a live worker is still on them.
+    lease = timedelta(seconds=max(MIN_SECONDS, SECONDS_PER_PAGE * BATCH_PAGES) + 60)
+    for pk in due:
         moment = now()
-        lease = timedelta(seconds=SECONDS_PER_PAGE * max(pages or 1, 1) * 2 + 60)
         if TextLayer.objects.filter(pk=pk, status=TextLayer.Status.PENDING, next_attempt_at__lte=moment).update(
             next_attempt_at=moment + lease, started_at=moment, attempts=F("attempts") + 1
         ):  # else another worker took it meanwhile
@@ -287,7 +290,8 @@ def _recognise(pdf: bytes, *, signed: bool, pages: int) -> tuple[list[str], byte
             command.append("--invalidate-digital-signatures")  # the copy is thrown away
         command += [str(source), str(output)]
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS_PER_PAGE * max(pages, 1))
+            limit = max(MIN_SECONDS, SECONDS_PER_PAGE * pages)
+            run = subprocess.run(command, capture_output=True, text=True, timeout=limit)
         except subprocess.TimeoutExpired as exc:
             raise RecognitionFailed(f"OCR took longer than {exc.timeout:.0f} s") from exc
         if run.returncode != 0:
