@@ -139,11 +139,21 @@ def _matching(
         [f"scope : {scope}", *("(" + " OR ".join(f'"{term}"' for term in sorted(group)) + ")" for group in groups)]
     )
     return correspondence.extra(
-        select={"score": "-bm25(search_fts, 0.0, 4.0, 1.0)"},
+        select={"score": "-bm25(search_fts, 0.0, 4.0, 1.0)", "entry_order": "search_fts.rowid"},
         tables=["search_fts"],
         where=["search_fts.rowid = registry_correspondence.id", "search_fts MATCH %s"],
         params=[match],
     )
+
+
+def _latest_first(correspondence: QuerySet[Correspondence]) -> tuple[str, ...]:
+    """The ordering that reads matches latest first and stops at a page: PostgreSQL walks the
+    administration's registration-time index backwards (a date filter is a range of it),
+    testing each letter's entry; FTS5 reads its own index backwards (in order of entry, the
+    same as registration except for letters imported from a former register)."""
+    if connection.vendor == "postgresql":
+        return ("-registered_at", "-id")
+    return ("-entry_order",)
 
 
 def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int = 1, cap: int = COUNT_CAP) -> Results:
@@ -173,8 +183,8 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
     if groups and results.capped:
         # More than `cap` letters have these words: ranking them all would read every one of
         # them (hundreds of thousands for a word like طلب); the latest registered come first,
-        # read backwards along the index until a page is full. Add words to get a ranking.
-        ordering = ("-id",)
+        # read backwards until a page is full. Add words to get a ranking.
+        ordering = _latest_first(correspondence)
         results.ranked = False
     # A search reads the names and texts of many letters at once: who searched for what is kept.
     audit_record(

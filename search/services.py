@@ -122,8 +122,10 @@ def index_sync(*, limit: int = 1000) -> int:
 
 def _texts_arrived(*, limit: int) -> int:
     """Write again the entries that were waiting for an attachment's text now made."""
+    # No ORDER BY: it would make SQLite walk the whole primary key instead of the small partial
+    # index of waiting entries (240 ms a sweep at a million letters).
     waiting = list(
-        SearchEntry.objects.filter(texts_pending__gt=0).order_by("pk").values_list("pk", "texts_pending")[:limit]
+        SearchEntry.objects.filter(texts_pending__gt=0).order_by().values_list("pk", "texts_pending")[:limit]
     )
     if not waiting:
         return 0

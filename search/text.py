@@ -26,6 +26,7 @@ group, and a query asks for every group, any term of each.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -172,16 +173,18 @@ def _latin_forms(word: str) -> set[str]:
     return {_stemmer("french").stemWord(word)}
 
 
-def word_terms(word: str) -> set[str]:
-    """The terms of one word (already cleaned): none for a stop word."""
+@functools.lru_cache(maxsize=100_000)
+def word_terms(word: str) -> frozenset[str]:
+    """The terms of one word (already cleaned): none for a stop word. Cached: the same words
+    come back all the time (indexing, snippets of every page of results)."""
     if _ARABIC_LETTER.search(word):
         # A word mixing scripts ("PDFالملف") is rare: it is read as Arabic letters only.
         letters = "".join(_ARABIC_LETTER.findall(word))
-        return _arabic_forms(letters) if letters else set()
-    return _latin_forms(word)
+        return frozenset(_arabic_forms(letters)) if letters else frozenset()
+    return frozenset(_latin_forms(word))
 
 
-def groups(text: str) -> Iterator[set[str]]:
+def groups(text: str) -> Iterator[frozenset[str]]:
     """The term groups of ``text``, one per word that is not a stop word, in order."""
     for word in _WORD.findall(clean(text)):
         found = word_terms(word)
@@ -199,17 +202,14 @@ def query_groups(query: str) -> list[frozenset[str]]:
     terms."""
     seen: list[frozenset[str]] = []
     for group in groups(query):
-        frozen = frozenset(group)
-        if frozen not in seen:
-            seen.append(frozen)
+        if group not in seen:
+            seen.append(group)
     return seen
 
 
-def written_words(text: str) -> Iterator[tuple[int, int, set[str]]]:
+def written_words(text: str) -> Iterator[tuple[int, int, frozenset[str]]]:
     """The words of ``text`` as written (marks included), with their span and their terms."""
     for match in _WRITTEN_WORD.finditer(text):
         words = _WORD.findall(clean(match.group()))
-        found: set[str] = set()
-        for word in words:
-            found |= word_terms(word)
+        found = word_terms(words[0]) if len(words) == 1 else frozenset().union(*map(word_terms, words))
         yield match.start(), match.end(), found
