@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -156,22 +156,6 @@ def _latest_first(correspondence: QuerySet[Correspondence]) -> tuple[str, ...]:
     return ("-entry_order",)
 
 
-def _latest_page(page: QuerySet[Correspondence]) -> list[Correspondence]:
-    """A latest-first page of many matches. PostgreSQL underestimates how many letters have
-    several common words (it takes them as independent), then reads every match through the
-    GIN index and sorts them (200 ms at a million letters) instead of walking the registration
-    time index backwards until the page is full (a few ms: more than 1,000 letters match, so
-    the page fills fast). Bitmap scans are turned off for this one query."""
-    if connection.vendor != "postgresql":
-        return list(page)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
-        try:
-            return list(page)
-        finally:
-            cursor.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
-
-
 def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int = 1, cap: int = COUNT_CAP) -> Results:
     """What ``scope`` may see of its administration's registers that matches ``query``: the
     registration number itself, or every word of it (in any spelling, see
@@ -212,10 +196,11 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
     if not results.total:
         return results
     start = (results.page - 1) * PER_PAGE
-    rows = correspondence.select_related("case__service", "recipient_service").order_by(*ordering)[
-        start : start + PER_PAGE
-    ]
-    found = _latest_page(rows) if not results.ranked else list(rows)
+    found = list(
+        correspondence.select_related("case__service", "recipient_service").order_by(*ordering)[
+            start : start + PER_PAGE
+        ]
+    )
     wanted = set().union(*groups) if groups else set()
     texts = _attachment_texts([item.pk for item in found]) if wanted else {}
     for item in found:
