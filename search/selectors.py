@@ -117,31 +117,13 @@ def _filtered(correspondence: QuerySet[Correspondence], filters: Filters) -> Que
 
 
 def _matching(
-    correspondence: QuerySet[Correspondence],
-    groups: list[frozenset[str]],
-    administration_id: int,
-    *,
-    walk: bool = False,
+    correspondence: QuerySet[Correspondence], groups: list[frozenset[str]], administration_id: int
 ) -> QuerySet[Correspondence]:
     """``correspondence`` that has every group (any of its terms), with a ``score`` (higher is
-    better). ``walk`` (PostgreSQL, for a latest-first page of many matches): the match is
-    tested letter by letter as the registration-time index is read backwards, instead of
-    through the GIN index — PostgreSQL takes several common words as independent, expects a
-    few hundred matches where there are thousands, and would read them all to sort them."""
+    better)."""
     scope = scope_term(administration_id)
     if connection.vendor == "postgresql":
         query = " & ".join([scope, *("(" + " | ".join(sorted(group)) + ")" for group in groups)])
-        if walk:  # IS TRUE: not a condition the GIN index takes
-            return correspondence.extra(
-                select={"score": "ts_rank(search_searchentry.document, to_tsquery('simple', %s))"},
-                select_params=[query],
-                tables=["search_searchentry"],
-                where=[
-                    "search_searchentry.correspondence_id = registry_correspondence.id",
-                    "(search_searchentry.document @@ to_tsquery('simple', %s)) IS TRUE",
-                ],
-                params=[query],
-            )
         return correspondence.extra(
             select={"score": "ts_rank(search_searchentry.document, to_tsquery('simple', %s))"},
             select_params=[query],
@@ -192,7 +174,6 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         if not groups:
             results.no_terms = True
             return results
-        unmatched = correspondence
         correspondence = _matching(correspondence, groups, scope.administration.pk)
         ordering = ("-score", "-registered_at", "-id")
     else:
@@ -205,8 +186,6 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         # read backwards until a page is full. Add words to get a ranking.
         ordering = _latest_first(correspondence)
         results.ranked = False
-        if connection.vendor == "postgresql":
-            correspondence = _matching(unmatched, groups, scope.administration.pk, walk=True)
     # A search reads the names and texts of many letters at once: who searched for what is kept.
     audit_record(
         actor=scope.user,
