@@ -14,6 +14,11 @@ from registry.models import Correspondence
 from tenancy.models import Administration
 
 
+def scope_term(administration_id: int) -> str:
+    """The term that names an administration's part of the index (the entry's ``scope``)."""
+    return f"a{administration_id}"
+
+
 class SearchEntry(models.Model):
     correspondence = models.OneToOneField(
         Correspondence, on_delete=models.CASCADE, primary_key=True, related_name="search_entry"

@@ -25,7 +25,7 @@ from documents.models import TextLayer
 from registry.models import Attachment, Correspondence
 from registry.selectors import CONFIDENTIAL_ROLES
 from search import text
-from search.services import scope_term
+from search.models import scope_term
 from workflow.access import Scope
 
 PER_PAGE = 20
@@ -146,7 +146,7 @@ def _matching(
     )
 
 
-def _latest_first(correspondence: QuerySet[Correspondence]) -> tuple[str, ...]:
+def _latest_first() -> tuple[str, ...]:
     """The ordering that reads matches latest first and stops at a page: PostgreSQL walks the
     administration's registration-time index backwards (a date filter is a range of it),
     testing each letter's entry; FTS5 reads its own index backwards (in order of entry, the
@@ -184,7 +184,7 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         # More than `cap` letters have these words: ranking them all would read every one of
         # them (hundreds of thousands for a word like طلب); the latest registered come first,
         # read backwards until a page is full. Add words to get a ranking.
-        ordering = _latest_first(correspondence)
+        ordering = _latest_first()
         results.ranked = False
     # A search reads the names and texts of many letters at once: who searched for what is kept.
     audit_record(
@@ -202,7 +202,7 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         ]
     )
     wanted = set().union(*groups) if groups else set()
-    texts = _attachment_texts([item.pk for item in found]) if wanted else {}
+    texts = attachment_texts([item.pk for item in found])[0] if wanted else {}
     for item in found:
         score: Any = getattr(item, "score", 0.0)
         results.hits.append(
@@ -216,20 +216,25 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
     return results
 
 
-def _attachment_texts(ids: list[int]) -> dict[int, list[str]]:
-    """The text made of each correspondence's attachments (read or recognised), in order."""
-    layers = TextLayer.objects.filter(pk=OuterRef("blob_id"), status=TextLayer.Status.DONE).values("text")[:1]
-    texts: dict[int, list[str]] = {}
+def attachment_texts(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """For each correspondence of ``ids``: the text made so far of its attachments (read or
+    recognised, in order), and how many of them still wait for theirs. One statement; what the
+    index writes and what a page of results shows read the same."""
+    layer = TextLayer.objects.filter(pk=OuterRef("blob_id"))
     rows = (
         Attachment.objects.filter(correspondence_id__in=ids)
-        .annotate(text=Subquery(layers))
+        .annotate(status=Subquery(layer.values("status")[:1]), text=Subquery(layer.values("text")[:1]))
         .order_by("position")
-        .values_list("correspondence_id", "text")
+        .values_list("correspondence_id", "status", "text")
     )
-    for correspondence_id, text_of_file in rows:
-        if text_of_file:
+    texts: dict[int, list[str]] = {}
+    pending: dict[int, int] = {}
+    for correspondence_id, status, text_of_file in rows:
+        if status == TextLayer.Status.PENDING:
+            pending[correspondence_id] = pending.get(correspondence_id, 0) + 1
+        elif text_of_file:
             texts.setdefault(correspondence_id, []).append(text_of_file)
-    return texts
+    return texts, pending
 
 
 def _best_snippet(candidates: list[str], wanted: set[str]) -> SafeString:

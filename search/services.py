@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 
 from core.clock import now
-from documents.models import TextLayer
 from documents.text_layers import text_layers_request
 from registry.models import Attachment, Correspondence
 from search import text
-from search.models import IndexProgress, SearchEntry
+from search.models import IndexProgress, SearchEntry, scope_term
+from search.selectors import attachment_texts
 
 logger = logging.getLogger(__name__)
 
@@ -71,34 +71,10 @@ def entries_write(ids: Iterable[int]) -> int:
 
 
 def _attachment_texts(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, int]]:
-    """The text of each correspondence's attachments made so far, and how many are still to
-    make (those are asked for)."""
-    attachments = list(
-        Attachment.objects.filter(correspondence_id__in=ids)
-        .order_by("position")
-        .values_list("correspondence_id", "blob_id")
-    )
-    if not attachments:
-        return {}, {}
-    blob_ids = list({blob_id for _, blob_id in attachments})
-    text_layers_request(blob_ids)
-    layers = {
-        pk: (status, text)
-        for pk, status, text in TextLayer.objects.filter(pk__in=blob_ids).values_list("pk", "status", "text")
-    }
-    texts: dict[int, list[str]] = {}
-    pending: dict[int, int] = {}
-    for correspondence_id, blob_id in attachments:
-        status, layer_text = layers.get(blob_id, (None, ""))
-        if status == TextLayer.Status.PENDING:
-            pending[correspondence_id] = pending.get(correspondence_id, 0) + 1
-        elif layer_text:
-            texts.setdefault(correspondence_id, []).append(layer_text)
-    return texts, pending
-
-
-def scope_term(administration_id: int) -> str:
-    return f"a{administration_id}"
+    """:func:`search.selectors.attachment_texts`, after asking for the text of the files that
+    have none yet (they then count as waiting)."""
+    text_layers_request(list(Attachment.objects.filter(correspondence_id__in=ids).values_list("blob_id", flat=True)))
+    return attachment_texts(ids)
 
 
 def index_sync(*, limit: int = 1000) -> int:
@@ -129,19 +105,9 @@ def _texts_arrived(*, limit: int) -> int:
     )
     if not waiting:
         return 0
-    still = _pending_counts([pk for pk, _ in waiting])
+    still = attachment_texts([pk for pk, _ in waiting])[1]
     changed = [pk for pk, before in waiting if still.get(pk, 0) != before]
     return entries_write(changed) if changed else 0
-
-
-def _pending_counts(ids: list[int]) -> dict[int, int]:
-    pending: dict[int, int] = {}
-    rows = Attachment.objects.filter(
-        correspondence_id__in=ids, blob__text_layer__status=TextLayer.Status.PENDING
-    ).values_list("correspondence_id", flat=True)
-    for correspondence_id in rows:
-        pending[correspondence_id] = pending.get(correspondence_id, 0) + 1
-    return pending
 
 
 def _watermark_move(progress: IndexProgress) -> None:

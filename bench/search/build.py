@@ -107,7 +107,8 @@ def _text_sizes() -> dict[str, Any]:
 def _chunk_terms(rows: list[tuple[Any, ...]]) -> str:
     """The entries of ``rows`` (``READ_FIELDS``) as tab-separated lines: id, administration,
     scope, title terms, content terms. Terms are letters and digits: no tab nor newline."""
-    from search.services import entry_terms, scope_term
+    from search.models import scope_term
+    from search.services import entry_terms
 
     lines = []
     for row in rows:
