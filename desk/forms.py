@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AccessibleForm, ObjectChoiceField, QuickSelect, named_with_code
@@ -344,3 +346,29 @@ class InternalNoteForm(AccessibleForm):
             field = self.fields["from_service"]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = Service.objects.filter(administration=administration, is_active=True, pk__in=own)
+
+
+class RegisterImportForm(AccessibleForm):
+    direction = forms.ChoiceField(label=_("Register"), choices=Direction.choices, initial=Direction.INCOMING)
+    table = forms.FileField(
+        label=_("Former register (CSV or XLSX)"),
+        help_text=_(
+            "First line: the column names — number, date, sender, subject, and optionally service and files "
+            "(paths under the import folder, separated by |). French and Arabic names are understood too."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+    dry_run = forms.BooleanField(label=_("Check only (dry run): import nothing"), required=False, initial=True)
+
+    def clean_table(self) -> bytes:
+        upload = self.cleaned_data["table"]
+        if upload.size > settings.MAX_DEPOSIT_SIZE:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.MAX_DEPOSIT_SIZE)}
+            )
+        data: bytes = upload.read()
+        if not data.strip():
+            raise forms.ValidationError(_("The file is empty."))
+        if data[:4] != b"PK\x03\x04" and b"\x00" in data[:4096]:
+            raise forms.ValidationError(_("The file is not a CSV or XLSX table."))
+        return data

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.forms import AccessibleForm
-from registry.imports import register_import_request
-from registry.models import Direction, RegisterImport
+from desk.forms import RegisterImportForm
+from registry.imports import register_import_confirmed, register_import_request
+from registry.models import RegisterImport
 from tenancy.models import Membership, User
 from tenancy.selectors import administration_for_staff
 
 IMPORT_ROLES = [Membership.Role.ADMIN]
-
-
-class RegisterImportForm(AccessibleForm):
-    direction = forms.ChoiceField(label=gettext_lazy("Register"), choices=Direction.choices, initial=Direction.INCOMING)
-    table = forms.FileField(
-        label=gettext_lazy("Former register (CSV or XLSX)"),
-        help_text=gettext_lazy(
-            "First line: the column names — number, date, sender, subject, and optionally service and files "
-            "(paths under the import folder, separated by |). French and Arabic names are understood too."
-        ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
-    )
-    dry_run = forms.BooleanField(
-        label=gettext_lazy("Check only (dry run): import nothing"), required=False, initial=True
-    )
-
-    def clean_table(self) -> bytes:
-        upload = self.cleaned_data["table"]
-        if upload.size > settings.MAX_DEPOSIT_SIZE:
-            raise forms.ValidationError(
-                _("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.MAX_DEPOSIT_SIZE)}
-            )
-        data: bytes = upload.read()
-        if not data.strip():
-            raise forms.ValidationError(_("The file is empty."))
-        if data[:4] != b"PK\x03\x04" and b"\x00" in data[:4096]:
-            raise forms.ValidationError(_("The file is not a CSV or XLSX table."))
-        return data
 
 
 @login_required
@@ -95,14 +62,5 @@ def register_import_confirm(request: HttpRequest, code: str, pk: int) -> HttpRes
     checked = get_object_or_404(
         RegisterImport, pk=pk, administration=administration, status=RegisterImport.Status.CHECKED
     )
-    from documents import storage
-
-    job = register_import_request(
-        actor=user,
-        administration=administration,
-        direction=checked.direction,
-        data=storage.read_bytes(checked.blob_id),
-        filename=checked.filename,
-        dry_run=False,
-    )
+    job = register_import_confirmed(actor=user, checked=checked)
     return redirect("desk:register_import_status", code=administration.code, pk=job.pk)

@@ -26,9 +26,8 @@ from django.views.decorators.http import require_http_methods
 
 from core.uploads import wants_json
 from desk.forms import CounterBatchLetterForm
-from documents.models import TextLayer
 from registry import selectors
-from registry.models import Attachment, Channel, Correspondence, SenderKind
+from registry.models import Channel, SenderKind
 from registry.receipts import receipt_issue_registered
 from registry.services import Registration, RegistrationRefused, Sender
 from tenancy.models import Administration, User
@@ -131,15 +130,9 @@ def counter_batch_done(request: HttpRequest, code: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     administration = administration_for_staff(user, code, selectors.READ_ROLES)
     ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()][:MAX_ROWS]
-    letters = list(
-        selectors.register_entries(user, administration).filter(pk__in=ids).prefetch_related("attachments__blob")
-    )
-    letters.sort(key=lambda c: c.pk)
-    layers = {
-        layer.pk: layer
-        for layer in TextLayer.objects.filter(pk__in=[a.blob_id for c in letters for a in c.attachments.all()])
-    }
-    rows = [(c, [(a, layers.get(a.blob_id)) for a in c.attachments.all()]) for c in letters]
+    letters = sorted(selectors.register_entries(user, administration).filter(pk__in=ids), key=lambda c: c.pk)
+    attached_to = selectors.attachments_with_text([c.pk for c in letters])
+    rows = [(c, attached_to[c.pk]) for c in letters]
     files = [layer for _, attached in rows for _, layer in attached]
     waiting = sum(1 for layer in files if layer is None or not layer.finished)
     return render(
@@ -156,10 +149,3 @@ def counter_batch_done(request: HttpRequest, code: str) -> HttpResponse:
             % {"count": len(letters)},
         },
     )
-
-
-def attachments_with_text(correspondence: Correspondence) -> list[tuple[Attachment, TextLayer | None]]:
-    """A correspondence's attachments in order, each with its text layer (for its page)."""
-    attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
-    layers = TextLayer.objects.in_bulk([a.blob_id for a in attachments])
-    return [(a, layers.get(a.blob_id)) for a in attachments]

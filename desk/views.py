@@ -23,7 +23,6 @@ from audit.services import audit_record
 from core.errors import NotFound
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
-from desk.intake import attachments_with_text
 from desk.processing import case_context
 from registry import selectors
 from registry.checkpoints import checkpoint_make, verify_administration_log
@@ -139,7 +138,7 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         "administration": c.administration,
         "section": "register",
         "c": c,
-        "attachments": attachments_with_text(c),
+        "attachments": selectors.attachments_with_text([c.pk])[c.pk],
         "receipt": c.receipt,
         "log_entries": selectors.log_entries_of(c),
         "follow_ups": list(c.follow_ups.order_by("registered_at")),

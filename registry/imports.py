@@ -431,6 +431,18 @@ def register_import_request(
     return job
 
 
+def register_import_confirmed(*, actor: User, checked: RegisterImport) -> RegisterImport:
+    """Queue the import, for real, of the file a dry run ``checked`` without a rejected row."""
+    return register_import_request(
+        actor=actor,
+        administration=checked.administration,
+        direction=checked.direction,
+        data=storage.read_bytes(checked.blob_id),
+        filename=checked.filename,
+        dry_run=False,
+    )
+
+
 def _table_type(data: bytes) -> str:
     return XLSX if data[:4] == b"PK\x03\x04" else "text/csv"
 

@@ -13,7 +13,8 @@ from django.db.models import Q, QuerySet
 
 from audit.services import audit_record
 from core.errors import NotFound
-from registry.models import Correspondence, Receipt, RegisterCheckpoint, RegisterLogEntry, SealedDocument
+from documents.models import TextLayer
+from registry.models import Attachment, Correspondence, Receipt, RegisterCheckpoint, RegisterLogEntry, SealedDocument
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 
@@ -83,6 +84,17 @@ def correspondence_for_staff(user: User, correspondence_id: int, *, for_update: 
         subject_user=correspondence.sender_account,
     )
     return correspondence
+
+
+def attachments_with_text(ids: list[int]) -> dict[int, list[tuple[Attachment, TextLayer | None]]]:
+    """The attachments of the correspondences ``ids``, in order, each with its text layer (how
+    its text for search was made, or that it is still waited for): two statements."""
+    attachments = list(Attachment.objects.filter(correspondence_id__in=ids).select_related("blob").order_by("position"))
+    layers = TextLayer.objects.in_bulk([a.blob_id for a in attachments])
+    found: dict[int, list[tuple[Attachment, TextLayer | None]]] = {pk: [] for pk in ids}
+    for attachment in attachments:
+        found[attachment.correspondence_id].append((attachment, layers.get(attachment.blob_id)))
+    return found
 
 
 def deposits_of(user: User) -> QuerySet[Correspondence]:
