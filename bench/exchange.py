@@ -26,12 +26,11 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.procstat import tree_cpu_seconds
-from bench.report import code_state, machine, splice_section
+from bench.report import code_state, section_write, stamped
 
 BEGIN = "<!-- bench.exchange: written by `python -m bench.exchange --report` -->"
 END = "<!-- /bench.exchange -->"
@@ -180,8 +179,7 @@ def report(results: dict[str, Any], path: Path) -> None:
         "registration path itself to get about three times cheaper (issue #2 met the same limit for deposits).",
         END,
     ]
-    previous = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    path.write_text(splice_section(previous, "\n".join(lines) + "\n", BEGIN, END), encoding="utf-8")
+    section_write(path, "\n".join(lines) + "\n", BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,11 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commit, changed = code_state()
     results = measure(args.envelopes)
-    info = machine()
     results["connections"] = int(os.environ.get("WASL_EXCHANGE_CONNECTIONS", "4"))
-    results["machine"] = f"{info['cores']} cores ({info['cpu']}), Python {info['python']}, Linux {info['kernel']}"
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results["commit"] = commit + (" (with uncommitted changes)" if changed else "")
+    stamped(results, commit, changed)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

@@ -26,11 +26,10 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from bench.report import code_state, machine, splice_section
+from bench.report import code_state, section_write, stamped
 
 BEGIN = "<!-- bench.ocr: written by `python -m bench.ocr --report` -->"
 END = "<!-- /bench.ocr -->"
@@ -192,8 +191,7 @@ def report(results: dict[str, Any], path: Path) -> None:
         "else waiting pays OCRmyPDF's start alone (about 2.5 s).",
         END,
     ]
-    previous = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    path.write_text(splice_section(previous, "\n".join(lines) + "\n", BEGIN, END), encoding="utf-8")
+    section_write(path, "\n".join(lines) + "\n", BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,10 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     commit, changed = code_state()
     results = measure(args.pages)
-    info = machine()
-    results["machine"] = f"{info['cores']} cores ({info['cpu']}), Python {info['python']}, Linux {info['kernel']}"
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results["commit"] = commit + (" (with uncommitted changes)" if changed else "")
+    stamped(results, commit, changed)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

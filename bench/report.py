@@ -567,6 +567,22 @@ def splice_section(document: str, text: str, begin: str, end: str) -> str:
     return document[:start] + text + ("\n" + rest if rest else "")
 
 
+def section_write(path: Path, section: str, begin: str, end: str) -> None:
+    """Write ``section`` (from ``begin`` to ``end``) into the benchmarks file at ``path``,
+    replacing the one already there or adding it."""
+    previous = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    path.write_text(splice_section(previous, section, begin, end), encoding="utf-8")
+
+
+def stamped(results: dict[str, Any], commit: str, changed: list[str]) -> dict[str, Any]:
+    """``results`` with the machine, the time and the code measured, as the sections print them."""
+    info = machine()
+    results["machine"] = f"{info['cores']} cores ({info['cpu']}), Python {info['python']}, Linux {info['kernel']}"
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results["commit"] = commit + (" (with uncommitted changes)" if changed else "")
+    return results
+
+
 def splice_desk(document: str, section: str) -> str:
     """``document`` with its processing-desk section replaced by ``section`` (appended when absent)."""
     start = document.find(DESK_BEGIN)

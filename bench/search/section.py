@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.desk.measure import _summary
-from bench.report import splice_section
+from bench.report import section_write
 
 BEGIN = "<!-- bench.search: written by `python -m bench.search --report` -->"
 END = "<!-- /bench.search -->"
@@ -151,5 +151,4 @@ def section(runs: list[dict[str, Any]]) -> str:
 
 
 def report(runs: list[dict[str, Any]], path: Path) -> None:
-    previous = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    path.write_text(splice_section(previous, section(runs), BEGIN, END), encoding="utf-8")
+    section_write(path, section(runs), BEGIN, END)

@@ -69,7 +69,7 @@ class Installation:
             WASL_LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
         )
-        self.server: subprocess.Popen[str] | None = None
+        self.server: subprocess.Popen[bytes] | None = None
         self._driver: subprocess.Popen[str] | None = None
 
     # -- processes -------------------------------------------------------------------------
@@ -86,7 +86,7 @@ class Installation:
         )
 
     def start(self, *, workers: int = 1) -> None:
-        self.server = subprocess.Popen(
+        self.server = server = subprocess.Popen(
             [
                 sys.executable,
                 str(ROOT / "manage.py"),
@@ -109,7 +109,7 @@ class Installation:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
                     return
             except OSError:
-                assert self.server.poll() is None, f"{self.name} did not start"
+                assert server.poll() is None, f"{self.name} did not start"
                 assert time.monotonic() < deadline, f"{self.name} did not answer in time"
                 time.sleep(0.2)
 
