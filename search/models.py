@@ -8,6 +8,8 @@ correspondences.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
 
 from registry.models import Correspondence
@@ -19,6 +21,14 @@ def scope_term(administration_id: int) -> str:
     return f"a{administration_id}"
 
 
+def facets_of(direction: str, day: date) -> str:
+    """The facets of a correspondence registered in ``direction`` on ``day`` (its local date):
+    its register (``i`` or ``o``), year, month and day, as index terms. On PostgreSQL a search
+    looks for them with the words (a register or a period is then part of the index's answer,
+    not a filter on what it returns), and reads the latest letters a period at a time."""
+    return f"{direction[:1]} y{day:%Y} m{day:%Y%m} d{day:%Y%m%d}"
+
+
 class SearchEntry(models.Model):
     correspondence = models.OneToOneField(
         Correspondence, on_delete=models.CASCADE, primary_key=True, related_name="search_entry"
@@ -27,6 +37,12 @@ class SearchEntry(models.Model):
     # "a<administration id>": FTS5 looks for it with the words, so that a search reads only
     # the administration's part of the index.
     scope = models.CharField(max_length=24)
+    # What filters and orders a search, copied from the correspondence (none of it changes
+    # after registration), so that a search reads the index's entries alone.
+    registered_at = models.DateTimeField()
+    direction = models.CharField(max_length=10)
+    confidential = models.BooleanField(default=False)
+    facets = models.CharField(max_length=40)  # facets_of()
     title = models.TextField()  # terms of the subject
     content = models.TextField()  # terms of the text, the sender and the attachments' text
     # Attachments whose text was not extracted yet when the entry was written: the entry is

@@ -9,24 +9,27 @@ tells that something hidden matched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.services import audit_record
+from core.clock import now
 from documents.models import TextLayer
 from registry.models import Attachment, Correspondence
 from registry.selectors import CONFIDENTIAL_ROLES
 from search import text
-from search.models import scope_term
+from search.models import SearchEntry, scope_term
 from workflow.access import Scope
+from workflow.calendar import local_date
+from workflow.models import Case
 
 PER_PAGE = 20
 COUNT_CAP = 1000  # "more than 1,000": counting further costs time and tells nothing
@@ -87,73 +90,141 @@ def number_asked(query: str) -> str:
     return f"{prefix.upper()}-{year}-{int(sequence):06d}"
 
 
-def visible(scope: Scope) -> QuerySet[Correspondence]:
+def _selected[Row: (Correspondence, SearchEntry)](
+    rows: QuerySet[Row], scope: Scope, filters: Filters, key: str
+) -> QuerySet[Row]:
+    """``rows`` (correspondence, or the index's entries: both have the administration, the
+    register, the time of registration and whether confidential; ``key`` names the
+    correspondence's id) that ``scope`` may see and ``filters`` select."""
     if not scope.can_read:
-        return Correspondence.objects.none()
-    correspondence = Correspondence.objects.filter(administration=scope.administration)
+        return rows.none()
+    rows = rows.filter(administration=scope.administration)
     if not scope.roles & CONFIDENTIAL_ROLES:
-        correspondence = correspondence.filter(Q(confidential=False) | Q(case__agent=scope.user))
-    return correspondence
-
-
-def _filtered(correspondence: QuerySet[Correspondence], filters: Filters) -> QuerySet[Correspondence]:
+        given = Case.objects.filter(pk=OuterRef(key), agent=scope.user)
+        rows = rows.filter(Q(confidential=False) | Exists(given))
     zone = ZoneInfo(settings.TIME_ZONE)
     if filters.direction:
-        correspondence = correspondence.filter(direction=filters.direction)
+        rows = rows.filter(direction=filters.direction)
     if filters.date_from:
-        correspondence = correspondence.filter(registered_at__gte=datetime.combine(filters.date_from, time(), zone))
+        rows = rows.filter(registered_at__gte=datetime.combine(filters.date_from, time(), zone))
     if filters.date_to:
-        end = datetime.combine(filters.date_to + timedelta(days=1), time(), zone)
-        correspondence = correspondence.filter(registered_at__lt=end)
-    if filters.service_id is not None:
-        correspondence = correspondence.filter(case__service_id=filters.service_id)
-    if filters.status:
-        correspondence = correspondence.filter(case__status=filters.status)
-    if filters.procedure_id is not None:
-        correspondence = correspondence.filter(case__procedure_id=filters.procedure_id)
+        rows = rows.filter(registered_at__lt=datetime.combine(filters.date_to + timedelta(days=1), time(), zone))
+    case_filters = {
+        name: value
+        for name, value in (
+            ("service_id", filters.service_id),
+            ("status", filters.status),
+            ("procedure_id", filters.procedure_id),
+        )
+        if value not in (None, "")
+    }
+    if case_filters:
+        rows = rows.filter(Exists(Case.objects.filter(pk=OuterRef(key), **case_filters)))
     if filters.sender.strip():
-        correspondence = correspondence.filter(sender_name__icontains=filters.sender.strip())
-    return correspondence
+        senders = Correspondence.objects.filter(pk=OuterRef(key), sender_name__icontains=filters.sender.strip())
+        rows = rows.filter(Exists(senders))
+    return rows
+
+
+def period_facets(first: date, last: date) -> list[str]:
+    """The fewest facets (whole years, whole months, days; see
+    :func:`search.models.facets_of`) whose days are exactly ``first`` to ``last``."""
+    out = []
+    day = first
+    while day <= last:
+        year_end = date(day.year, 12, 31)
+        month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        if (day.month, day.day) == (1, 1) and year_end <= last:
+            out.append(f"y{day:%Y}")
+            day = year_end + timedelta(days=1)
+        elif day.day == 1 and month_end <= last:
+            out.append(f"m{day:%Y%m}")
+            day = month_end + timedelta(days=1)
+        else:
+            out.append(f"d{day:%Y%m%d}")
+            day += timedelta(days=1)
+    return out
+
+
+def _facet_groups(filters: Filters, today: date) -> list[list[str]]:
+    """The facets a match must have for ``filters``' register and dates (each group: any of)."""
+    groups = [[filters.direction[:1]]] if filters.direction else []
+    if filters.date_from is not None:
+        last = min(filters.date_to or today, today)
+        if filters.date_from <= last:
+            groups.append(period_facets(filters.date_from, last))
+    return groups
 
 
 def _matching(
-    correspondence: QuerySet[Correspondence], groups: list[frozenset[str]], administration_id: int
-) -> QuerySet[Correspondence]:
-    """``correspondence`` that has every group (any of its terms), with a ``score`` (higher is
-    better)."""
+    entries: QuerySet[SearchEntry], groups: list[frozenset[str]], administration_id: int, facets: list[list[str]]
+) -> QuerySet[SearchEntry]:
+    """``entries`` that have every group of terms (any of each) and, on PostgreSQL, every group
+    of ``facets``; with a ``score`` (higher is better)."""
     scope = scope_term(administration_id)
     if connection.vendor == "postgresql":
-        query = " & ".join([scope, *("(" + " | ".join(sorted(group)) + ")" for group in groups)])
-        return correspondence.extra(
+        # The index's terms are prefixed with the scope (migration 0002): "z" words, "f" facets.
+        parts = [" | ".join(f"{scope}z{term}" for term in sorted(group)) for group in groups]
+        parts += [" | ".join(f"{scope}f{facet}" for facet in group) for group in facets]
+        query = " & ".join(f"({part})" for part in parts)
+        return entries.extra(
             select={"score": "ts_rank(search_searchentry.document, to_tsquery('simple', %s))"},
             select_params=[query],
-            tables=["search_searchentry"],
-            where=[
-                "search_searchentry.correspondence_id = registry_correspondence.id",
-                "search_searchentry.document @@ to_tsquery('simple', %s)",
-            ],
+            where=["search_searchentry.document @@ to_tsquery('simple', %s)"],
             params=[query],
         )
     # FTS5: bm25 is lower for better matches; the subject weighs four times the rest.
     match = " AND ".join(
         [f"scope : {scope}", *("(" + " OR ".join(f'"{term}"' for term in sorted(group)) + ")" for group in groups)]
     )
-    return correspondence.extra(
+    return entries.extra(
         select={"score": "-bm25(search_fts, 0.0, 4.0, 1.0)", "entry_order": "search_fts.rowid"},
         tables=["search_fts"],
-        where=["search_fts.rowid = registry_correspondence.id", "search_fts MATCH %s"],
+        where=["search_fts.rowid = search_searchentry.correspondence_id", "search_fts MATCH %s"],
         params=[match],
     )
 
 
-def _latest_first() -> tuple[str, ...]:
-    """The ordering that reads matches latest first and stops at a page: PostgreSQL walks the
-    administration's registration-time index backwards (a date filter is a range of it),
-    testing each letter's entry; FTS5 reads its own index backwards (in order of entry, the
-    same as registration except for letters imported from a former register)."""
-    if connection.vendor == "postgresql":
-        return ("-registered_at", "-id")
-    return ("-entry_order",)
+# Orderings and columns of the matches' `extra` selection (that typing cannot see).
+_FTS_LATEST: tuple[str, ...] = ("-entry_order",)
+_BEST: tuple[str, ...] = ("-score", "-registered_at", "-pk")
+_SCORED: tuple[str, ...] = ("pk", "score")
+
+# Latest first on PostgreSQL: the days before the end of the period read at each try, until
+# one holds the page; then the whole period.
+_WINDOWS_DAYS = (1, 3, 9, 27, 81, 243, 729, 2187)
+
+
+def _latest(
+    entries: QuerySet[SearchEntry], groups: list[frozenset[str]], scope: Scope, filters: Filters, start: int
+) -> list[int]:
+    """The ids of a page of matches, the latest registered first (more than ``cap`` match).
+
+    FTS5 reads its index backwards (in order of entry: of registration, except for letters
+    imported from a former register) and stops at the page. PostgreSQL's GIN index has no
+    order: the matches of the last day are read, then of the last 3, 9, 27… days (a period's
+    facets are terms of the query, so the index answers only for it) until a period holds the
+    page: everything before the period is older than all in it. A common word fills the page
+    from a day or two, a rarer conjunction from some weeks."""
+    administration_id = scope.administration.pk
+    today = local_date(now())
+    if connection.vendor != "postgresql":
+        matching = _matching(entries, groups, administration_id, [])
+        return list(matching.order_by(*_FTS_LATEST).values_list("pk", flat=True)[start : start + PER_PAGE])
+    facets = [[filters.direction[:1]]] if filters.direction else []
+    last = min(filters.date_to or today, today)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    for days in _WINDOWS_DAYS:
+        first = last - timedelta(days=days - 1)
+        if filters.date_from is not None and first <= filters.date_from:
+            break
+        window = _matching(entries, groups, administration_id, [*facets, period_facets(first, last)])
+        window = window.filter(registered_at__gte=datetime.combine(first, time(), zone))
+        ids = list(window.order_by("-registered_at", "-pk").values_list("pk", flat=True)[start : start + PER_PAGE])
+        if len(ids) == PER_PAGE:
+            return ids
+    matching = _matching(entries, groups, administration_id, _facet_groups(filters, today))
+    return list(matching.order_by("-registered_at", "-pk").values_list("pk", flat=True)[start : start + PER_PAGE])
 
 
 def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int = 1, cap: int = COUNT_CAP) -> Results:
@@ -162,30 +233,38 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
     :mod:`search.text`), best first. An empty query with filters lists what they select,
     newest first."""
     results = Results(query=query, page=max(page, 1), cap=cap)
-    correspondence = _filtered(visible(scope), filters)
-    groups: list[frozenset[str]] = []
+    start = (results.page - 1) * PER_PAGE
     number = number_asked(query)
-    if number:
-        results.by_number = True
-        correspondence = correspondence.filter(number=number).extra(select={"score": "1.0"})
-        ordering: tuple[str, ...] = ("-registered_at",)
-    elif query.strip():
+    groups: list[frozenset[str]] = []
+    scores: dict[int, float] = {}
+    if number or not query.strip():
+        # Read from the registers themselves: a letter registered a second ago is listed.
+        correspondence = _selected(Correspondence.objects.all(), scope, filters, "pk")
+        if number:
+            results.by_number = True
+            correspondence = correspondence.filter(number=number)
+        results.total = correspondence.order_by()[: cap + 1].count()
+        ids = list(
+            correspondence.order_by("-registered_at", "-id").values_list("pk", flat=True)[start : start + PER_PAGE]
+        )
+        scores = dict.fromkeys(ids, 1.0 if number else 0.0)
+    else:
         groups = text.query_groups(query)
         if not groups:
             results.no_terms = True
             return results
-        correspondence = _matching(correspondence, groups, scope.administration.pk)
-        ordering = ("-score", "-registered_at", "-id")
-    else:
-        correspondence = correspondence.extra(select={"score": "0.0"})
-        ordering = ("-registered_at", "-id")
-    results.total = correspondence.order_by()[: cap + 1].count()
-    if groups and results.capped:
-        # More than `cap` letters have these words: ranking them all would read every one of
-        # them (hundreds of thousands for a word like طلب); the latest registered come first,
-        # read backwards until a page is full. Add words to get a ranking.
-        ordering = _latest_first()
-        results.ranked = False
+        entries = _selected(SearchEntry.objects.all(), scope, filters, "correspondence_id")
+        matching = _matching(entries, groups, scope.administration.pk, _facet_groups(filters, local_date(now())))
+        results.total = matching.order_by().values("pk")[: cap + 1].count()  # (without the score)
+        if results.capped:
+            # More than `cap` letters have these words: ranking them all would read every one of
+            # them (hundreds of thousands for a word like طلب); the latest registered come first.
+            # Add words to get a ranking.
+            results.ranked = False
+            scores = dict.fromkeys(_latest(entries, groups, scope, filters, start), 0.0)
+        elif results.total:
+            best = matching.order_by(*_BEST).values_list(*_SCORED)
+            scores = {pk: float(score or 0.0) for pk, score in best[start : start + PER_PAGE]}
     # A search reads the names and texts of many letters at once: who searched for what is kept.
     audit_record(
         actor=scope.user,
@@ -193,24 +272,19 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
         administration=scope.administration,
         data={"query": query[:200], "filters": filters.described(), "total": results.total},
     )
-    if not results.total:
+    if not scores:
         return results
-    start = (results.page - 1) * PER_PAGE
-    found = list(
-        correspondence.select_related("case__service", "recipient_service").order_by(*ordering)[
-            start : start + PER_PAGE
-        ]
-    )
+    found = Correspondence.objects.select_related("case__service", "recipient_service").in_bulk(list(scores))
     wanted = set().union(*groups) if groups else set()
-    texts = attachment_texts([item.pk for item in found])[0] if wanted else {}
-    for item in found:
-        score: Any = getattr(item, "score", 0.0)
+    texts = attachment_texts(list(scores))[0] if wanted else {}
+    for pk, score in scores.items():
+        item = found[pk]
         results.hits.append(
             Hit(
                 correspondence=item,
-                score=round(float(score or 0.0), 4),
+                score=round(score, 4),
                 subject=highlighted(item.subject, wanted),
-                snippet=_best_snippet([item.body, *texts.get(item.pk, [])], wanted),
+                snippet=_best_snippet([item.body, *texts.get(pk, [])], wanted),
             )
         )
     return results
@@ -251,12 +325,20 @@ def highlighted(written: str, wanted: set[str]) -> SafeString:
     """``written``, escaped, its words whose terms are ``wanted`` in ``<mark>``."""
     if not wanted:
         return escape(written)
-    out, position = [], 0
-    for start, end, terms in text.written_words(written):
+    return _marked(written, text.written_words(written), wanted, 0, len(written))
+
+
+def _marked(
+    written: str, words: Iterable[tuple[int, int, frozenset[str]]], wanted: set[str], start: int, end: int
+) -> SafeString:
+    """``written[start:end]`` escaped, those of its ``words`` (spans and terms) that have a
+    ``wanted`` term in ``<mark>``."""
+    out, position = [], start
+    for word_start, word_end, terms in words:
         if terms & wanted:
-            out += [escape(written[position:start]), "<mark>", escape(written[start:end]), "</mark>"]
-            position = end
-    out.append(escape(written[position:]))
+            out += [escape(written[position:word_start]), "<mark>", escape(written[word_start:word_end]), "</mark>"]
+            position = word_end
+    out.append(escape(written[position:end]))
     return mark_safe("".join(out))  # noqa: S308  (every piece escaped above)
 
 
@@ -282,8 +364,7 @@ def snippet(written: str, wanted: set[str], *, words: int = SNIPPET_WORDS) -> Sa
         if key > best_key:
             best, best_key = first, key
     last = min(best + words, len(found)) - 1
-    start, end = found[best][0], found[last][1]
-    passage = highlighted(written[start:end], wanted)
+    passage = _marked(written, found[best : last + 1], wanted, found[best][0], found[last][1])
     before = "… " if best > 0 else ""
     after = " …" if last < len(found) - 1 else ""
     return mark_safe(f"{before}{passage}{after}")  # noqa: S308  (passage is escaped)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -21,8 +21,9 @@ from core.clock import now
 from documents.text_layers import text_layers_request
 from registry.models import Attachment, Correspondence
 from search import text
-from search.models import IndexProgress, SearchEntry, scope_term
+from search.models import IndexProgress, SearchEntry, facets_of, scope_term
 from search.selectors import attachment_texts
+from workflow.calendar import local_date
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,22 @@ logger = logging.getLogger(__name__)
 # transaction takes milliseconds; the margin covers PostgreSQL committing concurrent
 # registrations out of id order (an import's letters carry old dates: the entry's time counts).
 SETTLED = timedelta(seconds=30)
-_FIELDS = ("id", "administration_id", "subject", "body", "sender_name", "sender_identifier", "sender_email")
+ENTRY_SOURCE = (
+    "id",
+    "administration_id",
+    "direction",
+    "registered_at",
+    "confidential",
+    "subject",
+    "body",
+    "sender_name",
+    "sender_identifier",
+    "sender_email",
+)
 
 
 def entry_terms(row: dict[str, Any], texts: Sequence[str] = ()) -> tuple[str, str]:
-    """The (title, content) terms of a correspondence read as ``_FIELDS`` and the text of its
+    """The (title, content) terms of a correspondence read as ``ENTRY_SOURCE`` and the text of its
     attachments."""
     title = " ".join(text.terms(row["subject"]))
     parts = [row["body"], row["sender_name"], row["sender_identifier"], row["sender_email"], *texts]
@@ -42,28 +54,34 @@ def entry_terms(row: dict[str, Any], texts: Sequence[str] = ()) -> tuple[str, st
     return title, content
 
 
+def entry_of(row: dict[str, Any], texts: Sequence[str], pending: int, moment: datetime) -> SearchEntry:
+    """The entry of a correspondence read as ``ENTRY_SOURCE``, with the text of its attachments made
+    so far and how many still wait for theirs."""
+    title, content = entry_terms(row, texts)
+    return SearchEntry(
+        correspondence_id=row["id"],
+        administration_id=row["administration_id"],
+        scope=scope_term(row["administration_id"]),
+        registered_at=row["registered_at"],
+        direction=row["direction"],
+        confidential=row["confidential"],
+        facets=facets_of(row["direction"], local_date(row["registered_at"])),
+        title=title,
+        content=content,
+        texts_pending=pending,
+        indexed_at=moment,
+    )
+
+
 def entries_write(ids: Iterable[int]) -> int:
     """Write (or write again) the entries of the correspondences ``ids``, with the text of
     their attachments made so far (and asking for the rest); return how many."""
-    rows = list(Correspondence.objects.filter(pk__in=list(ids)).values(*_FIELDS))
+    rows = list(Correspondence.objects.filter(pk__in=list(ids)).values(*ENTRY_SOURCE))
     if not rows:
         return 0
     texts, pending = _attachment_texts([row["id"] for row in rows])
     moment = now()
-    entries = []
-    for row in rows:
-        title, content = entry_terms(row, texts.get(row["id"], ()))
-        entries.append(
-            SearchEntry(
-                correspondence_id=row["id"],
-                administration_id=row["administration_id"],
-                scope=scope_term(row["administration_id"]),
-                title=title,
-                content=content,
-                texts_pending=pending.get(row["id"], 0),
-                indexed_at=moment,
-            )
-        )
+    entries = [entry_of(row, texts.get(row["id"], ()), pending.get(row["id"], 0), moment) for row in rows]
     with transaction.atomic():
         SearchEntry.objects.filter(pk__in=[entry.pk for entry in entries]).delete()
         SearchEntry.objects.bulk_create(entries, batch_size=500)

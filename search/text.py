@@ -210,6 +210,10 @@ def query_groups(query: str) -> list[frozenset[str]]:
 def written_words(text: str) -> Iterator[tuple[int, int, frozenset[str]]]:
     """The words of ``text`` as written (marks included), with their span and their terms."""
     for match in _WRITTEN_WORD.finditer(text):
-        words = _WORD.findall(clean(match.group()))
-        found = word_terms(words[0]) if len(words) == 1 else frozenset().union(*map(word_terms, words))
-        yield match.start(), match.end(), found
+        yield match.start(), match.end(), _written_terms(match.group())
+
+
+@functools.lru_cache(maxsize=100_000)
+def _written_terms(written: str) -> frozenset[str]:
+    words = _WORD.findall(clean(written))
+    return word_terms(words[0]) if len(words) == 1 else frozenset().union(*map(word_terms, words))

@@ -13,7 +13,7 @@ rate are measured and reported.
    of ``--rows`` + ``--incremental`` correspondences, each given a text of its own by
    :mod:`bench.search.corpus` (Arabic, French or both; spelling variants).
 2. Index build, for the first ``--rows`` correspondences (by id): the terms of each with
-   ``search.services.entry_terms`` (the real normaliser and stemmers, ``--workers`` processes)
+   ``search.services.entry_of`` (the real normaliser and stemmers, ``--workers`` processes)
    into a file; optionally the bulk alternative (SQLite: no triggers, then FTS5 ``rebuild``;
    PostgreSQL: no GIN index, then CREATE INDEX), then emptied; then the entries written into
    the index as the migration made it (SQLite: FTS5 triggers firing per row; PostgreSQL: COPY,

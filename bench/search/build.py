@@ -11,7 +11,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,15 @@ ENTRY_COLUMNS = [
     "correspondence_id",
     "administration_id",
     "scope",
+    "registered_at",
+    "direction",
+    "confidential",
+    "facets",
     "title",
     "content",
     "texts_pending",
     "indexed_at",
 ]
-READ_FIELDS = ("id", "administration_id", "subject", "body", "sender_name", "sender_identifier", "sender_email")
 CHUNK = 1000  # correspondences per task of the term workers
 
 
@@ -105,25 +108,28 @@ def _text_sizes() -> dict[str, Any]:
 
 
 def _chunk_terms(rows: list[tuple[Any, ...]]) -> str:
-    """The entries of ``rows`` (``READ_FIELDS``) as tab-separated lines: id, administration,
-    scope, title terms, content terms. Terms are letters and digits: no tab nor newline."""
-    from search.models import scope_term
-    from search.services import entry_terms
+    """The entries of ``rows`` (``search.services.ENTRY_SOURCE``), made by ``search.services.entry_of``,
+    as tab-separated lines of ``ENTRY_COLUMNS`` but the last two. Terms are letters and digits:
+    no tab nor newline."""
+    from search.services import ENTRY_SOURCE, entry_of
 
     lines = []
+    moment = datetime.now(UTC)  # not written: the load stamps its own
     for row in rows:
-        title, content = entry_terms(dict(zip(READ_FIELDS, row, strict=True)))
-        lines.append(f"{row[0]}\t{row[1]}\t{scope_term(row[1])}\t{title}\t{content}\n")
+        e = entry_of(dict(zip(ENTRY_SOURCE, row, strict=True)), (), 0, moment)
+        fields = (e.correspondence_id, e.administration_id, e.scope, e.registered_at.isoformat(), e.direction)
+        lines.append("\t".join(map(str, fields)) + f"\t{int(e.confidential)}\t{e.facets}\t{e.title}\t{e.content}\n")
     return "".join(lines)
 
 
 def _read_chunks(upto: int) -> Iterator[list[tuple[Any, ...]]]:
     from registry.models import Correspondence
+    from search.services import ENTRY_SOURCE
 
     rows = (
         Correspondence.objects.filter(pk__lte=upto)
         .order_by("pk")
-        .values_list(*READ_FIELDS)
+        .values_list(*ENTRY_SOURCE)
         .iterator(chunk_size=10 * CHUNK)
     )
     chunk: list[tuple[Any, ...]] = []
@@ -137,7 +143,7 @@ def _read_chunks(upto: int) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def terms_write(path: Path, upto: int, workers: int) -> dict[str, Any]:
-    """Compute the entry of every correspondence up to id ``upto`` with ``search.services.entry_terms``
+    """Compute the entry of every correspondence up to id ``upto`` with ``search.services.entry_of``
     (``workers`` processes; 0: in this one) into the file ``path``."""
     from django.db import connection
 
@@ -179,8 +185,22 @@ def terms_write(path: Path, upto: int, workers: int) -> dict[str, Any]:
 def _entries(path: Path, moment: datetime) -> Iterator[tuple[Any, ...]]:
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            pk, administration, scope, title, content = line.rstrip("\n").split("\t")
-            yield (int(pk), int(administration), scope, title, content, 0, moment)
+            pk, administration, scope, registered_at, direction, confidential, facets, title, content = line.rstrip(
+                "\n"
+            ).split("\t")
+            yield (
+                int(pk),
+                int(administration),
+                scope,
+                datetime.fromisoformat(registered_at),
+                direction,
+                confidential == "1",
+                facets,
+                title,
+                content,
+                0,
+                moment,
+            )
 
 
 def _triggers(action: str) -> None:

@@ -137,7 +137,7 @@ def section(runs: list[dict[str, Any]]) -> str:
         "docs/benchmarks.md OUT…`. The dataset is the processing desk's (above), each letter with a text of its own "
         "in Arabic, French or both, spelled the ways people write (hamza or not, ة/ه, ى/ي, diacritics, tatweel, "
         "Arabic-Indic digits, French without accents). The build computes every entry's terms with "
-        "`search.services.entry_terms`, then writes the entries into the index as the migration made it. The 200 "
+        "`search.services.entry_of`, then writes the entries into the index as the migration made it. The 200 "
         "queries (common and rare words, two and three words, spelling variants, prefixes, French with and without "
         "accents, registration numbers, date and register filters) go through `search.selectors.search` as the "
         "clerk of the biggest administration (counting to 1,001, the first page with its marked subjects and "

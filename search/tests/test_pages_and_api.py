@@ -65,9 +65,9 @@ def test_the_search_page_costs_a_fixed_number_of_queries(indexed: None, clerk: U
     client.get(f"/desk/{commune.code}/search/", {"q": "رخصة"})  # warm the session
     with CaptureQueriesContext(connection) as queries:
         assert client.get(f"/desk/{commune.code}/search/", {"q": "رخصة"}).status_code == 200
-    # session, user, memberships, services, procedures, count, audit, page, attachments' text
+    # session, user, memberships, services, procedures, count, page, audit, letters, attachments' text
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 9, statements
+    assert len(statements) == 10, statements
 
 
 def test_the_api_answers_with_numbers_snippets_scores_and_the_total(
