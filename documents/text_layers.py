@@ -155,6 +155,10 @@ def _prepared(blob_id: str) -> _Work | None:
         _retry_or_fail(layer, str(exc) or type(exc).__name__)
         return None
     scanned = [n for n, text in enumerate(texts) if len(text.strip()) < PAGE_HAS_TEXT]
+    if len(scanned) > BATCH_PAGES:
+        # Longer than a batch: recognised alone, and given the time its pages may take.
+        lease = timedelta(seconds=max(MIN_SECONDS, SECONDS_PER_PAGE * len(texts)) + 60)
+        TextLayer.objects.filter(pk=blob_id).update(next_attempt_at=now() + lease)
     return _Work(layer=layer, texts=texts, pdf=pdf, scanned=scanned, started=started)
 
 

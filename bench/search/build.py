@@ -35,8 +35,8 @@ ENTRY_COLUMNS = [
 CHUNK = 1000  # correspondences per task of the term workers
 
 
-def _migration() -> Any:
-    return importlib.import_module("search.migrations.0001_initial")
+def _migration(name: str = "0001_initial") -> Any:
+    return importlib.import_module(f"search.migrations.{name}")
 
 
 class Phase:
@@ -273,7 +273,7 @@ def entries_load_bulk(path: Path, rows: int) -> dict[str, Any]:
     with transaction.atomic(), connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            cursor.execute(_migration().POSTGRESQL[1])
+            cursor.execute(_migration("0002_entry_facets").POSTGRESQL[-1])  # the GIN index, as made
         else:
             cursor.execute("INSERT INTO search_fts(search_fts) VALUES('rebuild')")
     wall = time.perf_counter() - t0

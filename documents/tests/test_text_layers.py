@@ -8,6 +8,7 @@ import os
 import subprocess
 from datetime import timedelta
 
+import pypdf
 import pytest
 from PIL import Image
 
@@ -120,6 +121,26 @@ def test_a_layer_taken_by_a_worker_that_died_is_taken_again_after_its_lease() ->
     assert text_layers_make() == 1
     layer.refresh_from_db()
     assert layer.status == TextLayer.Status.DONE and layer.attempts == 2
+
+
+def test_a_scan_longer_than_a_batch_is_given_the_time_its_pages_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_layers, "ocr_unavailable_reason", lambda: "")
+    writer = pypdf.PdfWriter()
+    for _ in range(30):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    layer = layer_of(out.getvalue())
+    leases = []
+
+    def recognise(*args: object, **kwargs: object) -> object:
+        leases.append(TextLayer.objects.get(pk=layer.pk).next_attempt_at - now())
+        raise text_layers.RecognitionFailed("stopped here")
+
+    monkeypatch.setattr(text_layers, "_recognise", recognise)
+    assert text_layers_make() == 1
+    # While its 30 pages are recognised, no other worker may take it (a batch's lease is 37 min).
+    assert leases and leases[0] > timedelta(seconds=30 * text_layers.SECONDS_PER_PAGE)
 
 
 def test_pictures_become_one_pdf_a_page_a_frame_in_order() -> None:
