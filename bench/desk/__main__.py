@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -12,11 +11,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.desk.database import database_version, django
+from bench.desk.database import django, run_stamp
 from bench.desk.dataset import generate
 from bench.desk.measure import measure_inbox, measure_sweep
 from bench.desk.vocabulary import TARGET_INBOX_P95_MS, TARGET_SWEEP_S
-from bench.report import code_state, machine
+from bench.report import code_state
 
 
 # ---------------------------------------------------------------- main
@@ -63,15 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         inbox = measure_inbox(dataset["biggest_administration"]["code"], args.rounds, args.quiet_wait)
         sweep = measure_sweep(today, args.catch_up_days, args.quiet_wait)
         result = {
-            "database": connection.vendor,
-            "database_version": database_version(),
-            "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
-            "finished_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(),
-            "commit": commit,
-            "uncommitted_changes": changed,
-            "durable": bool(os.environ.get("WASL_PG_DURABLE")) if connection.vendor == "postgresql" else None,
-            "today": today.isoformat(),
+            **run_stamp(started, commit, changed, today),
             "targets": {"inbox_p95_ms": TARGET_INBOX_P95_MS, "sweep_s": TARGET_SWEEP_S},
             "dataset": dataset,
             "inbox": inbox,

@@ -45,6 +45,28 @@ def database_version() -> str:
         return "PostgreSQL " + str(cursor.fetchone()[0])
 
 
+def run_stamp(started: datetime, commit: str, changed: list[str], today: date) -> dict[str, Any]:
+    """What every database benchmark's result begins with: the database, when, on what machine,
+    which code, whether PostgreSQL synced its writes, and the day the dataset was made for."""
+    from datetime import UTC
+
+    from django.db import connection
+
+    from bench.report import machine
+
+    return {
+        "database": connection.vendor,
+        "database_version": database_version(),
+        "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "finished_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "commit": commit,
+        "uncommitted_changes": changed,
+        "durable": bool(os.environ.get("WASL_PG_DURABLE")) if connection.vendor == "postgresql" else None,
+        "today": today.isoformat(),
+    }
+
+
 def ascii_code(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(ch if ch.isalnum() else "-" for ch in plain.upper()).strip("-")

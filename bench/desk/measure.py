@@ -29,8 +29,9 @@ class CpuWindow:
     figures are then pessimistic, and the report says so.
     """
 
-    def __init__(self, db_pid: int | None) -> None:
+    def __init__(self, db_pid: int | None, *, children: bool = False) -> None:
         self.db_pid = db_pid
+        self.children = children  # count this process's children too (worker processes)
         self.start = self._sample()
 
     def _sample(self) -> tuple[float, float, float, float, float]:
@@ -38,7 +39,8 @@ class CpuWindow:
 
         busy, total = procstat.machine_cpu()
         db = procstat.tree_cpu_seconds(self.db_pid) if self.db_pid else 0.0
-        return time.perf_counter(), time.process_time(), db, busy, total
+        own = procstat.tree_cpu_seconds(os.getpid()) if self.children else time.process_time()
+        return time.perf_counter(), own, db, busy, total
 
     def stop(self) -> dict[str, float]:
         wall0, own0, db0, busy0, total0 = self.start

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.report import code_state, machine
+from bench.report import code_state
 from bench.search.section import TARGETS_P95_MS, report
 
 
@@ -24,7 +23,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.keep_data:
         print(f"  data directory (kept): {data_dir}", file=sys.stderr)
     try:
-        from bench.desk.database import database_version, django
+        from bench.desk.database import django, run_stamp
 
         django(data_dir)
         from django.core.management import call_command
@@ -55,15 +54,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         search = queries.measure(code, args.seed, today, args.passes, args.quiet_wait, args.explain)
         search["commit"], search["uncommitted_changes"] = search_commit, search_changed
         return {
-            "database": connection.vendor,
-            "database_version": database_version(),
-            "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
-            "finished_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(),
-            "commit": commit,
-            "uncommitted_changes": changed,
-            "durable": bool(os.environ.get("WASL_PG_DURABLE")) if connection.vendor == "postgresql" else None,
-            "today": today.isoformat(),
+            **run_stamp(started, commit, changed, today),
             "target_p95_ms": TARGETS_P95_MS[connection.vendor],
             "dataset": dataset,
             "index": index,

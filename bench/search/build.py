@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
-import os
 import statistics
 import sys
 import time
@@ -16,8 +15,7 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
-from bench import procstat
-from bench.desk.measure import StatementMeter, _db_pid, _explain, _quiet
+from bench.desk.measure import CpuWindow, StatementMeter, _db_pid, _explain, _quiet
 
 ENTRY_COLUMNS = [
     "correspondence_id",
@@ -39,34 +37,10 @@ def _migration(name: str = "0001_initial") -> Any:
     return importlib.import_module(f"search.migrations.{name}")
 
 
-class Phase:
+def _phase() -> CpuWindow:
     """Wall time and CPU of one phase: this process and its children (the term workers), the
     database server, the whole machine (what it spent beyond the two is someone else's)."""
-
-    def __init__(self) -> None:
-        self.db_pid = _db_pid()
-        self.start = self._sample()
-
-    def _sample(self) -> tuple[float, float, float, float, float]:
-        busy, total = procstat.machine_cpu()
-        db = procstat.tree_cpu_seconds(self.db_pid) if self.db_pid else 0.0
-        return time.perf_counter(), procstat.tree_cpu_seconds(os.getpid()), db, busy, total
-
-    def stop(self) -> dict[str, float]:
-        wall0, own0, db0, busy0, total0 = self.start
-        wall1, own1, db1, busy1, total1 = self._sample()
-        capacity = max(total1 - total0, 1e-9)
-        own, db, busy = own1 - own0, db1 - db0, busy1 - busy0
-        return {
-            "wall_s": round(wall1 - wall0, 2),
-            "benchmark_cpu_s": round(own, 2),
-            "db_cpu_s": round(db, 2),
-            "machine_busy_pct": round(100 * busy / capacity, 1),
-            "other_pct": round(100 * max(0.0, busy - own - db) / capacity, 1),
-        }
-
-
-# ---------------------------------------------------------------- dataset
+    return CpuWindow(_db_pid(), children=True)
 
 
 def dataset(total: int, administrations: int, seed: int, today: date, now_utc: datetime) -> dict[str, Any]:
@@ -149,7 +123,7 @@ def terms_write(path: Path, upto: int, workers: int) -> dict[str, Any]:
 
     count = 0
     connection.close()  # the workers are forked: they must not share the connection
-    phase = Phase()
+    phase = _phase()
     t0 = time.perf_counter()
     with path.open("w", encoding="utf-8") as out:
         if workers <= 0:
@@ -240,7 +214,7 @@ def entries_load(path: Path, rows: int) -> dict[str, Any]:
     from core.clock import now
     from search.models import SearchEntry
 
-    phase = Phase()
+    phase = _phase()
     t0 = time.perf_counter()
     with transaction.atomic():
         written = Writer().write(SearchEntry, ENTRY_COLUMNS, _entries(path, now()))
@@ -265,7 +239,7 @@ def entries_load_bulk(path: Path, rows: int) -> dict[str, Any]:
             cursor.execute("DROP INDEX search_entry_document")
         else:
             _triggers("drop")
-    phase = Phase()
+    phase = _phase()
     t0 = time.perf_counter()
     with transaction.atomic():
         written = Writer().write(SearchEntry, ENTRY_COLUMNS, _entries(path, now()))
@@ -301,7 +275,7 @@ def rebuild_sample(count: int, batch: int = 2000) -> dict[str, Any]:
     from registry.models import Correspondence
     from search.services import entries_write
 
-    phase = Phase()
+    phase = _phase()
     t0 = time.perf_counter()
     done, last = 0, 0
     while done < count:
@@ -456,7 +430,7 @@ def incremental(upto: int, limit: int, quiet_wait: float) -> dict[str, Any]:
     IndexProgress.objects.create(watermark=upto)
     waiting = Correspondence.objects.filter(pk__gt=upto).count()
     busy = _quiet(quiet_wait)
-    phase = Phase()
+    phase = _phase()
     calls: list[tuple[int, float]] = []
     t0 = time.perf_counter()
     while True:
