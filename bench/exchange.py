@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import shutil
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import tree_cpu_seconds
-from bench.report import code_state, section_write, stamped
+from bench.report import code_state, published, section_write, stamped
 
 BEGIN = "<!-- bench.exchange: written by `python -m bench.exchange --report` -->"
 END = "<!-- /bench.exchange -->"
@@ -191,13 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     commit, changed = code_state()
     results = measure(args.envelopes)
     results["connections"] = int(os.environ.get("WASL_EXCHANGE_CONNECTIONS", "4"))
-    stamped(results, commit, changed)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
-    if args.report:
-        report(results, args.report)
+    published(stamped(results, commit, changed), args.json, args.report, report)
     return 0
 
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-from bench.report import code_state, section_write, stamped
+from bench.report import code_state, published, section_write, stamped
 
 BEGIN = "<!-- bench.ocr: written by `python -m bench.ocr --report` -->"
 END = "<!-- /bench.ocr -->"
@@ -207,13 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     commit, changed = code_state()
     results = measure(args.pages)
-    stamped(results, commit, changed)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
-    if args.report:
-        report(results, args.report)
+    published(stamped(results, commit, changed), args.json, args.report, report)
     return 0
 
 

@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -581,6 +582,19 @@ def stamped(results: dict[str, Any], commit: str, changed: list[str]) -> dict[st
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results["commit"] = commit + (" (with uncommitted changes)" if changed else "")
     return results
+
+
+def published(
+    results: dict[str, Any], json_path: Path | None, report_path: Path | None, report: Callable[[Any, Path], None]
+) -> None:
+    """Print ``results``, write them to ``json_path`` and their section into ``report_path``
+    (each when given)."""
+    text = json.dumps(results, indent=2)
+    print(text)
+    if json_path:
+        json_path.write_text(text)
+    if report_path:
+        report(results, report_path)
 
 
 def splice_desk(document: str, section: str) -> str:
