@@ -102,7 +102,7 @@ def text_layers_make(*, limit: int = BATCH_FILES) -> int:
     )
     # A lease longer than the longest run (a full batch): a worker that dies leaves its files to
     # be taken again after it, never while a live worker is still on them.
-    lease = timedelta(seconds=max(MIN_SECONDS, SECONDS_PER_PAGE * BATCH_PAGES) + 60)
+    lease = _lease(BATCH_PAGES)
     for pk in due:
         moment = now()
         if TextLayer.objects.filter(pk=pk, status=TextLayer.Status.PENDING, next_attempt_at__lte=moment).update(
@@ -122,6 +122,17 @@ def text_layers_make(*, limit: int = BATCH_FILES) -> int:
     if batch:
         _recognise_together(batch)
     return len(claimed)
+
+
+def _run_limit(pages: int) -> int:
+    """How long an OCRmyPDF run of ``pages`` pages may take before it is stopped (seconds)."""
+    return max(MIN_SECONDS, SECONDS_PER_PAGE * pages)
+
+
+def _lease(pages: int) -> timedelta:
+    """How long files being recognised (``pages`` pages) are kept from other workers: longer than
+    their run may take."""
+    return timedelta(seconds=_run_limit(pages) + 60)
 
 
 def text_layer_make(blob_id: str) -> TextLayer:
@@ -157,8 +168,7 @@ def _prepared(blob_id: str) -> _Work | None:
     scanned = [n for n, text in enumerate(texts) if len(text.strip()) < PAGE_HAS_TEXT]
     if len(scanned) > BATCH_PAGES:
         # Longer than a batch: recognised alone, and given the time its pages may take.
-        lease = timedelta(seconds=max(MIN_SECONDS, SECONDS_PER_PAGE * len(texts)) + 60)
-        TextLayer.objects.filter(pk=blob_id).update(next_attempt_at=now() + lease)
+        TextLayer.objects.filter(pk=blob_id).update(next_attempt_at=now() + _lease(len(texts)))
     return _Work(layer=layer, texts=texts, pdf=pdf, scanned=scanned, started=started)
 
 
@@ -294,7 +304,7 @@ def _recognise(pdf: bytes, *, signed: bool, pages: int) -> tuple[list[str], byte
             command.append("--invalidate-digital-signatures")  # the copy is thrown away
         command += [str(source), str(output)]
         try:
-            limit = max(MIN_SECONDS, SECONDS_PER_PAGE * pages)
+            limit = _run_limit(pages)
             run = subprocess.run(command, capture_output=True, text=True, timeout=limit)
         except subprocess.TimeoutExpired as exc:
             raise RecognitionFailed(f"OCR took longer than {exc.timeout:.0f} s") from exc

@@ -146,13 +146,12 @@ def period_facets(first: date, last: date) -> list[str]:
     return out
 
 
-def _facet_groups(filters: Filters, today: date) -> list[list[str]]:
-    """The facets a match must have for ``filters``' register and dates (each group: any of)."""
+def _facet_groups(filters: Filters, first: date | None, last: date) -> list[list[str]]:
+    """The facets a match must have (each group: any of): ``filters``' register, and the days
+    ``first`` to ``last`` (none without ``first``)."""
     groups = [[filters.direction[:1]]] if filters.direction else []
-    if filters.date_from is not None:
-        last = min(filters.date_to or today, today)
-        if filters.date_from <= last:
-            groups.append(period_facets(filters.date_from, last))
+    if first is not None and first <= last:
+        groups.append(period_facets(first, last))
     return groups
 
 
@@ -196,9 +195,15 @@ _WINDOWS_DAYS = (1, 3, 9, 27, 81, 243, 729, 2187)
 
 
 def _latest(
-    entries: QuerySet[SearchEntry], groups: list[frozenset[str]], scope: Scope, filters: Filters, start: int
+    entries: QuerySet[SearchEntry],
+    groups: list[frozenset[str]],
+    scope: Scope,
+    filters: Filters,
+    last: date,
+    start: int,
 ) -> list[int]:
-    """The ids of a page of matches, the latest registered first (more than ``cap`` match).
+    """The ids of a page of matches registered by the day ``last``, the latest first (more than
+    ``cap`` match).
 
     FTS5 reads its index backwards (in order of entry: of registration, except for letters
     imported from a former register) and stops at the page. PostgreSQL's GIN index has no
@@ -207,23 +212,20 @@ def _latest(
     page: everything before the period is older than all in it. A common word fills the page
     from a day or two, a rarer conjunction from some weeks."""
     administration_id = scope.administration.pk
-    today = local_date(now())
     if connection.vendor != "postgresql":
         matching = _matching(entries, groups, administration_id, [])
         return list(matching.order_by(*_FTS_LATEST).values_list("pk", flat=True)[start : start + PER_PAGE])
-    facets = [[filters.direction[:1]]] if filters.direction else []
-    last = min(filters.date_to or today, today)
     zone = ZoneInfo(settings.TIME_ZONE)
     for days in _WINDOWS_DAYS:
         first = last - timedelta(days=days - 1)
         if filters.date_from is not None and first <= filters.date_from:
             break
-        window = _matching(entries, groups, administration_id, [*facets, period_facets(first, last)])
+        window = _matching(entries, groups, administration_id, _facet_groups(filters, first, last))
         window = window.filter(registered_at__gte=datetime.combine(first, time(), zone))
         ids = list(window.order_by("-registered_at", "-pk").values_list("pk", flat=True)[start : start + PER_PAGE])
         if len(ids) == PER_PAGE:
             return ids
-    matching = _matching(entries, groups, administration_id, _facet_groups(filters, today))
+    matching = _matching(entries, groups, administration_id, _facet_groups(filters, filters.date_from, last))
     return list(matching.order_by("-registered_at", "-pk").values_list("pk", flat=True)[start : start + PER_PAGE])
 
 
@@ -254,14 +256,16 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
             results.no_terms = True
             return results
         entries = _selected(SearchEntry.objects.all(), scope, filters, "correspondence_id")
-        matching = _matching(entries, groups, scope.administration.pk, _facet_groups(filters, local_date(now())))
+        today = local_date(now())
+        last = min(filters.date_to or today, today)  # the last day a match can have
+        matching = _matching(entries, groups, scope.administration.pk, _facet_groups(filters, filters.date_from, last))
         results.total = matching.order_by().values("pk")[: cap + 1].count()  # (without the score)
         if results.capped:
             # More than `cap` letters have these words: ranking them all would read every one of
             # them (hundreds of thousands for a word like طلب); the latest registered come first.
             # Add words to get a ranking.
             results.ranked = False
-            scores = dict.fromkeys(_latest(entries, groups, scope, filters, start), 0.0)
+            scores = dict.fromkeys(_latest(entries, groups, scope, filters, last, start), 0.0)
         elif results.total:
             best = matching.order_by(*_BEST).values_list(*_SCORED)
             scores = {pk: float(score or 0.0) for pk, score in best[start : start + PER_PAGE]}
