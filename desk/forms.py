@@ -354,7 +354,8 @@ class RegisterImportForm(AccessibleForm):
         label=_("Former register (CSV or XLSX)"),
         help_text=_(
             "First line: the column names — number, date, sender, subject, and optionally service and files "
-            "(paths under the import folder, separated by |). French and Arabic names are understood too."
+            "(paths under your administration's import folder, separated by |). French and Arabic names are "
+            "understood too."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )

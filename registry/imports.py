@@ -2,8 +2,8 @@
 
 An administration coming to Wasl brings years of registers kept in a spreadsheet or an older
 application. Each row is a letter: its number, its date, its sender, its subject, and
-optionally the service that handled it and the paths of its scanned files (under
-``WASL_IMPORT_DIR``). The import:
+optionally the service that handled it and the paths of its scanned files (under the
+administration's own folder ``WASL_IMPORT_DIR/<CODE>/``). The import:
 
 - reads CSV (UTF-8, or Windows Arabic cp1256; comma or semicolon) or XLSX, the columns named
   in English, French or Arabic;
@@ -221,7 +221,9 @@ class _Checker:
         self.used: dict[int, set[int]] = {}
         self.seen: set[tuple[int, int]] = set()
         self.today = now().astimezone(LOCAL_ZONE).date()
-        self.root = settings.IMPORT_DIR
+        # Each administration reads only its own folder, WASL_IMPORT_DIR/<CODE>/: a path naming
+        # another administration's scans (or anything else) is outside it and refused.
+        self.root = (settings.IMPORT_DIR / administration.code).resolve()
 
     def used_in(self, year: int) -> set[int]:
         if year not in self.used:

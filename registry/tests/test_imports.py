@@ -14,8 +14,8 @@ from openpyxl import Workbook
 from audit.models import AuditEvent
 from core.clock import now
 from documents.samples import pdf_bytes
-from registry.checkpoints import verify_administration_log
 from registry.imports import ImportRefused, register_import
+from registry.integrity import verify_administration_log
 from registry.models import Channel, Correspondence, Direction, RegisterCounter, RegisterLogEntry
 from registry.services import LOCAL_ZONE
 from registry.testing import counter_mail
@@ -96,7 +96,7 @@ def test_every_rejected_row_is_reported_and_nothing_is_imported(commune: Adminis
 
 
 def test_files_are_read_from_the_import_folder_only(commune: Administration, clerk: User, tmp_path: Path) -> None:
-    folder = tmp_path / "import"
+    folder = tmp_path / "import" / "COMMUNE-TEST"  # WASL_IMPORT_DIR/<CODE>/
     (folder / "2019").mkdir(parents=True)
     (folder / "2019" / "scan-1.pdf").write_bytes(pdf_bytes(pages=2))
     (tmp_path / "secret.pdf").write_bytes(pdf_bytes())
@@ -108,7 +108,7 @@ def test_files_are_read_from_the_import_folder_only(commune: Administration, cle
         "3,2019-01-02,A,Absent,2019/absent.pdf\n"
         "4,2019-01-02,A,Pas un document,2019/notes.txt\n"
     )
-    with override_settings(IMPORT_DIR=folder):
+    with override_settings(IMPORT_DIR=folder.parent):
         report = run(commune, clerk, rows, dry_run=True)
         assert [r.line for r in report.rejected] == [3, 4, 5]  # type: ignore[attr-defined]
         report = run(commune, clerk, rows.split("2,2019")[0])
@@ -116,6 +116,28 @@ def test_files_are_read_from_the_import_folder_only(commune: Administration, cle
     attachment = Correspondence.objects.get().attachments.get()
     assert attachment.filename == "scan-1.pdf" and attachment.blob.pages == 2
     assert verify_administration_log(commune) is None
+
+
+def test_an_administration_cannot_import_another_administrations_files(
+    commune: Administration, elsewhere: Administration, clerk: User, tmp_path: Path
+) -> None:
+    root = tmp_path / "import"
+    theirs = root / "PROVINCE-AUTRE" / "archive"
+    theirs.mkdir(parents=True)
+    (theirs / "confidentiel.pdf").write_bytes(pdf_bytes(text="Dossier de la province"))
+    (root / "COMMUNE-TEST").mkdir()
+    (root / "COMMUNE-TEST" / "lien").symlink_to(theirs)  # a link out of the folder does not help either
+    rows = (
+        "number,date,sender,subject,files\n"
+        "1,2019-01-02,A,Chemin relatif,../PROVINCE-AUTRE/archive/confidentiel.pdf\n"
+        f"2,2019-01-02,A,Chemin absolu,{theirs / 'confidentiel.pdf'}\n"
+        "3,2019-01-02,A,Par un lien,lien/confidentiel.pdf\n"
+        "4,2019-01-02,A,Depuis la racine,PROVINCE-AUTRE/archive/confidentiel.pdf\n"
+    )
+    with override_settings(IMPORT_DIR=root):
+        report = run(commune, clerk, rows)
+    assert [r.line for r in report.rejected] == [2, 3, 4, 5]  # type: ignore[attr-defined]
+    assert report.imported == 0 and not Correspondence.objects.exists()  # type: ignore[attr-defined]
 
 
 def test_an_xlsx_register_with_arabic_headings_and_date_cells(commune: Administration, clerk: User) -> None:
