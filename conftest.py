@@ -6,12 +6,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_service, make_staff, make_user
 
 Role = Membership.Role
+
+
+@pytest.fixture(autouse=True)
+def _files_of_this_test(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> None:
+    """Each test stores its files apart: the database is rolled back after every test, and the
+    files (anchor files of the register logs above all) must not outlive the rows they go with."""
+    settings.FILES_DIR = tmp_path_factory.mktemp("files")
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from registry.services import (
     Sender,
     request_fingerprint,
 )
-from registry.verification import receipt_check_pdf
+from registry.verification import problem_message, receipt_check_pdf, stored_document_holds
 from tenancy.models import User
 from tenancy.selectors import administration_by_code
 from tenancy.services import api_token_issue
@@ -284,7 +284,12 @@ def verification_facts(receipt: Any, *, show_subject: bool) -> dict[str, Any]:
     }
 
 
-@api.get("/verify/{token}", response={200: VerificationOut, 404: VerificationOut}, auth=None, tags=["verification"])
+@api.get(
+    "/verify/{token}",
+    response={200: VerificationOut, 404: VerificationOut, 409: VerificationOut},
+    auth=None,
+    tags=["verification"],
+)
 def verify_token(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
     """Check a receipt by the token of its QR code."""
     rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
@@ -293,6 +298,8 @@ def verify_token(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
         return Status(
             404, {"valid": False, "code": "unknown_token", "message": _("No receipt has this verification code.")}
         )
+    if not stored_document_holds(str(receipt.blob_id), receipt.correspondence, receipt=True):
+        return Status(409, {"valid": False, "code": "register_altered", "message": problem_message("register_altered")})
     return Status(
         200,
         {

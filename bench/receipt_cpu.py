@@ -5,7 +5,7 @@
 Sets Django up on a throw-away SQLite data directory (demo PKI created there), registers
 N correspondences with one ~200 KB PDF attachment each, then measures with ``time.process_time()``:
 
-- ``receipt_render_and_seal(correspondence, attachments, token)``: the whole receipt, each
+- ``receipt_render_and_seal(correspondence, attachments, token, log_entry)``: the whole receipt, each
   call for a different registered correspondence (number, time, token, QR code all differ);
 - its parts: ``receipt_data`` (includes the QR code, also shown alone),
   ``render_pdf("receipt", data)`` and ``seal_pdf(...)`` of the rendered receipts;
@@ -100,7 +100,7 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
         )
         correspondence = registration.correspondence
         attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
-        cases.append((correspondence, attachments, registration.receipt.token))
+        cases.append((correspondence, attachments, registration.receipt.token, registration.log_entry))
     pki = installation_pki()
     code = administration.code
 
@@ -110,14 +110,14 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
     assert first.startswith(b"%PDF-")
     # Separate cases for the whole and for the parts, so no render repeats one Typst has seen.
     whole_cases, part_cases = cases[1 : n + warmup + 1], cases[n + warmup + 1 :]
-    datas = [receipt_data(*case) for case in part_cases]
+    datas = [receipt_data(*case[:3]) for case in part_cases]
     rendered: list[bytes] = []
     results: dict[str, float] = {
         "iterations": n,
         "first_call_ms": first_call_ms,
         "receipt_kb": len(first) / 1024,
         "render_and_seal_ms": cpu_ms_each(lambda case: receipt_render_and_seal(*case), whole_cases, warmup),
-        "receipt_data_ms": cpu_ms_each(lambda case: receipt_data(*case), part_cases, warmup),
+        "receipt_data_ms": cpu_ms_each(lambda case: receipt_data(*case[:3]), part_cases, warmup),
         "qr_svg_ms": cpu_ms_each(lambda data: qr_svg(data["verification_url"]), datas, warmup),
         "render_pdf_ms": cpu_ms_each(lambda data: rendered.append(render_pdf("receipt", data)), datas, warmup),
     }

@@ -19,10 +19,16 @@ def _issue_pending_receipts() -> object:
     return receipts_issue_pending()
 
 
-def _daily_checkpoints() -> object:
-    from registry.checkpoints import checkpoints_daily
+def _register_checkpoints() -> object:
+    from registry.checkpoints import checkpoints_periodic
 
-    return checkpoints_daily()
+    return checkpoints_periodic()
+
+
+def _export_checkpoints() -> object:
+    from exchange.anchors import checkpoints_export
+
+    return checkpoints_export()
 
 
 def _sweep_orphan_files() -> object:
@@ -84,7 +90,8 @@ class Job:
 def default_jobs() -> list[Job]:
     return [
         Job("issue pending receipts", 30, _issue_pending_receipts),
-        Job("daily register checkpoints", 3600, _daily_checkpoints),
+        Job("register checkpoints", 300, _register_checkpoints),
+        Job("register checkpoints to peers", 300, _export_checkpoints),
         Job("sweep orphan files", 3600, _sweep_orphan_files),
         Job("due-date reminders", 300, _send_reminders),
         Job("parapheur reminders", 900, _remind_folders),

@@ -29,7 +29,7 @@ from registry.downloads import receipt_response
 from registry.models import Channel
 from registry.receipts import receipt_issue_registered
 from registry.services import RegistrationRefused, Sender
-from registry.verification import receipt_check_pdf
+from registry.verification import receipt_check_pdf, stored_document_holds
 from tenancy.models import User
 from tenancy.services import TokenInvalid, account_register, account_verify_email, email_verification_token
 from trust.services import installation_pki
@@ -237,13 +237,26 @@ def verify_token(request: HttpRequest, token: str) -> HttpResponse:
     if receipt is None:
         document = selectors.sealed_document_by_token(token)
         if document is not None:
-            return render(request, "portal/verify_token.html", {"document": document, "c": document.correspondence})
+            altered = not stored_document_holds(document.blob_id, document.correspondence, receipt=False)
+            return render(
+                request,
+                "portal/verify_token.html",
+                {"document": document, "c": document.correspondence, "altered": altered},
+                status=409 if altered else 200,
+            )
         return render(request, "portal/verify_token.html", {"receipt": None}, status=404)
     c = receipt.correspondence
+    altered = not stored_document_holds(str(receipt.blob_id), c, receipt=True)
     return render(
         request,
         "portal/verify_token.html",
-        {"receipt": receipt, "c": c, "attachments": c.attachments.select_related("blob").order_by("position")},
+        {
+            "receipt": receipt,
+            "c": c,
+            "attachments": c.attachments.select_related("blob").order_by("position"),
+            "altered": altered,
+        },
+        status=409 if altered else 200,
     )
 
 

@@ -46,9 +46,14 @@ def registration_facts(correspondence: Correspondence, attachments: Sequence[Att
     return facts
 
 
-def facts_from_database(correspondence_id: int) -> dict[str, Any] | None:
-    correspondence = Correspondence.objects.filter(pk=correspondence_id).first()
-    if correspondence is None:
-        return None
-    attachments = list(Attachment.objects.filter(correspondence_id=correspondence_id).order_by("position"))
-    return registration_facts(correspondence, attachments)
+def facts_from_database(correspondence_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The facts of these registrations as the live rows say now (two statements for any number)."""
+    if not correspondence_ids:
+        return {}
+    attachments: dict[int, list[Attachment]] = {}
+    for attachment in Attachment.objects.filter(correspondence_id__in=correspondence_ids).order_by("position"):
+        attachments.setdefault(attachment.correspondence_id, []).append(attachment)
+    return {
+        c.pk: registration_facts(c, attachments.get(c.pk, []))
+        for c in Correspondence.objects.filter(pk__in=correspondence_ids)
+    }

@@ -2,7 +2,8 @@
 
 Appending locks the administration's :class:`RegisterLogHead`, so entries get consecutive
 positions and each one names the hash of the one before it. Checkpoints seal the head hash
-with the administration's seal and a timestamp; :func:`verify_chain` re-reads everything.
+with the administration's seal and a timestamp (:mod:`registry.checkpoints`); :func:`walk_chain`
+re-reads the chain, and :mod:`registry.integrity` compares it with its anchors.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from core.canonical import canonical_json
-from registry.models import Correspondence, RegisterCheckpoint, RegisterLogEntry, RegisterLogHead
+from registry.models import Correspondence, RegisterLogEntry, RegisterLogHead
 from tenancy.models import Administration
 
 
@@ -29,7 +31,7 @@ def chain_hash(previous_hash: str, payload: str) -> str:
     return hashlib.sha256(f"{previous_hash}\n{payload}".encode()).hexdigest()
 
 
-def _locked_head(administration: Administration) -> RegisterLogHead:
+def locked_head(administration: Administration) -> RegisterLogHead:
     head = RegisterLogHead.objects.select_for_update().filter(administration=administration).first()
     if head is not None:
         return head
@@ -70,7 +72,7 @@ def log_append_many(
         raise RuntimeError("the register log is appended to inside a transaction only")
     if not entries:
         return []
-    head = _locked_head(administration)
+    head = locked_head(administration)
     rows = []
     position, previous = head.last_position, head.last_hash
     for correspondence_id, facts in entries:
@@ -96,15 +98,20 @@ def log_append_many(
     return created
 
 
-def checkpoint_statement(administration: Administration, position: int, head_hash: str, at: datetime) -> str:
-    return canonical_json(
-        {
-            "administration": administration.code,
-            "position": position,
-            "head_hash": head_hash,
-            "created_at": at.isoformat(timespec="microseconds"),
-        }
-    )
+def checkpoint_statement(
+    administration: Administration, position: int, head_hash: str, at: datetime, previous: str = ""
+) -> str:
+    """What a checkpoint seals. ``previous``: the SHA-256 of the administration's previous
+    checkpoint statement (absent from the first one, and from those made before chaining)."""
+    facts: dict[str, Any] = {
+        "administration": administration.code,
+        "position": position,
+        "head_hash": head_hash,
+        "created_at": at.isoformat(timespec="microseconds"),
+    }
+    if previous:
+        facts["previous"] = previous
+    return canonical_json(facts)
 
 
 @dataclass(frozen=True)
@@ -114,55 +121,74 @@ class Break:
     problem: str
 
     def __str__(self) -> str:
-        where = f"entry #{self.position}" if self.position is not None else "log"
+        where = _("entry #%(position)d") % {"position": self.position} if self.position is not None else _("log")
         return f"{self.administration}: {where}: {self.problem}"
 
 
-def verify_chain(
+@dataclass
+class ChainWalk:
+    """What walking one administration's log found: the first break (None when the whole chain
+    holds), the hash of every entry up to it, and where each correspondence was registered."""
+
+    broken: Break | None
+    hashes: dict[int, str] = field(default_factory=dict)  # position -> entry hash
+    registrations: dict[int, int] = field(default_factory=dict)  # correspondence id -> position
+    last_position: int = 0
+
+    def hash_at(self, administration: Administration, position: int) -> str | None:
+        return genesis_hash(administration) if position == 0 else self.hashes.get(position)
+
+
+def walk_chain(
     administration: Administration,
     *,
-    expected_facts: Callable[[int], dict[str, Any] | None],
-    verify_seal: Callable[[bytes, bytes], bool],
+    facts_of: Callable[[Sequence[int]], dict[int, dict[str, Any]]],
     batch_size: int = 2000,
-) -> Break | None:
-    """Walk one administration's log; return the first break, or None when all holds.
+) -> ChainWalk:
+    """Walk one administration's log from its start, checking positions, links and hashes.
 
-    ``expected_facts(correspondence_id)`` rebuilds a registration's facts from the live
-    rows, so an edit to a registered fact is caught even when the log itself is intact.
-    ``verify_seal(statement, seal)`` checks a checkpoint's seal.
+    ``facts_of(correspondence_ids)`` rebuilds registrations' facts from the live rows (one
+    batch at a time), so an edit to a registered fact is caught even when the log is intact.
     """
     code = administration.code
+    walk = ChainWalk(broken=None)
     previous = genesis_hash(administration)
     expected_position = 1
-    hashes: dict[int, str] = {}
-    for entry in _entries(administration, batch_size):
-        if entry.position != expected_position:
-            problem = "an entry is missing" if entry.position > expected_position else "an entry is out of order"
-            return Break(code, expected_position, problem)
-        if entry.previous_hash != previous:
-            return Break(code, entry.position, "does not link to the entry before it (inserted or reordered)")
-        if chain_hash(entry.previous_hash, entry.payload) != entry.entry_hash:
-            return Break(code, entry.position, "its recorded facts were changed (hash mismatch)")
-        if entry.correspondence_id is not None and entry.action == "registered":
-            recorded = json.loads(entry.payload)["facts"]
-            if recorded != expected_facts(entry.correspondence_id):
-                return Break(code, entry.position, "the registered correspondence no longer matches the log")
-        hashes[entry.position] = entry.entry_hash
-        previous = entry.entry_hash
-        expected_position += 1
-    last = expected_position - 1
+    for batch in _batches(administration, batch_size):
+        live = facts_of([e.correspondence_id for e in batch if e.correspondence_id and e.action == "registered"])
+        for entry in batch:
+            if entry.position != expected_position:
+                problem = (
+                    _("an entry is missing") if entry.position > expected_position else _("an entry is out of order")
+                )
+                walk.broken = Break(code, expected_position, problem)
+                return walk
+            if entry.previous_hash != previous:
+                walk.broken = Break(
+                    code, entry.position, _("does not link to the entry before it (inserted or reordered)")
+                )
+                return walk
+            if chain_hash(entry.previous_hash, entry.payload) != entry.entry_hash:
+                walk.broken = Break(code, entry.position, _("its recorded facts were changed (hash mismatch)"))
+                return walk
+            if entry.correspondence_id is not None and entry.action == "registered":
+                recorded = json.loads(entry.payload)["facts"]
+                if recorded != live.get(entry.correspondence_id):
+                    walk.broken = Break(
+                        code, entry.position, _("the registered correspondence no longer matches the log")
+                    )
+                    return walk
+                walk.registrations[entry.correspondence_id] = entry.position
+            walk.hashes[entry.position] = entry.entry_hash
+            walk.last_position = entry.position
+            previous = entry.entry_hash
+            expected_position += 1
+    last = walk.last_position
     head = RegisterLogHead.objects.filter(administration=administration).first()
     if head is not None and (head.last_position != last or head.last_hash != previous):
-        return Break(code, last + 1 if head.last_position > last else last, "the log ends before its recorded head")
-    for checkpoint in RegisterCheckpoint.objects.filter(administration=administration).order_by("position"):
-        statement = checkpoint_statement(
-            administration, checkpoint.position, checkpoint.head_hash, checkpoint.created_at
-        )
-        if statement != checkpoint.statement or not verify_seal(statement.encode(), bytes(checkpoint.seal)):
-            return Break(code, checkpoint.position, "a checkpoint's seal does not verify")
-        actual = hashes.get(checkpoint.position) if checkpoint.position else genesis_hash(administration)
-        if actual != checkpoint.head_hash:
-            return Break(code, checkpoint.position, "differs from the sealed checkpoint (history rewritten)")
+        position = last + 1 if head.last_position > last else last
+        walk.broken = Break(code, position, _("the log ends before its recorded head"))
+        return walk
     unlogged = (
         Correspondence.objects.filter(administration=administration)
         .exclude(log_entries__action="registered")
@@ -170,11 +196,11 @@ def verify_chain(
         .first()
     )
     if unlogged is not None:
-        return Break(code, None, f"correspondence {unlogged} has no registration entry")
-    return None
+        walk.broken = Break(code, None, _("correspondence %(number)s has no registration entry") % {"number": unlogged})
+    return walk
 
 
-def _entries(administration: Administration, batch_size: int) -> Iterator[RegisterLogEntry]:
+def _batches(administration: Administration, batch_size: int) -> Iterator[list[RegisterLogEntry]]:
     after = 0
     while True:
         batch = list(
@@ -184,5 +210,5 @@ def _entries(administration: Administration, batch_size: int) -> Iterator[Regist
         )
         if not batch:
             return
-        yield from batch
+        yield batch
         after = batch[-1].position

@@ -225,10 +225,17 @@ class RegisterLogEntry(models.Model):
 
 
 class RegisterCheckpoint(models.Model):
-    """A sealed, timestamped statement of the log head at some position."""
+    """A sealed, timestamped statement of the log head at some position.
+
+    Checkpoints are chained too: the statement names the SHA-256 of the administration's
+    previous checkpoint statement (``previous_hash``; empty for the first one and for those made
+    before checkpoints were chained). After it commits, each one is appended to the anchor file
+    (``anchored_at``) and sent to pinned peers (:mod:`registry.anchors`).
+    """
 
     class Reason(models.TextChoices):
         DAILY = "daily", _("Daily")
+        PERIODIC = "periodic", _("Periodic")
         ON_DEMAND = "on_demand", _("On demand")
 
     administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
@@ -238,6 +245,8 @@ class RegisterCheckpoint(models.Model):
     reason = models.CharField(max_length=10, choices=Reason.choices)
     statement = models.TextField()
     seal = models.BinaryField()
+    previous_hash = models.CharField(max_length=64, blank=True, default="")
+    anchored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["administration", "position", "created_at"]

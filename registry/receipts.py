@@ -27,7 +27,8 @@ from documents import storage
 from documents.models import Blob
 from documents.qr import qr_svg
 from documents.rendering import render_pdf
-from registry.models import Attachment, Channel, Correspondence, Direction, Receipt, SenderKind
+from registry.anchors import Anchor, entry_anchor
+from registry.models import Attachment, Channel, Correspondence, Direction, Receipt, RegisterLogEntry, SenderKind
 from registry.services import LOCAL_ZONE, Registration
 from tenancy.selectors import mask_identifier
 
@@ -88,7 +89,9 @@ def verification_url(token: str) -> str:
     return f"{settings.PUBLIC_URL}/v/{token}"
 
 
-def receipt_data(correspondence: Correspondence, attachments: list[Attachment], token: str) -> dict[str, Any]:
+def receipt_data(
+    correspondence: Correspondence, attachments: list[Attachment], token: str, anchor: Anchor | None = None
+) -> dict[str, Any]:
     administration = correspondence.administration
     local = correspondence.registered_at.astimezone(LOCAL_ZONE)
     offset = local.strftime("%z")
@@ -128,26 +131,37 @@ def receipt_data(correspondence: Correspondence, attachments: list[Attachment], 
         # The 55-19 receipt model: the procedure, the due date and what silence means.
         "terms": {k: printable(v) if isinstance(v, str) else v for k, v in correspondence.terms.items()} or None,
         "tracking_code": correspondence.tracking_code,
+        "log": {"position": anchor.position, "hash": anchor.entry_hash} if anchor is not None else None,
         "legal_ar": LEGAL_AR,
         "legal_fr": LEGAL_FR,
     }
 
 
-def receipt_render_and_seal(correspondence: Correspondence, attachments: list[Attachment], token: str) -> bytes:
+def receipt_render_and_seal(
+    correspondence: Correspondence, attachments: list[Attachment], token: str, log_entry: RegisterLogEntry
+) -> bytes:
+    """The sealed receipt. It states, printed and in its seal, the log entry of the
+    registration (:mod:`registry.anchors`), so that its holder witnesses the register."""
     from trust.sealing import seal_pdf
     from trust.services import installation_pki
 
     administration = correspondence.administration
+    anchor = entry_anchor(administration, log_entry, correspondence.number)
     pki = installation_pki()
     pki.seal_for(code=administration.code, name_fr=administration.name_fr, name_ar=administration.name_ar)
-    pdf = render_pdf("receipt", receipt_data(correspondence, attachments, token))
+    pdf = render_pdf("receipt", receipt_data(correspondence, attachments, token, anchor))
     return seal_pdf(
         pdf,
         pki=pki,
         administration_code=administration.code,
         reason=f"Accusé de réception {correspondence.number}",
         location=administration.name_fr,
+        anchor=anchor.text(),
     )
+
+
+def registration_entry(correspondence: Correspondence) -> RegisterLogEntry:
+    return RegisterLogEntry.objects.get(correspondence=correspondence, action="registered")
 
 
 def receipt_issue(*, receipt_id: int) -> Receipt:
@@ -162,7 +176,7 @@ def receipt_issue(*, receipt_id: int) -> Receipt:
         return receipt
     correspondence = receipt.correspondence
     attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
-    return _issue(receipt, correspondence, attachments)
+    return _issue(receipt, correspondence, attachments, registration_entry(correspondence))
 
 
 def receipt_issue_registered(registration: Registration) -> Receipt | None:
@@ -171,14 +185,17 @@ def receipt_issue_registered(registration: Registration) -> Receipt | None:
     On failure the receipt stays pending for the periodic retry, and None is returned.
     """
     try:
-        return _issue(registration.receipt, registration.correspondence, registration.attachments)
+        entry = registration.log_entry or registration_entry(registration.correspondence)
+        return _issue(registration.receipt, registration.correspondence, registration.attachments, entry)
     except Exception:
         return None
 
 
-def _issue(receipt: Receipt, correspondence: Correspondence, attachments: list[Attachment]) -> Receipt:
+def _issue(
+    receipt: Receipt, correspondence: Correspondence, attachments: list[Attachment], log_entry: RegisterLogEntry
+) -> Receipt:
     try:
-        sealed = receipt_render_and_seal(correspondence, attachments, receipt.token)
+        sealed = receipt_render_and_seal(correspondence, attachments, receipt.token, log_entry)
     except Exception as exc:
         logger.exception("receipt %s of %s could not be issued", receipt.pk, correspondence.number)
         Receipt.objects.filter(pk=receipt.pk).update(

@@ -40,6 +40,7 @@ from registry.models import (
     IdempotencyKey,
     Receipt,
     RegisterCounter,
+    RegisterLogEntry,
     SealedDocument,
     SenderKind,
 )
@@ -88,6 +89,7 @@ class Registration:
     receipt: Receipt
     replayed: bool = False
     attachments: list[Attachment] = field(default_factory=list)
+    log_entry: RegisterLogEntry | None = None  # its registration in the register log (not on a replay)
 
 
 def format_number(direction: str, year: int, sequence: int) -> str:
@@ -226,6 +228,81 @@ def _next_number(administration: Administration, direction: str) -> tuple[int, i
         year = actual_year
 
 
+def _counter_behind(administration: Administration, direction: str) -> bool:
+    """Whether a register counter of the current year is below the highest number given (the
+    database was edited): every number it gives is taken. Logged loudly; the register stays
+    refused until ``manage.py repair_register_counters`` sets the counter right."""
+    year = now().astimezone(LOCAL_ZONE).year
+    counter = RegisterCounter.objects.filter(administration=administration, direction=direction, year=year).first()
+    highest = (
+        Correspondence.objects.filter(administration=administration, direction=direction, year=year)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    behind = counter is not None and highest is not None and counter.last_number < highest
+    if behind:
+        logger.error(
+            "register counter of %s/%s/%s is at %s, below its highest number %s: registrations refused until "
+            "`manage.py repair_register_counters` repairs it",
+            administration.code,
+            direction,
+            year,
+            counter.last_number if counter else None,
+            highest,
+        )
+    return behind
+
+
+@dataclass(frozen=True)
+class CounterRepair:
+    direction: str
+    year: int
+    was: int | None  # None: the register had no counter
+    becomes: int
+
+
+def register_counters_repair(*, actor: User | None, administration: Administration, apply: bool) -> list[CounterRepair]:
+    """Set every register counter of ``administration`` to its register's highest number (a
+    counter ahead would leave a gap, one behind refuses every registration); create a missing
+    one. With ``apply`` false, only say what would change. Takes the counters' locks; audited."""
+    from django.db.models import Max
+
+    repairs: list[CounterRepair] = []
+    with transaction.atomic():
+        counters = {
+            (c.direction, c.year): c
+            for c in RegisterCounter.objects.select_for_update().filter(administration=administration)
+        }
+        highest = {
+            (row["direction"], row["year"]): row["top"]
+            for row in Correspondence.objects.filter(administration=administration)
+            .values("direction", "year")
+            .annotate(top=Max("sequence"))
+        }
+        for key in sorted(set(counters) | set(highest)):
+            counter, top = counters.get(key), highest.get(key, 0)
+            if counter is not None and counter.last_number == top:
+                continue
+            repairs.append(CounterRepair(key[0], key[1], counter.last_number if counter else None, top))
+            if not apply:
+                continue
+            if counter is None:
+                RegisterCounter.objects.create(
+                    administration=administration, direction=key[0], year=key[1], last_number=top
+                )
+            else:
+                RegisterCounter.objects.filter(pk=counter.pk).update(last_number=top)
+        if apply and repairs:
+            audit_record(
+                actor=actor,
+                action="register.counters_repaired",
+                administration=administration,
+                data={"repairs": [[r.direction, r.year, r.was, r.becomes] for r in repairs]},
+            )
+    return repairs
+
+
 def correspondence_register(
     *,
     actor: User | None,
@@ -298,6 +375,15 @@ def correspondence_register(
             replay = _replay(actor, idempotency)
             if replay is not None:
                 return replay
+        if _counter_behind(administration, direction):
+            raise RegistrationRefused(
+                "register_needs_repair",
+                _(
+                    "The register cannot give a new number until its administration repairs it. "
+                    "Nothing was registered; please try again later."
+                ),
+                status=503,
+            ) from None
         raise
     except BaseException:
         for sha256 in new_files:
@@ -368,7 +454,7 @@ def _register_locked(
     )
     receipt = Receipt.objects.create(correspondence=correspondence, token=new_verification_token())
     correspondence.receipt = receipt
-    log_append(
+    log_entry = log_append(
         administration=administration,
         action="registered",
         facts=registration_facts(correspondence, attachments),
@@ -391,7 +477,9 @@ def _register_locked(
         subject_user=sender.account,
         data={"number": correspondence.number, "channel": channel},
     )
-    registration = Registration(correspondence=correspondence, receipt=receipt, attachments=attachments)
+    registration = Registration(
+        correspondence=correspondence, receipt=receipt, attachments=attachments, log_entry=log_entry
+    )
     if on_registered is not None:
         on_registered(registration)
     return registration

@@ -322,9 +322,12 @@ def prepare_signature(
     location: str = "",
     field_name: str = "Seal",
     appearance: Appearance | None = None,
+    anchor: str = "",
 ) -> PreparedSignature:
     """Append an empty PAdES signature with room for ``reserved`` bytes of CMS; visible when
-    ``appearance`` is given, else an invisible widget on the first page."""
+    ``appearance`` is given, else an invisible widget on the first page. ``anchor`` (what the
+    document states about its register log, :mod:`registry.anchors`) is kept in the signature
+    dictionary under ``/WaslAnchor``, inside the signed byte range."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         if reader.encrypted:
@@ -389,11 +392,19 @@ def prepare_signature(
             form_ref, rect = _appearance_objects(update, appearance)
             widget[NameObject("/Rect")] = ArrayObject([FloatObject(round(v, 2)) for v in rect])
             widget[NameObject("/AP")] = DictionaryObject({NameObject("/N"): form_ref})
-        return _write(reader, pdf, update, sig_ref, _signature_dictionary(signing_time, reason, location), reserved)
+        sig = _signature_dictionary(signing_time, reason, location)
+        if anchor:
+            sig[NameObject(ANCHOR_KEY)] = TextStringObject(anchor)
+        return _write(reader, pdf, update, sig_ref, sig, reserved)
     except UnsupportedPdf:
         raise
     except Exception as exc:  # pyHanko raises many types on malformed input
         raise UnsupportedPdf(f"unreadable PDF: {exc}") from exc
+
+
+# A key of our own in the signature dictionary (validators ignore keys they do not know): the
+# register-log anchor of a sealed receipt or letter, covered by the signature like /Reason.
+ANCHOR_KEY = "/WaslAnchor"
 
 
 def _signature_dictionary(signing_time: datetime, reason: str, location: str) -> DictionaryObject:

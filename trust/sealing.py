@@ -75,9 +75,10 @@ def seal_pdf(
     reason: str,
     location: str = "",
     appearance: Appearance | None = None,
+    anchor: str = "",
 ) -> bytes:
     """Return ``pdf`` with a PAdES B-T seal of the administration appended (invisible unless
-    ``appearance`` is given).
+    ``appearance`` is given), carrying ``anchor`` in its signature dictionary when given.
 
     Raises :class:`~trust.pdf_update.UnsupportedPdf` for input that cannot be sealed
     (unreadable or encrypted), :class:`~trust.pki.SealUnavailable` or
@@ -85,7 +86,14 @@ def seal_pdf(
     """
     seal = pki.seal_for(code=administration_code)
     return sign_pdf(
-        pdf, identity=seal, pki=pki, reason=reason, location=location, field_name="Seal", appearance=appearance
+        pdf,
+        identity=seal,
+        pki=pki,
+        reason=reason,
+        location=location,
+        field_name="Seal",
+        appearance=appearance,
+        anchor=anchor,
     )
 
 
@@ -99,6 +107,7 @@ def sign_pdf(
     field_name: str = "Signature",
     appearance: Appearance | None = None,
     signing_time: datetime | None = None,
+    anchor: str = "",
 ) -> bytes:
     """Return ``pdf`` with a PAdES B-T signature by ``identity`` appended as an incremental update
     (earlier signatures stay valid), visible when ``appearance`` is given. Same errors as
@@ -111,6 +120,7 @@ def sign_pdf(
         location=location,
         field_name=field_name,
         appearance=appearance,
+        anchor=anchor,
     )
     return prepared.finish(_signed_cms(identity, prepared.digest(), pki=pki))
 

@@ -41,6 +41,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from trust._sync import run_sync
+from trust.pdf_update import ANCHOR_KEY
 from trust.pki import Pki
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class PdfVerdict:
     timestamp_at: datetime | None
     timestamp_valid: bool
     problem: str
+    anchor: str = ""  # the register-log anchor the last signature carries (registry.anchors)
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,17 @@ def verify_pdf(pdf: bytes, *, pki: Pki) -> PdfVerdict:
         timestamp_at=timestamp_at,
         timestamp_valid=timestamp_valid,
         problem=problem,
+        anchor=signature_anchor(signatures[-1].sig_object),
     )
+
+
+def signature_anchor(sig_object: object) -> str:
+    """The ``/WaslAnchor`` text of a signature dictionary, or "" (see trust.pdf_update)."""
+    try:
+        value = sig_object.get(ANCHOR_KEY)  # type: ignore[attr-defined]
+    except Exception:
+        return ""
+    return str(value) if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)

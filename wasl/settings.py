@@ -165,6 +165,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is mi
 
 # Where content-addressed files (attachments, sealed receipts) are kept.
 FILES_DIR = Path(env_str("WASL_FILES_DIR", str(DATA_DIR / "files"))).resolve()
+# How often (minutes) the worker seals a checkpoint of a register log that moved. The log's
+# newest entries are witnessed by receipts; a checkpoint also anchors them outside the database.
+CHECKPOINT_MINUTES = env_int("WASL_CHECKPOINT_MINUTES", 60, minimum=1)
 # The installation PKI: root CA, timestamping unit, one seal per administration.
 PKI_DIR = Path(env_str("WASL_PKI_DIR", str(DATA_DIR / "pki"))).resolve()
 # Where the scanned files named by a legacy register's import are read from (paths in the

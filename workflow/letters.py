@@ -156,14 +156,21 @@ def letter_data(
     }
 
 
-def seal(pdf: bytes, administration: Administration, reason: str) -> bytes:
+def seal(pdf: bytes, administration: Administration, reason: str, *, anchor: str = "") -> bytes:
+    """Seal ``pdf`` with the administration's seal; ``anchor`` (registry.anchors) states what its
+    register log held when it was sealed."""
     from trust.sealing import seal_pdf
     from trust.services import installation_pki
 
     pki = installation_pki()
     pki.seal_for(code=administration.code, name_fr=administration.name_fr, name_ar=administration.name_ar)
     return seal_pdf(
-        pdf, pki=pki, administration_code=administration.code, reason=reason, location=administration.name_fr
+        pdf,
+        pki=pki,
+        administration_code=administration.code,
+        reason=reason,
+        location=administration.name_fr,
+        anchor=anchor,
     )
 
 
@@ -181,6 +188,7 @@ def registration_seal(
     *,
     number: str,
     registered_at: Any,
+    anchor: str,
     at: tuple[int, int, int] | None = None,
 ) -> bytes:
     """Seal a letter signed in a circuit as the bureau d'ordre registers it: a visible seal
@@ -229,6 +237,7 @@ def registration_seal(
         reason=f"Courrier {number}",
         location=administration.name_fr,
         appearance=appearance,
+        anchor=anchor,
     )
     return add_validation_data(sealed, pki=pki, identity=seal_identity)
 
@@ -238,8 +247,8 @@ def draft_letter_pdf(data: dict[str, Any]) -> bytes:
     return render_pdf("letter", data)
 
 
-def letter_pdf(data: dict[str, Any], administration: Administration) -> bytes:
-    return seal(render_pdf("letter", data), administration, f"Courrier {data['number']}")
+def letter_pdf(data: dict[str, Any], administration: Administration, *, anchor: str) -> bytes:
+    return seal(render_pdf("letter", data), administration, f"Courrier {data['number']}", anchor=anchor)
 
 
 SILENCE_LEGAL_AR = (
@@ -253,8 +262,13 @@ SILENCE_LEGAL_FR = (
 )
 
 
-def attestation_pdf(data: dict[str, Any], administration: Administration) -> bytes:
-    return seal(render_pdf("silence", data), administration, f"Attestation d'acceptation tacite {data['number']}")
+def attestation_pdf(data: dict[str, Any], administration: Administration, *, anchor: str) -> bytes:
+    return seal(
+        render_pdf("silence", data),
+        administration,
+        f"Attestation d'acceptation tacite {data['number']}",
+        anchor=anchor,
+    )
 
 
 def attestation_data(

@@ -88,6 +88,7 @@ def receipt_data(**overrides: Any) -> dict[str, Any]:
         ],
         "verification_url": URL,
         "qr_svg": qr_svg(URL),
+        "log": {"position": 1234567, "hash": "9f" * 32},
         "legal_ar": (
             "سُلّم هذا الوصل طبقاً للقانون رقم 55.19 المتعلق بتبسيط المساطر والإجراءات الإدارية. "
             "يسري أجل معالجة الطلب ابتداءً من تاريخ هذا الوصل."

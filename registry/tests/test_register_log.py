@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from registry.checkpoints import checkpoint_make, checkpoints_daily
+from registry.checkpoints import checkpoint_make, checkpoints_periodic
 from registry.log import chain_hash
 from registry.models import Channel, Correspondence, RegisterCheckpoint, RegisterLogEntry, RegisterLogHead
 from registry.services import Sender, correspondence_register
@@ -143,8 +143,8 @@ def test_a_correspondence_without_log_entry_is_caught(registered):
 
 
 def test_daily_checkpoints_seal_moved_logs_once(registered):
-    assert checkpoints_daily() == 1
-    assert checkpoints_daily() == 0
+    assert checkpoints_periodic() == 1
+    assert checkpoints_periodic() == 0
     checkpoint = RegisterCheckpoint.objects.get()
     head = RegisterLogHead.objects.get(administration=registered)
     assert (checkpoint.position, checkpoint.head_hash) == (head.last_position, head.last_hash)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from core.clock import now
 from documents.intake import CheckedFile
+from registry.anchors import head_anchor
 from registry.models import Channel, Correspondence, Direction, SealedDocument
 from registry.services import (
     Registration,
@@ -87,6 +88,9 @@ def _register_letter(
     made: list[bytes] = []
 
     def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
+        # The letter states the register log's head as it is sealed: its own entry, which
+        # records the letter's fingerprint, cannot be in it.
+        anchor = head_anchor(administration, outgoing.number).text()
         if signed_pdf is not None:
             made.append(
                 letters.registration_seal(
@@ -94,6 +98,7 @@ def _register_letter(
                     administration,
                     number=outgoing.number,
                     registered_at=outgoing.registered_at,
+                    anchor=anchor,
                     at=seal_at,
                 )
             )
@@ -111,7 +116,7 @@ def _register_letter(
             signature=signer,
             token=token,
         )
-        made.append(letters.letter_pdf(data, administration))
+        made.append(letters.letter_pdf(data, administration, anchor=anchor))
         files = [(f"{outgoing.number}.pdf", made[-1])]
         if sealed_attachment is not None:
             files.append((attachment_name, sealed_attachment))

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from core.clock import now
+from registry.anchors import head_anchor
 from registry.models import SealedDocument
 from registry.services import (
     new_verification_token,
@@ -79,7 +80,9 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
             kind=SealedDocument.Kind.ATTESTATION,
             token=token,
             issued_at=moment,
-            pdf=letters.attestation_pdf(data, case.administration),
+            pdf=letters.attestation_pdf(
+                data, case.administration, anchor=head_anchor(case.administration, request.number).text()
+            ),
             pages=1,
         )
         _event(case, Kind.ATTESTATION, actor, public=False, data={"accepted_on": accepted_on.isoformat()})

@@ -346,7 +346,7 @@ def test_reply_numbering_stays_gapless_when_a_letter_cannot_be_made(commune, cit
 
 
 def test_an_internal_note_goes_through_both_registers_and_lands_in_the_receiving_service(commune, agent, clerk):
-    from registry.checkpoints import verify_administration_log
+    from registry.integrity import verify_administration_log
 
     central = make_service(commune, "DGS")
     annex = make_service(commune, "ANNEXE-1", kind="decentralised")
