@@ -39,12 +39,36 @@ class Peer(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     directory_synced_at = models.DateTimeField(null=True, blank=True)
+    # Our register checkpoints sent to it (exchange.anchors): every one up to this id.
+    checkpoints_sent_through = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.base_url})"
+
+
+class KeptCheckpoint(models.Model):
+    """A sealed checkpoint of a peer's register log, kept for it (exchange.anchors): given back
+    when the peer verifies its registers, so that a rewrite of its database is seen. Never
+    changed once received."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
+    administration_code = models.CharField(max_length=40)
+    statement = models.TextField()
+    statement_hash = models.CharField(max_length=64)
+    seal = models.BinaryField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "statement_hash"], name="kept_checkpoint_unique"),
+        ]
+        indexes = [models.Index(fields=["peer", "administration_code"])]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.administration_code} kept for {self.peer_id}"
 
 
 class RemoteAdministration(MultilingualName):

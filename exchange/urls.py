@@ -9,4 +9,6 @@ urlpatterns = [
     path("v1/inbox", views.inbox, name="inbox"),
     path("v1/document-requests", views.document_requests, name="document_requests"),
     path("v1/document-answers", views.document_answers, name="document_answers"),
+    path("v1/checkpoints", views.checkpoints, name="checkpoints"),
+    path("v1/checkpoints/kept", views.checkpoints_kept, name="checkpoints_kept"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from exchange import inbox as receiving
+from exchange.anchors import CHECKPOINTS_PATH, KEPT_PATH, checkpoints_give_back, checkpoints_receive
 from exchange.inbox import Answer
 from exchange.models import Peer, ProvidedDocument
 from exchange.once_only_remote import ANSWERS_PATH, REQUESTS_PATH, answer_receive, request_receive
@@ -126,6 +127,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def document_requests(request: HttpRequest) -> HttpResponse:
     """A once-only request from a pinned installation for a document one of ours holds."""
     return _from_peer(request, kind="document-request", path=REQUESTS_PATH, receive=request_receive)
+
+
+@csrf_exempt
+@require_POST
+def checkpoints(request: HttpRequest) -> HttpResponse:
+    """Sealed checkpoints of a pinned installation's register logs, to keep for it."""
+    return _from_peer(request, kind="checkpoints", path=CHECKPOINTS_PATH, receive=checkpoints_receive)
+
+
+@csrf_exempt
+@require_POST
+def checkpoints_kept(request: HttpRequest) -> HttpResponse:
+    """What we keep of one of a pinned installation's administrations, given back to it."""
+    return _from_peer(request, kind="checkpoints-kept", path=KEPT_PATH, receive=checkpoints_give_back)
 
 
 @csrf_exempt
