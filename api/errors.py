@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import NotFound, Refused
@@ -25,6 +25,55 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(Schema):
+    """Every error answer: a stable ``code``, a ``message`` in the caller's language, the input
+    at fault in ``field`` (and, for a request that does not match the schema, every input at
+    fault in ``fields``)."""
+
+    error: ErrorDetail
+
+
+# What each error status means in this API, for the schema's descriptions.
+MEANINGS = {
+    400: "Refused by a rule: the request has the right shape, but the message says what is wrong with it.",
+    401: "The bearer token is missing, wrong or expired.",
+    403: "Not allowed for this account.",
+    404: "Not found, or not yours to know of.",
+    409: "In conflict with the current state of the object.",
+    413: "The files are larger than allowed.",
+    422: "The request does not match this schema (fields at fault in `fields`).",
+    429: "Too many requests: try again after the Retry-After header's seconds.",
+}
+
+
+def responses(ok: dict[int, Any], *errors: int) -> dict[int, Any]:
+    """An operation's responses: ``ok`` and the error statuses it can answer, with their shape."""
+    return {**ok, **dict.fromkeys(sorted(errors), ErrorOut)}
+
+
+def pdf_responses(*, pending: bool = False) -> dict[str, Any]:
+    """The schema of an operation that answers with a PDF file (``openapi_extra``)."""
+    documented: dict[str, Any] = {
+        "200": {
+            "description": "The PDF file.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+    if pending:
+        documented["202"] = {
+            "description": "Still being issued: try again after the Retry-After header's seconds (empty body).",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        }
+    return {"responses": documented}
 
 
 def error_body(code: str, message: str, *, field: str = "", fields: dict[str, str] | None = None) -> dict[str, Any]:
@@ -87,10 +136,18 @@ def install(api: NinjaAPI) -> None:
     def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         fields: dict[str, str] = {}
         for problem in exc.errors:
-            location = [str(part) for part in problem.get("loc", []) if part not in ("body", "form", "query", "path")]
+            location = [
+                str(part)
+                for part in problem.get("loc", [])
+                if part not in ("body", "form", "query", "path", "file", "payload")
+            ]
             fields[".".join(location) or "request"] = str(problem.get("msg", ""))
         return respond(
-            request, 422, error_body("invalid_request", _("Some fields are missing or invalid."), fields=fields)
+            request,
+            422,
+            error_body(
+                "invalid_request", _("Some fields are missing or invalid."), field=next(iter(fields), ""), fields=fields
+            ),
         )
 
     @api.exception_handler(HttpError)

@@ -4,12 +4,14 @@ administration, and the letters sent and received with their acknowledgements.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from api.auth import bearer
+from api.errors import responses
+from api.params import NO_NUL, Code, FormLong, FormShort, QueryCode, QueryWords
 from documents.intake import check_files
 from exchange import selectors, services
 from exchange.models import Envelope
@@ -63,22 +65,28 @@ def _envelope_out(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-@router.get("/directory", response=list[DirectoryEntryOut], auth=None)
-def directory(request: HttpRequest, q: str = "", kind: str = "", region: str = "") -> list[DirectoryEntry]:
+@router.get("/directory", response=responses({200: list[DirectoryEntryOut]}, 422), auth=None)
+def directory(
+    request: HttpRequest, q: QueryWords = "", kind: QueryCode = "", region: QueryCode = ""
+) -> list[DirectoryEntry]:
     """The administrations reachable from this installation (its own, then those of the
     installations pinned to it, whose ``address`` is ``CODE@installation``), by name or code,
     kind and region; at most 200."""
     return selectors.directory_entries(q=q, kind=kind, region=region, limit=200)
 
 
-@router.post("/administrations/{code}/exchanges", response={201: EnvelopeOut}, auth=bearer)
+@router.post(
+    "/administrations/{code}/exchanges",
+    response=responses({201: EnvelopeOut}, 400, 401, 404, 409, 413, 422),
+    auth=bearer,
+)
 def exchange_send(
     request: HttpRequest,
-    code: str,
-    recipient: Form[str] = "",
-    subject: Form[str] = "",
-    body: Form[str] = "",
-    documents: File[list[UploadedFile]] | None = None,
+    code: Code,
+    recipient: Annotated[str, Form(max_length=200, pattern=NO_NUL)] = "",
+    subject: FormShort = "",
+    body: FormLong = "",
+    documents: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ) -> Status[dict[str, Any]]:
     """Send a letter to another administration: registered in the outgoing register now,
     delivered and acknowledged by the recipient shortly after (poll its status)."""
@@ -95,8 +103,10 @@ def exchange_send(
     return Status(201, _envelope_out(envelope))
 
 
-@router.get("/administrations/{code}/exchanges", response=list[EnvelopeOut], auth=bearer)
-def exchange_list(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+@router.get(
+    "/administrations/{code}/exchanges", response=responses({200: list[EnvelopeOut]}, 401, 404, 422), auth=bearer
+)
+def exchange_list(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
     """Letters sent to and received from other administrations, newest first."""
     scope = readable_scope(request.auth, code)  # type: ignore[attr-defined]
     return [_envelope_out(e) for e in selectors.envelopes_of(scope.administration)]

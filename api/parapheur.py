@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
+from pydantic import Field
 
 from api import errors
 from api.auth import bearer
+from api.errors import pdf_responses, responses
+from api.params import NO_NUL, Code, FormCode, FormLong, FormShort, Id, LongText, ShortText
 from core.clock import now
 from core.errors import NotFound
 from documents import storage
@@ -77,15 +80,16 @@ class PendingOut(Schema):
 
 
 class ActIn(Schema):
-    action: str  # approve, sign, reject, return, opinion, comment
-    fingerprint: str = ""
-    passphrase: str = ""
-    text: str = ""
-    to_position: int | None = None
-    page: int | None = None
-    # sign: where the block goes (page from 1, 0: the last; millimetres), all three or none
-    x_mm: int | None = None
-    y_mm: int | None = None
+    action: Literal["approve", "sign", "reject", "return", "opinion", "comment"]
+    fingerprint: Annotated[str, Field(max_length=64, pattern=r"^[0-9a-fA-F]*$")] = ""
+    passphrase: ShortText = ""
+    text: LongText = ""
+    to_position: Annotated[int, Field(ge=0, le=1000)] | None = None
+    # comment: the page it is about; sign: where the block goes (page from 1, 0: the last;
+    # millimetres from the left and the bottom), all three or none
+    page: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    x_mm: Annotated[int, Field(ge=0, le=1000)] | None = None
+    y_mm: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
@@ -161,16 +165,18 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
         ) from None
 
 
-@router.post("/administrations/{code}/folders", response={201: FolderOut}, auth=bearer)
+@router.post(
+    "/administrations/{code}/folders", response=responses({201: FolderOut}, 400, 401, 404, 409, 413, 422), auth=bearer
+)
 def folder_create(
     request: HttpRequest,
-    code: str,
-    title: Form[str] = "",
-    circuit: Form[str] = "",
-    steps: Form[str] = "",
-    document_type: Form[str] = "",
-    document: File[UploadedFile] | None = None,
-    annexes: File[list[UploadedFile]] | None = None,
+    code: Code,
+    title: FormShort = "",
+    circuit: FormCode = "",
+    steps: FormLong = "",
+    document_type: Annotated[str, Form(max_length=60, pattern=NO_NUL)] = "",
+    document: File[UploadedFile] = None,  # type: ignore[assignment]
+    annexes: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ) -> Status[dict[str, Any]]:
     """Start a folder: ``document`` (PDF), optional ``annexes``, and a ``circuit`` code or
     ``steps`` as JSON (``[{"kind": "visa", "people": ["chief@…"]}, {"kind": "signature",
@@ -212,8 +218,8 @@ def folder_create(
     return Status(201, _folder_out(folder))
 
 
-@router.get("/administrations/{code}/pending", response=list[PendingOut], auth=bearer)
-def pending(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+@router.get("/administrations/{code}/pending", response=responses({200: list[PendingOut]}, 401, 404, 422), auth=bearer)
+def pending(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
     """The steps waiting for me (named, by role, or by delegation), oldest first."""
     scope = _scope(request, code)
     steps: list[FolderStep] = list(selectors.pending_steps(scope.user, scope.administration, local_date(now()))[:500])
@@ -236,15 +242,21 @@ def _readable(request: HttpRequest, code: str, folder_id: int) -> tuple[Scope, F
     return scope, selectors.folder_for(scope.user, scope.administration, folder_id, may_read_all=may_read_all)
 
 
-@router.get("/administrations/{code}/folders/{folder_id}", response=FolderOut, auth=bearer)
-def folder_detail(request: HttpRequest, code: str, folder_id: int) -> dict[str, Any]:
+@router.get(
+    "/administrations/{code}/folders/{folder_id}", response=responses({200: FolderOut}, 401, 404, 422), auth=bearer
+)
+def folder_detail(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, Any]:
     """A folder: where it is, its steps and its whole history with the document's fingerprints."""
     folder = _readable(request, code, folder_id)[1]
     return _folder_out(folder)
 
 
-@router.post("/administrations/{code}/folders/{folder_id}/act", response=FolderOut, auth=bearer)
-def folder_act(request: HttpRequest, code: str, folder_id: int, payload: ActIn) -> dict[str, Any]:
+@router.post(
+    "/administrations/{code}/folders/{folder_id}/act",
+    response=responses({200: FolderOut}, 400, 401, 403, 404, 409, 422),
+    auth=bearer,
+)
+def folder_act(request: HttpRequest, code: Code, folder_id: Id, payload: ActIn) -> dict[str, Any]:
     """Act at one's step: ``approve`` and ``sign`` need the ``fingerprint`` of the document
     seen (and ``sign`` the ``passphrase``); ``reject`` and ``return`` (``to_position``) a reason
     in ``text``; ``opinion`` and ``comment`` (``page``) their ``text``."""
@@ -284,16 +296,31 @@ def folder_act(request: HttpRequest, code: str, folder_id: int, payload: ActIn) 
     return _folder_out(folder)
 
 
-@router.get("/administrations/{code}/folders/{folder_id}/document", auth=bearer)
-def folder_document(request: HttpRequest, code: str, folder_id: int, version: str = "current") -> HttpResponseBase:
+@router.get(
+    "/administrations/{code}/folders/{folder_id}/document",
+    response=responses({}, 401, 404, 422),
+    auth=bearer,
+    openapi_extra=pdf_responses(),
+)
+def folder_document(
+    request: HttpRequest,
+    code: Code,
+    folder_id: Id,
+    version: Annotated[Literal["current", "original"], Query()] = "current",
+) -> HttpResponseBase:
     """The document as it is now (``version=original``: as submitted)."""
     folder = _readable(request, code, folder_id)[1]
     sha = folder.original if version == "original" else folder.document
     return _pdf(sha, folder.document_name)
 
 
-@router.get("/administrations/{code}/folders/{folder_id}/proof", auth=bearer)
-def folder_proof(request: HttpRequest, code: str, folder_id: int) -> HttpResponseBase:
+@router.get(
+    "/administrations/{code}/folders/{folder_id}/proof",
+    response=responses({}, 401, 404, 422),
+    auth=bearer,
+    openapi_extra=pdf_responses(),
+)
+def folder_proof(request: HttpRequest, code: Code, folder_id: Id) -> HttpResponseBase:
     """The sealed proof slip of a completed circuit."""
     folder = _readable(request, code, folder_id)[1]
     if not folder.proof:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
+from pydantic import Field
 
 from api.auth import bearer
+from api.errors import pdf_responses, responses
+from api.params import Code, CodeText, EmailText, Id, Limit, LongText, Offset, QueryCode, ShortText
 from core.clock import now
 from core.errors import NotFound
 from registry import selectors as registry_selectors
@@ -53,8 +56,13 @@ class ProcedureOut(Schema):
     required_documents: list[DocumentOut]
 
 
-@router.get("/administrations/{code}/procedures", response=list[ProcedureOut], auth=None, tags=["catalogue"])
-def procedures(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+@router.get(
+    "/administrations/{code}/procedures",
+    response=responses({200: list[ProcedureOut]}, 404, 422),
+    auth=None,
+    tags=["catalogue"],
+)
+def procedures(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
     """The published procedures catalogue of an administration."""
     administration = administration_by_code(code)
     if administration is None:
@@ -126,8 +134,15 @@ def _letter_response(case_id: int, reply_id: int) -> HttpResponseBase:
     return sealed_document_response(document, f"{reply.outgoing.number}.pdf")
 
 
-@router.get("/deposits/{deposit_id}/letters/{reply_id}", auth=bearer, tags=["deposits"], url_name="deposit_letter")
-def deposit_letter(request: HttpRequest, deposit_id: int, reply_id: int) -> HttpResponseBase:
+@router.get(
+    "/deposits/{deposit_id}/letters/{reply_id}",
+    response=responses({}, 401, 404, 422),
+    auth=bearer,
+    tags=["deposits"],
+    url_name="deposit_letter",
+    openapi_extra=pdf_responses(),
+)
+def deposit_letter(request: HttpRequest, deposit_id: Id, reply_id: Id) -> HttpResponseBase:
     """A sealed letter the administration sent about the caller's deposit (PDF)."""
     user: User = request.auth  # type: ignore[attr-defined]
     correspondence = registry_selectors.deposit_for_owner(user, deposit_id)
@@ -183,15 +198,20 @@ def _case_out(request: HttpRequest, case: Case, today: date, *, letters: bool = 
     }
 
 
-@router.get("/administrations/{code}/cases", response=CaseListOut, auth=bearer, tags=["desk"])
+Box = Literal["to_assign", "in_progress", "due_soon", "overdue", "in_copy", "done"]
+
+
+@router.get(
+    "/administrations/{code}/cases", response=responses({200: CaseListOut}, 401, 404, 422), auth=bearer, tags=["desk"]
+)
 def case_list(
     request: HttpRequest,
-    code: str,
-    box: str = "in_progress",
-    service: str = "",
+    code: Code,
+    box: Box = "in_progress",
+    service: QueryCode = "",
     mine: bool = False,
-    limit: int = 50,
-    offset: int = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """An inbox of the processing desk: to_assign, in_progress, due_soon, overdue, in_copy, done.
     ``total`` and ``counts`` stop at 1001 (more than 1000: narrow the filters)."""
@@ -199,8 +219,6 @@ def case_list(
     scope = scope_for_staff(user, code)
     if not scope.can_read:
         raise NotFound
-    if box not in wf.BOXES:
-        box = "in_progress"
     service_id = None
     if service:
         found = next((s for s in scope.services if s.code == service.upper()), None)
@@ -211,8 +229,6 @@ def case_list(
     soon = wf.due_soon_limit(services.calendar_for(scope.administration), today)
     cases = wf.inbox(scope, box, today=today, soon=soon, service_id=service_id, mine=mine)
     counts = wf.box_counts(scope, today=today, soon=soon, service_id=service_id, mine=mine)
-    limit = max(1, min(limit, 200))
-    offset = max(0, offset)
     ids = list(cases.values_list("pk", flat=True)[offset : offset + limit])
     return {
         "total": counts[box],
@@ -230,22 +246,34 @@ def _case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
     return user, wf.case_for_staff(scope, case_id)
 
 
-@router.get("/cases/{case_id}", response=CaseOut, auth=bearer, tags=["desk"])
-def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
+# What an action on a case can answer besides the case: refused by a rule (400), not allowed to
+# this person (403), not found (404), not possible in the case's state (409), malformed (422).
+ACTED = responses({200: CaseOut}, 400, 401, 403, 404, 409, 422)
+
+
+@router.get("/cases/{case_id}", response=responses({200: CaseOut}, 401, 404, 422), auth=bearer, tags=["desk"])
+def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     _user, case = _case(request, case_id)
     return _case_out(request, case, local_date(now()), letters=True)
 
 
-@router.get("/cases/{case_id}/letters/{reply_id}", auth=bearer, tags=["desk"], url_name="case_letter")
-def case_letter(request: HttpRequest, case_id: int, reply_id: int) -> HttpResponseBase:
+@router.get(
+    "/cases/{case_id}/letters/{reply_id}",
+    response=responses({}, 401, 404, 422),
+    auth=bearer,
+    tags=["desk"],
+    url_name="case_letter",
+    openapi_extra=pdf_responses(),
+)
+def case_letter(request: HttpRequest, case_id: Id, reply_id: Id) -> HttpResponseBase:
     _user, case = _case(request, case_id)
     return _letter_response(case.pk, reply_id)
 
 
 class AssignIn(Schema):
-    service: str
-    copies: list[str] = []
-    note: str = ""
+    service: CodeText
+    copies: Annotated[list[CodeText], Field(max_length=100)] = []
+    note: LongText = ""
 
 
 def _service(case: Case, code: str) -> Service | None:
@@ -258,8 +286,8 @@ def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
     return _case_out(request, case, local_date(now()), letters=True)
 
 
-@router.post("/cases/{case_id}/assign", response=CaseOut, auth=bearer, tags=["desk"])
-def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> dict[str, Any]:
+@router.post("/cases/{case_id}/assign", response=ACTED, auth=bearer, tags=["desk"])
+def case_assign(request: HttpRequest, case_id: Id, payload: AssignIn) -> dict[str, Any]:
     """Assign (or reassign) to a service, with services in copy."""
     user, case = _case(request, case_id)
     copies = [_service(case, code) for code in payload.copies]
@@ -273,43 +301,43 @@ def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> dict[s
 
 
 class ReasonIn(Schema):
-    reason: str
+    reason: LongText
 
 
-@router.post("/cases/{case_id}/send-back", response=CaseOut, auth=bearer, tags=["desk"])
-def case_send_back(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
+@router.post("/cases/{case_id}/send-back", response=ACTED, auth=bearer, tags=["desk"])
+def case_send_back(request: HttpRequest, case_id: Id, payload: ReasonIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_send_back(actor=user, case_id=case.pk, reason=payload.reason)
     return _done(request, case)
 
 
 class AgentIn(Schema):
-    agent: str
+    agent: EmailText
 
 
-@router.post("/cases/{case_id}/assign-agent", response=CaseOut, auth=bearer, tags=["desk"])
-def case_assign_agent(request: HttpRequest, case_id: int, payload: AgentIn) -> dict[str, Any]:
+@router.post("/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"])
+def case_assign_agent(request: HttpRequest, case_id: Id, payload: AgentIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     agent = User.objects.filter(email=payload.agent.strip().lower()).first()
     services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
     return _done(request, case)
 
 
-@router.post("/cases/{case_id}/start", response=CaseOut, auth=bearer, tags=["desk"])
-def case_start(request: HttpRequest, case_id: int) -> dict[str, Any]:
+@router.post("/cases/{case_id}/start", response=ACTED, auth=bearer, tags=["desk"])
+def case_start(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_start(actor=user, case_id=case.pk)
     return _done(request, case)
 
 
 class CompletionIn(Schema):
-    documents: list[str]
-    body_ar: str = ""
-    body_fr: str = ""
+    documents: Annotated[list[ShortText], Field(max_length=100)]
+    body_ar: LongText = ""
+    body_fr: LongText = ""
 
 
-@router.post("/cases/{case_id}/request-completion", response=CaseOut, auth=bearer, tags=["desk"])
-def case_request_completion(request: HttpRequest, case_id: int, payload: CompletionIn) -> dict[str, Any]:
+@router.post("/cases/{case_id}/request-completion", response=ACTED, auth=bearer, tags=["desk"])
+def case_request_completion(request: HttpRequest, case_id: Id, payload: CompletionIn) -> dict[str, Any]:
     """Ask once for missing documents, named as in the catalogue (French or Arabic name, or position)."""
     user, case = _case(request, case_id)
     catalogue = list(case.procedure.documents.all()) if case.procedure else []
@@ -333,16 +361,16 @@ def case_request_completion(request: HttpRequest, case_id: int, payload: Complet
 
 
 class ReplyIn(Schema):
-    body_ar: str = ""
-    body_fr: str = ""
-    recourse_ar: str = ""
-    recourse_fr: str = ""
-    template: str = ""
+    body_ar: LongText = ""
+    body_fr: LongText = ""
+    recourse_ar: LongText = ""
+    recourse_fr: LongText = ""
+    template: CodeText = ""
     reject: bool = False
 
 
-@router.post("/cases/{case_id}/reply", response=CaseOut, auth=bearer, tags=["desk"])
-def case_reply(request: HttpRequest, case_id: int, payload: ReplyIn) -> dict[str, Any]:
+@router.post("/cases/{case_id}/reply", response=ACTED, auth=bearer, tags=["desk"])
+def case_reply(request: HttpRequest, case_id: Id, payload: ReplyIn) -> dict[str, Any]:
     """Answer (or reject): a sealed letter registered in the outgoing register and sent."""
     user, case = _case(request, case_id)
     template = None
@@ -369,19 +397,19 @@ def case_reply(request: HttpRequest, case_id: int, payload: ReplyIn) -> dict[str
     return _done(request, case)
 
 
-@router.post("/cases/{case_id}/close", response=CaseOut, auth=bearer, tags=["desk"])
-def case_close(request: HttpRequest, case_id: int) -> dict[str, Any]:
+@router.post("/cases/{case_id}/close", response=ACTED, auth=bearer, tags=["desk"])
+def case_close(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_close(actor=user, case_id=case.pk)
     return _done(request, case)
 
 
 class NoteIn(Schema):
-    text: str
+    text: LongText
 
 
-@router.post("/cases/{case_id}/notes", response=CaseOut, auth=bearer, tags=["desk"])
-def case_note(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
+@router.post("/cases/{case_id}/notes", response=ACTED, auth=bearer, tags=["desk"])
+def case_note(request: HttpRequest, case_id: Id, payload: NoteIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_comment(actor=user, case_id=case.pk, text=payload.text)
     return _done(request, case)

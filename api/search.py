@@ -7,14 +7,15 @@ same letters, and a caller finds only what they may read.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from api.auth import bearer
-from api.errors import ApiError
+from api.errors import ApiError, responses
+from api.params import NO_NUL, QueryCode, QueryWords
 from core.errors import NotFound
 from search.forms import SearchForm
 from search.selectors import search
@@ -68,8 +69,32 @@ def _administration_code(user: User, code: str) -> str:
     )
 
 
-@router.get("/search", response=SearchOut, auth=bearer, tags=["desk"])
-def search_registers(request: HttpRequest, q: str = "", administration: str = "") -> dict[str, Any]:
+# A date of the registers' era, YYYY-MM-DD (years 1900 to 2199); the form checks it is a real day.
+SearchDate = Annotated[
+    str,
+    Query(
+        pattern=r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="A day, YYYY-MM-DD, of the years 1900 to 2199.",
+    ),
+]
+
+
+@router.get("/search", response=responses({200: SearchOut}, 400, 401, 404, 422), auth=bearer, tags=["desk"])
+def search_registers(
+    request: HttpRequest,
+    q: QueryWords = "",
+    administration: QueryCode = "",
+    direction: Annotated[Literal["", "incoming", "outgoing"], Query(alias="register")] = "",
+    date_from: SearchDate = "",
+    date_to: SearchDate = "",
+    service: QueryCode = "",
+    procedure: QueryCode = "",
+    status: Literal[
+        "", "registered", "assigned", "in_progress", "awaiting_completion", "answered", "closed", "rejected"
+    ] = "",
+    sender: Annotated[str, Query(max_length=200, pattern=NO_NUL)] = "",
+    page: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> dict[str, Any]:
     """Letters of the registers matching ``q`` (words in any spelling, or a registration
     number), best first, 20 a page. Filters: ``register`` (incoming/outgoing), ``date_from``,
     ``date_to`` (YYYY-MM-DD), ``service`` and ``procedure`` (codes), ``status``, ``sender``,
@@ -79,7 +104,18 @@ def search_registers(request: HttpRequest, q: str = "", administration: str = ""
     HTML-escaped text with the matched words in ``<mark>``."""
     user: User = request.auth  # type: ignore[attr-defined]
     scope = readable_scope(user, _administration_code(user, administration))
-    form = SearchForm(request.GET, scope=scope, procedures=procedure_choices(scope.administration))
+    asked = {
+        "q": q,
+        "register": direction,
+        "date_from": date_from,
+        "date_to": date_to,
+        "service": service,
+        "procedure": procedure,
+        "status": status,
+        "sender": sender,
+        "page": page,
+    }
+    form = SearchForm(asked, scope=scope, procedures=procedure_choices(scope.administration))
     if not form.is_valid():
         field, messages = next(iter(form.errors.items()))
         raise ApiError(400, "invalid_search", str(messages[0]), field=field)

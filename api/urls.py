@@ -11,11 +11,13 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
+from ninja import File, NinjaAPI, Schema, Status, UploadedFile
 
 from api import errors
 from api.auth import bearer
+from api.errors import responses
 from api.exchange import router as exchange_router
+from api.params import EmailText, FormCode, FormLong, FormShort, Id, Limit, Offset, ShortText
 from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
 from api.search import router as search_router
@@ -57,8 +59,8 @@ api.add_router("/", search_router)
 
 
 class TokenIn(Schema):
-    username: str
-    password: str
+    username: EmailText
+    password: ShortText
 
 
 class TokenOut(Schema):
@@ -171,7 +173,7 @@ def _deposit_out(
     }
 
 
-@api.post("/auth/token", response={200: TokenOut}, auth=None, tags=["auth"])
+@api.post("/auth/token", response=responses({200: TokenOut}, 400, 401, 422, 429), auth=None, tags=["auth"])
 def auth_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     """Exchange an e-mail and password for a bearer token."""
     rate_limit_hit(scope="login", key=client_address(request), rate=settings.RATE_LOGIN)
@@ -182,14 +184,23 @@ def auth_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     return {"token": token, "expires_in": settings.API_TOKEN_TTL_HOURS * 3600}
 
 
-@api.post("/deposits", response={201: DepositOut, 409: dict}, auth=bearer, tags=["deposits"])
+class DepositConflictOut(errors.ErrorOut):
+    registration: DepositOut
+
+
+@api.post(
+    "/deposits",
+    response={**responses({201: DepositOut}, 400, 401, 403, 404, 413, 422, 429), 409: DepositConflictOut},
+    auth=bearer,
+    tags=["deposits"],
+)
 def deposit_create(
     request: HttpRequest,
-    recipient: Form[str] = "",
-    subject: Form[str] = "",
-    body: Form[str] = "",
-    procedure: Form[str] = "",
-    attachments: File[list[UploadedFile]] | None = None,
+    recipient: FormCode = "",
+    subject: FormShort = "",
+    body: FormLong = "",
+    procedure: FormCode = "",
+    attachments: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ) -> Status[dict[str, Any]]:
     """Deposit a correspondence to an administration; the sealed receipt comes back with it.
 
@@ -241,19 +252,18 @@ def deposit_create(
     return Status(201, _deposit_out(request, correspondence, attachments=registration.attachments))
 
 
-@api.get("/deposits", response=list[DepositOut], auth=bearer, tags=["deposits"])
-def deposit_list(request: HttpRequest, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+@api.get("/deposits", response=responses({200: list[DepositOut]}, 401, 422), auth=bearer, tags=["deposits"])
+def deposit_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
     """The caller's own deposits, newest first."""
     user: User = request.auth  # type: ignore[attr-defined]
-    limit = max(1, min(limit, 200))
     deposits = with_processing(selectors.deposits_of(user)).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.select_related("blob"))
     )[offset : offset + limit]
     return [_deposit_out(request, c, attachments=c.attachments.all()) for c in deposits]
 
 
-@api.get("/deposits/{deposit_id}", response=DepositOut, auth=bearer, tags=["deposits"])
-def deposit_detail(request: HttpRequest, deposit_id: int) -> dict[str, Any]:
+@api.get("/deposits/{deposit_id}", response=responses({200: DepositOut}, 401, 404, 422), auth=bearer, tags=["deposits"])
+def deposit_detail(request: HttpRequest, deposit_id: Id) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     correspondence = with_processing(selectors.deposits_of(user)).filter(pk=deposit_id).first()
     if correspondence is None:
@@ -261,8 +271,15 @@ def deposit_detail(request: HttpRequest, deposit_id: int) -> dict[str, Any]:
     return _deposit_out(request, correspondence)
 
 
-@api.get("/deposits/{deposit_id}/receipt", auth=bearer, tags=["deposits"], url_name="deposit_receipt")
-def deposit_receipt(request: HttpRequest, deposit_id: int) -> HttpResponseBase:
+@api.get(
+    "/deposits/{deposit_id}/receipt",
+    response=responses({}, 401, 404, 422),
+    auth=bearer,
+    tags=["deposits"],
+    url_name="deposit_receipt",
+    openapi_extra=errors.pdf_responses(pending=True),
+)
+def deposit_receipt(request: HttpRequest, deposit_id: Id) -> HttpResponseBase:
     """The sealed receipt (PDF). While it is still being issued: 202 with Retry-After."""
     user: User = request.auth  # type: ignore[attr-defined]
     correspondence = selectors.deposit_for_owner(user, deposit_id)
@@ -286,7 +303,7 @@ def verification_facts(receipt: Any, *, show_subject: bool) -> dict[str, Any]:
 
 @api.get(
     "/verify/{token}",
-    response={200: VerificationOut, 404: VerificationOut, 409: VerificationOut},
+    response={200: VerificationOut, 404: VerificationOut, 409: VerificationOut, 429: errors.ErrorOut},
     auth=None,
     tags=["verification"],
 )
@@ -311,7 +328,7 @@ def verify_token(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
     )
 
 
-@api.post("/verify", response=VerificationOut, auth=None, tags=["verification"])
+@api.post("/verify", response=responses({200: VerificationOut}, 413, 422, 429), auth=None, tags=["verification"])
 def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
     """Check an uploaded PDF: every signature (signer, level, timestamp, validity), and that it
     is a registered receipt or letter, or a document finished by the parapheur or its proof slip."""

@@ -4,6 +4,7 @@ choices among objects already loaded."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 
 class AccessibleForm(forms.Form):
@@ -27,6 +29,29 @@ class AccessibleForm(forms.Form):
                 existing = attrs.get("aria-describedby", "")
                 attrs["aria-describedby"] = f"{existing} {described}".strip()
                 attrs["aria-invalid"] = "true"
+
+
+# Dates a person may type in a filter or a form: far enough back for former registers, far
+# enough ahead for any deadline. Outside, date arithmetic would overflow and nothing can match.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+class BoundedDateField(forms.DateField):
+    """A date between :data:`EARLIEST_DATE` and :data:`LATEST_DATE`, or a translated error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date", "min": "1900-01-01", "max": "2199-12-31"}))
+        super().__init__(*args, **kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise forms.ValidationError(
+                _("Give a date between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+                code="date_out_of_range",
+            )
 
 
 class MultipleFileInput(forms.ClearableFileInput):

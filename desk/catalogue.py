@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
-from core.forms import AccessibleForm
+from core.forms import AccessibleForm, BoundedDateField
 from desk.forms import procedures_field, services_field
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.selectors import administration_for_staff
@@ -154,7 +154,7 @@ def procedure_edit(request: HttpRequest, code: str, pk: int | None = None) -> Ht
 
 
 class CalendarDayForm(AccessibleForm):
-    day = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = BoundedDateField(label=gettext_lazy("Day"))
     is_working = forms.TypedChoiceField(
         label=gettext_lazy("This day is"),
         coerce=lambda v: v == "1",

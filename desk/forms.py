@@ -7,7 +7,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import AccessibleForm, ObjectChoiceField, QuickSelect, named_with_code
+from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, QuickSelect, named_with_code
 from documents.forms import CheckedFilesField
 from documents.intake import FileRejected
 from documents.scans import pictures_assembled
@@ -112,8 +112,8 @@ class RegisterFilterForm(AccessibleForm):
     number = forms.CharField(label=_("Number"), required=False, max_length=40)
     sender = forms.CharField(label=_("Sender"), required=False, max_length=100)
     subject = forms.CharField(label=_("Subject"), required=False, max_length=100)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label=_("From"), required=False)
+    date_to = BoundedDateField(label=_("To"), required=False)
 
 
 class ServiceForm(AccessibleForm):

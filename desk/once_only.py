@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import NotFound, Refused
-from core.forms import AccessibleForm, ObjectChoiceField, report_form_errors
+from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, report_form_errors
 from documents.forms import CheckedFilesField
 from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
@@ -43,7 +43,7 @@ class HeldForm(AccessibleForm):
     national_id = forms.CharField(label=gettext_lazy("National ID (CIN)"), max_length=20)
     person_name = forms.CharField(label=gettext_lazy("Full name"), max_length=200)
     reference = forms.CharField(label=gettext_lazy("Reference"), max_length=60, required=False)
-    issued_on = forms.DateField(label=gettext_lazy("Issued on"), widget=forms.DateInput(attrs={"type": "date"}))
+    issued_on = BoundedDateField(label=gettext_lazy("Issued on"))
     document = CheckedFilesField(label=gettext_lazy("The document (PDF)"))
 
     def __init__(self, *args: Any, kinds: list[ProvidedDocument], **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import AccessibleForm, ObjectChoiceField, QuickSelect
+from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, QuickSelect
 from documents.forms import CheckedFilesField
 from parapheur.models import Circuit
 from tenancy.models import User
@@ -201,8 +201,8 @@ class ImportForm(EnrolForm):
 
 class DelegationForm(AccessibleForm):
     delegate = ObjectChoiceField(label=_("Delegate"))
-    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = BoundedDateField(label=_("From"))
+    ends_on = BoundedDateField(label=_("Until"))
     document_types = forms.CharField(
         label=_("Types of document (optional)"),
         required=False,

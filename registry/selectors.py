@@ -7,6 +7,7 @@ reads of a record holding someone's personal data, write the access to the audit
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django.db.models import Q, QuerySet
@@ -115,8 +116,12 @@ def deposit_for_owner(user: User, correspondence_id: int) -> Correspondence:
     return correspondence
 
 
+# A verification token as ``secrets.token_urlsafe`` makes it; anything else finds nothing.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def receipt_by_token(token: str) -> Receipt | None:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not TOKEN_SHAPE.fullmatch(token):
         return None
     return (
         Receipt.objects.select_related("correspondence__administration").filter(token=token, blob__isnull=False).first()
@@ -128,7 +133,7 @@ def receipt_by_file_hash(sha256: str) -> Receipt | None:
 
 
 def sealed_document_by_token(token: str) -> SealedDocument | None:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not TOKEN_SHAPE.fullmatch(token):
         return None
     return SealedDocument.objects.select_related("correspondence__administration").filter(token=token).first()
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import AccessibleForm
+from core.forms import AccessibleForm, BoundedDateField
 from registry.models import Direction
 from search.selectors import Filters
 from workflow.access import Scope
@@ -21,8 +21,8 @@ class SearchForm(AccessibleForm):
     register = forms.ChoiceField(
         label=_("Register"), choices=[("", _("Both registers")), *Direction.choices], required=False
     )
-    date_from = forms.DateField(label=_("Registered from"), required=False, widget=forms.DateInput({"type": "date"}))
-    date_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput({"type": "date"}))
+    date_from = BoundedDateField(label=_("Registered from"), required=False)
+    date_to = BoundedDateField(label=_("to"), required=False)
     service = forms.ChoiceField(label=_("Service"), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any status")), *Status.choices], required=False)
     procedure = forms.ChoiceField(label=_("Procedure"), required=False)

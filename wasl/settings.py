@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # django-ninja's own copy of Swagger UI (static files), so the API docs load nothing from
+    # a CDN and run under the site's Content-Security-Policy.
+    "ninja",
     # Domain apps, in dependency order: each depends only on apps above it.
     "core",
     "audit",

@@ -5,6 +5,9 @@ from django.views.i18n import set_language
 from api.urls import api
 from core.views import healthz
 
+handler400 = "core.views.bad_request"
+handler404 = "core.views.not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),

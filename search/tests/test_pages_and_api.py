@@ -94,11 +94,26 @@ def test_the_api_finds_by_registration_number(indexed: None, clerk: User, commun
 
 
 def test_the_api_refuses_bad_filters_with_a_clear_error(indexed: None, clerk: User) -> None:
+    # Not a date at all: the schema says so (422), field named.
     answer = bearer(clerk).get("/api/v1/search", {"q": "x", "date_from": "yesterday"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_request" and error["field"] == "date_from"
+    # A date of the right shape that is no day, or an end before the start: the form says why (400).
+    answer = bearer(clerk).get("/api/v1/search", {"q": "x", "date_from": "2026-02-30"}, HTTP_ACCEPT_LANGUAGE="fr")
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["code"] == "invalid_search" and error["field"] == "date_from"
     assert "date" in error["message"].lower()
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01", "99999-01-01"])
+def test_a_far_date_is_refused_not_a_server_error(indexed: None, clerk: User, commune: Administration, far: str) -> None:
+    answer = bearer(clerk).get("/api/v1/search", {"q": "x", "date_to": far})
+    assert answer.status_code == 422 and answer.json()["error"]["field"] == "date_to"
+    page = signed_in(clerk).get(f"/desk/{commune.code}/search/", {"q": "x", "date_to": far}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert page.status_code == 200
+    assert "1900-01-01" in page.content.decode() or "date valide" in page.content.decode()
 
 
 def test_staff_of_several_administrations_say_which_one(indexed: None, clerk: User, commune: Administration) -> None:

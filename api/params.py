@@ -1,0 +1,42 @@
+"""The types of the API's inputs, with their bounds, so that the schema says what is accepted
+and the server refuses (422) exactly what the schema does not allow.
+
+A path id is a positive 64-bit integer (the databases' ``bigint``), an offset is bounded, an
+administration code has the shape of one, and text never holds a NUL character (PostgreSQL
+cannot store one) nor more characters than its column.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from ninja import Form, Path, Query
+from pydantic import Field, StringConstraints
+
+MAX_ID = 2**63 - 1
+MAX_LIMIT = 200
+MAX_OFFSET = 1_000_000
+NO_NUL = r"^[^\x00]*$"
+CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$"
+
+# The shape of an id in a path: 1 to 2^63 - 1.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# An administration's code in a path (the case does not matter).
+Code = Annotated[str, Path(pattern=CODE, max_length=40)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many results, from 1 to 200.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many results to skip, up to 1,000,000.")]
+
+
+# Text fields of JSON bodies and forms, by the column they end in.
+ShortText = Annotated[str, StringConstraints(max_length=300, pattern=NO_NUL)]
+LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
+CodeText = Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL)]
+EmailText = Annotated[str, StringConstraints(max_length=254, pattern=NO_NUL)]
+Position = Annotated[int, Field(ge=0, le=10_000)]
+# Text in a query string.
+QueryWords = Annotated[str, Query(max_length=200, pattern=NO_NUL)]
+QueryCode = Annotated[str, Query(max_length=40, pattern=NO_NUL)]
+# Text in a form (multipart) field.
+FormCode = Annotated[str, Form(max_length=40, pattern=NO_NUL)]
+FormShort = Annotated[str, Form(max_length=300, pattern=NO_NUL)]
+FormLong = Annotated[str, Form(max_length=20_000, pattern=NO_NUL)]
