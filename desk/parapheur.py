@@ -35,6 +35,7 @@ from documents import storage
 from parapheur import certificates, selectors, services
 from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
 from parapheur.services import StepSpec
+from registry.downloads import file_response
 from tenancy.models import Membership, User
 from workflow.access import Scope, readable_scope
 from workflow.calendar import local_date
@@ -264,17 +265,23 @@ def folder_file(request: HttpRequest, code: str, pk: int, which: str) -> HttpRes
         sha, name = found.original, found.document_name
     elif which == "proof" and found.proof:
         sha, name = found.proof, f"proof-P-{found.pk}.pdf"
-    elif which.startswith("annex-") and which[6:].isdigit():
-        annex = found.annexes.filter(pk=int(which[6:])).first()
-        if annex is None:
-            raise NotFound
-        sha, name = annex.sha256, annex.name
     else:
         raise NotFound
-    response = FileResponse(storage.open_file(sha), content_type="application/pdf" if which != "annex" else None)
+    response = FileResponse(storage.open_file(sha), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{name.replace(chr(34), "")}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+def folder_annex(request: HttpRequest, code: str, pk: int, annex_id: int) -> HttpResponseBase:
+    """An annex of a folder, with the type it was checked to have when it was sent (a scan may
+    be an image), as a download."""
+    scope = _scope(request, code)
+    annex = _folder(scope, pk).annexes.filter(pk=annex_id).first()
+    if annex is None:
+        raise NotFound
+    return file_response(annex.sha256, annex.content_type, annex.name)
 
 
 @login_required

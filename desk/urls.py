@@ -50,6 +50,7 @@ urlpatterns = [
     path("<str:code>/parapheur/<int:pk>/", parapheur.folder, name="folder"),
     path("<str:code>/parapheur/<int:pk>/act/<str:act>/", parapheur.folder_act, name="folder_act"),
     path("<str:code>/parapheur/<int:pk>/<str:which>.pdf", parapheur.folder_file, name="folder_file"),
+    path("<str:code>/parapheur/<int:pk>/annexes/<int:annex_id>", parapheur.folder_annex, name="folder_annex"),
     path("<str:code>/exchanges/", exchange.exchanges, name="exchanges"),
     path("<str:code>/directory/", exchange.directory, name="directory"),
     path("<str:code>/documents/", once_only.documents, name="documents"),

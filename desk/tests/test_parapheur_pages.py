@@ -408,3 +408,39 @@ def test_an_office_document_is_converted_when_a_converter_is_installed(commune, 
     refused = signed_in(people["writer"]).post(f"/desk/{commune.code}/parapheur/new/", form)
     assert refused.status_code == 400 and "aucun convertisseur" in refused.content.decode()
     assert Folder.objects.count() == 1
+
+
+def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(commune, people, outsider):
+    from documents.samples import image_bytes
+
+    scan = image_bytes("PNG")
+    folder = services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Marché n° 7",
+        document=document("Marché n° 7"),
+        document_name="marche.pdf",
+        steps=[StepSpec(kind=StepKind.VISA, people=(people["chief"].pk,))],
+        annexes=[("devis.pdf", document("Devis"), "application/pdf"), ("plan.png", scan, "image/png")],
+    )
+    pdf_annex, png_annex = folder.annexes.order_by("pk")
+    chief = signed_in(people["chief"])
+    page = chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for annex in (pdf_annex, png_annex):
+        url = f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{annex.pk}"
+        assert f'href="{url}"' in html
+    image = chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}")
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert b"".join(image.streaming_content) == scan
+    assert "plan.png" in image["Content-Disposition"]
+    pdf = chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{pdf_annex.pk}")
+    assert pdf["Content-Type"] == "application/pdf"
+    # Another folder's annex id, a huge id and an outsider: not found.
+    assert chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{2**63}").status_code == 404
+    assert chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{10**20}").status_code == 404
+    assert (
+        signed_in(outsider).get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}").status_code
+        == 404
+    )
