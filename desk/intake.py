@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from core.converters import MAX_ID
 from core.uploads import wants_json
 from desk.forms import CounterBatchLetterForm
 from registry import selectors
@@ -129,7 +130,8 @@ def counter_batch_done(request: HttpRequest, code: str) -> HttpResponse:
     """The letters of a batch, their numbers, and how far the recognition of their scans has come."""
     user: User = request.user  # type: ignore[assignment]
     administration = administration_for_staff(user, code, selectors.READ_ROLES)
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()][:MAX_ROWS]
+    parts = request.GET.get("ids", "").split(",")[:MAX_ROWS]
+    ids = [int(part) for part in parts if part.isascii() and part.isdigit() and int(part) <= MAX_ID]
     letters = sorted(selectors.register_entries(user, administration).filter(pk__in=ids), key=lambda c: c.pk)
     attached_to = selectors.attachments_with_text([c.pk for c in letters])
     rows = [(c, attached_to[c.pk]) for c in letters]

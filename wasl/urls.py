@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.i18n import set_language
 
 from api.urls import api
+from core.converters import IdConverter
 from core.views import healthz
+
+register_converter(IdConverter, "id")
 
 handler400 = "core.views.bad_request"
 handler404 = "core.views.not_found"

@@ -441,6 +441,5 @@ def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(comm
     assert chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{2**63}").status_code == 404
     assert chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{10**20}").status_code == 404
     assert (
-        signed_in(outsider).get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}").status_code
-        == 404
+        signed_in(outsider).get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}").status_code == 404
     )
