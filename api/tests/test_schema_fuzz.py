@@ -1,4 +1,17 @@
-"""Exploratory draft."""
+"""The API against its own OpenAPI schema, fuzzed by schemathesis as a citizen and as a clerk.
+
+Every operation is called with generated requests, valid and invalid (bounded: a few examples
+each, a fixed seed through ``derandomize``), in-process through the WSGI application on the
+test database. Every default check must pass: no server error, no status or content type the
+schema does not document, every body of the documented shape, invalid input refused.
+
+Two choices, said here so nobody wonders:
+- a request of the schema's shape may still be refused by a rule the schema cannot state (an
+  unknown administration code, an end date before the start): that is a documented 400 with
+  the reason; what does not match the schema is a 422. So 400 counts as an answer to valid
+  data, 422 never does.
+- unknown query parameters are ignored, as HTTP APIs do, rather than refused.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +34,7 @@ from api.urls import api
 from workflow.testing import deposit, make_procedure
 
 
-def _load():
+def _load() -> Any:
     from wasl.wsgi import application
 
     raw = json.loads(json.dumps(api.get_openapi_schema()))
@@ -103,6 +116,7 @@ def test_api_as_clerk(case, clerk_token):
 
 
 def call(case, token):
+    # The test client's way: keep the test's database connection open across the request.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
