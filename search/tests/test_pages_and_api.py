@@ -108,7 +108,9 @@ def test_the_api_refuses_bad_filters_with_a_clear_error(indexed: None, clerk: Us
 
 
 @pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01", "99999-01-01"])
-def test_a_far_date_is_refused_not_a_server_error(indexed: None, clerk: User, commune: Administration, far: str) -> None:
+def test_a_far_date_is_refused_not_a_server_error(
+    indexed: None, clerk: User, commune: Administration, far: str
+) -> None:
     answer = bearer(clerk).get("/api/v1/search", {"q": "x", "date_to": far})
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "date_to"
     page = signed_in(clerk).get(f"/desk/{commune.code}/search/", {"q": "x", "date_to": far}, HTTP_ACCEPT_LANGUAGE="fr")
