@@ -9,7 +9,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -45,7 +44,7 @@ class ErrorOut(Schema):
 # What each error status means in this API, for the schema's descriptions.
 MEANINGS = {
     400: "Refused by a rule: the request has the right shape, but the message says what is wrong with it.",
-    401: "The bearer token is missing, wrong or expired.",
+    401: "The bearer token is missing, wrong or expired (or its account's password changed since it was issued).",
     403: "Not allowed for this account.",
     404: "Not found, or not yours to know of.",
     409: "In conflict with the current state of the object.",
@@ -107,15 +106,7 @@ def install(api: NinjaAPI) -> None:
         response = respond(
             request,
             429,
-            error_body(
-                "rate_limited",
-                ngettext(
-                    "Too many requests. Try again in %(seconds)d second.",
-                    "Too many requests. Try again in %(seconds)d seconds.",
-                    exc.retry_after,
-                )
-                % {"seconds": exc.retry_after},
-            ),
+            error_body("rate_limited", exc.describe()),
         )
         response["Retry-After"] = str(exc.retry_after)
         return response

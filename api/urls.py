@@ -175,9 +175,12 @@ def _deposit_out(
 
 @api.post("/auth/token", response=responses({200: TokenOut}, 400, 401, 422, 429), auth=None, tags=["auth"])
 def auth_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
-    """Exchange an e-mail and password for a bearer token."""
-    rate_limit_hit(scope="login", key=client_address(request), rate=settings.RATE_LOGIN)
-    issued = api_token_issue(email=payload.username, password=payload.password)
+    """Exchange an e-mail and password for a bearer token.
+
+    Failed attempts are limited per client address and per account (429 with ``Retry-After``
+    saying when to try again). The token ends when it expires or when the password changes.
+    """
+    issued = api_token_issue(email=payload.username, password=payload.password, request=request)
     if issued is None:
         raise errors.ApiError(401, "wrong_credentials", _("Wrong e-mail or password."))
     _user, token = issued

@@ -42,6 +42,7 @@ def setup(users: int, tokens_out: Path) -> None:
     from core.canonical import sha256_hex
     from core.clock import now
     from tenancy.models import Administration, ApiToken, User
+    from tenancy.services import credential_stamp
     from trust.services import installation_pki
 
     with transaction.atomic():
@@ -66,7 +67,12 @@ def setup(users: int, tokens_out: Path) -> None:
                     email_verified_at=now(),
                 )
             raw = secrets.token_urlsafe(32)
-            ApiToken.objects.create(user=user, key_hash=sha256_hex(raw), expires_at=now() + timedelta(hours=6))
+            ApiToken.objects.create(
+                user=user,
+                key_hash=sha256_hex(raw),
+                credential_stamp=credential_stamp(user),
+                expires_at=now() + timedelta(hours=6),
+            )
             tokens.append(raw)
     # Create the PKI (demo mode) and the administration's seal now, not in the first request.
     installation_pki().seal_for(

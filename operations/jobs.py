@@ -79,6 +79,12 @@ def _index_for_search() -> object:
     return index_sync()
 
 
+def _forget_sign_in_throttles() -> object:
+    from tenancy.throttles import throttles_forget_expired
+
+    return throttles_forget_expired()
+
+
 @dataclass
 class Job:
     name: str
@@ -99,6 +105,7 @@ def default_jobs() -> list[Job]:
         Job("peer directories", 3600, _sync_peer_directories),
         Job("once-only requests and answers to peers", 10, _once_only_exchanges),
         Job("search index", 2, _index_for_search),
+        Job("forget expired sign-in limits", 3600, _forget_sign_in_throttles),
     ]
 
 

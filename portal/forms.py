@@ -3,13 +3,62 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AccessibleForm, named_with_code
 from documents.forms import CheckedFilesField
+from tenancy.backends import password_verify
 from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations
+from tenancy.throttles import Throttled
+
+
+def _label_new_password(form: forms.Form) -> None:
+    form.fields["new_password1"].label = _("New password")
+    form.fields["new_password2"].label = _("The new password again")
+    form.fields["new_password2"].help_text = ""
+
+
+class NewPasswordForm(AccessibleForm, auth_forms.SetPasswordForm[User]):
+    """The new password chosen from a reset link."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _label_new_password(self)
+
+
+class PasswordChangeForm(AccessibleForm, auth_forms.PasswordChangeForm):
+    """A signed-in account changes its password; the current one is checked under the sign-in
+    limits (a borrowed session cannot guess at it)."""
+
+    throttled: Throttled | None = None
+
+    def __init__(self, user: User, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+        self.fields["old_password"].label = _("Current password")
+        _label_new_password(self)
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        try:
+            verified = password_verify(request=self.request, user=self.user, password=old_password)
+        except Throttled as throttled:
+            self.throttled = throttled
+            raise ValidationError(throttled.describe(), code="throttled") from None
+        if not verified:
+            raise ValidationError(_("This is not your current password."), code="password_incorrect")
+        return old_password
+
+
+class PasswordResetRequestForm(AccessibleForm):
+    email = forms.EmailField(
+        label=_("E-mail address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
 
 
 class SignUpForm(AccessibleForm):

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from portal import tracking, views
 
@@ -9,32 +9,17 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("account/check-email/", views.check_email, name="check_email"),
     path("account/resend-verification/", views.resend_verification, name="resend_verification"),
     path("account/verify/<str:token>/", views.verify_email, name="verify_email"),
-    path(
-        "account/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="portal/password_reset.html",
-            email_template_name="portal/email/password_reset.txt",
-            subject_template_name="portal/email/password_reset_subject.txt",
-            success_url=reverse_lazy("portal:password_reset_done"),
-        ),
-        name="password_reset",
-    ),
+    path("account/password-reset/", views.password_reset, name="password_reset"),
     path(
         "account/password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="portal/password_reset_done.html"),
         name="password_reset_done",
     ),
-    path(
-        "account/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="portal/password_reset_confirm.html",
-            success_url=reverse_lazy("portal:password_reset_complete"),
-        ),
-        name="password_reset_confirm",
-    ),
+    path("account/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path(
         "account/reset/done/",
         auth_views.PasswordResetCompleteView.as_view(template_name="portal/password_reset_complete.html"),

@@ -6,14 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +22,15 @@ from core.canonical import sha256_hex
 from core.ratelimit import RateLimited, client_address, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from parapheur.selectors import folder_by_file_hash
-from portal.forms import DepositForm, SignUpForm, VerifyTokenForm, VerifyUploadForm
+from portal.forms import (
+    DepositForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    PasswordResetRequestForm,
+    SignUpForm,
+    VerifyTokenForm,
+    VerifyUploadForm,
+)
 from portal.tracking import follow_context
 from registry import selectors
 from registry.downloads import receipt_response
@@ -30,8 +38,18 @@ from registry.models import Channel
 from registry.receipts import receipt_issue_registered
 from registry.services import RegistrationRefused, Sender
 from registry.verification import receipt_check_pdf, stored_document_holds
+from tenancy.forms import SignInForm
 from tenancy.models import User
-from tenancy.services import TokenInvalid, account_register, account_verify_email, email_verification_token
+from tenancy.services import (
+    PasswordChange,
+    TokenInvalid,
+    account_password_set,
+    account_register,
+    account_verify_email,
+    email_verification_token,
+    password_reset_request,
+)
+from tenancy.throttles import Throttled, device_remember
 from trust.services import installation_pki
 from trust.verification import verify_pdf_signatures
 from workflow.services import request_register
@@ -48,15 +66,84 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
+    """The sign-in page of citizens and staff; the limits are the backend's
+    (:class:`tenancy.backends.ThrottledModelBackend`)."""
+
     template_name = "portal/login.html"
+    form_class = SignInForm
     redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def form_invalid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if form.throttled is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.throttled.retry_after)
+        return response
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset link. The answer is the same whether an account uses the address or
+    not, and is given before anything looks for one (the worker sends the e-mail)."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
-            rate_limit_hit(scope="login", key=client_address(request), rate=settings.RATE_LOGIN)
-        except RateLimited as limited:
-            return too_many(request, limited)
-        return super().post(request, *args, **kwargs)
+            password_reset_request(email=form.cleaned_data["email"], address=client_address(request))
+        except Throttled as throttled:
+            form.add_error(None, throttled.describe())
+            response = render(request, "portal/password_reset.html", {"form": form}, status=429)
+            response["Retry-After"] = str(throttled.retry_after)
+            return response
+        return redirect("portal:password_reset_done")
+    return render(request, "portal/password_reset.html", {"form": form})
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The new password from a reset link: every session and API token of the account ends,
+    and this browser becomes a known device of the account (its owner proved who they are)."""
+
+    template_name = "portal/password_reset_confirm.html"
+    form_class = NewPasswordForm
+    success_url = reverse_lazy("portal:password_reset_complete")
+
+    def form_valid(self, form: NewPasswordForm) -> HttpResponse:  # type: ignore[override]
+        user: User = form.user
+        account_password_set(
+            actor=user, user=user, password=form.cleaned_data["new_password1"], how=PasswordChange.RESET
+        )
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        device_remember(self.request, user.email)
+        return redirect(self.get_success_url())
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A signed-in account changes its password: this session stays signed in, every other
+    session and every API token ends."""
+
+    template_name = "portal/password_change.html"
+    form_class = PasswordChangeForm
+    success_url = reverse_lazy("portal:home")
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if form.throttled is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.throttled.retry_after)
+        return response
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:  # type: ignore[override]
+        user: User = form.user
+        account_password_set(
+            actor=user, user=user, password=form.cleaned_data["new_password1"], how=PasswordChange.CHANGED
+        )
+        update_session_auth_hash(self.request, user)
+        messages.success(
+            self.request, _("Your password was changed. Your other sessions and your API tokens were signed out.")
+        )
+        return redirect(self.get_success_url())
 
 
 def _send_verification(request: HttpRequest, user: User) -> None:
@@ -87,7 +174,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 language=(get_language() or "ar")[:5],
             )
             _send_verification(request, user)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="tenancy.backends.ThrottledModelBackend")
+            device_remember(request, user.email)
             return redirect("portal:check_email")
     return render(request, "portal/signup.html", {"form": form})
 

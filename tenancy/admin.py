@@ -10,7 +10,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
+from tenancy.forms import AdminSignInForm
 from tenancy.models import Administration, Membership, Service, User
+
+# The admin's sign-in goes through the same limits as the portal's, with the same messages.
+admin.site.login_form = AdminSignInForm
 
 
 class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]

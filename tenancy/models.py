@@ -197,13 +197,35 @@ class Membership(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for the API. Only the SHA-256 of the token is stored."""
+    """A bearer token for the API. Only the SHA-256 of the token is stored.
+
+    ``credential_stamp`` is a digest of the account's password hash when the token was issued:
+    a token is honoured only while it matches, so any change of password (reset, change, admin,
+    ``changepassword``) ends every token issued before it.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
+    credential_stamp = models.CharField(max_length=64, default="")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class Throttle(models.Model):
+    """Attempts counted against one key: an account, a client address or a known device.
+
+    ``key`` is a keyed digest of what is counted (see :mod:`tenancy.throttles`), so the table
+    names no one in clear. Rows past their window are deleted by the worker.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField()
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.count} until {self.window_ends_at:%Y-%m-%d %H:%M}"

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.mail import send_mail
 from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from core.canonical import sha256_hex
 from core.clock import now
 from tenancy.models import Administration, ApiToken, Membership, Service, User
+from tenancy.throttles import account_failures_forget, normalised_email, password_reset_attempt
 
 EMAIL_VERIFICATION_SALT = "wasl.email-verification"
 EMAIL_VERIFICATION_MAX_AGE = 3 * 24 * 3600
@@ -68,9 +80,19 @@ def account_verify_email(*, token: str) -> User:
     return user
 
 
-def api_token_issue(*, email: str, password: str) -> tuple[User, str] | None:
-    """Check the credentials and return a new bearer token, or None when they are wrong."""
-    user = authenticate(username=email.strip().lower(), password=password)
+def credential_stamp(user: User) -> str:
+    """A digest of the account's password hash: it changes with every change of password."""
+    return sha256_hex(f"wasl.credentials\n{user.password}")
+
+
+def api_token_issue(*, email: str, password: str, request: HttpRequest | None = None) -> tuple[User, str] | None:
+    """Check the credentials and return a new bearer token, or None when they are wrong.
+
+    The check goes through the sign-in limits (``request`` gives the client address) and
+    raises :class:`tenancy.throttles.Throttled` when the account or the address must wait.
+    The token lives until it expires or the account's password changes.
+    """
+    user = authenticate(request, username=email.strip().lower(), password=password)
     if user is None or not isinstance(user, User):
         return None
     raw = secrets.token_urlsafe(32)
@@ -78,6 +100,7 @@ def api_token_issue(*, email: str, password: str) -> tuple[User, str] | None:
         ApiToken.objects.create(
             user=user,
             key_hash=sha256_hex(raw),
+            credential_stamp=credential_stamp(user),
             expires_at=now() + timedelta(hours=settings.API_TOKEN_TTL_HOURS),
         )
         audit_record(actor=user, action="api_token.issued", subject_user=user)
@@ -85,11 +108,79 @@ def api_token_issue(*, email: str, password: str) -> tuple[User, str] | None:
 
 
 def api_token_user(raw: str) -> User | None:
-    """The active user behind a bearer token that has not expired."""
+    """The active user behind a bearer token that has not expired and was issued under the
+    account's current password."""
     token = ApiToken.objects.select_related("user").filter(key_hash=sha256_hex(raw)).first()
     if token is None or token.expires_at <= now() or not token.user.is_active:
         return None
+    if not constant_time_compare(token.credential_stamp, credential_stamp(token.user)):
+        return None
     return token.user
+
+
+class PasswordChange(StrEnum):
+    CHANGED = "changed"  # by the account itself, signed in, knowing the old password
+    RESET = "reset"  # through a link sent to the account's e-mail address
+
+
+def account_password_set(*, actor: User, user: User, password: str, how: PasswordChange) -> int:
+    """Give ``user`` a new password (validate it with the form first) and end everything the
+    old one opened: every API token is deleted, and every session signed in before is refused
+    from its next request on (Django checks a session against the password hash). The caller
+    keeps the session doing a change (``update_session_auth_hash``); after a reset none is kept.
+    A reset also ends the slow-down of the account's sign-ins: its owner proved who they are.
+    Returns the number of API tokens revoked.
+    """
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        revoked, _kinds = ApiToken.objects.filter(user=user).delete()
+        if how == PasswordChange.RESET:
+            account_failures_forget(email=user.email)
+        audit_record(
+            actor=actor,
+            action=f"account.password_{how.value}",
+            obj=user,
+            subject_user=user,
+            data={"api_tokens_revoked": revoked},
+        )
+    return revoked
+
+
+def password_reset_request(*, email: str, address: str) -> None:
+    """Queue the e-mail with a reset link for the account of ``email``, if there is one.
+
+    The same work whatever the address: the throttles are counted by the e-mail address as
+    typed and the task is queued without looking for an account; the worker looks, after
+    the answer is sent, and sends nothing when no active account with a password uses it.
+    Raises :class:`tenancy.throttles.Throttled` past the limits per e-mail and per client address.
+    """
+    email = normalised_email(email)
+    password_reset_attempt(email=email, address=address)
+    from tenancy.tasks import password_reset_email_task  # the task calls back into this module
+
+    password_reset_email_task.enqueue(email=email)
+
+
+def password_reset_email_send(*, email: str) -> int:
+    """Send the reset link to each active account of ``email`` that has a password; return how many."""
+    sent = 0
+    for user in User.objects.filter(email__iexact=normalised_email(email), is_active=True):
+        if not user.has_usable_password():
+            continue
+        link = settings.PUBLIC_URL + reverse(
+            "portal:password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+        with translation.override(user.language):
+            subject = _("Reset your Wasl password")
+            body = render_to_string("tenancy/email/password_reset.txt", {"user": user, "link": link})
+        send_mail(subject, body, None, [user.email])
+        sent += 1
+    return sent
 
 
 def administration_create(

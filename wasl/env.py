@@ -8,6 +8,7 @@ Each call records the variable in ``DECLARED`` so that a test can check that
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -104,3 +105,17 @@ def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = Non
         return parse_rate(text)
     except ValueError:
         raise ConfigurationError(f"{name}={text!r} is not a rate such as 30/m or 500/h") from None
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[IPNetwork]:
+    """Comma-separated addresses or networks: ``"127.0.0.1, 10.0.0.0/8, ::1"``."""
+    networks: list[IPNetwork] = []
+    for item in env_list(name, default, environ=environ):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigurationError(f"{name}: {item!r} is not an IP address or network such as 10.0.0.0/8") from None
+    return networks

@@ -18,6 +18,7 @@ from wasl.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_rate,
     env_size,
     env_str,
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenancy.middleware.KnownDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.NotFoundMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -131,7 +133,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenancy.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["tenancy.backends.ThrottledModelBackend"]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
@@ -198,7 +200,17 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # Rate limits, as (count, seconds).
 RATE_DEPOSIT = env_rate("WASL_RATE_DEPOSIT", "30/h")
-RATE_LOGIN = env_rate("WASL_RATE_LOGIN", "10/m")
+# Failed sign-ins per client address (and sign-ups per client address).
+RATE_LOGIN = env_rate("WASL_RATE_LOGIN", "20/15m")
+# After this many failed sign-ins in a row, an account (or one of its known devices) is slowed
+# down: the next attempt waits 30 s, then twice as long after each failure, at most LOGIN_MAX_DELAY.
+LOGIN_FREE_FAILURES = env_int("WASL_LOGIN_FREE_FAILURES", 5, minimum=1)
+LOGIN_MAX_DELAY = env_int("WASL_LOGIN_MAX_DELAY", 900, minimum=1)
+# Password-reset requests per e-mail address asked about, and per client address.
+RATE_RESET_ACCOUNT = env_rate("WASL_RATE_RESET_ACCOUNT", "3/h")
+RATE_RESET_ADDRESS = env_rate("WASL_RATE_RESET_ADDRESS", "10/h")
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks).
+TRUSTED_PROXIES = env_networks("WASL_TRUSTED_PROXIES", [])
 RATE_VERIFY = env_rate("WASL_RATE_VERIFY", "60/m")
 API_TOKEN_TTL_HOURS = env_int("WASL_API_TOKEN_TTL_HOURS", 24, minimum=1)
 RATE_TRACK = env_rate("WASL_RATE_TRACK", "20/h")

@@ -1,0 +1,92 @@
+"""The client address: the peer, unless a configured reverse proxy vouches for another."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from django.test import Client, RequestFactory
+
+from core.ratelimit import client_address
+from tenancy.testing import PASSWORD, make_user
+from wasl.env import ConfigurationError, env_networks
+
+PROXIES = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1")]
+
+
+def address(peer: str, forwarded: str | None = None) -> str:
+    meta = {"REMOTE_ADDR": peer}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client_address(RequestFactory().get("/", **meta))
+
+
+def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings):
+    settings.TRUSTED_PROXIES = []
+    assert address("127.0.0.1", "203.0.113.5") == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        # nginx in front: it appended the address it was reached from.
+        ("127.0.0.1", "203.0.113.5", "203.0.113.5"),
+        # The client wrote its own header; only the right-most untrusted address counts.
+        ("127.0.0.1", "1.2.3.4, 203.0.113.5", "203.0.113.5"),
+        # Two trusted proxies in a row (a load balancer, then nginx).
+        ("127.0.0.1", "198.51.100.8, 10.1.2.3", "198.51.100.8"),
+        ("::1", "2001:db8::7", "2001:db8::7"),
+        ("127.0.0.1", "::ffff:203.0.113.9", "203.0.113.9"),
+        # Garbage stops the walk at the proxy that passed it on.
+        ("127.0.0.1", "203.0.113.5, not-an-address", "127.0.0.1"),
+        ("127.0.0.1", "not-an-address, 10.0.0.4", "10.0.0.4"),
+        # Only proxies: the left-most of them is as far as the chain goes.
+        ("127.0.0.1", "10.0.0.9, 10.0.0.4", "10.0.0.9"),
+        ("127.0.0.1", "", "127.0.0.1"),
+        ("127.0.0.1", None, "127.0.0.1"),
+    ],
+)
+def test_a_trusted_proxy_vouches_for_the_right_most_untrusted_address(settings, peer, forwarded, client):
+    settings.TRUSTED_PROXIES = PROXIES
+    assert address(peer, forwarded) == client
+
+
+def test_a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address(settings):
+    settings.TRUSTED_PROXIES = PROXIES
+    assert address("198.51.100.20", "127.0.0.1, 203.0.113.5") == "198.51.100.20"
+
+
+def test_trusted_proxies_are_read_as_addresses_or_networks():
+    networks = env_networks("WASL_X", [], environ={"WASL_X": "127.0.0.1, 10.0.0.0/8 ,::1"})
+    assert [str(n) for n in networks] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    with pytest.raises(ConfigurationError, match="WASL_X"):
+        env_networks("WASL_X", [], environ={"WASL_X": "127.0.0.1, proxy.local"})
+
+
+def test_behind_the_proxy_each_client_has_its_own_sign_in_limit(db, settings):
+    """The finding: behind the documented proxy every user shared one bucket. With the proxy
+    trusted, a guesser fills only their own; a spoofed header from outside changes nothing."""
+    settings.TRUSTED_PROXIES = PROXIES
+    settings.RATE_LOGIN = (3, 900)
+    guessed, other = make_user(), make_user()
+
+    def sign_in(user, forwarded: str, password: str, peer: str = "127.0.0.1"):
+        return Client().post(
+            "/api/v1/auth/token",
+            {"username": user.email, "password": password},
+            content_type="application/json",
+            REMOTE_ADDR=peer,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    # The guesser at 203.0.113.5 writes what it likes in front of the proxy's entry.
+    for n in range(3):
+        assert sign_in(guessed, f"{n}.{n}.{n}.{n}, 203.0.113.5", "wrong-guess-00").status_code == 401
+    assert sign_in(guessed, "9.9.9.9, 203.0.113.5", PASSWORD).status_code == 429
+    # The others behind the same proxy are not concerned.
+    assert sign_in(guessed, "198.51.100.30", PASSWORD).status_code == 200
+    # A direct client forging the header is counted by its own address.
+    for _ in range(3):
+        assert sign_in(other, "198.51.100.31", "wrong-guess-00", peer="192.0.2.66").status_code == 401
+    assert sign_in(other, "198.51.100.31", PASSWORD, peer="192.0.2.66").status_code == 429
+    assert sign_in(other, "198.51.100.31", PASSWORD).status_code == 200
