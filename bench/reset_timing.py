@@ -79,13 +79,28 @@ def main() -> None:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
-        [python, "-c", f"import django; django.setup(); from tenancy.testing import make_user; make_user({EXISTING!r})"],
+        [
+            python,
+            "-c",
+            f"import django; django.setup(); from tenancy.testing import make_user; make_user({EXISTING!r})",
+        ],
         cwd=ROOT,
         env=env,
         check=True,
     )
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "wasl.wsgi:application", "--bind", f"127.0.0.1:{args.port}", "--workers", "2", "--threads", "4"],
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "wasl.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
         cwd=ROOT,
         env=env,
         stderr=subprocess.DEVNULL,

@@ -5,16 +5,13 @@ from typing import Any
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AccessibleForm, named_with_code
 from documents.forms import CheckedFilesField
-from tenancy.backends import password_verify
+from tenancy import forms as tenancy_forms
 from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations
-from tenancy.throttles import Throttled
 
 
 def _label_new_password(form: forms.Form) -> None:
@@ -31,28 +28,13 @@ class NewPasswordForm(AccessibleForm, auth_forms.SetPasswordForm[User]):
         _label_new_password(self)
 
 
-class PasswordChangeForm(AccessibleForm, auth_forms.PasswordChangeForm):
-    """A signed-in account changes its password; the current one is checked under the sign-in
-    limits (a borrowed session cannot guess at it)."""
+class PasswordChangeForm(AccessibleForm, tenancy_forms.PasswordChangeForm):
+    """A signed-in account changes its password (the current one checked under the limits)."""
 
-    throttled: Throttled | None = None
-
-    def __init__(self, user: User, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(user, *args, **kwargs)
-        self.request = request
         self.fields["old_password"].label = _("Current password")
         _label_new_password(self)
-
-    def clean_old_password(self) -> str:
-        old_password: str = self.cleaned_data["old_password"]
-        try:
-            verified = password_verify(request=self.request, user=self.user, password=old_password)
-        except Throttled as throttled:
-            self.throttled = throttled
-            raise ValidationError(throttled.describe(), code="throttled") from None
-        if not verified:
-            raise ValidationError(_("This is not your current password."), code="password_incorrect")
-        return old_password
 
 
 class PasswordResetRequestForm(AccessibleForm):

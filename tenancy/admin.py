@@ -10,11 +10,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
-from tenancy.forms import AdminSignInForm
+from tenancy.forms import AdminPasswordChangeForm, AdminSignInForm
 from tenancy.models import Administration, Membership, Service, User
 
-# The admin's sign-in goes through the same limits as the portal's, with the same messages.
+# The admin's sign-in and password change go through the same limits as the portal's.
 admin.site.login_form = AdminSignInForm
+admin.site.password_change_form = AdminPasswordChangeForm
 
 
 class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]

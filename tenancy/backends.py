@@ -21,7 +21,7 @@ def _attempt(request: HttpRequest | None, email: str) -> SignInAttempt:
     )
 
 
-def password_verify(*, request: HttpRequest, user: User, password: str) -> bool:
+def password_verify(*, request: HttpRequest | None, user: User, password: str) -> bool:
     """Check the password of a signed-in account (to change it) under the same limits as a
     sign-in, so that a borrowed session cannot guess at it. Raises ``Throttled``."""
     attempt = _attempt(request, user.email)

@@ -1,14 +1,19 @@
-"""The sign-in forms: the portal's and the Django admin's, both behind the sign-in limits."""
+"""The forms that check a password: signing in and changing it, on the portal and in the Django
+admin, all behind the sign-in limits."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from tenancy.backends import password_verify
+from tenancy.models import User
 from tenancy.throttles import Throttled, normalised_email
 
 
@@ -33,3 +38,32 @@ class SignInForm(AuthenticationForm):
 
 class AdminSignInForm(SignInForm, AdminAuthenticationForm):
     """The Django admin's sign-in form (staff only), with the same limits."""
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's password change; the current password is checked under the sign-in limits, so
+    that a borrowed session cannot guess at it (``request``, when given, adds the client
+    address and the known device)."""
+
+    throttled: Throttled | None = None
+
+    def __init__(self, user: User, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password: str = self.cleaned_data["old_password"]
+        try:
+            verified = password_verify(request=self.request, user=self.user, password=old_password)
+        except Throttled as throttled:
+            self.throttled = throttled
+            raise ValidationError(throttled.describe(), code="throttled") from None
+        if not verified:
+            raise ValidationError(_("This is not your current password."), code="password_incorrect")
+        return old_password
+
+
+class AdminPasswordChangeForm(PasswordChangeForm):
+    """The Django admin's own password change, with the same limits."""
+
+    required_css_class = "required"

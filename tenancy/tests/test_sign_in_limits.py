@@ -266,3 +266,18 @@ def test_the_retry_time_is_said_in_casablanca_rounded_up_to_the_minute():
     with translation.override("fr"):
         text = Throttled(retry_after=40, until=until, reason=Reason.ACCOUNT).describe()
     assert text == "Trop de tentatives de connexion échouées pour ce compte. Réessayez après 14:32."
+
+
+def test_guessing_the_current_password_in_the_django_admin_is_limited(db, clock):
+    root = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
+    borrowed = Client()
+    borrowed.force_login(root)
+    new = {"new_password1": "une-phrase-neuve-31", "new_password2": "une-phrase-neuve-31"}
+    for n in range(5):
+        assert borrowed.post("/admin/password_change/", {"old_password": f"guess-{n}", **new}).status_code == 200
+    page = borrowed.post(
+        "/admin/password_change/", {"old_password": PASSWORD, **new}, headers={"Accept-Language": "fr"}
+    )
+    assert "Trop de tentatives de connexion échouées pour ce compte" in page.content.decode()
+    root.refresh_from_db()
+    assert root.check_password(PASSWORD)

@@ -47,6 +47,13 @@ def test_malformed_values_are_refused_by_name(helper, value):
         helper("WASL_X", default, environ={"WASL_X": value})
 
 
+def test_trusted_proxies_are_read_as_addresses_or_networks():
+    networks = env.env_networks("WASL_X", [], environ={"WASL_X": "127.0.0.1, 10.0.0.0/8 ,::1"})
+    assert [str(n) for n in networks] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    with pytest.raises(env.ConfigurationError, match="WASL_X"):
+        env.env_networks("WASL_X", [], environ={"WASL_X": "127.0.0.1, proxy.local"})
+
+
 def _start(**variables: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
     environment.update(variables, DJANGO_SETTINGS_MODULE="wasl.settings")
