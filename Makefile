@@ -1,5 +1,6 @@
 # Wasl: one entry point for set-up, running and checking.
 #   make run     install, migrate, seed the demo, serve on http://$(HOST):$(PORT) with a worker
+#   make stop    stop what `make run` started (from another terminal, or after it was killed)
 #   make test    the whole suite, on SQLite and on a throw-away PostgreSQL
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
@@ -8,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ENV := WASL_DEMO=true WASL_PUBLIC_URL=$${WASL_PUBLIC_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test install install-dev lint typecheck bench worker migrate seed messages check clean
+.PHONY: run stop test install install-dev lint typecheck bench worker migrate seed messages check clean
 
 $(VENV)/bin/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -33,6 +34,9 @@ seed: migrate
 
 run: seed
 	$(DEMO_ENV) $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+stop: install
+	$(DEMO_ENV) $(PY) manage.py serve --stop
 
 worker: install
 	$(DEMO_ENV) $(PY) manage.py run_worker
