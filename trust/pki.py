@@ -41,6 +41,7 @@ import hashlib
 import os
 import secrets
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,9 @@ from trust._pki_parts import (
     _write_atomic,
 )
 from trust._pki_parts import (
+    LOCK_FILE as LOCK_FILE,  # the lock's own file: not part of the PKI a backup copies
+)
+from trust._pki_parts import (
     PkiMissing as PkiMissing,  # raised by this module: part of its interface
 )
 from trust.cms import PrivateKey, SigningIdentity
@@ -96,6 +100,14 @@ TSA_VALIDITY = timedelta(days=20 * 365)
 SEAL_VALIDITY = timedelta(days=10 * 365)
 SEAL_RENEW_BEFORE = timedelta(days=365)
 PERSON_VALIDITY = timedelta(days=3 * 365)
+
+
+def pki_directory_locked(directory: Path | str, *, exclusive: bool = False) -> AbstractContextManager[None]:
+    """The PKI directory's lock, for a tool that reads or writes the directory whole (a backup).
+
+    Shared, no seal is half-issued and no key is paired with another certificate while it is held.
+    """
+    return _locked(Path(directory), exclusive=exclusive)
 
 
 class SealUnavailable(RuntimeError):

@@ -178,6 +178,8 @@ PKI_DIR = Path(env_str("WASL_PKI_DIR", str(DATA_DIR / "pki"))).resolve()
 # Where the scanned files named by a legacy register's import are read from (paths in the
 # imported file are relative to it and may not leave it).
 IMPORT_DIR = Path(env_str("WASL_IMPORT_DIR", str(DATA_DIR / "import"))).resolve()
+# Where `manage.py backup` writes its archives unless told otherwise.
+BACKUP_DIR = Path(env_str("WASL_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
 # Outside the demo the PKI must be supplied (or created on purpose with `manage.py pki_init`).
 PKI_AUTOCREATE = env_bool("WASL_PKI_AUTOCREATE", DEMO)
 # The name the installation's root certificate carries.
