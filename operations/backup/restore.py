@@ -31,9 +31,11 @@ from django.db.migrations.loader import MigrationLoader
 
 from operations.backup import database
 from operations.backup.archive import MANIFEST, BackupInvalid, hash_stream, read_members
-from operations.backup.create import NOT_STORED
+from operations.backup.create import SECRET_NAME, redact
 from operations.backup.verify import backup_verify
 from operations.supervisor import RunDirectory
+
+_WHERE_IT_LIVES = ("WASL_DATA_DIR", "WASL_FILES_DIR", "WASL_PKI_DIR", "WASL_DATABASE_URL", "WASL_BACKUP_DIR")
 
 
 class RestoreRefused(Exception):
@@ -84,14 +86,23 @@ def _write(stream: Any, target: Path, *, mode: int, expected: tuple[str, int], n
 
 
 def _configuration_differences(archived: dict[str, Any]) -> list[str]:
+    """What differs from the settings in effect where the backup was made (never a secret's value)."""
+
+    def shown(value: str | None) -> str:
+        return "unset (the default)" if value is None else repr(value)
+
     notes = []
     for name, value in sorted((archived.get("environment") or {}).items()):
         here = os.environ.get(name)
-        if value == NOT_STORED:
-            if here is None:
+        if SECRET_NAME.search(name):
+            if value is not None and here is None:
                 notes.append(f"{name} was set where the backup was made: set it here too (it is not in the backup).")
-        elif value != here and name not in ("WASL_DATA_DIR", "WASL_FILES_DIR", "WASL_PKI_DIR", "WASL_DATABASE_URL"):
-            notes.append(f"{name} was {value!r} where the backup was made, here it is {here!r}.")
+            continue
+        if name in _WHERE_IT_LIVES:
+            continue  # restoring elsewhere is the point
+        here_kept = None if here is None else redact(name, here)
+        if value != here_kept:
+            notes.append(f"{name} was {shown(value)} where the backup was made, here it is {shown(here_kept)}.")
     return notes
 
 

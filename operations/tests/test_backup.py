@@ -166,7 +166,7 @@ def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_dep
 
     restored = _manage("restore", str(archive), environment=elsewhere)
     assert restored.returncode == 0, restored.stdout + restored.stderr
-    assert "every check passes" in restored.stdout
+    assert "every check passes" in restored.stdout and SECRET not in restored.stdout
     assert "WASL_SECRET_KEY was set where the backup was made: set it here too" not in restored.stdout
     verified = _manage("verify_register", environment=elsewhere)
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -300,3 +300,25 @@ def test_keep_removes_only_the_oldest_backups_of_the_directory(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["notes.tar", *names[3:], *(f"{n}.sha256" for n in names[3:])]
     )
+
+
+def test_a_restore_tells_which_settings_differ_without_showing_a_secret(monkeypatch):
+    from operations.backup.restore import _configuration_differences
+
+    monkeypatch.delenv("WASL_EMAIL_PASSWORD", raising=False)
+    monkeypatch.setenv("WASL_SECRET_KEY", "a-secret-of-this-machine")
+    monkeypatch.setenv("WASL_PUBLIC_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("WASL_DATA_DIR", "/elsewhere")
+    archived = {
+        "environment": {
+            "WASL_SECRET_KEY": NOT_STORED,
+            "WASL_EMAIL_PASSWORD": NOT_STORED,
+            "WASL_PUBLIC_URL": "https://wasl.commune.ma",
+            "WASL_DATA_DIR": "/var/lib/wasl",
+        }
+    }
+    notes = _configuration_differences(archived)
+    assert notes == [
+        "WASL_EMAIL_PASSWORD was set where the backup was made: set it here too (it is not in the backup).",
+        "WASL_PUBLIC_URL was 'https://wasl.commune.ma' where the backup was made, here it is 'http://127.0.0.1:8000'.",
+    ]
