@@ -16,9 +16,12 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from operations.processes import ProcessRef, start_ticks
 from operations.supervisor import RunDirectory, backoff
@@ -41,23 +44,42 @@ def _environment(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory) -> Path:
-    """A migrated SQLite database, made once and copied into each test's data directory."""
-    data_dir = tmp_path_factory.mktemp("migrated")
-    subprocess.run([*MANAGE, "migrate", "-v0"], env=_environment(data_dir), check=True, cwd=ROOT, timeout=300)
-    return data_dir / "wasl.sqlite3"
+def stack_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[dict[str, str]]:
+    """A migrated database for the stack, of the kind the suite runs on: its settings to add.
+
+    SQLite: a file, migrated once and copied into each test's data directory (``template``).
+    PostgreSQL: a database of its own on the suite's server, dropped at the end.
+    """
+    if connection.vendor == "sqlite":
+        data_dir = tmp_path_factory.mktemp("migrated")
+        subprocess.run([*MANAGE, "migrate", "-v0"], env=_environment(data_dir), check=True, cwd=ROOT, timeout=300)
+        yield {"template": str(data_dir / "wasl.sqlite3")}
+        return
+    name = f"wasl_stack_{uuid.uuid4().hex[:10]}"
+    config = connection.settings_dict
+    credentials = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
+    url = f"postgres://{credentials}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        environment = {**_environment(tmp_path_factory.mktemp("migrate")), "WASL_DATABASE_URL": url}
+        subprocess.run([*MANAGE, "migrate", "-v0"], env=environment, check=True, cwd=ROOT, timeout=300)
+        yield {"WASL_DATABASE_URL": url}
+    finally:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Stack:
     """A running ``manage.py serve``, its output collected line by line."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, database: dict[str, str]) -> None:
         self.data_dir, self.port = data_dir, port
         self.run = RunDirectory(data_dir / "run")
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [*MANAGE, "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
-            env=_environment(data_dir),
+            env={**_environment(data_dir), **database},
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -133,12 +155,14 @@ def _gone(pid: int, seconds: float = 15) -> bool:
 
 
 @pytest.mark.slow
-def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(migrated, tmp_path):
+def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_database, tmp_path):
     data_dir = tmp_path / "var"
     data_dir.mkdir()
-    shutil.copy(migrated, data_dir / "wasl.sqlite3")
+    database = {k: v for k, v in stack_database.items() if k.startswith("WASL_")}
+    if "template" in stack_database:
+        shutil.copy(stack_database["template"], data_dir / "wasl.sqlite3")
     port = _free_port()
-    stack = Stack(data_dir, port)
+    stack = Stack(data_dir, port, database)
     seen: set[int] = set()
     try:
         stack.answers_within(90)  # the first start imports everything: not what is measured
@@ -184,7 +208,7 @@ def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(migrate
         assert new_master.alive() and new_task_worker.alive()
 
         # ... until the next serve on this data directory stops it and takes over.
-        stack = Stack(data_dir, port)
+        stack = Stack(data_dir, port, database)
         stack.wait_for(rf"the web server \(pid {new_master.pid}\) left running by a serve that was killed")
         stack.wait_for(rf"the task worker \(pid {new_task_worker.pid}\) left running by a serve that was killed")
         stack.answers_within(60)
