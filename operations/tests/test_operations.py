@@ -1,15 +1,8 @@
-"""Running Wasl: the demo seed, periodic jobs, and the server launcher as a real process."""
+"""Running Wasl: the demo seed and the periodic jobs (the launcher: test_serve.py)."""
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -70,50 +63,6 @@ def test_periodic_jobs_run_when_due_and_survive_failures(db):
     run_due(jobs, now=105)
     run_due(jobs, now=111)
     assert calls == ["ok", "boom", "ok", "boom"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.mark.slow
-def test_the_launcher_serves_with_a_worker_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
-    environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="wasl.settings")
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=environment, check=True, cwd=ROOT, timeout=120)
-    server = subprocess.Popen(
-        [*manage, "serve", "--port", str(port), "--workers", "1"],
-        env=environment,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "the server did not answer in time"
-                time.sleep(0.3)
-        server.send_signal(signal.SIGINT)
-        output, _ = server.communicate(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
-    assert server.returncode == 0, output
-    assert "citizen@demo.ma" in output and f"http://127.0.0.1:{port}/" in output
-    assert "Wasl stopped." in output
-    leftovers = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout.strip()
-    assert leftovers == ""
 
 
 def test_jobs_that_found_nothing_to_do_stay_out_of_the_log(caplog):

@@ -167,6 +167,7 @@ def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_d
     try:
         stack.answers_within(90)  # the first start imports everything: not what is measured
         stack.wait_for("Press Ctrl-C to stop.")
+        assert f"http://127.0.0.1:{port}/" in stack.log and "citizen@demo.ma" in stack.log  # the banner
 
         # A gunicorn worker: its master boots another.
         master = stack.program("web server")
