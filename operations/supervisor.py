@@ -26,10 +26,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from operations.processes import ProcessRef, port_holders, signal_group, stop_group
 
@@ -216,11 +216,10 @@ class Supervisor:
     run_directory: RunDirectory
     cwd: Path
     details: dict[str, Any] = field(default_factory=dict)
-    out: TextIO | None = None
-    _stopping: int = 0
-    _leftovers: list[_Leftover] = field(default_factory=list)
+    _stopping: int = field(default=0, init=False)  # signals received
+    _leftovers: list[_Leftover] = field(default_factory=list, init=False)
 
-    def run(self, on_started: Any = None) -> None:
+    def run(self, on_started: Callable[[], None] | None = None) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
         try:

@@ -2,7 +2,8 @@
 
 The archive is verified whole before anything is written. An installation that already holds
 data is refused unless ``replace`` is given; then what is replaced is moved aside (SQLite
-file, PKI directory, anchors, renamed ``*.before-restore-<time>``), except a PostgreSQL
+file, PKI directory, file store, renamed ``*.before-restore-<time>``: the old files must not
+be swept as orphans of the restored database), except a PostgreSQL
 database, whose tables the archive holds are dropped and recreated. A running ``serve`` on
 the data directory is refused: restoring under a live service would mix two states.
 
@@ -161,9 +162,12 @@ def _restore(archive: Path, *, replace: bool, say: Callable[[str], None]) -> Res
     result = RestoreResult(manifest, notes=list(verified.notes))
     suffix = f".before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     if replace:
-        for path in (pki_dir, files_dir / "anchors"):
+        for path in (pki_dir, files_dir):
             if _holds_files(path, ignore=(".lock",)):
-                moved = _move_aside(path, suffix)
+                try:
+                    moved = _move_aside(path, suffix)
+                except OSError as exc:
+                    raise RestoreRefused(f"{path} cannot be moved aside ({exc.strerror}): empty it first.") from exc
                 if moved:
                     result.moved_aside.append(moved)
     expected = {m["name"]: (m["sha256"], int(m["size"])) for m in manifest["members"]}

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Replace an installation that holds data (its SQLite file, PKI and anchors are moved aside).",
+            help="Replace an installation that holds data (its SQLite file, PKI and file store are moved aside).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
