@@ -12,11 +12,16 @@ The order of the copy is what makes it consistent without stopping anything:
 5. the rest of ``FILES_DIR`` (not ``tmp/``): files are written before the database commits
    the rows naming them, so every file the snapshot names is there.
 
-The archive then holds a few files younger than the snapshot, which nothing names: the
-orphan sweep removes them from a restored installation an hour later. Stored files whose
-bytes no longer hash to their name, and files the database names that are missing from
-``FILES_DIR``, are reported: the archive is still written (a backup with a known hole is
-better than none) and the command fails so that somebody looks.
+Of the stored files, the archive keeps those the snapshot names and those written before it
+began; a file younger than the snapshot that it does not name is left out. Such a file can be
+a receipt or a letter sealed since, stating a log entry the snapshot does not hold: restored,
+it would read as a log cut short. (A file older than the snapshot states only what had
+committed before it was sealed, hence before the snapshot.) Older files that nothing names
+are kept: some are evidence (a sealed document whose row is gone), the others are swept.
+
+Stored files whose bytes no longer hash to their name, and files the database names that are
+missing from ``FILES_DIR``, are reported: the archive is still written (a backup with a known
+hole is better than none) and the command fails so that somebody looks.
 """
 
 from __future__ import annotations
@@ -126,6 +131,13 @@ def _walk(base: Path, *, skip_top: tuple[str, ...] = ()) -> Iterator[Path]:
                 yield path
 
 
+def _written_since(path: Path, instant: float) -> bool:
+    try:
+        return path.stat().st_mtime >= instant
+    except FileNotFoundError:
+        return True  # gone: nothing to copy
+
+
 def _applied_migrations() -> list[list[str]]:
     return sorted([app, name] for app, name in MigrationRecorder(connections["default"]).applied_migrations())
 
@@ -155,13 +167,11 @@ def backup_create(
         say(f"anchors: {anchors} files")
 
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".wasl-backup-") as scratch:
-            snapshot_started_at = _now()
-            snapshot = database.snapshot(Path(scratch))
-            snapshot_finished_at = _now()
-            writer.add_file(database.MEMBER[engine], snapshot)
-            say(f"database ({engine}): {snapshot.stat().st_size} bytes, snapshot taken at {snapshot_started_at}")
-        # Every file the snapshot can name: asked now, its rows are all committed, so their files are written.
-        named = set(Blob.objects.values_list("sha256", flat=True))
+            snapshot = database.snapshot(Path(scratch), names_of=(Blob._meta.db_table, "sha256"))
+            writer.add_file(database.MEMBER[engine], snapshot.path)
+            say(f"database ({engine}): {snapshot.path.stat().st_size} bytes, as of {snapshot.started_at.isoformat()}")
+        named = snapshot.names  # the stored files the snapshot names
+        snapshot_began = snapshot.started_at.timestamp()
         migrations = _applied_migrations()
 
         pki_files = 0
@@ -179,14 +189,19 @@ def backup_create(
         say(f"pki: {pki_files} files")
 
         archived: set[str] = set()
-        stored = 0
+        stored = younger = 0
         for item in _walk(files_dir, skip_top=("tmp", "anchors")):
             relative = item.relative_to(files_dir).as_posix()
+            content = CONTENT_NAME.match(relative)
+            if content and content.group(1) not in named and _written_since(item, snapshot_began):
+                # Younger than the snapshot and named by nothing in it: a receipt sealed since
+                # states a log entry the snapshot lacks, which would read as a truncated log.
+                younger += 1
+                continue
             digest = writer.add_file(f"files/{relative}", item)
             if digest is None:
                 continue  # an orphan removed by the sweep meanwhile
             stored += 1
-            content = CONTENT_NAME.match(relative)
             if content:
                 archived.add(content.group(1))
                 if digest != content.group(1):
@@ -198,16 +213,22 @@ def backup_create(
         ]
         if len(missing) > 20:
             problems.append(f"… and {len(missing) - 20} more files named by the database are missing from it.")
-        say(f"files: {stored} files")
+        say(f"files: {stored} files ({younger} younger than the snapshot left out)")
 
         manifest = {
             "format": FORMAT,
             "started_at": started_at,
             "finished_at": _now(),
-            "snapshot_started_at": snapshot_started_at,
-            "snapshot_finished_at": snapshot_finished_at,
+            "snapshot_started_at": snapshot.started_at.isoformat(timespec="microseconds"),
+            "snapshot_finished_at": snapshot.finished_at.isoformat(timespec="microseconds"),
             "database": {"engine": engine, "member": database.MEMBER[engine], "migrations": migrations},
-            "counts": {"anchors": anchors, "pki": pki_files, "files": stored, "named_by_database": len(named)},
+            "counts": {
+                "anchors": anchors,
+                "pki": pki_files,
+                "files": stored,
+                "named_by_database": len(named),
+                "younger_left_out": younger,
+            },
             "problems": problems,
         }
         digest = writer.finish(manifest)

@@ -16,10 +16,12 @@ import shutil
 import sqlite3
 import subprocess
 from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -50,8 +52,23 @@ def sqlite_path() -> Path:
     return Path(_settings()["NAME"])
 
 
-def snapshot(directory: Path) -> Path:
-    """Copy the database, as of one instant, to a new file in ``directory``; return the file."""
+@dataclass
+class Snapshot:
+    """The database copied as of one instant, and the rows of one column as that copy holds them."""
+
+    path: Path
+    started_at: datetime  # no later than the instant copied: what committed before is in it
+    finished_at: datetime
+    names: set[str]
+
+
+def snapshot(directory: Path, *, names_of: tuple[str, str]) -> Snapshot:
+    """Copy the database, as of one instant, to a new file in ``directory``.
+
+    ``names_of`` is a (table, column): its values as of the same instant come back in ``names``
+    (the stored files the copy names).
+    """
+    table, column = names_of
     if engine() == SQLITE:
         source_path = sqlite_path()
         if not source_path.exists():
@@ -60,18 +77,31 @@ def snapshot(directory: Path) -> Path:
         source = sqlite3.connect(source_path, timeout=60)
         copy = sqlite3.connect(target)
         try:
+            started_at = datetime.now(UTC)
             source.backup(copy)  # every page in one step: one read transaction, one consistent state
+            finished_at = datetime.now(UTC)
             problem = copy.execute("PRAGMA quick_check").fetchone()[0]
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            names = {row[0] for row in copy.execute(f'SELECT "{column}" FROM "{table}"')}  # noqa: S608 (model names)
         finally:
             copy.close()
             source.close()
         if problem != "ok":
             raise DatabaseBackupError(f"The copy of the database fails SQLite's check: {problem}")
-        return target
+        return Snapshot(target, started_at, finished_at, names)
+    # pg_dump reads in a transaction of its own; to know what its copy holds, it is given this
+    # transaction's snapshot (pg_export_snapshot), and the names are read in the same one.
     target = directory / "wasl.pgdump"
-    _run_pg("pg_dump", "--format=custom", f"--file={target}")
-    return target
+    with transaction.atomic(), connections["default"].cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        started_at = datetime.now(UTC)
+        cursor.execute("SELECT pg_export_snapshot()")
+        exported = cursor.fetchone()[0]
+        _run_pg("pg_dump", "--format=custom", f"--snapshot={exported}", f"--file={target}")
+        finished_at = datetime.now(UTC)
+        cursor.execute(f'SELECT "{column}" FROM "{table}"')  # noqa: S608 (model names)
+        names = {row[0] for row in cursor.fetchall()}
+    return Snapshot(target, started_at, finished_at, names)
 
 
 def check_snapshot(path: Path, database_engine: str) -> str | None:

@@ -26,11 +26,13 @@ from django.db import connection
 
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
+from operations.backup import database
 from operations.backup.archive import BackupInvalid
 from operations.backup.create import NOT_STORED, backup_create, redact, rotate
 from operations.backup.verify import backup_verify
 from operations.supervisor import RunDirectory
-from registry.models import Channel
+from registry.models import Channel, Correspondence, Receipt
+from registry.receipts import receipt_issue_registered
 from registry.services import Sender, correspondence_register
 from tenancy.testing import make_administration, make_user
 from trust.services import installation_pki
@@ -136,6 +138,7 @@ def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_dep
                     # A PDF of its own each time: a new stored file, written while the backup copies.
                     files=check_files([bytes_upload(pdf_bytes(pad_to=8_000, text=f"{citizen.pk}-{n}"), "a.pdf")]),
                 )
+                receipt_issue_registered(registration)  # as the portal does before it answers
                 acknowledged.append((f"COMMUNE-BACKUP {registration.correspondence.number}", time.time()))
         except BaseException as exc:
             failures.append(exc)
@@ -213,17 +216,66 @@ def archive(live, tmp_path) -> Path:
     """A small backup made in this process: one registered deposit, its file, the PKI."""
     administration = make_administration("COMMUNE-SMALL")
     citizen = make_user("small@example.ma")
-    correspondence_register(
-        actor=citizen,
-        administration=administration,
-        channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
-        subject="طلب",
-        files=check_files([bytes_upload(pdf_bytes(pad_to=4_000, text="small"), "a.pdf")]),
+    receipt_issue_registered(
+        correspondence_register(
+            actor=citizen,
+            administration=administration,
+            channel=Channel.ONLINE,
+            sender=Sender.of_account(citizen),
+            subject="طلب",
+            files=check_files([bytes_upload(pdf_bytes(pad_to=4_000, text="small"), "a.pdf")]),
+        )
     )
     result = backup_create(output=tmp_path / "small.tar")
     assert result.problems == []
     return result.path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out_whole(
+    live, elsewhere, monkeypatch, tmp_path
+):
+    """Its attachment and its sealed receipt are stored after the snapshot, which does not hold
+    its log entry: restored, the receipt would read as a log cut short."""
+    administration = make_administration("COMMUNE-BETWEEN")
+    citizen = make_user("between@example.ma")
+
+    def deposit(subject: str):
+        registration = correspondence_register(
+            actor=citizen,
+            administration=administration,
+            channel=Channel.ONLINE,
+            sender=Sender.of_account(citizen),
+            subject=subject,
+            files=check_files([bytes_upload(pdf_bytes(pad_to=4_000, text=subject), "a.pdf")]),
+        )
+        receipt_issue_registered(registration)
+        return registration.correspondence
+
+    kept = deposit("before the backup")
+    take_snapshot = database.snapshot
+    late: list[Correspondence] = []
+
+    def snapshot_then_a_deposit(directory, **options):
+        taken = take_snapshot(directory, **options)
+        late.append(deposit("between the snapshot and the files"))
+        return taken
+
+    monkeypatch.setattr(database, "snapshot", snapshot_then_a_deposit)
+    result = backup_create(output=tmp_path / "between.tar")
+    assert result.problems == []
+    late_receipt = Receipt.objects.get(correspondence=late[0])
+    assert late_receipt.blob_id is not None, "the late deposit's receipt was not issued"
+    late_files = {late_receipt.blob_id, *late[0].attachments.values_list("blob_id", flat=True)}
+    with tarfile.open(result.path) as tar:
+        members = {Path(name).name for name in tar.getnames()}
+    assert Receipt.objects.get(correspondence=kept).blob_id in members
+    assert not late_files & members
+    assert result.manifest["counts"]["younger_left_out"] >= 2
+
+    restored = _manage("restore", str(result.path), environment=elsewhere)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert _registered(elsewhere) == {f"COMMUNE-BETWEEN {kept.number}"}
 
 
 def _flip_byte_of(archive: Path, member_prefix: str) -> str:
