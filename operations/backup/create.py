@@ -4,7 +4,10 @@ The order of the copy is what makes it consistent without stopping anything:
 
 1. the configuration in effect (secrets left out);
 2. ``FILES_DIR/anchors/``: anchors are appended *after* the database commits what they
-   anchor, so every anchor copied now names something the snapshot below holds;
+   anchor, so every anchor copied now names something the snapshot below holds. The files
+   stay share-locked until the snapshot is taken, so that no checkpoint is appended and then
+   marked anchored in the database in between (the copy would lack what the snapshot says
+   the file holds);
 3. the database, as of one instant (:mod:`operations.backup.database`);
 4. the PKI, under its directory lock: seals, the key-encryption key and CRL entries are
    written *before* the database rows that rely on them, so copied after the snapshot they
@@ -26,11 +29,13 @@ hole is better than none) and the command fails so that somebody looks.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,16 +163,21 @@ def backup_create(
         started_at = _now()
         writer.add_bytes("config/settings.json", json.dumps(configuration(), indent=1).encode())
 
-        anchors = 0
-        for anchor in _walk(files_dir / "anchors"):
-            # Appended to while the service runs: copy what is there now, as one read.
-            data, mtime = anchor.read_bytes(), anchor.stat().st_mtime
-            writer.add_bytes(f"files/{anchor.relative_to(files_dir).as_posix()}", data, mode=0o640, mtime=mtime)
-            anchors += 1
-        say(f"anchors: {anchors} files")
-
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".wasl-backup-") as scratch:
-            snapshot = database.snapshot(Path(scratch), names_of=(Blob._meta.db_table, "sha256"))
+            with ExitStack() as held:
+                anchors = 0
+                for anchor in _walk(files_dir / "anchors"):
+                    # Shared-locked until the snapshot is taken: the appender (registry.anchors
+                    # locks a file exclusively) waits, so no checkpoint is written to an anchor
+                    # file, and marked anchored in the database, between this copy and the snapshot.
+                    source = held.enter_context(open(anchor, "rb"))
+                    fcntl.flock(source.fileno(), fcntl.LOCK_SH)
+                    data, mtime = source.read(), os.fstat(source.fileno()).st_mtime
+                    name = f"files/{anchor.relative_to(files_dir).as_posix()}"
+                    writer.add_bytes(name, data, mode=0o640, mtime=mtime)
+                    anchors += 1
+                say(f"anchors: {anchors} files")
+                snapshot = database.snapshot(Path(scratch), names_of=(Blob._meta.db_table, "sha256"))
             writer.add_file(database.MEMBER[engine], snapshot.path)
             say(f"database ({engine}): {snapshot.path.stat().st_size} bytes, as of {snapshot.started_at.isoformat()}")
         named = snapshot.names  # the stored files the snapshot names

@@ -31,6 +31,7 @@ from operations.backup.archive import BackupInvalid
 from operations.backup.create import NOT_STORED, backup_create, redact, rotate
 from operations.backup.verify import backup_verify
 from operations.supervisor import RunDirectory
+from registry.anchors import anchor_file_append
 from registry.models import Channel, Correspondence, Receipt
 from registry.receipts import receipt_issue_registered
 from registry.services import Sender, correspondence_register
@@ -276,6 +277,36 @@ def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out
     restored = _manage("restore", str(result.path), environment=elsewhere)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert _registered(elsewhere) == {f"COMMUNE-BETWEEN {kept.number}"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkpoint_anchored_while_the_snapshot_is_taken_waits_for_it(live, monkeypatch, tmp_path):
+    """Else the snapshot could mark anchored a checkpoint the copied anchor file lacks."""
+    anchor_file_append("COMMUNE-ANCHOR", [("first statement", b"seal")])
+    take_snapshot = database.snapshot
+    times: dict[str, float] = {}
+    appender = threading.Thread(
+        target=lambda: (
+            anchor_file_append("COMMUNE-ANCHOR", [("second statement", b"seal")]),
+            times.setdefault("appended", time.monotonic()),
+        )
+    )
+
+    def snapshot_while_appending(directory, **options):
+        appender.start()
+        time.sleep(0.5)  # the appender is waiting for the lock by now
+        taken = take_snapshot(directory, **options)
+        times["snapshot"] = time.monotonic()
+        return taken
+
+    monkeypatch.setattr(database, "snapshot", snapshot_while_appending)
+    result = backup_create(output=tmp_path / "anchors.tar")
+    appender.join()
+    assert times["appended"] > times["snapshot"]
+    with tarfile.open(result.path) as tar:
+        archived = tar.extractfile("files/anchors/COMMUNE-ANCHOR.jsonl").read().decode()
+    assert "first statement" in archived and "second statement" not in archived
+    assert "second statement" in (Path(live["WASL_FILES_DIR"]) / "anchors" / "COMMUNE-ANCHOR.jsonl").read_text()
 
 
 def _flip_byte_of(archive: Path, member_prefix: str) -> str:
