@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.clock import now
 from registry.models import Correspondence, Direction
+from registry.services import LOCAL_ZONE
 from registry.testing import counter_mail
 from search.models import IndexProgress, SearchEntry
 from search.selectors import COUNT_CAP, Filters, number_asked, search, snippet
@@ -119,7 +120,7 @@ def test_filters_narrow_the_results(
     assert found(clerk, commune, "رخصة", status=case.status) == [request.subject]
     assert found(clerk, commune, "رخصة", direction=Direction.OUTGOING) == []
     assert found(clerk, commune, "رخصة", sender="X") == ["طلب رخصة البناء بالحي الإداري"]
-    today = request.registered_at.date()
+    today = request.registered_at.astimezone(LOCAL_ZONE).date()  # dates are Casablanca's days, not UTC's
     assert len(found(clerk, commune, "رخصة", date_from=today, date_to=today)) == 2
     assert found(clerk, commune, "رخصة", date_to=today - timedelta(days=1)) == []
     # No words, filters only: what they select, newest first.
