@@ -14,6 +14,7 @@ from django.db import transaction
 
 from audit.services import audit_record
 from tenancy.models import Administration, Service, User
+from workflow.letters import check_template_text
 from workflow.models import CalendarDay, LetterTemplate, Procedure, ProcedureDocument, RoutingRule
 
 
@@ -153,6 +154,11 @@ def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
 def letter_template_save(
     *, actor: User, administration: Administration, template: LetterTemplate | None, values: dict[str, Any]
 ) -> LetterTemplate:
+    """Create or update a letter template. Raises TemplateTextError, changing nothing, when a
+    text is not text with the list's variables only (the form shows the same message first)."""
+    for name in ("body_ar", "body_fr"):
+        if name in values:
+            check_template_text(str(values[name]))
     with transaction.atomic():
         if template is None:
             template = LetterTemplate(administration=administration)

@@ -1,17 +1,17 @@
 """Letters and attestations: template variables, rendering with Typst, sealing.
 
-A letter template's text may name variables in braces, ``{number}`` or ``{sender_name}``;
-nothing else is evaluated. Unknown variables are refused when the template is saved, so a
-reply never fails on them.
+A letter template's text may name variables in braces, ``{number}`` or ``{sender_name}``, and
+nothing else (see :mod:`workflow.templating`): anything else is refused when the template is
+saved, and filling one is a plain substitution that never evaluates anything.
 """
 
 from __future__ import annotations
 
-import string
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.clock import now
 from documents.qr import qr_svg
@@ -20,6 +20,7 @@ from registry.models import Correspondence
 from registry.receipts import printable, verification_url
 from registry.services import LOCAL_ZONE
 from tenancy.models import Administration, Service
+from workflow import templating
 
 if TYPE_CHECKING:
     from workflow.models import LetterTemplate
@@ -44,23 +45,53 @@ def template_variables() -> dict[str, str]:
 
 
 class TemplateTextError(ValueError):
-    """A template text names a variable that does not exist, or is not well formed."""
+    """A template text contains something other than text and the variables of the list."""
 
 
 def check_template_text(text: str) -> None:
+    """Refuse ``text`` as a letter template unless it is text with the variables of
+    :func:`template_variables` in braces and nothing else (see :mod:`workflow.templating`).
+    The message names what was found and lists the variables."""
     allowed = template_variables()
-    try:
-        fields = [name for _literal, name, spec, conversion in string.Formatter().parse(text) if name is not None]
-    except ValueError as exc:
-        raise TemplateTextError(_("Braces must surround a variable name, such as {number}.")) from exc
-    for name in fields:
-        if name not in allowed:
-            raise TemplateTextError(_("Unknown variable {%(name)s}.") % {"name": name})
+    problems = templating.template_problems(text, allowed)
+    if not problems:
+        return
+    listed = ", ".join("{" + name + "}" for name in allowed)
+    messages = []
+    for problem in problems:
+        if problem.kind == "too_long":
+            messages.append(
+                ngettext(
+                    "A template is limited to %(limit)d character.",
+                    "A template is limited to %(limit)d characters.",
+                    templating.TEXT_MAX,
+                )
+                % {"limit": templating.TEXT_MAX}
+            )
+        elif problem.kind == "too_many":
+            messages.append(
+                ngettext(
+                    "A template may use at most %(limit)d variable.",
+                    "A template may use at most %(limit)d variables.",
+                    templating.MAX_PLACEHOLDERS,
+                )
+                % {"limit": templating.MAX_PLACEHOLDERS}
+            )
+        elif problem.kind == "brace":
+            messages.append(_("A brace is not paired: to write a brace itself, double it."))
+        else:
+            messages.append(
+                _("%(found)s is not a variable: write only a variable's name in braces, nothing else.")
+                % {"found": problem.found}
+            )
+    messages.append(_("The variables are: %(variables)s.") % {"variables": listed})
+    raise TemplateTextError(" ".join(messages))
 
 
 def fill_template(text: str, values: dict[str, str]) -> str:
-    check_template_text(text)
-    return text.format_map(values)
+    """``text`` with its variables replaced by ``values``; never evaluates anything, never fails
+    (a stored text that the check would refuse shows its mistake as typed)."""
+    return templating.fill(text, values)
 
 
 def letter_values(
