@@ -138,17 +138,19 @@ def _letter_response(c: Correspondence, reply_id: int) -> HttpResponseBase:
 def attestation(request: HttpRequest, pk: int) -> HttpResponseBase:
     user: User = request.user  # type: ignore[assignment]
     c = selectors.deposit_for_owner(user, pk)
-    return _attestation_response(request, user, c)
+    return _attestation_response(request, user, c, back=reverse("portal:deposit_detail", args=[c.pk]))
 
 
-def _attestation_response(request: HttpRequest, user: User | None, c: Correspondence) -> HttpResponseBase:
+def _attestation_response(request: HttpRequest, user: User | None, c: Correspondence, *, back: str) -> HttpResponseBase:
+    """The sealed attestation, or, when it is refused, the message on the request's page
+    ``back`` (a path of ours, never the Referer a page elsewhere could have set)."""
     try:
         document = attestation_issue(actor=user, case_id=c.pk)
     except ActionRefused as refused:
         if refused.status == 404:
             raise NotFound from None
         messages.error(request, refused.message)
-        return redirect(request.META.get("HTTP_REFERER") or reverse("portal:track"))
+        return redirect(back)
     return sealed_document_response(document, f"attestation-{c.number}.pdf")
 
 
@@ -221,7 +223,7 @@ def tracked_attestation(request: HttpRequest) -> HttpResponseBase:
     if c is None:
         raise NotFound
     user = request.user if request.user.is_authenticated else None
-    return _attestation_response(request, user, c)
+    return _attestation_response(request, user, c, back=reverse("portal:tracked"))
 
 
 # ---------------------------------------------------------------- the public catalogue

@@ -135,3 +135,30 @@ def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, cle
     client.post("/notifications/")
     assert "card unread" not in client.get("/notifications/").content.decode()
     assert Client().get("/notifications/").status_code == 302
+
+
+def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(commune, citizen, clerk, client):
+    from registry.models import Channel
+    from workflow.services import request_register
+    from workflow.testing import deposit
+
+    make_procedure(commune)
+    with clock_at("2026-03-02 10:00"):
+        c = deposit(commune, citizen, procedure="URB-PC").correspondence
+    owner = signed_in(citizen)
+    elsewhere = {"Referer": "https://attacker.example/phish"}
+    with clock_at("2026-03-03 09:00"):  # The delay is far from over: refused.
+        refused = owner.post(f"/deposits/{c.pk}/attestation.pdf", headers=elsewhere)
+    assert refused.status_code == 302 and refused["Location"] == f"/deposits/{c.pk}/"
+    assert not SealedDocument.objects.filter(kind="attestation").exists()
+    counter = request_register(
+        actor=clerk,
+        administration=commune,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="Ahmed"),
+        subject="Demande papier",
+        procedure_code="URB-PC",
+    ).correspondence
+    client.post("/track/", {"number": counter.number, "code": counter.tracking_code, "administration": commune.code})
+    refused = client.post("/track/request/attestation.pdf", headers=elsewhere)
+    assert refused.status_code == 302 and refused["Location"] == "/track/request/"

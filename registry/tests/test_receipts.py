@@ -168,3 +168,24 @@ def test_characters_no_receipt_font_has_still_give_a_receipt(commune, citizen):
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     assert receipt.is_issued
     assert registration.correspondence.subject == "طلب 📄 申请 עברית"  # the register keeps what was typed
+
+
+def test_the_verification_page_of_a_confidential_letter_names_no_file(commune, citizen, client):
+    shown = register(commune, citizen, files=[("plan-du-terrain.pdf", pdf_bytes())])
+    hidden = correspondence_register(
+        actor=citizen,
+        administration=commune,
+        channel=Channel.ONLINE,
+        sender=Sender.of_account(citizen),
+        subject="Plainte confidentielle",
+        confidential=True,
+        files=check_files([bytes_upload(pdf_bytes(), "rapport-medical-ahmed.pdf")]),
+    )
+    for registration in (shown, hidden):
+        receipt_issue(receipt_id=registration.receipt.pk)
+    public = client.get(f"/v/{shown.receipt.token}").content.decode()
+    assert "plan-du-terrain.pdf" in public
+    page = client.get(f"/v/{hidden.receipt.token}").content.decode()
+    attachment = hidden.correspondence.attachments.get()
+    assert attachment.blob_id in page  # The fingerprint still lets the holder check the file.
+    assert "rapport-medical-ahmed" not in page and "Plainte confidentielle" not in page
