@@ -248,7 +248,8 @@ TASKS = {
     }
 }
 
-# E-mail: console by default; SMTP when WASL_EMAIL_HOST is set.
+# E-mail: printed on the console by default (without the attachments' bytes, see core.mail);
+# SMTP when WASL_EMAIL_HOST is set.
 _email_host = env_str("WASL_EMAIL_HOST")
 MAILERS = {
     "default": {
@@ -263,7 +264,7 @@ MAILERS = {
         },
     }
     if _email_host
-    else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    else {"BACKEND": "core.mail.ConsoleEmailBackend"}
 }
 DEFAULT_FROM_EMAIL = env_str("WASL_EMAIL_FROM", "Wasl <no-reply@wasl.localhost>")
 
