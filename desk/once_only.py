@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.bidi import isolated
 from core.errors import NotFound, Refused
 from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, report_form_errors
 from documents.forms import CheckedFilesField
@@ -101,14 +102,17 @@ def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     else:
         asked.refresh_from_db()
         if asked.status == DocumentRequest.Status.DELIVERED:
-            messages.success(request, _("Delivered by %(holder)s.") % {"holder": asked.holder_name})
+            messages.success(request, _("Delivered by %(holder)s.") % {"holder": isolated(asked.holder_name)})
         elif asked.status == DocumentRequest.Status.REFUSED:
             messages.error(
                 request,
-                _("Refused by %(holder)s: %(reason)s") % {"holder": asked.holder_name, "reason": asked.reason},
+                _("Refused by %(holder)s: %(reason)s")
+                % {"holder": isolated(asked.holder_name), "reason": isolated(asked.reason)},
             )
         else:
-            messages.success(request, _("Asked of %(holder)s; its agents will answer.") % {"holder": asked.holder_name})
+            messages.success(
+                request, _("Asked of %(holder)s; its agents will answer.") % {"holder": isolated(asked.holder_name)}
+            )
     return redirect("desk:correspondence", code=code, pk=pk)
 
 

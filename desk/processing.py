@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.bidi import isolated
 from core.clock import now
 from core.errors import NotFound, Refused
 from core.forms import report_form_errors
@@ -268,7 +269,7 @@ def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpRe
                     note=form.cleaned_data["note"],
                 )
                 messages.success(
-                    request, _("Assigned to %(service)s.") % {"service": form.cleaned_data["service"].name}
+                    request, _("Assigned to %(service)s.") % {"service": isolated(form.cleaned_data["service"].name)}
                 )
         elif action == "send_back":
             form = ReasonForm(request.POST, prefix="back")
@@ -279,7 +280,9 @@ def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpRe
             form = AgentForm(request.POST, candidates=services.agent_candidates(case), prefix="agent")
             if form.is_valid():
                 services.case_assign_agent(actor=user, case_id=case.pk, agent=form.cleaned_data["agent"])
-                messages.success(request, _("Assigned to %(name)s.") % {"name": form.cleaned_data["agent"].full_name})
+                messages.success(
+                    request, _("Assigned to %(name)s.") % {"name": isolated(form.cleaned_data["agent"].full_name)}
+                )
         elif action == "start":
             form = None
             services.case_start(actor=user, case_id=case.pk)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import audit_record
+from core.bidi import isolated
 from core.errors import NotFound
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
@@ -260,7 +261,7 @@ def staff(request: HttpRequest, code: str) -> HttpResponse:
         )
         if invited:
             transaction.on_commit(lambda: _invite(request, member))
-        messages.success(request, _("Access granted to %(email)s.") % {"email": email})
+        messages.success(request, _("Access granted to %(email)s.") % {"email": isolated(email)})
         return redirect("desk:staff", code=administration.code)
     return render(
         request, "desk/staff.html", _staff_context(administration, form), status=400 if form.is_bound else 200

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
 from audit.services import audit_record
+from core.bidi import isolated
 from core.clock import now
 from core.errors import NotFound, Refused
 from documents import storage
@@ -245,7 +246,8 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
                 kind=CaseEvent.Kind.DOCUMENT_ASKED,
                 actor=scope.user,
                 public=True,
-                text=f"{document.name_ar} — {document.name_fr} ({holder.name_ar} — {holder.name_fr})",
+                text=f"{isolated(document.name_ar)} — {isolated(document.name_fr)} "
+                f"({isolated(holder.name_ar)} — {isolated(holder.name_fr)})",
             )
             audit_record(
                 actor=scope.user,
@@ -364,7 +366,8 @@ def case_told(request: DocumentRequest, holder_ar: str, holder_fr: str) -> None:
         at=now(),
         kind=CaseEvent.Kind.DOCUMENT_FETCHED,
         public=True,
-        text=f"{request.document_name_ar} — {request.document_name_fr} ({holder_ar} — {holder_fr})",
+        text=f"{isolated(request.document_name_ar)} — {isolated(request.document_name_fr)} "
+        f"({isolated(holder_ar)} — {isolated(holder_fr)})",
     )
 
 

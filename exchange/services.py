@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from audit.services import audit_record
+from core.bidi import isolated
 from core.clock import now
 from core.errors import NotFound, Refused
 from documents.intake import CheckedFile, stored_file
@@ -291,7 +292,7 @@ def sender_flag(envelope: Envelope) -> None:
         text = _("Your letter %(number)s to %(recipient)s could not be delivered: %(reason)s") % {
             "number": outgoing.number,
             "recipient": envelope.recipient_code,
-            "reason": envelope.last_error,
+            "reason": isolated(envelope.last_error),
         }
     Notification.objects.create(
         user=user,

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from core.bidi import isolated
 from core.clock import now
 from parapheur.models import ActorKind, Folder, FolderEvent, FolderStep, StepKind
 from parapheur.services import role_holders
@@ -65,7 +66,7 @@ def _remind(step: FolderStep, moment: datetime) -> None:
     for user in people:
         with override(user.language or "ar"):
             text = _("The folder “%(title)s” has been waiting for your %(step)s since %(since)s.") % {
-                "title": folder.title[:120],
+                "title": isolated(folder.title[:120]),
                 "step": step.get_kind_display().lower(),
                 "since": local_date(step.started_at).isoformat() if step.started_at else "",
             }

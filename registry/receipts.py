@@ -22,6 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from core.bidi import isolated
 from core.clock import now
 from documents import storage
 from documents.models import Blob
@@ -267,16 +268,17 @@ def receipt_email(*, receipt_id: int) -> bool:
         return False
     account = correspondence.sender_account
     language = account.language if account is not None else "ar"
+    administration = isolated(correspondence.administration.name)
     with translation.override(language):
         subject = _("Receipt %(number)s — %(administration)s") % {
             "number": correspondence.number,
-            "administration": correspondence.administration.name,
+            "administration": administration,
         }
         body = _(
             "Your correspondence was registered by %(administration)s under number %(number)s.\n"
             "The sealed receipt is attached. Anyone can check it at:\n%(url)s\n"
         ) % {
-            "administration": correspondence.administration.name,
+            "administration": administration,
             "number": correspondence.number,
             "url": verification_url(receipt.token),
         }

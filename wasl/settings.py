@@ -105,6 +105,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.wasl",
             ],
+            # The filters that isolate what people typed (bdi, isolate), in every template.
+            "builtins": ["core.templatetags.usertext"],
         },
     },
 ]

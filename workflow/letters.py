@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.bidi import isolated
 from core.clock import now
 from documents.qr import qr_svg
 from documents.rendering import render_pdf
@@ -82,7 +83,7 @@ def check_template_text(text: str) -> None:
         else:
             messages.append(
                 _("%(found)s is not a variable: write only a variable's name in braces, nothing else.")
-                % {"found": problem.found}
+                % {"found": isolated(problem.found)}
             )
     messages.append(_("The variables are: %(variables)s.") % {"variables": listed})
     raise TemplateTextError(" ".join(messages))

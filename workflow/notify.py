@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.bidi import isolated
 from core.clock import now
 from documents import storage
 from workflow.models import CaseEvent, Reply
@@ -36,14 +37,14 @@ def case_event_email(*, event_id: int) -> bool:
     if "reply_id" in event.data:
         reply = Reply.objects.select_related("outgoing").filter(pk=event.data["reply_id"]).first()
     with translation.override(language):
-        administration = request.administration.name
+        administration = isolated(request.administration.name)
         subject = _("%(number)s — %(event)s") % {"number": request.number, "event": CaseEvent.Kind(event.kind).label}
         lines = [
             _("Your request %(number)s to %(administration)s: %(event)s.")
             % {"number": request.number, "administration": administration, "event": CaseEvent.Kind(event.kind).label},
         ]
         if event.service is not None:
-            lines.append(_("Service in charge: %(service)s") % {"service": event.service.name})
+            lines.append(_("Service in charge: %(service)s") % {"service": isolated(event.service.name)})
         if event.case.due_on is not None and event.case.is_open:
             lines.append(_("Answer due by: %(date)s") % {"date": event.case.due_on.isoformat()})
         if reply is not None:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from core.bidi import isolated
 from core.clock import now
 from documents.intake import CheckedFile
 from registry.anchors import head_anchor
@@ -373,7 +374,7 @@ def case_request_completion(
             raise ActionRefused(
                 "document_held_elsewhere",
                 _("%(document)s is held by another administration: it cannot be asked of the depositor.")
-                % {"document": held[0].name_fr},
+                % {"document": isolated(held[0].name_fr)},
                 field="documents",
             )
         items = [{"id": str(i), "name_ar": catalogue[i].name_ar, "name_fr": catalogue[i].name_fr} for i in wanted]
