@@ -62,3 +62,8 @@ def test_the_isolate_filter_suits_titles_and_attributes():
     isolated_value = FSI + RLO + "&quot;x&quot;" + PDF + PDI
     assert html == f'<title>{isolated_value} · Wasl</title><input aria-label="{isolated_value}">'
     assert render("{{ s|isolate }}", s="plain") == "plain"
+
+
+def test_the_bdi_filter_may_set_the_direction_of_the_run():
+    assert render('{{ s|bdi:"ltr" }}', s="a@b.ma" + PDI) == '<bdi dir="ltr">a@b.ma</bdi>'
+    assert render('{{ s|bdi:"sideways" }}', s="x") == "<bdi>x</bdi>"
