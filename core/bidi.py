@@ -49,9 +49,10 @@ _PARAGRAPHS: Final = re.compile("(\r\n|[\n\r\x1c\x1d\x1e\x85\u2029])")
 
 
 def _has_any(text: str, chars: str) -> bool:
-    # A substring search per character: several times faster than a regular expression's
-    # character class on long non-ASCII text (a receipt's data is checked whole).
-    return any(char in text for char in chars)
+    # ASCII text has none; otherwise a substring search per character, several times faster
+    # than a regular expression's character class on long non-ASCII text (a receipt's data is
+    # checked whole).
+    return not text.isascii() and any(char in text for char in chars)
 
 
 def has_directional_controls(text: str) -> bool:

@@ -29,6 +29,8 @@ _TOKEN: Final = re.compile(r"\{\{|\}\}|\{[^{}]*\}|[{}]")
 # values (the longest, the subject, has 300 characters).
 TEXT_MAX: Final = 20_000
 MAX_PLACEHOLDERS: Final = 60
+# The mistakes named at once: the first few are enough to correct, and the message stays short.
+MAX_PROBLEMS: Final = 5
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
 
 def template_problems(text: str, allowed: Collection[str]) -> list[Problem]:
     """What keeps ``text`` from being a template whose placeholders are ``allowed``; empty if
-    nothing does. Each distinct problem is named once, in the order found."""
+    nothing does. Each distinct problem is named once, in the order found, the first
+    MAX_PROBLEMS mistakes of the text at most."""
     problems: list[Problem] = []
     if len(text) > TEXT_MAX:
         problems.append(Problem("too_long"))
@@ -76,7 +79,7 @@ def template_problems(text: str, allowed: Collection[str]) -> list[Problem]:
                 placeholders += 1
             else:
                 problem = Problem("unknown", "{" + value[:40] + ("…" if len(value) > 40 else "") + "}")
-        if problem is not None and problem not in problems:
+        if problem is not None and problem not in problems and len(problems) < MAX_PROBLEMS:
             problems.append(problem)
     if placeholders > MAX_PLACEHOLDERS:
         problems.append(Problem("too_many"))

@@ -165,3 +165,10 @@ def test_the_migration_makes_specified_variables_plain(commune):
     template.refresh_from_db()
     assert template.body_ar == "عدد {number} {subject}"
     assert template.body_fr == "N° {number} du {registered_on} " + kept
+
+
+def test_a_text_full_of_mistakes_gets_a_short_message():
+    with pytest.raises(TemplateTextError) as refused:
+        check_template_text(" ".join("{x%d}" % i for i in range(2000)))
+    assert "{x4}" in str(refused.value) and "{x5}" not in str(refused.value)
+    assert len(str(refused.value)) < 1500
