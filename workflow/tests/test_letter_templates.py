@@ -169,6 +169,6 @@ def test_the_migration_makes_specified_variables_plain(commune):
 
 def test_a_text_full_of_mistakes_gets_a_short_message():
     with pytest.raises(TemplateTextError) as refused:
-        check_template_text(" ".join("{x%d}" % i for i in range(2000)))
+        check_template_text(" ".join(f"{{x{i}}}" for i in range(2000)))
     assert "{x4}" in str(refused.value) and "{x5}" not in str(refused.value)
     assert len(str(refused.value)) < 1500
