@@ -14,7 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import NotFound, Refused
 from core.ratelimit import RateLimited
-from documents.intake import FileRejected
+from documents.intake import TOO_LARGE, FileRejected
 
 
 class ApiError(Exception):
@@ -98,7 +98,7 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(FileRejected)
     def on_file_rejected(request: HttpRequest, exc: FileRejected) -> HttpResponse:
-        status = 413 if exc.code in {"file_too_large", "deposit_too_large"} else 400
+        status = 413 if exc.code in TOO_LARGE else 400
         return respond(request, status, error_body(exc.code, exc.message, field="attachments"))
 
     @api.exception_handler(RateLimited)

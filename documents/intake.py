@@ -1,7 +1,16 @@
-"""Preflight of uploaded files: count, size, type sniffed from the content, page count.
+"""Preflight of uploaded files: count, size, type sniffed from the content, work limits, pages.
 
 Nothing here writes anything: a file that fails preflight is never stored. The content
 type comes from the bytes, never from the file name or the browser's declared type.
+
+What a file costs to read is bounded before it is read: a picture's pixels and frames come
+from its header (:mod:`documents.headers`), and the file is then opened in a child process
+with a memory and a time limit (:mod:`documents.sandbox`, :mod:`documents.decoding`), which
+also counts a PDF's pages and how far its streams inflate. A PDF is refused, with the reason,
+when it asks for a password, carries active content (JavaScript, forms with scripts, launch
+actions), carries other files, or has data appended after its end: Wasl keeps every original
+byte for byte under its seal, so it cannot strip them, and the people who open attachments
+at the administration should never meet them (see docs/uploads.md).
 """
 
 from __future__ import annotations
@@ -9,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -18,8 +28,11 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.uploads import UNNAMED_FILE
 from documents import storage
+from documents.headers import HeaderUnreadable, picture_header
 from documents.models import Blob
+from documents.sandbox import LimitExceeded, Limits, Refused, WorkFailed, run_limited
 
 logger = logging.getLogger(__name__)
 
@@ -86,51 +99,145 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _pdf_pages(stream: IO[bytes], size: int) -> int:
-    """Open the PDF strictly enough to notice truncation; return its page count."""
-    from pypdf import PdfReader
-
-    stream.seek(max(0, size - 2048))
-    if b"%%EOF" not in stream.read():
-        raise ValueError("no end-of-file marker")
-    stream.seek(0)
-    reader = PdfReader(stream, strict=False)
-    if reader.is_encrypted:
-        # Encrypted PDFs are accepted as they are (originals are never altered) but their
-        # page count may be unreadable without the password.
-        try:
-            reader.decrypt("")
-        except Exception:
-            return 0
-    pages = len(reader.pages)
-    if pages < 1:
-        raise ValueError("no pages")
-    return pages
+EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png", TIFF: ".tif"}
+# Refusals of files too large, in bytes or in the work they ask for (the API answers 413).
+TOO_LARGE = frozenset(
+    {"file_too_large", "deposit_too_large", "too_many_pixels", "too_many_pages", "pdf_inflated", "file_too_costly"}
+)
 
 
-def _image_pages(stream: IO[bytes]) -> int:
-    from PIL import Image
+def file_work_limits() -> Limits:
+    """The memory and time of the child process that reads one file."""
+    return Limits(memory=settings.FILE_WORK_MEMORY, seconds=settings.FILE_WORK_SECONDS)
 
-    with Image.open(stream) as image:
-        image.verify()
-    stream.seek(0)
-    with Image.open(stream) as image:
-        frames = getattr(image, "n_frames", 1)
-        image.load()  # decodes the first frame: catches truncated image data
-    return int(frames)
+
+def upload_source(upload: Upload) -> bytes | str:
+    """What a child process reads an upload from: the path of its temporary file (a large
+    upload is on disk), else its bytes."""
+    path = getattr(upload, "temporary_file_path", None)
+    if callable(path):
+        return str(path())
+    upload.seek(0)
+    try:
+        return upload.read()
+    finally:
+        upload.seek(0)
+
+
+def _inspected_pages(upload: Upload, content_type: str) -> int:
+    """Check a file's work limits and readability; return its pages (frames of a picture).
+
+    A picture's pixels and frames are read from its header here, before anything decodes it;
+    then the file is opened (a PDF parsed, a picture's first frame decoded, which shows a
+    truncated file) in a child process within :func:`file_work_limits`."""
+    if content_type == PDF:
+        return int(
+            run_limited(
+                "pdf_inspect",
+                upload_source(upload),
+                max_pages=settings.MAX_PAGES,
+                max_pixels=settings.MAX_PIXELS,
+                max_inflated=settings.MAX_PDF_INFLATED,
+                limits=file_work_limits(),
+            )
+        )
+    stream: IO[bytes] = upload  # type: ignore[assignment]
+    header = picture_header(stream, content_type, max_frames=settings.MAX_PAGES)
+    if header.largest > settings.MAX_PIXELS:
+        raise Refused("too_many_pixels", {"limit": settings.MAX_PIXELS})
+    if header.frames > settings.MAX_PAGES:
+        raise Refused("too_many_pages", {"limit": settings.MAX_PAGES})
+    return int(
+        run_limited(
+            "picture_inspect",
+            upload_source(upload),
+            max_pixels=settings.MAX_PIXELS,
+            max_frames=settings.MAX_PAGES,
+            limits=file_work_limits(),
+        )
+    )
+
+
+def refusal_message(code: str, filename: str, params: dict[str, int]) -> str:
+    """The translated message of a refusal named by ``code`` (see documents.decoding)."""
+    name = {"name": filename}
+    limit = params.get("limit", 0)
+    if code == "too_many_pixels":
+        return _("The picture “%(name)s” (or a picture in it) is larger than %(limit)d megapixels.") % {
+            **name,
+            "limit": limit // 1_000_000,
+        }
+    if code == "too_many_pages":
+        return ngettext(
+            "The file “%(name)s” has more than %(limit)d page.",
+            "The file “%(name)s” has more than %(limit)d pages.",
+            limit,
+        ) % {**name, "limit": limit}
+    if code == "pdf_inflated":
+        return _("The PDF “%(name)s” expands to more than %(limit)s once its contents are unpacked.") % {
+            **name,
+            "limit": filesizeformat(limit),
+        }
+    if code == "pdf_password":
+        return _("The PDF “%(name)s” is protected by a password. Send it without the password.") % name
+    if code == "pdf_active_content":
+        return (
+            _(
+                "The PDF “%(name)s” contains scripts or actions that run by themselves (JavaScript, "
+                "a form with scripts, a command). Print it to a new PDF and send that one."
+            )
+            % name
+        )
+    if code == "pdf_embedded_files":
+        return _("The PDF “%(name)s” carries other files inside it. Send each document as a file of its own.") % name
+    if code == "pdf_appended_data":
+        return _("The PDF “%(name)s” has other data after its end. Save it again as a PDF and send that one.") % name
+    return _("The file “%(name)s” is damaged or incomplete and cannot be read.") % name
+
+
+@contextmanager
+def reading(filename: str, content_type: str) -> Iterator[None]:
+    """Turn what reading a file in a child process may end with into a :class:`FileRejected`
+    with the translated reason (a refusal, a limit of the child, a damaged file)."""
+    try:
+        yield
+    except Refused as refused:
+        logger.info("refused %s file %r: %s %s", content_type, filename, refused.code, refused.params)
+        raise FileRejected(
+            refused.code, refusal_message(refused.code, filename, refused.params), filename=filename
+        ) from None
+    except LimitExceeded as exceeded:
+        logger.warning("reading %s file %r exceeded its limits: %s", content_type, filename, exceeded)
+        raise FileRejected(
+            "file_too_costly",
+            _(
+                "Reading the file “%(name)s” needs more than %(memory)s of memory or %(seconds)d seconds, "
+                "the limits of this installation."
+            )
+            % {
+                "name": filename,
+                "memory": filesizeformat(settings.FILE_WORK_MEMORY),
+                "seconds": settings.FILE_WORK_SECONDS,
+            },
+            filename=filename,
+        ) from None
+    except (WorkFailed, HeaderUnreadable) as exc:
+        logger.info("rejected unreadable %s file %r: %s", content_type, filename, exc)
+        raise FileRejected("file_unreadable", refusal_message("", filename, {}), filename=filename) from None
 
 
 def check_file(upload: Upload) -> CheckedFile:
-    filename = clean_filename(upload.name)
+    filename = clean_filename(upload.name, fallback="")
     size = int(upload.size or 0)
+    shown = filename or UNNAMED_FILE
     if size == 0:
-        raise FileRejected("empty_file", _("The file “%(name)s” is empty.") % {"name": filename}, filename=filename)
+        raise FileRejected("empty_file", _("The file “%(name)s” is empty.") % {"name": shown}, filename=shown)
     if size > settings.MAX_FILE_SIZE:
         raise FileRejected(
             "file_too_large",
             _("The file “%(name)s” is larger than %(limit)s.")
-            % {"name": filename, "limit": filesizeformat(settings.MAX_FILE_SIZE)},
-            filename=filename,
+            % {"name": shown, "limit": filesizeformat(settings.MAX_FILE_SIZE)},
+            filename=shown,
         )
     upload.seek(0)
     head = upload.read(16)
@@ -138,24 +245,22 @@ def check_file(upload: Upload) -> CheckedFile:
     if content_type is None:
         raise FileRejected(
             "file_type_not_allowed",
-            _("The file “%(name)s” is not a PDF, JPEG, PNG or TIFF document.") % {"name": filename},
-            filename=filename,
+            _("The file “%(name)s” is not a PDF, JPEG, PNG or TIFF document.") % {"name": shown},
+            filename=shown,
         )
+    # A file sent without a usable name gets one (it is never dropped), and a name without an
+    # extension the one of its type, so that it opens when downloaded.
+    filename = filename or UNNAMED_FILE
+    if "." not in filename:
+        filename += EXTENSIONS[content_type]
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    stream: IO[bytes] = upload  # type: ignore[assignment]
     try:
-        pages = _pdf_pages(stream, size) if content_type == PDF else _image_pages(stream)
-    except Exception as exc:
-        logger.info("rejected unreadable %s upload %r: %s", content_type, filename, exc)
-        raise FileRejected(
-            "file_unreadable",
-            _("The file “%(name)s” is damaged or incomplete and cannot be read.") % {"name": filename},
-            filename=filename,
-        ) from None
+        with reading(filename, content_type):
+            pages = _inspected_pages(upload, content_type)
     finally:
         upload.seek(0)
     return CheckedFile(

@@ -134,6 +134,7 @@ def _check(
     administration: Administration | None,
     subject: str,
     body: str,
+    has_files: bool,
     sender: Sender,
     recipient_service: Service | None,
 ) -> None:
@@ -153,6 +154,12 @@ def _check(
             )
             % {"limit": SUBJECT_MAX},
             field="subject",
+        )
+    if not body and not has_files:
+        # A correspondence says something: its text, or a file (the web form, the counter, the
+        # API and the exchange all come here).
+        raise RegistrationRefused(
+            "content_required", _("Write the text of your correspondence or attach a file."), field="body"
         )
     if len(body) > BODY_MAX:
         raise RegistrationRefused(
@@ -336,7 +343,12 @@ def correspondence_register(
     subject = subject.strip()
     body = body.strip()
     _check(
-        administration=administration, subject=subject, body=body, sender=sender, recipient_service=recipient_service
+        administration=administration,
+        subject=subject,
+        body=body,
+        has_files=bool(files) or make_files is not None,
+        sender=sender,
+        recipient_service=recipient_service,
     )
     assert administration is not None
     if idempotency is not None and actor is not None:

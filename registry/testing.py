@@ -10,7 +10,10 @@ from tenancy.models import Administration, User
 
 
 def counter_mail(administration: Administration, clerk: User, subject: str = "s", **kwargs: Any) -> Correspondence:
-    """Paper mail registered at the counter by ``clerk``."""
+    """Paper mail registered at the counter by ``clerk`` (its text is its subject, unless a
+    text or files are given)."""
+    if not kwargs.get("files"):
+        kwargs.setdefault("body", subject)
     return correspondence_register(
         actor=clerk,
         administration=administration,

@@ -147,6 +147,7 @@ def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent):
         channel=Channel.COUNTER,
         sender=Sender(kind="person", name="Informateur"),
         subject="Signalement confidentiel",
+        body="Texte du signalement",
         confidential=True,
     ).correspondence
     agent_client = signed_in(agent)

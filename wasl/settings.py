@@ -77,7 +77,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -86,6 +85,9 @@ MIDDLEWARE = [
     "core.middleware.NotFoundMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last: its refusal (a page) passes through all of the above (user, messages, security
+    # headers); no middleware reads the body before views do, so it is still unread here.
+    "core.middleware.RequestSizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "wasl.urls"
@@ -195,6 +197,14 @@ MAX_FILE_SIZE = env_size("WASL_MAX_FILE_SIZE", "20MB")
 OFFICE_CONVERTER = env_str("WASL_OFFICE_CONVERTER", "")
 MAX_DEPOSIT_SIZE = env_size("WASL_MAX_DEPOSIT_SIZE", "50MB")
 MAX_FILES = env_int("WASL_MAX_FILES", 10, minimum=0)
+# Work per file (documents.intake): a picture's pixels and frames and a PDF's pages are read from
+# their headers before anything is decoded; a PDF's compressed streams may not inflate past a
+# total; decoding runs in a child process with a memory and a time limit (documents.sandbox).
+MAX_PIXELS = env_int("WASL_MAX_MEGAPIXELS", 50, minimum=1) * 1_000_000
+MAX_PAGES = env_int("WASL_MAX_PAGES", 500, minimum=1)
+MAX_PDF_INFLATED = env_size("WASL_MAX_PDF_INFLATED", "256MB")
+FILE_WORK_MEMORY = env_size("WASL_FILE_WORK_MEMORY", "1GB")
+FILE_WORK_SECONDS = env_int("WASL_FILE_WORK_SECONDS", 60, minimum=1)
 # Envelopes posted at once to other installations by the worker.
 EXCHANGE_CONNECTIONS = env_int("WASL_EXCHANGE_CONNECTIONS", 4, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

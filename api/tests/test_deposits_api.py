@@ -36,7 +36,14 @@ def api(client, citizen):
 
 
 def post_deposit(
-    api, *, recipient="COMMUNE-TEST", subject="طلب شهادة إدارية", body="", files=(), headers=None, language="ar"
+    api,
+    *,
+    recipient="COMMUNE-TEST",
+    subject="طلب شهادة إدارية",
+    body="أطلب شهادة إدارية",
+    files=(),
+    headers=None,
+    language="ar",
 ):
     data = {"recipient": recipient, "subject": subject, "body": body}
     if files:

@@ -54,7 +54,7 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(comm
         assert signed_in(user).get(f"/desk/{commune.code}/exchanges/").status_code == 404
         assert (
             signed_in(user)
-            .post(f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x"})
+            .post(f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x", "body": "y"})
             .status_code
             == 404
         )
@@ -66,7 +66,10 @@ def test_an_auditor_reads_the_exchanges_but_cannot_send(commune, auditor):
     client = signed_in(auditor)
     assert client.get(f"/desk/{commune.code}/exchanges/").status_code == 200
     assert (
-        client.post(f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x"}).status_code == 404
+        client.post(
+            f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x", "body": "y"}
+        ).status_code
+        == 404
     )
     assert not Envelope.objects.exists()
 
@@ -116,7 +119,9 @@ def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(c
     page = signed_in(clerk)
     form = page.get(f"/desk/{commune.code}/exchanges/?to=COMMUNE-SALE@rsk").content.decode()
     assert 'value="COMMUNE-SALE@rsk" selected' in form
-    response = page.post(f"/desk/{commune.code}/exchanges/", {"recipient": "COMMUNE-SALE@rsk", "subject": "Avis"})
+    response = page.post(
+        f"/desk/{commune.code}/exchanges/", {"recipient": "COMMUNE-SALE@rsk", "subject": "Avis", "body": "Texte"}
+    )
     assert response.status_code == 302
     envelope = Envelope.objects.get()
     assert (envelope.peer.name, envelope.remote_code, envelope.recipient) == ("rsk", "COMMUNE-SALE", None)

@@ -34,8 +34,9 @@ def signed_in(user: User) -> Client:
 
 
 def counter_post(client: Client, commune: Administration, files: list[SimpleUploadedFile], **extra: object) -> object:
+    headers = {key: str(extra.pop(key)) for key in list(extra) if key.startswith("HTTP_")}
     data = {"direction": "incoming", "sender_kind": "person", "sender_name": "Ahmed", "subject": "Lettre", **extra}
-    return client.post(f"/desk/{commune.code}/register/new/", {**data, "attachments": files})
+    return client.post(f"/desk/{commune.code}/register/new/", {**data, "attachments": files}, **headers)
 
 
 def test_the_pictures_of_a_letter_become_one_pdf_in_the_order_chosen(clerk: User, commune: Administration) -> None:
@@ -170,3 +171,36 @@ def test_outsiders_reach_none_of_it(outsider: User, commune: Administration, cle
     client = signed_in(outsider)
     assert client.get(f"/desk/{commune.code}/register/batch/done/?ids={letter.pk}").status_code == 404
     assert client.get(f"/desk/{commune.code}/c/{letter.pk}/files/1/searchable.pdf").status_code == 404
+
+
+def test_pictures_that_would_make_more_pages_than_the_limit_are_not_put_together(
+    clerk: User, commune: Administration, settings: object
+) -> None:
+    from documents.samples import tiff_of_frames
+
+    settings.MAX_PAGES = 7  # type: ignore[attr-defined]
+    halves = [SimpleUploadedFile(f"part-{n}.tif", tiff_of_frames(4), content_type="image/tiff") for n in (1, 2)]
+    response = counter_post(signed_in(clerk), commune, halves, assemble="on", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    page = response.content.decode()  # type: ignore[attr-defined]
+    assert 'id="id_attachments-error"' in page and "plus de 7\xa0pages" in page
+    assert not Correspondence.objects.exists() and not TextLayer.objects.exists()
+
+
+def test_a_picture_over_the_pixel_limit_never_reaches_the_assembly(clerk: User, commune: Administration) -> None:
+    from documents.samples import png_of_pixels
+
+    huge = SimpleUploadedFile("page.png", png_of_pixels(12_600, 12_600), content_type="image/png")  # 158.8 Mpx
+    response = counter_post(signed_in(clerk), commune, [huge], assemble="on", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "50\xa0mégapixels" in response.content.decode()  # type: ignore[attr-defined]
+    assert not Correspondence.objects.exists()
+
+
+def test_counter_mail_needs_its_scan_or_its_text(clerk: User, commune: Administration) -> None:
+    client = signed_in(clerk)
+    response = counter_post(client, commune, [], body="", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert 'id="id_body-error"' in response.content.decode()  # type: ignore[attr-defined]
+    assert not Correspondence.objects.exists()
+    assert counter_post(client, commune, [], body="Lettre résumée au guichet").status_code == 302  # type: ignore[attr-defined]

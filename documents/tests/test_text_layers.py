@@ -14,11 +14,11 @@ from PIL import Image
 
 from core.clock import now
 from documents import storage, text_layers
+from documents.decoding import pictures_to_pdf
 from documents.intake import pdf_blob
 from documents.models import TextLayer
 from documents.rendering import render_pdf
 from documents.samples import SCANNED_LETTER, scanned_letter
-from documents.scans import images_to_pdf
 from documents.text_layers import text_layer_make, text_layers_make, text_layers_request
 
 pytestmark = pytest.mark.django_db
@@ -150,7 +150,7 @@ def test_pictures_become_one_pdf_a_page_a_frame_in_order() -> None:
     frames = [Image.new("L", (50, 70), shade) for shade in (10, 200)]
     tiff = io.BytesIO()
     frames[0].save(tiff, "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200))
-    pdf, count = images_to_pdf([png.getvalue(), tiff.getvalue()])
+    pdf, count = pictures_to_pdf([png.getvalue(), tiff.getvalue()], max_pixels=10**6)
     assert count == 3
     from pypdf import PdfReader
 
@@ -217,3 +217,23 @@ def test_a_batch_that_fails_is_done_again_file_by_file(monkeypatch: pytest.Monke
     for layer in layers:
         layer.refresh_from_db()
         assert layer.status == TextLayer.Status.DONE and layer.text == "نص معروف"
+
+
+def test_a_file_whose_reading_needs_more_than_its_limits_fails_alone_and_at_once(settings) -> None:
+    """A file stored before the limits (or under larger ones): its text is read in a child
+    process, which runs out of memory; the worker does not, and the other file is read."""
+    from documents.models import Blob
+    from documents.samples import png_of_pixels
+
+    settings.FILE_WORK_MEMORY = 300 * 1024 * 1024
+    settings.MAX_PIXELS = 500_000_000
+    heavy = png_of_pixels(20_000, 20_000, bits=1)  # 400 MB once decoded
+    sha256 = storage.store_bytes(heavy)
+    Blob.objects.create(sha256=sha256, size=len(heavy), content_type="image/png", pages=1)
+    letter = pdf_blob(render_pdf("scan_sample", SCANNED_LETTER))
+    text_layers_request([sha256, letter.pk])
+    assert text_layers_make() == 2
+    failed, read = TextLayer.objects.get(pk=sha256), TextLayer.objects.get(pk=letter.pk)
+    assert failed.status == TextLayer.Status.FAILED and failed.attempts == 1
+    assert "300 MB of memory" in failed.last_error
+    assert read.status == TextLayer.Status.DONE and "certificat de résidence" in read.text

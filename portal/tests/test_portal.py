@@ -116,7 +116,9 @@ def test_the_upload_script_gets_json_answers(client, citizen, commune):
     headers = {"X-Requested-With": "XMLHttpRequest"}
     refused = client.post("/deposit/", {"recipient": commune.code, "subject": ""}, headers=headers)
     assert refused.status_code == 400 and "<form" in refused.json()["html"]
-    accepted = client.post("/deposit/", {"recipient": commune.code, "subject": "Demande"}, headers=headers)
+    accepted = client.post(
+        "/deposit/", {"recipient": commune.code, "subject": "Demande", "body": "Texte"}, headers=headers
+    )
     assert accepted.json()["redirect"].startswith("/deposits/")
 
 
@@ -156,3 +158,50 @@ def test_no_page_requests_anything_from_another_site(client, citizen, commune):
     for url in ("/", "/deposit/", "/deposits/", "/verify/", "/login/"):
         html = client.get(url).content.decode()
         assert not re.search(r'(src|href)="(https?:)?//', html), url
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_on_the_form_in_the_senders_language(client, citizen, commune):
+    from documents.samples import png_of_pixels
+
+    client.force_login(citizen)
+    response = client.post(
+        "/deposit/",
+        {
+            "recipient": commune.code,
+            "subject": "Plan",
+            "attachments": SimpleUploadedFile("plan.png", png_of_pixels(12_600, 12_600)),
+        },
+        headers={"Accept-Language": "fr"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="id_attachments-error"' in page and "plan.png" in page and "50\xa0mégapixels" in page
+    assert not Correspondence.objects.exists()
+
+
+def test_a_deposit_needs_a_text_or_a_file(client, citizen, commune):
+    client.force_login(citizen)
+    response = client.post(
+        "/deposit/", {"recipient": commune.code, "subject": "Demande", "body": "  "}, headers={"Accept-Language": "fr"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="id_body-error"' in page and "joignez un fichier" in page
+    assert not Correspondence.objects.exists()
+
+
+def test_a_body_too_large_gets_a_translated_page_or_the_scripts_json(client, citizen, commune):
+    from django.conf import settings
+
+    client.force_login(citizen)
+    too_large = {"CONTENT_LENGTH": str(10 * settings.MAX_DEPOSIT_SIZE)}
+    page = client.post("/deposit/", {}, headers={"Accept-Language": "fr"}, **too_large)
+    assert page.status_code == 413 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert '<html lang="fr"' in html and "Fichiers trop volumineux" in html and "50,0\xa0Mio" in html
+    assert "Content-Security-Policy" in page  # the refusal carries the pages' security headers
+    script = client.post(
+        "/deposit/", {}, headers={"Accept-Language": "fr", "X-Requested-With": "XMLHttpRequest"}, **too_large
+    )
+    assert script.status_code == 413 and script.json()["error"]["code"] == "request_too_large"
+    assert not Correspondence.objects.exists()

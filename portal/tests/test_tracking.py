@@ -115,6 +115,7 @@ def test_counter_mail_is_followed_with_number_and_tracking_code(commune, clerk, 
         channel=Channel.COUNTER,
         sender=Sender(kind="person", name="Ahmed"),
         subject="Demande papier",
+        body="Lettre reçue au guichet",
     ).correspondence
     response = client.post(
         "/track/", {"number": c.number, "code": c.tracking_code.replace("-", ""), "administration": commune.code}

@@ -32,6 +32,7 @@ def register(commune, citizen, files=()):
         channel=Channel.ONLINE,
         sender=Sender.of_account(citizen),
         subject="طلب الحصول على رخصة البناء لقطعة أرضية بالحي الإداري",
+        body="" if files else "أطلب رخصة البناء",
         files=check_files([bytes_upload(data, name) for name, data in files]),
     )
 
@@ -164,6 +165,7 @@ def test_characters_no_receipt_font_has_still_give_a_receipt(commune, citizen):
         channel=Channel.ONLINE,
         sender=Sender(kind="person", name="أمينة 🙂 李", account=citizen),
         subject="طلب 📄 申请 עברית",
+        body="نص",
     )
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     assert receipt.is_issued

@@ -21,6 +21,7 @@ def registered(commune, citizen):
             channel=Channel.ONLINE,
             sender=Sender.of_account(citizen),
             subject=f"طلب رقم {i + 1}",
+            body="نص الطلب",
         )
     return commune
 

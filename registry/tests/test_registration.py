@@ -18,6 +18,8 @@ from tenancy.testing import make_administration
 
 
 def deposit(administration, citizen, subject="طلب رخصة", files=(), **kwargs):
+    if not files:
+        kwargs.setdefault("body", "أطلب رخصة")
     return correspondence_register(
         actor=citizen,
         administration=administration,
@@ -46,6 +48,7 @@ def test_each_administration_and_register_counts_on_its_own(commune, elsewhere, 
         channel=Channel.COUNTER,
         sender=Sender(kind="administration", name=commune.name_fr),
         subject="Réponse",
+        body="Suite à votre demande…",
     ).correspondence
     assert other.sequence == 1
     assert outgoing.number.startswith("D-") and outgoing.sequence == 1

@@ -53,6 +53,12 @@
         var data = null;
         try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
         if (data && data.redirect) { window.location.assign(data.redirect); return; }
+        if (data && data.error && data.error.message) {  // refused before it was read (too large)
+          if (button) { button.disabled = false; }
+          if (progress) { progress.classList.add("failed"); }
+          if (label) { label.textContent = data.error.message; label.setAttribute("role", "alert"); }
+          return;
+        }
         if (data && data.html) {
           var holder = document.createElement("div");
           holder.innerHTML = data.html;
