@@ -18,6 +18,7 @@ import itertools
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +31,7 @@ from PIL import Image, ImageSequence
 from pypdf import filters as pdf_filters
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
+from documents.headers import picture_header
 from documents.sandbox import Refused as Refusal
 
 Source = bytes | str  # the file's bytes, or the path of a file holding them
@@ -83,26 +85,55 @@ def pdf_inspect(source: Source, *, max_pages: int, max_pixels: int, max_inflated
     # administration and is refused.
     if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
         raise Refusal("pdf_password")
-    # The page tree's own count first (a number read, nothing walked), then the real count.
-    tree = reader.root_object["/Pages"].get_object()
-    declared = tree.get("/Count", 0) if isinstance(tree, DictionaryObject) else 0
+    # The page tree's own count first (a number read, nothing walked), then the real count,
+    # walked no further than one page past the limit (the count may lie).
+    tree = reader.root_object["/Pages"]
+    node = tree.get_object()
+    declared = node.get("/Count", 0) if isinstance(node, DictionaryObject) else 0
     if isinstance(declared, int) and declared > max_pages:
         raise Refusal("too_many_pages", {"limit": max_pages})
-    pages = len(reader.pages)
+    pages = _count_pages(tree, limit=max_pages)
     if pages > max_pages:
         raise Refusal("too_many_pages", {"limit": max_pages})
     if pages < 1:
         raise ValueError("no pages")
-    inflated = 0
     for obj in _objects(reader):
         for item in _direct_dictionaries(obj):
             _check_dictionary(item, max_pixels=max_pixels)
+    _check_inflation(reader, max_inflated=max_inflated)
+    return pages
+
+
+def _count_pages(tree: Any, *, limit: int) -> int:
+    """The leaves of a page tree, counted up to ``limit`` + 1; a tree that loops is damaged."""
+    count, stack, seen = 0, [tree], set()
+    while stack and count <= limit:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            if (node.idnum, node.generation) in seen:
+                raise ValueError("the page tree loops")
+            seen.add((node.idnum, node.generation))
+        node = node.get_object()
+        if not isinstance(node, DictionaryObject):
+            continue
+        kids = node.get("/Kids")
+        if kids is not None:
+            stack.extend(reversed(list(kids.get_object())))
+        elif node.get("/Type") != "/Pages":
+            count += 1
+    return count
+
+
+def _check_inflation(reader: pypdf.PdfReader, *, max_inflated: int) -> None:
+    """Refuse a PDF whose streams inflate past ``max_inflated`` bytes together, counted a step
+    at a time (the memory of a step, whatever the stream)."""
+    inflated = 0
+    for obj in _objects(reader):
         if isinstance(obj, StreamObject):
             try:
                 inflated += _inflated_size(obj, budget=max_inflated - inflated)
             except _OverBudget:
                 raise Refusal("pdf_inflated", {"limit": max_inflated}) from None
-    return pages
 
 
 class _OverBudget(Exception):
@@ -233,8 +264,7 @@ def _flate_size(data: bytes, *, budget: int) -> int:
 def picture_inspect(source: Source, *, max_pixels: int, max_frames: int) -> int:
     """Decode a picture's first frame (truncated data shows there) and check every frame's
     size; return the number of frames. Its header was checked already (documents.headers)."""
-    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard, in this child only
-    with _stream(source) as stream:
+    with _pixels_limited(max_pixels), _stream(source) as stream:
         with Image.open(stream) as image:
             image.verify()
         stream.seek(0)
@@ -258,20 +288,10 @@ def pictures_to_pdf(sources: Sequence[Source], output: str | None = None, *, max
     count. A JPEG that says its resolution goes in as it is; other pictures losslessly. A
     picture that says no resolution is taken at 300 dpi (a scanner's usual); transparency is
     flattened on white."""
-    Image.MAX_IMAGE_PIXELS = max_pixels
     pages: list[bytes] = []
-    for source in sources:
-        data = _read(source)
-        with Image.open(io.BytesIO(data)) as picture:
-            frames = int(getattr(picture, "n_frames", 1))
-            simple = frames == 1 and picture.format == "JPEG" and picture.mode in ("RGB", "L")
-            if simple and picture.info.get("dpi"):
-                pages.append(data)  # a JPEG goes in as it is, without re-encoding
-                continue
-            for frame in ImageSequence.Iterator(picture):
-                if frame.size[0] * frame.size[1] > max_pixels:
-                    raise Refusal("too_many_pixels", {"limit": max_pixels})
-                pages.append(_page_png(frame, picture.info.get("dpi")))
+    with _pixels_limited(max_pixels):
+        for source in sources:
+            pages += _picture_pages(source, max_pixels=max_pixels)
     pdf = img2pdf.convert(pages)
     assert pdf is not None
     if output is not None:
@@ -280,8 +300,39 @@ def pictures_to_pdf(sources: Sequence[Source], output: str | None = None, *, max
     return bytes(pdf), len(pages)
 
 
+@contextmanager
+def _pixels_limited(max_pixels: int) -> Iterator[None]:
+    """Pillow's own guard set to the limit (in this child only), its refusal ours."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        yield
+    except Image.DecompressionBombError:
+        raise Refusal("too_many_pixels", {"limit": max_pixels}) from None
+
+
+def _picture_pages(source: Source, *, max_pixels: int) -> list[bytes]:
+    """The pages one picture gives: its JPEG bytes as they are, or a PNG a frame."""
+    data = _read(source)
+    with Image.open(io.BytesIO(data)) as picture:
+        frames = int(getattr(picture, "n_frames", 1))
+        simple = frames == 1 and picture.format == "JPEG" and picture.mode in ("RGB", "L")
+        if simple and picture.info.get("dpi"):
+            return [data]  # a JPEG goes in as it is, without re-encoding
+        pages: list[bytes] = []
+        for frame in ImageSequence.Iterator(picture):
+            if frame.size[0] * frame.size[1] > max_pixels:
+                raise Refusal("too_many_pixels", {"limit": max_pixels})
+            pages.append(_page_png(frame, picture.info.get("dpi")))
+        return pages
+
+
 def _page_png(frame: Image.Image, picture_dpi: Any) -> bytes:
-    image = frame.convert("RGBA") if frame.mode in ("P", "LA", "RGBA", "PA") else frame.convert("RGB")
+    # Black and white and greyscale scans stay so (a third of the memory of colour, and of the
+    # file); the rest becomes colour, transparency flattened on white.
+    if frame.mode in ("1", "L", "RGB"):
+        image = frame
+    else:
+        image = frame.convert("RGBA") if frame.mode in ("P", "LA", "RGBA", "PA") else frame.convert("RGB")
     if image.mode == "RGBA":
         flat = Image.new("RGB", image.size, (255, 255, 255))
         flat.paste(image, mask=image.getchannel("A"))
@@ -297,14 +348,28 @@ def _page_png(frame: Image.Image, picture_dpi: Any) -> bytes:
 PDF = "application/pdf"
 
 
-def page_texts(source: Source, content_type: str, *, max_pixels: int) -> tuple[list[str], bytes]:
+def page_texts(
+    source: Source, content_type: str, *, max_pixels: int, max_pages: int, max_inflated: int
+) -> tuple[list[str], bytes]:
     """Each page's own text (PDFium gives Arabic in reading order), and the file as a PDF for
-    OCR: b"" for a PDF (the caller has it), the pictures put into one for a picture."""
+    OCR: b"" for a PDF (the caller has it), the pictures put into one for a picture.
+
+    A file stored before the limits (or under larger ones) is held to them before its pages
+    are read: more than ``max_pages`` pages would be recognised for days, and PDFium inflates
+    a whole stream in memory (a PDF whose streams inflate past ``max_inflated`` is refused,
+    counted a step at a time)."""
     if content_type == PDF:
-        document = pypdfium2.PdfDocument(_read(source))
+        data = _read(source)
+        document = pypdfium2.PdfDocument(data)  # opening reads the structure, not the pages
         try:
+            if len(document) > max_pages:
+                raise Refusal("too_many_pages", {"limit": max_pages})
+            _check_inflation(pypdf.PdfReader(io.BytesIO(data), strict=False), max_inflated=max_inflated)
             return [document[n].get_textpage().get_text_range() for n in range(len(document))], b""
         finally:
             document.close()
+    with _stream(source) as stream:
+        if picture_header(stream, content_type, max_frames=max_pages).frames > max_pages:
+            raise Refusal("too_many_pages", {"limit": max_pages})
     pdf, count = pictures_to_pdf([source], max_pixels=max_pixels)
     return [""] * count, pdf

@@ -296,7 +296,13 @@ def _pages_of(data: bytes, content_type: str) -> tuple[list[str], bytes]:
     if content_type not in TEXT_TYPES:
         return [], b""
     texts, pdf = run_limited(
-        "page_texts", data, content_type, max_pixels=settings.MAX_PIXELS, limits=file_work_limits()
+        "page_texts",
+        data,
+        content_type,
+        max_pixels=settings.MAX_PIXELS,
+        max_pages=settings.MAX_PAGES,
+        max_inflated=settings.MAX_PDF_INFLATED,
+        limits=file_work_limits(),
     )
     return texts, pdf or data
 

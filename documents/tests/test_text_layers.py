@@ -237,3 +237,21 @@ def test_a_file_whose_reading_needs_more_than_its_limits_fails_alone_and_at_once
     assert failed.status == TextLayer.Status.FAILED and failed.attempts == 1
     assert "300 MB of memory" in failed.last_error
     assert read.status == TextLayer.Status.DONE and "certificat de résidence" in read.text
+
+
+def test_a_stored_file_over_the_limits_of_today_fails_at_once_without_being_read(settings) -> None:
+    from documents.models import Blob
+    from documents.samples import pdf_inflating_to, tiff_of_frames
+
+    settings.MAX_PAGES = 7
+    settings.MAX_PDF_INFLATED = 2 * 1024 * 1024
+    frames = tiff_of_frames(8)
+    sha256 = storage.store_bytes(frames)
+    Blob.objects.create(sha256=sha256, size=len(frames), content_type="image/tiff", pages=8)
+    bomb = pdf_blob(pdf_inflating_to(3 * 1024 * 1024))
+    text_layers_request([sha256, bomb.pk])
+    assert text_layers_make() == 2
+    for pk, code in ((sha256, "too_many_pages"), (bomb.pk, "pdf_inflated")):
+        layer = TextLayer.objects.get(pk=pk)
+        assert layer.status == TextLayer.Status.FAILED and layer.attempts == 1
+        assert layer.last_error.startswith(code)
