@@ -75,6 +75,12 @@ class CheckedFile:
     upload: Upload
 
 
+def isolated(name: str) -> str:
+    """A file name as a message shows it: isolated (U+2068…U+2069) so that a Latin name inside
+    an Arabic sentence, or an Arabic name inside a French one, keeps its place and its order."""
+    return f"\u2068{name}\u2069"
+
+
 def clean_filename(name: str | None, *, fallback: str = "document") -> str:
     """Keep the base name, drop control and path characters, cap the length."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -160,7 +166,7 @@ def _inspected_pages(upload: Upload, content_type: str) -> int:
 
 def refusal_message(code: str, filename: str, params: dict[str, int]) -> str:
     """The translated message of a refusal named by ``code`` (see documents.decoding)."""
-    name = {"name": filename}
+    name = {"name": isolated(filename)}
     limit = params.get("limit", 0)
     if code == "too_many_pixels":
         return _("The picture “%(name)s” (or a picture in it) is larger than %(limit)d megapixels.") % {
@@ -215,7 +221,7 @@ def reading(filename: str, content_type: str) -> Iterator[None]:
                 "the limits of this installation."
             )
             % {
-                "name": filename,
+                "name": isolated(filename),
                 "memory": filesizeformat(settings.FILE_WORK_MEMORY),
                 "seconds": settings.FILE_WORK_SECONDS,
             },
@@ -231,12 +237,12 @@ def check_file(upload: Upload) -> CheckedFile:
     size = int(upload.size or 0)
     shown = filename or UNNAMED_FILE
     if size == 0:
-        raise FileRejected("empty_file", _("The file “%(name)s” is empty.") % {"name": shown}, filename=shown)
+        raise FileRejected("empty_file", _("The file “%(name)s” is empty.") % {"name": isolated(shown)}, filename=shown)
     if size > settings.MAX_FILE_SIZE:
         raise FileRejected(
             "file_too_large",
             _("The file “%(name)s” is larger than %(limit)s.")
-            % {"name": shown, "limit": filesizeformat(settings.MAX_FILE_SIZE)},
+            % {"name": isolated(shown), "limit": filesizeformat(settings.MAX_FILE_SIZE)},
             filename=shown,
         )
     upload.seek(0)
@@ -245,7 +251,7 @@ def check_file(upload: Upload) -> CheckedFile:
     if content_type is None:
         raise FileRejected(
             "file_type_not_allowed",
-            _("The file “%(name)s” is not a PDF, JPEG, PNG or TIFF document.") % {"name": shown},
+            _("The file “%(name)s” is not a PDF, JPEG, PNG or TIFF document.") % {"name": isolated(shown)},
             filename=shown,
         )
     # A file sent without a usable name gets one (it is never dropped), and a name without an
