@@ -27,6 +27,14 @@ def picture(shade: int, name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
 
 
+def stored_files() -> set[str]:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return {path.name for path in Path(settings.FILES_DIR).glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*")}
+
+
 def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
@@ -179,22 +187,25 @@ def test_pictures_that_would_make_more_pages_than_the_limit_are_not_put_together
     from documents.samples import tiff_of_frames
 
     settings.MAX_PAGES = 7  # type: ignore[attr-defined]
+    before = stored_files()
     halves = [SimpleUploadedFile(f"part-{n}.tif", tiff_of_frames(4), content_type="image/tiff") for n in (1, 2)]
     response = counter_post(signed_in(clerk), commune, halves, assemble="on", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 400  # type: ignore[attr-defined]
     page = response.content.decode()  # type: ignore[attr-defined]
     assert 'id="id_attachments-error"' in page and "plus de 7\xa0pages" in page
     assert not Correspondence.objects.exists() and not TextLayer.objects.exists()
+    assert stored_files() == before
 
 
 def test_a_picture_over_the_pixel_limit_never_reaches_the_assembly(clerk: User, commune: Administration) -> None:
     from documents.samples import png_of_pixels
 
+    before = stored_files()
     huge = SimpleUploadedFile("page.png", png_of_pixels(12_600, 12_600), content_type="image/png")  # 158.8 Mpx
     response = counter_post(signed_in(clerk), commune, [huge], assemble="on", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "50\xa0mégapixels" in response.content.decode()  # type: ignore[attr-defined]
-    assert not Correspondence.objects.exists()
+    assert not Correspondence.objects.exists() and stored_files() == before
 
 
 def test_counter_mail_needs_its_scan_or_its_text(clerk: User, commune: Administration) -> None:

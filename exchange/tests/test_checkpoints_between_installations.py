@@ -28,7 +28,7 @@ def register_and_checkpoint(a: Installation) -> None:
         for i in range(3):
             correspondence_register(
                 actor=None, administration=administration, channel=Channel.COUNTER,
-                sender=Sender(kind="person", name="Citoyen"), subject=f"طلب {{i}}",
+                sender=Sender(kind="person", name="Citoyen"), subject=f"طلب {{i}}", body="نص",
             )
         checkpoint_make(actor=None, administration=administration)
         """
