@@ -158,6 +158,7 @@ def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(com
         channel=Channel.COUNTER,
         sender=Sender(kind="person", name="Ahmed"),
         subject="Demande papier",
+        body="Lettre reçue au guichet",
         procedure_code="URB-PC",
     ).correspondence
     client.post("/track/", {"number": counter.number, "code": counter.tracking_code, "administration": commune.code})
