@@ -104,6 +104,14 @@ def pdf_inspect(source: Source, *, max_pages: int, max_pixels: int, max_inflated
     return pages
 
 
+def pdf_measure(source: Source, *, max_inflated: int) -> None:
+    """Open a PDF and inflate its streams no further than ``max_inflated`` bytes together, with
+    no other rule: a file that passes can be parsed by a verifier (pyHanko) without costing more
+    than that. For PDFs only checked, never kept (the public verification of a receipt)."""
+    reader = pypdf.PdfReader(io.BytesIO(_read(source)), strict=False)
+    _check_inflation(reader, max_inflated=max_inflated)
+
+
 def _count_pages(tree: Any, *, limit: int) -> int:
     """The leaves of a page tree, counted up to ``limit`` + 1; a tree that loops is damaged."""
     count, stack, seen = 0, [tree], set()

@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from core.canonical import sha256_hex
 from documents import storage
+from documents.intake import file_work_limits
+from documents.sandbox import LimitExceeded, Refused, WorkFailed, run_limited
 from registry.anchors import HOLDS, Anchor, anchor_in_pdf, anchor_problem
 from registry.models import Correspondence, Receipt, SealedDocument
 from registry.selectors import receipt_by_file_hash, sealed_document_by_file_hash
@@ -57,6 +59,8 @@ def problem_message(code: str) -> str:
 
 
 MAX_RECEIPT_SIZE = 5 * 1024 * 1024
+# A receipt or a letter inflates to a few megabytes (its fonts and pictures): far below this.
+MAX_RECEIPT_INFLATED = 64 * 1024 * 1024
 
 
 def receipt_check_pdf(pdf: bytes) -> ReceiptCheck:
@@ -65,6 +69,14 @@ def receipt_check_pdf(pdf: bytes) -> ReceiptCheck:
 
     if len(pdf) > MAX_RECEIPT_SIZE:
         return ReceiptCheck(False, "too_large", problem_message("too_large"))
+    # The verifier parses the file in this process: first, a child process makes sure it cannot
+    # cost more than a receipt's worth of inflated streams (anyone may upload here).
+    try:
+        run_limited("pdf_measure", pdf, max_inflated=MAX_RECEIPT_INFLATED, limits=file_work_limits())
+    except Refused:
+        return ReceiptCheck(False, "too_large", problem_message("too_large"))
+    except (LimitExceeded, WorkFailed):
+        return ReceiptCheck(False, "unreadable", problem_message("unreadable"))
     verdict = verify_pdf(pdf, pki=installation_pki())
     if not verdict.valid:
         code = verdict.problem or "invalid"

@@ -191,3 +191,16 @@ def test_the_verification_page_of_a_confidential_letter_names_no_file(commune, c
     attachment = hidden.correspondence.attachments.get()
     assert attachment.blob_id in page  # The fingerprint still lets the holder check the file.
     assert "rapport-medical-ahmed" not in page and "Plainte confidentielle" not in page
+
+
+def test_a_decompression_bomb_uploaded_for_verification_is_refused_without_being_parsed_here(issued, client):
+    from documents.samples import pdf_inflating_to
+    from registry.verification import MAX_RECEIPT_INFLATED
+
+    bomb = pdf_inflating_to(2 * MAX_RECEIPT_INFLATED)  # about 130 KB of file
+    assert len(bomb) < 1024 * 1024
+    with mock.patch("trust.verification.verify_pdf", side_effect=AssertionError("parsed in the web worker")):
+        body = client.post("/api/v1/verify", {"file": SimpleUploadedFile("b.pdf", bomb)}).json()
+    assert (body["valid"], body["code"]) == (False, "too_large")
+    _receipt, pdf = issued
+    assert client.post("/api/v1/verify", {"file": SimpleUploadedFile("r.pdf", pdf)}).json()["valid"] is True
