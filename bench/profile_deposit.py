@@ -38,11 +38,11 @@ from bench.run import server_env
 # exists is reported with 0 calls). Each wrapper adds the thread CPU time of its calls (inclusive), which counts native
 # code (Typst, hashing, signatures) and Python code alike, unlike a deterministic profiler.
 STEPS: list[tuple[str, str]] = [
-    ("authentication (bearer token lookup)", "api.urls:BearerToken.authenticate"),
+    ("authentication (bearer token lookup)", "api.auth:BearerToken.authenticate|api.urls:BearerToken.authenticate"),
     ("rate limit", "api.urls:rate_limit_hit"),
     ("multipart parsing (request.FILES)", "django.http.multipartparser:MultiPartParser.parse"),
-    ("preflight: type, SHA-256, pypdf page count", "api.urls:check_files"),
-    ("registration", "api.urls:correspondence_register"),
+    ("preflight: type, SHA-256; pages counted in a child process", "api.urls:check_files"),
+    ("registration", "api.urls:request_register|api.urls:correspondence_register"),
     ("  store attachment (write + fsync)", "registry.services:store_checked"),
     ("  transaction: number, rows, register log, audit", "registry.services:_register_locked"),
     ("receipt (issue)", "registry.receipts:_issue|registry.receipts:receipt_issue"),

@@ -32,7 +32,7 @@ from bench.report import code_state, published, section_write, stamped
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- bench.reset_timing: written by `python -m bench.reset_timing --report` -->"
-END = "<!-- end of bench.reset_timing -->"
+END = "<!-- /bench.reset_timing -->"
 EXISTING = "someone@example.ma"
 UNKNOWN = "no-one-here@example.ma"
 
