@@ -15,12 +15,22 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from core.text import plain_text
+
 
 class AccessibleForm(forms.Form):
-    """Ties each field's error text to its input (aria-describedby, aria-invalid)."""
+    """Ties each field's error text to its input (aria-describedby, aria-invalid), and gives
+    the text of every text area with LF line breaks and no controls (core.text.plain_text):
+    browsers send CR LF."""
 
     def full_clean(self) -> None:
         super().full_clean()
+        cleaned = getattr(self, "cleaned_data", None)
+        if cleaned is not None:
+            for name, field in self.fields.items():
+                value = cleaned.get(name)
+                if isinstance(value, str) and isinstance(field.widget, forms.Textarea):
+                    cleaned[name] = plain_text(value)
         for name in self.errors:
             if name in self.fields:
                 field = self.fields[name]

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any, Final
 import typst
 
 from core.bidi import has_directional_controls, isolated
+from core.text import plain_text
 from trust.pdf_update import BlockImage
 
 if TYPE_CHECKING:
@@ -414,24 +415,43 @@ def _slot(template: str) -> Iterator[_Slot]:
         idle.put(slot)
 
 
-def isolated_strings(data: Any) -> Any:
-    """``data`` with every string that has directional controls isolated (core.bidi.isolated):
-    whatever a person typed, and a template shows, cannot reorder the text the template puts
-    around it. Containers without such strings are returned as they are, not copied."""
+def _prepared(text: str) -> str:
+    """One string as a template may show it: line breaks as LF and no controls (core.text), and
+    isolated when it has directional controls (core.bidi)."""
+    return isolated(plain_text(text))
+
+
+def _each_string(data: Any, change: Callable[[str], str]) -> Any:
+    """``data`` with ``change`` applied to every string in it. Containers none of whose strings
+    change are returned as they are, not copied."""
     if isinstance(data, str):
-        return isolated(data)
+        return change(data)
     if isinstance(data, dict):
-        items = {key: isolated_strings(value) for key, value in data.items()}
+        items = {key: _each_string(value, change) for key, value in data.items()}
         return data if all(items[key] is value for key, value in data.items()) else items
     if isinstance(data, list | tuple):
-        values = [isolated_strings(value) for value in data]
+        values = [_each_string(value, change) for value in data]
         return data if all(new is old for new, old in zip(values, data, strict=True)) else values
     return data
 
 
+def isolated_strings(data: Any) -> Any:
+    """``data`` with every string that has directional controls isolated (core.bidi.isolated):
+    whatever a person typed, and a template shows, cannot reorder the text the template puts
+    around it. Containers without such strings are returned as they are, not copied."""
+    return _each_string(data, isolated)
+
+
+# In the JSON text of a template's data: a CR, FF or backspace, another C0 control, DEL, a C1
+# control, or a Unicode line or paragraph separator (JSON escapes the C0 controls but not the
+# others). Seeing none means no string needs plain_text.
+_NOT_PLAIN: Final = re.compile(r"\\[rfb]|\\u00[01]|[\x7f-\x9f\u2028\u2029]")
+
+
 def _payload(template: str, data: dict[str, Any]) -> bytes:
     """The JSON a template reads: ``data`` with its text facts (``_TEXT_FACTS``), and its strings
-    isolated when any has directional controls (checked on the JSON text: about 10 µs for a
+    made plain (a browser's CR LF is one line break) and isolated when any has line breaks other
+    than LF, controls or directional controls (checked on the JSON text: about 10 µs for a
     receipt, where walking every string would take 90)."""
 
     def dumped(data: dict[str, Any]) -> str:
@@ -441,8 +461,8 @@ def _payload(template: str, data: dict[str, Any]) -> bytes:
         return json.dumps(data, ensure_ascii=False, allow_nan=False)
 
     text = dumped(data)
-    if has_directional_controls(text):
-        text = dumped(isolated_strings(data))
+    if has_directional_controls(text) or _NOT_PLAIN.search(text):
+        text = dumped(_each_string(data, _prepared))
     return text.encode()
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from core.bidi import isolated
 from core.clock import now
+from core.text import plain_text
 from documents import storage
 from documents.models import Blob
 from documents.qr import qr_svg
@@ -83,6 +84,10 @@ _DRAWN = (
 
 
 def printable(text: str) -> str:
+    """``text`` as a sealed document can show it: line breaks of every kind as one LF (a
+    browser's CR LF must not print a stray mark at each line's end), tabulations as a space,
+    no control characters, and "?" for what the fonts cannot draw."""
+    text = plain_text(text).replace("\t", " ")
     return "".join(ch if any(low <= ord(ch) <= high for low, high in _DRAWN) else "?" for ch in text)
 
 

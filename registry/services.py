@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 from audit.services import audit_record
 from core.clock import now
 from core.errors import Refused
+from core.text import one_line, plain_text
 from documents import storage
 from documents.intake import CheckedFile, pdf_blob, store_checked
 from documents.models import Blob
@@ -340,8 +341,8 @@ def correspondence_register(
     attached after ``files``; ``on_registered(registration)`` records what follows from the
     registration (the case of a request). If any of them fails, nothing is registered.
     """
-    subject = subject.strip()
-    body = body.strip()
+    subject = one_line(subject)
+    body = plain_text(body).strip()
     _check(
         administration=administration,
         subject=subject,

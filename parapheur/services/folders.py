@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
+from core.text import one_line, plain_text
 from documents import storage
 from parapheur.certificates import current_certificate
 from parapheur.models import (
@@ -86,7 +87,7 @@ def folder_submit(
     """
     if not roles_in(actor, administration) & STAFF_ROLES:
         raise NotFound
-    title = title.strip()
+    title = one_line(title)
     if not title:
         raise FolderRefused("no_title", _("Give the folder a title."), field="title")
     if circuit is not None and (circuit.administration_id != administration.pk or not circuit.is_active):
@@ -171,7 +172,7 @@ def _event(
         actor=actor,
         on_behalf_of=on_behalf_of,
         step=step.position if step is not None else None,
-        text=text,
+        text=plain_text(text),
         page=page,
         document=folder.document,
         data=data or {},

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from core.clock import now
 from core.errors import Refused
+from core.text import plain_text
 from registry.services import (
     RegistrationRefused,
 )
@@ -288,6 +289,12 @@ class LetterText:
     body_fr: str = ""
     recourse_ar: str = ""
     recourse_fr: str = ""
+
+    def __post_init__(self) -> None:
+        # A letter typed in a browser arrives with CR LF line breaks: the letter shows each as
+        # one line break (core.text).
+        for field in ("body_ar", "body_fr", "recourse_ar", "recourse_fr"):
+            object.__setattr__(self, field, plain_text(getattr(self, field)))
 
 
 def _check_text(text: LetterText) -> None:
