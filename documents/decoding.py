@@ -32,6 +32,7 @@ from pypdf import filters as pdf_filters
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
 from documents.headers import picture_header
+from documents.pdftext import page_text
 from documents.sandbox import Refused as Refusal
 
 Source = bytes | str  # the file's bytes, or the path of a file holding them
@@ -359,8 +360,9 @@ PDF = "application/pdf"
 def page_texts(
     source: Source, content_type: str, *, max_pixels: int, max_pages: int, max_inflated: int
 ) -> tuple[list[str], bytes]:
-    """Each page's own text (PDFium gives Arabic in reading order), and the file as a PDF for
-    OCR: b"" for a PDF (the caller has it), the pictures put into one for a picture.
+    """Each page's own text in reading order (:mod:`documents.pdftext`: read from where PDFium
+    says its glyphs are drawn), and the file as a PDF for OCR: b"" for a PDF (the caller has
+    it), the pictures put into one for a picture.
 
     A file stored before the limits (or under larger ones) is held to them before its pages
     are read: more than ``max_pages`` pages would be recognised for days, and PDFium inflates
@@ -373,7 +375,7 @@ def page_texts(
             if len(document) > max_pages:
                 raise Refusal("too_many_pages", {"limit": max_pages})
             _check_inflation(pypdf.PdfReader(io.BytesIO(data), strict=False), max_inflated=max_inflated)
-            return [document[n].get_textpage().get_text_range() for n in range(len(document))], b""
+            return [page_text(document[n].get_textpage()) for n in range(len(document))], b""
         finally:
             document.close()
     with _stream(source) as stream:

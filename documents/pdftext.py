@@ -22,9 +22,9 @@ What is reliable is where each glyph is drawn. So the page is read as a person r
 3. Reading order. The line is turned from visual to logical order with the Unicode
    bidirectional algorithm (UAX #9, its weak, neutral and implicit rules: no explicit
    embeddings exist in a drawn line). Applied to a line in visual order, the algorithm gives back
-   the logical order (the reordering of a line with levels 0 to 2 is its own inverse), with the
-   paragraph's direction taken from the line's letters: right to left when it holds more Arabic
-   letters than Latin ones. A number next to a Latin letter is read as Latin (``A-2026-000123``),
+   the logical order (the reordering of a line with levels 0 to 2 is its own inverse). The
+   paragraph's direction is the side a short line is set against (a title, a paragraph's last
+   line), else that of most of the line's letters. A number next to a Latin letter is read as Latin (``A-2026-000123``),
    one among Arabic words as Arabic (``2022-2027``, drawn ``2027-2022``).
 4. Arabic presentation forms (U+FB50–U+FDFF, U+FE70–U+FEFF), which some programs write instead
    of letters, become the letters (NFKC); a ligature of them stays in the order of its letters.
@@ -48,11 +48,12 @@ import pypdfium2.raw as pdfium_c
 WORD_GAP = 0.3  # of the font size: a wider gap between two glyphs separates two words
 LINE_SHIFT = 0.5  # of the font size: a glyph whose baseline moved further starts another line
 BLOCK_GAP = 3.0  # of the font size: a glyph this far to the side of its line starts another one
+SHORT_LINE = 0.2  # of the text's width: a line this much short of one side is set against the other
 SAME_ORIGIN = 0.01  # points: characters drawn at one origin are pieces of one glyph
 SOFT_HYPHEN = "\u00ad"
 
 _SKIPPED = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u200b")
-_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
 _STRONG = {"L": "L", "R": "R", "AL": "R"}
 _ALEFS = frozenset("اأإآٱ")
 
@@ -71,7 +72,10 @@ class _Glyph:
 def page_text(textpage: Any) -> str:
     """The text of one page (a pypdfium2 ``PdfTextPage``), a line of the page a line."""
     upright, rotated, spaces = _glyphs(textpage)
-    lines = [_line_text(line, spaces) for line in _lines(upright)]
+    found = _lines(upright)
+    left = min((glyph.left for glyph in upright), default=0.0)
+    right = max((glyph.right for glyph in upright), default=0.0)
+    lines = [_line_text(line, spaces, _aligned(line, left, right)) for line in found]
     if rotated:  # text drawn turned (a stamp, a margin note): PDFium's order is all there is
         lines.append("".join(glyph.text for glyph in rotated))
     text = ""
@@ -104,10 +108,9 @@ def _glyphs(textpage: Any) -> tuple[list[_Glyph], list[_Glyph], list[int]]:
             spaces.append(index)  # a space or a line break PDFium added where it saw a gap
             continue
         code = pdfium_c.FPDFText_GetUnicode(raw, index)
-        if pdfium_c.FPDFText_IsHyphen(raw, index) == 1:
-            char = SOFT_HYPHEN  # a word cut at the end of a line (PDFium looked at the letters)
-        else:
-            char = chr(code) if 0 < code < 0x110000 else ""
+        # A word cut at the end of a line is marked by PDFium (it looked at the letters around).
+        hyphen = pdfium_c.FPDFText_IsHyphen(raw, index) == 1
+        char = SOFT_HYPHEN if hyphen else chr(code) if 0 < code < 0x110000 else ""
         if char.isspace() or unicodedata.category(char) == "Cc":
             spaces.append(index)
             continue
@@ -157,11 +160,30 @@ def _lines(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
     return lines
 
 
-def _line_text(line: list[_Glyph], spaces: list[int]) -> str:
-    """One line's text in logical order. Two glyphs side by side belong to two words when a
-    space comes between them in PDFium's order, or when the gap between them is wider than
-    WORD_GAP of the font size (for a producer that writes no spaces: glyph boxes may be their
-    ink, not their advance, so this gap is wider than any inside a word)."""
+def _aligned(line: list[_Glyph], left: float, right: float) -> bool | None:
+    """Whether ``line`` is set against the right side of the page's text (True), the left
+    (False), or neither or both (None), ``left`` and ``right`` being the text's sides. A short
+    line shows the direction of its paragraph: the title or the last line of an Arabic
+    paragraph ends at the right, of a French one at the left (an indented first line does not
+    count: it falls short of the left side by less than SHORT_LINE of the width)."""
+    width = right - left
+    if width <= 0:
+        return None
+    start = min(glyph.left for glyph in line) - left
+    end = right - max(glyph.right for glyph in line)
+    if end < 0.02 * width < SHORT_LINE * width < start:
+        return True
+    if start < 0.02 * width < SHORT_LINE * width < end:
+        return False
+    return None
+
+
+def _line_text(line: list[_Glyph], spaces: list[int], rtl: bool | None = None) -> str:
+    """One line's text in logical order (right to left when ``rtl``; when None, the direction
+    of most of its letters). Two glyphs side by side belong to two words when a space comes
+    between them in PDFium's order, or when the gap between them is wider than WORD_GAP of
+    the font size (for a producer that writes no spaces: glyph boxes may be their ink, not
+    their advance, so this gap is wider than any inside a word)."""
     visual = _visual_order(line)
     em = statistics.median(glyph.size for glyph in visual)
     # Words, left to right, each the texts of its characters.
@@ -185,7 +207,7 @@ def _line_text(line: list[_Glyph], spaces: list[int]) -> str:
         if n:
             tokens.append(" ")
         tokens.extend(word)
-    return _brackets_paired("".join(tokens[n] for n in logical_order(tokens)))
+    return _brackets_paired("".join(tokens[n] for n in logical_order(tokens, rtl=rtl)))
 
 
 _OPENING = {"(": ")", "[": "]", "{": "}", "«": "»"}
@@ -266,11 +288,13 @@ def _kind(token: str) -> str:
     return kinds[0] if kinds else "ON"
 
 
-def logical_order(tokens: list[str]) -> list[int]:
+def logical_order(tokens: list[str], *, rtl: bool | None = None) -> list[int]:
     """The order in which to read ``tokens`` (a line in visual order, left to right): their
-    indexes. The line's direction is that of most of its strong letters."""
+    indexes. The line reads right to left when ``rtl``; when None, in the direction of most
+    of its strong letters."""
     kinds = [_kind(token) for token in tokens]
-    rtl = sum(kind in ("R", "AL") for kind in kinds) > sum(kind == "L" for kind in kinds)
+    if rtl is None:
+        rtl = sum(kind in ("R", "AL") for kind in kinds) > sum(kind == "L" for kind in kinds)
     levels = _levels(kinds, rtl=rtl)
     order = list(range(len(tokens)))
     # L2: from the highest level down to the lowest odd one, reverse every run at or above it.

@@ -2,9 +2,11 @@
 
 Registration never waits for this. The search index asks for the text of each attachment
 (:func:`text_layers_request`, a ``TextLayer`` row); the worker makes them
-(:func:`text_layers_make`): a page that has text of its own (a born-digital PDF) is read with
-PDFium, which gives Arabic in reading order; a page that is only a picture (a scan) is
-recognised by OCRmyPDF and Tesseract (Arabic and French), run as a separate process. The
+(:func:`text_layers_make`): a page that has text of its own (a born-digital PDF) is read in
+reading order from where PDFium says its glyphs are drawn (:mod:`documents.pdftext`: Arabic,
+French and both on a line, whatever order the producer stored them in); a page that is only a
+picture (a scan) is recognised by OCRmyPDF and Tesseract (Arabic and French), run as a
+separate process. The
 original file is kept byte for byte; the searchable copy OCRmyPDF makes is stored beside it,
 except for a signed PDF, whose text only is kept (a rewritten copy would no longer carry a
 valid signature). What is indexed is OCRmyPDF's sidecar text, not the copy's text layer, which

@@ -6,8 +6,9 @@ prefix glued on (``والرخصة``, ``بالإدارة``, ``للمدرسة``); 
 accents, in any case. Documents are written every way too. Both sides go through
 :func:`terms` so that the same word gives the same terms whatever its spelling:
 
-1. Clean: bidi controls and zero-width characters, tashkeel (harakat, tanwin, shadda, sukun,
-   dagger alef, Quranic marks) and tatweel are removed; Arabic-Indic digits become ASCII.
+1. Clean: Arabic presentation forms (the joined shapes U+FBxx, U+FExx) become letters (NFKC);
+   bidi controls and zero-width characters, tashkeel (harakat, tanwin, shadda, sukun, dagger
+   alef, Quranic marks) and tatweel are removed; Arabic-Indic digits become ASCII.
 2. Split into words (letters and digits).
 3. Arabic words: alef forms (أ إ آ ٱ) fold to ا, ؤ to و, ئ and ى to ي, ة to ه (a hamza on
    its seat, ؤ or ئ, also gives a form with a bare ء: مسؤول = مسئول); stop words go;
@@ -58,6 +59,7 @@ _WRITTEN_WORD = re.compile(
     r"(?:[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c\u200d]+[^\W_]*)*"
 )
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
 
 _ARABIC_FOLD = str.maketrans(
     {
@@ -124,8 +126,15 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 
 
 def clean(text: str) -> str:
-    """``text`` without invisible characters, tashkeel and tatweel, with ASCII digits."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).translate(_DIGITS)
+    """``text`` without invisible characters, tashkeel and tatweel, with ASCII digits, and
+    Arabic letters written as presentation forms (U+FBxx, U+FExx: the joined shapes some
+    programs store instead of letters, ``ﺍﻟﺤﺴﻦ``) as the letters (``الحسن``)."""
+    text = _PRESENTATION_FORMS.sub(_letters, unicodedata.normalize("NFC", text))
+    return _INVISIBLE.sub("", text).translate(_DIGITS)
+
+
+def _letters(match: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", match.group())
 
 
 def _arabic_forms(written: str) -> set[str]:
