@@ -242,9 +242,14 @@ def _take(work: _Work, recognised: list[str]) -> None:
     work.layer.pages_recognised = len(work.scanned)
 
 
+def _joined(texts: list[str]) -> str:
+    """The text of a file from its pages' texts: a form feed between pages."""
+    return _INVISIBLE.sub("", "\n\f".join(t.strip() for t in texts)).strip()
+
+
 def _record(work: _Work, status: str, searchable: bytes | None) -> None:
     layer = work.layer
-    text = _INVISIBLE.sub("", "\n\f".join(t.strip() for t in work.texts)).strip()
+    text = _joined(work.texts)
     with transaction.atomic():
         layer.pages = len(work.texts)
         layer.text = text
@@ -258,6 +263,34 @@ def _record(work: _Work, status: str, searchable: bytes | None) -> None:
         if status == TextLayer.Status.DONE:
             layer.last_error = ""
         layer.save()
+
+
+def text_layer_reread(blob_id: str) -> bool:
+    """Read the own text of a PDF already done again, the way it is read today (after a change
+    in :mod:`documents.pdftext`); True when its text changed, which is then recorded.
+
+    Its pages with text of their own get the new reading; recognised pages (OCR) keep the
+    text they have: nothing is recognised again. A file that cannot be read within its limits
+    today keeps its text (logged)."""
+    layer = TextLayer.objects.select_related("blob").get(pk=blob_id)
+    if layer.status != TextLayer.Status.DONE or layer.blob.content_type != "application/pdf":
+        return False
+    try:
+        texts, _ = _pages_of(storage.read_bytes(blob_id), layer.blob.content_type)
+    except Exception as exc:  # over today's limits, damaged, or gone: it keeps what it has
+        logger.warning("text of %s not read again: %s", blob_id, exc)
+        return False
+    if layer.method == TextLayer.Method.OCR:
+        before = [page.strip() for page in layer.text.split("\f")]
+        if len(before) != len(texts):
+            logger.warning("text of %s not read again: %d pages, %d in its text", blob_id, len(texts), len(before))
+            return False
+        texts = [own if len(own.strip()) >= PAGE_HAS_TEXT else kept for own, kept in zip(texts, before, strict=True)]
+    text = _joined(texts)
+    if text == layer.text:
+        return False
+    TextLayer.objects.filter(pk=blob_id).update(text=text)
+    return True
 
 
 def _over_limits(exceeded: LimitExceeded) -> str:

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 
 from core.clock import now
-from documents.text_layers import text_layers_request
+from documents.models import TextLayer
+from documents.text_layers import text_layer_reread, text_layers_request
 from registry.models import Attachment, Correspondence
 from search import text
 from search.models import IndexProgress, SearchEntry, facets_of, scope_term
@@ -156,4 +157,33 @@ def index_rebuild(*, batch: int = 2000) -> int:
         if not ids:
             return done
         done += entries_write(ids)
+        last = ids[-1]
+
+
+def index_reread(*, batch: int = 500) -> tuple[int, int]:
+    """Read the own text of every PDF already read again (:func:`documents.text_layers.
+    text_layer_reread`: after a change in how born-digital text is read, as when Arabic came
+    out reversed), and write again the entries of the correspondences whose files' text
+    changed. Returns how many files were read and how many entries written. Running it again
+    reads everything again and writes nothing more."""
+    read = written = 0
+    last = ""
+    while True:
+        ids = list(
+            TextLayer.objects.filter(
+                pk__gt=last,
+                status=TextLayer.Status.DONE,
+                method__in=[TextLayer.Method.TEXT, TextLayer.Method.OCR],
+                blob__content_type="application/pdf",
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return read, written
+        changed = [pk for pk in ids if text_layer_reread(pk)]
+        if changed:
+            owners = Attachment.objects.filter(blob_id__in=changed).values_list("correspondence_id", flat=True)
+            written += entries_write(set(owners))
+        read += len(ids)
         last = ids[-1]

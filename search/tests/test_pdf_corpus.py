@@ -167,3 +167,74 @@ def test_the_passage_shown_reads_in_the_order_the_text_is_written(
         assert hit.correspondence.pk == letter.pk
         assert "<mark>" in hit.snippet
         assert phrase in _shown(hit.snippet), (phrase, _shown(hit.snippet))
+
+
+def _pdfium_text(pdf: bytes) -> str:
+    """The text as Wasl read it before documents.pdftext: PDFium's own order."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        return "\n\f".join(document[n].get_textpage().get_text_range().strip() for n in range(len(document)))
+    finally:
+        document.close()
+
+
+def test_text_read_reversed_before_is_read_again_by_search_reindex_reread(commune: Administration, clerk: User) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    letter = registered("chromium-hospital.pdf", commune, clerk)
+    # Given an index written with the text as PDFium ordered it (the Arabic words reversed) ...
+    layer = TextLayer.objects.get()
+    TextLayer.objects.filter(pk=layer.pk).update(text=_pdfium_text((PDFS / "chromium-hospital.pdf").read_bytes()))
+    call_command("search_reindex", "--all", stdout=StringIO())
+    assert finds(clerk, commune, "نسحلا", letter) and not finds(clerk, commune, "الحسن", letter)
+    # ... when the operator reads the PDFs again ...
+    out = StringIO()
+    call_command("search_reindex", "--reread", stdout=out)
+    # ... the words are found as written, and no longer reversed.
+    assert "1 files read again, 1 correspondences indexed with their new text" in out.getvalue()
+    assert finds(clerk, commune, "الحسن الثاني", letter) and not finds(clerk, commune, "نسحلا", letter)
+    (hit,) = search(scope_of(clerk, commune), "التكوين").hits
+    assert "في شأن <mark>التكوين</mark> الإداري للموظفين" in hit.snippet
+    # Read again with nothing changed, nothing is written.
+    out = StringIO()
+    call_command("search_reindex", "--reread", stdout=out)
+    assert "1 files read again, 0 correspondences indexed" in out.getvalue()
+
+
+def test_reading_again_keeps_the_recognised_text_of_scanned_pages(commune: Administration, clerk: User) -> None:
+    """A file with a scanned page (recognised by OCR) and a born-digital page: only the latter
+    is read again; nothing is recognised again."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from documents.samples import scanned_letter
+    from search.services import index_reread
+
+    writer = PdfWriter()
+    for pdf in (scanned_letter(dpi=60), (PDFS / "chromium-request.pdf").read_bytes()):
+        for page in PdfReader(io.BytesIO(pdf)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    files = check_files([bytes_upload(out.getvalue(), "two-pages.pdf")])
+    letter = counter_mail(commune, clerk, SUBJECT, files=files)
+    index_sync()
+    # As the worker left it before: page 1 recognised, page 2 in PDFium's order.
+    own = _pdfium_text((PDFS / "chromium-request.pdf").read_bytes())
+    TextLayer.objects.update(
+        status=TextLayer.Status.DONE,
+        method=TextLayer.Method.OCR,
+        pages=2,
+        pages_recognised=1,
+        text=f"نص معروف\n\f{own}",
+    )
+    index_sync()
+    assert not finds(clerk, commune, "الفروسية", letter)
+    assert index_reread() == (1, 1)
+    assert TextLayer.objects.get().text.startswith("نص معروف\n\fطلب موافقة\n")
+    assert finds(clerk, commune, "الفروسية التقليدية معروف", letter)
