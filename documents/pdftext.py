@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import functools
 import re
 import statistics
 import unicodedata
@@ -45,7 +46,8 @@ from typing import Any
 
 import pypdfium2.raw as pdfium_c
 
-WORD_GAP = 0.3  # of the font size: a wider gap between two glyphs separates two words
+WORD_GAP = 0.12  # of the font size: a wider gap between two glyphs separates two words
+INK_WORD_GAP = 0.3  # the same, between glyph boxes that are their ink (letters of a word leave gaps)
 LINE_SHIFT = 0.5  # of the font size: a glyph whose baseline moved further starts another line
 BLOCK_GAP = 3.0  # of the font size: a glyph this far to the side of its line starts another one
 SHORT_LINE = 0.2  # of the text's width: a line this much short of one side is set against the other
@@ -55,6 +57,7 @@ SOFT_HYPHEN = "\u00ad"
 _SKIPPED = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u200b")
 _PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
 _STRONG = {"L": "L", "R": "R", "AL": "R"}
+_MAYBE_HYPHEN = frozenset({0x02, 0x2D, 0xAD, 0x2010, 0xFFFE})  # what PDFium gives for a line's end hyphen
 _ALEFS = frozenset("اأإآٱ")
 
 
@@ -64,9 +67,11 @@ class _Glyph:
     index: int  # PDFium's order (the content order, or PDFium's guess at reading order)
     x: float  # origin
     y: float
-    left: float  # advance box
+    left: float  # PDFium's loose box: the glyph's advance, or its ink where the font says no more
     right: float
     size: float  # font size on the page (points)
+    advance: bool  # the box is the advance (it spans the font's height: ink rarely does)
+    hyphen: bool = False  # a hyphen PDFium takes for a word cut at the end of a line
 
 
 def page_text(textpage: Any) -> str:
@@ -95,44 +100,59 @@ def _letters(match: re.Match[str]) -> str:
 
 def _glyphs(textpage: Any) -> tuple[list[_Glyph], list[_Glyph], list[int]]:
     """The page's glyphs drawn upright, those drawn turned, and where (in PDFium's order) the
-    spaces it found or added are."""
+    spaces it found or added are. (Four calls into PDFium a character: the reading's cost.)"""
     upright: list[_Glyph] = []
     rotated: list[_Glyph] = []
     spaces: list[int] = []
     x, y = ctypes.c_double(), ctypes.c_double()
-    box = pdfium_c.FS_RECTF()
-    matrix = pdfium_c.FS_MATRIX()
+    box, matrix = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
+    x_at, y_at, box_at, matrix_at = ctypes.pointer(x), ctypes.pointer(y), ctypes.pointer(box), ctypes.pointer(matrix)
+    unicode_of, origin_of, box_of = (
+        pdfium_c.FPDFText_GetUnicode,
+        pdfium_c.FPDFText_GetCharOrigin,
+        pdfium_c.FPDFText_GetLooseCharBox,
+    )
+    size_of, matrix_of, is_hyphen = (
+        pdfium_c.FPDFText_GetFontSize,
+        pdfium_c.FPDFText_GetMatrix,
+        pdfium_c.FPDFText_IsHyphen,
+    )
     raw = textpage.raw
+    seen = (0.0, 0.0)  # the baseline and font size whose matrix was read last
+    scale, turned = 1.0, False
     for index in range(pdfium_c.FPDFText_CountChars(raw)):
-        if pdfium_c.FPDFText_IsGenerated(raw, index) == 1:
-            spaces.append(index)  # a space or a line break PDFium added where it saw a gap
+        code = unicode_of(raw, index)
+        hyphen = code in _MAYBE_HYPHEN and is_hyphen(raw, index) == 1  # (PDFium looked at the letters around)
+        if hyphen:
+            char = "-"
+        elif code <= 0x20 or 0x7F <= code < 0xA0 or code >= 0x110000 or chr(code).isspace():
+            spaces.append(index)  # a space, a line break, or PDFium's mark of a gap it saw
             continue
-        code = pdfium_c.FPDFText_GetUnicode(raw, index)
-        # A word cut at the end of a line is marked by PDFium (it looked at the letters around).
-        hyphen = pdfium_c.FPDFText_IsHyphen(raw, index) == 1
-        char = SOFT_HYPHEN if hyphen else chr(code) if 0 < code < 0x110000 else ""
-        if char.isspace() or unicodedata.category(char) == "Cc":
-            spaces.append(index)
-            continue
-        if not char or char in _SKIPPED:
-            continue
-        pdfium_c.FPDFText_GetCharOrigin(raw, index, x, y)
-        pdfium_c.FPDFText_GetLooseCharBox(raw, index, box)
-        pdfium_c.FPDFText_GetMatrix(raw, index, matrix)
-        scale = (matrix.c**2 + matrix.d**2) ** 0.5 or 1.0
+        else:
+            char = chr(code)
+            if char in _SKIPPED:
+                continue
+        origin_of(raw, index, x_at, y_at)
+        box_of(raw, index, box_at)
+        size = size_of(raw, index)
+        if (y.value, size) != seen:  # the matrix only changes with the run of text
+            matrix_of(raw, index, matrix_at)
+            seen = (y.value, size)
+            scale = (matrix.c**2 + matrix.d**2) ** 0.5 or 1.0
+            turned = abs(matrix.b) > 0.1 * abs(matrix.a) or abs(matrix.c) > 0.1 * abs(matrix.d) or matrix.a <= 0
+        size = max(size * scale, 1.0)
         glyph = _Glyph(
             text=char,
             index=index,
             x=x.value,
             y=y.value,
-            left=min(box.left, box.right),
-            right=max(box.left, box.right),
-            size=max(pdfium_c.FPDFText_GetFontSize(raw, index) * scale, 1.0),
+            left=box.left if box.left <= box.right else box.right,
+            right=box.right if box.left <= box.right else box.left,
+            size=size,
+            advance=box.bottom <= y.value - 0.15 * size and box.top >= y.value + 0.6 * size,
+            hyphen=hyphen,
         )
-        if abs(matrix.b) > 0.1 * abs(matrix.a) or abs(matrix.c) > 0.1 * abs(matrix.d) or matrix.a <= 0:
-            rotated.append(glyph)
-        else:
-            upright.append(glyph)
+        (rotated if turned else upright).append(glyph)
     return upright, rotated, spaces
 
 
@@ -155,7 +175,8 @@ def _lines(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
             if glyph.left > right + BLOCK_GAP * glyph.size:
                 cells.append([])
             cells[-1].append(glyph)
-            right = max(right, glyph.right)
+            if glyph.right > right:
+                right = glyph.right
         lines.extend(sorted(cells, key=lambda cell: min(glyph.index for glyph in cell)))
     return lines
 
@@ -182,32 +203,38 @@ def _line_text(line: list[_Glyph], spaces: list[int], rtl: bool | None = None) -
     """One line's text in logical order (right to left when ``rtl``; when None, the direction
     of most of its letters). Two glyphs side by side belong to two words when a space comes
     between them in PDFium's order, or when the gap between them is wider than WORD_GAP of
-    the font size (for a producer that writes no spaces: glyph boxes may be their ink, not
-    their advance, so this gap is wider than any inside a word)."""
+    the font size (INK_WORD_GAP where a box is the glyph's ink, which leaves gaps inside
+    words). A hyphen PDFium marks as a cut word's stays a hyphen unless it ends the line: it
+    is then a soft hyphen, and the word goes on in the next line."""
     visual = _visual_order(line)
     em = statistics.median(glyph.size for glyph in visual)
-    # Words, left to right, each the texts of its characters.
-    words: list[list[str]] = []
+    # Tokens for the bidi algorithm: each glyph's text, and a space between words.
+    tokens: list[str] = []
+    glyphs: list[_Glyph | None] = []
     previous: _Glyph | None = None
     right = 0.0
     for glyph in visual:
-        if (
-            previous is None
-            or glyph.left - right > WORD_GAP * min(em, glyph.size, previous.size)
-            or (abs(glyph.x - previous.x) >= SAME_ORIGIN and _space_between(spaces, previous.index, glyph.index))
-        ):
-            words.append([])
+        if previous is not None:
+            size = min(em, glyph.size, previous.size) if glyph.size < em or previous.size < em else em
+            gap = WORD_GAP if glyph.advance and previous.advance else INK_WORD_GAP
+            if glyph.left - right > gap * size or (
+                abs(glyph.x - previous.x) >= SAME_ORIGIN and _space_between(spaces, previous.index, glyph.index)
+            ):
+                tokens.append(" ")
+                glyphs.append(None)
+                right = glyph.right
+        else:
             right = glyph.right
-        words[-1].append(glyph.text)
-        right = max(right, glyph.right)
+        tokens.append(glyph.text)
+        glyphs.append(glyph)
+        if glyph.right > right:
+            right = glyph.right
         previous = glyph
-    # Tokens for the bidi algorithm: each glyph, and a space between words.
-    tokens: list[str] = []
-    for n, word in enumerate(words):
-        if n:
-            tokens.append(" ")
-        tokens.extend(word)
-    return _brackets_paired("".join(tokens[n] for n in logical_order(tokens, rtl=rtl)))
+    order = logical_order(tokens, rtl=rtl)
+    last = glyphs[order[-1]]
+    if last is not None and last.hyphen:
+        tokens[order[-1]] = SOFT_HYPHEN
+    return _brackets_paired("".join(tokens[n] for n in order))
 
 
 _OPENING = {"(": ")", "[": "]", "{": "}", "«": "»"}
@@ -279,6 +306,7 @@ def _pieces_drawn(pieces: list[_Glyph], before: float | None, after: float | Non
 # --- The bidirectional algorithm, for one line without explicit embeddings -----------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def _kind(token: str) -> str:
     """The bidi class of a token (a glyph's characters: the first strong one decides)."""
     kinds = [unicodedata.bidirectional(char) for char in token]
