@@ -28,6 +28,7 @@ as it was, byte for byte in a PDF or an e-mail. This module uses no Django.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
 LRE: Final = "\u202a"  # LEFT-TO-RIGHT EMBEDDING
@@ -102,3 +103,19 @@ def isolated(text: str) -> str:
         return text
     parts = _PARAGRAPHS.split(text)
     return "".join(part if i % 2 or not part else FSI + _closed_paragraph(part) + PDI for i, part in enumerate(parts))
+
+
+def direction_of(text: str) -> str:
+    """"rtl" when most of the letters of ``text`` are written right to left (Arabic, Hebrew…),
+    else "ltr". For a passage cut from a longer text, where the first letter (what ``dir="auto"``
+    looks at) may be the end of a French line before an Arabic paragraph."""
+    if text.isascii():
+        return "ltr"
+    right = left = 0
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            right += 1
+        elif kind == "L":
+            left += 1
+    return "rtl" if right > left else "ltr"

@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.services import audit_record
+from core.bidi import direction_of
 from core.clock import now
 from documents.models import TextLayer
 from registry.models import Attachment, Correspondence
@@ -58,6 +59,12 @@ class Hit:
     score: float
     subject: SafeString  # the subject, matched words marked
     snippet: SafeString  # the best passage of the text, matched words marked ("" when none)
+
+    @property
+    def snippet_dir(self) -> str:
+        """The direction the passage reads in: that of most of its letters (a passage of an
+        Arabic letter may start on the last French word of the line before)."""
+        return direction_of(self.snippet)
 
 
 @dataclass

@@ -45,3 +45,11 @@ def test_brackets_turned_by_right_to_left_text_are_paired_again() -> None:
     # Not between Latin words, and not a bracket whose pair is on another line.
     assert _brackets_paired("(voir l'article 3 (alinéa") == "(voir l'article 3 (alinéa"
     assert _brackets_paired("الإنارة (حي") == "الإنارة (حي"
+
+
+def test_a_passage_reads_in_the_direction_of_most_of_its_letters() -> None:
+    from core.bidi import direction_of
+
+    assert direction_of("… public\nتوصلت المصلحة بطلبكم المسجل تحت رقم A-2026-000123") == "rtl"
+    assert direction_of("… du quartier Hay Mohammadi (حي المحمدي). Le Conseil approuve") == "ltr"
+    assert direction_of("2026-000123") == "ltr"
