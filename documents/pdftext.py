@@ -3,31 +3,34 @@
 Why not PDFium's own text (``FPDFText_GetText``): a PDF says which glyphs go where, not in what
 order they are read, and producers store Arabic in either order. PDFium guesses the direction
 of each run of text from its content order and reverses the runs it takes for right-to-left;
-it guesses wrong often (measured in ``docs/search.md``): a browser's "Save as PDF" comes out
-with most Arabic words reversed (``الحسن`` as ``نسحلا``), and in Typst or OCRmyPDF pages that mix
-Arabic with French or numbers, Latin words come out in reverse order (``Mohammadi Hay``,
-``-2026-000123A``).
+it guesses wrong often (``docs/search.md``, figures in ``docs/benchmarks.md``): a browser's
+"Save as PDF" comes out with most Arabic words reversed (``الحسن`` as ``نسحلا``), and in Typst
+or OCRmyPDF pages that mix Arabic with French or numbers, Latin words come out in reverse order
+(``Mohammadi Hay``, ``-2026-000123A``).
 
 What is reliable is where each glyph is drawn. So the page is read as a person reads it:
 
-1. Glyphs. Each character PDFium found, with the origin and advance box of its glyph (the
-   characters of one glyph — a lam-alef ligature, ``لا`` — share one origin). Spaces and the
-   breaks PDFium adds are left out: words are told apart by the gaps between glyphs (more than
-   ``WORD_GAP`` of the font size), which is what a reader sees, whatever the producer wrote.
-   Bidi marks are left out too; a word cut at the end of a line (PDFium tells) is put together.
-2. Lines. Glyphs on one baseline, in content order, make a line; a glyph more than
-   ``LINE_SHIFT`` of the font size above or below, or more than ``BLOCK_GAP`` to the side (a
-   column, a table cell) starts another. Within a line the glyphs are put in drawing order,
-   left to right: the *visual* order of the line.
-3. Reading order. The line is turned from visual to logical order with the Unicode
+1. Glyphs. Each character PDFium found, with its glyph's origin and box (the characters of one
+   glyph — a lam-alef ligature ``لا``, a letter and its marks — share one origin). Spaces, line
+   breaks and bidi marks are not glyphs; where PDFium found or added a space is kept as a hint.
+2. Lines. Glyphs whose baselines are within ``LINE_SHIFT`` of the font size make a row; a gap
+   wider than ``BLOCK_GAP`` cuts a row into lines (table cells, columns side by side). Lines go
+   from the top of the page down. Within a line the glyphs are put in drawing order, left to
+   right: the *visual* order of the line.
+3. Words. Two glyphs side by side belong to two words when a space comes between them in
+   PDFium's order, or when the gap between their boxes is wider than ``WORD_GAP`` of the font
+   size (``INK_WORD_GAP`` where a box is the glyph's ink rather than its advance).
+4. Reading order. The line is turned from visual to logical order with the Unicode
    bidirectional algorithm (UAX #9, its weak, neutral and implicit rules: no explicit
-   embeddings exist in a drawn line). Applied to a line in visual order, the algorithm gives back
-   the logical order (the reordering of a line with levels 0 to 2 is its own inverse). The
-   paragraph's direction is the side a short line is set against (a title, a paragraph's last
-   line), else that of most of the line's letters. A number next to a Latin letter is read as Latin (``A-2026-000123``),
-   one among Arabic words as Arabic (``2022-2027``, drawn ``2027-2022``).
-4. Arabic presentation forms (U+FB50–U+FDFF, U+FE70–U+FEFF), which some programs write instead
-   of letters, become the letters (NFKC); a ligature of them stays in the order of its letters.
+   embeddings exist in a drawn line). Applied to a line in visual order, the algorithm gives
+   back the logical order (the reordering of a line with levels 0 to 2 is its own inverse).
+   The paragraph's direction is the side a short line is set against (a title, a paragraph's
+   last line), else that of most of the line's letters. A number glued to Latin letters is read
+   as Latin (``A-2026-000123``), one among Arabic words as Arabic (``2022-2027``, drawn
+   ``2027-2022``). Brackets that right-to-left text turned the wrong way are paired again.
+5. A word cut at the end of a line (PDFium marks its hyphen) is put together; Arabic
+   presentation forms (U+FB50–U+FDFF, U+FE70–U+FEFE), which some programs write instead of
+   letters, become the letters (NFKC), a ligature of them in the order of its letters.
 
 Pure arithmetic on what PDFium returns: it runs in the sandbox child like the rest of the
 reading (:mod:`documents.decoding`), with no Django.
