@@ -106,8 +106,8 @@ def isolated(text: str) -> str:
 
 
 def direction_of(text: str) -> str:
-    """"rtl" when most of the letters of ``text`` are written right to left (Arabic, Hebrew…),
-    else "ltr". For a passage cut from a longer text, where the first letter (what ``dir="auto"``
+    """``"rtl"`` when most of the letters of ``text`` are written right to left (Arabic,
+    Hebrew…), else ``"ltr"``. For a passage cut from a longer text, where the first letter (what ``dir="auto"``
     looks at) may be the end of a French line before an Arabic paragraph."""
     if text.isascii():
         return "ltr"
