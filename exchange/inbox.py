@@ -4,8 +4,13 @@ The request was signed by the peer's installation (checked against its pinned ro
 :mod:`exchange.views`). Here: the request is new (a replay is refused), the documents are those
 the manifest fingerprints, the manifest is sealed by the administration it names, and the
 recipient is ours. Then the letter is registered in the recipient's incoming register and the
-envelope kept with the sealed acknowledgement, in one transaction: an envelope id already kept
-is answered with the acknowledgement already given, never registered twice.
+envelope kept with the sealed acknowledgement, in one transaction.
+
+The envelope id is the sender's idempotency key, with the same rules as the API's
+``Idempotency-Key`` (:mod:`registry.idempotency`): an envelope id already kept, with the same
+manifest, is answered as the first time (201 and the same acknowledgement, marked replayed) and
+never registered twice; the same id with another manifest is a ``conflict``. A copy arriving while
+the first is being registered waits for it and gets its answer (a machine, not a person, waits).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ PURGE_ONE_IN = 100  # nonces older than any acceptable date are purged once in t
 class Answer:
     status: int
     data: dict[str, Any]
+    replayed: bool = False  # the answer given before to the same envelope
 
 
 def acknowledgement_text(facts: dict[str, str]) -> str:
@@ -82,13 +88,15 @@ def remember_nonce(peer: Peer, nonce: str) -> None:
         InboxNonce.objects.filter(seen_at__lt=moment - 2 * CLOCK_SKEW - timedelta(minutes=1)).delete()
 
 
-def _kept(peer: Peer, envelope_id: str) -> Answer | None:
+def _kept(peer: Peer, envelope_id: str, manifest_text: str) -> Answer | None:
     envelope = next(iter(Envelope.objects.filter(pk=envelope_id)[:1]), None)
     if envelope is None:
         return None
     if envelope.peer_id != peer.pk or envelope.incoming_id is None:
         raise ProtocolError("conflict", "an envelope with this id is known here from elsewhere")
-    return Answer(200, _acknowledged(envelope))
+    if envelope.manifest != manifest_text:
+        raise ProtocolError("conflict", "an envelope with this id was received with another manifest")
+    return Answer(201, _acknowledged(envelope), replayed=True)
 
 
 def _acknowledged(envelope: Envelope) -> dict[str, Any]:
@@ -107,7 +115,7 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
     verdict = seal_verdict(manifest_text.encode(), seal, load_root(peer.ca_certificate))
     if not verdict.valid or verdict.signer_code != sender_code:
         raise ProtocolError("tampered", f"the manifest is not sealed by {sender_code} ({verdict.problem or 'signer'})")
-    kept = _kept(peer, manifest["envelope"])
+    kept = _kept(peer, manifest["envelope"], manifest_text)
     if kept is not None:
         return kept
     recipient = Administration.objects.filter(code=manifest["to"], is_active=True).first()
@@ -172,7 +180,7 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
                 data={"from": f"{sender_code}@{peer.name}", "number": incoming.number},
             )
     except IntegrityError:  # the same envelope, registered meanwhile by a concurrent request
-        kept = _kept(peer, manifest["envelope"])
+        kept = _kept(peer, manifest["envelope"], manifest_text)
         if kept is None:
             raise
         return kept

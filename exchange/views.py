@@ -33,7 +33,7 @@ STATUS = {
     "bad_signature": 403,
     "stale": 403,
     "replayed": 409,
-    "conflict": 409,
+    "conflict": 422,  # an envelope id known with another manifest (as a reused Idempotency-Key)
     "unknown_recipient": 404,
     "tampered": 422,
     "rejected_content": 422,
@@ -111,7 +111,10 @@ def _from_peer(
             path=path,
             nonce=nonce or request.headers.get("X-Wasl-Nonce", "")[:64],
         )
-    return _signed(answer.data, status=answer.status, kind="answer", path=path, nonce=nonce)
+    response = _signed(answer.data, status=answer.status, kind="answer", path=path, nonce=nonce)
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 @csrf_exempt

@@ -226,13 +226,19 @@ def test_kill_9_in_the_middle_of_a_batch_then_restart_delivers_each_once(pair):
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # gapless, once each
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+def _exchange(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """Post to a peer's inbox: the status, headers and body of its answer, as received."""
     request = urllib.request.Request(url + INBOX_PATH, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
+            return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        return error.code, dict(error.headers), error.read()
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    status, _headers, answer = _exchange(url, body, headers)
+    return status, json.loads(answer)
 
 
 def _signed_request(side: Installation, envelope_id: str) -> tuple[bytes, dict[str, str]]:
@@ -256,14 +262,36 @@ def test_a_replayed_request_is_refused_and_a_fresh_retry_gets_the_same_acknowled
     before = incoming_count(b, "PROVINCE-B")
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Rejeu")
     body, headers = _signed_request(a, envelope_id)
-    status, first = _post(b.url, body, headers)
-    assert status == 201 and json.loads(first["acknowledgement"])["envelope"] == envelope_id
+    status, answered, first = _exchange(b.url, body, headers)
+    assert status == 201 and "Idempotent-Replayed" not in answered
+    assert json.loads(json.loads(first)["acknowledgement"])["envelope"] == envelope_id
     status, replayed = _post(b.url, body, headers)
     assert (status, replayed["error"]) == (409, "replayed")
     body, headers = _signed_request(a, envelope_id)  # the sender's retry: a new request
-    status, again = _post(b.url, body, headers)
-    assert status == 200 and again == first
+    status, answered, again = _exchange(b.url, body, headers)
+    # Answered as the first time, as a retry with an Idempotency-Key is in the API.
+    assert (status, answered["Idempotent-Replayed"], again) == (201, "true", first)
     assert incoming_count(b, "PROVINCE-B") == before + 1
+
+
+def test_an_envelope_id_received_again_with_another_letter_is_a_conflict(pair):
+    a, b = pair
+    envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Première lettre")
+    status, first = _post(b.url, *_signed_request(a, envelope_id))
+    assert status == 201
+    before = incoming_count(b, "PROVINCE-B")
+    # Another letter under the same envelope id, its manifest duly sealed by COMMUNE-A.
+    other = (
+        'manifest = json.loads(payload["manifest"]); manifest["subject"] = "Autre lettre"; '
+        'payload["manifest"] = json.dumps(manifest); '
+        "from trust.sealing import seal_data; "
+        'payload["seal"] = base64.b64encode(seal_data(payload["manifest"].encode(), pki=installation_pki(), '
+        'administration_code="COMMUNE-A")).decode()'
+    )
+    status, answer = _post(b.url, *_resigned(a, envelope_id, other))
+    assert (status, answer["error"]) == (422, "conflict") and "another manifest" in answer["detail"]
+    assert incoming_count(b, "PROVINCE-B") == before
+    assert _post(b.url, *_signed_request(a, envelope_id)) == (201, first)  # the first letter's answer holds
 
 
 def _resigned(side: Installation, envelope_id: str, change: str) -> tuple[bytes, dict[str, str]]:
