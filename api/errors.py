@@ -130,7 +130,7 @@ def install(api: NinjaAPI) -> None:
             location = [
                 str(part)
                 for part in problem.get("loc", [])
-                if part not in ("body", "form", "query", "path", "file", "payload")
+                if part not in ("body", "form", "query", "path", "file", "payload", "header")
             ]
             fields[".".join(location) or "request"] = str(problem.get("msg", ""))
         return respond(

@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from api.auth import bearer
 from api.errors import responses
+from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import NO_NUL, Code, FormLong, FormShort, QueryCode, QueryWords
 from documents.intake import check_files
 from exchange import selectors, services
 from exchange.models import Envelope
 from exchange.selectors import DirectoryEntry
+from registry.idempotency import Idempotency
 from workflow.access import readable_scope, scope_for_staff
 
 router = Router(tags=["exchange"])
@@ -79,6 +81,7 @@ def directory(
     "/administrations/{code}/exchanges",
     response=responses({201: EnvelopeOut}, 400, 401, 404, 409, 413, 422),
     auth=bearer,
+    openapi_extra=idempotent_schema(201),
 )
 def exchange_send(
     request: HttpRequest,
@@ -87,20 +90,34 @@ def exchange_send(
     subject: FormShort = "",
     body: FormLong = "",
     documents: File[list[UploadedFile]] = None,  # type: ignore[assignment]
-) -> Status[dict[str, Any]]:
+    idempotency_key: IdempotencyKeyHeader = "",
+) -> HttpResponse | Status[dict[str, Any]]:
     """Send a letter to another administration: registered in the outgoing register now,
-    delivered and acknowledged by the recipient shortly after (poll its status)."""
+    delivered and acknowledged by the recipient shortly after (poll its status).
+
+    With an ``Idempotency-Key``, a retry of a letter already registered gets the same 201 and
+    body (``Idempotent-Replayed: true``) and registers nothing."""
     scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
     files = check_files(request.FILES.getlist("documents"))  # type: ignore[arg-type]
-    envelope = services.mail_send(
-        actor=scope.user,
-        administration=scope.administration,
-        recipient_code=recipient,
-        subject=subject,
-        body=body,
-        files=files,
+
+    def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
+        envelope = services.mail_send(
+            actor=scope.user,
+            administration=scope.administration,
+            recipient_code=recipient,
+            subject=subject,
+            body=body,
+            files=files,
+            idempotency=idempotency,
+        )
+        return Status(201, _envelope_out(envelope))
+
+    def rebuild(correspondence_id: int) -> Status[dict[str, Any]]:
+        return Status(201, _envelope_out(selectors.envelope_sent_as(scope.administration, correspondence_id)))
+
+    return idempotent(
+        request, key=idempotency_key, user=scope.user, files=files, out=EnvelopeOut, run=run, rebuild=rebuild
     )
-    return Status(201, _envelope_out(envelope))
 
 
 @router.get(

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
@@ -15,6 +15,7 @@ from pydantic import Field
 from api import errors
 from api.auth import bearer
 from api.errors import pdf_responses, responses
+from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import NO_NUL, Code, FormCode, FormLong, FormShort, Id, LongText, ShortText
 from core.clock import now
 from core.errors import NotFound
@@ -23,6 +24,7 @@ from documents.intake import check_files
 from parapheur import selectors, services
 from parapheur.models import Circuit, Folder, FolderStep
 from parapheur.services import StepSpec
+from registry.idempotency import Idempotency
 from tenancy.models import Membership, User
 from workflow.access import Scope, readable_scope
 from workflow.calendar import local_date
@@ -166,7 +168,10 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
 
 
 @router.post(
-    "/administrations/{code}/folders", response=responses({201: FolderOut}, 400, 401, 404, 409, 413, 422), auth=bearer
+    "/administrations/{code}/folders",
+    response=responses({201: FolderOut}, 400, 401, 404, 409, 413, 422),
+    auth=bearer,
+    openapi_extra=idempotent_schema(201),
 )
 def folder_create(
     request: HttpRequest,
@@ -177,10 +182,14 @@ def folder_create(
     document_type: Annotated[str, Form(max_length=60, pattern=NO_NUL)] = "",
     document: File[UploadedFile] = None,  # type: ignore[assignment]
     annexes: File[list[UploadedFile]] = None,  # type: ignore[assignment]
-) -> Status[dict[str, Any]]:
+    idempotency_key: IdempotencyKeyHeader = "",
+) -> HttpResponse | Status[dict[str, Any]]:
     """Start a folder: ``document`` (PDF), optional ``annexes``, and a ``circuit`` code or
     ``steps`` as JSON (``[{"kind": "visa", "people": ["chief@…"]}, {"kind": "signature",
-    "people": ["mayor@…"]}, {"kind": "seal"}]``)."""
+    "people": ["mayor@…"]}, {"kind": "seal"}]``).
+
+    With an ``Idempotency-Key``, a retry of a folder already started gets the same 201 and body
+    (``Idempotent-Replayed: true``) and starts nothing."""
     scope = _scope(request, code)
     uploads = request.FILES.getlist("document")
     if len(uploads) != 1:
@@ -205,17 +214,35 @@ def folder_create(
     for annex in extra:
         annex.upload.seek(0)
         annex_data.append((annex.filename, annex.upload.read(), annex.content_type))
-    folder = services.folder_submit(
-        actor=scope.user,
-        administration=scope.administration,
-        title=title,
-        document=main.upload.read(),
-        document_name=main.filename,
-        circuit=chosen,
-        steps=_steps_in(steps),
-        annexes=annex_data,
+    document_data = main.upload.read()
+    specs = _steps_in(steps)
+
+    def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
+        folder = services.folder_submit(
+            actor=scope.user,
+            administration=scope.administration,
+            title=title,
+            document=document_data,
+            document_name=main.filename,
+            circuit=chosen,
+            steps=specs,
+            annexes=annex_data,
+            idempotency=idempotency,
+        )
+        return Status(201, _folder_out(folder))
+
+    def rebuild(folder_id: int) -> Status[dict[str, Any]]:
+        return Status(201, _folder_out(_readable(request, code, folder_id)[1]))
+
+    return idempotent(
+        request,
+        key=idempotency_key,
+        user=scope.user,
+        files=[main, *extra],
+        out=FolderOut,
+        run=run,
+        rebuild=rebuild,
     )
-    return Status(201, _folder_out(folder))
 
 
 @router.get("/administrations/{code}/pending", response=responses({200: list[PendingOut]}, 401, 404, 422), auth=bearer)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, NinjaAPI, Schema, Status, UploadedFile
@@ -17,6 +17,7 @@ from api import errors
 from api.auth import bearer
 from api.errors import responses
 from api.exchange import router as exchange_router
+from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import EmailText, FormCode, FormLong, FormShort, Id, Limit, Offset, ShortText
 from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
@@ -28,14 +29,10 @@ from documents.intake import check_files
 from parapheur.selectors import folder_by_file_hash
 from registry import selectors
 from registry.downloads import receipt_response
+from registry.idempotency import Idempotency
 from registry.models import Attachment, Channel, Correspondence
 from registry.receipts import receipt_issue_registered, verification_url
-from registry.services import (
-    Idempotency,
-    Registration,
-    Sender,
-    request_fingerprint,
-)
+from registry.services import Sender
 from registry.verification import problem_message, receipt_check_pdf, stored_document_holds
 from tenancy.models import User
 from tenancy.selectors import administration_by_code
@@ -187,15 +184,12 @@ def auth_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     return {"token": token, "expires_in": settings.API_TOKEN_TTL_HOURS * 3600}
 
 
-class DepositConflictOut(errors.ErrorOut):
-    registration: DepositOut
-
-
 @api.post(
     "/deposits",
-    response={**responses({201: DepositOut}, 400, 401, 403, 404, 413, 422, 429), 409: DepositConflictOut},
+    response=responses({201: DepositOut}, 400, 401, 403, 404, 409, 413, 422, 429),
     auth=bearer,
     tags=["deposits"],
+    openapi_extra=idempotent_schema(201),
 )
 def deposit_create(
     request: HttpRequest,
@@ -204,55 +198,41 @@ def deposit_create(
     body: FormLong = "",
     procedure: FormCode = "",
     attachments: File[list[UploadedFile]] = None,  # type: ignore[assignment]
-) -> Status[dict[str, Any]]:
+    idempotency_key: IdempotencyKeyHeader = "",
+) -> HttpResponse | Status[dict[str, Any]]:
     """Deposit a correspondence to an administration; the sealed receipt comes back with it.
 
-    Send an ``Idempotency-Key`` header to make retries safe: a repeated request with the
-    same key answers 409 with the first registration and registers nothing.
+    Send an ``Idempotency-Key`` header to make retries safe: a retry of a deposit that was
+    registered gets the same 201 and body (with ``Idempotent-Replayed: true``) and registers
+    nothing; 409 while the first is still being processed; 422 if the key came with another
+    request.
     """
     user: User = request.auth  # type: ignore[attr-defined]
     rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
     if not user.is_email_verified:
         raise errors.ApiError(403, "email_not_verified", _("Confirm your e-mail address before depositing."))
     files = check_files(request.FILES.getlist("attachments"))  # type: ignore[arg-type]
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 100:
-        raise errors.ApiError(400, "idempotency_key_too_long", _("The Idempotency-Key is limited to 100 characters."))
-    idempotency = None
-    if key:
-        fingerprint = request_fingerprint(
-            recipient=recipient.strip().upper() + "/" + procedure.strip().upper(),
-            subject=subject.strip(),
-            body=body.strip(),
-            file_hashes=[f.sha256 for f in files],
+
+    def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
+        registration = request_register(
+            actor=user,
+            administration=administration_by_code(recipient) if recipient.strip() else None,
+            channel=Channel.API,
+            sender=Sender.of_account(user),
+            subject=subject,
+            body=body,
+            files=files,
+            procedure_code=procedure,
+            idempotency=idempotency,
         )
-        idempotency = Idempotency(key=key, request_hash=fingerprint)
-    registration: Registration = request_register(
-        actor=user,
-        administration=administration_by_code(recipient) if recipient.strip() else None,
-        channel=Channel.API,
-        sender=Sender.of_account(user),
-        subject=subject,
-        body=body,
-        files=files,
-        procedure_code=procedure,
-        idempotency=idempotency,
-    )
-    correspondence = registration.correspondence
-    if registration.replayed:
-        return Status(
-            409,
-            {
-                **errors.error_body(
-                    "already_registered",
-                    _("This request was already registered under number %(number)s; nothing new was registered.")
-                    % {"number": correspondence.number},
-                ),
-                "registration": _deposit_out(request, correspondence),
-            },
-        )
-    receipt_issue_registered(registration)
-    return Status(201, _deposit_out(request, correspondence, attachments=registration.attachments))
+        receipt_issue_registered(registration)
+        correspondence = registration.correspondence
+        return Status(201, _deposit_out(request, correspondence, attachments=registration.attachments))
+
+    def rebuild(correspondence_id: int) -> Status[dict[str, Any]]:
+        return Status(201, deposit_detail(request, correspondence_id))
+
+    return idempotent(request, key=idempotency_key, user=user, files=files, out=DepositOut, run=run, rebuild=rebuild)
 
 
 @api.get("/deposits", response=responses({200: list[DepositOut]}, 401, 422), auth=bearer, tags=["deposits"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from core.errors import NotFound
 from core.languages import in_language
 from exchange.models import DocumentRequest, Envelope, HeldDocument, RemoteAdministration
 from tenancy.models import Administration, Region
@@ -107,6 +108,19 @@ def envelopes_of(administration: Administration, *, limit: int = 200) -> list[En
         .select_related("sender", "recipient", "peer", "outgoing", "incoming")
         .order_by("-created_at")[:limit]
     )
+
+
+def envelope_sent_as(administration: Administration, correspondence_id: int) -> Envelope:
+    """The envelope of the letter ``administration`` sent as its outgoing ``correspondence_id``;
+    :class:`NotFound` if it sent none."""
+    envelope = (
+        Envelope.objects.filter(sender=administration, outgoing_id=correspondence_id)
+        .select_related("sender", "recipient", "peer", "outgoing", "incoming")
+        .first()
+    )
+    if envelope is None:
+        raise NotFound
+    return envelope
 
 
 # -- once-only requests --------------------------------------------------------------------------

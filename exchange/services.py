@@ -35,6 +35,7 @@ from documents.intake import CheckedFile, stored_file
 from exchange.models import Envelope, RemoteAdministration
 from exchange.protocol import load_root, seal_verdict
 from exchange.remote import envelope_post
+from registry.idempotency import Idempotency
 from registry.models import Channel, Direction, SenderKind
 from registry.services import Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
@@ -97,9 +98,11 @@ def mail_send(
     subject: str,
     body: str = "",
     files: Sequence[CheckedFile] = (),
+    idempotency: Idempotency | None = None,
 ) -> Envelope:
     """Register a letter to another administration in the outgoing register and put it in the
-    outbox, in one transaction; the worker delivers it."""
+    outbox, in one transaction; the worker delivers it. ``idempotency`` (an API request's key)
+    is bound to the letter's correspondence."""
     if not roles_in(actor, administration) & SEND_ROLES:
         raise NotFound
     recipient = recipient_find(recipient_code, sender=administration)
@@ -117,6 +120,7 @@ def mail_send(
             subject=subject,
             body=body,
             files=files,
+            idempotency=idempotency,
         )
         moment = now()
         remote = recipient.remote

@@ -85,6 +85,12 @@ def _forget_sign_in_throttles() -> object:
     return throttles_forget_expired()
 
 
+def _forget_idempotency_keys() -> object:
+    from registry.idempotency import idempotency_keys_forget
+
+    return idempotency_keys_forget()
+
+
 @dataclass
 class Job:
     name: str
@@ -106,6 +112,7 @@ def default_jobs() -> list[Job]:
         Job("once-only requests and answers to peers", 10, _once_only_exchanges),
         Job("search index", 2, _index_for_search),
         Job("forget expired sign-in limits", 3600, _forget_sign_in_throttles),
+        Job("forget expired idempotency keys", 3600, _forget_idempotency_keys),
     ]
 
 

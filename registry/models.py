@@ -256,16 +256,28 @@ class RegisterCheckpoint(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """A client's key for one deposit request: a retry gets the first registration back."""
+    """An API client's ``Idempotency-Key``: the request it came with first, what that request
+    made and the answer it got, which a retry gets again (:mod:`registry.idempotency`).
+
+    ``lease`` names the attempt that holds the key (a new one when a stalled attempt is taken
+    over); ``object_id`` is set in the transaction that makes the request's object, so a key is
+    never made twice; ``completed_at`` is set when the answer is kept.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=100)
     request_hash = models.CharField(max_length=64)
-    correspondence = models.ForeignKey(Correspondence, on_delete=models.CASCADE, related_name="+")
+    lease = models.CharField(max_length=32)
     created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="")
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"

@@ -31,6 +31,7 @@ from documents import storage
 from documents.intake import CheckedFile, pdf_blob, store_checked
 from documents.models import Blob
 from registry.facts import registration_facts
+from registry.idempotency import Idempotency, idempotency_bind
 from registry.log import log_append
 from registry.models import (
     NUMBER_PREFIX,
@@ -38,7 +39,6 @@ from registry.models import (
     Channel,
     Correspondence,
     Direction,
-    IdempotencyKey,
     Receipt,
     RegisterCounter,
     RegisterLogEntry,
@@ -78,32 +78,16 @@ class Sender:
         )
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    key: str
-    request_hash: str
-
-
 @dataclass
 class Registration:
     correspondence: Correspondence
     receipt: Receipt
-    replayed: bool = False
     attachments: list[Attachment] = field(default_factory=list)
-    log_entry: RegisterLogEntry | None = None  # its registration in the register log (not on a replay)
+    log_entry: RegisterLogEntry | None = None  # its registration in the register log
 
 
 def format_number(direction: str, year: int, sequence: int) -> str:
     return f"{NUMBER_PREFIX[Direction(direction)]}-{year}-{sequence:06d}"
-
-
-def request_fingerprint(*, recipient: str, subject: str, body: str, file_hashes: Sequence[str]) -> str:
-    """A hash of what a deposit request asks for, to tell a retry from a different request."""
-    digest = hashlib.sha256()
-    for part in (recipient, subject, body, *file_hashes):
-        digest.update(part.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def new_verification_token() -> str:
@@ -177,22 +161,6 @@ def _check(
         raise RegistrationRefused(
             "unknown_service", _("This service does not belong to the administration."), field="service"
         )
-
-
-def _replay(user: User, idempotency: Idempotency) -> Registration | None:
-    existing = (
-        IdempotencyKey.objects.select_related("correspondence__receipt").filter(user=user, key=idempotency.key).first()
-    )
-    if existing is None:
-        return None
-    if existing.request_hash != idempotency.request_hash:
-        raise RegistrationRefused(
-            "idempotency_key_reused",
-            _("This Idempotency-Key was already used for a different request."),
-            status=422,
-        )
-    correspondence = existing.correspondence
-    return Registration(correspondence=correspondence, receipt=correspondence.receipt, replayed=True)
 
 
 def _take_number(counter_table: str, administration_id: int, direction: str, year: int) -> int | None:
@@ -333,7 +301,8 @@ def correspondence_register(
 
     Takes the register counter lock and the register-log head lock of the administration,
     in that order. Writes a ``correspondence.registered`` audit event and a log entry in
-    the same transaction. With ``idempotency``, a retry returns the first registration.
+    the same transaction. With ``idempotency`` (the claim of an API request's key, see
+    :mod:`registry.idempotency`), the key is bound to the correspondence in the transaction.
 
     Hooks for the apps built on the register, all called inside the transaction:
     ``terms_for(registered_at)`` returns the terms the receipt states (procedure, due date…);
@@ -352,11 +321,6 @@ def correspondence_register(
         recipient_service=recipient_service,
     )
     assert administration is not None
-    if idempotency is not None and actor is not None:
-        replay = _replay(actor, idempotency)
-        if replay is not None:
-            return replay
-
     if in_reply_to is not None and in_reply_to.administration_id != administration.pk:
         raise RegistrationRefused("unknown_correspondence", _("This correspondence does not exist."), status=404)
     new_files = store_checked(files)
@@ -383,11 +347,6 @@ def correspondence_register(
     except IntegrityError:
         for sha256 in new_files:
             storage.discard(sha256)
-        if idempotency is not None and actor is not None:
-            # The same key was committed by a concurrent request: answer with its registration.
-            replay = _replay(actor, idempotency)
-            if replay is not None:
-                return replay
         if _counter_behind(administration, direction):
             raise RegistrationRefused(
                 "register_needs_repair",
@@ -448,6 +407,7 @@ def _register_locked(
         terms=terms_for(registered_at) if terms_for is not None else {},
         tracking_code=new_tracking_code() if direction == Direction.INCOMING else "",
     )
+    idempotency_bind(idempotency, correspondence.pk)  # before any work: a lost claim makes nothing
     blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
     names = [f.filename for f in files]
     for filename, data in make_files(correspondence) if make_files is not None else ():
@@ -474,14 +434,6 @@ def _register_locked(
         recorded_at=registered_at,
         correspondence_id=correspondence.pk,
     )
-    if idempotency is not None and actor is not None:
-        IdempotencyKey.objects.create(
-            user=actor,
-            key=idempotency.key,
-            request_hash=idempotency.request_hash,
-            correspondence=correspondence,
-            created_at=registered_at,
-        )
     audit_record(
         actor=actor,
         action="correspondence.registered",

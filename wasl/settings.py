@@ -227,6 +227,8 @@ RATE_RESET_ADDRESS = env_rate("WASL_RATE_RESET_ADDRESS", "10/h")
 TRUSTED_PROXIES = env_networks("WASL_TRUSTED_PROXIES", [])
 RATE_VERIFY = env_rate("WASL_RATE_VERIFY", "60/m")
 API_TOKEN_TTL_HOURS = env_int("WASL_API_TOKEN_TTL_HOURS", 24, minimum=1)
+# How long an API Idempotency-Key (and the answer kept with it) is remembered.
+IDEMPOTENCY_KEY_HOURS = env_int("WASL_IDEMPOTENCY_KEY_HOURS", 24, minimum=1)
 RATE_TRACK = env_rate("WASL_RATE_TRACK", "20/h")
 
 # Processing desk: when the people in charge of a request are reminded of its due date.

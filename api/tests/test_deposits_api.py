@@ -141,21 +141,6 @@ def test_an_unverified_account_cannot_deposit(client, commune):
     assert not Correspondence.objects.exists()
 
 
-def test_a_retry_with_the_same_idempotency_key_returns_the_first_registration(api, commune):
-    files = [("a.pdf", pdf_bytes())]
-    first = post_deposit(api, files=files, headers={"Idempotency-Key": "k-123"})
-    again = post_deposit(api, files=files, headers={"Idempotency-Key": "k-123"})
-    assert first.status_code == 201
-    assert again.status_code == 409
-    assert again.json()["error"]["code"] == "already_registered"
-    assert again.json()["registration"]["registration_number"] == first.json()["registration_number"]
-    assert Correspondence.objects.count() == 1
-    different = post_deposit(api, subject="Autre chose", headers={"Idempotency-Key": "k-123"})
-    assert different.status_code == 422
-    assert different.json()["error"]["code"] == "idempotency_key_reused"
-    assert post_deposit(api).json()["registration_number"].endswith("-000002")
-
-
 def test_deposits_are_rate_limited_with_retry_after(api, commune, settings):
     settings.RATE_DEPOSIT = (2, 3600)
     assert post_deposit(api).status_code == 201

@@ -29,6 +29,7 @@ from parapheur.models import (
 from parapheur.proof import proof_issue
 from parapheur.services.steps import STAFF_ROLES, FolderRefused, StepSpec, _check_steps
 from parapheur.tags import find_tag
+from registry.idempotency import Idempotency, idempotency_bind
 from tenancy.models import Administration, Service, User
 from tenancy.selectors import roles_in
 from trust.pdf_update import UnsupportedPdf, page_size
@@ -79,11 +80,13 @@ def folder_submit(
     service: Service | None = None,
     case_id: int | None = None,
     reply: dict[str, object] | None = None,
+    idempotency: Idempotency | None = None,
 ) -> Folder:
     """Start a folder: the document goes to the circuit's first step.
 
     ``steps`` replace the circuit's when given: allowed only for adjustable circuits (or without
     a circuit). ``annexes``: (name, bytes, content type), already checked by the upload checks.
+    ``idempotency`` (an API request's key) is bound to the folder in its transaction.
     """
     if not roles_in(actor, administration) & STAFF_ROLES:
         raise NotFound
@@ -126,6 +129,7 @@ def folder_submit(
             case_id=case_id,
             reply=reply or {},
         )
+        idempotency_bind(idempotency, folder.pk)
         FolderAnnex.objects.bulk_create(
             FolderAnnex(folder=folder, name=name[:200], sha256=blob, size=size, content_type=content_type)
             for name, blob, size, content_type in annex_rows

@@ -231,7 +231,7 @@ def test_the_last_registration_deleted_with_its_receipt_is_caught(register, clie
     sql("DELETE FROM registry_registerlogentry WHERE id = %s", entry.pk)
     sql("DELETE FROM registry_receipt WHERE id = %s", last.pk)
     sql("DELETE FROM registry_attachment WHERE correspondence_id = %s", c.pk)
-    sql("DELETE FROM registry_idempotencykey WHERE correspondence_id = %s", c.pk)
+    sql("DELETE FROM registry_idempotencykey WHERE object_id = %s", c.pk)
     sql("DELETE FROM registry_correspondence WHERE id = %s", c.pk)
     sql("DELETE FROM documents_blob WHERE sha256 = %s", str(last.blob_id))
     sql("UPDATE registry_registerloghead SET last_position = %s, last_hash = %s", before.position, before.entry_hash)

@@ -8,9 +8,9 @@ from typing import Any
 
 from audit.services import audit_record
 from documents.intake import CheckedFile
+from registry.idempotency import Idempotency
 from registry.models import Correspondence
 from registry.services import (
-    Idempotency,
     Registration,
     Sender,
     correspondence_register,
