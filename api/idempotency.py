@@ -56,7 +56,7 @@ def idempotent_schema(status: int) -> dict[str, Any]:
     marking a replayed answer, and what 409 and 422 mean there."""
     return {
         "responses": {
-            str(status): {
+            status: {  # an int, as the operation's own responses: merged into them
                 "headers": {
                     REPLAYED: {
                         "description": "`true` when this is the answer kept for an earlier request with the "
@@ -65,13 +65,13 @@ def idempotent_schema(status: int) -> dict[str, Any]:
                     }
                 }
             },
-            "409": {
+            409: {
                 "description": "A request with the same Idempotency-Key is still being processed "
                 "(`idempotency_key_in_progress`): try again after Retry-After; or the object is in "
                 "another state than the request needs.",
                 "headers": {"Retry-After": {"schema": {"type": "integer"}}},
             },
-            "422": {
+            422: {
                 "description": "The request does not match this schema (fields at fault in `fields`), or its "
                 "Idempotency-Key was used with a different request (`idempotency_key_reused`).",
             },

@@ -370,3 +370,18 @@ def test_a_retry_after_an_attempt_stalled_after_registering_is_answered_from_its
     assert stalled["response"].json()["registration_number"] == number
     assert post_deposit(_client(token)).content == retry.content  # the first answer kept stays
     assert registered() == [number]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/deposits", "/api/v1/administrations/{code}/exchanges", "/api/v1/administrations/{code}/folders"],
+)
+def test_the_schema_says_which_operations_take_the_key_and_what_a_replay_looks_like(client, path):
+    operation = client.get("/api/v1/openapi.json").json()["paths"][path]["post"]
+    (header,) = [p for p in operation["parameters"] if p["in"] == "header"]
+    assert (header["name"], header["required"], header["schema"]["maxLength"]) == ("Idempotency-Key", False, 100)
+    created = operation["responses"]["201"]
+    assert "application/json" in created["content"]  # the answer's own schema, with the marker beside it
+    assert created["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+    assert "idempotency_key_in_progress" in operation["responses"]["409"]["description"]
+    assert "idempotency_key_reused" in operation["responses"]["422"]["description"]
