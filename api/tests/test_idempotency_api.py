@@ -12,6 +12,7 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -71,7 +72,8 @@ def test_a_retry_of_a_registered_deposit_gets_the_same_201_and_body_and_makes_no
     first = post_deposit(api)
     assert first.status_code == 201, first.content
     assert REPLAYED not in first
-    files, events = stored_files(), AuditEvent.objects.count()
+    files, events, mails = stored_files(), AuditEvent.objects.count(), len(mail.outbox)
+    assert mails == 1  # the receipt, e-mailed to the depositor
     again = post_deposit(api)
     assert again.status_code == 201
     assert again[REPLAYED] == "true"
@@ -81,6 +83,7 @@ def test_a_retry_of_a_registered_deposit_gets_the_same_201_and_body_and_makes_no
     assert RegisterCounter.objects.get(direction=Direction.INCOMING).last_number == 1  # no number consumed
     assert stored_files() == files  # no file stored, no receipt sealed again
     assert AuditEvent.objects.count() == events  # no second audit event of the deposit
+    assert len(mail.outbox) == mails  # no receipt e-mailed again
     assert post_deposit(api, key=None).json()["registration_number"].endswith("-000002")
 
 
