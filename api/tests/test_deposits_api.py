@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
+from api.testing import bearer
+from core.clock import now
+from documents import storage
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Correspondence
+from registry.receipts import verification_url
 from tenancy.models import ApiToken
 from tenancy.testing import PASSWORD, make_user
+from trust.services import ca_certificate_pem
+from trust.testing import assert_pdfsig_trusted
 
 
 @pytest.fixture(autouse=True)
@@ -53,26 +63,41 @@ def post_deposit(
 
 def test_wrong_credentials_get_401_in_the_common_error_shape(client, citizen):
     response = client.post(
-        "/api/v1/auth/token", {"username": citizen.email, "password": "nope"}, content_type="application/json"
+        "/api/v1/auth/token",
+        {"username": citizen.email, "password": "nope"},
+        content_type="application/json",
+        headers={"Accept-Language": "fr"},
     )
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "wrong_credentials"
-    assert response.json()["error"]["message"]
+    assert response.json() == {
+        "error": {"code": "wrong_credentials", "message": "Adresse e-mail ou mot de passe incorrect."}
+    }
 
 
-def test_a_deposit_returns_its_number_and_a_sealed_receipt(api, commune):
-    response = post_deposit(api, files=[("lettre.pdf", pdf_bytes(pages=2, pad_to=200_000))])
-    assert response.status_code == 201, response.content
-    body = response.json()
-    assert body["registration_number"].endswith("-000001")
-    assert datetime.fromisoformat(body["registered_at"].replace("Z", "+00:00"))
+def test_a_deposit_returns_its_number_and_a_sealed_receipt(client, citizen, commune):
+    registered = now().replace(microsecond=0)  # the clock stopped on a whole second: exact times below
+    with mock.patch("django.utils.timezone.now", return_value=registered):
+        api = bearer(citizen)
+        response = post_deposit(api, files=[("lettre.pdf", pdf_bytes(pages=2, pad_to=200_000))])
+        assert response.status_code == 201, response.content
+        body = response.json()
+        detail = api.get(f"/api/v1/deposits/{body['id']}").json()
+        receipt = api.get(body["receipt_url"])
+    year = registered.astimezone(ZoneInfo("Africa/Casablanca")).year
+    assert body["registration_number"] == f"A-{year}-000001"
+    assert datetime.fromisoformat(body["registered_at"]) == registered  # the registration time, to the second
+    assert detail["registered_at"] == registered.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["receipt_status"] == "issued"
     assert body["attachments"][0]["pages"] == 2
-    assert "/v/" in body["verification_url"]
-    receipt = api.get(body["receipt_url"])
+    deposit = Correspondence.objects.select_related("receipt").get()
+    assert body["verification_url"] == verification_url(deposit.receipt.token)
     assert receipt.status_code == 200
     assert receipt["Content-Type"] == "application/pdf"
-    assert b"".join(receipt.streaming_content).startswith(b"%PDF-")
+    pdf = b"".join(receipt.streaming_content)
+    assert hashlib.sha256(pdf).hexdigest() == deposit.receipt.blob_id  # the receipt registered for it
+    report = assert_pdfsig_trusted(pdf, ca_certificate_pem())
+    assert "Signer Certificate Common Name: COMMUNE-TEST seal" in report  # sealed by the commune
+    assert "Total document signed" in report  # nothing added after the seal
 
 
 def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen, django_capture_on_commit_callbacks):
@@ -81,8 +106,11 @@ def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen, django_c
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [citizen.email]
-    assert message.attachments[0].filename.endswith(".pdf")
-    assert message.attachments[0].content.startswith(b"%PDF-")
+    deposit = Correspondence.objects.select_related("receipt").get()
+    (attachment,) = message.attachments
+    assert attachment.filename == f"receipt-{deposit.number}.pdf"
+    assert attachment.content == storage.read_bytes(str(deposit.receipt.blob_id))  # the sealed receipt itself
+    assert_pdfsig_trusted(attachment.content, ca_certificate_pem())
 
 
 def test_listing_shows_only_the_callers_deposits(api, client, commune, outsider_citizen):
@@ -159,14 +187,17 @@ def test_sign_in_is_rate_limited(client, citizen, settings):
         "/api/v1/auth/token", {"username": citizen.email, "password": PASSWORD}, content_type="application/json"
     )
     assert response.status_code == 429
-    assert response["Retry-After"]
+    assert 0 < int(response["Retry-After"]) <= 60
 
 
 def test_errors_speak_the_callers_language(api, commune):
     french = post_deposit(api, subject="", language="fr").json()["error"]["message"]
     arabic = post_deposit(api, subject="", language="ar").json()["error"]["message"]
-    assert french != arabic
-    assert any("\u0600" <= ch <= "\u06ff" for ch in arabic)
+    source = "Write the subject of your correspondence."
+    for language, message in (("fr", french), ("ar", arabic)):
+        with translation.override(language):
+            assert message == translation.gettext(source) != source
+    assert french == "Indiquez l'objet de votre courrier."
 
 
 def test_openapi_is_served(client):

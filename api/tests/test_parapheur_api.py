@@ -87,6 +87,7 @@ def test_a_folder_through_the_api_visa_then_signature_then_seal(commune, people)
     assert report.count("Signature #") == 2
     proof = bearer(people["writer"]).get(f"/api/v1/administrations/{code}/folders/{folder_id}/proof")
     assert proof.status_code == 200 and proof["Content-Type"] == "application/pdf"
+    assert_pdfsig_trusted(b"".join(proof.streaming_content), ca_certificate_pem())  # the proof slip is sealed
     # Anyone checks the signed document through the public verification endpoint.
     signed_bytes = storage.read_bytes(Folder.objects.get(pk=folder_id).document)
     checked = Client().post("/api/v1/verify", {"file": SimpleUploadedFile("d.pdf", signed_bytes)}).json()

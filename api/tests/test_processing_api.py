@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from api.testing import bearer
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
 from tenancy.testing import make_service
+from trust.services import ca_certificate_pem
+from trust.testing import assert_pdfsig_trusted
 from workflow.models import Case
 from workflow.testing import clock_at, make_procedure
 
@@ -86,7 +89,13 @@ def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
     mine = bearer(citizen).get(f"/api/v1/deposits/{case_id}").json()
     assert mine["status"] == "answered" and mine["reply"]["registration_number"] == "D-2026-000001"
     pdf = bearer(citizen).get(mine["reply"]["pdf_url"])
-    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert pdf.status_code == 200
+    letter = b"".join(pdf.streaming_content)
+    report = assert_pdfsig_trusted(letter, ca_certificate_pem())
+    assert "Signer Certificate Common Name: COMMUNE-TEST seal" in report  # sealed by the commune
+    assert "Total document signed" in report  # nothing added after the seal
+    checked = Client().post("/api/v1/verify", {"file": SimpleUploadedFile("reply.pdf", letter)}).json()
+    assert (checked["valid"], checked["registration_number"]) == (True, mine["reply"]["registration_number"])
     assert Case.objects.get(pk=case_id).status == "answered"
 
 
