@@ -8,11 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from api.testing import bearer
+from core.clock import now
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
+from workflow.calendar import local_date
 from workflow.models import Case
 from workflow.testing import clock_at, make_procedure
 
@@ -87,7 +89,7 @@ def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
     again = staff.post(f"/api/v1/cases/{case_id}/reply", {"body_fr": "x"}, content_type="application/json")
     assert again.status_code == 409
     mine = bearer(citizen).get(f"/api/v1/deposits/{case_id}").json()
-    assert mine["status"] == "answered" and mine["reply"]["registration_number"] == "D-2026-000001"
+    assert mine["status"] == "answered" and mine["reply"]["registration_number"] == f"D-{local_date(now()).year}-000001"
     pdf = bearer(citizen).get(mine["reply"]["pdf_url"])
     assert pdf.status_code == 200
     letter = b"".join(pdf.streaming_content)

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 
+from core.clock import now
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from exchange import selectors, services
@@ -16,6 +17,7 @@ from exchange.services import ExchangeRefused
 from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_staff
+from workflow.calendar import local_date
 from workflow.models import Case, Notification
 from workflow.testing import clock_at
 
@@ -52,7 +54,11 @@ def test_a_letter_is_registered_on_both_sides_and_acknowledged(commune, clerk, p
     envelope.refresh_from_db()
     incoming = envelope.incoming
     assert envelope.status == Envelope.Status.DELIVERED
-    assert (incoming.administration, incoming.direction, incoming.number) == (province, "incoming", "A-2026-000001")
+    assert (incoming.administration, incoming.direction, incoming.number) == (
+        province,
+        "incoming",
+        f"A-{local_date(now()).year}-000001",
+    )
     assert incoming.sender_kind == "administration" and incoming.sender_identifier == commune.code
     assert incoming.subject == outgoing.subject
     assert [a.blob_id for a in incoming.attachments.all()] == [a.blob_id for a in outgoing.attachments.all()]
