@@ -52,6 +52,14 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
     raise ConfigurationError(f"{name}={value!r} is not a boolean (use true or false)")
 
 
+def env_flag(name: str, *, environ: Mapping[str, str] | None = None) -> bool | None:
+    """A boolean that may be left unset: None then, so that the caller can tell "not said"
+    from "said false"."""
+    if _raw(name, environ) is None:
+        return None
+    return env_bool(name, False, environ=environ)
+
+
 def env_int(name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None) -> int:
     value = _raw(name, environ)
     if value is None or not value.strip():

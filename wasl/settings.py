@@ -13,9 +13,11 @@ import dj_database_url
 from django.conf.locale import LANG_INFO
 from django.utils.csp import CSP
 
+from wasl.demo_secret import demo_secret, read_demo_secret
 from wasl.env import (
     ConfigurationError,
     env_bool,
+    env_flag,
     env_int,
     env_list,
     env_networks,
@@ -26,18 +28,27 @@ from wasl.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEMO = env_bool("WASL_DEMO", False)
 DEBUG = env_bool("WASL_DEBUG", False)
 DATA_DIR = Path(env_str("WASL_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 
+# Demo mode: WASL_DEMO=true (make run sets it), or a data directory that make run made a demo
+# (its demo.json) when neither WASL_DEMO nor WASL_SECRET_KEY is given, so that the README's
+# `manage.py` commands run as they are written. The demo's secret key is generated for its data
+# directory and kept in that file (mode 0600). Outside the demo there is no default secret.
 SECRET_KEY = env_str("WASL_SECRET_KEY")
+_demo_said = env_flag("WASL_DEMO")
+DEMO = bool(_demo_said)
 if not SECRET_KEY:
-    if not DEMO:
+    if DEMO:
+        SECRET_KEY = demo_secret(DATA_DIR)
+    elif _demo_said is None and (_found := read_demo_secret(DATA_DIR)) is not None:
+        DEMO, SECRET_KEY = True, _found
+    else:
         raise ConfigurationError(
             "WASL_SECRET_KEY is not set. Set it to a long random value, "
-            "or set WASL_DEMO=true for a local demonstration."
+            "or set WASL_DEMO=true for a local demonstration"
+            + (f" ({DATA_DIR} is not a demo's data directory)." if _demo_said is None else ".")
         )
-    SECRET_KEY = "demo-only-secret-never-use-in-production-0f3c9a7e5b1d"  # noqa: S105 (demo mode only)
 
 ALLOWED_HOSTS = env_list("WASL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEMO else [])
 CSRF_TRUSTED_ORIGINS = env_list("WASL_CSRF_TRUSTED_ORIGINS", [])

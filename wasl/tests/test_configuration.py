@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +83,48 @@ def test_a_bad_value_stops_start_up(tmp_path):
 
 def test_the_demo_starts_without_configuration(tmp_path):
     assert _start(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path)).returncode == 0
+
+
+def _settings_seen(**variables: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
+    environment.update(variables, DJANGO_SETTINGS_MODULE="wasl.settings")
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.DEMO, settings.SECRET_KEY)"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_demo_data_directory_runs_later_commands_as_the_demo_with_its_own_secret(tmp_path):
+    first = _settings_seen(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    marker = tmp_path / "demo.json"
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o600
+    secret = json.loads(marker.read_text())["secret_key"]
+    assert first.stdout.split() == ["True", secret] and len(secret) >= 48
+    # A command told nothing (the README's `manage.py verify_register`) runs as the same demo.
+    later = _settings_seen(WASL_DATA_DIR=str(tmp_path))
+    assert later.stdout.split() == ["True", secret], later.stderr
+    # Another demo's data directory has another secret: none is built in.
+    other = _settings_seen(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path / "other"))
+    assert other.stdout.split()[0] == "True" and other.stdout.split()[1] != secret
+
+
+def test_a_demo_data_directory_is_not_read_by_a_configured_installation(tmp_path):
+    assert _settings_seen(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path)).returncode == 0
+    configured = _settings_seen(WASL_DATA_DIR=str(tmp_path), WASL_SECRET_KEY="a-secret-of-this-installation-0123456789")
+    assert configured.stdout.split() == ["False", "a-secret-of-this-installation-0123456789"], configured.stderr
+    refused = _settings_seen(WASL_DATA_DIR=str(tmp_path), WASL_DEMO="false")
+    assert refused.returncode != 0 and "WASL_SECRET_KEY is not set" in refused.stderr
+
+
+def test_a_damaged_demo_file_is_named(tmp_path):
+    (tmp_path / "demo.json").write_text("{}")
+    result = _settings_seen(WASL_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0 and f"{tmp_path / 'demo.json'} is damaged" in result.stderr
 
 
 def test_only_the_migrations_check_runs_without_a_secret(tmp_path):
