@@ -12,6 +12,7 @@ This module imports no Django: the settings call it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -59,10 +60,8 @@ def demo_secret(data_dir: Path) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump({"about": ABOUT, "secret_key": secrets.token_urlsafe(48)}, out, indent=1)
             out.write("\n")
-        try:
-            os.link(draft, path)  # fails if another process wrote it first: theirs is kept
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process wrote it first: theirs is kept
+            os.link(draft, path)
     except OSError as exc:
         raise ConfigurationError(f"The demo's secret key cannot be written to {path} ({exc.strerror}).") from None
     finally:

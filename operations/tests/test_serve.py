@@ -73,17 +73,19 @@ def stack_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Iter
 class Stack:
     """A running ``manage.py serve``, its output collected line by line."""
 
-    def __init__(self, data_dir: Path, port: int, database: dict[str, str]) -> None:
+    def __init__(self, data_dir: Path, port: int, database: dict[str, str], *, workers: int = 1) -> None:
         self.data_dir, self.port = data_dir, port
         self.run = RunDirectory(data_dir / "run")
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [*MANAGE, "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
+            [*MANAGE, "serve", "--port", str(port), "--workers", str(workers), "--threads", "2"],
             env={**_environment(data_dir), **database},
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own session, as in a terminal: Ctrl-C is SIGINT to its process group.
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -228,6 +230,73 @@ def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_d
             if start_ticks(pid) is not None:
                 os.kill(pid, signal.SIGKILL)
     assert all(_gone(pid) for pid in seen), "processes were left running"
+    assert not (data_dir / "run" / "serve.json").exists()
+
+
+def _group_members(pgids: set[int]) -> list[str]:
+    """The living processes of the process groups ``pgids``, as ``pid command``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) in pgids and fields[0] not in ("Z", "X"):
+            found.append(f"{entry.name} {(entry / 'cmdline').read_bytes().replace(b'\0', b' ').decode()}")
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_database, tmp_path):
+    """Ctrl-C in the terminal of ``make run``: SIGINT to serve's process group. The web workers
+    finish what they can and leave by themselves, a request still running (a slow upload) is
+    cut without gunicorn killing its worker ("Worker was sent SIGKILL! Perhaps out of memory?"),
+    the task worker leaves without a warning, and nothing is left running."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    database = {k: v for k, v in stack_database.items() if k.startswith("WASL_")}
+    if "template" in stack_database:
+        shutil.copy(stack_database["template"], data_dir / "wasl.sqlite3")
+    port = _free_port()
+    stack = Stack(data_dir, port, database, workers=2)
+    try:
+        stack.answers_within(90)
+        stack.wait_for("Press Ctrl-C to stop.")
+        stack.wait_for(r"Starting worker worker_id=")
+        booted = set(
+            re.findall(r"Booting worker with pid: (\d+)", stack.wait_for(r"(?s)(Booting worker.*){2}").group(0))
+        )
+        groups = {stack.process.pid, stack.program("web server").pid, stack.program("task worker").pid}
+        # A phone still sending a file: the request has begun, its body will never end.
+        upload = socket.create_connection(("127.0.0.1", port))
+        upload.sendall(
+            f"POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000000\r\n\r\n--b\r\n".encode()
+        )
+        idle = socket.create_connection(("127.0.0.1", port))  # a browser's spare connection
+        time.sleep(1)
+        os.killpg(stack.process.pid, signal.SIGINT)
+        assert stack.process.wait(timeout=30) == 0, stack.log
+        stack.stop()
+        upload.close()
+        idle.close()
+    finally:
+        stack.stop()
+    log = stack.log
+    assert log.rstrip().endswith("Wasl stopped."), log
+    assert "SIGKILL" not in log and "killing it" not in log, log
+    assert not [line for line in log.splitlines() if " WARNING " in line or "[ERROR]" in line or " ERROR " in line], log
+    # Every web worker left by itself (gunicorn says so as each leaves).
+    exited = set(re.findall(r"Worker exiting \(pid: (\d+)\)", log))
+    assert booted and booted <= exited, log
+    assert re.search(r"Worker \(pid: \d+\) stopped with \d connection\(s\) unfinished", log), log
+    deadline = time.monotonic() + 10
+    while _group_members(groups) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _group_members(groups), "left running:\n" + "\n".join(_group_members(groups))
     assert not (data_dir / "run" / "serve.json").exists()
 
 

@@ -94,8 +94,9 @@ class Command(BaseCommand):
             str(options["threads"]),
             "--access-logfile",
             "-",
-            "--graceful-timeout",
-            "5",
+            # The graceful stop (a Ctrl-C): operations.gunicorn_config says how long, and why.
+            "--config",
+            "python:operations.gunicorn_config",
             *control_options,
         ]
 

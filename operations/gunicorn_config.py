@@ -1,0 +1,51 @@
+"""gunicorn's settings and hooks for Wasl's web server: ``gunicorn -c python:operations.gunicorn_config``.
+
+``manage.py serve`` passes it; a production service should too (``docs/operations.md``).
+
+Stopping (SIGTERM: Ctrl-C on ``serve``, ``systemctl stop``) is graceful: the master asks its
+workers to finish their requests and leave, and kills (SIGKILL) those still there after
+``graceful_timeout``, which gunicorn then logs as "Worker was sent SIGKILL! Perhaps out of
+memory?". Left alone, a worker could not beat that deadline: it waits ``graceful_timeout`` for
+its own requests, counted from a little later than the master's, then waits for every thread
+of its pool (one still reading a slow upload never ends) and frees every object of the
+interpreter, seconds of work on a busy machine. So a worker here stops waiting for its requests
+a little before the master's deadline, then leaves at once after the exit functions ran: what
+the interpreter would free, the kernel frees.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+from typing import Any
+
+graceful_timeout = 5
+# Seconds of its grace a worker leaves to the master (gunicorn counts whole seconds): enough to
+# run the exit functions and be reaped before the master's deadline.
+_MARGIN = 2
+
+logger = logging.getLogger("gunicorn.error")
+
+
+def post_worker_init(worker: Any) -> None:
+    # The worker's copy of the settings (its own since the fork): its wait ends first.
+    worker.cfg.set("graceful_timeout", max(1, int(worker.cfg.graceful_timeout) - _MARGIN))
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Called in the worker as it leaves. One told to stop leaves now; one that failed (it did
+    not boot, or its loop raised) goes on through Python's exit, with its status."""
+    if worker.alive or not worker.booted:
+        return
+    unfinished = int(getattr(worker, "nr_conns", 0) or 0)
+    if unfinished:
+        logger.info("Worker (pid: %s) stopped with %d connection(s) unfinished", worker.pid, unfinished)
+    from django.db import connections
+
+    connections.close_all()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
