@@ -32,7 +32,7 @@ from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Correspondence, SealedDocument
 from registry.receipts import receipt_issue_registered
-from tenancy.models import User
+from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations, administration_by_code
 from workflow import selectors as wf
 from workflow.calendar import local_date
@@ -50,9 +50,21 @@ class CompleteForm(AccessibleForm):
 
 
 class TrackForm(AccessibleForm):
+    """The number and the tracking code, both printed on the receipt. Numbers repeat between
+    administrations; in the rare case where two requests have the same number and code, the
+    form asks which administration the receipt names (``administrations``: the matches)."""
+
     number = forms.CharField(label=gettext_lazy("Registration number"), max_length=32, help_text="A-2026-000123")
-    code = forms.CharField(label=gettext_lazy("Tracking code (on the receipt)"), max_length=16, help_text="XXXX-XXXX")
-    administration = forms.CharField(label=gettext_lazy("Administration code (on the receipt)"), max_length=40)
+    code = forms.CharField(label=gettext_lazy("Tracking code (on the receipt)"), max_length=16, help_text="XXXXX-XXXXX")
+
+    def __init__(self, *args: Any, administrations: list[Administration] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if administrations:
+            self.fields["administration"] = forms.ChoiceField(
+                label=gettext_lazy("Administration named on the receipt"),
+                choices=[("", "—"), *((a.code, a.name) for a in administrations)],
+                required=False,
+            )
 
 
 def follow_context(c: Correspondence) -> dict[str, Any]:
@@ -167,8 +179,9 @@ def _tracked(request: HttpRequest) -> Correspondence | None:
 
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
-    """Follow a request with its number and tracking code, without an account."""
-    form = TrackForm(request.POST or None)
+    """Follow a request with its number and tracking code, without an account. The number may
+    come in the address (``?number=``: the link of a receipt's verification page)."""
+    form = TrackForm(request.POST or None, initial={"number": request.GET.get("number", "")[:32]})
     if request.method == "POST":
         try:
             rate_limit_hit(scope="track", key=client_address(request), rate=settings.RATE_TRACK)
@@ -178,7 +191,21 @@ def track(request: HttpRequest) -> HttpResponse:
             return too_many(request, limited)
         if form.is_valid():
             data = form.cleaned_data
-            found = selectors.correspondence_by_tracking(data["administration"], data["number"], data["code"])
+            matches = selectors.correspondences_by_tracking(data["number"], data["code"])
+            if len(matches) > 1:
+                chosen = [c for c in matches if c.administration.code == request.POST.get("administration")]
+                if not chosen:
+                    form = TrackForm(request.POST, administrations=[c.administration for c in matches])
+                    form.is_valid()
+                    form.add_error(
+                        None,
+                        _(
+                            "Requests of several administrations have this number and code: choose the one on your receipt."
+                        ),
+                    )
+                    return render(request, "portal/track.html", {"form": form}, status=400)
+                matches = chosen
+            found = matches[0] if matches else None
             if found is not None:
                 request.session["tracked"] = found.pk
                 with transaction.atomic():

@@ -158,20 +158,28 @@ def checkpoints_of(administration: Administration) -> QuerySet[RegisterCheckpoin
     return RegisterCheckpoint.objects.filter(administration=administration).order_by("-created_at")
 
 
-def correspondence_by_tracking(administration_code: str, number: str, code: str) -> Correspondence | None:
-    """The correspondence a depositor follows with its number and the tracking code of its receipt."""
+def correspondences_by_tracking(number: str, code: str) -> list[Correspondence]:
+    """The requests a depositor follows with the number and the tracking code their receipt
+    prints, in every active administration: numbers repeat between administrations, codes are
+    random (50 bits, 40 for receipts before them), so nearly always one, or none.
+
+    Bounded against guessing: one attempt can only hit the requests of that number (one per
+    administration), and attempts are rate-limited per client address by the caller."""
     import hmac
 
     from registry.services import normalise_tracking_code
 
     code = normalise_tracking_code(code)
     if not code:
-        return None
-    found = (
+        return []
+    candidates = (
         Correspondence.objects.select_related("administration")
-        .filter(administration__code=administration_code.strip().upper(), administration__is_active=True)
-        .filter(number=number.strip().upper())
+        # On the (administration, number) index: one look-up per active administration.
+        .filter(
+            administration__in=Administration.objects.filter(is_active=True).values("pk"),
+            number=number.strip().upper(),
+        )
         .exclude(tracking_code="")
-        .first()
+        .order_by("administration__code")
     )
-    return found if found is not None and hmac.compare_digest(found.tracking_code, code) else None
+    return [c for c in candidates if hmac.compare_digest(c.tracking_code, code)]

@@ -100,13 +100,22 @@ TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def new_tracking_code() -> str:
-    """A short code printed on the receipt: 8 symbols of 32, 40 bits, typed as XXXX-XXXX."""
-    symbols = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
-    return f"{symbols[:4]}-{symbols[4:]}"
+    """A short code printed on the receipt: 10 symbols of 32, 50 bits, typed as XXXXX-XXXXX.
+
+    With the registration number, and nothing else, it finds the request (``/track/``). Numbers
+    repeat between the administrations of an installation, so one guess may hit any of them:
+    with up to 1,024 administrations a guess still succeeds at most once in 2^40, as it did
+    when codes had 8 symbols and the administration had to be typed too."""
+    symbols = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+    return f"{symbols[:5]}-{symbols[5:]}"
 
 
 def normalise_tracking_code(code: str) -> str:
+    """A code as typed (any case, with or without its dash or spaces) as it is stored; receipts
+    made before codes had 10 symbols carry 8 (XXXX-XXXX). Empty when it can be neither."""
     symbols = "".join(ch for ch in code.upper() if ch.isalnum())
+    if len(symbols) == 10:
+        return f"{symbols[:5]}-{symbols[5:]}"
     return f"{symbols[:4]}-{symbols[4:]}" if len(symbols) == 8 else ""
 
 

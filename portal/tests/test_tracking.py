@@ -117,12 +117,81 @@ def test_counter_mail_is_followed_with_number_and_tracking_code(commune, clerk, 
         subject="Demande papier",
         body="Lettre reçue au guichet",
     ).correspondence
-    response = client.post(
-        "/track/", {"number": c.number, "code": c.tracking_code.replace("-", ""), "administration": commune.code}
-    )
+    # Only what the receipt prints: the number and the tracking code (typed without its dash).
+    response = client.post("/track/", {"number": c.number, "code": c.tracking_code.replace("-", "").lower()})
     assert response.status_code == 302
     page = client.get("/track/request/").content.decode()
     assert c.number in page and 'id="case-status"' in page and 'id="due-on"' in page
+
+
+def _counter_mail(administration, clerk):
+    from registry.models import Channel
+    from workflow.services import request_register
+
+    return request_register(
+        actor=clerk,
+        administration=administration,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="Ahmed"),
+        subject="Demande papier",
+        body="Lettre reçue au guichet",
+    ).correspondence
+
+
+def test_the_same_number_in_two_administrations_is_told_apart_by_its_code(commune, clerk, elsewhere, outsider):
+    ours, theirs = _counter_mail(commune, clerk), _counter_mail(elsewhere, outsider)
+    assert ours.number == theirs.number  # numbers are per administration
+    for c in (ours, theirs):
+        client = Client(headers={"accept-language": "fr"})
+        assert client.post("/track/", {"number": c.number, "code": c.tracking_code}).status_code == 302
+        page = client.get("/track/request/").content.decode()
+        assert c.administration.name_fr in page
+    french = Client(headers={"accept-language": "fr"})
+    wrong = french.post("/track/", {"number": ours.number, "code": "ABCDE-FGHJK"})
+    assert wrong.status_code == 400 and "Aucune demande ne correspond" in wrong.content.decode()
+    assert Client().post("/track/", {"number": "A-2026-000002", "code": ours.tracking_code}).status_code == 400
+
+
+def test_two_requests_with_the_same_number_and_code_ask_which_administration(commune, clerk, elsewhere, outsider):
+    ours, theirs = _counter_mail(commune, clerk), _counter_mail(elsewhere, outsider)
+    Correspondence.objects.filter(pk=theirs.pk).update(tracking_code=ours.tracking_code)
+    client = Client(headers={"accept-language": "fr"})
+    asked = client.post("/track/", {"number": ours.number, "code": ours.tracking_code})
+    page = asked.content.decode()
+    assert asked.status_code == 400 and "choose the one on your receipt" in page
+    assert f'value="{commune.code}"' in page and f'value="{elsewhere.code}"' in page
+    assert client.get("/track/request/").status_code == 302  # nothing shown yet
+    chosen = {"number": ours.number, "code": ours.tracking_code, "administration": elsewhere.code}
+    assert client.post("/track/", chosen).status_code == 302
+    assert elsewhere.name_fr in client.get("/track/request/").content.decode()
+
+
+def test_codes_of_receipts_made_before_ten_symbols_still_work(commune, clerk):
+    c = _counter_mail(commune, clerk)
+    Correspondence.objects.filter(pk=c.pk).update(tracking_code="ABCD-EF23")
+    client = Client()
+    assert client.post("/track/", {"number": c.number, "code": "abcdef23"}).status_code == 302
+
+
+def test_the_receipt_verification_page_leads_to_following_the_request(commune, clerk):
+    from registry.models import Channel
+    from registry.receipts import receipt_issue_registered
+    from workflow.services import request_register
+
+    registration = request_register(
+        actor=clerk,
+        administration=commune,
+        channel=Channel.COUNTER,
+        sender=Sender(kind="person", name="Ahmed"),
+        subject="Demande papier",
+        body="Lettre reçue au guichet",
+    )
+    receipt_issue_registered(registration)
+    c = registration.correspondence
+    page = Client().get(f"/v/{c.receipt.token}").content.decode()
+    assert f'href="/track/?number={c.number}"' in page
+    form = Client().get(f"/track/?number={c.number}").content.decode()
+    assert f'value="{c.number}"' in form
 
 
 def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, clerk, urb):
@@ -161,6 +230,6 @@ def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(com
         body="Lettre reçue au guichet",
         procedure_code="URB-PC",
     ).correspondence
-    client.post("/track/", {"number": counter.number, "code": counter.tracking_code, "administration": commune.code})
+    client.post("/track/", {"number": counter.number, "code": counter.tracking_code})
     refused = client.post("/track/request/attestation.pdf", headers=elsewhere)
     assert refused.status_code == 302 and refused["Location"] == "/track/request/"

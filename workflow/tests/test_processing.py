@@ -3,6 +3,7 @@ completion once, silence-acceptance, reminders — each refusal changing nothing
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from unittest import mock
 
@@ -60,7 +61,7 @@ def test_a_request_naming_a_procedure_gets_its_due_date_and_silence_rule_on_the_
     }
     data = receipt_data(c, registration.attachments, registration.receipt.token)
     assert data["terms"]["due_on"] == "2026-04-01" and data["tracking_code"] == c.tracking_code
-    assert len(c.tracking_code) == 9
+    assert re.fullmatch(r"[A-HJ-NP-Z2-9]{5}-[A-HJ-NP-Z2-9]{5}", c.tracking_code)
 
 
 def test_without_a_procedure_the_general_delay_of_60_days_applies(commune, citizen):
