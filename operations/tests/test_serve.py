@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,58 +15,15 @@ import sys
 import threading
 import time
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from operations.processes import ProcessRef, start_ticks
 from operations.supervisor import RunDirectory, backoff
+from operations.testing import MANAGE, ROOT, demo_environment, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-MANAGE = [sys.executable, str(ROOT / "manage.py")]
 COMEBACK = 15.0  # seconds the site may take to answer again after a kill
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _environment(data_dir: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
-    environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="wasl.settings")
-    return environment
-
-
-@pytest.fixture(scope="module")
-def stack_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[dict[str, str]]:
-    """A migrated database for the stack, of the kind the suite runs on: its settings to add.
-
-    SQLite: a file, migrated once and copied into each test's data directory (``template``).
-    PostgreSQL: a database of its own on the suite's server, dropped at the end.
-    """
-    if connection.vendor == "sqlite":
-        data_dir = tmp_path_factory.mktemp("migrated")
-        subprocess.run([*MANAGE, "migrate", "-v0"], env=_environment(data_dir), check=True, cwd=ROOT, timeout=300)
-        yield {"template": str(data_dir / "wasl.sqlite3")}
-        return
-    name = f"wasl_stack_{uuid.uuid4().hex[:10]}"
-    config = connection.settings_dict
-    credentials = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
-    url = f"postgres://{credentials}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        environment = {**_environment(tmp_path_factory.mktemp("migrate")), "WASL_DATABASE_URL": url}
-        subprocess.run([*MANAGE, "migrate", "-v0"], env=environment, check=True, cwd=ROOT, timeout=300)
-        yield {"WASL_DATABASE_URL": url}
-    finally:
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Stack:
@@ -79,7 +35,7 @@ class Stack:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [*MANAGE, "serve", "--port", str(port), "--workers", str(workers), "--threads", "2"],
-            env={**_environment(data_dir), **database},
+            env={**demo_environment(data_dir), **database},
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -157,13 +113,9 @@ def _gone(pid: int, seconds: float = 15) -> bool:
 
 
 @pytest.mark.slow
-def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_database, tmp_path):
-    data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    database = {k: v for k, v in stack_database.items() if k.startswith("WASL_")}
-    if "template" in stack_database:
-        shutil.copy(stack_database["template"], data_dir / "wasl.sqlite3")
-    port = _free_port()
+def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_data):
+    data_dir, database = stack_data.data_dir, stack_data.database
+    port = free_port()
     stack = Stack(data_dir, port, database)
     seen: set[int] = set()
     try:
@@ -250,17 +202,13 @@ def _group_members(pgids: set[int]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_database, tmp_path):
+def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data):
     """Ctrl-C in the terminal of ``make run``: SIGINT to serve's process group. The web workers
     finish what they can and leave by themselves, a request still running (a slow upload) is
     cut without gunicorn killing its worker ("Worker was sent SIGKILL! Perhaps out of memory?"),
     the task worker leaves without a warning, and nothing is left running."""
-    data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    database = {k: v for k, v in stack_database.items() if k.startswith("WASL_")}
-    if "template" in stack_database:
-        shutil.copy(stack_database["template"], data_dir / "wasl.sqlite3")
-    port = _free_port()
+    data_dir, database = stack_data.data_dir, stack_data.database
+    port = free_port()
     stack = Stack(data_dir, port, database, workers=2)
     try:
         stack.answers_within(90)
@@ -305,8 +253,8 @@ def test_a_second_serve_on_the_same_data_directory_says_which_one_runs(tmp_path)
     assert running.acquire()  # this test process plays the serve that runs
     try:
         result = subprocess.run(
-            [*MANAGE, "serve", "--port", str(_free_port())],
-            env=_environment(tmp_path),
+            [*MANAGE, "serve", "--port", str(free_port())],
+            env=demo_environment(tmp_path),
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -326,7 +274,7 @@ def test_a_busy_port_is_refused_naming_the_program_holding_it(tmp_path):
         port = holder.getsockname()[1]
         result = subprocess.run(
             [*MANAGE, "serve", "--port", str(port)],
-            env=_environment(tmp_path),
+            env=demo_environment(tmp_path),
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -371,7 +319,12 @@ def test_backoff_grows_to_a_minute():
 
 def test_serve_stop_says_when_nothing_runs(tmp_path):
     result = subprocess.run(
-        [*MANAGE, "serve", "--stop"], env=_environment(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=60
+        [*MANAGE, "serve", "--stop"],
+        env=demo_environment(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert f"Nothing is being served from {tmp_path}." in result.stdout

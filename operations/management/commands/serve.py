@@ -134,7 +134,11 @@ class Command(BaseCommand):
         ]
         if settings.DEMO:
             lines.append("  Demo accounts (e-mail / password):")
-            lines += [f"    {a.role_label:<38} {a.email:<22} {a.password}" for a in DEMO_ACCOUNTS]
+            role_width = max(len(a.role_label) for a in DEMO_ACCOUNTS)
+            email_width = max(len(a.email) for a in DEMO_ACCOUNTS)
+            lines += [
+                f"    {a.role_label:<{role_width}}  {a.email:<{email_width}}  {a.password}" for a in DEMO_ACCOUNTS
+            ]
         lines.append("Press Ctrl-C to stop.")
         self.stdout.write("\n".join(lines) + "\n")
         self.stdout.flush()

@@ -1,0 +1,69 @@
+"""A database for the real processes these tests start (``serve``, ``make run``), of the kind the
+suite runs on, migrated once per session and handed to each test as a copy of its own."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from operations.testing import MANAGE, ROOT, demo_environment
+
+
+def _postgres_url(name: str) -> str:
+    config = connection.settings_dict
+    credentials = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
+    return f"postgres://{credentials}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[str]:
+    """SQLite: the path of a migrated database file. PostgreSQL: the name of a migrated
+    database on the suite's server, the template of each test's own (dropped at the end)."""
+    if connection.vendor == "sqlite":
+        data_dir = tmp_path_factory.mktemp("migrated")
+        subprocess.run([*MANAGE, "migrate", "-v0"], env=demo_environment(data_dir), check=True, cwd=ROOT, timeout=600)
+        yield str(data_dir / "wasl.sqlite3")
+        return
+    name = f"wasl_stack_{uuid.uuid4().hex[:10]}"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        environment = {**demo_environment(tmp_path_factory.mktemp("migrate")), "WASL_DATABASE_URL": _postgres_url(name)}
+        subprocess.run([*MANAGE, "migrate", "-v0"], env=environment, check=True, cwd=ROOT, timeout=600)
+        yield name
+    finally:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class StackData:
+    """A data directory and the database settings of one test's stack."""
+
+    data_dir: Path
+    database: dict[str, str]  # WASL_DATABASE_URL on PostgreSQL, nothing on SQLite (the file is in data_dir)
+
+
+@pytest.fixture
+def stack_data(migrated_database, tmp_path, django_db_blocker) -> Iterator[StackData]:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    if connection.vendor == "sqlite":
+        shutil.copy(migrated_database, data_dir / "wasl.sqlite3")
+        yield StackData(data_dir, {})
+        return
+    name = f"wasl_stack_{uuid.uuid4().hex[:10]}"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_database}"')
+    try:
+        yield StackData(data_dir, {"WASL_DATABASE_URL": _postgres_url(name)})
+    finally:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
