@@ -9,7 +9,7 @@ import pytest
 
 from documents.samples import pdf_bytes
 from documents.testing import qr_urls_in_pdf
-from registry.models import Correspondence
+from registry.models import Correspondence, Receipt
 from tenancy.testing import PASSWORD, make_administration, make_user
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
@@ -63,6 +63,17 @@ def test_a_citizen_deposits_in_arabic_downloads_the_receipt_and_verifies_it(phon
     assert correspondence.attachments.get().filename == "طلب.pdf"
     assert no_horizontal_scroll(page)
     shot(page, "deposit-done-ar")
+    # The narrowest phones: the verification link wraps instead of widening the page, even when
+    # its token has no dash to break at.
+    receipt = correspondence.receipt
+    Receipt.objects.filter(pk=receipt.pk).update(token="Q" * len(receipt.token))
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.reload()
+    # A mobile page widens its layout to what overflows: measure against the phone's width.
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+    Receipt.objects.filter(pk=receipt.pk).update(token=receipt.token)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
 
     with page.expect_download() as download_info:
         page.locator("a[href$='receipt.pdf']").first.click()
