@@ -224,6 +224,24 @@ def _groups_alive(pgids: set[int]) -> list[int]:
     return alive
 
 
+def test_every_bold_label_of_try_it_is_one_the_pages_show():
+    """The README names buttons, links and tabs in bold, in the English of the catalogues: each
+    must be a message the pages translate (an administration's code standing for its holder)."""
+    readme = Readme(README.read_text(encoding="utf-8"))
+    catalogue = (ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+    messages = {"".join(re.findall(r'"(.*)"', block)) for block in re.findall(r'^msgid ((?:".*"\n)+)', catalogue, re.M)}
+    steps = readme.section("Try it")
+    labels = {
+        part for number in range(1, len(re.findall(r"^\d+\. ", steps, re.M)) + 1) for part in readme.labels(number)
+    }
+    unknown = sorted(
+        label
+        for label in labels
+        if label not in messages and re.sub(r"\b[A-Z]+-DEMO\b", "%(holder)s", label) not in messages
+    )
+    assert len(labels) > 20 and not unknown, unknown
+
+
 # ---------------------------------------------------------------- the walk-through
 
 
