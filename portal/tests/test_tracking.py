@@ -158,7 +158,7 @@ def test_two_requests_with_the_same_number_and_code_ask_which_administration(com
     client = Client(headers={"accept-language": "fr"})
     asked = client.post("/track/", {"number": ours.number, "code": ours.tracking_code})
     page = asked.content.decode()
-    assert asked.status_code == 400 and "choose the one on your receipt" in page
+    assert asked.status_code == 400 and "choisissez celle de votre accusé de réception" in page
     assert f'value="{commune.code}"' in page and f'value="{elsewhere.code}"' in page
     assert client.get("/track/request/").status_code == 302  # nothing shown yet
     chosen = {"number": ours.number, "code": ours.tracking_code, "administration": elsewhere.code}
