@@ -35,7 +35,8 @@ class HitOut(Schema):
     subject: str
     subject_html: str
     registered_at: datetime
-    sender: str
+    sender: str  # who sent an incoming letter ("" for an outgoing one)
+    addressee: str  # whom an outgoing letter went to ("" for an incoming one)
     status: str | None
     service: str | None
     snippet: str
@@ -97,8 +98,8 @@ def search_registers(
 ) -> dict[str, Any]:
     """Letters of the registers matching ``q`` (words in any spelling, or a registration
     number), best first, 20 a page. Filters: ``register`` (incoming/outgoing), ``date_from``,
-    ``date_to`` (YYYY-MM-DD), ``service`` and ``procedure`` (codes), ``status``, ``sender``,
-    ``page``. ``administration`` (a code) is needed only by staff of several administrations.
+    ``date_to`` (YYYY-MM-DD), ``service`` and ``procedure`` (codes), ``status``, ``sender`` (the
+    sender of an incoming letter or the addressee of an outgoing one), ``page``. ``administration`` (a code) is needed only by staff of several administrations.
     ``total`` stops at 1001 (``capped``: more than 1000, then ``order`` is ``latest``: the latest
     registered first, instead of ``relevance``). ``snippet`` and ``subject_html`` are
     HTML-escaped text with the matched words in ``<mark>``."""
@@ -137,6 +138,7 @@ def search_registers(
                 "subject_html": hit.subject,
                 "registered_at": hit.correspondence.registered_at,
                 "sender": hit.correspondence.sender_name,
+                "addressee": hit.correspondence.addressee_name,
                 "status": _case_status(hit.correspondence),
                 "service": _case_service(hit.correspondence),
                 "snippet": hit.snippet,

@@ -38,11 +38,18 @@ def procedure_label(procedure: Any) -> str:
 
 class CounterRegistrationForm(AccessibleForm):
     direction = forms.ChoiceField(label=_("Register"), choices=Direction.choices, initial=Direction.INCOMING)
-    sender_kind = forms.ChoiceField(label=_("Sender kind"), choices=SenderKind.choices, initial=SenderKind.PERSON)
+    # The sender of incoming mail, the addressee of outgoing mail.
+    sender_kind = forms.ChoiceField(
+        label=_("Sender kind (or addressee kind, for outgoing mail)"),
+        choices=SenderKind.choices,
+        initial=SenderKind.PERSON,
+    )
     sender_name = forms.CharField(label=_("Sender (or addressee, for outgoing mail)"), max_length=200)
     sender_identifier = forms.CharField(label=_("CIN or ICE (optional)"), max_length=20, required=False)
     sender_email = forms.EmailField(
-        label=_("E-mail (optional)"), required=False, help_text=_("The receipt is e-mailed to this address.")
+        label=_("E-mail (optional)"),
+        required=False,
+        help_text=_("The receipt of incoming mail is e-mailed to this address."),
     )
     sender_address = forms.CharField(label=_("Postal address (optional)"), max_length=300, required=False)
     service = forms.ModelChoiceField(
@@ -110,7 +117,7 @@ class CounterBatchLetterForm(AccessibleForm):
 
 class RegisterFilterForm(AccessibleForm):
     number = forms.CharField(label=_("Number"), required=False, max_length=40)
-    sender = forms.CharField(label=_("Sender"), required=False, max_length=100)
+    sender = forms.CharField(label=_("Sender or addressee"), required=False, max_length=100)
     subject = forms.CharField(label=_("Subject"), required=False, max_length=100)
     date_from = BoundedDateField(label=_("From"), required=False)
     date_to = BoundedDateField(label=_("To"), required=False)

@@ -31,7 +31,7 @@ from registry.downloads import attachment_response, file_response, receipt_respo
 from registry.integrity import anchored_position, register_verify
 from registry.models import Channel, Direction
 from registry.receipts import receipt_issue_registered
-from registry.services import RegistrationRefused, Sender, correspondence_register
+from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.models import Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
 from tenancy.services import membership_grant, membership_revoke, service_create
@@ -93,7 +93,8 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                sender = Sender(
+                # The form's party is the sender of incoming mail, the addressee of outgoing mail.
+                party = Party(
                     kind=data["sender_kind"],
                     name=data["sender_name"],
                     identifier=data["sender_identifier"],
@@ -104,7 +105,6 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
                     "actor": user,
                     "administration": administration,
                     "channel": Channel.COUNTER,
-                    "sender": sender,
                     "subject": data["subject"],
                     "body": data["body"],
                     "files": data["attachments"],
@@ -113,11 +113,14 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
                 }
                 if data["direction"] == Direction.INCOMING:
                     procedure = data["procedure"]
-                    registration = request_register(procedure_code=procedure.code if procedure else "", **common)
+                    registration = request_register(
+                        sender=party, procedure_code=procedure.code if procedure else "", **common
+                    )
                 else:
-                    registration = correspondence_register(direction=Direction.OUTGOING, **common)
+                    registration = correspondence_register(direction=Direction.OUTGOING, addressee=party, **common)
             except RegistrationRefused as refused:
-                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+                field = "sender_name" if refused.field == "addressee_name" else refused.field
+                form.add_error(field if field in form.fields else None, refused.message)
             else:
                 receipt_issue_registered(registration)
                 number = registration.correspondence.number
@@ -141,7 +144,7 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         "section": "register",
         "c": c,
         "attachments": selectors.attachments_with_text([c.pk])[c.pk],
-        "receipt": c.receipt,
+        "receipt": getattr(c, "receipt", None),
         "log_entries": selectors.log_entries_of(c),
         "follow_ups": list(c.follow_ups.order_by("registered_at")),
     }
@@ -183,7 +186,7 @@ def _downloaded(request: HttpRequest, c: Any, item: Any, **data: str) -> None:
             action="attachment.downloaded",
             obj=item,
             administration=c.administration,
-            subject_user=c.sender_account,
+            subject_user=c.correspondent_account,
             data={"number": c.number, "position": item.position, **data},
         )
 

@@ -37,7 +37,7 @@ from exchange.protocol import load_root, seal_verdict
 from exchange.remote import envelope_post
 from registry.idempotency import Idempotency
 from registry.models import Channel, Direction, SenderKind
-from registry.services import Sender, correspondence_register
+from registry.services import Party, Sender, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 from trust.pinned import verify_own_seal
@@ -116,7 +116,7 @@ def mail_send(
             administration=administration,
             direction=Direction.OUTGOING,
             channel=Channel.EXCHANGE,
-            sender=Sender(kind=SenderKind.ADMINISTRATION, name=recipient.name_fr, identifier=recipient.code),
+            addressee=Party(kind=SenderKind.ADMINISTRATION, name=recipient.name_fr, identifier=recipient.code),
             subject=subject,
             body=body,
             files=files,

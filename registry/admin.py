@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from registry.models import Correspondence, RegisterCheckpoint
 
@@ -23,10 +24,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Correspondence)
 class CorrespondenceAdmin(ReadOnlyAdmin):
-    list_display = ["number", "administration", "direction", "channel", "registered_at", "sender_name"]
+    list_display = ["number", "administration", "direction", "channel", "registered_at", "correspondent"]
     list_filter = ["direction", "channel", "administration"]
-    search_fields = ["number", "sender_name", "subject"]
+    search_fields = ["number", "sender_name", "addressee_name", "subject"]
     date_hierarchy = "registered_at"
+
+    @admin.display(description=_("Sender / addressee"))
+    def correspondent(self, obj: Correspondence) -> str:
+        return obj.correspondent_name
 
 
 @admin.register(RegisterCheckpoint)

@@ -6,14 +6,19 @@ from urllib.parse import quote
 
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 
+from core.errors import NotFound
 from documents import storage
-from registry.models import Attachment, Correspondence, SealedDocument
+from registry.models import Attachment, Correspondence, Direction, Receipt, SealedDocument
 from registry.receipts import receipt_issue_safely
 
 
 def receipt_response(correspondence: Correspondence) -> HttpResponseBase:
-    """The sealed receipt as a PDF download; while it is still being issued, 202 + Retry-After."""
-    receipt = correspondence.receipt
+    """The sealed receipt as a PDF download; while it is still being issued, 202 + Retry-After.
+    Not found for a letter without one (an outgoing letter: a receipt issued for one before
+    outgoing letters stopped getting them is still given, it is part of the register)."""
+    receipt: Receipt | None = getattr(correspondence, "receipt", None)
+    if receipt is None or (not receipt.is_issued and correspondence.direction != Direction.INCOMING):
+        raise NotFound
     if not receipt.is_issued:
         receipt = receipt_issue_safely(receipt_id=receipt.pk) or receipt
     if not receipt.is_issued:

@@ -10,10 +10,28 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.canonical import sha256_hex
-from registry.models import Attachment, Correspondence
+from registry.models import Attachment, Correspondence, Direction
+
+
+def _party(c: Correspondence, role: str) -> dict[str, Any]:
+    return {
+        "account_id": getattr(c, f"{role}_account_id"),
+        "kind": getattr(c, f"{role}_kind"),
+        "name": getattr(c, f"{role}_name"),
+        "identifier": getattr(c, f"{role}_identifier"),
+        "email": getattr(c, f"{role}_email"),
+        "address": getattr(c, f"{role}_address"),
+    }
+
+
+EMPTY_PARTY = {"account_id": None, "kind": "", "name": "", "identifier": "", "email": "", "address": ""}
 
 
 def registration_facts(correspondence: Correspondence, attachments: Sequence[Attachment]) -> dict[str, Any]:
+    """The facts a registration records: an incoming letter's sender under ``sender``, an
+    outgoing letter's addressee under ``addressee``. The other party is recorded too whenever
+    its fields are not empty (they never are, unless someone edited the row), so that an edit
+    to any of them differs from the log."""
     c = correspondence
     facts: dict[str, Any] = {
         "number": c.number,
@@ -23,20 +41,20 @@ def registration_facts(correspondence: Correspondence, attachments: Sequence[Att
         "channel": c.channel,
         "registered_at": c.registered_at.isoformat(timespec="microseconds"),
         "administration_id": c.administration_id,
-        "sender": {
-            "account_id": c.sender_account_id,
-            "kind": c.sender_kind,
-            "name": c.sender_name,
-            "identifier": c.sender_identifier,
-            "email": c.sender_email,
-            "address": c.sender_address,
-        },
-        "recipient_service_id": c.recipient_service_id,
-        "subject": c.subject,
-        "body_sha256": sha256_hex(c.body),
-        "confidential": c.confidential,
-        "attachments": [{"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments],
     }
+    main, other = ("addressee", "sender") if c.direction == Direction.OUTGOING else ("sender", "addressee")
+    facts[main] = _party(c, main)
+    if _party(c, other) != EMPTY_PARTY:
+        facts[other] = _party(c, other)
+    facts.update(
+        {
+            "recipient_service_id": c.recipient_service_id,
+            "subject": c.subject,
+            "body_sha256": sha256_hex(c.body),
+            "confidential": c.confidential,
+            "attachments": [{"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments],
+        }
+    )
     # Facts added with the processing desk are recorded only when present, so entries logged
     # before them still verify.
     if c.in_reply_to_id is not None:
@@ -44,6 +62,20 @@ def registration_facts(correspondence: Correspondence, attachments: Sequence[Att
     if c.terms:
         facts["terms"] = c.terms
     return facts
+
+
+def recorded_facts(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The facts a log entry recorded, in the words :func:`registration_facts` uses now.
+
+    Before outgoing letters had addressee fields, an outgoing letter's addressee was kept in
+    its sender fields and recorded under ``sender``: such an entry (outgoing, ``sender``, no
+    ``addressee``) names its addressee. Only the key is read anew; every value must still
+    match the live row, and the entry's hash covers the text as it was written.
+    """
+    if recorded.get("direction") == Direction.OUTGOING and "sender" in recorded and "addressee" not in recorded:
+        recorded = dict(recorded)
+        recorded["addressee"] = recorded.pop("sender")
+    return recorded
 
 
 def facts_from_database(correspondence_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -1,9 +1,10 @@
 """Importing a former register (a CSV or XLSX file) into an administration's register.
 
 An administration coming to Wasl brings years of registers kept in a spreadsheet or an older
-application. Each row is a letter: its number, its date, its sender, its subject, and
-optionally the service that handled it and the paths of its scanned files (under the
-administration's own folder ``WASL_IMPORT_DIR/<CODE>/``). The import:
+application. Each row is a letter: its number, its date, its sender (its addressee, in an
+outgoing register), its subject, and optionally the service that handled it and the paths of
+its scanned files (under the administration's own folder ``WASL_IMPORT_DIR/<CODE>/``). The
+import:
 
 - reads CSV (UTF-8, or Windows Arabic cp1256; comma or semicolon) or XLSX, the columns named
   in English, French or Arabic;
@@ -63,7 +64,19 @@ BATCH = 1000
 COLUMNS: dict[str, tuple[str, ...]] = {
     "number": ("number", "numero", "n", "no", "num", "رقم", "الرقم", "رقم التسجيل"),
     "date": ("date", "registered", "date d'enregistrement", "التاريخ", "تاريخ التسجيل"),
-    "sender": ("sender", "expediteur", "from", "المرسل", "الجهة المرسلة"),
+    # The sender of an incoming letter; in an outgoing register, its addressee.
+    "sender": (
+        "sender",
+        "expediteur",
+        "from",
+        "المرسل",
+        "الجهة المرسلة",
+        "addressee",
+        "destinataire",
+        "to",
+        "المرسل إليه",
+        "الجهة المرسل إليها",
+    ),
     "subject": ("subject", "objet", "الموضوع"),
     "service": ("service", "المصلحة"),
     "files": ("files", "fichiers", "file", "fichier", "المرفقات", "الملفات"),
@@ -351,6 +364,12 @@ def _gaps(letters: list[_Letter], checker: _Checker) -> dict[int, int]:
     return gaps
 
 
+def _party(direction: str, name: str) -> dict[str, str]:
+    """A former register's sender column: who sent an incoming letter, whom an outgoing one went to."""
+    role = "addressee" if direction == Direction.OUTGOING else "sender"
+    return {f"{role}_kind": SenderKind.PERSON, f"{role}_name": name}
+
+
 def _write(actor: User | None, administration: Administration, direction: str, letters: list[_Letter]) -> None:
     rows = [
         Correspondence(
@@ -362,8 +381,7 @@ def _write(actor: User | None, administration: Administration, direction: str, l
             channel=Channel.IMPORT,
             registered_at=datetime.combine(letter.registered_on, time(), LOCAL_ZONE).astimezone(UTC),
             registered_by=actor,
-            sender_kind=SenderKind.PERSON,
-            sender_name=letter.sender,
+            **_party(direction, letter.sender),
             recipient_service=letter.service,
             subject=letter.subject,
         )

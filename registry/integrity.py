@@ -12,7 +12,8 @@ it finds, not only the first:
 4. **numbering**: numbers unique and gapless in each register and year (gaps are allowed only
    where a former register was imported), each number written as its sequence says, and each
    register counter equal to the highest number;
-5. **sealed documents**: every registration has its receipt; every receipt, letter and
+5. **sealed documents**: every incoming registration has its receipt (an outgoing letter gets
+   none: it is sealed itself; one issued before that rule is still checked); every receipt, letter and
    attestation is the file its fingerprint names, sealed by its administration (with
    ``seals``), and states a log entry that the log still holds (a receipt: its own registration).
 
@@ -396,7 +397,7 @@ def _check_anchor(
 
 def _receipts(administration: Administration, walk: ChainWalk, report: Report, *, seals: bool, after: int) -> None:
     without = (
-        Correspondence.objects.filter(administration=administration, receipt__isnull=True)
+        Correspondence.objects.filter(administration=administration, direction=Direction.INCOMING, receipt__isnull=True)
         .exclude(channel=Channel.IMPORT)
         .values_list("number", flat=True)
     )
@@ -413,7 +414,10 @@ def _receipts(administration: Administration, walk: ChainWalk, report: Report, *
         if after and walk.registrations.get(correspondence.pk, after + 1) <= after:
             continue
         if receipt.blob_id is None:
-            pending += 1
+            # An outgoing letter's receipt left pending before outgoing letters stopped getting
+            # receipts is never issued: nothing waits.
+            if correspondence.direction == Direction.INCOMING:
+                pending += 1
             continue
         label = _("the receipt of %(number)s") % {"number": correspondence.number}
         item = _Sealed(label, str(receipt.blob_id), correspondence, True)

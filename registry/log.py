@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from core.canonical import canonical_json
+from registry.facts import recorded_facts
 from registry.models import Correspondence, RegisterLogEntry, RegisterLogHead
 from tenancy.models import Administration
 
@@ -172,7 +173,7 @@ def walk_chain(
                 walk.broken = Break(code, entry.position, _("its recorded facts were changed (hash mismatch)"))
                 return walk
             if entry.correspondence_id is not None and entry.action == "registered":
-                recorded = json.loads(entry.payload)["facts"]
+                recorded = recorded_facts(json.loads(entry.payload)["facts"])
                 if recorded != live.get(entry.correspondence_id):
                     walk.broken = Break(
                         code, entry.position, _("the registered correspondence no longer matches the log")

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Blob
-from tenancy.models import Administration, Service
+from tenancy.models import Administration, Service, User
 
 
 class Direction(models.TextChoices):
@@ -21,6 +21,8 @@ class Direction(models.TextChoices):
 
 
 NUMBER_PREFIX = {Direction.INCOMING: "A", Direction.OUTGOING: "D"}
+# The sender_* and addressee_* text fields of a correspondence (besides its account).
+PARTY_TEXT_FIELDS = ("kind", "name", "identifier", "email", "address")
 
 
 class Channel(models.TextChoices):
@@ -33,6 +35,8 @@ class Channel(models.TextChoices):
 
 
 class SenderKind(models.TextChoices):
+    """What a sender, or an addressee, is."""
+
     PERSON = "person", _("Person")
     COMPANY = "company", _("Company")
     ADMINISTRATION = "administration", _("Administration")
@@ -73,15 +77,27 @@ class Correspondence(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    # Who sent it: an account (online deposit) or an identity typed in at the counter.
+    # Who sent an incoming letter: an account (online deposit) or an identity typed in at the
+    # counter. Empty for an outgoing letter, whose sender is the administration itself.
     sender_account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="deposits"
     )
-    sender_kind = models.CharField(_("sender kind"), max_length=16, choices=SenderKind.choices)
-    sender_name = models.CharField(_("sender"), max_length=200)
+    sender_kind = models.CharField(_("sender kind"), max_length=16, choices=SenderKind.choices, blank=True)
+    sender_name = models.CharField(_("sender"), max_length=200, blank=True)
     sender_identifier = models.CharField(_("sender ID (CIN or ICE)"), max_length=20, blank=True)
     sender_email = models.EmailField(_("sender e-mail"), blank=True)
     sender_address = models.CharField(_("sender address"), max_length=300, blank=True)
+
+    # Whom an outgoing letter goes to: the account of the person it answers, or an identity
+    # (a person, a company, an administration). Empty for an incoming letter.
+    addressee_account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="letters_received"
+    )
+    addressee_kind = models.CharField(_("addressee kind"), max_length=16, choices=SenderKind.choices, blank=True)
+    addressee_name = models.CharField(_("addressee"), max_length=200, blank=True)
+    addressee_identifier = models.CharField(_("addressee ID (CIN or ICE)"), max_length=20, blank=True)
+    addressee_email = models.EmailField(_("addressee e-mail"), blank=True)
+    addressee_address = models.CharField(_("addressee address"), max_length=300, blank=True)
 
     recipient_service = models.ForeignKey(
         Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("service")
@@ -113,10 +129,25 @@ class Correspondence(models.Model):
             ),
             models.UniqueConstraint(fields=["administration", "number"], name="correspondence_number_unique"),
             models.CheckConstraint(condition=models.Q(sequence__gte=1), name="correspondence_sequence_positive"),
+            # An incoming letter has a sender and no addressee; an outgoing one the reverse.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(direction=Direction.INCOMING, **{f"addressee_{f}": "" for f in PARTY_TEXT_FIELDS})
+                    & models.Q(addressee_account__isnull=True)
+                    & ~models.Q(sender_name="")
+                )
+                | (
+                    models.Q(direction=Direction.OUTGOING, **{f"sender_{f}": "" for f in PARTY_TEXT_FIELDS})
+                    & models.Q(sender_account__isnull=True)
+                    & ~models.Q(addressee_name="")
+                ),
+                name="correspondence_sender_or_addressee",
+            ),
         ]
         indexes = [
             models.Index(fields=["administration", "-registered_at"]),
             models.Index(fields=["sender_account", "-registered_at"]),
+            models.Index(fields=["addressee_account", "-registered_at"]),
         ]
         ordering = ["-registered_at", "-id"]
         verbose_name = _("correspondence")
@@ -124,6 +155,25 @@ class Correspondence(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def is_outgoing(self) -> bool:
+        return self.direction == Direction.OUTGOING
+
+    @property
+    def correspondent_name(self) -> str:
+        """Who the administration corresponds with: the sender of an incoming letter, the
+        addressee of an outgoing one (the register's "sender / addressee" column)."""
+        return self.addressee_name if self.is_outgoing else self.sender_name
+
+    @property
+    def correspondent_account_id(self) -> int | None:
+        """The account of the person the letter concerns, sender or addressee (whose data it is)."""
+        return self.addressee_account_id if self.is_outgoing else self.sender_account_id
+
+    @property
+    def correspondent_account(self) -> User | None:
+        return self.addressee_account if self.is_outgoing else self.sender_account
 
 
 class Attachment(models.Model):

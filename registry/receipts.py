@@ -1,5 +1,10 @@
 """Deposit receipts: rendered with Typst, sealed (PAdES B-T) with the administration's seal.
 
+Only an incoming letter gets one: it acknowledges a deposit. An outgoing letter (a reply, a
+letter to a person or an administration) is sealed itself and carries its own QR code; it
+never gets a receipt, and a receipt row made for one before this rule (or still pending) is
+never issued.
+
 A receipt row is created, pending, in the registration transaction. Issuing renders and
 seals outside any transaction (it is the slow part), then records the sealed file in a
 short one; if two processes issue the same receipt at once, the first to record wins and
@@ -181,6 +186,8 @@ def receipt_issue(*, receipt_id: int) -> Receipt:
     if receipt.is_issued:
         return receipt
     correspondence = receipt.correspondence
+    if correspondence.direction != Direction.INCOMING:
+        raise ValueError(f"{correspondence.number} is an outgoing letter: it gets no deposit receipt")
     attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
     return _issue(receipt, correspondence, attachments, registration_entry(correspondence))
 
@@ -188,8 +195,11 @@ def receipt_issue(*, receipt_id: int) -> Receipt:
 def receipt_issue_registered(registration: Registration) -> Receipt | None:
     """Issue the receipt of a registration just made, reusing the rows it already holds.
 
-    On failure the receipt stays pending for the periodic retry, and None is returned.
+    On failure the receipt stays pending for the periodic retry, and None is returned; an
+    outgoing letter has no receipt (None).
     """
+    if registration.receipt is None:
+        return None
     try:
         entry = registration.log_entry or registration_entry(registration.correspondence)
         return _issue(registration.receipt, registration.correspondence, registration.attachments, entry)
@@ -253,7 +263,10 @@ def receipts_issue_pending(*, limit: int = 200) -> int:
     cutoff = now() - RETRY_AFTER
     pending = list(
         Receipt.objects.filter(
-            blob__isnull=True, correspondence__registered_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS
+            blob__isnull=True,
+            correspondence__direction=Direction.INCOMING,
+            correspondence__registered_at__lt=cutoff,
+            attempts__lt=MAX_ATTEMPTS,
         ).values_list("pk", flat=True)[:limit]
     )
     issued = 0
@@ -269,7 +282,12 @@ def receipt_email(*, receipt_id: int) -> bool:
         pk=receipt_id
     )
     correspondence = receipt.correspondence
-    if receipt.emailed_at is not None or not receipt.is_issued or not correspondence.sender_email:
+    if (
+        receipt.emailed_at is not None
+        or not receipt.is_issued
+        or correspondence.direction != Direction.INCOMING
+        or not correspondence.sender_email
+    ):
         return False
     account = correspondence.sender_account
     language = account.language if account is not None else "ar"

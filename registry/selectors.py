@@ -15,7 +15,15 @@ from django.db.models import Q, QuerySet
 from audit.services import audit_record
 from core.errors import NotFound
 from documents.models import TextLayer
-from registry.models import Attachment, Correspondence, Receipt, RegisterCheckpoint, RegisterLogEntry, SealedDocument
+from registry.models import (
+    Attachment,
+    Correspondence,
+    Direction,
+    Receipt,
+    RegisterCheckpoint,
+    RegisterLogEntry,
+    SealedDocument,
+)
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 
@@ -55,8 +63,14 @@ def register_entries(
         entries = entries.filter(direction=direction)
     if number:
         entries = entries.filter(number__icontains=number.strip())
-    if sender:
-        entries = entries.filter(Q(sender_name__icontains=sender.strip()) | Q(sender_email__icontains=sender.strip()))
+    if sender:  # the sender of an incoming letter or the addressee of an outgoing one
+        word = sender.strip()
+        entries = entries.filter(
+            Q(sender_name__icontains=word)
+            | Q(sender_email__icontains=word)
+            | Q(addressee_name__icontains=word)
+            | Q(addressee_email__icontains=word)
+        )
     if subject:
         entries = entries.filter(subject__icontains=subject.strip())
     if date_from:
@@ -68,7 +82,9 @@ def register_entries(
 
 def correspondence_for_staff(user: User, correspondence_id: int, *, for_update: bool = False) -> Correspondence:
     """A correspondence of one of ``user``'s administrations, with the access audited."""
-    queryset = Correspondence.objects.select_related("administration", "recipient_service", "sender_account")
+    queryset = Correspondence.objects.select_related(
+        "administration", "recipient_service", "sender_account", "addressee_account"
+    )
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     correspondence = queryset.filter(pk=correspondence_id).first()
@@ -82,7 +98,7 @@ def correspondence_for_staff(user: User, correspondence_id: int, *, for_update: 
         action="correspondence.viewed",
         obj=correspondence,
         administration=correspondence.administration,
-        subject_user=correspondence.sender_account,
+        subject_user=correspondence.correspondent_account,
     )
     return correspondence
 
@@ -99,11 +115,11 @@ def attachments_with_text(ids: list[int]) -> dict[int, list[tuple[Attachment, Te
 
 
 def deposits_of(user: User) -> QuerySet[Correspondence]:
-    """What ``user`` deposited themself, newest first."""
+    """What ``user`` deposited themself (incoming letters they sent), newest first."""
     if not user.is_authenticated:
         return Correspondence.objects.none()
     return (
-        Correspondence.objects.filter(sender_account=user)
+        Correspondence.objects.filter(sender_account=user, direction=Direction.INCOMING)
         .select_related("administration", "receipt")
         .order_by("-registered_at", "-id")
     )

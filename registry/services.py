@@ -35,6 +35,7 @@ from registry.idempotency import Idempotency, idempotency_bind
 from registry.log import log_append
 from registry.models import (
     NUMBER_PREFIX,
+    PARTY_TEXT_FIELDS,
     Attachment,
     Channel,
     Correspondence,
@@ -58,7 +59,10 @@ class RegistrationRefused(Refused):
 
 
 @dataclass(frozen=True)
-class Sender:
+class Party:
+    """Someone a letter comes from (its sender) or goes to (its addressee): a person, a
+    company or an administration, with their account when they have one."""
+
     kind: str
     name: str
     identifier: str = ""
@@ -67,7 +71,7 @@ class Sender:
     account: User | None = None
 
     @classmethod
-    def of_account(cls, user: User) -> Sender:
+    def of_account(cls, user: User) -> Party:
         is_company = user.kind == User.Kind.COMPANY
         return cls(
             kind=SenderKind.COMPANY if is_company else SenderKind.PERSON,
@@ -78,10 +82,15 @@ class Sender:
         )
 
 
+# The sender of an incoming letter; an outgoing letter's sender is its administration, and
+# the party it names is its addressee.
+Sender = Party
+
+
 @dataclass
 class Registration:
     correspondence: Correspondence
-    receipt: Receipt
+    receipt: Receipt | None  # an incoming letter's deposit receipt; None for an outgoing letter
     attachments: list[Attachment] = field(default_factory=list)
     log_entry: RegisterLogEntry | None = None  # its registration in the register log
 
@@ -126,10 +135,12 @@ MadeFile = tuple[str, bytes]
 def _check(
     *,
     administration: Administration | None,
+    direction: str,
     subject: str,
     body: str,
     has_files: bool,
-    sender: Sender,
+    sender: Party | None,
+    addressee: Party | None,
     recipient_service: Service | None,
 ) -> None:
     if administration is None or not administration.is_active:
@@ -164,8 +175,16 @@ def _check(
             % {"limit": BODY_MAX},
             field="body",
         )
-    if not sender.name.strip():
-        raise RegistrationRefused("sender_required", _("Give the sender's name."), field="sender_name")
+    if direction == Direction.OUTGOING:
+        if sender is not None or addressee is None:
+            raise TypeError("an outgoing letter names its addressee, and no sender")
+        if not addressee.name.strip():
+            raise RegistrationRefused("addressee_required", _("Give the addressee's name."), field="addressee_name")
+    else:
+        if addressee is not None or sender is None:
+            raise TypeError("an incoming letter names its sender, and no addressee")
+        if not sender.name.strip():
+            raise RegistrationRefused("sender_required", _("Give the sender's name."), field="sender_name")
     if recipient_service is not None and recipient_service.administration_id != administration.pk:
         raise RegistrationRefused(
             "unknown_service", _("This service does not belong to the administration."), field="service"
@@ -294,7 +313,8 @@ def correspondence_register(
     administration: Administration | None,
     direction: str = Direction.INCOMING,
     channel: str,
-    sender: Sender,
+    sender: Party | None = None,
+    addressee: Party | None = None,
     subject: str,
     body: str = "",
     files: Sequence[CheckedFile] = (),
@@ -307,6 +327,10 @@ def correspondence_register(
     on_registered: Callable[[Registration], None] | None = None,
 ) -> Registration:
     """Register one correspondence and its attachments; return it with its pending receipt.
+
+    An incoming letter names its ``sender`` and gets a deposit receipt (pending, issued after
+    commit); an outgoing letter names its ``addressee`` and gets none: its sender is the
+    administration, and its own seal and QR code are its proof.
 
     Takes the register counter lock and the register-log head lock of the administration,
     in that order. Writes a ``correspondence.registered`` audit event and a log entry in
@@ -323,10 +347,12 @@ def correspondence_register(
     body = plain_text(body).strip()
     _check(
         administration=administration,
+        direction=direction,
         subject=subject,
         body=body,
         has_files=bool(files) or make_files is not None,
         sender=sender,
+        addressee=addressee,
         recipient_service=recipient_service,
     )
     assert administration is not None
@@ -341,6 +367,7 @@ def correspondence_register(
                 direction=direction,
                 channel=channel,
                 sender=sender,
+                addressee=addressee,
                 subject=subject,
                 body=body,
                 files=files,
@@ -379,7 +406,8 @@ def _register_locked(
     administration: Administration,
     direction: str,
     channel: str,
-    sender: Sender,
+    sender: Party | None,
+    addressee: Party | None,
     subject: str,
     body: str,
     files: Sequence[CheckedFile],
@@ -402,12 +430,8 @@ def _register_locked(
         channel=channel,
         registered_at=registered_at,
         registered_by=actor if channel == Channel.COUNTER else None,
-        sender_account=sender.account,
-        sender_kind=sender.kind,
-        sender_name=sender.name.strip(),
-        sender_identifier=sender.identifier.strip().upper(),
-        sender_email=sender.email.strip().lower(),
-        sender_address=sender.address.strip(),
+        **_party_fields("sender", sender),
+        **_party_fields("addressee", addressee),
         recipient_service=recipient_service,
         subject=subject,
         body=body,
@@ -434,8 +458,10 @@ def _register_locked(
             for i, (name, blob) in enumerate(zip(names, blobs, strict=True), start=1)
         ]
     )
-    receipt = Receipt.objects.create(correspondence=correspondence, token=new_verification_token())
-    correspondence.receipt = receipt
+    receipt = None
+    if direction == Direction.INCOMING:
+        receipt = Receipt.objects.create(correspondence=correspondence, token=new_verification_token())
+        correspondence.receipt = receipt
     log_entry = log_append(
         administration=administration,
         action="registered",
@@ -448,7 +474,7 @@ def _register_locked(
         action="correspondence.registered",
         obj=correspondence,
         administration=administration,
-        subject_user=sender.account,
+        subject_user=correspondence.correspondent_account,
         data={"number": correspondence.number, "channel": channel},
     )
     registration = Registration(
@@ -457,6 +483,20 @@ def _register_locked(
     if on_registered is not None:
         on_registered(registration)
     return registration
+
+
+def _party_fields(role: str, party: Party | None) -> dict[str, Any]:
+    """The ``sender_*`` or ``addressee_*`` fields of a correspondence naming ``party`` (empty for None)."""
+    if party is None:
+        return {f"{role}_account": None, **{f"{role}_{f}": "" for f in PARTY_TEXT_FIELDS}}
+    return {
+        f"{role}_account": party.account,
+        f"{role}_kind": party.kind,
+        f"{role}_name": party.name.strip(),
+        f"{role}_identifier": party.identifier.strip().upper(),
+        f"{role}_email": party.email.strip().lower(),
+        f"{role}_address": party.address.strip(),
+    }
 
 
 def sealed_document_record(

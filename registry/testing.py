@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.models import Channel, Correspondence
-from registry.services import Sender, correspondence_register
+from registry.models import Channel, Correspondence, Direction
+from registry.services import Party, correspondence_register
 from tenancy.models import Administration, User
 
 
 def counter_mail(administration: Administration, clerk: User, subject: str = "s", **kwargs: Any) -> Correspondence:
     """Paper mail registered at the counter by ``clerk`` (its text is its subject, unless a
-    text or files are given)."""
+    text or files are given); ``sender_name`` names its sender, or its addressee when it is
+    outgoing."""
     if not kwargs.get("files"):
         kwargs.setdefault("body", subject)
+    party = Party(kind="person", name=kwargs.pop("sender_name", "X"))
+    role = "addressee" if kwargs.get("direction") == Direction.OUTGOING else "sender"
     return correspondence_register(
         actor=clerk,
         administration=administration,
         channel=Channel.COUNTER,
-        sender=Sender(kind="person", name=kwargs.pop("sender_name", "X")),
         subject=subject,
+        **{role: party},
         **kwargs,
     ).correspondence

@@ -26,7 +26,7 @@ class SearchForm(AccessibleForm):
     service = forms.ChoiceField(label=_("Service"), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any status")), *Status.choices], required=False)
     procedure = forms.ChoiceField(label=_("Procedure"), required=False)
-    sender = forms.CharField(label=_("Sender"), max_length=200, required=False)
+    sender = forms.CharField(label=_("Sender or addressee"), max_length=200, required=False)
     page = forms.IntegerField(min_value=1, max_value=50, required=False)
 
     def __init__(self, *args: Any, scope: Scope, procedures: list[Procedure], **kwargs: Any) -> None:

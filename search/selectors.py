@@ -128,7 +128,10 @@ def _selected[Row: (Correspondence, SearchEntry)](
     if case_filters:
         rows = rows.filter(Exists(Case.objects.filter(pk=OuterRef(key), **case_filters)))
     if filters.sender.strip():
-        senders = Correspondence.objects.filter(pk=OuterRef(key), sender_name__icontains=filters.sender.strip())
+        word = filters.sender.strip()  # the sender of an incoming letter or the addressee of an outgoing one
+        senders = Correspondence.objects.filter(
+            Q(sender_name__icontains=word) | Q(addressee_name__icontains=word), pk=OuterRef(key)
+        )
         rows = rows.filter(Exists(senders))
     return rows
 

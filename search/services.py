@@ -43,6 +43,9 @@ ENTRY_SOURCE = (
     "sender_name",
     "sender_identifier",
     "sender_email",
+    "addressee_name",
+    "addressee_identifier",
+    "addressee_email",
 )
 
 
@@ -50,7 +53,9 @@ def entry_terms(row: dict[str, Any], texts: Sequence[str] = ()) -> tuple[str, st
     """The (title, content) terms of a correspondence read as ``ENTRY_SOURCE`` and the text of its
     attachments."""
     title = " ".join(text.terms(row["subject"]))
-    parts = [row["body"], row["sender_name"], row["sender_identifier"], row["sender_email"], *texts]
+    # The sender of an incoming letter, the addressee of an outgoing one (the other is empty).
+    parties = [row[f"{role}_{field}"] for role in ("sender", "addressee") for field in ("name", "identifier", "email")]
+    parts = [row["body"], *parties, *texts]
     content = " ".join(text.terms("\n".join(part for part in parts if part)))
     return title, content
 

@@ -160,14 +160,13 @@ def letter_data(
 ) -> dict[str, Any]:
     url = verification_url(token)
     local = outgoing.registered_at.astimezone(LOCAL_ZONE)
-    address = outgoing.sender_address
     return {
         **KINGDOM,
         "administration": _administration(outgoing.administration),
         "service": {"name_ar": printable(service.name_ar), "name_fr": printable(service.name_fr)} if service else None,
         "number": outgoing.number,
         "date": local.date().isoformat(),
-        "addressee": {"name": printable(outgoing.sender_name), "address": printable(address)},
+        "addressee": {"name": printable(outgoing.addressee_name), "address": printable(outgoing.addressee_address)},
         "reference": (
             {"number": request.number, "date": request.registered_at.astimezone(LOCAL_ZONE).date().isoformat()}
             if request is not None

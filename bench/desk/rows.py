@@ -34,6 +34,12 @@ CORRESPONDENCE_COLUMNS = [
     "sender_identifier",
     "sender_email",
     "sender_address",
+    "addressee_account_id",
+    "addressee_kind",
+    "addressee_name",
+    "addressee_identifier",
+    "addressee_email",
+    "addressee_address",
     "recipient_service_id",
     "subject",
     "body",
@@ -107,14 +113,14 @@ def correspondence_rows(
             code = "".join(rng.choices(TRACKING_ALPHABET, k=8))
             yield (
                 item.pk, admin_id, "incoming", item.year, item.sequence, item.number, item.channel, item.moment,
-                clerk, None, kind, name, identifier, email, "", None, item.subject, item.body, item.confidential,
-                None, _terms(item, cache), f"{code[:4]}-{code[4:]}",
+                clerk, None, kind, name, identifier, email, "", None, "", "", "", "", "", None, item.subject,
+                item.body, item.confidential, None, _terms(item, cache), f"{code[:4]}-{code[4:]}",
             )  # fmt: skip
-        else:
+        else:  # a reply: the request's sender is its addressee
             yield (
                 item.pk, admin_id, "outgoing", item.year, item.sequence, item.number, item.channel, item.moment,
-                item.agent, None, kind, name, identifier, email, "", item.service, item.subject, "",
-                item.confidential, request_pk, "{}", "",
+                item.agent, None, "", "", "", "", "", None, kind, name, identifier, email, "", item.service,
+                item.subject, "", item.confidential, request_pk, "{}", "",
             )  # fmt: skip
 
 

@@ -105,7 +105,13 @@ def _from_data(administration_id: int, seed: int) -> dict[str, list[str]]:
     mine = Correspondence.objects.filter(administration_id=administration_id)
     ids = list(mine.order_by("pk").values_list("pk", flat=True))
     chosen = ids[:: max(1, len(ids) // 400)][:400]
-    sample = list(mine.filter(pk__in=chosen).order_by("pk").values_list("sender_identifier", "sender_email", "body"))
+    sample = [
+        # The sender of an incoming letter, the addressee of an outgoing one.
+        (sender_id or addressee_id, sender_email or addressee_email, body)
+        for sender_id, sender_email, addressee_id, addressee_email, body in mine.filter(pk__in=chosen)
+        .order_by("pk")
+        .values_list("sender_identifier", "sender_email", "addressee_identifier", "addressee_email", "body")
+    ]
     rng = random.Random(seed)
     cins = [cin for cin, _e, _b in sample if re.fullmatch(r"[A-Z]{2}\d{6}", cin)]
     emails = [email.split("@")[0] for _c, email, _b in sample if email]

@@ -79,6 +79,40 @@ def test_outgoing_mail_is_numbered_in_its_own_register(commune, clerk):
     assert numbers[Direction.OUTGOING].endswith("-000001")
 
 
+def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(commune, clerk):
+    client = signed_in(clerk)
+    counter_post(
+        client, commune.code, direction="outgoing", sender_kind="administration", sender_name="Wilaya de Rabat",
+        sender_email="courrier@wilaya.ma", sender_address="Avenue Mohammed V",
+    )  # fmt: skip
+    letter = Correspondence.objects.get()
+    assert (letter.addressee_kind, letter.addressee_name, letter.addressee_email) == (
+        "administration",
+        "Wilaya de Rabat",
+        "courrier@wilaya.ma",
+    )
+    assert (letter.sender_name, letter.sender_email, letter.sender_address) == ("", "", "")
+    assert not hasattr(letter, "receipt")
+    assert mail.outbox == []  # no receipt e-mailed to the addressee
+    page = client.get(f"/desk/{commune.code}/c/{letter.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "<dt>Destinataire</dt>" in page and "<dt>Expéditeur</dt>" not in page
+    assert "Wilaya de Rabat" in page and "Avenue Mohammed V" in page
+    assert "ne reçoit pas d&#x27;accusé de réception" in page and "Scellement en cours" not in page
+    assert client.get(f"/desk/{commune.code}/c/{letter.pk}/receipt.pdf").status_code == 404
+    incoming = client.get(f"/desk/{commune.code}/", {"direction": "incoming"}).content.decode()
+    outgoing = client.get(f"/desk/{commune.code}/", {"direction": "outgoing"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Wilaya de Rabat" in outgoing.content.decode() and "Wilaya de Rabat" not in incoming
+    assert "<th>Destinataire</th>" in outgoing.content.decode()
+    found = client.get(f"/desk/{commune.code}/", {"direction": "outgoing", "sender": "wilaya"}).content.decode()
+    assert letter.number in found
+
+
+def test_a_missing_addressee_is_a_field_error_of_the_counter_form(commune, clerk):
+    response = counter_post(signed_in(clerk), commune.code, direction="outgoing", sender_name="  ")
+    assert response.status_code == 400 and 'id="id_sender_name-error"' in response.content.decode()
+    assert not Correspondence.objects.exists()
+
+
 def test_the_register_filters(commune, clerk, citizen):
     for subject, name in [("رخصة البناء", "Ali"), ("شهادة السكنى", "Sara"), ("Permis de construire", "Omar")]:
         correspondence_register(

@@ -125,6 +125,6 @@ def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(c
     assert response.status_code == 302
     envelope = Envelope.objects.get()
     assert (envelope.peer.name, envelope.remote_code, envelope.recipient) == ("rsk", "COMMUNE-SALE", None)
-    assert envelope.outgoing.sender_identifier == "COMMUNE-SALE@RSK"
+    assert envelope.outgoing.addressee_identifier == "COMMUNE-SALE@RSK" and envelope.outgoing.sender_name == ""
     listed = page.get(f"/desk/{commune.code}/exchanges/").content.decode()
     assert "Commune de Salé (Wasl Rabat-Salé-Kénitra)" in listed and "En cours d&#x27;acheminement" in listed, listed

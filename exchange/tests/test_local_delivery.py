@@ -49,6 +49,12 @@ def test_a_letter_is_registered_on_both_sides_and_acknowledged(commune, clerk, p
     envelope = send(commune, clerk, province)
     outgoing = envelope.outgoing
     assert outgoing.direction == "outgoing" and outgoing.number.startswith("D-") and outgoing.channel == "exchange"
+    assert (outgoing.addressee_kind, outgoing.addressee_name, outgoing.addressee_identifier) == (
+        "administration",
+        "Province de Test",
+        province.code,
+    )
+    assert outgoing.sender_name == "" and not hasattr(outgoing, "receipt")  # sent by the commune: no receipt
     assert envelope.status == Envelope.Status.PENDING and envelope.incoming is None
     assert services.envelopes_deliver() == 1
     envelope.refresh_from_db()
@@ -60,6 +66,7 @@ def test_a_letter_is_registered_on_both_sides_and_acknowledged(commune, clerk, p
         f"A-{local_date(now()).year}-000001",
     )
     assert incoming.sender_kind == "administration" and incoming.sender_identifier == commune.code
+    assert incoming.addressee_name == "" and incoming.receipt.token  # the recipient's deposit receipt
     assert incoming.subject == outgoing.subject
     assert [a.blob_id for a in incoming.attachments.all()] == [a.blob_id for a in outgoing.attachments.all()]
     # The recipient processes it like any mail: a case to assign.

@@ -38,6 +38,17 @@ def run(commune: Administration, clerk: User, data: str | bytes, *, dry_run: boo
     )
 
 
+def test_an_outgoing_registers_column_names_each_letters_addressee(commune: Administration, clerk: User) -> None:
+    data = "number,date,destinataire,subject\n2019/7,2019-02-01,Wilaya de Rabat,Rapport annuel\n"
+    report = register_import(
+        actor=clerk, administration=commune, direction=Direction.OUTGOING, data=data.encode(), dry_run=False
+    )
+    assert report.imported == 1, report.rejected  # type: ignore[attr-defined]
+    letter = Correspondence.objects.get()
+    assert (letter.number, letter.addressee_name, letter.sender_name) == ("D-2019-000007", "Wilaya de Rabat", "")
+    assert verify_administration_log(commune) is None
+
+
 def test_a_dry_run_checks_every_row_and_writes_nothing(commune: Administration, clerk: User) -> None:
     report = run(commune, clerk, GOOD, dry_run=True)
     assert report.rows == 3 and report.accepted == 3 and report.rejected == []  # type: ignore[attr-defined]

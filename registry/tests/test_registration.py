@@ -13,7 +13,7 @@ from documents.intake import FileRejected, bytes_upload, check_files
 from documents.models import Blob
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterLogEntry
-from registry.services import RegistrationRefused, Sender, correspondence_register
+from registry.services import Party, RegistrationRefused, Sender, correspondence_register
 from tenancy.testing import make_administration
 
 
@@ -46,7 +46,7 @@ def test_each_administration_and_register_counts_on_its_own(commune, elsewhere, 
         administration=commune,
         direction=Direction.OUTGOING,
         channel=Channel.COUNTER,
-        sender=Sender(kind="administration", name=commune.name_fr),
+        addressee=Party(kind="administration", name=elsewhere.name_fr),
         subject="Réponse",
         body="Suite à votre demande…",
     ).correspondence

@@ -85,6 +85,19 @@ def test_the_api_answers_with_numbers_snippets_scores_and_the_total(
     assert "registered_at" in hit and "snippet" in hit
 
 
+def test_the_api_names_an_incoming_letters_sender_and_an_outgoing_letters_addressee(
+    clerk: User, commune: Administration
+) -> None:
+    from registry.models import Direction
+
+    counter_mail(commune, clerk, "Demande de permis", body="permis", sender_name="Ahmed Alaoui")
+    counter_mail(commune, clerk, "Permis accordé", body="permis", direction=Direction.OUTGOING, sender_name="Salma")
+    index_sync()
+    hits = bearer(clerk).get("/api/v1/search", {"q": "permis"}).json()["results"]
+    named = {hit["direction"]: (hit["sender"], hit["addressee"]) for hit in hits}
+    assert named == {"incoming": ("Ahmed Alaoui", ""), "outgoing": ("", "Salma")}
+
+
 def test_the_api_finds_by_registration_number(indexed: None, clerk: User, commune: Administration) -> None:
     from registry.models import Correspondence
 

@@ -127,6 +127,17 @@ def test_filters_narrow_the_results(
     assert found(clerk, commune, "", status=case.status) == [request.subject]
 
 
+def test_an_outgoing_letter_is_found_by_its_addressee(commune: Administration, clerk: User) -> None:
+    letter = counter_mail(
+        commune, clerk, "Convocation", body="Réunion", direction=Direction.OUTGOING, sender_name="مصطفى الإدريسي"
+    )
+    counter_mail(commune, clerk, "Autre", body="Réunion", sender_name="Ali")
+    index_sync()
+    assert found(clerk, commune, "الادريسي") == ["Convocation"]
+    assert found(clerk, commune, "Réunion", sender="الإدريسي") == ["Convocation"]
+    assert found(clerk, commune, "", sender="الإدريسي", direction=Direction.OUTGOING) == [letter.subject]
+
+
 def test_an_outsider_finds_nothing_of_ours(
     letters: dict[str, Correspondence], outsider: User, commune: Administration, elsewhere: Administration
 ) -> None:

@@ -15,8 +15,9 @@ from core.bidi import isolated
 from core.clock import now
 from documents.intake import CheckedFile
 from registry.anchors import head_anchor
-from registry.models import Channel, Correspondence, Direction, SealedDocument
+from registry.models import Channel, Correspondence, Direction, SealedDocument, SenderKind
 from registry.services import (
+    Party,
     Registration,
     Sender,
     correspondence_register,
@@ -59,7 +60,7 @@ def _register_letter(
     *,
     actor: User,
     administration: Administration,
-    addressee: Sender,
+    addressee: Party,
     subject: str,
     service: Service | None,
     request: Correspondence | None,
@@ -128,7 +129,7 @@ def _register_letter(
         administration=administration,
         direction=Direction.OUTGOING,
         channel=channel,
-        sender=addressee,
+        addressee=addressee,
         subject=subject,
         recipient_service=service,
         confidential=confidential,
@@ -172,7 +173,7 @@ def _send_letter(
     registration, _letter = _register_letter(
         actor=actor,
         administration=case.administration,
-        addressee=Sender(
+        addressee=Party(
             kind=request.sender_kind,
             name=request.sender_name,
             identifier=request.sender_identifier,
@@ -307,8 +308,8 @@ def case_reply_draft(
         direction=Direction.OUTGOING,
         number=letters.DRAFT_NUMBER,
         registered_at=now(),
-        sender_name=request.sender_name,
-        sender_address=request.sender_address,
+        addressee_name=request.sender_name,
+        addressee_address=request.sender_address,
         subject=request.subject,
     )
     token = new_verification_token()
@@ -524,7 +525,7 @@ def internal_note_send(
         note, letter = _register_letter(
             actor=actor,
             administration=administration,
-            addressee=Sender(kind="administration", name=f"{target.name_ar} / {target.name_fr}"),
+            addressee=Party(kind=SenderKind.ADMINISTRATION, name=f"{target.name_ar} / {target.name_fr}"),
             subject=subject,
             service=sender_service,
             request=None,
@@ -540,7 +541,7 @@ def internal_note_send(
             actor=actor,
             administration=administration,
             channel=Channel.INTERNAL,
-            sender=Sender(kind="administration", name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
+            sender=Sender(kind=SenderKind.ADMINISTRATION, name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
             subject=subject,
             body=text.body_ar or text.body_fr,
             files=check_files([bytes_upload(letter, f"{outgoing.number}.pdf")]),
