@@ -18,9 +18,12 @@ from api.auth import bearer
 from api.errors import responses
 from api.exchange import router as exchange_router
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
+from api.letters import router as letters_router
 from api.params import EmailText, FormCode, FormLong, FormShort, Id, Limit, Offset, ShortText
 from api.parapheur import router as parapheur_router
 from api.processing import deposit_processing, router, with_processing
+from api.schemas import AdministrationOut
+from api.schemas import administration_out as _administration_out
 from api.search import router as search_router
 from core.canonical import sha256_hex
 from core.errors import NotFound
@@ -53,6 +56,7 @@ api.add_router("/", router)
 api.add_router("/", parapheur_router)
 api.add_router("/", exchange_router)
 api.add_router("/", search_router)
+api.add_router("/", letters_router)
 
 
 class TokenIn(Schema):
@@ -63,13 +67,6 @@ class TokenIn(Schema):
 class TokenOut(Schema):
     token: str
     expires_in: int
-
-
-class AdministrationOut(Schema):
-    code: str
-    name_ar: str
-    name_fr: str
-    name_zgh: str
 
 
 class AttachmentOut(Schema):
@@ -133,11 +130,6 @@ class VerificationOut(Schema):
     subject: str | None = None
     attachments: list[VerifiedAttachment] = []
     receipt_sha256: str | None = None
-
-
-def _administration_out(correspondence: Correspondence) -> dict[str, str]:
-    a = correspondence.administration
-    return {"code": a.code, "name_ar": a.name_ar, "name_fr": a.name_fr, "name_zgh": a.name_zgh}
 
 
 def _deposit_out(

@@ -1,4 +1,5 @@
-"""Citizen pages: account, deposit, my deposits, receipt download, public verification."""
+"""Citizen pages: account, deposit, my deposits, letters received, receipt download, public
+verification."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from portal.forms import (
 )
 from portal.tracking import follow_context
 from registry import selectors
-from registry.downloads import receipt_response
+from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Channel
 from registry.receipts import receipt_issue_registered
 from registry.services import RegistrationRefused, Sender
@@ -52,6 +53,7 @@ from tenancy.services import (
 from tenancy.throttles import Throttled, device_remember
 from trust.services import installation_pki
 from trust.verification import verify_pdf_signatures
+from workflow.selectors import replies_by_letter
 from workflow.services import request_register
 
 
@@ -268,6 +270,27 @@ def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "portal/deposit_detail.html",
         {"attachments": attachments, "receipt": correspondence.receipt, **follow_context(correspondence)},
     )
+
+
+@login_required
+def letters(request: HttpRequest) -> HttpResponse:
+    """The sealed letters administrations sent to the user: answers, rejections, requests to
+    complete a file (never listed among their deposits)."""
+    user: User = request.user  # type: ignore[assignment]
+    items = list(selectors.letters_to(user)[:200])
+    replies = replies_by_letter([c.pk for c in items])
+    return render(
+        request,
+        "portal/letters.html",
+        {"letters": [(c, c.letters[0], replies.get(c.pk)) for c in items]},  # type: ignore[attr-defined]
+    )
+
+
+@login_required
+def letter_pdf(request: HttpRequest, pk: int) -> HttpResponseBase:
+    user: User = request.user  # type: ignore[assignment]
+    correspondence, document = selectors.letter_for_addressee(user, pk)
+    return sealed_document_response(document, f"{correspondence.number}.pdf")
 
 
 @login_required

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from audit.services import audit_record
 from core.errors import NotFound
@@ -130,6 +130,35 @@ def deposit_for_owner(user: User, correspondence_id: int) -> Correspondence:
     if correspondence is None:
         raise NotFound
     return correspondence
+
+
+def letters_to(user: User) -> QuerySet[Correspondence]:
+    """The sealed letters administrations sent to ``user`` (outgoing letters addressed to their
+    account: answers, rejections, requests to complete a file), newest first, each with its
+    letter (the sealed document) and the deposit it answers."""
+    if not user.is_authenticated:
+        return Correspondence.objects.none()
+    return (
+        Correspondence.objects.filter(addressee_account=user, direction=Direction.OUTGOING)
+        .filter(Exists(SealedDocument.objects.filter(correspondence=OuterRef("pk"), kind=SealedDocument.Kind.LETTER)))
+        .select_related("administration", "in_reply_to")
+        .prefetch_related(
+            Prefetch(
+                "sealed_documents",
+                queryset=SealedDocument.objects.filter(kind=SealedDocument.Kind.LETTER),
+                to_attr="letters",
+            )
+        )
+        .order_by("-registered_at", "-id")
+    )
+
+
+def letter_for_addressee(user: User, correspondence_id: int) -> tuple[Correspondence, SealedDocument]:
+    """A letter sent to ``user`` and its sealed document; :class:`NotFound` for anyone else."""
+    correspondence = letters_to(user).filter(pk=correspondence_id).first()
+    if correspondence is None:
+        raise NotFound
+    return correspondence, correspondence.letters[0]  # type: ignore[attr-defined]
 
 
 # A verification token as ``secrets.token_urlsafe`` makes it; anything else finds nothing.

@@ -288,6 +288,12 @@ def case_for_staff(scope: Scope, case_id: int) -> Case:
     return case
 
 
+def replies_by_letter(outgoing_ids: list[int]) -> dict[int, Reply]:
+    """The reply (answer, rejection, request for completion) each of these outgoing letters is,
+    by letter id; a letter that is no reply of a case is absent. One statement."""
+    return {r.outgoing_id: r for r in Reply.objects.filter(outgoing_id__in=outgoing_ids)}
+
+
 def timeline(case: Case, *, public_only: bool = False) -> QuerySet[CaseEvent]:
     events = CaseEvent.objects.filter(case=case).select_related("actor", "service").order_by("at", "id")
     return events.filter(public=True) if public_only else events

@@ -1,0 +1,83 @@
+"""Through the API: ``GET /api/v1/deposits`` lists what the caller deposited, ``GET
+/api/v1/letters`` the sealed letters sent to them; an answer is a letter, never a deposit, and
+nobody else reads it."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from api.testing import bearer
+from documents import storage
+from registry.models import SealedDocument
+from tenancy.testing import make_service
+from workflow import services
+from workflow.services import LetterText
+from workflow.testing import deposit, make_procedure
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
+    """The citizen's URB-PC request, a request to complete it, and the sealed answer."""
+    make_procedure(commune, service=make_service(commune, "URB"))
+    with django_capture_on_commit_callbacks(execute=True):
+        request = deposit(commune, citizen, procedure="URB-PC").correspondence
+        services.case_start(actor=agent, case_id=request.pk)
+        document = commune.procedures.get().documents.first()
+        completion = services.case_request_completion(actor=agent, case_id=request.pk, document_ids=[document.pk])
+        reply = services.case_reply(actor=agent, case_id=request.pk, text=LetterText(body_fr="Accord."))
+    return request, completion.outgoing, reply.outgoing
+
+
+def test_the_deposits_list_holds_only_what_the_caller_deposited(citizen, answered):
+    request, completion, letter = answered
+    api = bearer(citizen)
+    listed = api.get("/api/v1/deposits").json()
+    assert [d["registration_number"] for d in listed] == [request.number]
+    assert listed[0]["receipt_status"] == "issued"
+    for outgoing in (completion, letter):
+        assert api.get(f"/api/v1/deposits/{outgoing.pk}").status_code == 404
+        assert api.get(f"/api/v1/deposits/{outgoing.pk}/receipt").status_code == 404
+
+
+def test_the_letters_list_holds_the_answer_and_the_request_to_complete(citizen, answered):
+    request, completion, letter = answered
+    api = bearer(citizen)
+    response = api.get("/api/v1/letters")
+    assert response.status_code == 200, response.content
+    listed = response.json()
+    assert [(x["registration_number"], x["kind"]) for x in listed] == [
+        (letter.number, "answer"),
+        (completion.number, "completion"),
+    ]
+    first = listed[0]
+    assert first["sender"]["code"] == "COMMUNE-TEST" and first["subject"] == request.subject
+    assert first["in_reply_to"] == {"id": request.pk, "registration_number": request.number}
+    document = SealedDocument.objects.get(correspondence=letter, kind=SealedDocument.Kind.LETTER)
+    assert first["verification_url"].endswith(f"/v/{document.token}")
+    assert api.get(f"/api/v1/letters/{letter.pk}").json() == first
+    pdf = api.get(first["pdf_url"])
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content) == storage.read_bytes(document.blob_id)
+    assert Client().get(f"/v/{document.token}").status_code == 200  # its QR code: the letter is verified
+    assert api.get(f"/api/v1/letters/{request.pk}").status_code == 404  # their deposit is no letter to them
+    assert api.get("/api/v1/letters", {"limit": 1, "offset": 1}).json()[0]["registration_number"] == completion.number
+
+
+def test_nobody_else_reads_the_letters(citizen, outsider_citizen, outsider, clerk, answered):
+    _request, _completion, letter = answered
+    for someone in (outsider_citizen, outsider, clerk):
+        api = bearer(someone)
+        assert api.get("/api/v1/letters").json() == []
+        assert api.get(f"/api/v1/letters/{letter.pk}").status_code == 404
+        assert api.get(f"/api/v1/letters/{letter.pk}/pdf").status_code == 404
+        assert api.get("/api/v1/deposits").json() == []
+    anonymous = Client()
+    assert anonymous.get("/api/v1/letters").status_code == 401
+    assert anonymous.get(f"/api/v1/letters/{letter.pk}/pdf").status_code == 401

@@ -1,0 +1,79 @@
+"""The citizen's space: "My deposits" lists what they deposited, "Letters received" the sealed
+letters administrations sent them — a reply is a letter, never a deposit — and nobody else sees
+either."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from documents import storage
+from registry.models import SealedDocument
+from tenancy.testing import make_service
+from workflow import services
+from workflow.services import LetterText
+from workflow.testing import deposit, make_procedure
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+def signed_in(user) -> Client:
+    client = Client(headers={"Accept-Language": "fr"})
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
+    """The citizen's URB-PC request and the sealed answer to it (as in the README's step 6)."""
+    make_procedure(commune, service=make_service(commune, "URB"))
+    with django_capture_on_commit_callbacks(execute=True):
+        request = deposit(commune, citizen, procedure="URB-PC").correspondence
+        services.case_start(actor=agent, case_id=request.pk)
+        reply = services.case_reply(actor=agent, case_id=request.pk, text=LetterText(body_fr="Accord."))
+    return request, reply.outgoing
+
+
+def test_my_deposits_lists_the_request_and_not_the_answer(citizen, answered):
+    request, letter = answered
+    client = signed_in(citizen)
+    page = client.get("/deposits/").content.decode()
+    assert request.number in page
+    assert letter.number not in page and "Scellement en cours" not in page
+    assert client.get(f"/deposits/{letter.pk}/").status_code == 404
+    assert client.get(f"/deposits/{letter.pk}/receipt.pdf").status_code == 404
+
+
+def test_letters_received_lists_the_answer_with_its_sealed_pdf_and_verification_link(citizen, answered):
+    request, letter = answered
+    document = SealedDocument.objects.get(correspondence=letter, kind=SealedDocument.Kind.LETTER)
+    client = signed_in(citizen)
+    page = client.get("/letters/").content.decode()
+    assert letter.number in page and '<span class="badge">Réponse</span>' in page  # the kind of letter
+    assert f'href="/deposits/{request.pk}/"' in page  # the deposit it answers
+    assert f'href="/letters/{letter.pk}.pdf"' in page and f'href="/v/{document.token}"' in page
+    assert request.number in page and "Accusé de réception" not in page
+    assert 'href="/letters/"' in client.get("/deposits/").content.decode()  # in the menu
+    pdf = client.get(f"/letters/{letter.pk}.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content) == storage.read_bytes(document.blob_id)
+    assert client.get(f"/letters/{request.pk}.pdf").status_code == 404  # a deposit is no letter to them
+
+
+def test_nobody_else_sees_the_letter(citizen, outsider_citizen, outsider, clerk, answered):
+    _request, letter = answered
+    for someone in (outsider_citizen, outsider, clerk):
+        client = signed_in(someone)
+        assert letter.number not in client.get("/letters/").content.decode()
+        assert client.get(f"/letters/{letter.pk}.pdf").status_code == 404
+    assert Client().get(f"/letters/{letter.pk}.pdf").status_code == 302  # to the sign-in page
+    assert Client().get("/letters/").status_code == 302
+
+
+def test_letters_received_says_when_there_is_none(citizen):
+    page = signed_in(citizen).get("/letters/").content.decode()
+    assert "Aucune administration ne vous a encore écrit." in page
