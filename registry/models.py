@@ -167,6 +167,14 @@ class Correspondence(models.Model):
         return self.addressee_name if self.is_outgoing else self.sender_name
 
     @property
+    def channel_label(self) -> str:
+        """How it came in, or, for an outgoing letter, how it went out (an answer "online" went
+        to the addressee's space: it was nobody's online deposit)."""
+        if self.is_outgoing and self.channel == Channel.ONLINE:
+            return str(_("To the addressee's online space"))
+        return str(self.get_channel_display())
+
+    @property
     def correspondent_account_id(self) -> int | None:
         """The account of the person the letter concerns, sender or addressee (whose data it is)."""
         return self.addressee_account_id if self.is_outgoing else self.sender_account_id

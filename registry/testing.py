@@ -16,12 +16,7 @@ def counter_mail(administration: Administration, clerk: User, subject: str = "s"
     if not kwargs.get("files"):
         kwargs.setdefault("body", subject)
     party = Party(kind="person", name=kwargs.pop("sender_name", "X"))
-    role = "addressee" if kwargs.get("direction") == Direction.OUTGOING else "sender"
+    kwargs["addressee" if kwargs.get("direction") == Direction.OUTGOING else "sender"] = party
     return correspondence_register(
-        actor=clerk,
-        administration=administration,
-        channel=Channel.COUNTER,
-        subject=subject,
-        **{role: party},
-        **kwargs,
+        actor=clerk, administration=administration, channel=Channel.COUNTER, subject=subject, **kwargs
     ).correspondence

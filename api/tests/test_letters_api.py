@@ -10,7 +10,10 @@ from django.test import Client
 
 from api.testing import bearer
 from documents import storage
+from documents.intake import bytes_upload, check_files
+from documents.samples import pdf_bytes
 from registry.models import SealedDocument
+from registry.receipts import receipt_issue_registered
 from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
@@ -24,13 +27,20 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
-    """The citizen's URB-PC request, a request to complete it, and the sealed answer."""
+    """The citizen's URB-PC request, a request to complete it (which the citizen does), and the
+    sealed answer."""
     make_procedure(commune, service=make_service(commune, "URB"))
     with django_capture_on_commit_callbacks(execute=True):
-        request = deposit(commune, citizen, procedure="URB-PC").correspondence
+        registration = deposit(commune, citizen, procedure="URB-PC")
+        receipt_issue_registered(registration)  # as POST /api/v1/deposits does
+        request = registration.correspondence
         services.case_start(actor=agent, case_id=request.pk)
         document = commune.procedures.get().documents.first()
         completion = services.case_request_completion(actor=agent, case_id=request.pk, document_ids=[document.pk])
+        completed = services.case_complete(
+            actor=citizen, case_id=request.pk, files=check_files([bytes_upload(pdf_bytes(text="plan"), "plan.pdf")])
+        )
+        receipt_issue_registered(completed)
         reply = services.case_reply(actor=agent, case_id=request.pk, text=LetterText(body_fr="Accord."))
     return request, completion.outgoing, reply.outgoing
 
@@ -39,8 +49,9 @@ def test_the_deposits_list_holds_only_what_the_caller_deposited(citizen, answere
     request, completion, letter = answered
     api = bearer(citizen)
     listed = api.get("/api/v1/deposits").json()
-    assert [d["registration_number"] for d in listed] == [request.number]
-    assert listed[0]["receipt_status"] == "issued"
+    # The request and the documents that completed it: both deposited by the citizen.
+    assert [d["registration_number"] for d in listed] == ["A-2026-000002", request.number]
+    assert {d["receipt_status"] for d in listed} == {"issued"}
     for outgoing in (completion, letter):
         assert api.get(f"/api/v1/deposits/{outgoing.pk}").status_code == 404
         assert api.get(f"/api/v1/deposits/{outgoing.pk}/receipt").status_code == 404

@@ -9,7 +9,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction
-from registry.services import Sender, correspondence_register
+from registry.services import Party, Sender, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Membership, Service, User
 
@@ -97,7 +97,7 @@ def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(commune, 
     page = client.get(f"/desk/{commune.code}/c/{letter.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "<dt>Destinataire</dt>" in page and "<dt>Expéditeur</dt>" not in page
     assert "Wilaya de Rabat" in page and "Avenue Mohammed V" in page
-    assert "ne reçoit pas d&#x27;accusé de réception" in page and "Scellement en cours" not in page
+    assert "ne reçoit pas d'accusé de réception" in page and "Scellement en cours" not in page
     assert client.get(f"/desk/{commune.code}/c/{letter.pk}/receipt.pdf").status_code == 404
     incoming = client.get(f"/desk/{commune.code}/", {"direction": "incoming"}).content.decode()
     outgoing = client.get(f"/desk/{commune.code}/", {"direction": "outgoing"}, HTTP_ACCEPT_LANGUAGE="fr")
@@ -105,6 +105,21 @@ def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(commune, 
     assert "<th>Destinataire</th>" in outgoing.content.decode()
     found = client.get(f"/desk/{commune.code}/", {"direction": "outgoing", "sender": "wilaya"}).content.decode()
     assert letter.number in found
+
+
+def test_an_answer_sent_to_the_citizens_space_reads_as_sent_not_as_deposited(commune, clerk, citizen):
+    letter = correspondence_register(
+        actor=clerk,
+        administration=commune,
+        direction=Direction.OUTGOING,
+        channel=Channel.ONLINE,
+        addressee=Party(kind="person", name=citizen.full_name, account=citizen),
+        subject="Réponse",
+        body="Accord",
+    ).correspondence
+    page = signed_in(clerk).get(f"/desk/{commune.code}/c/{letter.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "<dt>Envoyé le</dt>" in page and "Vers l&#x27;espace en ligne du destinataire" in page
+    assert "Dépôt en ligne" not in page and "<dt>Reçu le</dt>" not in page
 
 
 def test_a_missing_addressee_is_a_field_error_of_the_counter_form(commune, clerk):

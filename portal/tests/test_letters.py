@@ -10,6 +10,7 @@ from django.test import Client
 
 from documents import storage
 from registry.models import SealedDocument
+from registry.receipts import receipt_issue_registered
 from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
@@ -32,7 +33,9 @@ def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
     """The citizen's URB-PC request and the sealed answer to it (as in the README's step 6)."""
     make_procedure(commune, service=make_service(commune, "URB"))
     with django_capture_on_commit_callbacks(execute=True):
-        request = deposit(commune, citizen, procedure="URB-PC").correspondence
+        registration = deposit(commune, citizen, procedure="URB-PC")
+        receipt_issue_registered(registration)  # as the deposit form does
+        request = registration.correspondence
         services.case_start(actor=agent, case_id=request.pk)
         reply = services.case_reply(actor=agent, case_id=request.pk, text=LetterText(body_fr="Accord."))
     return request, reply.outgoing
