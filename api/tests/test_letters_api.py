@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from api.testing import bearer
 from documents import storage
@@ -92,3 +94,23 @@ def test_nobody_else_reads_the_letters(citizen, outsider_citizen, outsider, cler
     anonymous = Client()
     assert anonymous.get("/api/v1/letters").status_code == 401
     assert anonymous.get(f"/api/v1/letters/{letter.pk}/pdf").status_code == 401
+
+
+def test_the_letters_list_runs_a_fixed_number_of_queries(
+    commune, citizen, agent, answered, django_capture_on_commit_callbacks
+):
+    api = bearer(citizen)
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/v1/letters").status_code == 200
+        return len(queries)
+
+    with_two = statements()
+    with django_capture_on_commit_callbacks(execute=True):
+        request = deposit(commune, citizen, procedure="URB-PC", subject="طلب ثان").correspondence
+        services.case_start(actor=agent, case_id=request.pk)
+        services.case_reply(actor=agent, case_id=request.pk, text=LetterText(body_fr="Accord."))
+    assert len(api.get("/api/v1/letters").json()) == 3
+    # The token with its account, the letters, their sealed documents, their replies.
+    assert statements() == with_two == 4
