@@ -87,7 +87,7 @@ def test_assign_reply_and_the_citizen_sees_the_sealed_answer(phone, live_server,
     assert outgoing.number in page.locator("main").inner_text()
     shot(page, "processing-citizen-answered")
     with page.expect_download() as download_info:
-        page.locator("a[href*='/letters/']").first.click()
+        page.locator(f"main a[href*='/deposits/{c.pk}/letters/']").first.click()
     path = tmp_path / "answer.pdf"
     download_info.value.save_as(path)
     letter = path.read_bytes()
@@ -95,3 +95,8 @@ def test_assign_reply_and_the_citizen_sees_the_sealed_answer(phone, live_server,
     text = pdf_text(letter)
     assert outgoing.number in text and c.number in text
     assert SealedDocument.objects.get(correspondence=outgoing).blob_id
+    # The answer is a letter received, not one of the citizen's deposits.
+    page.goto(f"{live_server.url}/deposits/")
+    assert c.number in page.locator("main").inner_text() and outgoing.number not in page.locator("main").inner_text()
+    page.goto(f"{live_server.url}/letters/")
+    assert outgoing.number in page.locator("main").inner_text()
