@@ -24,7 +24,7 @@ from registry.integrity import register_verify
 from registry.log import log_append
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterCounter, SenderKind
 from registry.receipts import _issue, receipt_issue, receipt_issue_registered, receipts_issue_pending
-from registry.services import Party, Sender, correspondence_register, format_number
+from registry.services import LOCAL_ZONE, Party, Sender, correspondence_register, format_number
 
 pytestmark = pytest.mark.django_db
 
@@ -155,12 +155,13 @@ def test_the_database_refuses_an_outgoing_letter_with_a_sender(commune, clerk):
 def legacy_outgoing(commune, clerk, citizen):
     """An outgoing letter as it was registered before: its addressee recorded under "sender" in
     its log entry, and a sealed deposit receipt issued for it."""
+    year = now().astimezone(LOCAL_ZONE).year
     c = Correspondence.objects.create(
         administration=commune,
         direction=Direction.OUTGOING,
-        year=2026,
+        year=year,
         sequence=1,
-        number=format_number(Direction.OUTGOING, 2026, 1),
+        number=format_number(Direction.OUTGOING, year, 1),
         channel=Channel.ONLINE,
         registered_at=now(),
         addressee_account=citizen,
@@ -170,7 +171,7 @@ def legacy_outgoing(commune, clerk, citizen):
         subject="Réponse",
         body="Accord",
     )
-    RegisterCounter.objects.create(administration=commune, direction=Direction.OUTGOING, year=2026, last_number=1)
+    RegisterCounter.objects.create(administration=commune, direction=Direction.OUTGOING, year=year, last_number=1)
     facts = registration_facts(c, [])
     facts["sender"] = facts.pop("addressee")  # what the log recorded then
     with transaction.atomic():
