@@ -1,8 +1,8 @@
-"""Migrations 0007–0009: the addressee of every outgoing letter moves from its sender fields to
+"""Migrations 0008–0010: the addressee of every outgoing letter moves from its sender fields to
 its addressee fields, forwards and back, and a register logged before still verifies.
 
 The rows are written as the code before the change wrote them (the historical models of
-``registry.0006``), with their register log entries chained and hashed as it did."""
+``registry.0007``), with their register log entries chained and hashed as it did."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from registry.log import chain_hash, genesis_hash
 from registry.models import Correspondence
 from tenancy.testing import make_administration, make_user
 
-BEFORE = [("registry", "0006_checkpoint_chain")]
+BEFORE = [("registry", "0007_idempotency_answers")]
 PARTY = ("kind", "name", "identifier", "email", "address")
 
 

@@ -37,7 +37,7 @@ def addressee_backwards(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("registry", "0007_correspondence_addressee"),
+        ("registry", "0008_correspondence_addressee"),
     ]
 
     operations = [

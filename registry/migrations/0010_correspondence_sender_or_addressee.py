@@ -1,4 +1,4 @@
-# An incoming letter has a sender and no addressee, an outgoing one the reverse (after 0008).
+# An incoming letter has a sender and no addressee, an outgoing one the reverse (after 0009).
 
 from django.db import migrations, models
 
@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0008_outgoing_letters_addressee'),
+        ('registry', '0009_outgoing_letters_addressee'),
     ]
 
     operations = [
