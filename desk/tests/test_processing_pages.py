@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_service
+from workflow.catalogue import DocumentLine
 from workflow.models import CalendarDay, Case, LetterTemplate, Procedure, RoutingRule
 from workflow.testing import clock_at, deposit, make_procedure
 
@@ -162,3 +167,57 @@ def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(commune, c
     with clock_at("2026-03-16 10:00"):  # Mon; working days: 17,18,19,20 (worked now), 24 (23 off) → 24
         c = deposit(commune, citizen, procedure="WORK-5").correspondence
     assert str(Case.objects.get(pk=c.pk).due_on) == "2026-03-24"
+
+
+def _completion_boxes(html: str) -> set[str]:
+    return set(re.findall(r'name="completion-documents" value="(\d+)"', html))
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", "Certificat de propriété : document détenu par Conservation foncière"),
+        ("ar", "شهادة الملكية: وثيقة بحوزة Conservation foncière"),
+    ],
+)
+def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
+    commune, clerk, agent, urb, requests, language, expected
+):
+    """Law 55-19: the completion form offers only what the person may be asked for; a crafted
+    post naming the held document gets the reason, in the reader's language, and changes nothing."""
+    c = requests[0]
+    signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
+    documents = {d.name_fr: d for d in Procedure.objects.get(code="URB-PC").documents.all()}
+    held = documents["Certificat de propriété"]
+    client = Client(headers={"Accept-Language": language})
+    client.force_login(agent)
+    page = client.get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    offered = _completion_boxes(page)
+    assert offered == {str(documents["Plans architecturaux"].pk), str(documents["Demande signée"].pk)}
+    response = client.post(
+        f"/desk/{commune.code}/c/{c.pk}/act/request_completion/",
+        {"completion-documents": [str(held.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    text = html.unescape(response.content.decode()).replace("\u00a0", " ")
+    assert expected in text.replace("\u2068", "").replace("\u2069", "")
+    case = Case.objects.get(pk=c.pk)
+    assert case.status == "assigned" and not case.completion_requested
+    assert not Correspondence.objects.filter(direction="outgoing").exists()
+    # With a document that may be asked for beside it, still refused whole.
+    client.post(
+        f"/desk/{commune.code}/c/{c.pk}/act/request_completion/",
+        {"completion-documents": [str(documents["Plans architecturaux"].pk), str(held.pk)]},
+    )
+    assert not Case.objects.get(pk=c.pk).completion_requested
+
+
+def test_the_completion_form_is_not_offered_when_every_document_is_held_elsewhere(commune, clerk, agent, urb, citizen):
+    make_procedure(
+        commune, "URB-CERT", documents=[DocumentLine("شهادة الملكية", "Certificat de propriété", "ANCFCC", "ANCFCC")]
+    )
+    c = deposit(commune, citizen, procedure="URB-CERT").correspondence
+    signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
+    page = signed_in(agent).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert "act/request_completion/" not in page and "/reply/" in page
