@@ -34,7 +34,8 @@
       var bar = progress && progress.querySelector(".progress-bar span");
       var label = progress && progress.querySelector(".progress-label");
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action || window.location.href);
+      var action = form.action || window.location.href;
+      xhr.open("POST", action);
       xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
       xhr.setRequestHeader("Accept", "application/json");
       if (button) { button.disabled = true; }
@@ -69,7 +70,13 @@
           if (firstError) { firstError.focus && firstError.focus(); firstError.scrollIntoView({ block: "center" }); }
           return;
         }
-        form.submit();  // unexpected answer: fall back to a plain submission
+        // Any other answer: never send the form again, the first request may have done its
+        // work (a second post made a second import: issue #14). An answer reached through a
+        // redirect is where the server sent the browser: go there (a GET); else say so.
+        if (xhr.responseURL && xhr.responseURL !== action) { window.location.assign(xhr.responseURL); return; }
+        if (button) { button.disabled = false; }
+        if (progress) { progress.classList.add("failed"); }
+        if (label) { label.textContent = label.getAttribute("data-unexpected"); label.setAttribute("role", "alert"); }
       });
       xhr.addEventListener("error", function () {
         if (button) { button.disabled = false; }
