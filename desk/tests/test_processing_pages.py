@@ -221,3 +221,29 @@ def test_the_completion_form_is_not_offered_when_every_document_is_held_elsewher
     signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
     page = signed_in(agent).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
     assert "act/request_completion/" not in page and "/reply/" in page
+
+
+def _register_row(html_text: str, number: str) -> str:
+    rows = [row for row in re.findall(r"<tr>.*?</tr>", html_text, re.DOTALL) if number in row]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _service_fact(html_text: str) -> str:
+    found = re.search(r"<dt>Service</dt><dd>(.*?)</dd>", html_text, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_letter_page_and_the_register_name_the_service_in_charge(commune, clerk, urb, requests):
+    c = requests[0]  # deposited online: no service named, none in charge yet
+    client = Client(headers={"Accept-Language": "fr"})
+    client.force_login(clerk)
+    page_url, register_url = f"/desk/{commune.code}/c/{c.pk}/", f"/desk/{commune.code}/"
+    assert "Urbanisme" not in _service_fact(client.get(page_url).content.decode())
+    client.post(f"{page_url}act/assign/", {"assign-service": urb.pk})
+    assert "Urbanisme" in _service_fact(client.get(page_url).content.decode())
+    assert "Urbanisme" in _register_row(client.get(register_url).content.decode(), c.number)
+    client.post(f"{page_url}act/send_back/", {"back-reason": "Pas pour nous"})
+    assert "Urbanisme" not in _service_fact(client.get(page_url).content.decode())
+    assert "Urbanisme" not in _register_row(client.get(register_url).content.decode(), c.number)
