@@ -87,6 +87,26 @@
   }
   document.querySelectorAll("form[data-upload]").forEach(enhance);
 
+  // The deposit form's procedure chooser follows the administration chosen: its published
+  // procedures are fetched and listed (without the script, "List its procedures" does it).
+  document.querySelectorAll("select[data-procedures]").forEach(function (recipient) {
+    recipient.addEventListener("change", function () {
+      var chooser = recipient.form && recipient.form.querySelector("select[name=procedure]");
+      if (!chooser || !window.fetch) { return; }
+      var chosen = chooser.value;
+      var url = recipient.getAttribute("data-procedures") + "?to=" + encodeURIComponent(recipient.value);
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          while (chooser.options.length > 1) { chooser.remove(1); }  // the first: no procedure
+          data.procedures.forEach(function (p) {
+            chooser.add(new Option(p.label, p.code, false, p.code === chosen));
+          });
+        })
+        .catch(function () { /* the server checks the procedure against the administration */ });
+    });
+  });
+
   // Batch signing with a progress bar: the selected folders go a few at a time, each answer
   // moves the bar; folders that could not be signed are listed, the others go on.
   document.querySelectorAll("form[data-batch]").forEach(function (form) {
