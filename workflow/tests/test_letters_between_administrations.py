@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import re
 from datetime import date
 
 import pytest
@@ -124,8 +125,17 @@ def test_the_desk_never_counts_such_a_letter_late_and_says_it_has_no_legal_delay
         overdue = client.get(f"/desk/{commune.code}/inbox/?box=overdue").content.decode()
         page = html.unescape(client.get(f"/desk/{commune.code}/c/{letter.pk}/").content.decode()).replace("\u00a0", " ")
     assert request.number in overdue and letter.number not in overdue
-    assert "Aucun : lettre d'une administration" in page
+    assert fact(page, "Délai légal") == (
+        "Aucun : lettre d'une administration (la loi 55-19 fixe des délais pour les demandes des usagers)"
+    )
+    assert fact(page, "Procédure") == "Aucune précisée" and fact(page, "Échéance") == "—"
     assert "jours de retard" not in page
+
+
+def fact(page: str, label: str) -> str:
+    found = re.search(rf"<dt>{re.escape(label)}</dt><dd>(.*?)</dd>", page, re.DOTALL)
+    assert found is not None, label
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
 
 
 def test_the_migration_clears_the_delay_given_by_mistake_to_letters_from_administrations(commune, clerk, citizen):
