@@ -79,8 +79,9 @@ def test_a_letter_delivered_by_the_exchange_has_no_due_date_on_its_case_or_its_r
     _no_delay(case)
     receipt = receipt_issue(receipt_id=incoming.receipt.pk)
     assert receipt_data(incoming, list(incoming.attachments.all()), receipt.token)["terms"] is None
-    text = pdf_text(storage.read_bytes(receipt.blob_id))
-    assert "Délai" not in text and "Date limite" not in text
+    text = " ".join(pdf_text(storage.read_bytes(receipt.blob_id)).split())
+    assert "Délai" not in text and "Date limite" not in text and "délai de traitement" not in text
+    assert "Récépissé délivré en application de la loi n° 55-19" in text
 
 
 def test_counter_mail_from_an_administration_has_no_delay_unless_it_names_a_procedure(commune, clerk, citizen):
@@ -93,6 +94,8 @@ def test_counter_mail_from_an_administration_has_no_delay_unless_it_names_a_proc
     assert letter.terms == {}
     # A person's letter without a procedure keeps the general delay of 60 days.
     assert Case.objects.get(pk=person.pk).due_on == date(2026, 5, 4) and person.terms["delay_days"] == 60
+    receipt = receipt_issue(receipt_id=person.receipt.pk)
+    assert "Le délai de traitement court" in " ".join(pdf_text(storage.read_bytes(receipt.blob_id)).split())
     # An administration requesting under a procedure of the catalogue gets its published terms.
     case = Case.objects.get(pk=permit.pk)
     assert (case.delay_days, case.due_on, case.silence_rule) == (30, date(2026, 4, 1), "acceptance")
