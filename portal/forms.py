@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -94,10 +95,11 @@ def published_procedures(code: str) -> list[tuple[str, str]]:
     in the reader's language; none for an unknown code."""
     from workflow.models import Procedure
 
-    if not code.strip():
+    code = code.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,39}", code):  # no administration has such a code
         return []
     procedures = Procedure.objects.filter(
-        administration__code=code.strip().upper(), administration__is_active=True, is_active=True
+        administration__code=code, administration__is_active=True, is_active=True
     ).order_by("code")
     return [(p.code, f"{p.code} — {p.name} ({p.delay_label})") for p in procedures]
 

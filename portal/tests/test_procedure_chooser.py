@@ -68,7 +68,8 @@ def test_the_script_reads_the_same_list_as_json(client, catalogue):
     answer = client.get(f"/deposit/procedures/?to={catalogue.code}", HTTP_ACCEPT_LANGUAGE="ar").json()
     assert [p["code"] for p in answer["procedures"]] == ["URB-PC"]
     assert "رخصة البناء" in answer["procedures"][0]["label"]
-    assert client.get("/deposit/procedures/?to=NOPE").json() == {"procedures": []}
+    for unknown in ("NOPE", "a\x00b", "x" * 500, ""):
+        assert client.get("/deposit/procedures/", {"to": unknown}).json() == {"procedures": []}
 
 
 def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_nothing(citizen, catalogue):
