@@ -72,8 +72,13 @@
         }
         // Any other answer: never send the form again, the first request may have done its
         // work (a second post made a second import: issue #14). An answer reached through a
-        // redirect is where the server sent the browser: go there (a GET); else say so.
+        // redirect is where the server sent the browser: go there (a GET). A page (too many
+        // deposits, an expired session…) is shown as a plain submission would have shown it.
         if (xhr.responseURL && xhr.responseURL !== action) { window.location.assign(xhr.responseURL); return; }
+        if ((xhr.getResponseHeader("Content-Type") || "").indexOf("text/html") === 0 && xhr.responseText) {
+          document.open(); document.write(xhr.responseText); document.close();
+          return;
+        }
         if (button) { button.disabled = false; }
         if (progress) { progress.classList.add("failed"); }
         if (label) { label.textContent = label.getAttribute("data-unexpected"); label.setAttribute("role", "alert"); }

@@ -60,3 +60,34 @@ def test_the_upload_script_never_posts_again_when_the_answer_is_not_its_json(pho
     page.route(re.compile(r".*/register/import/$"), plain_post)
     _send(page, live_server.url, tmp_path)
     assert RegisterImport.objects.count() == 1
+
+
+def test_a_page_answered_to_the_upload_script_is_shown_and_nothing_is_posted_again(
+    phone, live_server, commune, tmp_path
+):
+    """An answer that is a page (too many deposits, an expired session) is shown as a plain
+    submission would show it; the form is not sent a second time."""
+    page = phone
+    posts = []
+
+    def limited(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posts.append(route.request.url)
+        route.fulfill(
+            status=429,
+            content_type="text/html; charset=utf-8",
+            body='<!doctype html><html><body><h1 id="limited">Trop de demandes</h1></body></html>',
+        )
+
+    sign_in(page, live_server.url, "admin@demo.ma")
+    page.route(re.compile(r".*/register/import/$"), limited)
+    table = tmp_path / "registre-2019.csv"
+    table.write_text(TABLE, encoding="utf-8")
+    page.goto(f"{live_server.url}/desk/COMMUNE-DEMO/register/import/")
+    page.locator("#id_table").set_input_files(str(table))
+    page.locator("main form[data-upload] button[type=submit]").click()
+    page.locator("#limited").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert len(posts) == 1 and not RegisterImport.objects.exists()
