@@ -214,7 +214,7 @@ def test_reasons_kept_as_text_by_earlier_versions_are_read_back_into_codes(
     from documents.models import Blob
     from registry.models import RegisterImport
 
-    migration = importlib.import_module("registry.migrations.0007_import_reasons_as_codes")
+    migration = importlib.import_module("registry.migrations.0008_import_reasons_as_codes")
     old_rows = [
         {"line": 2, "number": "", "reason": "الرقم ناقص."},
         {"line": 3, "number": "7", "reason": "Le service \u2068XYZ\u2069 n'existe pas ici."},

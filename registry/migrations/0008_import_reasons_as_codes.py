@@ -116,7 +116,7 @@ def reasons_to_codes(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0006_checkpoint_chain"),
+        ("registry", "0007_idempotency_answers"),
     ]
 
     operations = [
