@@ -222,8 +222,20 @@ class AgentForm(AccessibleForm):
         field.label_from_instance = lambda obj: str(obj.full_name or obj.email)  # type: ignore[method-assign]
 
 
+class CatalogueDocumentsField(forms.TypedMultipleChoiceField):
+    """The documents a completion request may name: those offered (``choices``), and also the
+    ones of the catalogue that another administration holds (``held``), which are never offered.
+    Sent anyway (a crafted post), they reach the service, which refuses them with the reason
+    (law 55-19) instead of Django's bare "not one of the available choices"."""
+
+    held: frozenset[str] = frozenset()
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.held or super().valid_value(value)
+
+
 class CompletionForm(AccessibleForm):
-    documents = forms.TypedMultipleChoiceField(
+    documents = CatalogueDocumentsField(
         label=_("Missing documents"), coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
     )
     body_ar = forms.CharField(
@@ -234,17 +246,17 @@ class CompletionForm(AccessibleForm):
     )
 
     def __init__(self, *args: Any, documents: list[Any], **kwargs: Any) -> None:
+        """``documents``: the procedure's catalogue; only those the person may be asked for are
+        offered (a document another administration holds is asked of that administration)."""
         super().__init__(*args, **kwargs)
         field = self.fields["documents"]
-        assert isinstance(field, forms.TypedMultipleChoiceField)
-        field.choices = [
-            (
-                d.pk,
-                f"{d.name_ar} / {d.name_fr}"
-                + (f" — {_('held by')} {d.held_by_name or d.held_by_code}" if d.held_elsewhere else ""),
-            )
-            for d in documents
-        ]
+        assert isinstance(field, CatalogueDocumentsField)
+        field.choices = [(d.pk, f"{d.name_ar} / {d.name_fr}") for d in documents if not d.held_elsewhere]
+        field.held = frozenset(str(d.pk) for d in documents if d.held_elsewhere)
+
+    @property
+    def offers_documents(self) -> bool:
+        return bool(self.fields["documents"].choices)  # type: ignore[attr-defined]
 
 
 class ReplyForm(AccessibleForm):

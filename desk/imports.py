@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.uploads import upload_accepted, upload_refused
 from desk.forms import RegisterImportForm
 from registry.imports import register_import_confirmed, register_import_request
 from registry.models import RegisterImport
@@ -19,26 +21,28 @@ IMPORT_ROLES = [Membership.Role.ADMIN]
 @login_required
 @require_http_methods(["GET", "POST"])
 def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The upload of a former register. The upload script (static/wasl/wasl.js) sends it and
+    is answered in JSON (core.uploads); a browser without it gets a redirect or the page."""
     user: User = request.user  # type: ignore[assignment]
     administration = administration_for_staff(user, code, IMPORT_ROLES)
     form = RegisterImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        job = register_import_request(
-            actor=user,
-            administration=administration,
-            direction=form.cleaned_data["direction"],
-            data=form.cleaned_data["table"],
-            filename=getattr(request.FILES.get("table"), "name", "") or "register.csv",
-            dry_run=form.cleaned_data["dry_run"],
-        )
-        return redirect("desk:register_import_status", code=administration.code, pk=job.pk)
     recent = RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:10]
-    return render(
-        request,
-        "desk/register_import.html",
-        {"administration": administration, "section": "register", "form": form, "recent": recent},
-        status=400 if request.method == "POST" else 200,
-    )
+    context = {"administration": administration, "section": "register", "form": form, "recent": recent}
+    if request.method == "POST":
+        if form.is_valid():
+            job = register_import_request(
+                actor=user,
+                administration=administration,
+                direction=form.cleaned_data["direction"],
+                data=form.cleaned_data["table"],
+                filename=getattr(request.FILES.get("table"), "name", "") or "register.csv",
+                dry_run=form.cleaned_data["dry_run"],
+            )
+            return upload_accepted(request, reverse("desk:register_import_status", args=[administration.code, job.pk]))
+        return upload_refused(
+            request, page="desk/register_import.html", form_template="desk/register_import_form.html", context=context
+        )
+    return render(request, "desk/register_import.html", context)
 
 
 @login_required

@@ -238,7 +238,9 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
     if actions["assign_agent"]:
         context["agent_form"] = AgentForm(candidates=services.agent_candidates(case), prefix="agent")
     if actions["request_completion"] and case.procedure is not None:
-        context["completion_form"] = CompletionForm(documents=list(case.procedure.documents.all()), prefix="completion")
+        completion = CompletionForm(documents=list(case.procedure.documents.all()), prefix="completion")
+        if completion.offers_documents:  # not when every document is held by another administration
+            context["completion_form"] = completion
     if actions["note"]:
         context["note_form"] = NoteForm(prefix="note")
     context.update(held_items(case, may_ask=actions["request_completion"]))

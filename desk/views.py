@@ -63,6 +63,7 @@ def register(request: HttpRequest, code: str) -> HttpResponse:
     filters = RegisterFilterForm(request.GET or None)
     criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
     entries = selectors.register_entries(user, administration, direction=direction, **criteria)
+    entries = entries.select_related("case__service")  # the service each letter is with
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -150,7 +151,7 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     }
     case = Case.objects.filter(pk=c.pk).select_related("service", "agent", "procedure").first()
     if case is not None:
-        case.correspondence = c
+        c.case = case  # (both ways: the page names the service in charge from it)
         context["section"] = "inbox"
         context.update(case_context(scope_of(request.user, c.administration), case))  # type: ignore[arg-type]
     return render(request, "desk/correspondence.html", context)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AccessibleForm, named_with_code
@@ -88,6 +90,20 @@ class SignUpForm(AccessibleForm):
         return data
 
 
+def published_procedures(code: str) -> list[tuple[str, str]]:
+    """The procedures ``code``'s administration publishes (open to deposits), as (code, label)
+    in the reader's language; none for an unknown code."""
+    from workflow.models import Procedure
+
+    code = code.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,39}", code):  # no administration has such a code
+        return []
+    procedures = Procedure.objects.filter(
+        administration__code=code, administration__is_active=True, is_active=True
+    ).order_by("code")
+    return [(p.code, f"{p.code} — {p.name} ({p.delay_label})") for p in procedures]
+
+
 class DepositForm(AccessibleForm):
     recipient = forms.ModelChoiceField(
         label=_("Administration"),
@@ -95,11 +111,16 @@ class DepositForm(AccessibleForm):
         to_field_name="code",
         empty_label=_("Choose the administration"),
     )
-    procedure = forms.CharField(
+    # A choice among the procedures the chosen administration publishes: the page lists them
+    # for the administration chosen (the upload script reloads them when it changes; without
+    # it, the form's "List its procedures" button does).
+    procedure = forms.ChoiceField(
         label=_("Procedure (optional)"),
         required=False,
-        max_length=40,
-        help_text=_("The code of a procedure of the administration's catalogue. It sets the legal delay."),
+        help_text=_("The procedures the chosen administration publishes. A procedure sets the legal delay."),
+        error_messages={
+            "invalid_choice": _("Choose one of the procedures this administration publishes, or none."),
+        },
     )
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(
@@ -119,22 +140,11 @@ class DepositForm(AccessibleForm):
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = active_administrations()
         field.label_from_instance = named_with_code  # type: ignore[method-assign]
-        # With the administration known (from the catalogue's link, or the form sent), the
-        # procedure is chosen from its catalogue; otherwise its code may be typed.
+        field.widget.attrs["data-procedures"] = reverse("portal:deposit_procedures")
         code = str((self.data.get("recipient") if self.is_bound else self.initial.get("recipient")) or "")
-        if code:
-            from workflow.models import Procedure
-
-            procedures = Procedure.objects.filter(administration__code=code.strip().upper(), is_active=True).order_by(
-                "code"
-            )
-            choices = [("", _("None: general delay of 60 days"))] + [
-                (p.code, f"{p.code} — {p.name} ({p.delay_label})") for p in procedures
-            ]
-            if len(choices) > 1:
-                self.fields["procedure"] = forms.ChoiceField(
-                    label=_("Procedure"), choices=choices, required=False, help_text=self.fields["procedure"].help_text
-                )
+        procedure = self.fields["procedure"]
+        assert isinstance(procedure, forms.ChoiceField)
+        procedure.choices = [("", _("None: general delay of 60 days")), *published_procedures(code)]
 
 
 class VerifyUploadForm(AccessibleForm):

@@ -26,6 +26,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("deposit/", views.deposit, name="deposit"),
+    path("deposit/procedures/", views.deposit_procedures, name="deposit_procedures"),
     path("deposits/", views.deposits, name="deposits"),
     path("deposits/<id:pk>/", views.deposit_detail, name="deposit_detail"),
     path("deposits/<id:pk>/receipt.pdf", views.deposit_receipt, name="deposit_receipt"),

@@ -11,7 +11,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
@@ -31,6 +31,7 @@ from portal.forms import (
     SignUpForm,
     VerifyTokenForm,
     VerifyUploadForm,
+    published_procedures,
 )
 from portal.tracking import follow_context
 from registry import selectors
@@ -217,6 +218,11 @@ def deposit(request: HttpRequest) -> HttpResponse:
     if not user.is_email_verified:
         return redirect("portal:check_email")
     initial = {"recipient": request.GET.get("to", ""), "procedure": request.GET.get("procedure", "")}
+    if request.method == "POST" and "list_procedures" in request.POST:
+        # Without the upload script: the administration was chosen, the form comes back with its
+        # procedures and what was typed (files are chosen again), nothing registered, no error.
+        typed = {name: request.POST.get(name, "") for name in ("recipient", "procedure", "subject", "body")}
+        return render(request, "portal/deposit.html", {"form": DepositForm(initial=typed)})
     form = DepositForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST":
         try:
@@ -251,6 +257,13 @@ def deposit(request: HttpRequest) -> HttpResponse:
             request, page="portal/deposit.html", form_template="portal/deposit_form.html", context={"form": form}
         )
     return render(request, "portal/deposit.html", {"form": form})
+
+
+def deposit_procedures(request: HttpRequest) -> JsonResponse:
+    """The procedures an administration publishes, for the deposit form's chooser (the upload
+    script reloads them when the administration changes), labelled in the reader's language."""
+    procedures = published_procedures(request.GET.get("to", "")[:40])
+    return JsonResponse({"procedures": [{"code": code, "label": label} for code, label in procedures]})
 
 
 @login_required

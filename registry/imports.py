@@ -35,7 +35,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from core.clock import now
@@ -43,6 +42,7 @@ from documents import storage
 from documents.intake import CheckedFile, FileRejected, blob_of, bytes_upload, check_file
 from documents.models import Blob
 from registry.facts import registration_facts
+from registry.import_reasons import FILE_LIMITS, reason_text
 from registry.log import log_append_many
 from registry.models import (
     NUMBER_PREFIX,
@@ -86,18 +86,38 @@ _FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 
 
 class ImportRefused(Exception):
-    """The file as a whole cannot be read; ``message`` is translated."""
+    """The file as a whole cannot be read: ``code`` and ``params`` say why (``message``, in
+    the active language)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, /, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return reason_text(self.code, self.params)
+
+
+class RowRejected(ValueError):
+    """One row cannot be imported: ``code`` and ``params`` say why."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
 
 
 @dataclass
 class Rejected:
     line: int
     number: str
-    reason: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return reason_text(self.code, self.params)
 
 
 @dataclass
@@ -140,10 +160,7 @@ def _columns(headers: list[Any]) -> dict[str, int]:
             found[name] = index
     missing = [name for name in REQUIRED if name not in found]
     if missing:
-        raise ImportRefused(
-            _("The file has no column for: %(columns)s. Its first line must name the columns.")
-            % {"columns": ", ".join(missing)}
-        )
+        raise ImportRefused("columns_missing", columns=", ".join(missing))
     return found
 
 
@@ -153,7 +170,7 @@ def rows_read(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         header = next(table)
     except StopIteration:
-        raise ImportRefused(_("The file is empty.")) from None
+        raise ImportRefused("empty") from None
     columns = _columns(list(header))
     for line, row in enumerate(table, start=2):
         if not any(str(cell or "").strip() for cell in row):
@@ -170,9 +187,9 @@ def _csv_rows(data: bytes) -> Iterator[list[Any]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover (cp1256 decodes almost anything)
-        raise ImportRefused(_("The file is neither UTF-8 nor Windows Arabic text."))
+        raise ImportRefused("encoding")
     if "\x00" in text:
-        raise ImportRefused(_("The file is not a CSV or XLSX table."))
+        raise ImportRefused("not_a_table")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     yield from csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -184,7 +201,7 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ImportRefused(_("The XLSX file cannot be read.")) from exc
+        raise ImportRefused("xlsx_unreadable") from exc
     try:
         for row in workbook.worksheets[0].iter_rows(values_only=True):
             yield list(row)
@@ -248,39 +265,39 @@ class _Checker:
         return self.used[year]
 
     def letter(self, line: int, values: dict[str, Any]) -> _Letter:
-        """The letter of one row, or ValueError with the reason it is rejected."""
+        """The letter of one row, or :class:`RowRejected` with the reason it is rejected."""
         raw_number = str(values.get("number") or "").strip()
         if not raw_number:
-            raise ValueError(_("The number is missing."))
+            raise RowRejected("number_missing")
         year, sequence = _number(values.get("number"), self.direction)
         if sequence is None or sequence < 1:
-            raise ValueError(_("The number cannot be read (expected 2019/123, 123/2019 or 123)."))
+            raise RowRejected("number_unreadable")
         registered_on = _date(values.get("date"))
         if registered_on is None:
-            raise ValueError(_("The date is missing or cannot be read (expected 2019-03-31 or 31/03/2019)."))
+            raise RowRejected("date_unreadable")
         if registered_on > self.today:
-            raise ValueError(_("The date is in the future."))
+            raise RowRejected("date_future")
         if year is not None and year != registered_on.year:
-            raise ValueError(_("The number's year is not the year of the date."))
+            raise RowRejected("year_mismatch")
         year = registered_on.year
         if (year, sequence) in self.seen:
-            raise ValueError(_("This number appears twice in the file."))
+            raise RowRejected("number_twice")
         if sequence in self.used_in(year):
-            raise ValueError(_("This number is already in the register."))
+            raise RowRejected("number_taken")
         sender = str(values.get("sender") or "").strip()
         subject = str(values.get("subject") or "").strip()
         if not sender:
-            raise ValueError(_("The sender is missing."))
+            raise RowRejected("sender_missing")
         if not subject:
-            raise ValueError(_("The subject is missing."))
+            raise RowRejected("subject_missing")
         if len(sender) > 200 or len(subject) > 300:
-            raise ValueError(_("The sender (200 characters) or the subject (300 characters) is too long."))
+            raise RowRejected("too_long")
         service = None
         code = str(values.get("service") or "").strip().upper()
         if code:
             service = self.services.get(code)
             if service is None:
-                raise ValueError(_("The service %(code)s does not exist here.") % {"code": code})
+                raise RowRejected("service_unknown", code=code)
         files = [self.file(path) for path in re.split(r"[|;\n]", str(values.get("files") or "")) if path.strip()]
         self.seen.add((year, sequence))
         return _Letter(line, year, sequence, registered_on, sender, subject, service, files)
@@ -288,13 +305,16 @@ class _Checker:
     def file(self, name: str) -> CheckedFile:
         path = (self.root / name.strip()).resolve()
         if not path.is_relative_to(self.root) or not path.is_file():
-            raise ValueError(_("The file %(name)s is not in the import folder.") % {"name": name.strip()})
+            raise RowRejected("file_outside", name=name.strip())
         if path.stat().st_size > settings.MAX_FILE_SIZE:
-            raise ValueError(_("The file %(name)s is too large.") % {"name": name.strip()})
+            raise RowRejected("file_too_large", name=name.strip())
         try:
             return check_file(bytes_upload(path.read_bytes(), path.name))
         except FileRejected as rejected:
-            raise ValueError(rejected.message) from None
+            params: dict[str, Any] = {"name": rejected.filename or name.strip(), "file_code": rejected.code}
+            if rejected.code in FILE_LIMITS:
+                params["limit"] = getattr(settings, FILE_LIMITS[rejected.code])
+            raise RowRejected("file_rejected", **params) from None
 
 
 def register_import(
@@ -311,7 +331,7 @@ def register_import(
     :class:`ImportRefused` when the file cannot be read at all."""
     rows = list(rows_read(data))
     if len(rows) > MAX_ROWS:
-        raise ImportRefused(_("The file has more than %(limit)d rows: split it.") % {"limit": MAX_ROWS})
+        raise ImportRefused("too_many_rows", limit=MAX_ROWS)
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     checker = _Checker(administration, direction)
     letters: list[_Letter] = []
@@ -319,8 +339,8 @@ def register_import(
     for done, (line, values) in enumerate(rows, start=1):
         try:
             letters.append(checker.letter(line, values))
-        except ValueError as reason:
-            report.rejected.append(Rejected(line, str(values.get("number") or ""), str(reason)))
+        except RowRejected as reason:
+            report.rejected.append(Rejected(line, str(values.get("number") or ""), reason.code, reason.params))
         if progress is not None and done % 200 == 0:
             progress(done, total)
     report.gaps = _gaps(letters, checker)
@@ -337,7 +357,7 @@ def register_import(
                     progress(len(rows) + min(start + BATCH, len(letters)), total)
             _audit(actor, administration, direction, letters)
     except IntegrityError:
-        raise ImportRefused(_("The register changed during the import: nothing was imported. Run it again.")) from None
+        raise ImportRefused("register_changed") from None
     report.imported = len(letters)
     return report
 
@@ -489,10 +509,12 @@ def register_import_run(import_id: int) -> RegisterImport:
             progress=progress,
         )
     except ImportRefused as refused:
-        job.status, job.error = RegisterImport.Status.FAILED, refused.message[:300]
+        job.status, job.error_code, job.error_params = RegisterImport.Status.FAILED, refused.code, refused.params
     else:
         job.rows_total = job.rows_done = report.rows
-        job.rejected = [{"line": r.line, "number": r.number, "reason": r.reason} for r in report.rejected]
+        job.rejected = [
+            {"line": r.line, "number": r.number, "code": r.code, "params": r.params} for r in report.rejected
+        ]
         job.gaps = {str(year): missing for year, missing in report.gaps.items()}
         job.imported = report.imported
         if report.rejected:

@@ -7,11 +7,14 @@ unique per administration and position; each correspondence has at most one rece
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Blob
+from registry.import_reasons import reason_text
 from tenancy.models import Administration, Service, User
 
 
@@ -366,8 +369,13 @@ class RegisterImport(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)  # progress: rows checked, then written
     imported = models.PositiveIntegerField(default=0)
-    rejected = models.JSONField(default=list, blank=True)  # [{"line", "number", "reason"}]
+    # [{"line", "number", "code", "params"}]: why each row was rejected, translated when shown
+    # (registry.imports.reason_text); rows stored before as text keep {"reason": text}.
+    rejected = models.JSONField(default=list, blank=True)
     gaps = models.JSONField(default=dict, blank=True)  # {year: numbers missing}
+    # Why the file could not be read: a code and its parameters (``error``: text of older rows).
+    error_code = models.CharField(max_length=40, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -383,3 +391,21 @@ class RegisterImport(models.Model):
     @property
     def percent(self) -> int:
         return min(100, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
+
+    @property
+    def error_text(self) -> str:
+        """Why the file could not be read, in the active language."""
+        return reason_text(self.error_code, self.error_params) if self.error_code else self.error
+
+    def rejected_rows(self) -> list[dict[str, Any]]:
+        """The rejected rows with their reason in the active language."""
+        return [
+            {
+                "line": row.get("line"),
+                "number": row.get("number", ""),
+                "reason": reason_text(row["code"], row.get("params") or {})
+                if row.get("code")
+                else row.get("reason", ""),
+            }
+            for row in self.rejected
+        ]

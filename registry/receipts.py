@@ -57,14 +57,13 @@ SENDER_KIND_NAMES = {
     SenderKind.COMPANY: {"ar": "شخص معنوي", "fr": "Personne morale"},
     SenderKind.ADMINISTRATION: {"ar": "إدارة", "fr": "Administration"},
 }
-LEGAL_AR = (
-    "سُلّم هذا الوصل طبقاً للقانون رقم 55.19 المتعلق بتبسيط المساطر والإجراءات الإدارية. "
-    "يسري أجل معالجة الطلب ابتداءً من تاريخ هذا الوصل."
-)
-LEGAL_FR = (
+LEGAL_AR_BASIS = "سُلّم هذا الوصل طبقاً للقانون رقم 55.19 المتعلق بتبسيط المساطر والإجراءات الإدارية."
+LEGAL_AR = LEGAL_AR_BASIS + " يسري أجل معالجة الطلب ابتداءً من تاريخ هذا الوصل."
+LEGAL_FR_BASIS = (
     "Récépissé délivré en application de la loi n° 55-19 relative à la simplification des procédures "
-    "et formalités administratives. Le délai de traitement court à compter de la date du présent récépissé."
+    "et formalités administratives."
 )
+LEGAL_FR = LEGAL_FR_BASIS + " Le délai de traitement court à compter de la date du présent récépissé."
 RETRY_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 20
 
@@ -143,8 +142,10 @@ def receipt_data(
         "terms": {k: printable(v) if isinstance(v, str) else v for k, v in correspondence.terms.items()} or None,
         "tracking_code": correspondence.tracking_code,
         "log": {"position": anchor.position, "hash": anchor.entry_hash} if anchor is not None else None,
-        "legal_ar": LEGAL_AR,
-        "legal_fr": LEGAL_FR,
+        # The delay's sentence only on a receipt that states a delay (none for a letter from an
+        # administration, for instance).
+        "legal_ar": LEGAL_AR if correspondence.terms else LEGAL_AR_BASIS,
+        "legal_fr": LEGAL_FR if correspondence.terms else LEGAL_FR_BASIS,
     }
 
 

@@ -209,8 +209,10 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     registered_on = models.DateField()
-    delay_days = models.PositiveSmallIntegerField()
-    delay_kind = models.CharField(max_length=10, choices=DelayKind.choices)
+    # No delay (None, and no kind) for a letter from an administration that names no procedure:
+    # law 55-19's delays are owed to users (see workflow.services.base.Terms).
+    delay_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    delay_kind = models.CharField(max_length=10, choices=DelayKind.choices, blank=True)
     silence_rule = models.CharField(max_length=12, choices=SilenceRule.choices, default=SilenceRule.NONE)
     due_on = models.DateField(_("due on"), null=True, blank=True)
     suspended_on = models.DateField(null=True, blank=True)
@@ -300,6 +302,8 @@ class Case(models.Model):
 
     @property
     def delay_label(self) -> str:
+        if self.delay_days is None:
+            return str(_("None: a letter from an administration (law 55-19 sets delays for users' requests)"))
         return delay_text(self.delay_days, self.delay_kind)
 
 

@@ -12,14 +12,14 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.errors import NotFound
-from registry.models import SealedDocument
+from registry.models import Correspondence, SealedDocument
 from registry.selectors import CONFIDENTIAL_ROLES
-from tenancy.models import Administration, Membership
+from tenancy.models import Administration, Membership, Service
 from workflow.access import Scope
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
@@ -292,6 +292,19 @@ def replies_by_letter(outgoing_ids: list[int]) -> dict[int, Reply]:
     """The reply (answer, rejection, request for completion) each of these outgoing letters is,
     by letter id; a letter that is no reply of a case is absent. One statement."""
     return {r.outgoing_id: r for r in Reply.objects.filter(outgoing_id__in=outgoing_ids)}
+
+
+def service_in_charge(correspondence: Correspondence) -> Service | None:
+    """The service a letter is with, the one rule every page applies: the service in charge of
+    its case when it has one (routing moves it, and sending it back leaves none), otherwise the
+    service named when it was registered (an outgoing letter's service, an imported letter's).
+    ``recipient_service`` itself never changes: it is a registered fact, in the register log.
+    Load ``case__service`` with the letters (one query for a list)."""
+    try:
+        case = correspondence.case
+    except ObjectDoesNotExist:
+        return correspondence.recipient_service
+    return case.service
 
 
 def timeline(case: Case, *, public_only: bool = False) -> QuerySet[CaseEvent]:

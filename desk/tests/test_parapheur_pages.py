@@ -235,7 +235,7 @@ def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_not
         starts_on=local_date(folder.submitted_at),
         ends_on=local_date(folder.submitted_at),
     )
-    events = FolderEvent.objects.count()
+    events, submitted = FolderEvent.objects.count(), storage.read_bytes(folder.document)
     for user in (outsider, citizen):
         client = signed_in(user)
         for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk):
@@ -249,7 +249,8 @@ def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_not
     assert bystander.post(f"/desk/{commune.code}/parapheur/delegations/{delegation.pk}/end/").status_code == 404
     assert FolderEvent.objects.count() == events and Folder.objects.get().status == "in_progress"
     assert Delegation.objects.get().ended_at is None
-    assert storage.read_bytes(folder.document)  # untouched
+    kept = Folder.objects.get()  # the document untouched: the same file, the same bytes
+    assert kept.document == folder.document and storage.read_bytes(kept.document) == submitted
 
 
 def test_the_public_verification_page_lists_every_signature_of_a_signed_document(commune, people, client):

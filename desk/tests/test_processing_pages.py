@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_service
+from workflow.catalogue import DocumentLine
 from workflow.models import CalendarDay, Case, LetterTemplate, Procedure, RoutingRule
 from workflow.testing import clock_at, deposit, make_procedure
 
@@ -69,11 +74,31 @@ def test_inbox_and_detail_run_a_fixed_number_of_queries(
         assert client.get(f"/desk/{commune.code}/c/{requests[0].pk}/").status_code == 200
 
 
+def _fact(html_text: str, label: str) -> str:
+    """The text of a fact of the page's facts list (``<dt>label</dt><dd>…</dd>``), tags removed."""
+    found = re.search(rf"<dt>{re.escape(label)}</dt><dd>(.*?)</dd>", html_text, re.DOTALL)
+    assert found is not None, label
+    return " ".join(re.sub(r"<[^>]+>", " ", html.unescape(found.group(1))).split())
+
+
+def test_the_correspondence_page_shows_the_due_date_and_the_days_left(commune, clerk, citizen):
+    make_procedure(commune, "URB-PC")
+    with clock_at("2026-03-02 10:00"):  # 30 calendar days: due on Wednesday 2026-04-01
+        c = deposit(commune, citizen, procedure="URB-PC").correspondence
+    client = Client(headers={"Accept-Language": "fr"})
+    client.force_login(clerk)
+    with clock_at("2026-03-20 09:00"):
+        page = client.get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert _fact(page, "Échéance").replace("\u00a0", " ") == "2026-04-01 12 jours restants"
+    with clock_at("2026-04-03 09:00"):
+        late = client.get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert _fact(late, "Échéance").replace("\u00a0", " ") == "2026-04-01 2 jours de retard"
+
+
 def test_the_correspondence_page_offers_the_actions_the_user_may_take(commune, clerk, agent, auditor, urb, requests):
     c = requests[0]
     clerk_page = signed_in(clerk).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
     assert "act/assign/" in clerk_page and "/reply/" not in clerk_page
-    assert "2026" in clerk_page or "2027" in clerk_page  # the due date
     auditor_page = signed_in(auditor).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
     assert "act/assign/" not in auditor_page and "act/note/" not in auditor_page
     signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
@@ -162,3 +187,83 @@ def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(commune, c
     with clock_at("2026-03-16 10:00"):  # Mon; working days: 17,18,19,20 (worked now), 24 (23 off) → 24
         c = deposit(commune, citizen, procedure="WORK-5").correspondence
     assert str(Case.objects.get(pk=c.pk).due_on) == "2026-03-24"
+
+
+def _completion_boxes(html: str) -> set[str]:
+    return set(re.findall(r'name="completion-documents" value="(\d+)"', html))
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", "Certificat de propriété : document détenu par Conservation foncière"),
+        ("ar", "شهادة الملكية: وثيقة بحوزة Conservation foncière"),
+    ],
+)
+def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
+    commune, clerk, agent, urb, requests, language, expected
+):
+    """Law 55-19: the completion form offers only what the person may be asked for; a crafted
+    post naming the held document gets the reason, in the reader's language, and changes nothing."""
+    c = requests[0]
+    signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
+    documents = {d.name_fr: d for d in Procedure.objects.get(code="URB-PC").documents.all()}
+    held = documents["Certificat de propriété"]
+    client = Client(headers={"Accept-Language": language})
+    client.force_login(agent)
+    page = client.get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    offered = _completion_boxes(page)
+    assert offered == {str(documents["Plans architecturaux"].pk), str(documents["Demande signée"].pk)}
+    response = client.post(
+        f"/desk/{commune.code}/c/{c.pk}/act/request_completion/",
+        {"completion-documents": [str(held.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    text = html.unescape(response.content.decode()).replace("\u00a0", " ")
+    assert expected in text.replace("\u2068", "").replace("\u2069", "")
+    case = Case.objects.get(pk=c.pk)
+    assert case.status == "assigned" and not case.completion_requested
+    assert not Correspondence.objects.filter(direction="outgoing").exists()
+    # With a document that may be asked for beside it, still refused whole.
+    client.post(
+        f"/desk/{commune.code}/c/{c.pk}/act/request_completion/",
+        {"completion-documents": [str(documents["Plans architecturaux"].pk), str(held.pk)]},
+    )
+    assert not Case.objects.get(pk=c.pk).completion_requested
+
+
+def test_the_completion_form_is_not_offered_when_every_document_is_held_elsewhere(commune, clerk, agent, urb, citizen):
+    make_procedure(
+        commune, "URB-CERT", documents=[DocumentLine("شهادة الملكية", "Certificat de propriété", "ANCFCC", "ANCFCC")]
+    )
+    c = deposit(commune, citizen, procedure="URB-CERT").correspondence
+    signed_in(clerk).post(f"/desk/{commune.code}/c/{c.pk}/act/assign/", {"assign-service": urb.pk})
+    page = signed_in(agent).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
+    assert "act/request_completion/" not in page and "/reply/" in page
+
+
+def _register_row(html_text: str, number: str) -> str:
+    rows = [row for row in re.findall(r"<tr>.*?</tr>", html_text, re.DOTALL) if number in row]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _service_fact(html_text: str) -> str:
+    found = re.search(r"<dt>Service</dt><dd>(.*?)</dd>", html_text, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_letter_page_and_the_register_name_the_service_in_charge(commune, clerk, urb, requests):
+    c = requests[0]  # deposited online: no service named, none in charge yet
+    client = Client(headers={"Accept-Language": "fr"})
+    client.force_login(clerk)
+    page_url, register_url = f"/desk/{commune.code}/c/{c.pk}/", f"/desk/{commune.code}/"
+    assert "Urbanisme" not in _service_fact(client.get(page_url).content.decode())
+    client.post(f"{page_url}act/assign/", {"assign-service": urb.pk})
+    assert "Urbanisme" in _service_fact(client.get(page_url).content.decode())
+    assert "Urbanisme" in _register_row(client.get(register_url).content.decode(), c.number)
+    client.post(f"{page_url}act/send_back/", {"back-reason": "Pas pour nous"})
+    assert "Urbanisme" not in _service_fact(client.get(page_url).content.decode())
+    assert "Urbanisme" not in _register_row(client.get(register_url).content.decode(), c.number)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 
 import pytest
@@ -108,8 +109,8 @@ def test_a_batch_with_a_wrong_row_registers_nothing(clerk: User, commune: Admini
         f"/desk/{commune.code}/register/batch/", batch_data(rows), HTTP_ACCEPT_LANGUAGE="fr"
     )
     assert response.status_code == 400
-    html = response.content.decode()
-    assert "Aucun courrier n’a été enregistré" in html or "Aucun courrier n'a été enregistré" in html
+    text = html.unescape(response.content.decode()).replace("\u00a0", " ")
+    assert "Aucun courrier n'a été enregistré : corrigez les lignes signalées" in text
     assert not Correspondence.objects.exists()
 
 
@@ -138,8 +139,12 @@ def test_the_letter_page_tells_how_its_text_was_made_and_offers_the_searchable_c
     counter_post(client, commune, [picture(20, "scan.png")], assemble="on")
     letter = Correspondence.objects.get()
     attachment = letter.attachments.get()
-    page = client.get(f"/desk/{commune.code}/c/{letter.pk}/").content.decode()
-    assert "Waiting for text recognition" in page or "في انتظار التعرف على النص" in page
+    page = client.get(f"/desk/{commune.code}/c/{letter.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<span class="badge">En attente de reconnaissance du texte</span>' in page
+    assert (
+        '<span class="badge">في انتظار التعرف على النص</span>'
+        in client.get(f"/desk/{commune.code}/c/{letter.pk}/").content.decode()
+    )
     copy = pdf_bytes(text="searchable copy")
     TextLayer.objects.create(
         blob=attachment.blob,

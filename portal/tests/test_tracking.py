@@ -7,10 +7,13 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from documents import storage
 from documents.samples import pdf_bytes
 from registry.models import Correspondence, SealedDocument
 from registry.services import Sender
 from tenancy.testing import make_service
+from trust.services import ca_certificate_pem
+from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from workflow import services
 from workflow.models import Case
 from workflow.services import LetterText
@@ -87,7 +90,12 @@ def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, ci
     page = client.get(f"/deposits/{c.pk}/").content.decode()
     assert reply.outgoing.number in page
     pdf = client.get(f"/deposits/{c.pk}/letters/{reply.pk}.pdf")
-    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert pdf.status_code == 200
+    letter = b"".join(pdf.streaming_content)
+    sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
+    assert letter == storage.read_bytes(sealed.blob_id)  # the sealed letter itself
+    if pdfsig_available():
+        assert_pdfsig_trusted(letter, ca_certificate_pem())
 
 
 def test_silence_acceptance_gives_the_citizen_an_attestation(commune, citizen):

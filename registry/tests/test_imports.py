@@ -3,12 +3,14 @@ that continues after the imported numbers, and the register log still verifying.
 
 from __future__ import annotations
 
+import importlib
 import io
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 from openpyxl import Workbook
 
 from audit.models import AuditEvent
@@ -99,9 +101,26 @@ def test_every_rejected_row_is_reported_and_nothing_is_imported(commune: Adminis
         "16,2019-02-01,A,Service inconnu,XYZ\n"  # 12
     )
     report = run(commune, clerk, rows, dry_run=False)
-    lines = {r.line: r.reason for r in report.rejected}  # type: ignore[attr-defined]
-    assert sorted(lines) == list(range(3, 13))
-    assert "missing" in lines[3] or "ناقص" in lines[3] or lines[3]
+    codes = {r.line: r.code for r in report.rejected}  # type: ignore[attr-defined]
+    assert codes == {
+        3: "number_missing",
+        4: "number_unreadable",
+        5: "date_unreadable",
+        6: "year_mismatch",
+        7: "number_twice",
+        8: "number_taken",
+        9: "date_future",
+        10: "sender_missing",
+        11: "subject_missing",
+        12: "service_unknown",
+    }
+    rejected = {r.line: r for r in report.rejected}  # type: ignore[attr-defined]
+    assert rejected[12].params == {"code": "XYZ"}
+    with translation.override("fr"):
+        assert rejected[3].reason == "Le numéro manque."
+        assert rejected[12].reason == "Le service \u2068XYZ\u2069 n'existe pas ici."
+    with translation.override("ar"):
+        assert rejected[3].reason == "الرقم ناقص."
     assert report.imported == 0 and Correspondence.objects.count() == 1  # type: ignore[attr-defined]
     assert {r.number for r in report.rejected if r.line == 7} == {"2019/10"}  # type: ignore[attr-defined]
 
@@ -121,7 +140,14 @@ def test_files_are_read_from_the_import_folder_only(commune: Administration, cle
     )
     with override_settings(IMPORT_DIR=folder.parent):
         report = run(commune, clerk, rows, dry_run=True)
-        assert [r.line for r in report.rejected] == [3, 4, 5]  # type: ignore[attr-defined]
+        assert [(r.line, r.code) for r in report.rejected] == [  # type: ignore[attr-defined]
+            (3, "file_outside"),
+            (4, "file_outside"),
+            (5, "file_rejected"),
+        ]
+        assert report.rejected[2].params == {"name": "notes.txt", "file_code": "file_type_not_allowed"}  # type: ignore[attr-defined]
+        with translation.override("fr"):
+            assert "notes.txt" in report.rejected[2].reason and "PDF, JPEG, PNG" in report.rejected[2].reason  # type: ignore[attr-defined]
         report = run(commune, clerk, rows.split("2,2019")[0])
     assert report.imported == 1  # type: ignore[attr-defined]
     attachment = Correspondence.objects.get().attachments.get()
@@ -188,3 +214,61 @@ def test_ten_thousand_rows_with_errors_are_all_reported(commune: Administration,
     assert report.imported == 9_990  # type: ignore[attr-defined]
     assert calls[-1] == (2 * 9_990, 2 * 9_990)
     assert Correspondence.objects.filter(year=2018).count() == 9_990
+
+
+def test_reasons_kept_as_text_by_earlier_versions_are_read_back_into_codes(
+    commune: Administration, clerk: User
+) -> None:
+    """The migration reads each old reason back, in whatever language the worker wrote it."""
+    from django.apps import apps
+
+    from documents.models import Blob
+    from registry.models import RegisterImport
+
+    migration = importlib.import_module("registry.migrations.0011_import_reasons_as_codes")
+    old_rows = [
+        {"line": 2, "number": "", "reason": "الرقم ناقص."},
+        {"line": 3, "number": "7", "reason": "Le service \u2068XYZ\u2069 n'existe pas ici."},
+        {"line": 4, "number": "8", "reason": "The file “a.txt” is not a PDF, JPEG, PNG or TIFF document."},
+        {"line": 5, "number": "9", "reason": "Une raison d'une autre version."},
+    ]
+    job = RegisterImport.objects.create(
+        administration=commune,
+        direction="incoming",
+        filename="old.csv",
+        blob=Blob.objects.create(sha256="0" * 64, size=1, content_type="text/csv"),
+        requested_by=clerk,
+        created_at=now(),
+        status="rejected",
+        rejected=old_rows,
+    )
+    failed = RegisterImport.objects.create(
+        administration=commune,
+        direction="incoming",
+        filename="old2.csv",
+        blob_id=job.blob_id,
+        requested_by=clerk,
+        created_at=now(),
+        status="failed",
+        error="يتضمن الملف أكثر من 100000 سطر: قسموه.",
+    )
+    migration.reasons_to_codes(apps, None)
+    job.refresh_from_db()
+    assert job.rejected == [
+        {"line": 2, "number": "", "code": "number_missing", "params": {}},
+        {"line": 3, "number": "7", "code": "service_unknown", "params": {"code": "XYZ"}},
+        {
+            "line": 4,
+            "number": "8",
+            "code": "file_rejected",
+            "params": {"name": "a.txt", "file_code": "file_type_not_allowed"},
+        },
+        {"line": 5, "number": "9", "reason": "Une raison d'une autre version."},
+    ]
+    with translation.override("fr"):
+        assert [row["reason"] for row in job.rejected_rows()][::3] == [
+            "Le numéro manque.",
+            "Une raison d'une autre version.",
+        ]
+    failed.refresh_from_db()
+    assert (failed.error_code, failed.error_params, failed.error) == ("too_many_rows", {"limit": 100000}, "")

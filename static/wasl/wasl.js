@@ -34,7 +34,8 @@
       var bar = progress && progress.querySelector(".progress-bar span");
       var label = progress && progress.querySelector(".progress-label");
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action || window.location.href);
+      var action = form.action || window.location.href;
+      xhr.open("POST", action);
       xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
       xhr.setRequestHeader("Accept", "application/json");
       if (button) { button.disabled = true; }
@@ -69,7 +70,18 @@
           if (firstError) { firstError.focus && firstError.focus(); firstError.scrollIntoView({ block: "center" }); }
           return;
         }
-        form.submit();  // unexpected answer: fall back to a plain submission
+        // Any other answer: never send the form again, the first request may have done its
+        // work (a second post made a second import: issue #14). An answer reached through a
+        // redirect is where the server sent the browser: go there (a GET). A page (too many
+        // deposits, an expired session…) is shown as a plain submission would have shown it.
+        if (xhr.responseURL && xhr.responseURL !== action) { window.location.assign(xhr.responseURL); return; }
+        if ((xhr.getResponseHeader("Content-Type") || "").indexOf("text/html") === 0 && xhr.responseText) {
+          document.open(); document.write(xhr.responseText); document.close();
+          return;
+        }
+        if (button) { button.disabled = false; }
+        if (progress) { progress.classList.add("failed"); }
+        if (label) { label.textContent = label.getAttribute("data-unexpected"); label.setAttribute("role", "alert"); }
       });
       xhr.addEventListener("error", function () {
         if (button) { button.disabled = false; }
@@ -79,6 +91,26 @@
     });
   }
   document.querySelectorAll("form[data-upload]").forEach(enhance);
+
+  // The deposit form's procedure chooser follows the administration chosen: its published
+  // procedures are fetched and listed (without the script, "List its procedures" does it).
+  document.querySelectorAll("select[data-procedures]").forEach(function (recipient) {
+    recipient.addEventListener("change", function () {
+      var chooser = recipient.form && recipient.form.querySelector("select[name=procedure]");
+      if (!chooser || !window.fetch) { return; }
+      var chosen = chooser.value;
+      var url = recipient.getAttribute("data-procedures") + "?to=" + encodeURIComponent(recipient.value);
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          while (chooser.options.length > 1) { chooser.remove(1); }  // the first: no procedure
+          data.procedures.forEach(function (p) {
+            chooser.add(new Option(p.label, p.code, false, p.code === chosen));
+          });
+        })
+        .catch(function () { /* the server checks the procedure against the administration */ });
+    });
+  });
 
   // Batch signing with a progress bar: the selected folders go a few at a time, each answer
   // moves the bar; folders that could not be signed are listed, the others go on.

@@ -374,8 +374,14 @@ def case_request_completion(
         if held:
             raise ActionRefused(
                 "document_held_elsewhere",
-                _("%(document)s is held by another administration: it cannot be asked of the depositor.")
-                % {"document": isolated(held[0].name_fr)},
+                _(
+                    "%(document)s is held by %(holder)s: it cannot be asked of the depositor (law 55-19). "
+                    "Ask %(holder)s for it from the file."
+                )
+                % {
+                    "document": isolated(held[0].name),
+                    "holder": isolated(held[0].held_by_name or held[0].held_by_code),
+                },
                 field="documents",
             )
         items = [{"id": str(i), "name_ar": catalogue[i].name_ar, "name_fr": catalogue[i].name_fr} for i in wanted]
@@ -444,7 +450,8 @@ def case_complete(
         today = local_date(now())
         suspended = calendar.suspended_days(case.delay_kind, case.suspended_on or today, today)
         case.suspended_days += suspended
-        case.due_on = calendar.due_date(case.registered_on, case.delay_days, case.delay_kind, case.suspended_days)
+        if case.delay_days is not None:  # (a letter from an administration has no delay)
+            case.due_on = calendar.due_date(case.registered_on, case.delay_days, case.delay_kind, case.suspended_days)
         case.suspended_on = None
         sender = (
             Sender.of_account(request.sender_account)
@@ -481,7 +488,7 @@ def case_complete(
             data={
                 "number": registration.correspondence.number,
                 "suspended_days": suspended,
-                "due_on": case.due_on.isoformat(),
+                "due_on": case.due_on.isoformat() if case.due_on else None,
             },
         )
         audit_record(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.clock import now
 from core.errors import Refused
 from core.text import plain_text
+from registry.models import SenderKind
 from registry.services import (
     RegistrationRefused,
 )
@@ -103,18 +104,34 @@ def calendar_for(administration: Administration) -> BusinessCalendar:
 
 @dataclass(frozen=True)
 class Terms:
-    delay_days: int
+    """What the receipt promises about an incoming letter: its legal delay (none for a letter
+    from an administration) and what silence means."""
+
+    delay_days: int | None
     delay_kind: str
     silence_rule: str
     procedure: Procedure | None = None
 
     @classmethod
-    def of(cls, procedure: Procedure | None) -> Terms:
-        if procedure is None:
-            return cls(DEFAULT_DELAY_DAYS, DelayKind.CALENDAR, SilenceRule.NONE)
-        return cls(procedure.delay_days, procedure.delay_kind, procedure.silence_rule, procedure)
+    def of(cls, procedure: Procedure | None, *, sender_kind: str = "") -> Terms:
+        """A named procedure's published terms; otherwise the general delay of law 55-19 (60
+        days) for a user's request, and no delay for a letter from an administration: 55-19's
+        delays are owed to users, not to other administrations. (An administration that deposits
+        a request under a procedure of the catalogue gets that procedure's terms.)"""
+        if procedure is not None:
+            return cls(procedure.delay_days, procedure.delay_kind, procedure.silence_rule, procedure)
+        if sender_kind == SenderKind.ADMINISTRATION:
+            return cls(None, "", SilenceRule.NONE)
+        return cls(DEFAULT_DELAY_DAYS, DelayKind.CALENDAR, SilenceRule.NONE)
 
-    def receipt_terms(self, due_on: date) -> dict[str, Any]:
+    @property
+    def has_delay(self) -> bool:
+        return self.delay_days is not None
+
+    def receipt_terms(self, due_on: date | None) -> dict[str, Any]:
+        """The terms the receipt states; none at all (no terms on the receipt) without a delay."""
+        if due_on is None or not self.has_delay:
+            return {}
         p = self.procedure
         return {
             "procedure_code": p.code if p else "",

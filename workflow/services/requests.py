@@ -69,16 +69,22 @@ def request_register(
 
     The receipt states the procedure, the due date and the silence rule. A request names a
     procedure of the administration's catalogue or none (then the general delay of law
-    55-19 applies: 60 days). A service chosen at the counter, a routing rule or the
-    procedure's handling service assigns it at once.
+    55-19 applies: 60 days). A letter from an administration (the exchange, an internal
+    note, counter mail whose sender is an administration) that names no procedure has no
+    legal delay: no due date, no reminders, never late (:meth:`Terms.of`). A service chosen
+    at the counter, a routing rule or the procedure's handling service assigns it at once.
     """
     procedure = procedure_for_deposit(administration, procedure_code) if administration and procedure_code else None
-    terms = Terms.of(procedure)
+    terms = Terms.of(procedure, sender_kind=sender.kind)
     calendar = calendar_for(administration) if administration is not None else BusinessCalendar()
 
+    def due_on(registered_at: datetime) -> date | None:
+        if terms.delay_days is None:
+            return None
+        return calendar.due_date(local_date(registered_at), terms.delay_days, terms.delay_kind)
+
     def terms_for(registered_at: datetime) -> dict[str, Any]:
-        registered_on = local_date(registered_at)
-        return terms.receipt_terms(calendar.due_date(registered_on, terms.delay_days, terms.delay_kind))
+        return terms.receipt_terms(due_on(registered_at))
 
     def open_case(registration: Registration) -> None:
         correspondence = registration.correspondence
@@ -100,7 +106,7 @@ def request_register(
             delay_days=terms.delay_days,
             delay_kind=terms.delay_kind,
             silence_rule=terms.silence_rule,
-            due_on=date.fromisoformat(correspondence.terms["due_on"]),
+            due_on=date.fromisoformat(correspondence.terms["due_on"]) if correspondence.terms else None,
             updated_at=correspondence.registered_at,
             confidential=correspondence.confidential,
         )

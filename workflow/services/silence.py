@@ -51,7 +51,7 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
             return existing
         moment = now()
         accepted_on = silence_acceptance_on(case, local_date(moment))
-        if accepted_on is None or case.due_on is None:
+        if accepted_on is None or case.due_on is None or case.delay_days is None:
             raise ActionRefused(
                 "no_silence_acceptance",
                 _("Silence has not become acceptance for this request."),
