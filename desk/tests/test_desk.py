@@ -98,6 +98,8 @@ def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(commune, 
     assert "<dt>Destinataire</dt>" in page and "<dt>Expéditeur</dt>" not in page
     assert "Wilaya de Rabat" in page and "Avenue Mohammed V" in page
     assert "ne reçoit pas d'accusé de réception" in page and "Scellement en cours" not in page
+    # The register log's action is shown in the reader's language, not as its code.
+    assert "<td>Enregistré</td>" in page and "<td>registered</td>" not in page
     assert client.get(f"/desk/{commune.code}/c/{letter.pk}/receipt.pdf").status_code == 404
     incoming = client.get(f"/desk/{commune.code}/", {"direction": "incoming"}).content.decode()
     outgoing = client.get(f"/desk/{commune.code}/", {"direction": "outgoing"}, HTTP_ACCEPT_LANGUAGE="fr")
