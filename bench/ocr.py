@@ -20,7 +20,6 @@ French, compared after the search normaliser) the recognised text holds. Target 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-from bench.report import code_state, published, section_write, stamped
+from bench.report import section_bench_main, section_write
 
 BEGIN = "<!-- bench.ocr: written by `python -m bench.ocr --report` -->"
 END = "<!-- /bench.ocr -->"
@@ -195,20 +194,13 @@ def report(results: dict[str, Any], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, default=12)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--report", type=Path)
-    parser.add_argument("--from", dest="results", type=Path, help="render --report from this JSON (no measuring)")
-    args = parser.parse_args(argv)
-    if args.results:
-        if args.report:
-            report(json.loads(args.results.read_text()), args.report)
-        return 0
-    commit, changed = code_state()
-    results = measure(args.pages)
-    published(stamped(results, commit, changed), args.json, args.report, report)
-    return 0
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--pages", type=int, default=12)
+
+    def measured(args: argparse.Namespace) -> dict[str, Any]:
+        return measure(args.pages)
+
+    return section_bench_main(argv, description=__doc__, options=options, measure=measured, report=report)
 
 
 if __name__ == "__main__":

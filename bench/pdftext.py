@@ -42,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import code_state, published, section_write, stamped
+from bench.report import section_bench_main, section_write
 
 BEGIN = "<!-- bench.pdftext: written by `python -m bench.pdftext --report` -->"
 END = "<!-- /bench.pdftext -->"
@@ -286,21 +286,14 @@ def decimal_ms(value: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, default=20)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--report", type=Path)
-    parser.add_argument("--from", dest="results", type=Path, help="render --report from this JSON (no measuring)")
-    args = parser.parse_args(argv)
-    if args.results:
-        if args.report:
-            report(json.loads(args.results.read_text()), args.report)
-        return 0
-    sys.path.insert(0, str(BASE))
-    commit, changed = code_state()
-    results = measure(args.pages)
-    published(stamped(results, commit, changed), args.json, args.report, report)
-    return 0
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--pages", type=int, default=20)
+
+    def measured(args: argparse.Namespace) -> dict[str, Any]:
+        sys.path.insert(0, str(BASE))
+        return measure(args.pages)
+
+    return section_bench_main(argv, description=__doc__, options=options, measure=measured, report=report)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ RESULTS_DIR holds ``receipt.json`` (bench.receipt_cpu), ``<label>.json`` (bench.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -362,6 +363,33 @@ def published(
         json_path.write_text(text)
     if report_path:
         report(results, report_path)
+
+
+def section_bench_main(
+    argv: list[str] | None,
+    *,
+    description: str | None,
+    options: Callable[[argparse.ArgumentParser], None],
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    report: Callable[[Any, Path], None],
+) -> int:
+    """The command line of a benchmark that writes its own section: its ``options``, then
+    ``--json OUT`` (the results), ``--report FILE`` (its section of the benchmarks file) and
+    ``--from JSON`` (write the section from earlier results, measuring nothing). The results
+    are stamped with the machine, the time and the commit measured."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options(parser)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--report", type=Path)
+    parser.add_argument("--from", dest="results", type=Path, help="render --report from this JSON (no measuring)")
+    args = parser.parse_args(argv)
+    if args.results:
+        if args.report:
+            report(json.loads(args.results.read_text()), args.report)
+        return 0
+    commit, changed = code_state()
+    published(stamped(measure(args), commit, changed), args.json, args.report, report)
+    return 0
 
 
 SECTION_MARK = "<!-- bench."

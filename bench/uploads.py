@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import _children
-from bench.report import code_state, published, section_write, stamped
+from bench.report import section_bench_main, section_write
 from bench.run import HOST, _free_port, _wait_ready, server_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -592,22 +592,15 @@ def report(results: dict[str, Any], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--parallel", type=int, default=4)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--report", type=Path)
-    parser.add_argument("--from", dest="results", type=Path, help="render --report from this JSON (no measuring)")
-    args = parser.parse_args(argv)
-    if args.results:
-        if args.report:
-            report(json.loads(args.results.read_text()), args.report)
-        return 0
-    commit, changed = code_state()
-    results = measure(args.workers, args.threads, args.parallel)
-    published(stamped(results, commit, changed), args.json, args.report, report)
-    return 0
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument("--parallel", type=int, default=4)
+
+    def measured(args: argparse.Namespace) -> dict[str, Any]:
+        return measure(args.workers, args.threads, args.parallel)
+
+    return section_bench_main(argv, description=__doc__, options=options, measure=measured, report=report)
 
 
 if __name__ == "__main__":
