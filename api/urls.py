@@ -35,7 +35,7 @@ from registry.downloads import receipt_response
 from registry.idempotency import Idempotency
 from registry.models import Attachment, Channel, Correspondence
 from registry.receipts import receipt_issue_registered, verification_url
-from registry.services import Sender
+from registry.services import Party
 from registry.verification import problem_message, receipt_check_pdf, stored_document_holds
 from tenancy.models import User
 from tenancy.selectors import administration_by_code
@@ -210,7 +210,7 @@ def deposit_create(
             actor=user,
             administration=administration_by_code(recipient) if recipient.strip() else None,
             channel=Channel.API,
-            sender=Sender.of_account(user),
+            sender=Party.of_account(user),
             subject=subject,
             body=body,
             files=files,

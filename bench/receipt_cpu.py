@@ -68,7 +68,7 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
     from documents.typst.bench_render import cpu_ms_each
     from registry.models import Channel
     from registry.receipts import receipt_data, receipt_render_and_seal
-    from registry.services import Sender, correspondence_register
+    from registry.services import Party, correspondence_register
     from tenancy.models import Administration, User
     from trust import bench_seal
     from trust.sealing import seal_pdf
@@ -93,7 +93,7 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
             actor=user,
             administration=administration,
             channel=Channel.API,
-            sender=Sender.of_account(user),
+            sender=Party.of_account(user),
             subject="طلب رخصة البناء لمنزل عائلي بالحي الجديد",
             body="نص الطلب",
             files=check_files([bytes_upload(pdf, "lettre.pdf")]),

@@ -30,7 +30,7 @@ from desk.forms import CounterBatchLetterForm
 from registry import selectors
 from registry.models import Channel, SenderKind
 from registry.receipts import receipt_issue_registered
-from registry.services import Registration, RegistrationRefused, Sender
+from registry.services import Party, Registration, RegistrationRefused
 from tenancy.models import Administration, User
 from tenancy.selectors import administration_for_staff
 from workflow.services import request_register
@@ -60,7 +60,7 @@ def _register(user: User, administration: Administration, data: dict[str, Any]) 
         actor=user,
         administration=administration,
         channel=Channel.COUNTER,
-        sender=Sender(kind=SenderKind.PERSON, name=data["sender_name"]),
+        sender=Party(kind=SenderKind.PERSON, name=data["sender_name"]),
         subject=data["subject"],
         files=data["attachments"],
         recipient_service=data["service"],

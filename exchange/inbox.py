@@ -32,7 +32,7 @@ from documents.intake import FileRejected, bytes_upload, check_files
 from exchange.models import Envelope, InboxNonce, Peer
 from exchange.protocol import CLOCK_SKEW, ProtocolError, load_root, seal_verdict
 from registry.models import Channel, SenderKind
-from registry.services import Sender
+from registry.services import Party
 from tenancy.models import Administration
 from trust.sealing import seal_data
 from trust.services import installation_pki
@@ -134,9 +134,7 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
                 actor=None,
                 administration=recipient,
                 channel=Channel.EXCHANGE,
-                sender=Sender(
-                    kind=SenderKind.ADMINISTRATION, name=sender_name, identifier=f"{sender_code}@{peer.name}"
-                ),
+                sender=Party(kind=SenderKind.ADMINISTRATION, name=sender_name, identifier=f"{sender_code}@{peer.name}"),
                 subject=manifest["subject"],
                 body=manifest["body"],
                 files=files,

@@ -37,7 +37,7 @@ from exchange.protocol import load_root, seal_verdict
 from exchange.remote import envelope_post
 from registry.idempotency import Idempotency
 from registry.models import Channel, Direction, SenderKind
-from registry.services import Party, Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.selectors import roles_in
 from trust.pinned import verify_own_seal
@@ -225,7 +225,7 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
             actor=None,
             administration=envelope.recipient,
             channel=Channel.EXCHANGE,
-            sender=Sender(kind=SenderKind.ADMINISTRATION, name=sender.name_fr, identifier=sender.code),
+            sender=Party(kind=SenderKind.ADMINISTRATION, name=sender.name_fr, identifier=sender.code),
             subject=outgoing.subject,
             body=outgoing.body,
             files=files,

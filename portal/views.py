@@ -38,7 +38,7 @@ from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Channel
 from registry.receipts import receipt_issue_registered
-from registry.services import RegistrationRefused, Sender
+from registry.services import Party, RegistrationRefused
 from registry.verification import receipt_check_pdf, stored_document_holds
 from tenancy.forms import SignInForm
 from tenancy.models import User
@@ -236,7 +236,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
                     actor=user,
                     administration=data["recipient"],
                     channel=Channel.ONLINE,
-                    sender=Sender.of_account(user),
+                    sender=Party.of_account(user),
                     subject=data["subject"],
                     body=data["body"],
                     files=data["attachments"],

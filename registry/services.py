@@ -82,11 +82,6 @@ class Party:
         )
 
 
-# The sender of an incoming letter; an outgoing letter's sender is its administration, and
-# the party it names is its addressee.
-Sender = Party
-
-
 @dataclass
 class Registration:
     correspondence: Correspondence

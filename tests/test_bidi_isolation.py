@@ -30,7 +30,7 @@ from parapheur.services import StepSpec
 from parapheur.testing import document
 from registry.models import Receipt
 from registry.receipts import receipt_email, receipt_issue
-from registry.services import Sender
+from registry.services import Party
 from search.services import index_sync
 from tenancy.models import Membership
 from tenancy.testing import make_service, make_staff
@@ -158,7 +158,7 @@ def hostile(commune, citizen, clerk, commune_admin):
         actor=citizen,
         administration=commune,
         channel="online",
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject=SUBJECT,
         body=BODY,
         files=check_files([bytes_upload(pdf_bytes(text="plan"), "plan" + RLO + "gnp.exe")]),

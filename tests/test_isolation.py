@@ -15,7 +15,7 @@ from django.test import Client
 from api.testing import bearer
 from documents.samples import pdf_bytes
 from registry.models import Channel, Direction, Receipt
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Membership
 
@@ -33,7 +33,7 @@ def deposited(commune, citizen):
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="طلب خاص",
         files=check_files([bytes_upload(pdf_bytes(), "piece.pdf")]),
     )
@@ -145,7 +145,7 @@ def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent):
         administration=commune,
         direction=Direction.INCOMING,
         channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="Informateur"),
+        sender=Party(kind="person", name="Informateur"),
         subject="Signalement confidentiel",
         body="Texte du signalement",
         confidential=True,

@@ -18,7 +18,7 @@ from parapheur.services import StepSpec
 from parapheur.testing import document
 from registry.models import Channel, Correspondence, SealedDocument
 from registry.receipts import receipt_issue
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from tenancy.testing import make_service
 from workflow.models import Reply
 from workflow.testing import deposit, make_procedure
@@ -87,7 +87,7 @@ def test_a_deposit_keeps_its_line_breaks_and_its_receipt_shows_no_stray_mark(com
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject=f"طلب شهادة{brk}السكنى",
         body=f"السيد الرئيس،{brk}أطلب شهادة السكنى.{brk}",
     )
@@ -105,7 +105,7 @@ def test_text_stored_before_the_fix_prints_without_stray_marks(commune, citizen)
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="placeholder",
         body="نص",
     )

@@ -12,7 +12,7 @@ from unittest import mock
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Channel
-from registry.services import Registration, Sender
+from registry.services import Party, Registration
 from tenancy.models import Administration, Service, User
 from workflow.calendar import LOCAL_ZONE
 from workflow.catalogue import DocumentLine, procedure_save
@@ -64,7 +64,7 @@ def deposit(
         actor=citizen,
         administration=administration,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject=subject,
         files=check_files([bytes_upload(pdf_bytes(text=subject), "demande.pdf")]),
         procedure_code=procedure,

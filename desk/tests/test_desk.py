@@ -9,7 +9,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction
-from registry.services import Party, Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Membership, Service, User
 
@@ -136,7 +136,7 @@ def test_the_register_filters(commune, clerk, citizen):
             actor=clerk,
             administration=commune,
             channel=Channel.COUNTER,
-            sender=Sender(kind="person", name=name),
+            sender=Party(kind="person", name=name),
             subject=subject,
             body=subject,
         )
@@ -156,7 +156,7 @@ def test_the_register_list_runs_a_fixed_number_of_queries(commune, clerk, django
             actor=clerk,
             administration=commune,
             channel=Channel.COUNTER,
-            sender=Sender(kind="person", name="X"),
+            sender=Party(kind="person", name="X"),
             subject=f"s{i}",
             body="b",
         )
@@ -170,7 +170,7 @@ def test_reading_a_record_with_personal_data_is_audited(commune, clerk, citizen)
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="طلب",
         body="نص",
     ).correspondence

@@ -20,7 +20,7 @@ def register_and_checkpoint(a: Installation) -> None:
         f"""
         from registry.checkpoints import checkpoint_make
         from registry.models import Channel
-        from registry.services import Sender, correspondence_register
+        from registry.services import Party, correspondence_register
         from tenancy.models import Administration
         administration = Administration.objects.create(
             code="{CODE}", kind="commune", name_ar="جماعة ثالثة", name_fr="Commune A3"
@@ -28,7 +28,7 @@ def register_and_checkpoint(a: Installation) -> None:
         for i in range(3):
             correspondence_register(
                 actor=None, administration=administration, channel=Channel.COUNTER,
-                sender=Sender(kind="person", name="Citoyen"), subject=f"طلب {{i}}", body="نص",
+                sender=Party(kind="person", name="Citoyen"), subject=f"طلب {{i}}", body="نص",
             )
         checkpoint_make(actor=None, administration=administration)
         """

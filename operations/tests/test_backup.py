@@ -34,7 +34,7 @@ from operations.supervisor import RunDirectory
 from registry.anchors import anchor_file_append
 from registry.models import Channel, Correspondence, Receipt
 from registry.receipts import receipt_issue_registered
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from tenancy.testing import make_administration, make_user
 from trust.services import installation_pki
 
@@ -134,7 +134,7 @@ def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_dep
                     actor=citizen,
                     administration=administration,
                     channel=Channel.ONLINE,
-                    sender=Sender.of_account(citizen),
+                    sender=Party.of_account(citizen),
                     subject=f"طلب أثناء النسخ {n}",
                     # A PDF of its own each time: a new stored file, written while the backup copies.
                     files=check_files([bytes_upload(pdf_bytes(pad_to=8_000, text=f"{citizen.pk}-{n}"), "a.pdf")]),
@@ -222,7 +222,7 @@ def archive(live, tmp_path) -> Path:
             actor=citizen,
             administration=administration,
             channel=Channel.ONLINE,
-            sender=Sender.of_account(citizen),
+            sender=Party.of_account(citizen),
             subject="طلب",
             files=check_files([bytes_upload(pdf_bytes(pad_to=4_000, text="small"), "a.pdf")]),
         )
@@ -246,7 +246,7 @@ def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out
             actor=citizen,
             administration=administration,
             channel=Channel.ONLINE,
-            sender=Sender.of_account(citizen),
+            sender=Party.of_account(citizen),
             subject=subject,
             files=check_files([bytes_upload(pdf_bytes(pad_to=4_000, text=subject), "a.pdf")]),
         )

@@ -10,7 +10,7 @@ from django.test import Client
 from documents import storage
 from documents.samples import pdf_bytes
 from registry.models import Correspondence, SealedDocument
-from registry.services import Sender
+from registry.services import Party
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
@@ -121,7 +121,7 @@ def test_counter_mail_is_followed_with_number_and_tracking_code(commune, clerk, 
         actor=clerk,
         administration=commune,
         channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="Ahmed"),
+        sender=Party(kind="person", name="Ahmed"),
         subject="Demande papier",
         body="Lettre reçue au guichet",
     ).correspondence
@@ -140,7 +140,7 @@ def _counter_mail(administration, clerk):
         actor=clerk,
         administration=administration,
         channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="Ahmed"),
+        sender=Party(kind="person", name="Ahmed"),
         subject="Demande papier",
         body="Lettre reçue au guichet",
     ).correspondence
@@ -190,7 +190,7 @@ def test_the_receipt_verification_page_leads_to_following_the_request(commune, c
         actor=clerk,
         administration=commune,
         channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="Ahmed"),
+        sender=Party(kind="person", name="Ahmed"),
         subject="Demande papier",
         body="Lettre reçue au guichet",
     )
@@ -233,7 +233,7 @@ def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(com
         actor=clerk,
         administration=commune,
         channel=Channel.COUNTER,
-        sender=Sender(kind="person", name="Ahmed"),
+        sender=Party(kind="person", name="Ahmed"),
         subject="Demande papier",
         body="Lettre reçue au guichet",
         procedure_code="URB-PC",

@@ -24,7 +24,7 @@ from registry.integrity import register_verify
 from registry.log import log_append
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterCounter, SenderKind
 from registry.receipts import _issue, receipt_issue, receipt_issue_registered, receipts_issue_pending
-from registry.services import LOCAL_ZONE, Party, Sender, correspondence_register, format_number
+from registry.services import LOCAL_ZONE, Party, correspondence_register, format_number
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def incoming_letter(commune, citizen):
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="طلب",
         files=check_files([bytes_upload(pdf_bytes(text="demande"), "demande.pdf")]),
     )

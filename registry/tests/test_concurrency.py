@@ -10,7 +10,7 @@ from django.db import connection
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Channel, Correspondence, RegisterLogEntry
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from tenancy.testing import make_administration, make_user
 
 CLIENTS = 24
@@ -33,7 +33,7 @@ def test_simultaneous_deposits_get_unique_consecutive_numbers():
                     actor=citizen,
                     administration=administration,
                     channel=Channel.ONLINE,
-                    sender=Sender.of_account(citizen),
+                    sender=Party.of_account(citizen),
                     subject="طلب متزامن",
                     files=check_files([bytes_upload(pdf, "a.pdf")]),
                 )

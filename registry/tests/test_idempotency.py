@@ -20,7 +20,7 @@ from registry.idempotency import (
     idempotency_release,
 )
 from registry.models import Channel, Correspondence, IdempotencyKey
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 
 
 def register(commune, citizen, idempotency):
@@ -28,7 +28,7 @@ def register(commune, citizen, idempotency):
         actor=citizen,
         administration=commune,
         channel=Channel.API,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="طلب",
         files=check_files([bytes_upload(pdf_bytes(), "a.pdf")]),
         idempotency=idempotency,

@@ -15,7 +15,7 @@ from documents.samples import image_bytes, pdf_bytes
 from documents.testing import qr_urls_in_pdf
 from registry.models import Channel, Receipt
 from registry.receipts import receipt_issue, receipts_issue_pending, verification_url
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_report
 
@@ -30,7 +30,7 @@ def register(commune, citizen, files=()):
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="طلب الحصول على رخصة البناء لقطعة أرضية بالحي الإداري",
         body="" if files else "أطلب رخصة البناء",
         files=check_files([bytes_upload(data, name) for name, data in files]),
@@ -163,7 +163,7 @@ def test_characters_no_receipt_font_has_still_give_a_receipt(commune, citizen):
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender(kind="person", name="أمينة 🙂 李", account=citizen),
+        sender=Party(kind="person", name="أمينة 🙂 李", account=citizen),
         subject="طلب 📄 申请 עברית",
         body="نص",
     )
@@ -178,7 +178,7 @@ def test_the_verification_page_of_a_confidential_letter_names_no_file(commune, c
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject="Plainte confidentielle",
         confidential=True,
         files=check_files([bytes_upload(pdf_bytes(), "rapport-medical-ahmed.pdf")]),

@@ -9,7 +9,7 @@ from django.db import connection
 from registry.checkpoints import checkpoint_make, checkpoints_periodic
 from registry.log import chain_hash
 from registry.models import Channel, Correspondence, RegisterCheckpoint, RegisterLogEntry, RegisterLogHead
-from registry.services import Sender, correspondence_register
+from registry.services import Party, correspondence_register
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def registered(commune, citizen):
             actor=citizen,
             administration=commune,
             channel=Channel.ONLINE,
-            sender=Sender.of_account(citizen),
+            sender=Party.of_account(citizen),
             subject=f"طلب رقم {i + 1}",
             body="نص الطلب",
         )

@@ -13,7 +13,7 @@ from documents.intake import FileRejected, bytes_upload, check_files
 from documents.models import Blob
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterLogEntry
-from registry.services import Party, RegistrationRefused, Sender, correspondence_register
+from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.testing import make_administration
 
 
@@ -24,7 +24,7 @@ def deposit(administration, citizen, subject="طلب رخصة", files=(), **kwar
         actor=citizen,
         administration=administration,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject=subject,
         files=check_files([bytes_upload(data, name) for name, data in files]),
         **kwargs,

@@ -37,7 +37,7 @@ from registry.models import (
     RegisterLogHead,
 )
 from registry.receipts import receipt_issue
-from registry.services import RegistrationRefused, Sender, correspondence_register
+from registry.services import Party, RegistrationRefused, correspondence_register
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 
@@ -58,7 +58,7 @@ def deposit(commune, citizen, subject: str):
         actor=citizen,
         administration=commune,
         channel=Channel.ONLINE,
-        sender=Sender.of_account(citizen),
+        sender=Party.of_account(citizen),
         subject=subject,
         files=check_files([bytes_upload(pdf_bytes(text=subject), "lettre.pdf")]),
     )

@@ -19,7 +19,6 @@ from registry.models import Channel, Correspondence, Direction, SealedDocument, 
 from registry.services import (
     Party,
     Registration,
-    Sender,
     correspondence_register,
     new_verification_token,
     sealed_document_record,
@@ -454,9 +453,9 @@ def case_complete(
             case.due_on = calendar.due_date(case.registered_on, case.delay_days, case.delay_kind, case.suspended_days)
         case.suspended_on = None
         sender = (
-            Sender.of_account(request.sender_account)
+            Party.of_account(request.sender_account)
             if channel == Channel.ONLINE and request.sender_account is not None
-            else Sender(
+            else Party(
                 kind=request.sender_kind,
                 name=request.sender_name,
                 identifier=request.sender_identifier,
@@ -548,7 +547,7 @@ def internal_note_send(
             actor=actor,
             administration=administration,
             channel=Channel.INTERNAL,
-            sender=Sender(kind=SenderKind.ADMINISTRATION, name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
+            sender=Party(kind=SenderKind.ADMINISTRATION, name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
             subject=subject,
             body=text.body_ar or text.body_fr,
             files=check_files([bytes_upload(letter, f"{outgoing.number}.pdf")]),

@@ -11,8 +11,8 @@ from documents.intake import CheckedFile
 from registry.idempotency import Idempotency
 from registry.models import Correspondence
 from registry.services import (
+    Party,
     Registration,
-    Sender,
     correspondence_register,
 )
 from tenancy.models import Administration, Service, User
@@ -55,7 +55,7 @@ def request_register(
     actor: User | None,
     administration: Administration | None,
     channel: str,
-    sender: Sender,
+    sender: Party,
     subject: str,
     body: str = "",
     files: Sequence[CheckedFile] = (),

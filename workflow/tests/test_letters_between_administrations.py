@@ -22,7 +22,7 @@ from documents.testing import pdf_text
 from exchange import services as exchange
 from registry.models import Channel, Correspondence
 from registry.receipts import receipt_data, receipt_issue
-from registry.services import Sender
+from registry.services import Party
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_service
 from workflow import services
@@ -53,7 +53,7 @@ def _counter_letter(commune, clerk, *, kind: str, procedure: str = "") -> Corres
         actor=clerk,
         administration=commune,
         channel=Channel.COUNTER,
-        sender=Sender(kind=kind, name="Agence urbaine de Test"),
+        sender=Party(kind=kind, name="Agence urbaine de Test"),
         subject="Avis sur le plan d'aménagement",
         files=check_files([bytes_upload(pdf_bytes(text="avis"), "avis.pdf")]),
         procedure_code=procedure,
