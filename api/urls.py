@@ -27,7 +27,8 @@ from api.schemas import administration_out as _administration_out
 from api.search import router as search_router
 from core.canonical import sha256_hex
 from core.errors import NotFound
-from core.ratelimit import client_address, rate_limit_hit
+from core.proxies import client_address
+from core.ratelimit import rate_limit_hit
 from documents.intake import check_files
 from parapheur.selectors import folder_by_file_hash
 from registry import selectors

@@ -26,3 +26,19 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
     if settings.PUBLIC_URL.startswith("http://") and "127.0.0.1" not in settings.PUBLIC_URL:
         problems.append(Warning("WASL_PUBLIC_URL is not HTTPS.", id="wasl.W003"))
     return problems
+
+
+@register("wasl", deploy=False)
+def check_secure_cookies_over_http(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """Secure cookies asked for on a site served over plain HTTP: browsers keep none of them
+    there, so the CSRF check refuses every form, sign-in included."""
+    if settings.SECURE_COOKIES and not settings.PUBLIC_URL.lower().startswith("https://"):
+        return [
+            Warning(
+                "WASL_SECURE_COOKIES is on but WASL_PUBLIC_URL is plain HTTP: browsers send secure cookies only "
+                "over HTTPS, so every form (sign-in included) will fail over plain HTTP.",
+                hint="Serve Wasl over HTTPS and set WASL_PUBLIC_URL=https://…, or unset WASL_SECURE_COOKIES.",
+                id="wasl.W010",
+            )
+        ]
+    return []

@@ -1,9 +1,16 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
+
+from core.csrf import CsrfCause, csrf_failure_cause
 
 
 @require_GET
@@ -40,3 +47,32 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _for_api(request):
         return _api_error(404, "not_found", _("Not found."))
     return render(request, "404.html", status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused by the CSRF check (``CSRF_FAILURE_VIEW``): 403, with the likely cause in
+    the reader's language and, for the administrator of the site, the setting to change. What
+    the request carried (its Origin) is shown escaped and isolated, never as markup."""
+    failure = csrf_failure_cause(request, reason)
+    if _for_api(request):
+        return _api_error(403, "csrf_failed", _("The form could not be sent: reload the page and try again."))
+    referer = str(request.META.get("HTTP_REFERER", ""))
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    back = referer if same_site else reverse("portal:home")
+    secure_url = ""
+    if failure.cause == CsrfCause.PLAIN_HTTP and settings.PUBLIC_URL.startswith("https://"):
+        # The same page at the site's HTTPS address.
+        page = urlsplit(referer) if same_site else None
+        path = page.path if page and page.path.startswith("/") else "/"
+        secure_url = settings.PUBLIC_URL + path + (f"?{page.query}" if page and page.query else "")
+    context = {
+        "cause": failure.cause.value,
+        "origin": failure.origin[:200],
+        "site": failure.site,
+        "back": back,
+        "secure_url": secure_url,
+        "public_url": settings.PUBLIC_URL,
+    }
+    return render(request, "csrf_failure.html", context, status=403)

@@ -22,6 +22,13 @@ import sys
 from typing import Any
 
 graceful_timeout = 5
+
+# Whether a request came over HTTPS is Wasl's to decide (core.proxies: X-Forwarded-Proto only
+# from WASL_TRUSTED_PROXIES). gunicorn by default believes the header from 127.0.0.1 and from Unix
+# sockets, whoever wrote it, and rewrites wsgi.url_scheme before Wasl sees the request: here it
+# reads no scheme header and trusts no peer, and the header reaches Wasl as it was sent.
+secure_scheme_headers: dict[str, str] = {}
+forwarded_allow_ips = ""
 # Seconds of its grace a worker leaves to the master (gunicorn counts whole seconds): enough to
 # run the exit functions and be reaped before the master's deadline.
 _MARGIN = 2

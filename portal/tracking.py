@@ -25,7 +25,8 @@ from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
 from core.forms import AccessibleForm
-from core.ratelimit import RateLimited, client_address, rate_limit_hit
+from core.proxies import client_address
+from core.ratelimit import RateLimited, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from documents.forms import CheckedFilesField
 from registry import selectors

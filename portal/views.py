@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.canonical import sha256_hex
-from core.ratelimit import RateLimited, client_address, rate_limit_hit
+from core.proxies import client_address
+from core.ratelimit import RateLimited, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
 from parapheur.selectors import folder_by_file_hash
 from portal.forms import (

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from core.ratelimit import client_address
+from core.proxies import client_address
 from tenancy.models import User
 from tenancy.throttles import SignInAttempt, device_remember, known_device, sign_in_attempt, sign_in_succeeded
 

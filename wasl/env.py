@@ -118,12 +118,31 @@ def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = Non
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def env_networks(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[IPNetwork]:
-    """Comma-separated addresses or networks: ``"127.0.0.1, 10.0.0.0/8, ::1"``."""
+def _networks(name: str, items: list[str], also: str = "") -> list[IPNetwork]:
     networks: list[IPNetwork] = []
-    for item in env_list(name, default, environ=environ):
+    for item in items:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ConfigurationError(f"{name}: {item!r} is not an IP address or network such as 10.0.0.0/8") from None
+            raise ConfigurationError(
+                f"{name}: {item!r} is not an IP address or network such as 10.0.0.0/8{also}"
+            ) from None
     return networks
+
+
+def env_networks(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[IPNetwork]:
+    """Comma-separated addresses or networks: ``"127.0.0.1, 10.0.0.0/8, ::1"``."""
+    return _networks(name, env_list(name, default, environ=environ))
+
+
+UNIX_SOCKET = "unix"
+
+
+def env_proxies(name: str, *, environ: Mapping[str, str] | None = None) -> tuple[list[IPNetwork], bool]:
+    """Reverse proxies: addresses or networks, and the word ``unix`` for whatever reaches the web
+    server through a Unix socket (a peer without an address). Returns the networks and whether
+    ``unix`` was listed."""
+    items = env_list(name, [], environ=environ)
+    unix = any(item.lower() == UNIX_SOCKET for item in items)
+    addresses = [item for item in items if item.lower() != UNIX_SOCKET]
+    return _networks(name, addresses, also=", or unix"), unix

@@ -20,7 +20,7 @@ from wasl.env import (
     env_flag,
     env_int,
     env_list,
-    env_networks,
+    env_proxies,
     env_rate,
     env_size,
     env_str,
@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request's scheme (HTTPS or not) as a trusted proxy says, before anything reads it.
+    "core.proxies.ProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -234,8 +236,9 @@ LOGIN_MAX_DELAY = env_int("WASL_LOGIN_MAX_DELAY", 900, minimum=1)
 # Password-reset requests per e-mail address asked about, and per client address.
 RATE_RESET_ACCOUNT = env_rate("WASL_RATE_RESET_ACCOUNT", "3/h")
 RATE_RESET_ADDRESS = env_rate("WASL_RATE_RESET_ADDRESS", "10/h")
-# Reverse proxies whose X-Forwarded-For is believed (addresses or networks).
-TRUSTED_PROXIES = env_networks("WASL_TRUSTED_PROXIES", [])
+# Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
+# networks, and `unix` for a Unix socket): core.proxies.
+TRUSTED_PROXIES, TRUSTED_UNIX_SOCKET = env_proxies("WASL_TRUSTED_PROXIES")
 RATE_VERIFY = env_rate("WASL_RATE_VERIFY", "60/m")
 API_TOKEN_TTL_HOURS = env_int("WASL_API_TOKEN_TTL_HOURS", 24, minimum=1)
 # How long an API Idempotency-Key (and the answer kept with it) is remembered.
@@ -293,18 +296,23 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("WASL_EMAIL_FROM", "Wasl <no-reply@wasl.localhost>")
 
-# Security: secure cookies and HSTS unless serving the local demo over plain HTTP.
-SECURE_COOKIES = env_bool("WASL_SECURE_COOKIES", not DEMO)
+# Security. Served over HTTPS (WASL_PUBLIC_URL https://…), cookies travel only over HTTPS and
+# browsers are told to use nothing else for a year (HSTS); served over plain HTTP, neither, or
+# no form could be posted (a browser keeps no secure cookie from a plain HTTP page). Whether a
+# request came over HTTPS is the connection's own scheme, or what a trusted proxy says in
+# X-Forwarded-Proto (core.proxies.ProxyHeadersMiddleware): not Django's SECURE_PROXY_SSL_HEADER,
+# which believes the header from any client. CSRF failures get a page naming the likely cause.
+HTTPS = PUBLIC_URL.lower().startswith("https://")
+SECURE_COOKIES = env_bool("WASL_SECURE_COOKIES", HTTPS)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_HSTS_SECONDS = env_int("WASL_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if SECURE_COOKIES:
-    SECURE_HSTS_SECONDS = 31536000
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from django.test import Client, RequestFactory
 
-from core.ratelimit import client_address
+from core.proxies import client_address
 from tenancy.testing import PASSWORD, make_user
 
 PROXIES = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1")]
