@@ -94,7 +94,7 @@ def test_trusted_proxies_may_name_the_unix_socket(read_settings):
     assert values["TRUSTED_UNIX_SOCKET"] is True
     assert [str(network) for network in values["TRUSTED_PROXIES"]] == ["127.0.0.1/32"]
     assert read_settings(WASL_TRUSTED_PROXIES="::1")["TRUSTED_UNIX_SOCKET"] is False
-    with pytest.raises(ConfigurationError, match="WASL_TRUSTED_PROXIES: 'socket' is not .* or unix"):
+    with pytest.raises(ConfigurationError, match=r"WASL_TRUSTED_PROXIES: 'socket' is not .* or unix"):
         read_settings(WASL_TRUSTED_PROXIES="socket")
 
 
