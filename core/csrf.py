@@ -69,7 +69,8 @@ def _browser_origin(request: HttpRequest) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts and parts.scheme and parts.netloc else ""
 
 
-def _host(request: HttpRequest) -> str:
+def request_host(request: HttpRequest) -> str:
+    """The request's host, or empty when it is not an allowed one."""
     try:
         return request.get_host()
     except DisallowedHost:
@@ -82,7 +83,7 @@ def _hostname(netloc: str) -> str:
 
 
 def csrf_failure_cause(request: HttpRequest, reason: str) -> CsrfFailure:
-    host = _host(request)
+    host = request_host(request)
     site = f"{request.scheme}://{host}" if host else ""
     origin = _browser_origin(request)
     if not request.is_secure():

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET
 
-from core.csrf import CsrfCause, csrf_failure_cause
+from core.csrf import CsrfCause, csrf_failure_cause, request_host
 
 
 @require_GET
@@ -58,7 +58,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return _api_error(403, "csrf_failed", _("The form could not be sent: reload the page and try again."))
     referer = str(request.META.get("HTTP_REFERER", ""))
     same_site = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        referer, allowed_hosts={request_host(request)} - {""}, require_https=request.is_secure()
     )
     back = referer if same_site else reverse("portal:home")
     secure_url = ""
