@@ -46,6 +46,7 @@ class ProcedureOut(Schema):
     code: str
     name_ar: str
     name_fr: str
+    name_zgh: str = Field(description="The name in Amazigh (Tifinagh); empty when the administration gave none.")
     legal_basis: str
     max_delay_days: int
     delay_kind: str
@@ -72,6 +73,7 @@ def procedures(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
             "code": p.code,
             "name_ar": p.name_ar,
             "name_fr": p.name_fr,
+            "name_zgh": p.name_zgh,
             "legal_basis": p.legal_basis,
             "max_delay_days": p.delay_days,
             "delay_kind": p.delay_kind,

@@ -15,8 +15,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
+from core.errors import Refused
 from core.forms import AccessibleForm, BoundedDateField
 from desk.forms import procedures_field, services_field
+from starter.selectors import starter_offer, starter_preview
+from starter.services import starter_catalogue_load
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.selectors import administration_for_staff
 from workflow import catalogue as changes
@@ -103,18 +106,53 @@ def _admin(request: HttpRequest, code: str) -> tuple[User, Administration]:
 def procedures(request: HttpRequest, code: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     administration = administration_for_staff(user, code, READERS)
-    rows = (
-        Procedure.objects.filter(administration=administration).select_related("service").prefetch_related("documents")
+    rows = list(
+        Procedure.objects.filter(administration=administration)
+        .select_related("service")
+        .prefetch_related("documents")
+        .order_by("code")
     )
     is_admin = bool(administration_for_staff_or_none(user, code))
+    # An empty catalogue of a commune: its admins are offered the starter catalogue.
+    offer = starter_offer(administration) if is_admin and not rows else None
     return render(
         request,
         "desk/procedures.html",
         {
             "administration": administration,
             "section": "catalogue",
-            "procedures": rows.order_by("code"),
+            "procedures": rows,
             "is_admin": is_admin,
+            "starter": offer,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def starter(request: HttpRequest, code: str) -> HttpResponse:
+    """The starter catalogue: what it holds and what loading it creates here (GET), loading it (POST)."""
+    user, administration = _admin(request, code)
+    if request.method == "POST":
+        try:
+            report = starter_catalogue_load(actor=user, administration=administration)
+        except Refused as refused:
+            messages.error(request, refused.message)
+            return redirect("desk:starter", code=administration.code)
+        messages.success(
+            request,
+            _("Starter catalogue loaded: %(created)d entries created, %(kept)d kept as they were. Edit them here.")
+            % {"created": report.created_count, "kept": report.kept_count},
+        )
+        return redirect("desk:procedures", code=administration.code)
+    return render(
+        request,
+        "desk/starter.html",
+        {
+            "administration": administration,
+            "section": "catalogue",
+            "preview": starter_preview(administration),
+            "is_commune": administration.kind == Administration.Kind.COMMUNE,
         },
     )
 
@@ -287,10 +325,12 @@ def routing_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
     class Meta:
         model = LetterTemplate
-        fields = ["code", "name", "body_ar", "body_fr", "is_active"]
+        fields = list(changes.TEMPLATE_FIELDS)
         widgets = {
             "body_ar": forms.Textarea(attrs={"rows": 8, "dir": "rtl"}),
             "body_fr": forms.Textarea(attrs={"rows": 8, "dir": "ltr"}),
+            "recourse_ar": forms.Textarea(attrs={"rows": 3, "dir": "rtl"}),
+            "recourse_fr": forms.Textarea(attrs={"rows": 3, "dir": "ltr"}),
         }
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
@@ -320,6 +360,12 @@ class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
     def clean_body_fr(self) -> str:
         return self._checked("body_fr")
 
+    def clean_recourse_ar(self) -> str:
+        return self._checked("recourse_ar")
+
+    def clean_recourse_fr(self) -> str:
+        return self._checked("recourse_fr")
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -328,7 +374,7 @@ def letters(request: HttpRequest, code: str, pk: int | None = None) -> HttpRespo
     template = get_object_or_404(LetterTemplate, pk=pk, administration=administration) if pk else None
     form = LetterTemplateForm(request.POST or None, instance=template, administration=administration)
     if request.method == "POST" and form.is_valid():
-        values = {name: form.cleaned_data[name] for name in ("code", "name", "body_ar", "body_fr", "is_active")}
+        values = {name: form.cleaned_data[name] for name in changes.TEMPLATE_FIELDS}
         changes.letter_template_save(actor=user, administration=administration, template=template, values=values)
         messages.success(request, _("Template saved."))
         return redirect("desk:letters", code=administration.code)

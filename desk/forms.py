@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -238,6 +239,12 @@ class CompletionForm(AccessibleForm):
     documents = CatalogueDocumentsField(
         label=_("Missing documents"), coerce=int, widget=forms.CheckboxSelectMultiple, choices=()
     )
+    template = ObjectChoiceField(
+        label=_("Letter template (optional)"),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Its text is the letter's when you leave both messages empty."),
+    )
     body_ar = forms.CharField(
         label=_("Message in Arabic (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3, "dir": "rtl"})
     )
@@ -245,10 +252,16 @@ class CompletionForm(AccessibleForm):
         label=_("Message in French (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 3, "dir": "ltr"})
     )
 
-    def __init__(self, *args: Any, documents: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, documents: list[Any], templates: Sequence[Any] = (), **kwargs: Any) -> None:
         """``documents``: the procedure's catalogue; only those the person may be asked for are
-        offered (a document another administration holds is asked of that administration)."""
+        offered (a document another administration holds is asked of that administration).
+        ``templates``: the administration's active letter templates, to start the letter from."""
         super().__init__(*args, **kwargs)
+        chooser = self.fields["template"]
+        assert isinstance(chooser, ObjectChoiceField)
+        chooser.set_objects(templates, lambda template: str(template.name))
+        if not templates:
+            del self.fields["template"]
         field = self.fields["documents"]
         assert isinstance(field, CatalogueDocumentsField)
         field.choices = [(d.pk, f"{d.name_ar} / {d.name_fr}") for d in documents if not d.held_elsewhere]

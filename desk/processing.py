@@ -238,13 +238,22 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
     if actions["assign_agent"]:
         context["agent_form"] = AgentForm(candidates=services.agent_candidates(case), prefix="agent")
     if actions["request_completion"] and case.procedure is not None:
-        completion = CompletionForm(documents=list(case.procedure.documents.all()), prefix="completion")
+        completion = CompletionForm(
+            documents=list(case.procedure.documents.all()),
+            templates=_templates(scope.administration),
+            prefix="completion",
+        )
         if completion.offers_documents:  # not when every document is held by another administration
             context["completion_form"] = completion
     if actions["note"]:
         context["note_form"] = NoteForm(prefix="note")
     context.update(held_items(case, may_ask=actions["request_completion"]))
     return context
+
+
+def _templates(administration: Any) -> list[LetterTemplate]:
+    """The administration's active letter templates, to start a letter from."""
+    return list(LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name"))
 
 
 ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
@@ -291,13 +300,20 @@ def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpRe
             messages.success(request, _("Handling started."))
         elif action == "request_completion":
             documents = list(case.procedure.documents.all()) if case.procedure else []
-            form = CompletionForm(request.POST, documents=documents, prefix="completion")
+            form = CompletionForm(
+                request.POST, documents=documents, templates=_templates(scope.administration), prefix="completion"
+            )
             if form.is_valid():
+                data = form.cleaned_data
+                template = data.get("template")
+                text = LetterText(body_ar=data["body_ar"], body_fr=data["body_fr"])
+                if template is not None and not (text.body_ar.strip() or text.body_fr.strip()):
+                    filled = template_prefill(
+                        template, case.correspondence, service=case.service, procedure=case.procedure
+                    )
+                    text = LetterText(body_ar=filled["body_ar"], body_fr=filled["body_fr"])
                 reply = services.case_request_completion(
-                    actor=user,
-                    case_id=case.pk,
-                    document_ids=form.cleaned_data["documents"],
-                    text=LetterText(body_ar=form.cleaned_data["body_ar"], body_fr=form.cleaned_data["body_fr"]),
+                    actor=user, case_id=case.pk, document_ids=data["documents"], text=text, template=template
                 )
                 messages.success(
                     request,
@@ -335,6 +351,8 @@ def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
             "template": template.pk,
             **template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure),
         }
+        if template.recourse_ar.strip() or template.recourse_fr.strip():
+            initial["decision"] = "reject"  # only a rejection states a route of recourse
     form = ReplyForm(request.POST or None, request.FILES or None, administration=administration, initial=initial)
     context = {
         "administration": administration,

@@ -32,6 +32,7 @@ urlpatterns = [
     path("<str:code>/c/<id:pk>/sealed/<str:token>.pdf", processing.sealed_document, name="sealed_document"),
     path("<str:code>/procedures/", catalogue.procedures, name="procedures"),
     path("<str:code>/procedures/new/", catalogue.procedure_edit, name="procedure_new"),
+    path("<str:code>/procedures/starter/", catalogue.starter, name="starter"),
     path("<str:code>/procedures/<id:pk>/", catalogue.procedure_edit, name="procedure_edit"),
     path("<str:code>/calendar/", catalogue.calendar, name="calendar"),
     path("<str:code>/calendar/<id:pk>/delete/", catalogue.calendar_delete, name="calendar_delete"),

@@ -349,7 +349,7 @@ def _seed_catalogue(administration: Administration, services: dict[tuple[str, st
             DocumentLine(ar, fr, holder, holder, kind)
             for ar, fr, holder, kind in spec["documents"]  # type: ignore[attr-defined]
         ]
-        procedure_save(actor=None, administration=administration, procedure=None, values=values, documents=documents)  # type: ignore[arg-type]
+        procedure_save(actor=None, administration=administration, procedure=None, values=values, documents=documents)
         created += 1
     for code, name, body_ar, body_fr in DEMO_TEMPLATES:
         LetterTemplate.objects.get_or_create(
@@ -388,7 +388,7 @@ def _seed_parapheur(administration: Administration) -> int:
     if Circuit.objects.filter(administration=administration, code="DECISION").exists():
         return 0
     circuit_save(
-        actor=None,  # type: ignore[arg-type]
+        actor=None,
         administration=administration,
         circuit=None,
         values={"code": "DECISION", "name": "Décision / قرار", "document_type": "decision", "adjustable": True},

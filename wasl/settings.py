@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "registry",
     "workflow",
     "parapheur",
+    # The starter catalogue a commune loads (services, procedures, templates, a circuit, rules).
+    "starter",
     "exchange",
     "search",
     # Presentation layers.

@@ -31,6 +31,7 @@ PROCEDURE_FIELDS = (
     "code",
     "name_ar",
     "name_fr",
+    "name_zgh",
     "legal_basis",
     "is_investment",
     "delay_days",
@@ -44,7 +45,7 @@ PROCEDURE_FIELDS = (
 
 def procedure_save(
     *,
-    actor: User,
+    actor: User | None,
     administration: Administration,
     procedure: Procedure | None,
     values: dict[str, Any],
@@ -52,7 +53,8 @@ def procedure_save(
 ) -> Procedure:
     """Create or update a procedure and replace its list of documents.
 
-    Requests already deposited keep the terms their receipt states.
+    Requests already deposited keep the terms their receipt states. ``actor`` is None for an
+    operator's command (the starter catalogue loaded from the command line).
     """
     with transaction.atomic():
         if procedure is None:
@@ -120,7 +122,7 @@ def calendar_day_delete(*, actor: User, entry: CalendarDay) -> None:
 
 def routing_rule_add(
     *,
-    actor: User,
+    actor: User | None,
     administration: Administration,
     service: Service,
     procedure: Procedure | None,
@@ -151,18 +153,22 @@ def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
         rule.delete()
 
 
+TEMPLATE_FIELDS = ("code", "name", "body_ar", "body_fr", "recourse_ar", "recourse_fr", "is_active")
+TEMPLATE_TEXTS = ("body_ar", "body_fr", "recourse_ar", "recourse_fr")
+
+
 def letter_template_save(
-    *, actor: User, administration: Administration, template: LetterTemplate | None, values: dict[str, Any]
+    *, actor: User | None, administration: Administration, template: LetterTemplate | None, values: dict[str, Any]
 ) -> LetterTemplate:
     """Create or update a letter template. Raises TemplateTextError, changing nothing, when a
     text is not text with the list's variables only (the form shows the same message first)."""
-    for name in ("body_ar", "body_fr"):
+    for name in TEMPLATE_TEXTS:
         if name in values:
             check_template_text(str(values[name]))
     with transaction.atomic():
         if template is None:
             template = LetterTemplate(administration=administration)
-        for name in ("code", "name", "body_ar", "body_fr", "is_active"):
+        for name in TEMPLATE_FIELDS:
             if name in values:
                 setattr(template, name, values[name])
         template.save()

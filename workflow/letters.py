@@ -117,7 +117,8 @@ def letter_values(
 def template_prefill(
     template: LetterTemplate, request: Correspondence, *, service: Service | None, procedure: Any
 ) -> dict[str, str]:
-    """The template's Arabic and French texts filled with the request's values."""
+    """The template's Arabic and French texts, and its route of recourse, filled with the
+    request's values (the keys of a reply's form: body_ar, body_fr, recourse_ar, recourse_fr)."""
     values = {
         language: letter_values(
             request,
@@ -130,6 +131,8 @@ def template_prefill(
     return {
         "body_ar": fill_template(template.body_ar, values["ar"]),
         "body_fr": fill_template(template.body_fr, values["fr"]),
+        "recourse_ar": fill_template(template.recourse_ar, values["ar"]),
+        "recourse_fr": fill_template(template.recourse_fr, values["fr"]),
     }
 
 

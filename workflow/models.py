@@ -12,16 +12,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from core.languages import in_language
 from registry.models import Correspondence
-from tenancy.models import Administration, Service, code_validator
-
-
-def _in_language(name_ar: str, name_fr: str) -> str:
-    """Arabic in the Arabic interface; French otherwise (Amazigh names are not kept for these)."""
-    return name_ar if (get_language() or "ar").split("-")[0] == "ar" else name_fr
+from tenancy.models import Administration, MultilingualName, Service, code_validator
 
 
 def delay_text(days: int, kind: str) -> str:
@@ -46,13 +42,12 @@ class SilenceRule(models.TextChoices):
     NONE = "none", _("No rule")
 
 
-class Procedure(models.Model):
-    """One administrative procedure of an administration's published catalogue."""
+class Procedure(MultilingualName):
+    """One administrative procedure of an administration's published catalogue, named in Arabic,
+    French and Amazigh (``name`` is the reader's)."""
 
     administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="procedures")
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
-    name_ar = models.CharField(_("name in Arabic"), max_length=200)
-    name_fr = models.CharField(_("name in French"), max_length=200)
     legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
     is_investment = models.BooleanField(_("investment file"), default=False)
     delay_days = models.PositiveSmallIntegerField(
@@ -76,10 +71,6 @@ class Procedure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name_fr}"
-
-    @property
-    def name(self) -> str:
-        return _in_language(self.name_ar, self.name_fr)
 
     @property
     def delay_label(self) -> str:
@@ -110,7 +101,8 @@ class ProcedureDocument(models.Model):
 
     @property
     def name(self) -> str:
-        return _in_language(self.name_ar, self.name_fr)
+        """The name in the reader's language (Arabic for an Amazigh reader: no Amazigh name is kept)."""
+        return in_language(self.name_ar, self.name_fr)
 
     @property
     def held_elsewhere(self) -> bool:
@@ -156,13 +148,16 @@ class RoutingRule(models.Model):
 
 
 class LetterTemplate(models.Model):
-    """A reply model: bilingual text with variables such as {number} or {sender_name}."""
+    """A reply model: bilingual text with variables such as {number} or {sender_name}, and for a
+    rejection the route of recourse the letter states in its own box."""
 
     administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="letter_templates")
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
     name = models.CharField(_("name"), max_length=120)
     body_ar = models.TextField(_("text in Arabic"), blank=True)
     body_fr = models.TextField(_("text in French"), blank=True)
+    recourse_ar = models.TextField(_("route of recourse in Arabic (rejections)"), blank=True)
+    recourse_fr = models.TextField(_("route of recourse in French (rejections)"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -195,7 +195,7 @@ def procedure_choices(administration: Administration) -> list[Procedure]:
     """The administration's procedures, open or not, for filters."""
     return list(
         Procedure.objects.filter(administration=administration)
-        .only("id", "code", "name_ar", "name_fr", "is_active")
+        .only("id", "code", "name_ar", "name_fr", "name_zgh", "is_active")
         .order_by("code")
     )
 

@@ -31,7 +31,7 @@ def make_procedure(
     documents: list[DocumentLine] | None = None,
 ) -> Procedure:
     return procedure_save(
-        actor=None,  # type: ignore[arg-type]
+        actor=None,
         administration=administration,
         procedure=None,
         values={

@@ -97,8 +97,11 @@ def _members(administration: Administration) -> dict[int, set[str]]:
     return found
 
 
-def _check_steps(administration: Administration, specs: Sequence[StepSpec]) -> _Checked:
-    """Refuse steps that cannot be carried out: nobody to act, people from elsewhere."""
+def _check_steps(administration: Administration, specs: Sequence[StepSpec], *, vacant_roles: bool = False) -> _Checked:
+    """Refuse steps that cannot be carried out: nobody to act, people from elsewhere.
+
+    ``vacant_roles``: a step may name a role nobody holds yet (a circuit template saved before
+    the staff are appointed); a folder sent through it is refused until someone holds it."""
     if not any(spec.kind in BLOCKING for spec in specs):
         raise FolderRefused("no_steps", _("A circuit needs at least one visa or signature."), field="steps")
     members = _members(administration)
@@ -115,7 +118,7 @@ def _check_steps(administration: Administration, specs: Sequence[StepSpec]) -> _
                 raise FolderRefused("bad_step", _("Step %(n)d names no role that can act.") % where, field="steps")
             if spec.service_id is not None and spec.service_id not in services:
                 raise FolderRefused("bad_step", _("Step %(n)d names a service from elsewhere.") % where, field="steps")
-            if not role_holders(administration, spec.role, spec.service_id):
+            if not vacant_roles and not role_holders(administration, spec.role, spec.service_id):
                 raise FolderRefused("nobody", _("Nobody holds the role asked at step %(n)d.") % where, field="steps")
             continue
         wanted = 1 if spec.actor_kind == ActorKind.PERSON else None
@@ -146,14 +149,19 @@ def role_holders(administration: Administration, role: str, service_id: int | No
 
 def circuit_save(
     *,
-    actor: User,
+    actor: User | None,
     administration: Administration,
     circuit: Circuit | None,
     values: dict[str, object],
     steps: Sequence[StepSpec],
+    vacant_roles: bool = False,
 ) -> Circuit:
-    """Create or change a circuit template (folders under way keep their own copy of steps)."""
-    _check_steps(administration, steps)
+    """Create or change a circuit template (folders under way keep their own copy of steps).
+
+    ``vacant_roles``: accept steps that name a role nobody holds yet (the starter catalogue of
+    a new administration, loaded before its staff are appointed). ``actor`` is None for an
+    operator's command."""
+    _check_steps(administration, steps, vacant_roles=vacant_roles)
     code = str(values["code"]).strip().upper()
     clash = Circuit.objects.filter(administration=administration, code=code)
     if circuit is not None:

@@ -332,12 +332,17 @@ def case_reply_draft(
 
 
 def case_request_completion(
-    *, actor: User, case_id: int, document_ids: Sequence[int], text: LetterText | None = None
+    *,
+    actor: User,
+    case_id: int,
+    document_ids: Sequence[int],
+    text: LetterText | None = None,
+    template: LetterTemplate | None = None,
 ) -> Reply:
     """Ask the depositor, once, for documents of the procedure's catalogue; the clock stops.
 
     Only documents the catalogue lists can be asked for, and none that another
-    administration holds (law 55-19).
+    administration holds (law 55-19). ``template``: the letter template the text came from.
     """
     text = text or LetterText()
     _check_text(text)
@@ -345,6 +350,10 @@ def case_request_completion(
         case = _locked_case(case_id)
         scope = _scope(actor, case)
         _handler_check(scope, case, actor)
+        if template is not None and template.administration_id != case.administration_id:
+            raise ActionRefused(
+                "unknown_template", _("Choose a letter template of this administration."), field="template"
+            )
         if case.completion_requested:
             raise ActionRefused(
                 "completion_already_requested",
@@ -390,7 +399,7 @@ def case_request_completion(
             kind=Reply.Kind.COMPLETION,
             text=text,
             items=items,
-            template=None,
+            template=template,
             attachment=None,
             attachment_name="",
         )
