@@ -141,7 +141,7 @@ def starter(request: HttpRequest, code: str) -> HttpResponse:
             return redirect("desk:starter", code=administration.code)
         messages.success(
             request,
-            _("Starter catalogue loaded: %(created)d entries created, %(kept)d kept as they were. Edit them here.")
+            _("Starter catalogue loaded. Created: %(created)d; kept as they were: %(kept)d. Edit them here.")
             % {"created": report.created_count, "kept": report.kept_count},
         )
         return redirect("desk:procedures", code=administration.code)

@@ -149,6 +149,15 @@ class ServiceForm(AccessibleForm):
         return str(code)
 
 
+class ServiceNamesForm(AccessibleForm):
+    """A service's names and location (its code and place in the tree do not change here)."""
+
+    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200)
+    name_fr = forms.CharField(label=_("Name in French"), max_length=200)
+    name_zgh = forms.CharField(label=_("Name in Amazigh (Tifinagh)"), max_length=200, required=False)
+    location = forms.CharField(label=_("Location"), max_length=120, required=False)
+
+
 class StaffGrantForm(AccessibleForm):
     email = forms.EmailField(label=_("E-mail address"))
     full_name = forms.CharField(

@@ -58,6 +58,7 @@ urlpatterns = [
     path("<str:code>/c/<id:pk>/held/ask/", once_only.held_ask, name="held_ask"),
     path("<str:code>/c/<id:pk>/held/<uuid:request_id>.pdf", once_only.held_copy, name="held_copy"),
     path("<str:code>/services/", views.services, name="services"),
+    path("<str:code>/services/<id:pk>/", views.service_edit, name="service_edit"),
     path("<str:code>/staff/", views.staff, name="staff"),
     path("<str:code>/staff/<id:membership_id>/revoke/", views.staff_revoke, name="staff_revoke"),
 ]

@@ -23,7 +23,7 @@ from audit.services import audit_record
 from core.bidi import isolated
 from core.errors import NotFound
 from core.uploads import upload_accepted, upload_refused
-from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, StaffGrantForm
+from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, ServiceNamesForm, StaffGrantForm
 from desk.processing import case_context
 from registry import selectors
 from registry.checkpoints import checkpoint_make
@@ -34,7 +34,7 @@ from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.models import Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
-from tenancy.services import membership_grant, membership_revoke, service_create
+from tenancy.services import membership_grant, membership_revoke, service_create, service_rename
 from workflow.access import scope_of
 from workflow.models import Case
 from workflow.services import request_register
@@ -231,6 +231,27 @@ def services(request: HttpRequest, code: str) -> HttpResponse:
         request,
         "desk/services.html",
         {"administration": administration, "services": rows, "form": form, "section": "services"},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    """Rename a service: its names in Arabic, French and Amazigh, and its location."""
+    user: User = request.user  # type: ignore[assignment]
+    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    service = get_object_or_404(Service, pk=pk, administration=administration)
+    initial = {name: getattr(service, name) for name in ("name_ar", "name_fr", "name_zgh", "location")}
+    form = ServiceNamesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        service_rename(actor=user, service=service, **form.cleaned_data)
+        messages.success(request, _("Service %(code)s saved.") % {"code": service.code})
+        return redirect("desk:services", code=administration.code)
+    return render(
+        request,
+        "desk/service_edit.html",
+        {"administration": administration, "service": service, "form": form, "section": "services"},
         status=400 if form.is_bound else 200,
     )
 

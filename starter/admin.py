@@ -83,11 +83,12 @@ class AdministrationAdmin(tenancy_admin.AdministrationAdmin):
                     request,
                     _(
                         "The catalogue of %(code)s is empty. Its administrators can load the starter catalogue "
-                        "from the desk (%(url)s), or an operator with: manage.py load_catalogue %(code)s"
+                        "from the desk (%(url)s), or an operator with the command: %(command)s"
                     )
                     % {
                         "code": administration.code,
                         "url": reverse("desk:starter", args=[administration.code]),
+                        "command": f"manage.py load_catalogue {administration.code}",
                     },
                 )
             return
@@ -98,6 +99,6 @@ class AdministrationAdmin(tenancy_admin.AdministrationAdmin):
             return
         messages.success(
             request,
-            _("Starter catalogue loaded into %(code)s: %(created)d entries created, %(kept)d kept as they were.")
+            _("Starter catalogue loaded into %(code)s. Created: %(created)d; kept as they were: %(kept)d.")
             % {"code": administration.code, "created": report.created_count, "kept": report.kept_count},
         )

@@ -225,6 +225,27 @@ def service_create(
     return service
 
 
+def service_rename(
+    *, actor: User | None, service: Service, name_ar: str, name_fr: str, name_zgh: str = "", location: str = ""
+) -> Service:
+    """Change a service's names (Arabic, French, Amazigh) and location; its code, place in the
+    tree and everything routed to it stay as they are."""
+    with transaction.atomic():
+        before = {"name_ar": service.name_ar, "name_fr": service.name_fr, "name_zgh": service.name_zgh}
+        service.name_ar, service.name_fr = name_ar.strip(), name_fr.strip()
+        service.name_zgh, service.location = name_zgh.strip(), location.strip()
+        service.full_clean()
+        service.save(update_fields=["name_ar", "name_fr", "name_zgh", "location"])
+        audit_record(
+            actor=actor,
+            action="service.renamed",
+            obj=service,
+            administration=service.administration,
+            data={"code": service.code, "before": before},
+        )
+    return service
+
+
 def membership_grant(
     *, actor: User | None, user: User, administration: Administration, role: str, service: Service | None = None
 ) -> Membership:

@@ -17,7 +17,7 @@ from documents.samples import pdf_bytes
 from registry.models import Channel, Direction, Receipt
 from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
-from tenancy.models import Membership
+from tenancy.models import Membership, Service
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +50,7 @@ def signed_in(user) -> Client:
 
 
 def staff_pages(code: str, pk: int, membership_id: int) -> list[tuple[str, str]]:
+    service = Service.objects.get(administration__code=code, code="SG")
     return [
         ("get", f"/desk/{code}/"),
         ("get", f"/desk/{code}/register/new/"),
@@ -70,6 +71,10 @@ def staff_pages(code: str, pk: int, membership_id: int) -> list[tuple[str, str]]
         ("post", f"/desk/{code}/register/import/1/confirm/"),
         ("get", f"/desk/{code}/services/"),
         ("post", f"/desk/{code}/services/"),
+        ("get", f"/desk/{code}/services/{service.pk}/"),
+        ("post", f"/desk/{code}/services/{service.pk}/"),
+        ("get", f"/desk/{code}/procedures/starter/"),
+        ("post", f"/desk/{code}/procedures/starter/"),
         ("get", f"/desk/{code}/staff/"),
         ("post", f"/desk/{code}/staff/"),
         ("post", f"/desk/{code}/staff/{membership_id}/revoke/"),

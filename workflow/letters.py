@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.bidi import isolated
+from core.bidi import LRI, PDI, isolated
 from core.clock import now
 from documents.qr import qr_svg
 from documents.rendering import render_pdf
@@ -95,6 +95,12 @@ def fill_template(text: str, values: dict[str, str]) -> str:
     return templating.fill(text, values)
 
 
+def _figure(value: str, language: str) -> str:
+    """A number or a date as an Arabic text shows it: in a left-to-right isolate, without which
+    the bidi algorithm reorders its parts (2026-12-07 would read 07-12-2026)."""
+    return f"{LRI}{value}{PDI}" if language == "ar" and value else value
+
+
 def letter_values(
     request: Correspondence, *, language: str, service: Service | None, procedure_name: str
 ) -> dict[str, str]:
@@ -102,15 +108,15 @@ def letter_values(
     terms = request.terms or {}
     suffix = "ar" if language == "ar" else "fr"
     return {
-        "number": request.number,
-        "registered_on": request.registered_at.astimezone(LOCAL_ZONE).date().isoformat(),
+        "number": _figure(request.number, language),
+        "registered_on": _figure(request.registered_at.astimezone(LOCAL_ZONE).date().isoformat(), language),
         "sender_name": request.sender_name,
         "subject": request.subject,
         "procedure": procedure_name,
-        "due_on": str(terms.get("due_on", "")),
+        "due_on": _figure(str(terms.get("due_on", "")), language),
         "administration": getattr(administration, f"name_{suffix}"),
         "service": getattr(service, f"name_{suffix}") if service is not None else "",
-        "today": now().astimezone(LOCAL_ZONE).date().isoformat(),
+        "today": _figure(now().astimezone(LOCAL_ZONE).date().isoformat(), language),
     }
 
 
