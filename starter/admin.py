@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.urls import reverse
@@ -87,7 +88,7 @@ class AdministrationAdmin(tenancy_admin.AdministrationAdmin):
                     )
                     % {
                         "code": administration.code,
-                        "url": reverse("desk:starter", args=[administration.code]),
+                        "url": settings.PUBLIC_URL + reverse("desk:starter", args=[administration.code]),
                         "command": f"manage.py load_catalogue {administration.code}",
                     },
                 )

@@ -126,3 +126,20 @@ def test_the_refusal_template_prefills_the_reply_page_as_a_rejection_with_its_re
     page = client.get(f"/desk/{loaded.code}/c/{case.pk}/reply/?template={template.pk}").content.decode()
     assert "tribunal administratif compétent" in page
     assert re.search(r'<input[^>]*value="reject"[^>]*checked', page), "the decision is a rejection"
+
+
+def test_numbers_and_dates_in_an_arabic_letter_keep_their_order(loaded, citizen, agent):
+    """Inside Arabic text the bidi algorithm would show 2026-03-05 as 05-03-2026: the values a
+    template fills in are left-to-right isolates there, and only there."""
+    case = started(loaded, citizen, agent, "URB-PC-GP", "Immeuble R+4")
+    texts = filled(loaded, "ACCORD", case)
+    number = case.correspondence.number
+    assert f"\u2066{number}\u2069" in texts["body_ar"]
+    assert f" {number} " in texts["body_fr"] and "\u2066" not in texts["body_fr"]
+    reply = services.case_reply(actor=agent, case_id=case.pk, text=LetterText(**texts))
+    sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
+    registered_on = case.correspondence.registered_at.date().isoformat()
+    # Laid out as printed, the Arabic sentence shows the date as written (not reordered).
+    printed = pdf_text(storage.read_bytes(sealed.blob_id), layout=True).splitlines()
+    arabic = next(line for line in printed if "جوابا على طلبكم" in line)
+    assert registered_on in arabic and number in arabic
