@@ -191,3 +191,10 @@ def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_
     assert (service.code, service.name_fr, service.name_zgh) == ("EC", "Division de l'état civil", "ⴰⴳⵣⵣⵓⵎ")
     assert client.post(f"/desk/{commune.code}/services/{service.pk}/", {"name_ar": ""}).status_code == 400
     assert signed_in(clerk).get(f"/desk/{commune.code}/services/{service.pk}/").status_code == 404
+
+
+def test_the_api_gives_each_procedures_amazigh_name(commune, commune_admin):
+    signed_in(commune_admin).post(f"/desk/{commune.code}/procedures/starter/")
+    procedures = {p["code"]: p for p in Client().get(f"/api/v1/administrations/{commune.code}/procedures").json()}
+    assert procedures["URB-PH"]["name_zgh"] == "ⴰⵙⵓⵔⴳ ⵏ ⵓⵣⴷⴰⵖ"
+    assert procedures["URB-PH"]["legal_basis"].startswith("Loi n° 12-90")
