@@ -71,6 +71,13 @@ class AdministrationAdmin(tenancy_admin.AdministrationAdmin):
             kwargs["form"] = AdministrationAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        named = {name for _title, options in fieldsets for name in options.get("fields", ())}
+        if obj is None and "load_starter_catalogue" not in named:  # fieldsets declared without it
+            fieldsets.append((None, {"fields": ["load_starter_catalogue"]}))
+        return fieldsets
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # After the inlines: services typed in the form are the administration's before the load,
         # which keeps them and creates only the standard services whose codes are missing.
