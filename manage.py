@@ -13,6 +13,14 @@ if __name__ == "__main__":
 
         os.environ["WASL_SECRET_KEY"] = secrets.token_urlsafe(48)
         os.environ.setdefault("WASL_ALLOWED_HOSTS", "localhost")
+        os.environ.setdefault("WASL_PUBLIC_URL", "http://localhost")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from wasl.env import ConfigurationError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ConfigurationError as exc:
+        # A missing or malformed WASL_* variable: its message, not a traceback (status 78, EX_CONFIG).
+        print(f"Wasl's configuration is incomplete: {exc}", file=sys.stderr)
+        sys.exit(78)

@@ -1,8 +1,14 @@
-"""System checks for combinations of settings that are unsafe outside the demo."""
+"""System checks for combinations of settings that are unsafe outside the demo.
+
+They run with every management command and when the web server and the worker start
+(``operations.startup``). Checks of the installation's state (the PKI, the database's
+migrations) are in ``trust.checks`` and ``operations.checks``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
@@ -23,6 +29,7 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
         problems.append(
             Warning("E-mail goes to the console.", hint="Set WASL_EMAIL_HOST to send real e-mail.", id="wasl.W002")
         )
+    problems += public_url_problems()
     if settings.PUBLIC_URL.startswith("http://") and "127.0.0.1" not in settings.PUBLIC_URL:
         problems.append(Warning("WASL_PUBLIC_URL is not HTTPS.", id="wasl.W003"))
     return problems
@@ -39,6 +46,29 @@ def check_secure_cookies_over_http(app_configs: Any, **kwargs: Any) -> list[Any]
                 "over HTTPS, so every form (sign-in included) will fail over plain HTTP.",
                 hint="Serve Wasl over HTTPS and set WASL_PUBLIC_URL=https://…, or unset WASL_SECURE_COOKIES.",
                 id="wasl.W010",
+            )
+        ]
+    return []
+
+
+def public_url_problems() -> list[Any]:
+    """WASL_PUBLIC_URL, outside the demo: set, and an http(s) address with a host name."""
+    if not getattr(settings, "PUBLIC_URL_CONFIGURED", True):
+        return [
+            Error(
+                f"WASL_PUBLIC_URL is not set: receipts' QR codes and e-mailed links would point to {settings.PUBLIC_URL}.",
+                hint="Set WASL_PUBLIC_URL=https://<the host name people use> in the service's environment "
+                "(/etc/wasl/wasl.env).",
+                id="wasl.E010",
+            )
+        ]
+    parts = urlsplit(settings.PUBLIC_URL)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        return [
+            Error(
+                f"WASL_PUBLIC_URL={settings.PUBLIC_URL!r} is not a web address.",
+                hint="Set WASL_PUBLIC_URL=https://<the host name people use>, without a query.",
+                id="wasl.E011",
             )
         ]
     return []

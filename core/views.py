@@ -1,28 +1,15 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.decorators.http import require_GET
 
 from core.csrf import CsrfCause, csrf_failure_cause, request_host
 
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers, 503 otherwise."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:
-        return JsonResponse({"status": "unavailable", "database": False}, status=503)
-    return JsonResponse({"status": "ok", "database": True})
 
 
 def _for_api(request: HttpRequest) -> bool:

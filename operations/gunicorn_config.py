@@ -11,6 +11,12 @@ of its pool (one still reading a slow upload never ends) and frees every object 
 interpreter, seconds of work on a busy machine. So a worker here stops waiting for its requests
 a little before the master's deadline, then leaves at once after the exit functions ran: what
 the interpreter would free, the kernel frees.
+
+Starting, the master runs Wasl's start-up checks (``operations.readiness``) in a child process
+before it listens: when one fails, the problems are printed one per line with their fix and the
+master exits with status 78 (``operations.startup.REFUSED``), instead of booting workers that
+fail one after another. After a reload (``kill -HUP``, new code) each new worker checks for
+itself, as ``wasl/wsgi.py`` does under a gunicorn started without these hooks.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import logging
 import os
 import sys
 from typing import Any
+
+from operations.startup import already_checked, check_in_child, forget_checked, mark_checked
 
 graceful_timeout = 5
 
@@ -34,6 +42,22 @@ forwarded_allow_ips = ""
 _MARGIN = 2
 
 logger = logging.getLogger("gunicorn.error")
+
+
+def on_starting(server: Any) -> None:
+    if already_checked():  # by `manage.py serve`, which started this gunicorn
+        return
+    status = check_in_child("web server")
+    if status != 0:
+        if server.pidfile is not None:
+            server.pidfile.unlink()
+        sys.exit(status if status > 0 else 1)
+    mark_checked()  # the workers, forked from here, need not check again
+
+
+def on_reload(server: Any) -> None:
+    # New workers may run new code, against a database not yet migrated for it: they check.
+    forget_checked()
 
 
 def post_worker_init(worker: Any) -> None:

@@ -8,7 +8,8 @@ started (gunicorn's workers, a child of the task worker) is stopped with it.
 
 A program that dies is restarted at once and the log says so. One that keeps dying soon after
 it starts is restarted after a growing delay (2, 4, 8 … 60 s), so a broken configuration does
-not spin the machine.
+not spin the machine. One that refuses to start (status 78, ``operations.startup.REFUSED``: it
+printed what to fix) is not restarted: everything stops, as restarting would not help.
 
 ``serve`` itself can be killed too. Its programs then keep answering, unsupervised: the state
 file (``DATA_DIR/run/serve.json``) names them, and the next ``serve`` on the same data
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from operations.processes import ProcessRef, port_holders, signal_group, stop_group
+from operations.startup import REFUSED
 
 logger = logging.getLogger("operations.serve")
 
@@ -217,6 +219,7 @@ class Supervisor:
     cwd: Path
     details: dict[str, Any] = field(default_factory=dict)
     _stopping: int = field(default=0, init=False)  # signals received
+    refused: str = field(default="", init=False)  # the program that refused to start, if one did
     _leftovers: list[_Leftover] = field(default_factory=list, init=False)
 
     def run(self, on_started: Callable[[], None] | None = None) -> None:
@@ -285,6 +288,15 @@ class Supervisor:
         # Its group may hold what it started (gunicorn's workers): ask them to finish and leave.
         if signal_group(process.pid, signal.SIGTERM):
             self._leftovers.append(_Leftover(process.pid, now))
+        if process.returncode == REFUSED:
+            logger.error(
+                "the %s (pid %d) refused to start (what to fix is printed above); stopping everything",
+                program.name,
+                process.pid,
+            )
+            self.refused = program.name
+            self._stopping = max(self._stopping, 1)
+            return
         if uptime >= STABLE_AFTER:
             program.failures = 0
         delay = self._schedule_restart(program, now)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,3 +25,54 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
     environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="wasl.settings")
     return environment
+
+
+def production_environment(data_dir: Path, **variables: str) -> dict[str, str]:
+    """The environment of a process of an installation configured as docs/install.md says (no
+    demo): none of the suite's ``WASL_*``, its data in ``data_dir``, then ``variables``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
+    environment.update(
+        DJANGO_SETTINGS_MODULE="wasl.settings",
+        WASL_DATA_DIR=str(data_dir),
+        WASL_SECRET_KEY="production-test-" + "k" * 50,
+        WASL_ALLOWED_HOSTS="wasl.example.ma,127.0.0.1",
+        WASL_PUBLIC_URL="https://wasl.example.ma",
+        WASL_TRUSTED_PROXIES="127.0.0.1",
+        WASL_CACHE_URL="locmem://",
+        PYTHONUNBUFFERED="1",
+    )
+    environment.update(variables)
+    return environment
+
+
+class SmtpServer:
+    """A real TCP server on loopback that speaks just enough SMTP to be probed: its greeting,
+    then NOOP and QUIT. ``probes`` counts the connections it answered."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        self.probes = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            with connection, connection.makefile("rb") as lines:
+                connection.sendall(b"220 smtp.example.ma ESMTP ready\r\n")
+                for line in lines:
+                    command = line.strip().upper()
+                    if command == b"QUIT":
+                        connection.sendall(b"221 Bye\r\n")
+                        break
+                    connection.sendall(b"250 OK\r\n" if command == b"NOOP" else b"502 Not here\r\n")
+            self.probes += 1
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
+        self._socket.close()

@@ -52,7 +52,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("WASL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEMO else [])
 CSRF_TRUSTED_ORIGINS = env_list("WASL_CSRF_TRUSTED_ORIGINS", [])
-PUBLIC_URL = env_str("WASL_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Receipts' QR codes and every link sent by e-mail point under it. Outside the demo it must be
+# set: a system check (core.checks) refuses to start without it rather than print QR codes that
+# point at the loopback address.
+_public_url = env_str("WASL_PUBLIC_URL")
+PUBLIC_URL_CONFIGURED = bool(_public_url)
+PUBLIC_URL = (_public_url or "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

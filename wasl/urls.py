@@ -6,7 +6,7 @@ from django.views.i18n import set_language
 
 from api.urls import api
 from core.converters import IdConverter
-from core.views import healthz
+from operations.views import healthz
 
 register_converter(IdConverter, "id")
 

@@ -67,3 +67,20 @@ def stack_data(migrated_database, tmp_path, django_db_blocker) -> Iterator[Stack
     finally:
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database(django_db_blocker) -> Iterator[dict[str, str]]:
+    """An empty database of the kind the suite runs on, as the environment names it: nothing on
+    SQLite (a new file in the data directory), a new database on PostgreSQL (dropped at the end)."""
+    if connection.vendor == "sqlite":
+        yield {}
+        return
+    name = f"wasl_empty_{uuid.uuid4().hex[:10]}"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"WASL_DATABASE_URL": _postgres_url(name)}
+    finally:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

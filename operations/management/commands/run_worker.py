@@ -13,7 +13,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Worker
 
+from operations.heartbeat import Heartbeat
 from operations.jobs import slow_jobs, start_scheduler
+from operations.readiness import refuse_unless_ready
 
 logger = logging.getLogger("operations.worker")
 
@@ -36,12 +38,18 @@ class QueueWorker(Worker):
 
 class Command(BaseCommand):
     help = "Run the task worker (the database queue) with Wasl's periodic jobs alongside."
+    # Its own start-up checks (operations.readiness) include every system check, and more.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="Seconds between polls of an empty queue.")
         parser.add_argument("--no-periodic", action="store_true", help="Do not run the periodic jobs here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A PKI missing, the public URL unset, the database not migrated: say so and exit
+        # (operations.startup's statuses) rather than take tasks that would fail one by one.
+        refuse_unless_ready("worker")
+        Heartbeat().start()
         if not options["no_periodic"]:
             start_scheduler()
             start_scheduler(slow_jobs(), tick=2.0, name="wasl-slow-jobs")

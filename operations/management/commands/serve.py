@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from operations.demo import DEMO_ACCOUNTS
+from operations.readiness import refuse_unless_ready
+from operations.startup import REFUSED, mark_checked
 from operations.supervisor import Program, RunDirectory, ServeError, Supervisor, listening_socket, logger
 
 # A Unix socket's path must fit in 108 bytes (sun_path); a longer one is left out.
@@ -22,6 +24,8 @@ class Command(BaseCommand):
         "Serve Wasl (gunicorn) with a task worker alongside, restarting either when it dies; "
         "Ctrl-C stops both. --stop stops the one serving this data directory."
     )
+    # Its own start-up checks (operations.readiness), once it knows it may serve here.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -53,6 +57,9 @@ class Command(BaseCommand):
                 sock = listening_socket(host, port)
             except ServeError as exc:
                 raise CommandError(str(exc)) from exc
+            # Checked once here: the web server started below skips its own checks.
+            refuse_unless_ready("web server" if options["no_worker"] else "web server and worker")
+            mark_checked()
             base = f"http://{host}:{port}"
             web = self._gunicorn(sock.fileno(), host, port, options, run_directory.path)
             programs = [Program("web server", web, pass_fds=(sock.fileno(),))]
@@ -70,6 +77,8 @@ class Command(BaseCommand):
             sock.close()
         finally:
             run_directory.release()
+        if supervisor.refused:
+            raise CommandError(f"Wasl stopped: the {supervisor.refused} refused to start.", returncode=REFUSED)
         self.stdout.write("Wasl stopped.")
 
     def _gunicorn(self, fd: int, host: str, port: int, options: dict[str, Any], run: Path) -> list[str]:

@@ -1,0 +1,94 @@
+"""How Wasl's programs refuse to start, without Django: exit statuses and the gunicorn side.
+
+The checks themselves are in :mod:`operations.readiness`. This module imports nothing of Django
+or of Wasl, so that gunicorn's master can use it and still never load the application: a master
+that had would hand every worker it forks after a reload (``kill -HUP``) the code it loaded
+first.
+
+Exit statuses:
+
+- ``REFUSED`` (78, sysexits' EX_CONFIG): a configuration or state an operator must fix. A
+  supervisor should not restart the program in a loop (systemd: ``RestartPreventExitStatus=78``;
+  ``manage.py serve`` stops).
+- ``UNAVAILABLE`` (69, EX_UNAVAILABLE): only the database could not be reached; starting again
+  later may work.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterable
+
+REFUSED = 78
+UNAVAILABLE = 69
+# In the environment of processes started after the checks passed (gunicorn's workers, forked
+# from the master that checked; the web server started by `serve`), which then skip them.
+CHECKED_MARK = "_WASL_STARTUP_CHECKED"
+
+
+def print_refusal(program: str, lines: Iterable[str]) -> None:
+    print(f"Wasl's {program} will not start:", file=sys.stderr)
+    for line in lines:
+        print(f"  {line}", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def mark_checked() -> None:
+    """Processes started from here on (and their children) skip the checks: they just passed."""
+    os.environ[CHECKED_MARK] = "1"
+
+
+def forget_checked() -> None:
+    os.environ.pop(CHECKED_MARK, None)
+
+
+def already_checked() -> bool:
+    return bool(os.environ.get(CHECKED_MARK))
+
+
+def check_in_child(program: str) -> int:
+    """Run the start-up checks in a forked child process that loads Django; its exit status.
+
+    The child prints the problems (one line each, with the fix); 0 means ready.
+    """
+    pid = os.fork()
+    if pid == 0:  # the child: it never returns
+        status = 1
+        try:
+            status = _check(program)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+def _check(program: str) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wasl.settings")
+    # Django is imported here, in the child only (see the module's docstring).
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    from wasl.env import ConfigurationError
+
+    try:
+        django.setup()
+    except (ConfigurationError, ImproperlyConfigured) as exc:
+        print_refusal(program, [str(exc)])
+        return REFUSED
+    from django.db import connections
+
+    from operations.readiness import refuse_unless_ready
+
+    try:
+        refuse_unless_ready(program)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else REFUSED
+    finally:
+        connections.close_all()
+    return 0

@@ -1,0 +1,208 @@
+"""``/healthz``: each part Wasl depends on and its state; 503 only when this web server cannot
+take deposits, and nothing an anonymous caller should not see."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from operations.heartbeat import Heartbeat
+from operations.models import WorkerHeartbeat
+from operations.testing import ROOT, SmtpServer, free_port, production_environment
+from tenancy.testing import make_user
+from trust.pki import Pki
+
+ALL_OK = {"status": "ok", "database": "ok", "files": "ok", "pki": "ok", "worker": "ok", "email": "ok"}
+
+
+@pytest.fixture
+def pki_dir(tmp_path: Path, settings) -> Path:
+    directory = tmp_path / "pki"
+    Pki.create(directory, "Wasl health test")
+    settings.PKI_DIR = directory
+    settings.PKI_AUTOCREATE = False
+    return directory
+
+
+@pytest.fixture
+def ready(pki_dir, db) -> None:
+    """An installation with its PKI and a worker that has just beaten."""
+    Heartbeat().beat(starting=True)
+
+
+def _smtp(settings, port: int) -> None:
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "username": "wasl", "password": "smtp-secret"},
+        }
+    }
+
+
+def test_a_healthy_installation_answers_200_in_one_query(client, ready, django_assert_num_queries):
+    # The one query: the workers' heartbeats (which also shows the database answers).
+    with django_assert_num_queries(1):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == ALL_OK
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_without_a_worker_the_site_is_degraded_and_still_takes_requests(client, pki_dir, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {**ALL_OK, "status": "degraded", "worker": "not seen"}
+
+
+def test_a_worker_not_heard_of_for_90_seconds_is_late(client, ready):
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(seconds=95))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {**ALL_OK, "status": "degraded", "worker": "late"}
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(seconds=80))
+    assert client.get("/healthz").json() == ALL_OK
+
+
+def test_one_late_machine_does_not_hide_a_worker_that_beats(client, ready):
+    WorkerHeartbeat.objects.create(
+        host="old-machine", pid=1, started_at=timezone.now(), seen_at=timezone.now() - timedelta(hours=2)
+    )
+    assert client.get("/healthz").json()["worker"] == "ok"
+
+
+def test_a_missing_pki_makes_the_site_unavailable(client, tmp_path, settings, db):
+    settings.PKI_DIR = tmp_path / "no-pki"
+    settings.PKI_AUTOCREATE = False
+    Heartbeat().beat(starting=True)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {**ALL_OK, "status": "unavailable", "pki": "missing"}
+
+
+def test_in_the_demo_a_pki_not_made_yet_is_fine_and_is_not_made_by_healthz(client, tmp_path, settings, db):
+    settings.PKI_DIR = tmp_path / "no-pki-yet"
+    settings.PKI_AUTOCREATE = True
+    Heartbeat().beat(starting=True)
+    assert client.get("/healthz").json() == ALL_OK
+    assert not (tmp_path / "no-pki-yet").exists()
+
+
+def test_a_damaged_pki_is_unreadable(client, pki_dir, db):
+    (pki_dir / "ca.cert.pem").write_text("garbage\n")
+    Heartbeat().beat(starting=True)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["pki"] == "unreadable"
+
+
+def test_a_pki_without_timestamping_unit_is_incomplete(client, pki_dir, db):
+    (pki_dir / "tsa.cert.pem").unlink()
+    Heartbeat().beat(starting=True)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["pki"] == "incomplete"
+
+
+def test_a_file_store_that_cannot_be_written_makes_the_site_unavailable(client, ready, tmp_path, settings):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings.FILES_DIR = blocker / "files"  # cannot be created: its parent is a file
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {**ALL_OK, "status": "unavailable", "files": "not writable"}
+
+
+def test_a_file_store_not_created_yet_is_fine(client, ready, tmp_path, settings):
+    settings.FILES_DIR = tmp_path / "new" / "files"
+    assert client.get("/healthz").json()["files"] == "ok"
+
+
+def test_the_smtp_server_is_probed_by_the_worker_and_reported(client, pki_dir, db, settings):
+    server = SmtpServer()
+    _smtp(settings, server.port)
+    assert client.get("/healthz").json()["email"] == "unknown"  # no worker has tried yet
+    Heartbeat().beat(starting=True)
+    assert server.probes == 1
+    assert client.get("/healthz").json() == ALL_OK
+    server.close()
+    Heartbeat().beat()  # a worker starting later finds it gone
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {**ALL_OK, "status": "degraded", "email": "unreachable"}
+    assert server.probes == 1
+
+
+def test_a_beat_probes_the_smtp_server_only_every_few_minutes(pki_dir, db, settings):
+    server = SmtpServer()
+    _smtp(settings, server.port)
+    heartbeat = Heartbeat()
+    heartbeat.beat(starting=True)
+    heartbeat.beat()
+    heartbeat.beat()
+    assert server.probes == 1
+    server.close()
+
+
+def test_without_smtp_the_outbox_must_be_writable(client, ready, tmp_path, settings):
+    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
+    assert client.get("/healthz").json() == ALL_OK
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings.EMAIL_OUTBOX_DIR = blocker / "outbox"
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {**ALL_OK, "status": "degraded", "email": "not writable"}
+
+
+def test_an_anonymous_caller_sees_states_only_and_a_platform_administrator_the_details(
+    client, ready, settings, pki_dir, tmp_path
+):
+    server = SmtpServer()
+    _smtp(settings, server.port)
+    Heartbeat().beat()
+    anonymous = client.get("/healthz").content.decode()
+    assert "details" not in anonymous
+    for secret_or_path in (str(tmp_path), str(pki_dir), "127.0.0.1", "smtp-secret", "wasl"):
+        assert secret_or_path not in anonymous
+    client.force_login(make_user("citizen@example.ma"))
+    assert "details" not in client.get("/healthz").json()
+    client.force_login(make_user("platform@example.ma", is_staff=True))
+    details = client.get("/healthz").json()["details"]
+    assert details["email"]["server"] == f"127.0.0.1:{server.port}"
+    assert [worker["late"] for worker in details["workers"]] == [False]
+    assert "smtp-secret" not in json.dumps(details)
+    server.close()
+
+
+def test_a_database_that_does_not_answer_makes_the_site_unavailable(tmp_path):
+    """A real process whose database is a PostgreSQL port nobody listens on."""
+    environment = production_environment(
+        tmp_path,
+        WASL_DATABASE_URL=f"postgres://wasl@127.0.0.1:{free_port()}/wasl",
+        WASL_PKI_AUTOCREATE="true",
+        WASL_ALLOWED_HOSTS="testserver",
+    )
+    script = (
+        "import django, json; django.setup(); from django.test import Client; "
+        "r = Client().get('/healthz'); print(r.status_code, r.content.decode())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().split(" ", 1)
+    assert status == "503"
+    assert json.loads(body) == {
+        "status": "unavailable",
+        "database": "unavailable",
+        "files": "ok",
+        "pki": "ok",
+        "worker": "unknown",
+        "email": "ok",
+    }
