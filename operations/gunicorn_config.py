@@ -27,7 +27,7 @@ import os
 import sys
 from typing import Any
 
-from operations.startup import already_checked, check_in_child, forget_checked, mark_checked
+from operations.startup import check_in_child, checked_by_parent, forget_checked, mark_checked
 
 graceful_timeout = 5
 
@@ -45,13 +45,14 @@ logger = logging.getLogger("gunicorn.error")
 
 
 def on_starting(server: Any) -> None:
-    if already_checked():  # by `manage.py serve`, which started this gunicorn
-        return
-    status = check_in_child("web server")
-    if status != 0:
-        if server.pidfile is not None:
-            server.pidfile.unlink()
-        sys.exit(status if status > 0 else 1)
+    # Checked already by `manage.py serve`, which started this gunicorn; but a master re-executed
+    # by another (SIGUSR2, an upgrade) runs new code and checks.
+    if not (checked_by_parent() and not server.master_pid):
+        status = check_in_child("web server")
+        if status != 0:
+            if server.pidfile is not None:
+                server.pidfile.unlink()
+            sys.exit(status if status > 0 else 1)
     mark_checked()  # the workers, forked from here, need not check again
 
 

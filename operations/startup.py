@@ -23,9 +23,11 @@ from collections.abc import Iterable
 
 REFUSED = 78
 UNAVAILABLE = 69
-# In the environment of processes started after the checks passed (gunicorn's workers, forked
-# from the master that checked; the web server started by `serve`), which then skip them.
-CHECKED_MARK = "_WASL_STARTUP_CHECKED"
+# The pid of a process whose checks passed, in the environment of the processes it starts (the
+# web server started by `serve`, gunicorn's workers): its own children skip the checks. Not a
+# mere flag: a process started by another (a gunicorn re-executed for an upgrade, with new
+# code) inherits the variable but not the parent, and checks.
+CHECKED_MARK = "_WASL_STARTUP_CHECKED_BY"
 
 
 def print_refusal(program: str, lines: Iterable[str]) -> None:
@@ -36,16 +38,17 @@ def print_refusal(program: str, lines: Iterable[str]) -> None:
 
 
 def mark_checked() -> None:
-    """Processes started from here on (and their children) skip the checks: they just passed."""
-    os.environ[CHECKED_MARK] = "1"
+    """The processes this one starts from now on skip the checks: they just passed here."""
+    os.environ[CHECKED_MARK] = str(os.getpid())
 
 
 def forget_checked() -> None:
     os.environ.pop(CHECKED_MARK, None)
 
 
-def already_checked() -> bool:
-    return bool(os.environ.get(CHECKED_MARK))
+def checked_by_parent() -> bool:
+    """Whether the process that started this one ran the checks, and they passed."""
+    return os.environ.get(CHECKED_MARK) == str(os.getppid())
 
 
 def check_in_child(program: str) -> int:

@@ -11,7 +11,7 @@ application = get_wsgi_application()
 # Imported by anything else (a test, a benchmark) the application only loads.
 if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
     from operations.readiness import refuse_unless_ready
-    from operations.startup import already_checked
+    from operations.startup import checked_by_parent
 
-    if not already_checked():
+    if not checked_by_parent():
         refuse_unless_ready("web server", status=3)

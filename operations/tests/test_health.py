@@ -206,3 +206,30 @@ def test_a_database_that_does_not_answer_makes_the_site_unavailable(tmp_path):
         "worker": "unknown",
         "email": "ok",
     }
+
+
+def test_the_benchmark_writes_one_row_per_database_in_its_own_section(tmp_path):
+    from bench.healthz import BEGIN, END, report
+
+    path = tmp_path / "benchmarks.md"
+    path.write_text("# Benchmarks\n\nkept above\n")
+    result = {
+        "requests": 2000,
+        "median_ms": 2.1,
+        "p99_ms": 6.4,
+        "server_cpu_ms_per_request": 1.9,
+        "start_checked_s": 4.0,
+        "start_unchecked_s": 3.0,
+        "starts": 3,
+        "load_average": 1.2,
+        "machine": "2 cores",
+        "date": "2026-12-07 04:46 UTC",
+        "commit": "abc1234",
+    }
+    report({**result, "database": "SQLite"}, path)
+    report({**result, "database": "PostgreSQL", "median_ms": 3.3}, path)
+    report({**result, "database": "SQLite", "median_ms": 1.5}, path)
+    text = path.read_text()
+    assert text.startswith("# Benchmarks\n\nkept above\n") and text.count(BEGIN) == 1 and text.count(END) == 1
+    rows = [line for line in text.splitlines() if line.startswith(("| SQLite", "| PostgreSQL"))]
+    assert [row.split(" | ")[1] for row in rows] == ["1.50 / 6.40 ms", "3.30 / 6.40 ms"]

@@ -213,10 +213,16 @@ def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data):
         # Behind the trusted proxy: a request it says came over plain HTTP goes to HTTPS.
         assert _status_of_page(port, {"X-Forwarded-Proto": "http"}) == (301, "https://wasl.example.ma/")
         assert _status_of_page(port, {"X-Forwarded-Proto": "https"})[0] != 301
+        # Reloaded (new code, say) when the PKI has gone: its new worker checks and gunicorn stops.
+        (stack_data.data_dir / "pki").rename(stack_data.data_dir / "pki.elsewhere")
+        web.send_signal(signal.SIGHUP)
+        assert web.wait(timeout=60) == 3
     finally:
         web_log, worker_log = _stop(web), _stop(worker)
         smtp.close()
-    assert "will not start" not in web_log + worker_log
+    assert "will not start" not in worker_log
+    assert web_log.count("Wasl's web server will not start:") == 1, web_log
+    assert "wasl.E020: There is no installation PKI" in web_log and "Reason: Worker failed to boot." in web_log
 
 
 def test_check_deploy_is_clean_on_the_production_configuration(stack_data):
