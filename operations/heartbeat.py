@@ -21,8 +21,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import DatabaseError, IntegrityError, close_old_connections
 from django.db.models.functions import Now
+from django.utils.module_loading import import_string
 
 from operations.models import WorkerHeartbeat
 
@@ -39,7 +41,8 @@ logger = logging.getLogger("operations.worker")
 def smtp_options() -> dict[str, Any] | None:
     """The SMTP server's options (host, port, …) when e-mail goes by SMTP; None otherwise."""
     mailer: Mapping[str, Any] = settings.MAILERS["default"]
-    if not str(mailer["BACKEND"]).endswith("smtp.EmailBackend"):
+    backend = import_string(str(mailer["BACKEND"]))
+    if not (isinstance(backend, type) and issubclass(backend, SmtpBackend)):
         return None
     options: dict[str, Any] = dict(mailer.get("OPTIONS") or {})
     return options if options.get("host") else None
@@ -50,8 +53,10 @@ def smtp_reachable() -> bool | None:
     options = smtp_options()
     if options is None:
         return None
+    # On the SMTPS port the greeting comes inside TLS; the certificate is the sending's business.
+    client = smtplib.SMTP_SSL if options.get("use_ssl") else smtplib.SMTP
     try:
-        with smtplib.SMTP(str(options["host"]), int(options.get("port") or 25), timeout=SMTP_PROBE_TIMEOUT) as smtp:
+        with client(str(options["host"]), int(options.get("port") or 25), timeout=SMTP_PROBE_TIMEOUT) as smtp:
             smtp.noop()
     except (OSError, smtplib.SMTPException):
         return False

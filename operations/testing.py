@@ -50,7 +50,7 @@ def production_environment(data_dir: Path, **variables: str) -> dict[str, str]:
 
 class SmtpServer:
     """A real TCP server on loopback that speaks just enough SMTP to be probed: its greeting,
-    then NOOP and QUIT. ``probes`` counts the connections it answered."""
+    then NOOP and QUIT. ``probes`` counts the conversations that ended with QUIT."""
 
     def __init__(self) -> None:
         self._socket = socket.create_server(("127.0.0.1", 0))
@@ -65,15 +65,16 @@ class SmtpServer:
                 connection, _ = self._socket.accept()
             except OSError:
                 return
-            with connection, connection.makefile("rb") as lines:
+            # A client that is not speaking SMTP (a TLS handshake) may drop the connection.
+            with contextlib.suppress(OSError), connection, connection.makefile("rb") as lines:
                 connection.sendall(b"220 smtp.example.ma ESMTP ready\r\n")
                 for line in lines:
                     command = line.strip().upper()
                     if command == b"QUIT":
+                        self.probes += 1  # before the answer the client waits for
                         connection.sendall(b"221 Bye\r\n")
                         break
                     connection.sendall(b"250 OK\r\n" if command == b"NOOP" else b"502 Not here\r\n")
-            self.probes += 1
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

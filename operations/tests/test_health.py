@@ -10,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils import timezone
 
-from operations.heartbeat import Heartbeat
+from operations.heartbeat import Heartbeat, smtp_reachable
 from operations.models import WorkerHeartbeat
 from operations.testing import ROOT, SmtpServer, free_port, production_environment
 from tenancy.testing import make_user
@@ -36,11 +37,15 @@ def ready(pki_dir, db) -> None:
     Heartbeat().beat(starting=True)
 
 
-def _smtp(settings, port: int) -> None:
+class WaslSmtpBackend(SmtpBackend):
+    """An SMTP backend of Wasl's own making: still SMTP."""
+
+
+def _smtp(settings, port: int, **options: object) -> None:
     settings.MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "username": "wasl", "password": "smtp-secret"},
+            "BACKEND": f"{__name__}.WaslSmtpBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "username": "wasl", "password": "smtp-secret", **options},
         }
     }
 
@@ -146,6 +151,15 @@ def test_a_beat_probes_the_smtp_server_only_every_few_minutes(pki_dir, db, setti
     heartbeat.beat()
     heartbeat.beat()
     assert server.probes == 1
+    server.close()
+
+
+def test_on_the_smtps_port_the_probe_speaks_tls(pki_dir, db, settings):
+    server = SmtpServer()  # plain SMTP: a TLS client cannot talk to it
+    _smtp(settings, server.port)
+    assert smtp_reachable() is True
+    _smtp(settings, server.port, use_ssl=True)
+    assert smtp_reachable() is False
     server.close()
 
 
