@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.db import DatabaseError
 
-from trust.pki import CA_KEY, SEALS_DIR, TRUST_DIR, Pki, PkiMissing, SealUnavailable
+from trust.pki import CA_KEY, KEYSTORE_KEY, SEALS_DIR, TRUST_DIR, Pki, PkiMissing, SealUnavailable
 
 TAG = "wasl_pki"
 
@@ -85,6 +85,9 @@ def _unreadable_files(directory: Path) -> list[Path]:
             found.append(folder)
             continue
         found += [path for path in folder.glob("*.pem") if not os.access(path, os.R_OK)]
+    keystore = directory / KEYSTORE_KEY  # the key of the signatories' keys, when made
+    if keystore.exists() and not os.access(keystore, os.R_OK):
+        found.append(keystore)
     return found
 
 
