@@ -11,7 +11,6 @@ from django.views.decorators.csrf import requires_csrf_token
 from core.csrf import CsrfCause, csrf_failure_cause, request_host
 
 
-
 def _for_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
