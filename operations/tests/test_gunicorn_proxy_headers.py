@@ -50,13 +50,16 @@ def from_address(port: int, source: str) -> http.client.HTTPConnection:
 
 
 @pytest.fixture
-def gunicorn(tmp_path) -> Iterator[object]:
+def gunicorn(tmp_path, stack_data) -> Iterator[object]:
+    """Starts gunicorn on a migrated database (the web server refuses to start on one that is not)."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*, wasl_settings: bool, trusted: str) -> tuple[int, Path]:
+        assert not started, "one server per test: they share the test's database"
         port, sock = free_port(), tmp_path / f"web-{len(started)}.sock"
         environment = {
-            **demo_environment(tmp_path / f"data-{len(started)}"),
+            **demo_environment(stack_data.data_dir),
+            **stack_data.database,
             "WASL_PUBLIC_URL": "https://wasl.example.ma",
             "WASL_ALLOWED_HOSTS": "wasl.example.ma",
             "WASL_TRUSTED_PROXIES": trusted,
