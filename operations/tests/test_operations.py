@@ -65,7 +65,9 @@ def test_periodic_jobs_run_when_due_and_survive_failures(db):
     assert calls == ["ok", "boom", "ok", "boom"]
 
 
-def test_jobs_that_found_nothing_to_do_stay_out_of_the_log(caplog):
+def test_jobs_that_found_nothing_to_do_stay_out_of_the_log(caplog, db):
+    # db: after each job run_due recycles the database connection, which a test may only touch
+    # with database access (the connection a previous test's fixture left open, say).
     from operations.jobs import Job, run_due
 
     jobs = [
