@@ -36,7 +36,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 from django.core.validators import validate_email
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -89,6 +89,7 @@ class Command(BaseCommand):
             "'Platform administrator' with --no-input).",
         )
 
+    @no_translations  # the operator's messages, and Django's (password rules), in English
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         self._preflight()
