@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import sqlite3
 import subprocess
@@ -247,3 +248,21 @@ def test_in_a_terminal_it_asks_for_the_first_administrator_until_the_answers_are
     assert "4/5 Platform administrator: created it@commune.test" in terminal.screen
     with sqlite3.connect(tmp_path / "wasl.sqlite3") as db:
         assert db.execute("SELECT full_name FROM tenancy_user WHERE is_superuser").fetchall() == [("Samira Alaoui",)]
+
+
+def test_the_install_guide_names_files_that_exist_and_the_settings_file_has_its_variables():
+    guide = (ROOT / "docs" / "install.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"(?:/opt/wasl/|\.\./)?(contrib/[\w./-]+[\w/])", guide + readme))
+    assert {"contrib/wasl.env", "contrib/systemd/wasl-web.service", "contrib/caddy/Caddyfile"} <= named
+    for path in named:
+        assert (ROOT / path).exists(), f"{path} is named by the install guide or the README but does not exist"
+    settings_file = (ROOT / "contrib" / "wasl.env").read_text()
+    in_table = set(re.findall(r"^\| `(WASL_[A-Z_]+)` \|", guide, re.M))
+    assert {"WASL_SECRET_KEY", "WASL_PUBLIC_URL", "WASL_DATABASE_URL", "WASL_TRUSTED_PROXIES"} <= in_table
+    for name in in_table:
+        assert re.search(rf"^{name}=", settings_file, re.M), f"{name} is in the guide's table, not in contrib/wasl.env"
+    assert "install-production:" in (ROOT / "Makefile").read_text()
+    assert (
+        "runuser -u wasl -- make install-production" in guide and "runuser -u wasl -- make install-production" in readme
+    )
