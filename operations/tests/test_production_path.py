@@ -274,7 +274,6 @@ def test_installed_the_documented_way_a_commune_takes_deposits(tmp_path, smtp, d
                     "WASL_EMAIL_USE_TLS": "false",
                     "WASL_EMAIL_USER": "",
                     "WASL_EMAIL_FROM": "Wasl <wasl@commune.test>",
-                    "WASL_SECURE_COOKIES": "false",  # until i15-proxy lands
                 }
             )
         )
