@@ -152,7 +152,7 @@ def test_installed_twice_the_second_run_redoes_nothing_and_says_so(tmp_path):
     assert f"3/5 PKI: created in {tmp_path / 'pki'}" in first.stdout
     assert "Back the directory up now" in first.stdout and "can no longer be verified" in first.stdout
     assert "4/5 Platform administrator: created it@commune.test" in first.stdout
-    assert "5/5 System checks (with --deploy): 0 error(s)" in first.stdout
+    assert re.search(r"5/5 System checks \(with --deploy\): (no issue|0 error)", first.stdout)
     assert (tmp_path / "pki" / "ca.key.pem").stat().st_mode & 0o077 == 0
     assert (tmp_path / "static" / "admin" / "js" / "autocomplete.js").is_file()
     ca_before = (tmp_path / "pki" / "ca.cert.pem").read_bytes()

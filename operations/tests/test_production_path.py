@@ -427,8 +427,8 @@ def _platform_admin_creates_the_administration_and_its_staff(browser, public_url
     popup.locator("#id_full_name").fill("Youssef Berrada")
     popup.locator("#id_password1").fill(STAFF[1])
     popup.locator("#id_password2").fill(STAFF[1])
-    popup.locator("[name=_save]").click()
-    popup.wait_for_event("close")
+    with popup.expect_event("close"):  # the admin's script closes it once the account is made
+        popup.locator("[name=_save]").click()
     assert STAFF[0] in page.locator("#id_memberships-0-user option:checked").inner_text()
 
     # The same person as auditor too, chosen with the user autocomplete (select2, from the API).
