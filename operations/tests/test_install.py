@@ -235,6 +235,8 @@ def test_in_a_terminal_it_asks_for_the_first_administrator_until_the_answers_are
         terminal.wait_for("Password (again): ")
         terminal.type(PASSWORD + "x")
         terminal.wait_for("The two passwords differ.")
+        # Only once asked: getpass discards what was typed before it turned the echo off.
+        terminal.wait_for("Password: ")
         terminal.type(PASSWORD)
         terminal.wait_for("Password (again): ")
         terminal.type(PASSWORD)
