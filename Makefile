@@ -2,6 +2,7 @@
 #   make run     install, migrate, seed the demo, serve on http://$(HOST):$(PORT) with a worker
 #   make stop    stop what `make run` started (from another terminal, or after it was killed)
 #   make test    the whole suite, on SQLite and on a throw-away PostgreSQL
+#   make install-production   a real installation, or its update: docs/install.md
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -9,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ENV := WASL_DEMO=true WASL_PUBLIC_URL=$${WASL_PUBLIC_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run stop test install install-dev lint typecheck bench worker migrate seed messages check clean
+.PHONY: run stop test install install-dev install-production lint typecheck bench worker migrate seed messages check clean
 
 $(VENV)/bin/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -25,6 +26,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
+
+# A production installation, or its update (docs/install.md): the runtime requirements, then
+# `manage.py install` with the settings of $(ENV_FILE) (the services' EnvironmentFile) when it
+# exists. Run it as the user the services run as. INSTALL_ARGS passes options to the command:
+# INSTALL_ARGS="--no-input --admin-email it@commune.ma" (the password in WASL_ADMIN_PASSWORD).
+ENV_FILE ?= /etc/wasl/wasl.env
+install-production: install
+	@if [ -e "$(ENV_FILE)" ]; then \
+	  [ -r "$(ENV_FILE)" ] || { echo "$(ENV_FILE) cannot be read by $$(id -un): run this as the user the services run as (runuser -u wasl -- make install-production)." >&2; exit 1; }; \
+	  echo "Settings from $(ENV_FILE)"; set -a; . "$(ENV_FILE)"; set +a; \
+	fi; \
+	exec $(PY) manage.py install $(INSTALL_ARGS)
 
 migrate: install
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput

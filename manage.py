@@ -16,4 +16,11 @@ if __name__ == "__main__":
         os.environ.setdefault("WASL_PUBLIC_URL", "http://127.0.0.1:8000")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from wasl.env import ConfigurationError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ConfigurationError as exc:
+        # A setting missing or malformed: the operator's to fix, said in one line (the traceback
+        # would only show where settings.py noticed it).
+        sys.exit(f"Configuration error: {exc}")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
@@ -80,3 +87,63 @@ class SmtpServer:
         with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
         self._socket.close()
+
+
+def postgres_program(name: str) -> str | None:
+    """A PostgreSQL server program (initdb, pg_ctl) on the PATH, else Debian's newest."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    return str(candidates[-1]) if candidates else None
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A PostgreSQL server the tests may create roles and databases on, as ``superuser``."""
+
+    socket_dir: str
+    port: int
+    superuser: str
+
+    def connect(self, database: str = "postgres") -> Any:
+        import psycopg
+
+        return psycopg.connect(
+            host=self.socket_dir, port=self.port, user=self.superuser, dbname=database, autocommit=True
+        )
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of its own in a temporary directory, listening on its Unix socket
+    only, removed afterwards (as ``scripts/with-postgres`` does for the suite)."""
+    initdb, pg_ctl = postgres_program("initdb"), postgres_program("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        raise FileNotFoundError("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
+    base = Path(tempfile.mkdtemp(prefix="wasl-pg-"))
+    base.chmod(0o755)
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: the cluster belongs to the postgres user
+        shutil.chown(base, "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    data = base / "data"
+    try:
+        subprocess.run(
+            [*as_owner, initdb, "-D", str(data), "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        options = f"-p {port} -k {base} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+        subprocess.run(
+            [*as_owner, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        yield PostgresServer(socket_dir=str(base), port=port, superuser="postgres")
+    finally:
+        subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)

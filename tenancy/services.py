@@ -60,6 +60,17 @@ def account_register(
     return user
 
 
+def platform_admin_create(*, actor: User | None, email: str, password: str, full_name: str) -> User:
+    """Create a platform administrator (``/admin/``: administrations, staff, accounts), its
+    e-mail address taken as confirmed. Validate the address and the password first; an address
+    an account already uses raises ``IntegrityError``. ``actor`` is None when the installation
+    creates its first one (``manage.py install``)."""
+    with transaction.atomic():
+        user = User.objects.create_superuser(email, password, full_name=full_name.strip())
+        audit_record(actor=actor, action="account.platform_admin_created", obj=user, subject_user=user)
+    return user
+
+
 def email_verification_token(user: User) -> str:
     return signing.dumps({"u": user.pk, "e": user.email}, salt=EMAIL_VERIFICATION_SALT)
 
