@@ -279,23 +279,34 @@ TASKS = {
     }
 }
 
-# E-mail: printed on the console by default (without the attachments' bytes, see core.mail);
-# SMTP when WASL_EMAIL_HOST is set.
+# E-mail: SMTP when WASL_EMAIL_HOST is set. Without it, every message is kept whole in the outbox
+# (EMAIL_OUTBOX_DIR, one .eml file each), which platform administrators read in /admin/; the demo
+# also prints each message on the console (without the attachments' bytes, see core.mail).
 _email_host = env_str("WASL_EMAIL_HOST")
+_email_ssl = env_bool("WASL_EMAIL_USE_SSL", False)
+_email_tls = env_bool("WASL_EMAIL_USE_TLS", not _email_ssl)
+if _email_ssl and _email_tls:
+    raise ConfigurationError(
+        "WASL_EMAIL_USE_SSL and WASL_EMAIL_USE_TLS are both true: use one (SSL on port 465, or STARTTLS on 587)."
+    )
+EMAIL_OUTBOX_DIR = Path(env_str("WASL_EMAIL_OUTBOX_DIR", str(DATA_DIR / "outbox"))).resolve()
+# Messages older than this many days are removed from the outbox by the worker (hourly).
+EMAIL_OUTBOX_DAYS = env_int("WASL_EMAIL_OUTBOX_DAYS", 30, minimum=1)
 MAILERS = {
     "default": {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {
             "host": _email_host,
-            "port": env_int("WASL_EMAIL_PORT", 587),
+            "port": env_int("WASL_EMAIL_PORT", 465 if _email_ssl else 587),
             "username": env_str("WASL_EMAIL_USER"),
             "password": env_str("WASL_EMAIL_PASSWORD"),
-            "use_tls": env_bool("WASL_EMAIL_USE_TLS", True),
+            "use_tls": _email_tls,
+            "use_ssl": _email_ssl,
             "timeout": 20,
         },
     }
     if _email_host
-    else {"BACKEND": "core.mail.ConsoleEmailBackend"}
+    else {"BACKEND": "core.mail.OutboxEmailBackend", "OPTIONS": {"echo": DEMO}}
 }
 DEFAULT_FROM_EMAIL = env_str("WASL_EMAIL_FROM", "Wasl <no-reply@wasl.localhost>")
 
