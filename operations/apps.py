@@ -1,7 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OperationsConfig(AppConfig):
     """Running Wasl: the server launcher, the worker and its periodic jobs, the demo seed."""
 
     name = "operations"
+    verbose_name = _("Operations")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,9 @@ from tenancy.models import Administration, Membership, Service, User
 # The admin's sign-in and password change go through the same limits as the portal's.
 admin.site.login_form = AdminSignInForm
 admin.site.password_change_form = AdminPasswordChangeForm
+# Roles are memberships of an administration (below), never Django groups: no form gives a user a
+# group, and a group's page would list every permission in English (Django stores their names so).
+admin.site.unregister(Group)
 
 
 class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]

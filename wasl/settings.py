@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_tasks_db",
+    "wasl.apps.TasksConfig",  # django_tasks_db, its name translated
     # django-ninja's own copy of Swagger UI (static files), so the API docs load nothing from
     # a CDN and run under the site's Content-Security-Policy.
     "ninja",
