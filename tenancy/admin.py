@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
-from tenancy.forms import AdminPasswordChangeForm, AdminSignInForm
+from tenancy.forms import AdminPasswordChangeForm, AdminSetPasswordForm, AdminSignInForm
 from tenancy.models import Administration, Membership, Service, User
 
 # The admin's sign-in and password change go through the same limits as the portal's.
@@ -68,6 +68,7 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ()
     inlines = [MembershipInline]
+    change_password_form = AdminSetPasswordForm
 
     @admin.display(boolean=True, description=_("e-mail verified"))
     def is_email_verified(self, obj: User) -> bool:

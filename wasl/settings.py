@@ -173,7 +173,9 @@ LANGUAGES_BIDI = ["ar"]
 LANG_INFO.setdefault(
     "zgh", {"bidi": False, "code": "zgh", "name": "Standard Moroccan Tamazight", "name_local": "ⵜⴰⵎⴰⵣⵉⵖⵜ"}
 )
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Wasl's catalogue (makemessages), then the Django strings the admin shows that Django has no
+# translation for: all of them in Amazigh, a few in Arabic (locale_django/, kept by hand).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_django"]
 USE_I18N = True
 TIME_ZONE = "Africa/Casablanca"
 USE_TZ = True
