@@ -23,6 +23,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
+from core.bidi import direction_of
 from core.models import OutboxMessage
 from core.outbox import outbox_entries, outbox_message, outbox_part, outbox_raw
 
@@ -104,7 +105,13 @@ class OutboxAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         message = outbox_message(key)
         if message is None:
             raise Http404
-        context = self._context(request, title=_("E-mail message"), message=message)
+        context = self._context(
+            request,
+            title=_("E-mail message"),
+            message=message,
+            # Set on the block, for its alignment: dir="auto" would not look into the <bdi>.
+            text_direction=direction_of(message.text or ""),
+        )
         return TemplateResponse(request, "admin/core/outbox/message.html", context)
 
     def raw_view(self, request: HttpRequest, key: str) -> HttpResponse:

@@ -13,7 +13,9 @@ and size.
 
 from __future__ import annotations
 
+import email.policy
 import logging
+import smtplib
 import sys
 import threading
 from collections.abc import Sequence
@@ -23,6 +25,7 @@ from typing import Any, TextIO
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
 
 from core.outbox import outbox_write
 from core.text import one_line
@@ -30,6 +33,13 @@ from core.text import one_line
 logger = logging.getLogger(__name__)
 
 RULE = "-" * 79
+
+# Headers are written on one line (up to the 998 characters a line may have) instead of folded at
+# 78: Python 3.12's e-mail package (before 3.12.x's fix, as on Debian 12's pyenv 3.12.1) drops the
+# space where it folds a header between two encoded words, so a long Arabic subject arrived as
+# "جماعةوصل" for "جماعة وصل".
+OUTBOX_POLICY = email.policy.default.clone(max_line_length=998)
+SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def _attachment_facts(attachment: Any) -> tuple[str, str, int]:
@@ -118,7 +128,7 @@ class OutboxEmailBackend(BaseEmailBackend):
                 # A line break in a subject would end the header (and Python's e-mail package
                 # refuses it): the subject is kept on one line, as the pages show it.
                 message.subject = one_line(str(message.subject))
-                path = outbox_write(message.message().as_bytes())
+                path = outbox_write(message.message(policy=OUTBOX_POLICY).as_bytes())
             except Exception:
                 if not self.fail_silently:
                     raise
@@ -132,3 +142,21 @@ class OutboxEmailBackend(BaseEmailBackend):
             else:
                 logger.info("e-mail kept in the outbox, not sent (WASL_EMAIL_HOST is not set): %s", path.name)
         return kept
+
+
+class SmtpEmailBackend(DjangoSmtpBackend):
+    """Django's SMTP backend, writing headers unfolded (see :data:`SMTP_POLICY`)."""
+
+    def _send(self, email_message: EmailMessage) -> bool:
+        if not email_message.recipients() or self.connection is None:
+            return False
+        from_email = self.prep_address(email_message.from_email)
+        recipients = [self.prep_address(address) for address in email_message.recipients()]
+        message = email_message.message(policy=SMTP_POLICY)
+        try:
+            self.connection.sendmail(from_email, recipients, message.as_bytes())
+        except smtplib.SMTPException:
+            if not self.fail_silently:
+                raise
+            return False
+        return True

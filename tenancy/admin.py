@@ -20,6 +20,8 @@ admin.site.password_change_form = AdminPasswordChangeForm
 # Roles are memberships of an administration (below), never Django groups: no form gives a user a
 # group, and a group's page would list every permission in English (Django stores their names so).
 admin.site.unregister(Group)
+admin.site.site_header = _("Wasl administration")
+admin.site.site_title = _("Wasl administration")
 
 
 class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -296,7 +296,7 @@ EMAIL_OUTBOX_DIR = Path(env_str("WASL_EMAIL_OUTBOX_DIR", str(DATA_DIR / "outbox"
 EMAIL_OUTBOX_DAYS = env_int("WASL_EMAIL_OUTBOX_DAYS", 30, minimum=1)
 MAILERS = {
     "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "BACKEND": "core.mail.SmtpEmailBackend",
         "OPTIONS": {
             "host": _email_host,
             "port": env_int("WASL_EMAIL_PORT", 465 if _email_ssl else 587),

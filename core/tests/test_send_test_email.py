@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.core.mail import EmailMessage
 from django.core.management import CommandError, call_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +137,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
 def use_smtp(settings: Any, port: int, *, password: str = PASSWORD, use_tls: bool = False) -> None:
     settings.MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "core.mail.SmtpEmailBackend",
             "OPTIONS": {
                 "host": "127.0.0.1",
                 "port": port,
@@ -272,3 +273,17 @@ def test_the_command_exits_1_with_the_error_on_one_line(smtp_server, tmp_path):
     result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert len(smtp_server.inbox.messages) == 1
+
+
+def test_a_long_arabic_subject_keeps_its_spaces(settings, smtp_server, tmp_path):
+    """Python 3.12.1 folds a long header between two encoded words and loses the space there."""
+    subject = "وصل رقم A-2026-000001 — جماعة وصل النموذجية للتجربة، المصلحة التقنية"
+    use_smtp(settings, smtp_server.port)
+    EmailMessage(subject=subject, body="نص", to=["a@example.ma"]).send()
+    [(_sender, _recipients, raw)] = smtp_server.inbox.messages
+    assert parsed(raw)["Subject"] == subject
+    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
+    settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}
+    EmailMessage(subject=subject, body="نص", to=["a@example.ma"]).send()
+    [kept] = list((tmp_path / "outbox").glob("*.eml"))
+    assert parsed(kept.read_bytes())["Subject"] == subject

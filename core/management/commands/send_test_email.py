@@ -50,7 +50,7 @@ def smtp_options() -> dict[str, Any]:
 def transport() -> str:
     """The configured transport, in words."""
     backend = str(_mailer().get("BACKEND", ""))
-    if backend == "django.core.mail.backends.smtp.EmailBackend":
+    if backend in ("core.mail.SmtpEmailBackend", "django.core.mail.backends.smtp.EmailBackend"):
         options = smtp_options()
         security = "SSL" if options.get("use_ssl") else "STARTTLS" if options.get("use_tls") else "no encryption"
         user = f"user {options['username']}" if options.get("username") else "no sign-in"
