@@ -41,9 +41,10 @@ KEY = re.compile(r"^(?P<stamp>\d{8}T\d{12})-[0-9a-f]{16}$")
 SUFFIX = ".eml"
 TEMPORARY_PREFIX = ".tmp-"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
-# Headers are read from the start of a file only, for the list: a message's headers are far
-# shorter, and a long list stays quick however large the attachments.
+# For the list, a file is read only up to the end of its headers (a few kB; at most this much),
+# so a long list or a search stays quick however large the attachments.
 HEADER_BYTES = 64 * 1024
+CHUNK = 4096
 
 
 def outbox_dir() -> Path:
@@ -125,7 +126,12 @@ def _entry(key: str) -> OutboxEntry | None:
         return None
     try:
         with path.open("rb") as stream:
-            head = stream.read(HEADER_BYTES)
+            head = b""
+            while len(head) < HEADER_BYTES and b"\n\n" not in head and b"\r\n\r\n" not in head:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                head += chunk
             size = os.fstat(stream.fileno()).st_size
     except FileNotFoundError:  # removed meanwhile (pruned)
         return None

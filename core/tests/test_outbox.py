@@ -23,6 +23,7 @@ from django.test import Client
 
 from core.mail import OutboxEmailBackend
 from core.outbox import outbox_entries, outbox_keys, outbox_prune, outbox_write
+from core.tests.outbox_writer import write_many
 from documents.samples import pdf_bytes
 from operations.jobs import default_jobs
 from tenancy.testing import PASSWORD, make_user
@@ -104,19 +105,6 @@ def test_the_demo_prints_a_readable_summary_and_keeps_the_message(outbox):
     assert "JVBERi" not in printed and len(printed) < 2_000
 
 
-def _write_many(directory: str, worker: int, count: int, size: int) -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:  # pragma: no cover (spawned processes)
-        django.setup()
-    settings.EMAIL_OUTBOX_DIR = Path(directory)
-    for n in range(count):
-        message = EmailMessage(subject=f"w{worker} n{n}", body="x", to=[f"w{worker}n{n}@example.ma"])
-        message.attach("blob.bin", bytes([worker]) * size, "application/octet-stream")
-        outbox_write(message.message().as_bytes())
-
-
 def test_several_processes_write_at_once_and_a_reader_never_sees_half_a_message(outbox):
     workers, count, size = 4, 20, 300_000
     outbox.mkdir()
@@ -138,9 +126,10 @@ def test_several_processes_write_at_once_and_a_reader_never_sees_half_a_message(
                     seen_partial.append(key)
 
     reader = threading.Thread(target=read_continuously)
-    # The writers are forked first: forking a process that runs threads may deadlock its child.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_write_many, str(outbox), w, count, size) for w in range(workers)]
+    # New processes (spawned, not forked from this one, which runs threads), as the web server's
+    # workers and the task worker are.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(write_many, str(outbox), w, count, size) for w in range(workers)]
         reader.start()
         try:
             for future in futures:
