@@ -55,6 +55,8 @@ class TextLayer(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("text layer")
+        verbose_name_plural = _("text layers")
         indexes = [
             models.Index(fields=["next_attempt_at"], name="text_layer_pending", condition=models.Q(status="pending"))
         ]

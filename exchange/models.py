@@ -43,6 +43,8 @@ class Peer(models.Model):
     checkpoints_sent_through = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("peer installation")
+        verbose_name_plural = _("peer installations")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -62,6 +64,8 @@ class KeptCheckpoint(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("checkpoint kept for a peer")
+        verbose_name_plural = _("checkpoints kept for peers")
         constraints = [
             models.UniqueConstraint(fields=["peer", "statement_hash"], name="kept_checkpoint_unique"),
         ]
@@ -83,6 +87,8 @@ class RemoteAdministration(MultilingualName):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("administration of a peer")
+        verbose_name_plural = _("administrations of peers")
         constraints = [models.UniqueConstraint(fields=["peer", "code"], name="remote_administration_code")]
         ordering = ["peer", "code"]
 
@@ -102,6 +108,8 @@ class InboxNonce(models.Model):
     seen_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("envelope nonce")
+        verbose_name_plural = _("envelope nonces")
         constraints = [models.UniqueConstraint(fields=["peer", "nonce"], name="inbox_nonce_once")]
         indexes = [models.Index(fields=["seen_at"], name="inbox_nonce_seen")]
 
@@ -148,6 +156,8 @@ class Envelope(models.Model):
     manifest_seal = models.BinaryField(default=bytes)
 
     class Meta:
+        verbose_name = _("envelope")
+        verbose_name_plural = _("envelopes")
         indexes = [
             models.Index(fields=["next_attempt_at"], name="envelope_due", condition=models.Q(status="pending")),
             models.Index(fields=["sender", "-created_at"], name="envelope_sender"),
@@ -211,6 +221,8 @@ class ProvidedDocument(models.Model):
     is_active = models.BooleanField(_("delivered"), default=True)
 
     class Meta:
+        verbose_name = _("document provided")
+        verbose_name_plural = _("documents provided")
         constraints = [models.UniqueConstraint(fields=["administration", "code"], name="provided_document_code")]
         ordering = ["administration", "code"]
 
@@ -237,6 +249,8 @@ class HeldDocument(models.Model):
     registered_by = models.ForeignKey("tenancy.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
+        verbose_name = _("document held")
+        verbose_name_plural = _("documents held")
         indexes = [models.Index(fields=["kind", "national_id", "-issued_on"], name="held_document_person")]
 
     def __str__(self) -> str:
@@ -300,6 +314,8 @@ class DocumentRequest(models.Model):
     )
 
     class Meta:
+        verbose_name = _("document request")
+        verbose_name_plural = _("document requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "document_name_fr"],
@@ -354,6 +370,10 @@ class AccessLogHead(models.Model):
     last_position = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
 
+    class Meta:
+        verbose_name = _("access log head")
+        verbose_name_plural = _("access log heads")
+
     def __str__(self) -> str:
         return f"access log at {self.last_position}"
 
@@ -385,6 +405,8 @@ class AccessLogEntry(models.Model):
     request = models.ForeignKey(DocumentRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
         ordering = ["position"]
         indexes = [models.Index(fields=["citizen", "-position"], name="access_log_citizen")]
 

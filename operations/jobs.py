@@ -91,6 +91,12 @@ def _forget_idempotency_keys() -> object:
     return idempotency_keys_forget()
 
 
+def _prune_outbox() -> object:
+    from core.outbox import outbox_prune
+
+    return outbox_prune()
+
+
 @dataclass
 class Job:
     name: str
@@ -113,6 +119,7 @@ def default_jobs() -> list[Job]:
         Job("search index", 2, _index_for_search),
         Job("forget expired sign-in limits", 3600, _forget_sign_in_throttles),
         Job("forget expired idempotency keys", 3600, _forget_idempotency_keys),
+        Job("prune the e-mail outbox", 3600, _prune_outbox),
     ]
 
 

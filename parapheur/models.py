@@ -56,6 +56,7 @@ class Circuit(models.Model):
     is_active = models.BooleanField(_("open"), default=True)
 
     class Meta:
+        verbose_name_plural = _("circuits")
         constraints = [models.UniqueConstraint(fields=["administration", "code"], name="circuit_code_unique")]
         verbose_name = _("circuit")
 
@@ -86,6 +87,8 @@ class CircuitStep(Placement):
     people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
 
     class Meta:
+        verbose_name = _("circuit step")
+        verbose_name_plural = _("circuit steps")
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["circuit", "position"], name="circuit_step_position_unique")]
 
@@ -122,6 +125,7 @@ class Folder(models.Model):
     reply = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name_plural = _("folders")
         indexes = [
             models.Index(fields=["administration", "status", "-updated_at"], name="folder_admin_status"),
             models.Index(fields=["submitter", "-updated_at"], name="folder_submitter"),
@@ -143,6 +147,8 @@ class FolderAnnex(models.Model):
     content_type = models.CharField(max_length=100)
 
     class Meta:
+        verbose_name = _("folder annex")
+        verbose_name_plural = _("folder annexes")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -168,6 +174,8 @@ class FolderStep(Placement):
     reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("folder step")
+        verbose_name_plural = _("folder steps")
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["folder", "position"], name="folder_step_position_unique")]
         indexes = [models.Index(fields=["state", "kind"], name="folder_step_state")]
@@ -188,6 +196,8 @@ class StepActor(models.Model):
     )
 
     class Meta:
+        verbose_name = _("person at a step")
+        verbose_name_plural = _("people at steps")
         constraints = [models.UniqueConstraint(fields=["step", "user"], name="step_actor_unique")]
         indexes = [models.Index(fields=["user", "acted_at"], name="step_actor_pending")]
 
@@ -226,6 +236,8 @@ class FolderEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("folder event")
+        verbose_name_plural = _("folder events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["folder", "at"], name="folder_event_folder_at")]
 
@@ -259,6 +271,8 @@ class SigningCertificate(models.Model):
     block = models.BinaryField(default=bytes)
 
     class Meta:
+        verbose_name = _("signing certificate")
+        verbose_name_plural = _("signing certificates")
         indexes = [models.Index(fields=["user", "administration", "revoked_at"], name="signing_cert_user")]
 
     def __str__(self) -> str:
@@ -279,6 +293,8 @@ class Delegation(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
         indexes = [models.Index(fields=["delegate", "starts_on"], name="delegation_delegate")]
 
     def __str__(self) -> str:

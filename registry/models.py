@@ -58,6 +58,8 @@ class RegisterCounter(models.Model):
     last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("register counter")
+        verbose_name_plural = _("register counters")
         constraints = [
             models.UniqueConstraint(fields=["administration", "direction", "year"], name="register_counter_unique")
         ]
@@ -71,19 +73,29 @@ class Correspondence(models.Model):
         Administration, on_delete=models.PROTECT, related_name="correspondence", verbose_name=_("administration")
     )
     direction = models.CharField(_("register"), max_length=10, choices=Direction.choices)
-    year = models.PositiveSmallIntegerField()
-    sequence = models.PositiveIntegerField()
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("sequence number"))
     number = models.CharField(_("registration number"), max_length=32)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     registered_at = models.DateTimeField(_("registered at"))
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("registered by"),
     )
 
     # Who sent an incoming letter: an account (online deposit) or an identity typed in at the
     # counter. Empty for an outgoing letter, whose sender is the administration itself.
     sender_account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="deposits"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deposits",
+        verbose_name=_("sender's account"),
     )
     sender_kind = models.CharField(_("sender kind"), max_length=16, choices=SenderKind.choices, blank=True)
     sender_name = models.CharField(_("sender"), max_length=200, blank=True)
@@ -94,7 +106,12 @@ class Correspondence(models.Model):
     # Whom an outgoing letter goes to: the account of the person it answers, or an identity
     # (a person, a company, an administration). Empty for an incoming letter.
     addressee_account = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="letters_received"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters_received",
+        verbose_name=_("addressee's account"),
     )
     addressee_kind = models.CharField(_("addressee kind"), max_length=16, choices=SenderKind.choices, blank=True)
     addressee_name = models.CharField(_("addressee"), max_length=200, blank=True)
@@ -120,10 +137,10 @@ class Correspondence(models.Model):
     )
     # What the receipt promised at registration: procedure, legal delay, due date, silence rule.
     # A snapshot: later changes of the catalogue or of the case do not rewrite it.
-    terms = models.JSONField(default=dict, blank=True)
+    terms = models.JSONField(_("terms stated on the receipt"), default=dict, blank=True)
     # A short secret printed on the receipt: with the number, it lets a depositor without an
     # account follow the request.
-    tracking_code = models.CharField(max_length=16, blank=True)
+    tracking_code = models.CharField(_("tracking code"), max_length=16, blank=True)
 
     class Meta:
         constraints = [
@@ -194,6 +211,8 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=160)
 
     class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         constraints = [
             models.UniqueConstraint(fields=["correspondence", "position"], name="attachment_position_unique")
         ]
@@ -215,6 +234,8 @@ class Receipt(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
         indexes = [models.Index(fields=["issued_at"], name="receipt_pending_idx", condition=models.Q(blob=None))]
 
     def __str__(self) -> str:
@@ -242,6 +263,10 @@ class SealedDocument(models.Model):
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField()
 
+    class Meta:
+        verbose_name = _("sealed document")
+        verbose_name_plural = _("sealed documents")
+
     def __str__(self) -> str:
         return f"{self.kind} of {self.correspondence_id}"
 
@@ -252,6 +277,10 @@ class RegisterLogHead(models.Model):
     administration = models.OneToOneField(Administration, on_delete=models.PROTECT, related_name="+")
     last_position = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("register log head")
+        verbose_name_plural = _("register log heads")
 
     def __str__(self) -> str:
         return f"log head of {self.administration_id} at #{self.last_position}"
@@ -276,6 +305,8 @@ class RegisterLogEntry(models.Model):
     entry_hash = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = _("register log entry")
+        verbose_name_plural = _("register log entries")
         constraints = [
             models.UniqueConstraint(fields=["administration", "position"], name="register_log_position_unique")
         ]
@@ -299,18 +330,22 @@ class RegisterCheckpoint(models.Model):
         PERIODIC = "periodic", _("Periodic")
         ON_DEMAND = "on_demand", _("On demand")
 
-    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="+")
-    position = models.PositiveBigIntegerField()
-    head_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField()
-    reason = models.CharField(max_length=10, choices=Reason.choices)
-    statement = models.TextField()
-    seal = models.BinaryField()
-    previous_hash = models.CharField(max_length=64, blank=True, default="")
-    anchored_at = models.DateTimeField(null=True, blank=True)
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="+", verbose_name=_("administration")
+    )
+    position = models.PositiveBigIntegerField(_("position in the log"))
+    head_hash = models.CharField(_("hash of the log head"), max_length=64)
+    created_at = models.DateTimeField(_("created at"))
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    statement = models.TextField(_("statement"))
+    seal = models.BinaryField(_("seal"))
+    previous_hash = models.CharField(_("hash of the previous checkpoint"), max_length=64, blank=True, default="")
+    anchored_at = models.DateTimeField(_("anchored at"), null=True, blank=True)
 
     class Meta:
         ordering = ["administration", "position", "created_at"]
+        verbose_name = _("register checkpoint")
+        verbose_name_plural = _("register checkpoints")
 
     def __str__(self) -> str:
         return f"checkpoint {self.administration_id}@{self.position}"
@@ -337,6 +372,8 @@ class IdempotencyKey(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
 
@@ -379,6 +416,8 @@ class RegisterImport(models.Model):
     error = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("register import")
+        verbose_name_plural = _("register imports")
         indexes = [models.Index(fields=["administration", "-created_at"])]
 
     def __str__(self) -> str:

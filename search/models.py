@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from registry.models import Correspondence
 from tenancy.models import Administration
@@ -53,6 +54,8 @@ class SearchEntry(models.Model):
     indexed_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
         indexes = [
             models.Index(
                 fields=["texts_pending"], name="search_entry_texts_pending", condition=models.Q(texts_pending__gt=0)
@@ -68,6 +71,10 @@ class IndexProgress(models.Model):
     (its id) has an entry. One row."""
 
     watermark = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("search index progress")
+        verbose_name_plural = _("search index progress")
 
     def __str__(self) -> str:
         return f"indexed up to {self.watermark}"

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StarterConfig(AppConfig):
@@ -6,3 +7,4 @@ class StarterConfig(AppConfig):
     letter templates, a circuit, routing rules and the standard services."""
 
     name = "starter"
+    verbose_name = _("Starter catalogue")

@@ -6,16 +6,22 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
-from tenancy.forms import AdminPasswordChangeForm, AdminSignInForm
+from tenancy.forms import AdminPasswordChangeForm, AdminSetPasswordForm, AdminSignInForm
 from tenancy.models import Administration, Membership, Service, User
 
 # The admin's sign-in and password change go through the same limits as the portal's.
 admin.site.login_form = AdminSignInForm
 admin.site.password_change_form = AdminPasswordChangeForm
+# Roles are memberships of an administration (below), never Django groups: no form gives a user a
+# group, and a group's page would list every permission in English (Django stores their names so).
+admin.site.unregister(Group)
+admin.site.site_header = _("Wasl administration")
+admin.site.site_title = _("Wasl administration")
 
 
 class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -64,6 +70,7 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ()
     inlines = [MembershipInline]
+    change_password_form = AdminSetPasswordForm
 
     @admin.display(boolean=True, description=_("e-mail verified"))
     def is_email_verified(self, obj: User) -> bool:

@@ -10,6 +10,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from tenancy.backends import password_verify
@@ -67,3 +68,18 @@ class AdminPasswordChangeForm(PasswordChangeForm):
     """The Django admin's own password change, with the same limits."""
 
     required_css_class = "required"
+
+
+class AdminSetPasswordForm(auth_forms.AdminPasswordChangeForm[User]):
+    """Django's form that sets another user's password in the admin. Django appends an English
+    sentence to its translated help text; this one says it in the reader's language."""
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        field = self.fields.get("usable_password")
+        if field is not None:
+            field.help_text = format_html(
+                '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+                auth_forms.SetUnusablePasswordMixin.usable_password_help_text,
+                _("If disabled, the current password for this user will be lost."),
+            )

@@ -60,7 +60,7 @@ class Administration(MultilingualName):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     region = models.CharField(_("region"), max_length=40, choices=Region.choices, blank=True)
     is_active = models.BooleanField(_("accepts correspondence"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["code"]
@@ -78,7 +78,9 @@ class Service(MultilingualName):
         CENTRAL = "central", _("Central")
         DECENTRALISED = "decentralised", _("Decentralised")
 
-    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="services")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="services", verbose_name=_("administration")
+    )
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
     )
@@ -138,10 +140,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[RegexValidator(r"^[0-9]{15}$", _("An ICE has 15 digits."))],
     )
     language = models.CharField(_("language"), max_length=5, default="ar")
-    email_verified_at = models.DateTimeField(null=True, blank=True)
+    email_verified_at = models.DateTimeField(_("e-mail address confirmed at"), null=True, blank=True)
     is_staff = models.BooleanField(_("platform administrator"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
-    date_joined = models.DateTimeField(default=timezone.now)
+    date_joined = models.DateTimeField(_("account created at"), default=timezone.now)
 
     objects = UserManager()
 
@@ -178,12 +180,16 @@ class Membership(models.Model):
         ADMIN = "admin", _("Administration admin")
         AUDITOR = "auditor", _("Auditor")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="memberships")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("administration")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships", verbose_name=_("service")
+    )
     role = models.CharField(_("role"), max_length=12, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         constraints = [
@@ -193,7 +199,7 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
-        return f"{self.user} · {self.administration.code} · {self.role}"
+        return f"{self.user} · {self.administration.code} · {self.get_role_display()}"
 
 
 class ApiToken(models.Model):
@@ -211,6 +217,10 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
     def __str__(self) -> str:
         return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
 
@@ -226,6 +236,10 @@ class Throttle(models.Model):
     count = models.PositiveIntegerField(default=0)
     window_ends_at = models.DateTimeField()
     blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in limit")
+        verbose_name_plural = _("sign-in limits")
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.count} until {self.window_ends_at:%Y-%m-%d %H:%M}"

@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_tasks_db",
+    "wasl.apps.TasksConfig",  # django_tasks_db, its name translated
     # django-ninja's own copy of Swagger UI (static files), so the API docs load nothing from
     # a CDN and run under the site's Content-Security-Policy.
     "ninja",
@@ -178,7 +178,9 @@ LANGUAGES_BIDI = ["ar"]
 LANG_INFO.setdefault(
     "zgh", {"bidi": False, "code": "zgh", "name": "Standard Moroccan Tamazight", "name_local": "ⵜⴰⵎⴰⵣⵉⵖⵜ"}
 )
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Wasl's catalogue (makemessages), then the Django strings the admin shows that Django has no
+# translation for: all of them in Amazigh, a few in Arabic (locale_django/, kept by hand).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_django"]
 USE_I18N = True
 TIME_ZONE = "Africa/Casablanca"
 USE_TZ = True
@@ -284,23 +286,34 @@ TASKS = {
     }
 }
 
-# E-mail: printed on the console by default (without the attachments' bytes, see core.mail);
-# SMTP when WASL_EMAIL_HOST is set.
+# E-mail: SMTP when WASL_EMAIL_HOST is set. Without it, every message is kept whole in the outbox
+# (EMAIL_OUTBOX_DIR, one .eml file each), which platform administrators read in /admin/; the demo
+# also prints each message on the console (without the attachments' bytes, see core.mail).
 _email_host = env_str("WASL_EMAIL_HOST")
+_email_ssl = env_bool("WASL_EMAIL_USE_SSL", False)
+_email_tls = env_bool("WASL_EMAIL_USE_TLS", not _email_ssl)
+if _email_ssl and _email_tls:
+    raise ConfigurationError(
+        "WASL_EMAIL_USE_SSL and WASL_EMAIL_USE_TLS are both true: use one (SSL on port 465, or STARTTLS on 587)."
+    )
+EMAIL_OUTBOX_DIR = Path(env_str("WASL_EMAIL_OUTBOX_DIR", str(DATA_DIR / "outbox"))).resolve()
+# Messages older than this many days are removed from the outbox by the worker (hourly).
+EMAIL_OUTBOX_DAYS = env_int("WASL_EMAIL_OUTBOX_DAYS", 30, minimum=1)
 MAILERS = {
     "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "BACKEND": "core.mail.SmtpEmailBackend",
         "OPTIONS": {
             "host": _email_host,
-            "port": env_int("WASL_EMAIL_PORT", 587),
+            "port": env_int("WASL_EMAIL_PORT", 465 if _email_ssl else 587),
             "username": env_str("WASL_EMAIL_USER"),
             "password": env_str("WASL_EMAIL_PASSWORD"),
-            "use_tls": env_bool("WASL_EMAIL_USE_TLS", True),
+            "use_tls": _email_tls,
+            "use_ssl": _email_ssl,
             "timeout": 20,
         },
     }
     if _email_host
-    else {"BACKEND": "core.mail.ConsoleEmailBackend"}
+    else {"BACKEND": "core.mail.OutboxEmailBackend", "OPTIONS": {"echo": DEMO}}
 }
 DEFAULT_FROM_EMAIL = env_str("WASL_EMAIL_FROM", "Wasl <no-reply@wasl.localhost>")
 

@@ -62,6 +62,7 @@ class Procedure(MultilingualName):
     is_active = models.BooleanField(_("open to deposits"), default=True)
 
     class Meta:
+        verbose_name_plural = _("procedures")
         constraints = [
             models.UniqueConstraint(fields=["administration", "code"], name="procedure_code_unique"),
             models.CheckConstraint(condition=models.Q(delay_days__gte=1), name="procedure_delay_positive"),
@@ -91,6 +92,8 @@ class ProcedureDocument(models.Model):
     held_document_code = models.CharField(_("holder's document code"), max_length=40, blank=True)
 
     class Meta:
+        verbose_name = _("document of a procedure")
+        verbose_name_plural = _("documents of procedures")
         constraints = [
             models.UniqueConstraint(fields=["procedure", "position"], name="procedure_document_position_unique")
         ]
@@ -118,6 +121,8 @@ class CalendarDay(models.Model):
     label = models.CharField(_("reason"), max_length=120, blank=True)
 
     class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
         constraints = [models.UniqueConstraint(fields=["administration", "day"], name="calendar_day_unique")]
         ordering = ["administration", "day"]
 
@@ -138,6 +143,8 @@ class RoutingRule(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
         ordering = ["administration", "position", "id"]
 
     def __str__(self) -> str:
@@ -161,6 +168,8 @@ class LetterTemplate(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("letter template")
+        verbose_name_plural = _("letter templates")
         constraints = [models.UniqueConstraint(fields=["administration", "code"], name="letter_template_code_unique")]
         ordering = ["administration", "code"]
 
@@ -224,6 +233,8 @@ class Case(models.Model):
     confidential = models.BooleanField(default=False, editable=False)
 
     class Meta:
+        verbose_name = _("case file")
+        verbose_name_plural = _("case files")
         indexes = [
             models.Index(fields=["remind_on"], name="case_remind_on", condition=models.Q(remind_on__isnull=False)),
             # "Newest first" and the counts read these without visiting the table (PostgreSQL).
@@ -312,6 +323,8 @@ class CaseCopy(models.Model):
     confidential = models.BooleanField(default=False, editable=False)
 
     class Meta:
+        verbose_name = _("copy to a service")
+        verbose_name_plural = _("copies to services")
         constraints = [models.UniqueConstraint(fields=["case", "service"], name="case_copy_unique")]
         indexes = [
             models.Index(fields=["service", "-added_at"], name="case_copy_service"),
@@ -357,6 +370,8 @@ class CaseEvent(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
         ordering = ["case", "at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="case_event_case_at")]
 
@@ -382,6 +397,8 @@ class Reply(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
         ordering = ["case", "created_at"]
 
     def __str__(self) -> str:
@@ -398,6 +415,8 @@ class Reminder(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         constraints = [models.UniqueConstraint(fields=["case", "point", "user"], name="reminder_once")]
 
     def __str__(self) -> str:
@@ -414,6 +433,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox")]
 

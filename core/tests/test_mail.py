@@ -1,4 +1,4 @@
-"""The console e-mail backend prints a message without its attachments' bytes."""
+"""The console summary of a message (without its attachments' bytes), and which backend sends mail."""
 
 from __future__ import annotations
 
@@ -51,12 +51,21 @@ def test_alternatives_and_mime_parts_are_summarised_too():
     assert "xxxxxxxxxx" not in printed
 
 
-def test_the_demo_prints_e_mail_with_this_backend(tmp_path):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
-    environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="wasl.settings")
+def _mailer(environment: dict[str, str]) -> str:
     script = "import django; django.setup(); from django.conf import settings; print(settings.MAILERS['default'])"
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "core.mail.ConsoleEmailBackend" in result.stdout
+    return result.stdout
+
+
+def test_without_smtp_mail_goes_to_the_outbox_and_the_demo_also_prints_it(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
+    environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="wasl.settings")
+    assert "{'BACKEND': 'core.mail.OutboxEmailBackend', 'OPTIONS': {'echo': True}}" in _mailer(environment)
+    environment.update(WASL_DEMO="false", WASL_SECRET_KEY="a-secret-for-this-test-only-0123456789")
+    assert "{'BACKEND': 'core.mail.OutboxEmailBackend', 'OPTIONS': {'echo': False}}" in _mailer(environment)
+    environment.update(WASL_EMAIL_HOST="smtp.example.ma", WASL_EMAIL_USE_SSL="true")
+    smtp = _mailer(environment)
+    assert "'port': 465" in smtp and "'use_ssl': True" in smtp and "'use_tls': False" in smtp
