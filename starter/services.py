@@ -9,8 +9,10 @@ the second time, and never changes an entry the administration edited.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -19,7 +21,15 @@ from audit.services import audit_record
 from core.errors import NotFound, Refused
 from parapheur.models import ActorKind, Circuit, StepKind
 from parapheur.services import StepSpec, circuit_save
-from starter.catalogue import StarterCatalogue, starter_catalogue
+from starter.catalogue import (
+    CircuitSpec,
+    ProcedureSpec,
+    RuleSpec,
+    ServiceSpec,
+    StarterCatalogue,
+    TemplateSpec,
+    starter_catalogue,
+)
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.selectors import has_role
 from tenancy.services import service_create
@@ -105,14 +115,32 @@ def starter_catalogue_load(
     return report
 
 
+def _add_missing[Spec](
+    report: LoadReport,
+    kind: str,
+    specs: Iterable[Spec],
+    have: Container[str],
+    create: Callable[[Spec], object],
+    *,
+    key: Callable[[Spec], str] = attrgetter("code"),
+    label: Callable[[Spec], str] = attrgetter("code"),
+) -> None:
+    """Create each of ``specs`` whose key the administration does not ``have`` yet, and report
+    each, by its label, as created or kept."""
+    for spec in specs:
+        if key(spec) in have:
+            report.kept[kind].append(label(spec))
+            continue
+        create(spec)
+        report.created[kind].append(label(spec))
+
+
 def _services(
     actor: User | None, administration: Administration, catalogue: StarterCatalogue, report: LoadReport
 ) -> dict[str, Service]:
     services = {s.code: s for s in Service.objects.filter(administration=administration)}
-    for spec in catalogue.services:
-        if spec.code in services:
-            report.kept["services"].append(spec.code)
-            continue
+
+    def create(spec: ServiceSpec) -> None:
         services[spec.code] = service_create(
             actor=actor,
             administration=administration,
@@ -121,7 +149,8 @@ def _services(
             name_fr=spec.name_fr,
             name_zgh=spec.name_zgh,
         )
-        report.created["services"].append(spec.code)
+
+    _add_missing(report, "services", catalogue.services, set(services), create)
     return services
 
 
@@ -132,11 +161,7 @@ def _procedures(
     services: dict[str, Service],
     report: LoadReport,
 ) -> list[str]:
-    existing = set(Procedure.objects.filter(administration=administration).values_list("code", flat=True))
-    for spec in catalogue.procedures:
-        if spec.code in existing:
-            report.kept["procedures"].append(spec.code)
-            continue
+    def create(spec: ProcedureSpec) -> None:
         procedure_save(
             actor=actor,
             administration=administration,
@@ -159,18 +184,16 @@ def _procedures(
                 DocumentLine(name_ar=d.name_ar, name_fr=d.name_fr, held_by_name=d.held_by_name) for d in spec.documents
             ],
         )
-        report.created["procedures"].append(spec.code)
+
+    have = set(Procedure.objects.filter(administration=administration).values_list("code", flat=True))
+    _add_missing(report, "procedures", catalogue.procedures, have, create)
     return report.created["procedures"]
 
 
 def _templates(
     actor: User | None, administration: Administration, catalogue: StarterCatalogue, report: LoadReport
 ) -> None:
-    existing = set(LetterTemplate.objects.filter(administration=administration).values_list("code", flat=True))
-    for spec in catalogue.letter_templates:
-        if spec.code in existing:
-            report.kept["letter_templates"].append(spec.code)
-            continue
+    def create(spec: TemplateSpec) -> None:
         letter_template_save(
             actor=actor,
             administration=administration,
@@ -185,17 +208,15 @@ def _templates(
                 "is_active": True,
             },
         )
-        report.created["letter_templates"].append(spec.code)
+
+    have = set(LetterTemplate.objects.filter(administration=administration).values_list("code", flat=True))
+    _add_missing(report, "letter_templates", catalogue.letter_templates, have, create)
 
 
 def _circuits(
     actor: User | None, administration: Administration, catalogue: StarterCatalogue, report: LoadReport
 ) -> None:
-    existing = set(Circuit.objects.filter(administration=administration).values_list("code", flat=True))
-    for spec in catalogue.circuits:
-        if spec.code in existing:
-            report.kept["circuits"].append(spec.code)
-            continue
+    def create(spec: CircuitSpec) -> None:
         circuit_save(
             actor=actor,
             administration=administration,
@@ -216,7 +237,9 @@ def _circuits(
             # A new administration has no staff yet: its head and signatory are appointed later.
             vacant_roles=True,
         )
-        report.created["circuits"].append(spec.code)
+
+    have = set(Circuit.objects.filter(administration=administration).values_list("code", flat=True))
+    _add_missing(report, "circuits", catalogue.circuits, have, create)
 
 
 def _rules(
@@ -226,14 +249,9 @@ def _rules(
     services: dict[str, Service],
     report: LoadReport,
 ) -> None:
-    existing = {
-        keywords.strip()
-        for keywords in RoutingRule.objects.filter(administration=administration).values_list("keywords", flat=True)
-    }
-    for spec in catalogue.routing_rules:
-        if spec.keywords.strip() in existing:
-            report.kept["routing_rules"].append(spec.service)
-            continue
+    """A routing rule has no code: it is recognised by its keywords, and named by its service."""
+
+    def create(spec: RuleSpec) -> None:
         routing_rule_add(
             actor=actor,
             administration=administration,
@@ -242,4 +260,17 @@ def _rules(
             keywords=spec.keywords,
             position=spec.position,
         )
-        report.created["routing_rules"].append(spec.service)
+
+    have = {
+        keywords.strip()
+        for keywords in RoutingRule.objects.filter(administration=administration).values_list("keywords", flat=True)
+    }
+    _add_missing(
+        report,
+        "routing_rules",
+        catalogue.routing_rules,
+        have,
+        create,
+        key=lambda spec: spec.keywords.strip(),
+        label=attrgetter("service"),
+    )
