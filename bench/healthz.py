@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procstat
-from bench.report import code_state, published, section_write, stamped
+from bench.report import code_state, per_database_section_write, published, stamped
 from operations.startup import CHECKED_MARK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,20 +172,13 @@ def _measure(args: argparse.Namespace, data: Path) -> dict[str, Any]:
 
 def report(results: dict[str, Any], path: Path) -> None:
     """This database's row of the section; the other database's row, if there, is kept."""
-    previous = path.read_text(encoding="utf-8") if path.exists() else ""
-    rows = {}
-    if BEGIN in previous and END in previous:
-        for line in previous.split(BEGIN, 1)[1].split(END, 1)[0].splitlines():
-            if line.startswith("| SQLite") or line.startswith("| PostgreSQL"):
-                rows[line.split("|")[1].strip()] = line
     r = results
-    rows[r["database"]] = (
+    row = (
         f"| {r['database']} | {r['median_ms']:.2f} / {r['p99_ms']:.2f} ms | {r['server_cpu_ms_per_request']:.2f} ms | "
         f"{r['start_checked_s']:.1f} s / {r['start_unchecked_s']:.1f} s | {r['requests']}, {r['starts']} starts | "
         f"{r['machine']}, load {r.get('load_average', 0):.1f}, {r['date']}, commit {r['commit']} |"
     )
-    lines = [
-        BEGIN,
+    head = [
         "## `/healthz` and the start-up checks (issue #15)",
         "",
         "*Load balancers ask `/healthz` every few seconds: it must stay cheap (one small query). The start-up "
@@ -200,10 +193,8 @@ def report(results: dict[str, Any], path: Path) -> None:
         "| Database | latency, median / p99 | server CPU per answer | start with checks / without | requests | "
         "machine (load average), date, code |",
         "|---|---:|---:|---:|---:|---|",
-        *[rows[name] for name in ("SQLite", "PostgreSQL") if name in rows],
-        END,
     ]
-    section_write(path, "\n".join(lines) + "\n", BEGIN, END)
+    per_database_section_write(path, BEGIN, END, head, r["database"], row)
 
 
 if __name__ == "__main__":

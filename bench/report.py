@@ -343,6 +343,25 @@ def section_write(path: Path, section: str, begin: str, end: str) -> None:
     path.write_text(splice_section(previous, section, begin, end), encoding="utf-8")
 
 
+DATABASES = ("SQLite", "PostgreSQL")
+
+
+def per_database_section_write(path: Path, begin: str, end: str, head: list[str], database: str, row: str) -> None:
+    """Write the section (``begin``, its ``head`` up to its table's rule line, one row a database,
+    ``end``) into the benchmarks file at ``path``: this run's ``row`` for ``database``, and the other
+    database's row as the section already there has it."""
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    rows = {}
+    if begin in previous and end in previous:
+        for line in previous.split(begin, 1)[1].split(end, 1)[0].splitlines():
+            name = line.split("|")[1].strip() if line.startswith("|") else ""
+            if name in DATABASES:
+                rows[name] = line
+    rows[database] = row
+    lines = [begin, *head, *[rows[name] for name in DATABASES if name in rows], end]
+    section_write(path, "\n".join(lines) + "\n", begin, end)
+
+
 def stamped(results: dict[str, Any], commit: str, changed: list[str]) -> dict[str, Any]:
     """``results`` with the machine, the time and the code measured, as the sections print them."""
     info = machine()

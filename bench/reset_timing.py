@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.report import code_state, published, section_write, stamped
+from bench.report import code_state, per_database_section_write, published, stamped
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- bench.reset_timing: written by `python -m bench.reset_timing --report` -->"
@@ -158,20 +158,13 @@ def main() -> None:
 
 def report(results: dict[str, Any], path: Path) -> None:
     """This database's row of the section; the other database's row, if there, is kept."""
-    previous = path.read_text(encoding="utf-8") if path.exists() else ""
-    rows = {}
-    if BEGIN in previous and END in previous:
-        for line in previous.split(BEGIN, 1)[1].split(END, 1)[0].splitlines():
-            if line.startswith("| SQLite") or line.startswith("| PostgreSQL"):
-                rows[line.split("|")[1].strip()] = line
     r = results
-    rows[r["database"]] = (
+    row = (
         f"| {r['database']} | {r['existing_median_ms']:.2f} / {r['existing_p90_ms']:.2f} ms | "
         f"{r['unknown_median_ms']:.2f} / {r['unknown_p90_ms']:.2f} ms | {r['slower_is_account_percent']:.0f} % | "
         f"{r['rounds']} | {r['machine']}, {r['date']}, commit {r['commit']} |"
     )
-    lines = [
-        BEGIN,
+    head = [
         "## Password reset: an existing account cannot be told from none (issue #13)",
         "",
         "*Target: a password-reset request answers alike whether an account uses the address or not (before "
@@ -183,10 +176,8 @@ def report(results: dict[str, Any], path: Path) -> None:
         "| Database | existing account, median / p90 | no account, median / p90 | pairs where the slower is the "
         "account (50 % = indistinguishable) | pairs | machine, date, code |",
         "|---|---:|---:|---:|---:|---|",
-        *[rows[name] for name in ("SQLite", "PostgreSQL") if name in rows],
-        END,
     ]
-    section_write(path, "\n".join(lines) + "\n", BEGIN, END)
+    per_database_section_write(path, BEGIN, END, head, r["database"], row)
 
 
 def _p90(values: list[float]) -> float:
