@@ -12,7 +12,7 @@ if __name__ == "__main__":
         import secrets
 
         os.environ["WASL_SECRET_KEY"] = secrets.token_urlsafe(48)
-        os.environ.setdefault("WASL_ALLOWED_HOSTS", "localhost")
+        os.environ.setdefault("WASL_ALLOWED_HOSTS", "localhost,127.0.0.1")
         os.environ.setdefault("WASL_PUBLIC_URL", "http://127.0.0.1:8000")
     from django.core.management import execute_from_command_line
 

@@ -46,7 +46,7 @@ def _environment(data: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "wasl.settings",
         "WASL_DATA_DIR": str(data),
         "WASL_SECRET_KEY": "bench-healthz-" + "k" * 50,
-        "WASL_ALLOWED_HOSTS": HOST,
+        "WASL_ALLOWED_HOSTS": f"{HOST},wasl.example.ma",
         "WASL_PUBLIC_URL": "https://wasl.example.ma",
         "WASL_LOG_LEVEL": "WARNING",
     }

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.http.request import split_domain_port, validate_host
 
 
 @register("wasl", deploy=False)
@@ -52,7 +53,8 @@ def check_secure_cookies_over_http(app_configs: Any, **kwargs: Any) -> list[Any]
 
 
 def public_url_problems() -> list[Any]:
-    """WASL_PUBLIC_URL, outside the demo: set, and an http(s) address with a host name."""
+    """WASL_PUBLIC_URL, outside the demo: set, an http(s) address with a host name, and that host
+    one of WASL_ALLOWED_HOSTS (else the site refuses every request made to its own address)."""
     if not getattr(settings, "PUBLIC_URL_CONFIGURED", True):
         return [
             Error(
@@ -69,6 +71,16 @@ def public_url_problems() -> list[Any]:
                 f"WASL_PUBLIC_URL={settings.PUBLIC_URL!r} is not a web address.",
                 hint="Set WASL_PUBLIC_URL=https://<the host name people use>, without a query.",
                 id="wasl.E011",
+            )
+        ]
+    host, _port = split_domain_port(parts.netloc.rpartition("@")[2])
+    if settings.ALLOWED_HOSTS and not validate_host(host, settings.ALLOWED_HOSTS):
+        return [
+            Error(
+                f"WASL_PUBLIC_URL's host {host} is not in WASL_ALLOWED_HOSTS ({','.join(settings.ALLOWED_HOSTS)}): "
+                "the site would refuse every request made to its own address.",
+                hint=f"Add {host} to WASL_ALLOWED_HOSTS.",
+                id="wasl.E012",
             )
         ]
     return []

@@ -34,3 +34,21 @@ def test_a_public_url_that_is_not_a_web_address_is_an_error(settings):
     for right in ("https://wasl.example.ma", "https://example.ma/wasl", "http://10.0.0.5:8000"):
         settings.PUBLIC_URL = right
         assert not {"wasl.E010", "wasl.E011"} & set(_ids(settings)), right
+
+
+def test_a_public_url_whose_host_is_not_allowed_is_an_error(settings):
+    settings.DEMO = False
+    settings.PUBLIC_URL_CONFIGURED = True
+    settings.ALLOWED_HOSTS = ["wasl.example.ma", ".commune.ma", "[::1]"]
+    for allowed in (
+        "https://wasl.example.ma",
+        "https://WASL.example.ma:8443/x",
+        "https://a.commune.ma",
+        "http://[::1]:8000",
+    ):
+        settings.PUBLIC_URL = allowed
+        assert "wasl.E012" not in _ids(settings), allowed
+    settings.PUBLIC_URL = "https://other.example.ma"
+    [problem] = [p for p in check_production_settings(None) if p.id == "wasl.E012"]
+    assert problem.is_serious() and "other.example.ma" in problem.msg
+    assert problem.hint == "Add other.example.ma to WASL_ALLOWED_HOSTS."

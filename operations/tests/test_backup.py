@@ -55,7 +55,7 @@ def _environment(data_dir: Path, database_url: str, **extra: str) -> dict[str, s
     environment.update(
         DJANGO_SETTINGS_MODULE="wasl.settings",
         WASL_SECRET_KEY=SECRET,
-        WASL_ALLOWED_HOSTS="localhost",
+        WASL_ALLOWED_HOSTS="localhost,wasl.example.ma",
         WASL_PUBLIC_URL="https://wasl.example.ma",
         WASL_DATA_DIR=str(data_dir),
         WASL_DATABASE_URL=database_url,

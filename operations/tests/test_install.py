@@ -77,11 +77,14 @@ def _one_line(stderr: str) -> str:
     [
         ({"WASL_SECRET_KEY": None}, "Configuration error: WASL_SECRET_KEY is not set."),
         ({"WASL_MAX_FILES": "many"}, "Configuration error: WASL_MAX_FILES='many' is not a whole number"),
-        ({"WASL_PUBLIC_URL": None}, "CommandError: WASL_PUBLIC_URL is not set: set it to the address people open"),
-        ({"WASL_ALLOWED_HOSTS": ""}, "CommandError: WASL_ALLOWED_HOSTS is empty"),
+        (
+            {"WASL_PUBLIC_URL": None},
+            "CommandError: wasl.E010: WASL_PUBLIC_URL is not set: receipts' QR codes and e-mailed links would point",
+        ),
+        ({"WASL_ALLOWED_HOSTS": ""}, "CommandError: wasl.E001: WASL_ALLOWED_HOSTS is empty"),
         (
             {"WASL_PUBLIC_URL": "https://other.commune.test"},
-            "CommandError: WASL_PUBLIC_URL's host other.commune.test is not in WASL_ALLOWED_HOSTS",
+            "CommandError: wasl.E012: WASL_PUBLIC_URL's host other.commune.test is not in WASL_ALLOWED_HOSTS",
         ),
         ({"WASL_DEMO": "true"}, "CommandError: This is the demo's configuration"),
     ],

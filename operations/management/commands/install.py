@@ -40,12 +40,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
-from django.http.request import split_domain_port, validate_host
 
+from core.checks import check_production_settings
 from documents.convert import converter as office_converter
 from documents.text_layers import ocr_unavailable_reason
 from operations.backup.create import redact
 from operations.backup.database import ProgramMissing, pg_program
+from operations.readiness import describe
 from tenancy.models import User
 from tenancy.services import platform_admin_create
 from trust.pki import CA_KEY, KEYSTORE_KEY, SEALS_DIR, TSA_KEY, Pki
@@ -121,22 +122,10 @@ class Command(BaseCommand):
                 "This is the demo's configuration (WASL_DEMO, or a data directory make run made): install is for "
                 "a real installation. Unset WASL_DEMO, set WASL_SECRET_KEY and a data directory of its own."
             )
-        if not settings.ALLOWED_HOSTS:
-            raise CommandError("WASL_ALLOWED_HOSTS is empty: set it to the host name of WASL_PUBLIC_URL.")
-        if not os.environ.get("WASL_PUBLIC_URL"):
-            raise CommandError(
-                "WASL_PUBLIC_URL is not set: set it to the address people open, such as https://wasl.commune.ma "
-                "(receipts' QR codes and links point there)."
-            )
-        scheme, _sep, rest = settings.PUBLIC_URL.partition("://")
-        host, _port = split_domain_port(rest.split("/")[0])
-        if scheme not in ("http", "https") or not host:
-            raise CommandError(f"WASL_PUBLIC_URL={settings.PUBLIC_URL!r} is not an http:// or https:// address.")
-        if not validate_host(host, settings.ALLOWED_HOSTS):
-            raise CommandError(
-                f"WASL_PUBLIC_URL's host {host} is not in WASL_ALLOWED_HOSTS ({','.join(settings.ALLOWED_HOSTS)}): "
-                "add it, or the site refuses every request."
-            )
+        # The configuration's own checks, as the web server runs them at start (core.checks).
+        errors = [problem for problem in check_production_settings(None) if problem.is_serious()]
+        if errors:
+            raise CommandError("; ".join(describe(error) for error in errors))
         self._check_data_directory()
         try:
             connection.ensure_connection()
@@ -331,10 +320,7 @@ class Command(BaseCommand):
         self._step(5, f"System checks (with --deploy): {len(errors)} error(s), {len(warnings)} warning(s):")
         for issue in errors + warnings:
             level = "ERROR" if issue.is_serious() else "WARNING"
-            line = f"    {level} {issue.id}: {issue.msg}"
-            if issue.hint:
-                line += f" ({issue.hint})"
-            (self.stderr if issue.is_serious() else self.stdout).write(line)
+            (self.stderr if issue.is_serious() else self.stdout).write(f"    {level} {describe(issue)}")
         return len(errors)
 
     def _tools(self) -> None:
