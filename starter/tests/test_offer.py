@@ -76,6 +76,19 @@ def test_an_administration_created_without_the_choice_has_an_empty_catalogue(pla
     assert "load_catalogue COMMUNE-TIZNIT" in response.content.decode()
 
 
+def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin):
+    """In an Arabic sentence a bare address loses its order (its parenthesis and slashes move):
+    the desk's address is a link and the command code, each isolated left to right."""
+    response = signed_in(platform_admin, "ar").post(
+        "/admin/tenancy/administration/add/", add_form("COMMUNE-TIZNIT"), follow=True
+    )
+    page = response.content.decode()
+    url = f"{settings.PUBLIC_URL}/desk/COMMUNE-TIZNIT/procedures/starter/"
+    assert f'<a href="{url}" dir="ltr">{url}</a>' in page
+    assert '<code dir="ltr">manage.py load_catalogue COMMUNE-TIZNIT</code>' in page
+    assert '<bdi dir="ltr">COMMUNE-TIZNIT</bdi>' in page
+
+
 def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(platform_admin):
     response = signed_in(platform_admin).post(
         "/admin/tenancy/administration/add/",
@@ -153,6 +166,20 @@ def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_cata
     assert Procedure.objects.filter(administration=commune).count() == 15
     again = client.get(f"/desk/{commune.code}/procedures/starter/").content.decode()
     assert 'id="starter-load"' not in again  # nothing left to create: no button
+
+
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, commune_admin, language):
+    """A letter template's or a circuit's name is in both languages, a routing rule's keywords in
+    both: each part in its own isolate, or the Arabic and French words interleave on screen. The
+    Arabic reader reads the Arabic name first."""
+    preview = signed_in(commune_admin, language).get(f"/desk/{commune.code}/procedures/starter/").content.decode()
+    arabic, french = "<bdi>إشعار بالتوصل</bdi>", "<bdi>Accusé de réception</bdi>"
+    assert (f"{arabic} / {french}" if language == "ar" else f"{french} / {arabic}") in preview
+    assert "<bdi>Visa, signature et cachet</bdi>" in preview and "<bdi>تأشير وتوقيع وختم</bdi>" in preview
+    assert "<bdi>رخصة البناء</bdi> · <bdi>رخصة بناء</bdi>" in preview
+    assert "<bdi>permis de construire</bdi> · <bdi>autorisation de construire</bdi>" in preview
+    assert "Accusé de réception / إشعار بالتوصل" not in preview  # never one run
 
 
 def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, commune_admin):
