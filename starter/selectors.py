@@ -13,7 +13,6 @@ from starter.catalogue import StarterCatalogue, starter_catalogue
 from tenancy.models import Administration, Service
 from workflow.models import LetterTemplate, Procedure, RoutingRule, SilenceRule, delay_text
 
-
 _ARABIC = re.compile("[\u0600-\u06ff]")
 
 
