@@ -220,6 +220,24 @@ def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_
     assert signed_in(clerk).get(f"/desk/{commune.code}/services/{service.pk}/").status_code == 404
 
 
+def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, commune_admin):
+    """On an Arabic page a French name typed right to left shows "(Nord) Annexe" as "(Annexe (Nord":
+    the French and Amazigh fields read left to right, the Arabic one right to left."""
+    client = signed_in(commune_admin, "ar")
+    client.post(f"/desk/{commune.code}/procedures/starter/")
+    service = commune.services.get(code="EC")
+    procedure = Procedure.objects.get(administration=commune, code="URB-PC-PP")
+    for url in (
+        f"/desk/{commune.code}/services/{service.pk}/",
+        f"/desk/{commune.code}/services/",
+        f"/desk/{commune.code}/procedures/{procedure.pk}/",
+    ):
+        form = client.get(url).content.decode()
+        for name, direction in (("name_ar", "rtl"), ("name_fr", "ltr"), ("name_zgh", "ltr")):
+            field = form.split(f'name="{name}"')[1].split(">")[0] + form.split(f'name="{name}"')[0].rsplit("<", 1)[1]
+            assert f'dir="{direction}"' in field, (url, name)
+
+
 def test_the_api_gives_each_procedures_amazigh_name(commune, commune_admin):
     signed_in(commune_admin).post(f"/desk/{commune.code}/procedures/starter/")
     procedures = {p["code"]: p for p in Client().get(f"/api/v1/administrations/{commune.code}/procedures").json()}
