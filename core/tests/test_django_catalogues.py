@@ -126,3 +126,13 @@ def test_the_arabic_add_another_reads_with_any_name():
     with translation.override("ar"):
         text = translation.gettext(add_another) % {"verbose_name": "المصلحة"}
     assert text == "أضِف عنصرًا آخر: المصلحة"
+
+
+def test_the_admins_history_is_not_a_requests_stages():
+    """Our catalogue comes first: a plain "History" of ours (a request's stages, "مراحل الطلب")
+    would name the admin's history of any object. Ours have contexts; the admin's keeps Django's."""
+    history = "History"
+    with translation.override("ar"):
+        assert translation.gettext(history) == "تاريخ"
+        assert translation.pgettext("request", history) == "مراحل الطلب"
+        assert translation.pgettext("parapheur folder", history) == "مراحل الملف"
