@@ -28,7 +28,8 @@ def platform_admin(db: None) -> User:
 
 
 @pytest.mark.parametrize(
-    ("language", "title"), [("ar", "لا يحق لكم القيام بهذا"), ("fr", "Vous ne pouvez pas faire cela"), ("zgh", "ⵓⵔ ⵜⵥⴹⴰⵕⵎ ⴰⴷ ⵜⴳⵎ ⴰⵢⴰ")]
+    ("language", "title"),
+    [("ar", "لا يحق لكم القيام بهذا"), ("fr", "Vous ne pouvez pas faire cela"), ("zgh", "ⵓⵔ ⵜⵥⴹⴰⵕⵎ ⴰⴷ ⵜⴳⵎ ⴰⵢⴰ")],
 )
 def test_an_admin_page_the_model_does_not_offer_says_so_in_the_readers_language(platform_admin, language, title):
     client = Client()
