@@ -42,7 +42,7 @@ class CorrespondenceAdmin(ReadOnlyAdmin):
         # keys and values, in braces that an Arabic page reorders).
         fields: list[str] = []
         for name in super().get_fields(request, obj):
-            shown = "stated_terms" if name == "terms" else name
+            shown = "stated_terms" if name == "terms" else str(name)
             if shown not in fields:
                 fields.append(shown)
         return fields
@@ -67,7 +67,7 @@ class CorrespondenceAdmin(ReadOnlyAdmin):
         if terms.get("due_on"):
             rows.append((gettext("Due on"), format_html('<bdi dir="ltr">{}</bdi>', terms["due_on"])))
         if terms.get("silence_rule") in SilenceRule.values:
-            rows.append((gettext("Silence rule"), SilenceRule(terms["silence_rule"]).label))
+            rows.append((gettext("Silence rule"), str(SilenceRule(terms["silence_rule"]).label)))
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
 
