@@ -35,6 +35,16 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
+@requires_csrf_token
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A page or an action the account may not use (``PermissionDenied``: an admin page its
+    model does not offer, an action it forbids): a page in the reader's language, not Django's
+    bare "403 Forbidden" in English."""
+    if _for_api(request):
+        return _api_error(403, "forbidden", _("Not allowed."))
+    return render(request, "403.html", status=403)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form refused by the CSRF check (``CSRF_FAILURE_VIEW``): 403, with the likely cause in
     the reader's language and, for the administrator of the site, the setting to change. What

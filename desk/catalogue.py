@@ -37,6 +37,13 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
     class Meta:
         model = Procedure
         fields = list(changes.PROCEDURE_FIELDS)
+        # Each name is typed in its own script's direction, whatever the page's.
+        widgets = {
+            "name_ar": forms.TextInput(attrs={"dir": "rtl"}),
+            "name_fr": forms.TextInput(attrs={"dir": "ltr"}),
+            "name_zgh": forms.TextInput(attrs={"dir": "ltr"}),
+            "legal_basis": forms.TextInput(attrs={"dir": "auto"}),
+        }
 
     documents = forms.CharField(
         label=gettext_lazy("Documents that may be required"),

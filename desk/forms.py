@@ -128,11 +128,18 @@ class ServiceForm(AccessibleForm):
     code = forms.RegexField(
         label=_("Code"), regex=r"^[A-Z0-9][A-Z0-9-]{1,39}$", help_text=_("Capital letters, digits and dashes.")
     )
-    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200)
-    name_fr = forms.CharField(label=_("Name in French"), max_length=200)
-    name_zgh = forms.CharField(label=_("Name in Amazigh (Tifinagh)"), max_length=200, required=False)
+    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200, widget=forms.TextInput(attrs={"dir": "rtl"}))
+    name_fr = forms.CharField(label=_("Name in French"), max_length=200, widget=forms.TextInput(attrs={"dir": "ltr"}))
+    name_zgh = forms.CharField(
+        label=_("Name in Amazigh (Tifinagh)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
     kind = forms.ChoiceField(label=_("Kind"), choices=Service.Kind.choices)
-    location = forms.CharField(label=_("Location"), max_length=120, required=False)
+    location = forms.CharField(
+        label=_("Location"), max_length=120, required=False, widget=forms.TextInput(attrs={"dir": "auto"})
+    )
     parent = forms.ModelChoiceField(label=_("Part of"), queryset=Service.objects.none(), required=False)
 
     def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
@@ -152,10 +159,17 @@ class ServiceForm(AccessibleForm):
 class ServiceNamesForm(AccessibleForm):
     """A service's names and location (its code and place in the tree do not change here)."""
 
-    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200)
-    name_fr = forms.CharField(label=_("Name in French"), max_length=200)
-    name_zgh = forms.CharField(label=_("Name in Amazigh (Tifinagh)"), max_length=200, required=False)
-    location = forms.CharField(label=_("Location"), max_length=120, required=False)
+    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200, widget=forms.TextInput(attrs={"dir": "rtl"}))
+    name_fr = forms.CharField(label=_("Name in French"), max_length=200, widget=forms.TextInput(attrs={"dir": "ltr"}))
+    name_zgh = forms.CharField(
+        label=_("Name in Amazigh (Tifinagh)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
+    )
+    location = forms.CharField(
+        label=_("Location"), max_length=120, required=False, widget=forms.TextInput(attrs={"dir": "auto"})
+    )
 
 
 class StaffGrantForm(AccessibleForm):

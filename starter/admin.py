@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -87,17 +89,25 @@ class AdministrationAdmin(tenancy_admin.AdministrationAdmin):
         administration = form.instance
         if not form.cleaned_data.get("load_starter_catalogue"):
             if administration.kind == starter_catalogue().kind:
+                # The address and the command read left to right, isolated: in an Arabic sentence
+                # a bare URL loses its order (its closing parenthesis and slashes move).
+                url = settings.PUBLIC_URL + reverse("desk:starter", args=[administration.code])
+                text = _(
+                    "The catalogue of %(code)s is empty. Its administrators can load the starter catalogue "
+                    "from the desk (%(url)s), or an operator with the command: %(command)s"
+                )
                 messages.info(
                     request,
-                    _(
-                        "The catalogue of %(code)s is empty. Its administrators can load the starter catalogue "
-                        "from the desk (%(url)s), or an operator with the command: %(command)s"
-                    )
-                    % {
-                        "code": administration.code,
-                        "url": settings.PUBLIC_URL + reverse("desk:starter", args=[administration.code]),
-                        "command": f"manage.py load_catalogue {administration.code}",
-                    },
+                    mark_safe(  # noqa: S308 (the translation is escaped, the values are built escaped)
+                        conditional_escape(text)
+                        % {
+                            "code": format_html('<bdi dir="ltr">{}</bdi>', administration.code),
+                            "url": format_html('<a href="{}" dir="ltr">{}</a>', url, url),
+                            "command": format_html(
+                                '<code dir="ltr">manage.py load_catalogue {}</code>', administration.code
+                            ),
+                        }
+                    ),
                 )
             return
         try:

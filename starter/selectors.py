@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from django.utils.translation import get_language
 
 from core.languages import in_language
 from parapheur.models import Circuit
 from starter.catalogue import StarterCatalogue, starter_catalogue
 from tenancy.models import Administration, Service
 from workflow.models import LetterTemplate, Procedure, RoutingRule, SilenceRule, delay_text
+
+_ARABIC = re.compile("[\u0600-\u06ff]")
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,21 @@ class PreviewLine:
     name: str
     present: bool
     detail: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """The name's parts, each to be isolated: a letter template or a circuit is named in
+        both languages ("Accusé de réception / إشعار بالتوصل"), which, shown as one run, mixes
+        their words; the Arabic part comes first for an Arabic reader."""
+        parts = [part.strip() for part in self.name.split(" / ") if part.strip()]
+        if (get_language() or "ar").split("-")[0] == "ar":
+            parts.sort(key=lambda part: not _ARABIC.search(part))
+        return parts
+
+    @property
+    def keywords(self) -> list[str]:
+        """A routing rule's keywords, one by one (Arabic and French words in one list)."""
+        return [word.strip() for word in self.name.split(",") if word.strip()]
 
 
 @dataclass(frozen=True)

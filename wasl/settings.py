@@ -174,6 +174,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "ar"
 LANGUAGES = [("ar", "العربية"), ("fr", "Français"), ("zgh", "ⵜⴰⵎⴰⵣⵉⵖⵜ")]
 LANGUAGES_BIDI = ["ar"]
+# Date and time formats Django lacks for Arabic (dates with a time) and Amazigh (all): wasl/formats.
+FORMAT_MODULE_PATH = ["wasl.formats"]
 # Django knows no "zgh"; describe it so get_language_info() works for it too.
 LANG_INFO.setdefault(
     "zgh", {"bidi": False, "code": "zgh", "name": "Standard Moroccan Tamazight", "name_local": "ⵜⴰⵎⴰⵣⵉⵖⵜ"}

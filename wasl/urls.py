@@ -11,6 +11,7 @@ from operations.views import healthz
 register_converter(IdConverter, "id")
 
 handler400 = "core.views.bad_request"
+handler403 = "core.views.forbidden"
 handler404 = "core.views.not_found"
 
 urlpatterns = [

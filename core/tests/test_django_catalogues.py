@@ -117,3 +117,22 @@ def test_django_speaks_amazigh_arabic_and_french_in_the_admin():
     assert all(re.search(r"[\u2d30-\u2d7f]", text) for text in said["zgh"]), said["zgh"]
     assert all(re.search(r"[\u0600-\u06ff]", text) for text in said["ar"]), said["ar"]
     assert said["fr"][:2] == ["Site d’administration", "Ce champ est obligatoire."]
+
+
+def test_the_arabic_add_another_reads_with_any_name():
+    """Django's Arabic "أضِف %(verbose_name)s آخر" gives "أضِف المصلحة آخر" with Wasl's names
+    (a definite or feminine noun before a masculine adjective): the name comes after a colon."""
+    add_another = "Add another %(verbose_name)s"
+    with translation.override("ar"):
+        text = translation.gettext(add_another) % {"verbose_name": "المصلحة"}
+    assert text == "أضِف عنصرًا آخر: المصلحة"
+
+
+def test_the_admins_history_is_not_a_requests_stages():
+    """Our catalogue comes first: a plain "History" of ours (a request's stages, "مراحل الطلب")
+    would name the admin's history of any object. Ours have contexts; the admin's keeps Django's."""
+    history = "History"
+    with translation.override("ar"):
+        assert translation.gettext(history) == "تاريخ"
+        assert translation.pgettext("request", history) == "مراحل الطلب"
+        assert translation.pgettext("parapheur folder", history) == "مراحل الملف"

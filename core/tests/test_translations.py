@@ -175,6 +175,24 @@ def test_translations_are_written_in_the_language_script(code: str) -> None:
     assert not stray, f"{code}: text outside the expected script (left in English?): {stray[:10]}"
 
 
+# A number whose parts a hyphen joins (law 55-19, a date 2019-03-31), not already between U+2066
+# LEFT-TO-RIGHT ISOLATE and U+2069 POP DIRECTIONAL ISOLATE.
+HYPHENATED_NUMBER = re.compile(r"(?<![\u2066\d.-])\d+(?:-\d+)+(?![\d\u2069])")
+
+
+def test_arabic_translations_isolate_hyphenated_numbers() -> None:
+    """In Arabic text the bidi algorithm turns "القانون 55-19" into "القانون 19-55" on screen (digits
+    after Arabic letters are Arabic numbers, and the hyphen between them takes the right-to-left
+    order): each such number stands in a left-to-right isolate."""
+    reversed_on_screen = [
+        number
+        for message in messages(load("ar"))
+        for text in strings(message)
+        for number in HYPHENATED_NUMBER.findall(text)
+    ]
+    assert not reversed_on_screen, f"ar: hyphenated numbers not isolated: {reversed_on_screen}"
+
+
 def is_in(text: str, low: int, high: int) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     return bool(letters) and all(low <= ord(ch) <= high for ch in letters)

@@ -36,6 +36,18 @@ def urb(commune):
     return make_service(commune, "URB")
 
 
+def test_codes_in_parentheses_read_left_to_right_in_arabic(commune, citizen, urb):
+    """A code in parentheses after an Arabic name ("(EC-COPIE-NAIS)") is isolated left to right:
+    where the line breaks at its hyphen, the bare code would show "(-EC" on an Arabic page."""
+    make_procedure(commune, code="EC-COPIE-NAIS", service=urb)
+    client = Client()
+    client.cookies["django_language"] = "ar"
+    catalogue = client.get(f"/procedures/{commune.code}/").content.decode()
+    assert '(<bdi dir="ltr">EC-COPIE-NAIS</bdi>)' in catalogue
+    index = client.get("/procedures/").content.decode()
+    assert f'(<bdi dir="ltr">{commune.code}</bdi>)' in index
+
+
 def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_date(commune, citizen, urb):
     make_procedure(commune, service=urb)
     client = signed_in(citizen)

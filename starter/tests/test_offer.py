@@ -76,6 +76,19 @@ def test_an_administration_created_without_the_choice_has_an_empty_catalogue(pla
     assert "load_catalogue COMMUNE-TIZNIT" in response.content.decode()
 
 
+def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin):
+    """In an Arabic sentence a bare address loses its order (its parenthesis and slashes move):
+    the desk's address is a link and the command code, each isolated left to right."""
+    response = signed_in(platform_admin, "ar").post(
+        "/admin/tenancy/administration/add/", add_form("COMMUNE-TIZNIT"), follow=True
+    )
+    page = response.content.decode()
+    url = f"{settings.PUBLIC_URL}/desk/COMMUNE-TIZNIT/procedures/starter/"
+    assert f'<a href="{url}" dir="ltr">{url}</a>' in page
+    assert '<code dir="ltr">manage.py load_catalogue COMMUNE-TIZNIT</code>' in page
+    assert '<bdi dir="ltr">COMMUNE-TIZNIT</bdi>' in page
+
+
 def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(platform_admin):
     response = signed_in(platform_admin).post(
         "/admin/tenancy/administration/add/",
@@ -155,6 +168,20 @@ def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_cata
     assert 'id="starter-load"' not in again  # nothing left to create: no button
 
 
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, commune_admin, language):
+    """A letter template's or a circuit's name is in both languages, a routing rule's keywords in
+    both: each part in its own isolate, or the Arabic and French words interleave on screen. The
+    Arabic reader reads the Arabic name first."""
+    preview = signed_in(commune_admin, language).get(f"/desk/{commune.code}/procedures/starter/").content.decode()
+    arabic, french = "<bdi>إشعار بالتوصل</bdi>", "<bdi>Accusé de réception</bdi>"
+    assert (f"{arabic} / {french}" if language == "ar" else f"{french} / {arabic}") in preview
+    assert "<bdi>Visa, signature et cachet</bdi>" in preview and "<bdi>تأشير وتوقيع وختم</bdi>" in preview
+    assert "<bdi>رخصة البناء</bdi> · <bdi>رخصة بناء</bdi>" in preview
+    assert "<bdi>permis de construire</bdi> · <bdi>autorisation de construire</bdi>" in preview
+    assert "Accusé de réception / إشعار بالتوصل" not in preview  # never one run
+
+
 def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, commune_admin):
     client = signed_in(commune_admin)
     client.post(f"/desk/{commune.code}/procedures/starter/")
@@ -191,6 +218,24 @@ def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_
     assert (service.code, service.name_fr, service.name_zgh) == ("EC", "Division de l'état civil", "ⴰⴳⵣⵣⵓⵎ")
     assert client.post(f"/desk/{commune.code}/services/{service.pk}/", {"name_ar": ""}).status_code == 400
     assert signed_in(clerk).get(f"/desk/{commune.code}/services/{service.pk}/").status_code == 404
+
+
+def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, commune_admin):
+    """On an Arabic page a French name typed right to left shows "(Nord) Annexe" as "(Annexe (Nord":
+    the French and Amazigh fields read left to right, the Arabic one right to left."""
+    client = signed_in(commune_admin, "ar")
+    client.post(f"/desk/{commune.code}/procedures/starter/")
+    service = commune.services.get(code="EC")
+    procedure = Procedure.objects.get(administration=commune, code="URB-PC-PP")
+    for url in (
+        f"/desk/{commune.code}/services/{service.pk}/",
+        f"/desk/{commune.code}/services/",
+        f"/desk/{commune.code}/procedures/{procedure.pk}/",
+    ):
+        form = client.get(url).content.decode()
+        for name, direction in (("name_ar", "rtl"), ("name_fr", "ltr"), ("name_zgh", "ltr")):
+            field = form.split(f'name="{name}"')[1].split(">")[0] + form.split(f'name="{name}"')[0].rsplit("<", 1)[1]
+            assert f'dir="{direction}"' in field, (url, name)
 
 
 def test_the_api_gives_each_procedures_amazigh_name(commune, commune_admin):
