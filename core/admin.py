@@ -10,6 +10,7 @@ message exists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -86,7 +87,8 @@ class OutboxAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def list_view(self, request: HttpRequest) -> HttpResponse:
         query = request.GET.get("q", "")[:200]
         number = request.GET.get("page", "1")
-        page_number = int(number) if number.isdigit() and int(number) > 0 else 1
+        # ASCII digits only ("²".isdigit() is true, and int() refuses it), and few of them.
+        page_number = int(number) if re.fullmatch(r"[0-9]{1,9}", number) and int(number) > 0 else 1
         entries, total = outbox_entries(query=query, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         if page_number > 1 and not entries:
             raise Http404

@@ -8,11 +8,16 @@ migrations) are in ``trust.checks`` and ``operations.checks``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.http.request import split_domain_port, validate_host
+
+# Checks of what the running site needs, run when the web server and the worker start
+# (operations.readiness) and by `check --deploy`, not with every management command: a backup or a
+# restore still runs while they fail.
+SERVING_TAG = "wasl_serving"
 
 
 @register("wasl", deploy=False)
@@ -33,7 +38,24 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[Any]:
     problems += public_url_problems()
     if settings.PUBLIC_URL.startswith("http://") and "127.0.0.1" not in settings.PUBLIC_URL:
         problems.append(Warning("WASL_PUBLIC_URL is not HTTPS.", id="wasl.W003"))
+    problems += trusted_proxy_problems()
     return problems
+
+
+def trusted_proxy_problems() -> list[Any]:
+    """A network of every address in WASL_TRUSTED_PROXIES: any client then writes its own
+    X-Forwarded-For (and so its own address for the rate limits) and X-Forwarded-Proto."""
+    everyone = [str(network) for network in settings.TRUSTED_PROXIES if network.prefixlen == 0]
+    if not everyone:
+        return []
+    return [
+        Warning(
+            f"WASL_TRUSTED_PROXIES lists {', '.join(everyone)}, every address: any client can choose the address "
+            "the rate limits count (sign-in attempts, password resets) and claim HTTPS.",
+            hint="List only the reverse proxies' own addresses (127.0.0.1 for a proxy on this machine), or unix.",
+            id="wasl.W011",
+        )
+    ]
 
 
 @register("wasl", deploy=False)
@@ -53,8 +75,7 @@ def check_secure_cookies_over_http(app_configs: Any, **kwargs: Any) -> list[Any]
 
 
 def public_url_problems() -> list[Any]:
-    """WASL_PUBLIC_URL, outside the demo: set, an http(s) address with a host name, and that host
-    one of WASL_ALLOWED_HOSTS (else the site refuses every request made to its own address)."""
+    """WASL_PUBLIC_URL, outside the demo: set, and an http(s) address with a host name."""
     if not getattr(settings, "PUBLIC_URL_CONFIGURED", True):
         return [
             Error(
@@ -64,23 +85,49 @@ def public_url_problems() -> list[Any]:
                 id="wasl.E010",
             )
         ]
-    parts = urlsplit(settings.PUBLIC_URL)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    parts = _public_url_parts()
+    if parts is None or parts.scheme not in ("http", "https") or parts.query or parts.fragment:
         return [
             Error(
                 f"WASL_PUBLIC_URL={settings.PUBLIC_URL!r} is not a web address.",
-                hint="Set WASL_PUBLIC_URL=https://<the host name people use>, without a query.",
+                hint="Set WASL_PUBLIC_URL=https://<the host name people use>, without a query, credentials or "
+                "port out of range (a host name in another script in its xn-- form).",
                 id="wasl.E011",
             )
         ]
-    host, _port = split_domain_port(parts.netloc.rpartition("@")[2])
-    if settings.ALLOWED_HOSTS and not validate_host(host, settings.ALLOWED_HOSTS):
-        return [
-            Error(
-                f"WASL_PUBLIC_URL's host {host} is not in WASL_ALLOWED_HOSTS ({','.join(settings.ALLOWED_HOSTS)}): "
-                "the site would refuse every request made to its own address.",
-                hint=f"Add {host} to WASL_ALLOWED_HOSTS.",
-                id="wasl.E012",
-            )
-        ]
     return []
+
+
+def _public_url_parts() -> SplitResult | None:
+    """WASL_PUBLIC_URL split, or None when it has no valid host name or port, or credentials."""
+    try:
+        parts = urlsplit(settings.PUBLIC_URL)
+        port = parts.port  # raises when it is not a number from 0 to 65535
+    except ValueError:
+        return None
+    host, _port = split_domain_port(parts.netloc)
+    if not host or "@" in parts.netloc or port == 0:
+        return None
+    return parts
+
+
+@register("wasl", SERVING_TAG, deploy=True)
+def check_public_url_host(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """The public URL's host is one Wasl answers to: otherwise every QR code and every link sent
+    by e-mail reaches a host that Wasl refuses (400)."""
+    if settings.DEMO or not getattr(settings, "PUBLIC_URL_CONFIGURED", True):
+        return []
+    parts = _public_url_parts()
+    if parts is None:
+        return []  # wasl.E011 says so
+    host, _port = split_domain_port(parts.netloc)
+    if validate_host(host, settings.ALLOWED_HOSTS):
+        return []
+    return [
+        Error(
+            f"WASL_PUBLIC_URL's host {host} is not in WASL_ALLOWED_HOSTS ({','.join(settings.ALLOWED_HOSTS)}): "
+            "Wasl would refuse every receipt's QR code and every link it sends by e-mail.",
+            hint=f"Add {host} to WASL_ALLOWED_HOSTS, or set WASL_PUBLIC_URL to the address people use.",
+            id="wasl.E012",
+        )
+    ]

@@ -14,7 +14,10 @@ have received, into ``settings.EMAIL_OUTBOX_DIR``. Platform administrators read 
   (:func:`outbox_prune`), and temporary files a writer left behind when it died.
 - **Private**: the directory is mode 0700 and each file 0600; they hold links that sign people in.
 - **Untrusted when read**: a file is parsed as mail from anywhere would be. Only names of the
-  form above are read, so a key from a URL never reaches another file.
+  form above are read, so a key from a URL never reaches another file, and only regular files
+  are opened, without following a symbolic link: an entry that is anything else (a link, a
+  directory, a pipe) or that this process may not read (a file root wrote running manage.py) is
+  left out as if it were not there, and the rest of the outbox still shows.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import email.policy
 import os
 import re
 import secrets
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -32,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 
@@ -75,6 +80,42 @@ def outbox_write(raw: bytes, *, now: datetime | None = None) -> Path:
 
 def _path(key: str) -> Path | None:
     return outbox_dir() / f"{key}{SUFFIX}" if KEY.match(key) else None
+
+
+# A link is not followed, and a pipe does not block the opening (it is then refused as not a
+# regular file).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _open(key: str) -> BinaryIO | None:
+    """The message file of ``key`` opened for reading, or None when there is no readable regular
+    file by that name (see the module's docstring)."""
+    path = _path(key)
+    if path is None:
+        return None
+    try:
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except OSError:  # absent (pruned meanwhile), a link, not readable by this process
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            return None
+        return os.fdopen(descriptor, "rb")
+    except OSError:
+        os.close(descriptor)
+        return None
+
+
+def _read(key: str) -> bytes | None:
+    stream = _open(key)
+    if stream is None:
+        return None
+    try:
+        with stream:
+            return stream.read()
+    except OSError:
+        return None
 
 
 def _stamp(key: str) -> datetime:
@@ -121,11 +162,11 @@ class OutboxEntry:
 
 
 def _entry(key: str) -> OutboxEntry | None:
-    path = _path(key)
-    if path is None:
+    stream = _open(key)
+    if stream is None:
         return None
     try:
-        with path.open("rb") as stream:
+        with stream:
             head = b""
             while len(head) < HEADER_BYTES and b"\n\n" not in head and b"\r\n\r\n" not in head:
                 chunk = stream.read(CHUNK)
@@ -133,7 +174,7 @@ def _entry(key: str) -> OutboxEntry | None:
                     break
                 head += chunk
             size = os.fstat(stream.fileno()).st_size
-    except FileNotFoundError:  # removed meanwhile (pruned)
+    except OSError:
         return None
     headers = BytesParser(policy=email.policy.default).parsebytes(head, headersonly=True)
     return OutboxEntry(
@@ -217,12 +258,8 @@ def part_filename(part: Message, index: int) -> str:
 
 
 def _parse(key: str) -> EmailMessage | None:
-    path = _path(key)
-    if path is None:
-        return None
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = _read(key)
+    if data is None:
         return None
     parsed = BytesParser(policy=email.policy.default).parsebytes(data)
     assert isinstance(parsed, EmailMessage)
@@ -270,13 +307,7 @@ def outbox_part(key: str, index: int) -> tuple[str, str, bytes] | None:
 
 def outbox_raw(key: str) -> bytes | None:
     """The whole message as it was kept (for a mail program)."""
-    path = _path(key)
-    if path is None:
-        return None
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
+    return _read(key)
 
 
 def outbox_prune(*, now: datetime | None = None) -> int:

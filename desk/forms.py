@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, QuickSelect, named_with_code
+from core.text import one_line
 from documents.forms import CheckedFilesField
 from documents.intake import FileRejected
 from documents.scans import pictures_assembled
@@ -124,7 +126,37 @@ class RegisterFilterForm(AccessibleForm):
     date_to = BoundedDateField(label=_("To"), required=False)
 
 
-class ServiceForm(AccessibleForm):
+class OneLineNamesMixin:
+    """A service's names and location on one line (core.text.one_line: a hostile POST's line
+    breaks and controls would reach e-mails and pages that show a name on one line), and a name
+    of nothing visible (only directional or zero-width characters) refused as an empty one."""
+
+    ONE_LINE = ("name_ar", "name_fr", "name_zgh", "location")
+    cleaned_data: dict[str, Any]
+
+    def _clean_one_line(self, name: str) -> str:
+        value = one_line(str(self.cleaned_data.get(name) or ""))
+        if value and not any(unicodedata.category(char)[0] not in "CZ" for char in value):
+            value = ""
+        field = self.fields[name]  # type: ignore[attr-defined]
+        if not value and field.required:
+            raise forms.ValidationError(field.error_messages["required"], code="required")
+        return value
+
+    def clean_name_ar(self) -> str:
+        return self._clean_one_line("name_ar")
+
+    def clean_name_fr(self) -> str:
+        return self._clean_one_line("name_fr")
+
+    def clean_name_zgh(self) -> str:
+        return self._clean_one_line("name_zgh")
+
+    def clean_location(self) -> str:
+        return self._clean_one_line("location")
+
+
+class ServiceForm(OneLineNamesMixin, AccessibleForm):
     code = forms.RegexField(
         label=_("Code"), regex=r"^[A-Z0-9][A-Z0-9-]{1,39}$", help_text=_("Capital letters, digits and dashes.")
     )
@@ -156,7 +188,7 @@ class ServiceForm(AccessibleForm):
         return str(code)
 
 
-class ServiceNamesForm(AccessibleForm):
+class ServiceNamesForm(OneLineNamesMixin, AccessibleForm):
     """A service's names and location (its code and place in the tree do not change here)."""
 
     name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200, widget=forms.TextInput(attrs={"dir": "rtl"}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
@@ -259,7 +260,8 @@ def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 def _invite(request: HttpRequest, user: User) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = request.build_absolute_uri(reverse("portal:password_reset_confirm", args=[uid, token]))
+    # Under the public URL, as every e-mailed link: not the host or scheme this request came with.
+    link = settings.PUBLIC_URL + reverse("portal:password_reset_confirm", args=[uid, token])
     body = render_to_string("desk/email/invitation.txt", {"user": user, "link": link})
     send_mail(_("You were given access to Wasl"), body, None, [user.email])
 

@@ -7,7 +7,8 @@ without them), the worker (``manage.py run_worker``) and ``manage.py serve`` cal
 ``core.checks``) and the checks of the installation's state, which are registered for
 ``check --deploy`` only so that the commands that create that state still run without it (the
 PKI: ``trust.checks``, tag ``wasl_pki``; the database's migrations: ``operations.checks``, tag
-``wasl_migrations``). On an error each problem is printed on one line with its fix and the
+``wasl_migrations``; the public URL's host among the allowed hosts: ``core.checks``, tag
+``wasl_serving``). On an error each problem is printed on one line with its fix and the
 process exits (statuses in :mod:`operations.startup`).
 
 ``manage.py install`` calls :func:`readiness_problems` after it has migrated and created the PKI.
@@ -20,12 +21,13 @@ from collections.abc import Iterable
 
 from django.core.checks import CheckMessage, run_checks
 
+from core.checks import SERVING_TAG
 from operations.checks import TAG as MIGRATIONS_TAG
 from operations.checks import UNREACHABLE
 from operations.startup import REFUSED, UNAVAILABLE, print_refusal
 from trust.checks import TAG as PKI_TAG
 
-STATE_TAGS = (PKI_TAG, MIGRATIONS_TAG)
+STATE_TAGS = (PKI_TAG, MIGRATIONS_TAG, SERVING_TAG)
 
 logger = logging.getLogger("operations.startup")
 

@@ -151,7 +151,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 def _send_verification(request: HttpRequest, user: User) -> None:
-    link = request.build_absolute_uri(reverse("portal:verify_email", args=[email_verification_token(user)]))
+    # Under the public URL, as every e-mailed link: not the host or scheme this request came with.
+    link = settings.PUBLIC_URL + reverse("portal:verify_email", args=[email_verification_token(user)])
     body = render_to_string("portal/email/verify_email.txt", {"user": user, "link": link})
     send_mail(_("Confirm your e-mail address for Wasl"), body, None, [user.email])
 

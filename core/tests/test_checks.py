@@ -36,19 +36,64 @@ def test_a_public_url_that_is_not_a_web_address_is_an_error(settings):
         assert not {"wasl.E010", "wasl.E011"} & set(_ids(settings)), right
 
 
-def test_a_public_url_whose_host_is_not_allowed_is_an_error(settings):
+def test_a_malformed_public_url_is_one_error_not_a_crash(settings):
+    """A public URL Python cannot even split (an unclosed IPv6 bracket), a port out of range or
+    not a number, a host name with a space, or credentials in it: an error, with no traceback."""
     settings.DEMO = False
     settings.PUBLIC_URL_CONFIGURED = True
-    settings.ALLOWED_HOSTS = ["wasl.example.ma", ".commune.ma", "[::1]"]
-    for allowed in (
-        "https://wasl.example.ma",
-        "https://WASL.example.ma:8443/x",
-        "https://a.commune.ma",
-        "http://[::1]:8000",
+    for wrong in (
+        "https://[::1",
+        "https://wasl.example.ma:99999",
+        "https://wasl.example.ma:abc",
+        "https://wasl.example.ma:0",
+        "https://wasl example.ma",
+        "https://user:secret@wasl.example.ma",
+        "https://wasl.example.ma\\@evil.example",
     ):
-        settings.PUBLIC_URL = allowed
-        assert "wasl.E012" not in _ids(settings), allowed
-    settings.PUBLIC_URL = "https://other.example.ma"
-    [problem] = [p for p in check_production_settings(None) if p.id == "wasl.E012"]
-    assert problem.is_serious() and "other.example.ma" in problem.msg
-    assert problem.hint == "Add other.example.ma to WASL_ALLOWED_HOSTS."
+        settings.PUBLIC_URL = wrong
+        assert "wasl.E011" in _ids(settings), wrong
+    for right in ("https://[2001:db8::1]", "https://wasl.example.ma:8443", "http://wasl-1.example.ma"):
+        settings.PUBLIC_URL = right
+        assert not {"wasl.E010", "wasl.E011"} & set(_ids(settings)), right
+
+
+def test_a_public_url_whose_host_wasl_refuses_stops_the_start(settings):
+    """Every QR code and e-mailed link would reach a host Wasl answers with 400: the web server
+    and the worker refuse to start (and `check --deploy` says it), as `manage.py install` does."""
+    from django.core.checks import run_checks
+
+    from core.checks import SERVING_TAG
+    from operations.readiness import STATE_TAGS
+
+    def readiness_problems() -> list:
+        # The checks of this tag run at start (operations.readiness) and with check --deploy.
+        return run_checks(tags=[SERVING_TAG], include_deployment_checks=True)
+
+    assert SERVING_TAG in STATE_TAGS
+    settings.DEMO = False
+    settings.PUBLIC_URL_CONFIGURED = True
+    settings.PUBLIC_URL = "https://wasl.commune.ma"
+    settings.ALLOWED_HOSTS = ["wasl.example.ma"]
+    [problem] = [p for p in readiness_problems() if p.id == "wasl.E012"]
+    assert problem.is_serious()
+    assert "wasl.commune.ma" in problem.msg and "WASL_ALLOWED_HOSTS" in problem.hint
+    assert "wasl.E012" not in _ids(settings)  # other commands (a backup, a restore) still run
+    for allowed in (["wasl.commune.ma"], [".commune.ma"], ["*"], ["wasl.example.ma", "WASL.commune.ma"]):
+        settings.ALLOWED_HOSTS = allowed
+        assert "wasl.E012" not in [p.id for p in readiness_problems()], allowed
+
+
+def test_trusting_every_address_as_a_proxy_is_a_warning(settings):
+    """0.0.0.0/0 or ::/0 in WASL_TRUSTED_PROXIES believes every client's X-Forwarded-For: each
+    chooses its own address for the rate limits (sign-in attempts, password resets)."""
+    import ipaddress
+
+    settings.DEMO = False
+    settings.PUBLIC_URL_CONFIGURED = True
+    settings.PUBLIC_URL = "https://wasl.example.ma"
+    for everyone in ("0.0.0.0/0", "::/0"):
+        settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network(everyone)]
+        [problem] = [p for p in check_production_settings(None) if p.id == "wasl.W011"]
+        assert not problem.is_serious() and everyone in problem.msg
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")]
+    assert "wasl.W011" not in _ids(settings)

@@ -278,3 +278,49 @@ def test_only_those_allowed_read_the_outbox(outbox, commune, clerk, commune_admi
     client = Client()
     client.force_login(platform_staff)
     assert client.get(f"{LIST}{key}/").status_code == 200
+
+
+def test_a_file_that_cannot_be_read_leaves_the_rest_of_the_outbox_readable(outbox, admin_client):
+    """A name of the outbox's form that is not a message Wasl can read (a directory; a file the
+    web server may not read, as one written by root running manage.py) is left out; the list and
+    the other messages still show."""
+    send_mail("Lisible", "texte", None, ["a@example.ma"])
+    [readable] = outbox_keys()
+    unreadable = ["20260301T000000000000-0000000000000000"]
+    (outbox / f"{unreadable[0]}.eml").mkdir()
+    if os.geteuid() != 0:  # root reads a file whatever its mode
+        unreadable.append("20260301T000000000001-1111111111111111")
+        (outbox / f"{unreadable[1]}.eml").write_bytes(b"Subject: root's\r\n\r\nx\r\n")
+        os.chmod(outbox / f"{unreadable[1]}.eml", 0)
+    listing = admin_client.get(LIST)
+    assert listing.status_code == 200
+    assert "Lisible" in listing.content.decode()
+    assert admin_client.get(f"{LIST}?q=lisible").status_code == 200
+    assert admin_client.get(f"{LIST}{readable}/").status_code == 200
+    for key in unreadable:
+        for address in (f"{LIST}{key}/", f"{LIST}{key}/message.eml", f"{LIST}{key}/part/0/"):
+            assert admin_client.get(address).status_code == 404, address
+
+
+def test_a_link_in_the_outbox_is_not_followed(outbox, admin_client, tmp_path):
+    """Only the outbox's own files are read: a symbolic link named like a message (to the PKI's
+    keys, say) is not."""
+    secret = tmp_path / "ca.key.pem"
+    secret.write_bytes(b"Subject: secret\r\n\r\n-----BEGIN PRIVATE KEY-----\r\n")
+    outbox.mkdir()
+    key = "20260301T000000000000-2222222222222222"
+    (outbox / f"{key}.eml").symlink_to(secret)
+    assert b"secret" not in admin_client.get(LIST).content
+    for address in (f"{LIST}{key}/", f"{LIST}{key}/message.eml", f"{LIST}{key}/part/0/"):
+        response = admin_client.get(address)
+        assert response.status_code == 404, address
+        assert b"PRIVATE KEY" not in response.content
+
+
+def test_a_page_number_that_is_not_a_number_is_the_first_page(outbox, admin_client):
+    send_mail("Premier", "texte", None, ["a@example.ma"])
+    for number in ("²", "١", "0", "-1", "x", "9" * 5000):
+        response = admin_client.get(LIST, {"page": number})
+        assert response.status_code in (200, 404), number
+        if response.status_code == 200:
+            assert "Premier" in response.content.decode()

@@ -296,3 +296,13 @@ def test_the_command_loads_and_reports_and_refuses_what_it_cannot(commune):
         call_command("load_catalogue", "NOPE")
     with pytest.raises(CommandError):
         call_command("load_catalogue", make_administration("REGION-X", kind="region").code)
+
+
+def test_the_command_refuses_in_the_operators_english_whatever_the_sites_language(db):
+    """manage.py runs in the site's default language (Arabic): the command's one line of refusal
+    is English, as the rest of what it prints and as manage.py install."""
+    from django.utils import translation
+
+    region = make_administration("REGION-Y", kind="region")
+    with translation.override("ar"), pytest.raises(CommandError, match="this administration is not a commune"):
+        call_command("load_catalogue", region.code)

@@ -41,7 +41,7 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from core.checks import check_production_settings
+from core.checks import check_production_settings, check_public_url_host
 from documents.convert import converter as office_converter
 from documents.text_layers import ocr_unavailable_reason
 from operations.backup.create import redact
@@ -123,7 +123,8 @@ class Command(BaseCommand):
                 "a real installation. Unset WASL_DEMO, set WASL_SECRET_KEY and a data directory of its own."
             )
         # The configuration's own checks, as the web server runs them at start (core.checks).
-        errors = [problem for problem in check_production_settings(None) if problem.is_serious()]
+        problems = [*check_production_settings(None), *check_public_url_host()]
+        errors = [problem for problem in problems if problem.is_serious()]
         if errors:
             raise CommandError("; ".join(describe(error) for error in errors))
         self._check_data_directory()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from core.errors import Refused
 from starter.selectors import starter_preview
@@ -30,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("code", help="the administration's code, e.g. COMMUNE-AGADIR")
         parser.add_argument("--dry-run", action="store_true", help="list what would be created, change nothing")
 
+    @no_translations  # the operator's messages in English, the refusal's too
     def handle(self, *args: Any, **options: Any) -> None:
         code = str(options["code"]).strip().upper()
         administration = Administration.objects.filter(code=code).first()
