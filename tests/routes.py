@@ -56,6 +56,8 @@ class Route:
     query: str = ""  # appended to the URL
     # Where a refused persona may be sent instead of a 403/404 (besides the sign-in page).
     redirect_to: str = ""
+    # Whether an anonymous visitor is sent to sign in (on a page), rather than refused.
+    sign_in: bool = True
     # Who reaches the route by POST, when fewer than by GET (a page all staff read, admins change).
     writers: frozenset[str] | None = None
     body: dict[str, str] = field(default_factory=dict)  # what to POST besides the common fields
@@ -238,10 +240,10 @@ ROUTES: list[Route] = [
     Route("portal:access_log", allowed=SIGNED_IN),
     Route("portal:track", methods=("GET", "POST"), public="following a request with its number and tracking code"),
     # The tracked request's pages open to the session that gave its number and code, to nobody else.
-    Route("portal:tracked", redirect_to="/track/"),
-    Route("portal:tracked_receipt"),
-    Route("portal:tracked_letter", {"reply_id": "@reply"}),
-    Route("portal:tracked_attestation", methods=("POST",)),
+    Route("portal:tracked", sign_in=False, redirect_to="/track/"),
+    Route("portal:tracked_receipt", sign_in=False),
+    Route("portal:tracked_letter", {"reply_id": "@reply"}, sign_in=False),
+    Route("portal:tracked_attestation", methods=("POST",), sign_in=False),
     Route("portal:catalogue_index", public="the catalogue of procedures"),
     Route("portal:catalogue", {"code": C}, public="an administration's procedures"),
     Route("portal:verify", methods=("GET", "POST"), public="checking a document"),

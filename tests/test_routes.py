@@ -171,6 +171,10 @@ def changed(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tupl
 
 def refused(route: Route, persona: str, response: Any) -> bool:
     status = response.status_code
+    if persona == ANONYMOUS and route.kind == API:
+        return status == 401
+    if persona == ANONYMOUS and route.kind == PAGE and route.sign_in:
+        return status in (301, 302) and response["Location"].startswith("/login/")
     if status in (403, 404):
         return True
     location = response.get("Location", "") if status in (301, 302) else ""
