@@ -61,6 +61,8 @@ class Route:
     # Who reaches the route by POST, when fewer than by GET (a page all staff read, admins change).
     writers: frozenset[str] | None = None
     body: dict[str, str] = field(default_factory=dict)  # what to POST besides the common fields
+    # Refusals are tried on each of these changes to kwargs (every act of a dispatch view).
+    variants: tuple[dict[str, str], ...] = ()
     # Why the URL opens nothing even to those who reach the route (else they must get a page or
     # a file: proof that it names a real object, so that the refusals are not those of a void).
     vacant: str = ""
@@ -78,6 +80,9 @@ class Route:
 
 
 C = "@code"
+# The acts of the desk's dispatch views (desk.processing.ACTIONS, desk.parapheur.ACTS).
+CASE_ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
+FOLDER_ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
 def admin_model(app_label: str, model_name: str, object_id: str, *, read_only: bool = False) -> list[Route]:
@@ -117,10 +122,13 @@ def page(
     *methods: str,
     writers: frozenset[str] | None = None,
     body: dict[str, str] | None = None,
+    variants: tuple[dict[str, str], ...] = (),
     **kwargs: str,
 ) -> Route:
     """A page of commune's desk."""
-    return Route(name, {"code": C, **kwargs}, methods or ("GET",), allowed, writers=writers, body=body or {})
+    return Route(
+        name, {"code": C, **kwargs}, methods or ("GET",), allowed, writers=writers, body=body or {}, variants=variants
+    )
 
 
 ROUTES: list[Route] = [
@@ -151,7 +159,14 @@ ROUTES: list[Route] = [
     page("desk:inbox", STAFF),
     page("desk:bulk_assign", STAFF, "POST"),
     page("desk:note_new", ACTING_STAFF, "GET", "POST"),
-    page("desk:case_action", CASE_READERS, "POST", pk="@correspondence", action="close"),
+    page(
+        "desk:case_action",
+        CASE_READERS,
+        "POST",
+        pk="@correspondence",
+        action="close",
+        variants=tuple({"action": action} for action in CASE_ACTIONS),
+    ),
     page("desk:reply", CASE_READERS, "GET", "POST", pk="@correspondence"),
     Route(
         "desk:sealed_document",
@@ -178,8 +193,22 @@ ROUTES: list[Route] = [
     page("desk:circuit_edit", ADMINS, "GET", "POST", pk="@circuit"),
     page("desk:delegation_end", frozenset({SIGNATORY}), "POST", pk="@delegation"),
     page("desk:folder", FOLDER_READERS, pk="@folder"),
-    page("desk:folder_act", FOLDER_READERS, "POST", pk="@folder", act="approve", body={"fingerprint": "@fingerprint"}),
-    page("desk:folder_file", FOLDER_READERS, pk="@folder", which="document"),
+    page(
+        "desk:folder_act",
+        FOLDER_READERS,
+        "POST",
+        pk="@folder",
+        act="approve",
+        body={"fingerprint": "@fingerprint"},
+        variants=tuple({"act": act} for act in FOLDER_ACTS),
+    ),
+    page(
+        "desk:folder_file",
+        FOLDER_READERS,
+        pk="@folder",
+        which="document",
+        variants=({"which": "document"}, {"which": "original"}, {"which": "proof"}),
+    ),
     page("desk:folder_annex", FOLDER_READERS, pk="@folder", annex_id="@annex"),
     page("desk:exchanges", STAFF, "GET", "POST"),
     page("desk:directory", STAFF),

@@ -22,7 +22,7 @@ from django.apps import apps
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.routes import ADMIN_SITE, API, EXCHANGE, PAGE, ROUTES, Route
 from tests.world import ANONYMOUS, OUTSIDER, OUTSIDER_OWN_CODE, PERSONAS, World, build_world
@@ -97,10 +97,10 @@ def clients(world: World) -> dict[str, Client]:
     return made
 
 
-def url_of(route: Route, world: World, persona: str) -> str:
+def url_of(route: Route, world: World, persona: str, variant: dict[str, str] | None = None) -> str:
     values = {
         key: world.code_for(persona) if value == "@code" else str(world.ids[value[1:]]) if value[:1] == "@" else value
-        for key, value in route.kwargs.items()
+        for key, value in {**route.kwargs, **(variant or {})}.items()
     }
     if route.name in NAMED:
         url = reverse(route.name, kwargs=values)
@@ -214,8 +214,8 @@ def test_personas_not_allowed_are_refused_and_change_nothing(
     for persona in personas_to_try(route):
         key = persona.replace(OUTSIDER_OWN_CODE, OUTSIDER)
         client = made[f"{key}/api" if route.kind == API else key]
-        url = url_of(route, built, persona)
-        assert resolve(url.split("?")[0]).route is not None
+        urls = [url_of(route, built, persona, variant) for variant in route.variants or ({},)]
+        url = urls[0]
         for method in route.methods:
             if route.reached_by(persona, method):
                 # The first persona that reaches the route opens it: the URL names a real object,
@@ -226,12 +226,21 @@ def test_personas_not_allowed_are_refused_and_change_nothing(
                     if status >= (500 if route.vacant else 400):
                         failures.append(f"{persona} {method} {url}: {status} (reached: must open)")
                 continue
-            response = send(client, route, method, url, body)
-            if not refused(route, persona, response):
-                failures.append(f"{persona} {method} {url}: {response.status_code} {response.get('Location', '')}")
-            if method != "GET":
-                after = snapshot()
-                if tables := changed(rows, after):
-                    failures.append(f"{persona} {method} {url}: changed {tables}")
-                rows = after
+            for url in urls:
+                response = send(client, route, method, url, body)
+                if not refused(route, persona, response):
+                    failures.append(f"{persona} {method} {url}: {response.status_code} {response.get('Location', '')}")
+                if method != "GET":
+                    after = snapshot()
+                    if tables := changed(rows, after):
+                        failures.append(f"{persona} {method} {url}: changed {tables}")
+                    rows = after
     assert not failures, "\n".join(failures)
+
+
+def test_every_act_of_the_dispatch_views_is_tried() -> None:
+    from desk.parapheur import ACTS
+    from desk.processing import ACTIONS
+    from tests.routes import CASE_ACTIONS, FOLDER_ACTS
+
+    assert (CASE_ACTIONS, FOLDER_ACTS) == (ACTIONS, ACTS)
