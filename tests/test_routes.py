@@ -21,6 +21,7 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.http import HttpResponseBase
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -169,25 +170,21 @@ def changed(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tupl
     return [table for table in before if before[table] != after[table]]
 
 
-def refused(route: Route, persona: str, response: Any) -> bool:
+def refused(route: Route, persona: str, response: HttpResponseBase) -> bool:
     status = response.status_code
+    location = str(response.get("Location", "")) if status in (301, 302) else ""
     if persona == ANONYMOUS and route.kind == API:
         return status == 401
     if persona == ANONYMOUS and route.kind == PAGE and route.sign_in:
-        return status in (301, 302) and response["Location"].startswith("/login/")
+        return location.startswith("/login/")
     if status in (403, 404):
         return True
-    location = response.get("Location", "") if status in (301, 302) else ""
-    if location and route.redirect_to and location.startswith(route.redirect_to):
+    if route.redirect_to and location.startswith(route.redirect_to):
         return True
-    if route.kind == PAGE:
-        return persona == ANONYMOUS and location.startswith("/login/")
-    if route.kind == API:
-        return persona == ANONYMOUS and status == 401
     if route.kind == ADMIN_SITE:
         return location.startswith("/admin/login/")
     if route.kind == EXCHANGE:
-        return status in (400, 401)
+        return status == 401
     return False
 
 
