@@ -12,7 +12,7 @@ from django.test import Client
 
 from api.testing import bearer
 from documents import storage
-from parapheur.models import Folder, FolderEvent
+from parapheur.models import Folder
 from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
 from trust.services import ca_certificate_pem
@@ -110,26 +110,3 @@ def test_bad_requests_are_refused_and_create_nothing(commune, people):
     )
     assert word.status_code == 400
     assert not Folder.objects.exists()
-
-
-def test_outsiders_are_denied_every_parapheur_endpoint(commune, people, outsider, citizen, agent):
-    body = create(bearer(people["writer"]), commune.code, [{"kind": "visa", "people": ["chief@commune.ma"]}]).json()
-    base = f"/api/v1/administrations/{commune.code}"
-    folder = f"{base}/folders/{body['id']}"
-    events = FolderEvent.objects.count()
-    for user in (outsider, citizen):
-        api = bearer(user)
-        assert create(api, commune.code, [{"kind": "visa", "people": ["chief@commune.ma"]}]).status_code == 404
-        assert api.get(f"{base}/pending").status_code == 404
-    for user in (outsider, citizen, agent):  # the agent of the commune has no part in this folder
-        api = bearer(user)
-        for url in (folder, f"{folder}/document", f"{folder}/proof"):
-            assert api.get(url).status_code == 404, (user, url)
-        act = api.post(
-            f"{folder}/act",
-            {"action": "approve", "fingerprint": body["document_sha256"]},
-            content_type="application/json",
-        )
-        assert act.status_code == 404, user
-    assert Client().get(folder).status_code == 401
-    assert FolderEvent.objects.count() == events and Folder.objects.count() == 1

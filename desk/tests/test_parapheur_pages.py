@@ -17,7 +17,6 @@ from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Membership
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
-from workflow.calendar import local_date
 
 Role = Membership.Role
 
@@ -187,70 +186,6 @@ def test_enrolment_and_delegation_pages(commune, people):
     assert event.actor == people["chief"] and event.on_behalf_of == people["mayor"]
     mayor.post(f"/desk/{commune.code}/parapheur/delegations/{delegation.pk}/end/")
     assert Delegation.objects.get().ended_at is not None
-
-
-def parapheur_pages(code: str, folder_id: int, delegation_id: int) -> list[tuple[str, str]]:
-    base = f"/desk/{code}/parapheur"
-    return [
-        ("get", f"{base}/"),
-        ("get", f"{base}/new/"),
-        ("post", f"{base}/new/"),
-        ("post", f"{base}/sign/"),
-        ("get", f"{base}/certificate/"),
-        ("post", f"{base}/certificate/"),
-        ("get", f"{base}/delegations/"),
-        ("post", f"{base}/delegations/"),
-        ("post", f"{base}/delegations/{delegation_id}/end/"),
-        ("get", f"{base}/circuits/"),
-        ("post", f"{base}/circuits/"),
-        ("get", f"{base}/{folder_id}/"),
-        *[("post", f"{base}/{folder_id}/act/{act}/") for act in services_acts()],
-        ("get", f"{base}/{folder_id}/document.pdf"),
-        ("get", f"{base}/{folder_id}/original.pdf"),
-        ("get", f"{base}/{folder_id}/proof.pdf"),
-    ]
-
-
-def services_acts() -> tuple[str, ...]:
-    from desk.parapheur import ACTS
-
-    return ACTS
-
-
-def test_outsiders_and_bystanders_are_denied_every_parapheur_page_and_change_nothing(
-    commune, people, outsider, citizen, agent
-):
-    folder = services.folder_submit(
-        actor=people["writer"],
-        administration=commune,
-        title="Secret",
-        document=document(),
-        document_name="x.pdf",
-        steps=[StepSpec(kind=StepKind.VISA, people=(people["chief"].pk,))],
-    )
-    delegation = services.delegation_create(
-        actor=people["mayor"],
-        administration=commune,
-        delegate=people["chief"],
-        starts_on=local_date(folder.submitted_at),
-        ends_on=local_date(folder.submitted_at),
-    )
-    events, submitted = FolderEvent.objects.count(), storage.read_bytes(folder.document)
-    for user in (outsider, citizen):
-        client = signed_in(user)
-        for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk):
-            response = getattr(client, method)(url, {"fingerprint": folder.document, "passphrase": PASSPHRASE})
-            assert response.status_code == 404, (user, method, url, response.status_code)
-    # A colleague with no part in the folder cannot read it or act on it.
-    bystander = signed_in(agent)
-    for method, url in parapheur_pages(commune.code, folder.pk, delegation.pk)[11:]:
-        response = getattr(bystander, method)(url, {"fingerprint": folder.document})
-        assert response.status_code == 404, (method, url, response.status_code)
-    assert bystander.post(f"/desk/{commune.code}/parapheur/delegations/{delegation.pk}/end/").status_code == 404
-    assert FolderEvent.objects.count() == events and Folder.objects.get().status == "in_progress"
-    assert Delegation.objects.get().ended_at is None
-    kept = Folder.objects.get()  # the document untouched: the same file, the same bytes
-    assert kept.document == folder.document and storage.read_bytes(kept.document) == submitted
 
 
 def test_the_public_verification_page_lists_every_signature_of_a_signed_document(commune, people, client):
