@@ -220,6 +220,18 @@ def test_a_clerk_cannot_manage_staff_or_services(commune, clerk):
     assert client.get(f"/desk/{commune.code}/services/").status_code == 404
 
 
+def test_the_desk_shows_only_the_tabs_a_persons_roles_open(commune, clerk, auditor, commune_admin):
+    """A tab that answers 404 to its reader is not shown to them (a clerk once saw Staff and Services)."""
+    restricted = {"log/": ["admin", "auditor"], "services/": ["admin"], "staff/": ["admin"]}
+    for user, role in ((clerk, "clerk"), (auditor, "auditor"), (commune_admin, "admin")):
+        client = signed_in(user)
+        page = client.get(f"/desk/{commune.code}/inbox/").content.decode()
+        for tab, roles in restricted.items():
+            href = f'href="/desk/{commune.code}/{tab}"'
+            assert (href in page) == (role in roles), (role, tab)
+            assert client.get(f"/desk/{commune.code}/{tab}").status_code == (200 if role in roles else 404), (role, tab)
+
+
 def test_the_counter_receipt_is_emailed_when_an_address_is_given(commune, clerk, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         counter_post(signed_in(clerk), commune.code, attachments=[SimpleUploadedFile("a.pdf", pdf_bytes())])
