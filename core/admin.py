@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from core.bidi import direction_of
+from core.mail import smtp_configured
 from core.models import OutboxMessage
 from core.outbox import outbox_entries, outbox_message, outbox_part, outbox_raw
 
@@ -79,7 +80,7 @@ class OutboxAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "app_label": self.opts.app_label,
-            "smtp": _smtp_configured(),
+            "smtp": smtp_configured(),
             "outbox_days": settings.EMAIL_OUTBOX_DAYS,
             **extra,
         }
@@ -130,11 +131,6 @@ class OutboxAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return _download(
             payload, content_type if content_type in DOWNLOAD_TYPES else "application/octet-stream", filename
         )
-
-
-def _smtp_configured() -> bool:
-    mailer: dict[str, Any] = settings.MAILERS["default"]
-    return bool(mailer.get("OPTIONS", {}).get("host"))
 
 
 def _download(payload: bytes, content_type: str, filename: str) -> HttpResponse:

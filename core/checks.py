@@ -7,6 +7,7 @@ migrations) are in ``trust.checks`` and ``operations.checks``.
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -56,6 +57,26 @@ def trusted_proxy_problems() -> list[Any]:
             id="wasl.W011",
         )
     ]
+
+
+@register("wasl", deploy=False)
+def check_email_sender(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """Mail sent through a real server from the placeholder sender (``WASL_EMAIL_FROM`` left unset):
+    a domain that does not exist, which mail servers refuse or file as spam."""
+    from core.mail import smtp_configured
+
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    if smtp_configured() and (domain == "localhost" or domain.endswith(".localhost")):
+        return [
+            Warning(
+                f"E-mail goes out through WASL_EMAIL_HOST from {address}, an address of no real domain: mail "
+                "servers refuse it or file it as spam.",
+                hint='Set WASL_EMAIL_FROM="Wasl <an address the mail account may send from>" in /etc/wasl/wasl.env.',
+                id="wasl.W012",
+            )
+        ]
+    return []
 
 
 @register("wasl", deploy=False)

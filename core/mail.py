@@ -23,6 +23,7 @@ from email.mime.base import MIMEBase
 from pathlib import Path
 from typing import Any, TextIO
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as DjangoSmtpBackend
@@ -40,6 +41,12 @@ RULE = "-" * 79
 # "جماعةوصل" for "جماعة وصل".
 OUTBOX_POLICY = email.policy.default.clone(max_line_length=998)
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+def smtp_configured() -> bool:
+    """Whether e-mail leaves through an SMTP server (``WASL_EMAIL_HOST``), rather than waiting in the outbox."""
+    mailer: dict[str, Any] = settings.MAILERS["default"]
+    return bool(mailer.get("OPTIONS", {}).get("host"))
 
 
 def _attachment_facts(attachment: Any) -> tuple[str, str, int]:

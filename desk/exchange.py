@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotFound, Refused
 from core.forms import AccessibleForm, ObjectChoiceField
+from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import selectors, services
 from tenancy.models import Administration, Membership, Region
-from workflow.access import Scope, readable_scope
+from workflow.access import Scope
 
 Role = Membership.Role
 
@@ -45,7 +46,7 @@ class LetterForm(AccessibleForm):
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    return readable_scope(request.user, code)  # type: ignore[arg-type]
+    return desk_scope(request, code)
 
 
 @login_required

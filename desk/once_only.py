@@ -19,11 +19,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.bidi import isolated
 from core.errors import NotFound, Refused
 from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, report_form_errors
+from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
 from tenancy.models import Membership
-from workflow.access import Scope, readable_scope
+from workflow.access import Scope
 from workflow.models import Case
 from workflow.selectors import case_for_staff
 
@@ -83,7 +84,7 @@ def held_items(case: Case, *, may_ask: bool) -> dict[str, Any]:
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    return readable_scope(request.user, code)  # type: ignore[arg-type]
+    return desk_scope(request, code)
 
 
 @login_required

@@ -31,13 +31,14 @@ from desk.parapheur_forms import (
     ReturnForm,
     SignForm,
 )
+from desk.tabs import desk_scope
 from documents import storage
 from parapheur import certificates, selectors, services
 from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
 from parapheur.services import StepSpec
 from registry.downloads import file_response
 from tenancy.models import Membership, User
-from workflow.access import Scope, readable_scope
+from workflow.access import Scope
 from workflow.calendar import local_date
 
 Role = Membership.Role
@@ -45,7 +46,7 @@ ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    return readable_scope(request.user, code)  # type: ignore[arg-type]
+    return desk_scope(request, code)
 
 
 def _may_read_all(scope: Scope) -> bool:

@@ -34,13 +34,14 @@ from desk.forms import (
     ReplyForm,
 )
 from desk.once_only import held_items
+from desk.tabs import desk_scope
 from documents import storage
 from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import Scope, readable_scope
+from workflow.access import Scope
 from workflow.calendar import local_date
 from workflow.letters import template_prefill
 from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
@@ -48,7 +49,7 @@ from workflow.services import ActionRefused, LetterText
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
-    return readable_scope(request.user, code)  # type: ignore[arg-type]
+    return desk_scope(request, code)
 
 
 PAGE_SIZE = 50  # inbox rows per page

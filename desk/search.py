@@ -6,17 +6,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from desk.tabs import desk_scope
 from search.forms import SearchForm
 from search.selectors import Results, search
-from tenancy.models import User
-from workflow.access import readable_scope
 from workflow.selectors import procedure_choices
 
 
 @login_required
 def search_page(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    scope = readable_scope(user, code)
+    scope = desk_scope(request, code)
     form = SearchForm(request.GET or None, scope=scope, procedures=procedure_choices(scope.administration))
     results: Results | None = None
     if form.is_bound and form.is_valid() and form.asked:

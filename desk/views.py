@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.services import audit_record
 from core.bidi import isolated
 from core.errors import NotFound
+from core.mail import smtp_configured
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, ServiceNamesForm, StaffGrantForm
 from desk.processing import case_context
@@ -33,7 +34,7 @@ from registry.integrity import anchored_position, register_verify
 from registry.models import Channel, Direction
 from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused, correspondence_register
-from tenancy.models import Membership, Service, User
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
 from tenancy.services import membership_grant, membership_revoke, service_create, service_rename
 from workflow.access import scope_of
@@ -257,12 +258,12 @@ def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     )
 
 
-def _invite(request: HttpRequest, user: User) -> None:
+def _invite(request: HttpRequest, user: User, administration: Administration) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     # Under the public URL, as every e-mailed link: not the host or scheme this request came with.
     link = settings.PUBLIC_URL + reverse("portal:password_reset_confirm", args=[uid, token])
-    body = render_to_string("desk/email/invitation.txt", {"user": user, "link": link})
+    body = render_to_string("desk/email/invitation.txt", {"user": user, "link": link, "administration": administration})
     send_mail(_("You were given access to Wasl"), body, None, [user.email])
 
 
@@ -286,9 +287,19 @@ def staff(request: HttpRequest, code: str) -> HttpResponse:
         membership_grant(
             actor=user, user=member, administration=administration, role=data["role"], service=data["service"]
         )
-        if invited:
-            transaction.on_commit(lambda: _invite(request, member))
-        messages.success(request, _("Access granted to %(email)s.") % {"email": isolated(email)})
+        if not invited:
+            messages.success(request, _("Access granted to %(email)s.") % {"email": isolated(email)})
+        else:
+            transaction.on_commit(lambda: _invite(request, member, administration))
+            if smtp_configured():
+                said = _("Access granted to %(email)s: an e-mail gives them a link to choose their password.")
+            else:
+                # Without a mail server the invitation waits in the outbox, which only platform admins read.
+                said = _(
+                    "Access granted to %(email)s. No mail server is set yet: the e-mail with their link to "
+                    "choose a password waits in the outbox, from which a platform administrator passes it on."
+                )
+            messages.success(request, said % {"email": isolated(email)})
         return redirect("desk:staff", code=administration.code)
     return render(
         request, "desk/staff.html", _staff_context(administration, form), status=400 if form.is_bound else 200

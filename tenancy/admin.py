@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -30,11 +31,41 @@ class ServiceInline(admin.TabularInline):  # type: ignore[type-arg]
     fields = ["code", "name_ar", "name_fr", "name_zgh", "kind", "parent", "location", "is_active"]
 
 
+class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A membership's service is one of its administration's."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "administration", "role", "service", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The administration is a field on a user's page; on an administration's page, that page's.
+        administration = data.get("administration")
+        administration_id = administration.pk if administration else self.instance.administration_id
+        service = data.get("service")
+        if service is not None and administration_id is not None and service.administration_id != administration_id:
+            self.add_error("service", _("Choose a service of this administration."))
+        return data
+
+
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+    """On an administration's page: who works there, in which role."""
+
     model = Membership
+    form = MembershipForm
     extra = 0
     fields = ["user", "role", "service", "is_active"]
     autocomplete_fields = ["user"]
+
+
+class UserMembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+    """On a user's page: where this person works, so the administration is chosen here."""
+
+    model = Membership
+    form = MembershipForm
+    extra = 0
+    fields = ["administration", "role", "service", "is_active"]
 
 
 @admin.register(Administration)
@@ -69,7 +100,7 @@ class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ()
-    inlines = [MembershipInline]
+    inlines = [UserMembershipInline]
     change_password_form = AdminSetPasswordForm
 
     @admin.display(boolean=True, description=_("e-mail verified"))

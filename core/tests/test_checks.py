@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.checks import check_production_settings
+from core.checks import check_email_sender, check_production_settings
 
 
 def _ids(settings) -> list[str]:
@@ -97,3 +97,17 @@ def test_trusting_every_address_as_a_proxy_is_a_warning(settings):
         assert not problem.is_serious() and everyone in problem.msg
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")]
     assert "wasl.W011" not in _ids(settings)
+
+
+def test_real_mail_from_the_placeholder_sender_is_a_warning(settings):
+    """WASL_EMAIL_HOST set but WASL_EMAIL_FROM forgotten: mail would leave as no-reply@wasl.localhost."""
+    smtp = {"default": {"BACKEND": "core.mail.SmtpEmailBackend", "OPTIONS": {"host": "smtp.commune.ma"}}}
+    outbox = {"default": {"BACKEND": "core.mail.OutboxEmailBackend", "OPTIONS": {"echo": False}}}
+    settings.MAILERS = smtp
+    settings.DEFAULT_FROM_EMAIL = "Wasl <no-reply@wasl.localhost>"
+    [problem] = check_email_sender(None)
+    assert problem.id == "wasl.W012" and "no-reply@wasl.localhost" in problem.msg and "WASL_EMAIL_FROM" in problem.hint
+    settings.DEFAULT_FROM_EMAIL = "Wasl <wasl@commune.ma>"
+    assert check_email_sender(None) == []
+    settings.MAILERS, settings.DEFAULT_FROM_EMAIL = outbox, "Wasl <no-reply@wasl.localhost>"
+    assert check_email_sender(None) == []  # nothing leaves the machine: the outbox keeps it

@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
+from core.bidi import isolated
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction
 from registry.services import Party, correspondence_register
@@ -214,10 +217,53 @@ def test_an_administration_admin_gives_and_removes_staff_access(
     assert Membership.objects.get(pk=own.pk).is_active
 
 
+def _grant(client, code, email, capture):
+    with capture(execute=True):
+        response = client.post(
+            f"/desk/{code}/staff/", {"email": email, "full_name": "Nouvelle", "role": "clerk"}, follow=True
+        )
+    assert response.status_code == 200
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_the_admin_is_told_where_the_invitation_went(
+    commune, commune_admin, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Without a mail server the invitation waits in the outbox, which the administration's admin
+    cannot read: the page says so, and who passes it on; with one, that the e-mail went."""
+    client = signed_in(commune_admin)
+    with translation.override("ar"):
+        no_server = _grant(client, commune.code, "first@commune.ma", django_capture_on_commit_callbacks)
+        waiting = gettext(
+            "Access granted to %(email)s. No mail server is set yet: the e-mail with their link to "
+            "choose a password waits in the outbox, from which a platform administrator passes it on."
+        )
+        assert no_server == [waiting % {"email": isolated("first@commune.ma")}]
+        monkeypatch.setattr("desk.views.smtp_configured", lambda: True)  # WASL_EMAIL_HOST set
+        sent = _grant(client, commune.code, "second@commune.ma", django_capture_on_commit_callbacks)
+        went = gettext("Access granted to %(email)s: an e-mail gives them a link to choose their password.")
+        assert sent == [went % {"email": isolated("second@commune.ma")}]
+    # The invitation names the administration the person now works for.
+    assert [message.to for message in mail.outbox] == [["first@commune.ma"], ["second@commune.ma"]]
+    assert commune.name_ar in mail.outbox[0].body and "/account/reset/" in mail.outbox[0].body
+
+
 def test_a_clerk_cannot_manage_staff_or_services(commune, clerk):
     client = signed_in(clerk)
     assert client.get(f"/desk/{commune.code}/staff/").status_code == 404
     assert client.get(f"/desk/{commune.code}/services/").status_code == 404
+
+
+def test_the_desk_shows_only_the_tabs_a_persons_roles_open(commune, clerk, auditor, commune_admin):
+    """A tab that answers 404 to its reader is not shown to them (a clerk once saw Staff and Services)."""
+    restricted = {"log/": ["admin", "auditor"], "services/": ["admin"], "staff/": ["admin"]}
+    for user, role in ((clerk, "clerk"), (auditor, "auditor"), (commune_admin, "admin")):
+        client = signed_in(user)
+        page = client.get(f"/desk/{commune.code}/inbox/").content.decode()
+        for tab, roles in restricted.items():
+            href = f'href="/desk/{commune.code}/{tab}"'
+            assert (href in page) == (role in roles), (role, tab)
+            assert client.get(f"/desk/{commune.code}/{tab}").status_code == (200 if role in roles else 404), (role, tab)
 
 
 def test_the_counter_receipt_is_emailed_when_an_address_is_given(commune, clerk, django_capture_on_commit_callbacks):

@@ -156,6 +156,7 @@ def test_installed_twice_the_second_run_redoes_nothing_and_says_so(tmp_path):
     assert "Back the directory up now" in first.stdout and "can no longer be verified" in first.stdout
     assert "4/5 Platform administrator: created it@commune.test" in first.stdout
     assert re.search(r"5/5 System checks \(with --deploy\): (no issue|0 error)", first.stdout)
+    assert "Next: start the web server and the worker" in first.stdout and "restart" not in first.stdout
     assert (tmp_path / "pki" / "ca.key.pem").stat().st_mode & 0o077 == 0
     assert (tmp_path / "static" / "admin" / "js" / "autocomplete.js").is_file()
     ca_before = (tmp_path / "pki" / "ca.cert.pem").read_bytes()
@@ -169,6 +170,9 @@ def test_installed_twice_the_second_run_redoes_nothing_and_says_so(tmp_path):
         "4/5 Platform administrator: it@commune.test already (skipped; --admin-email someone.else@commune.test "
         "ignored)" in second.stdout
     )
+    # The second run is how an upgrade is installed: the services must be restarted to run it.
+    assert "Next: restart the web server and the worker" in second.stdout
+    assert "systemctl restart wasl-web wasl-worker" in second.stdout and "Next: start" not in second.stdout
     assert (tmp_path / "pki" / "ca.cert.pem").read_bytes() == ca_before
     with sqlite3.connect(tmp_path / "wasl.sqlite3") as db:
         admins = db.execute("SELECT email FROM tenancy_user WHERE is_superuser").fetchall()

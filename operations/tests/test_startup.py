@@ -155,7 +155,11 @@ def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data):
     an SMTP server: gunicorn and the worker start and /healthz says every part is fine."""
     smtp = SmtpServer()
     environment = production_environment(
-        stack_data.data_dir, WASL_EMAIL_HOST="127.0.0.1", WASL_EMAIL_PORT=str(smtp.port), **stack_data.database
+        stack_data.data_dir,
+        WASL_EMAIL_HOST="127.0.0.1",
+        WASL_EMAIL_PORT=str(smtp.port),
+        WASL_EMAIL_FROM="Wasl <wasl@commune.ma>",
+        **stack_data.database,
     )
     # The commands that make an installation ready run before it is: not refused.
     for command in (["migrate", "--noinput"], ["pki_init", "--name", "Commune de Test"]):
@@ -212,7 +216,12 @@ def test_check_deploy_is_clean_on_the_production_configuration(stack_data):
     a secret key, the host names, secure cookies (the default), SMTP; the PKI made and the
     database migrated. `check --deploy` finds nothing, warnings included."""
     Pki.create(Path(stack_data.data_dir) / "pki", "Commune de Test")
-    environment = production_environment(stack_data.data_dir, WASL_EMAIL_HOST="smtp.example.ma", **stack_data.database)
+    environment = production_environment(
+        stack_data.data_dir,
+        WASL_EMAIL_HOST="smtp.example.ma",
+        WASL_EMAIL_FROM="Wasl <wasl@commune.ma>",
+        **stack_data.database,
+    )
     result = _run([*MANAGE, "check", "--deploy", "--fail-level", "WARNING"], environment)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout

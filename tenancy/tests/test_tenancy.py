@@ -104,6 +104,60 @@ def test_platform_admin_manages_administrations_in_the_django_admin(db, clerk):
     assert staff_client.get("/admin/").status_code == 302  # staff of an administration is not a platform admin
 
 
+def _user_change_form(client: Client, user: User, membership: dict[str, str]) -> dict[str, str]:
+    """The user's admin page as the browser sends it back, with one membership added."""
+    page = client.get(f"/admin/tenancy/user/{user.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: "" if value is None else str(value) for name, value in form.initial.items() if name in form.fields}
+    data.update({"full_name": user.full_name, "kind": user.kind, "language": user.language or "ar"})
+    for flag in ("is_active", "is_staff", "is_superuser"):
+        data.pop(flag, None)
+        if getattr(user, flag):
+            data[flag] = "on"
+    data.pop("email_verified_at", None)
+    data.pop("password", None)
+    (formset,) = [inline.formset for inline in page.context["inline_admin_formsets"]]
+    prefix = formset.prefix
+    data.update({f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0"})
+    data.update({f"{prefix}-MAX_NUM_FORMS": "1000", **{f"{prefix}-0-{k}": v for k, v in membership.items()}})
+    return data
+
+
+def test_a_platform_admin_gives_a_user_a_role_from_the_users_page(commune, elsewhere, citizen):
+    """The user's page names the administration of each membership (it once had no such field: 500)."""
+    admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
+    client = Client()
+    client.force_login(admin)
+    foreign = Service.objects.create(administration=elsewhere, code="F", name_ar="f", name_fr="f")
+    refused = client.post(
+        f"/admin/tenancy/user/{citizen.pk}/change/",
+        _user_change_form(
+            client,
+            citizen,
+            {"administration": str(commune.pk), "role": "agent", "service": str(foreign.pk), "is_active": "on"},
+        ),
+    )
+    assert refused.status_code == 200
+    assert not refused.context["adminform"].form.errors
+    (formset,) = [inline.formset for inline in refused.context["inline_admin_formsets"]]
+    assert [set(errors) for errors in formset.errors] == [{"service"}]
+    assert not citizen.memberships.exists()
+
+    own = commune.services.get(code="SG")
+    saved = client.post(
+        f"/admin/tenancy/user/{citizen.pk}/change/",
+        _user_change_form(
+            client,
+            citizen,
+            {"administration": str(commune.pk), "role": "agent", "service": str(own.pk), "is_active": "on"},
+        ),
+    )
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    membership = citizen.memberships.get()
+    assert (membership.administration, membership.role, membership.service) == (commune, "agent", own)
+
+
 def test_the_registers_are_read_only_in_the_admin(db):
     admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     client = Client()

@@ -109,10 +109,16 @@ class Command(BaseCommand):
             )
         self._tools()
         self.stdout.write(self.style.SUCCESS(f"Wasl is installed ({time.monotonic() - started:.0f} s)."))
-        self.stdout.write(
-            f"Next: start the web server and the worker (docs/install.md, 'Keep it running'), then sign in at "
-            f"{settings.PUBLIC_URL}/admin/ to create the administrations and their staff."
-        )
+        if admins:  # installed before: this run is an upgrade (or a repair)
+            self.stdout.write(
+                "Next: restart the web server and the worker, so that they run this code: "
+                "systemctl restart wasl-web wasl-worker (docs/install.md, 'One command')."
+            )
+        else:
+            self.stdout.write(
+                f"Next: start the web server and the worker (docs/install.md, 'Keep it running'), then sign in at "
+                f"{settings.PUBLIC_URL}/admin/ to create the administrations and their staff."
+            )
 
     # -- before anything changes ----------------------------------------------------------
 

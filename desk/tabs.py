@@ -1,0 +1,41 @@
+"""Which of the desk's tabs a person sees: the roles they hold in the page's administration.
+
+A page that has already read them (the processing desk's scope) leaves them on the request, so
+that drawing the tabs costs no query more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.http import HttpRequest
+
+from tenancy.models import Administration, User
+from tenancy.selectors import roles_in
+from workflow.access import Scope, readable_scope
+
+_ATTRIBUTE = "_wasl_desk_roles"
+
+
+def remember_roles(request: HttpRequest, administration: Administration, roles: Iterable[str]) -> None:
+    setattr(request, _ATTRIBUTE, (administration.pk, frozenset(roles)))
+
+
+def desk_scope(request: HttpRequest, code: str) -> Scope:
+    """The signed-in person's scope in administration ``code`` (NotFound when they cannot read
+    it), its roles kept for the tabs."""
+    user: User = request.user  # type: ignore[assignment]
+    scope = readable_scope(user, code)
+    remember_roles(request, scope.administration, scope.roles)
+    return scope
+
+
+def roles_for_tabs(request: HttpRequest | None, administration: Administration) -> set[str]:
+    """The roles of the request's user in ``administration`` (none when signed out)."""
+    if request is None:
+        return set()
+    known = getattr(request, _ATTRIBUTE, None)
+    if known is not None and known[0] == administration.pk:
+        return set(known[1])
+    user = getattr(request, "user", None)
+    return roles_in(user, administration) if user is not None else set()
