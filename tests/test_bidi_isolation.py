@@ -17,8 +17,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
-from django.test import Client
 
 from core.bidi import FSI, PDF, PDI, RLI, RLO, closed
 from documents import storage
@@ -51,11 +49,6 @@ VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "l
 # Where text is edited, not shown (a form field keeps what was typed), or shown alone on its own
 # line by the browser (a drop-down's choices).
 EDITED = frozenset(("textarea", "option", "script", "style"))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def leaks(text: str, *, in_isolating_element: bool) -> list[str]:
@@ -135,12 +128,6 @@ def assert_isolated(html: str, *, expected: tuple[str, ...], where: str = "") ->
         assert text in html, f"{where}: {text}"
 
 
-def signed_in(user) -> Client:
-    client = Client(headers={"Accept-Language": "fr"})
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def hostile(commune, citizen, clerk, commune_admin):
     commune.name_fr = "Commune " + RLO + "de Test"
@@ -182,7 +169,7 @@ def hostile(commune, citizen, clerk, commune_admin):
     return {"c": c, "receipt": receipt, "reply": reply, "folder": folder, "agent": agent, "head": head}
 
 
-def test_desk_pages_isolate_what_people_typed(commune, clerk, commune_admin, hostile):
+def test_desk_pages_isolate_what_people_typed(commune, clerk, commune_admin, hostile, signed_in):
     code, c = commune.code, hostile["c"]
     agent, head, folder = hostile["agent"], hostile["head"], hostile["folder"]
     pages = [
@@ -197,12 +184,12 @@ def test_desk_pages_isolate_what_people_typed(commune, clerk, commune_admin, hos
         (head, f"/desk/{code}/parapheur/{folder.pk}/", ("étêrrA", "tnegA")),
     ]
     for user, url, expected in pages:
-        response = signed_in(user).get(url)
+        response = signed_in(user, "fr").get(url)
         assert response.status_code == 200, url
         assert_isolated(response.content.decode(), expected=(*expected, "de Test"), where=url)
 
 
-def test_catalogue_and_delegation_pages_isolate_what_admins_typed(commune, commune_admin, hostile):
+def test_catalogue_and_delegation_pages_isolate_what_admins_typed(commune, commune_admin, hostile, signed_in):
     from datetime import date
 
     from parapheur.services import acts
@@ -247,16 +234,16 @@ def test_catalogue_and_delegation_pages_isolate_what_admins_typed(commune, commu
         (head, f"/desk/{code}/parapheur/delegations/", ("tnegA",)),
         (agent, f"/desk/{code}/parapheur/delegations/", ("Service",)),
     ]:
-        response = signed_in(user).get(url)
+        response = signed_in(user, "fr").get(url)
         assert response.status_code == 200, url
         assert_isolated(response.content.decode(), expected=(*expected, "de Test"), where=url)
 
 
 def test_a_reminder_quotes_the_folder_title_isolated_in_its_notification_and_e_mail(
-    commune, hostile, settings, django_capture_on_commit_callbacks
+    commune, hostile, settings, django_capture_on_commit_callbacks, signed_in
 ):
+    from core.testing import clock_at
     from parapheur.reminders import folders_remind
-    from workflow.testing import clock_at
 
     settings.FOLDER_REMIND_DAYS = 0
     mail.outbox.clear()
@@ -265,19 +252,21 @@ def test_a_reminder_quotes_the_folder_title_isolated_in_its_notification_and_e_m
     (message,) = mail.outbox
     assert FSI + "Arrêté " + RLO + "étêrrA" + PDF + PDI in message.body
     assert not leaks(message.body, in_isolating_element=False)
-    page = signed_in(hostile["head"]).get("/notifications/").content.decode()
+    page = signed_in(hostile["head"], "fr").get("/notifications/").content.decode()
     assert_isolated(page, expected=("étêrrA",), where="/notifications/")
 
 
-def test_a_page_title_isolates_its_value(commune, hostile):
-    html = signed_in(hostile["head"]).get(f"/desk/{commune.code}/parapheur/{hostile['folder'].pk}/").content.decode()
+def test_a_page_title_isolates_its_value(commune, hostile, signed_in):
+    html = (
+        signed_in(hostile["head"], "fr").get(f"/desk/{commune.code}/parapheur/{hostile['folder'].pk}/").content.decode()
+    )
     title = html[html.index("<title>") + 7 : html.index("</title>")]
     assert title.startswith(FSI + "Arrêté " + RLO + "étêrrA" + PDF + PDI)
 
 
-def test_portal_and_public_pages_isolate_what_people_typed(commune, citizen, hostile, client):
+def test_portal_and_public_pages_isolate_what_people_typed(commune, citizen, hostile, client, signed_in):
     c, receipt = hostile["c"], hostile["receipt"]
-    owner = signed_in(citizen)
+    owner = signed_in(citizen, "fr")
     for url, expected in [
         ("/deposits/", ("gnp.exe",)),
         (f"/deposits/{c.pk}/", ("gnp.exe", "xuaT", "eriurtsnoc")),
@@ -309,7 +298,7 @@ def test_e_mails_isolate_what_people_typed_and_are_plain_text(commune, citizen, 
 
 
 def test_account_e_mails_are_plain_text_with_the_name_isolated(
-    commune, commune_admin, client, django_capture_on_commit_callbacks
+    commune, commune_admin, client, django_capture_on_commit_callbacks, signed_in
 ):
     name = "Zoé O'Brien & <Fils> " + RLO + "x"
     mail.outbox.clear()
@@ -318,7 +307,7 @@ def test_account_e_mails_are_plain_text_with_the_name_isolated(
         {"full_name": name, "email": "zoe@example.ma", "kind": "person", "password": "une-phrase-longue-2026"},
     )
     assert response.status_code == 302
-    admin = signed_in(commune_admin)
+    admin = signed_in(commune_admin, "fr")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(
             f"/desk/{commune.code}/staff/", {"email": "new@commune.ma", "full_name": name, "role": "clerk"}

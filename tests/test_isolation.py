@@ -9,9 +9,7 @@ of tests/test_routes.py, one line per route in tests/routes.py.
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from api.testing import bearer
 from documents.samples import pdf_bytes
@@ -19,11 +17,6 @@ from registry.models import Channel, Direction, Receipt
 from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Membership
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture
@@ -44,20 +37,14 @@ def deposited(commune, citizen):
     return registration.correspondence
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def test_another_citizen_does_not_find_a_deposit_in_their_list(deposited, outsider_citizen, outsider):
+def test_another_citizen_does_not_find_a_deposit_in_their_list(deposited, outsider_citizen, outsider, signed_in):
     # Each route refuses them (tests/test_routes.py); the lists they do open leave it out.
     for user in (outsider_citizen, outsider):
         assert deposited.number not in signed_in(user).get("/deposits/").content.decode()
         assert bearer(user).get("/api/v1/deposits").json() == []
 
 
-def test_an_auditor_reads_the_register_but_cannot_register(deposited, auditor):
+def test_an_auditor_reads_the_register_but_cannot_register(deposited, auditor, signed_in):
     client = signed_in(auditor)
     code = deposited.administration.code
     assert client.get(f"/desk/{code}/").status_code == 200
@@ -66,7 +53,7 @@ def test_an_auditor_reads_the_register_but_cannot_register(deposited, auditor):
     assert client.get(f"/desk/{code}/staff/").status_code == 404
 
 
-def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent):
+def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent, signed_in):
     confidential = correspondence_register(
         actor=clerk,
         administration=commune,
@@ -92,7 +79,7 @@ def test_public_verification_hides_the_subject_of_confidential_mail(commune, cle
     assert client.get(f"/api/v1/verify/{token}").json()["subject"] is None
 
 
-def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, outsider):
+def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, outsider, signed_in):
     client = signed_in(outsider)
     response = client.post(
         f"/desk/{commune.code}/register/new/",
@@ -115,7 +102,7 @@ def request_case(commune, citizen):
     return deposit(commune, citizen, procedure="URB-PC").correspondence
 
 
-def test_an_auditor_reads_the_inbox_but_cannot_act(request_case, auditor, commune):
+def test_an_auditor_reads_the_inbox_but_cannot_act(request_case, auditor, commune, signed_in):
     client = signed_in(auditor)
     assert client.get(f"/desk/{commune.code}/inbox/?box=to_assign").status_code == 200
     api = bearer(auditor)
@@ -137,7 +124,7 @@ def test_tracking_needs_the_exact_code_and_is_rate_limited(request_case, client,
     assert client.post("/track/", right).status_code == 429
 
 
-def test_a_service_of_another_administration_opens_no_inbox(request_case, outsider, elsewhere, commune):
+def test_a_service_of_another_administration_opens_no_inbox(request_case, outsider, elsewhere, commune, signed_in):
     from tenancy.testing import make_service
     from workflow import services as workflow_services
 

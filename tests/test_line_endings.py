@@ -7,8 +7,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
 
 from core.text import normalize_newlines, one_line, plain_text
 from documents import storage
@@ -29,19 +27,8 @@ pytestmark = pytest.mark.django_db
 BREAKS = ["\r\n", "\r", "\n", "\u2028", "\u2029", "\x0b", "\x0c", "\x85"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
 def pdf_text(pdf: bytes) -> str:
     return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("brk", BREAKS)
@@ -57,7 +44,9 @@ def test_controls_are_dropped_but_tabs_line_breaks_and_directional_marks_kept():
     assert one_line("a\t\tb\r\n\r\n c") == "a b c"
 
 
-def test_a_reply_typed_in_the_browser_prints_its_line_breaks_and_no_stray_mark(commune, clerk, agent, citizen):
+def test_a_reply_typed_in_the_browser_prints_its_line_breaks_and_no_stray_mark(
+    commune, clerk, agent, citizen, signed_in
+):
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     make_procedure(commune)
     request = deposit(commune, citizen, procedure="URB-PC").correspondence

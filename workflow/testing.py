@@ -1,20 +1,15 @@
-"""Test helpers for the processing desk: a catalogue, requests deposited the portal's way, a clock."""
+"""Test helpers for the processing desk: a catalogue, requests deposited the portal's way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Channel
 from registry.services import Party, Registration
 from tenancy.models import Administration, Service, User
-from workflow.calendar import LOCAL_ZONE
 from workflow.catalogue import DocumentLine, procedure_save
 from workflow.models import Procedure
 from workflow.services import request_register
@@ -70,11 +65,3 @@ def deposit(
         procedure_code=procedure,
         **kwargs,
     )
-
-
-@contextmanager
-def clock_at(moment: str) -> Iterator[datetime]:
-    """Freeze the application clock at ``moment``, local time in Africa/Casablanca."""
-    frozen = datetime.fromisoformat(moment).replace(tzinfo=LOCAL_ZONE)
-    with mock.patch("django.utils.timezone.now", return_value=frozen):
-        yield frozen

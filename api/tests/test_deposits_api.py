@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
 from api.testing import bearer
 from core.clock import now
+from core.testing import clock_at
 from documents import storage
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Correspondence
@@ -24,11 +23,6 @@ from tenancy.models import ApiToken
 from tenancy.testing import PASSWORD, make_user
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def token_for(client: Client, user) -> str:
@@ -76,7 +70,7 @@ def test_wrong_credentials_get_401_in_the_common_error_shape(client, citizen):
 
 def test_a_deposit_returns_its_number_and_a_sealed_receipt(client, citizen, commune):
     registered = now().replace(microsecond=0)  # the clock stopped on a whole second: exact times below
-    with mock.patch("django.utils.timezone.now", return_value=registered):
+    with clock_at(registered):
         api = bearer(citizen)
         response = post_deposit(api, files=[("lettre.pdf", pdf_bytes(pages=2, pad_to=200_000))])
         assert response.status_code == 201, response.content

@@ -3,8 +3,6 @@ outsiders are refused is the generated test of tests/test_routes.py)."""
 
 from __future__ import annotations
 
-import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -18,11 +16,6 @@ from tenancy.testing import make_administration, make_staff
 from workflow.calendar import local_date
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def test_a_letter_through_the_api_and_its_acknowledgement(commune, clerk):

@@ -8,12 +8,10 @@ import json
 import threading
 from datetime import timedelta
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -23,6 +21,7 @@ import registry.services
 from api.testing import bearer
 from audit.models import AuditEvent
 from core.clock import now
+from core.testing import clock_at
 from documents.samples import pdf_bytes
 from exchange.models import Envelope
 from parapheur.models import Folder, FolderEvent
@@ -35,11 +34,6 @@ from workflow.testing import make_procedure
 
 REPLAYED = "Idempotent-Replayed"
 PDF = pdf_bytes(text="retry")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def post_deposit(
@@ -160,9 +154,9 @@ def test_a_key_is_remembered_for_24_hours_then_forgotten(commune, citizen):
     api = bearer(citizen)
     start = now()
     first = post_deposit(api)
-    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(hours=23, minutes=59)):
+    with clock_at(start + timedelta(hours=23, minutes=59)):
         assert post_deposit(api).content == first.content
-    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(hours=24, minutes=1)):
+    with clock_at(start + timedelta(hours=24, minutes=1)):
         later = post_deposit(bearer(citizen))  # a new token too: the first lasted 24 hours
     assert later.status_code == 201 and REPLAYED not in later
     assert later.json()["registration_number"].endswith("-000002")
@@ -172,9 +166,9 @@ def test_the_worker_forgets_keys_older_than_24_hours(commune, citizen):
     api = bearer(citizen)
     start = now()
     post_deposit(api, key="old")
-    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(hours=12)):
+    with clock_at(start + timedelta(hours=12)):
         post_deposit(api, key="recent", subject="طلب ثان")
-    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(hours=24, seconds=1)):
+    with clock_at(start + timedelta(hours=24, seconds=1)):
         assert idempotency_keys_forget() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["recent"]
 
@@ -344,7 +338,7 @@ def test_a_retry_after_an_attempt_stalled_before_registering_takes_the_key_over(
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     pause = Paused(monkeypatch, registry.services, "store_checked")
     stalled = pause.start(lambda: post_deposit(_client(token)))
-    with mock.patch("django.utils.timezone.now", return_value=now() + LEASE + timedelta(seconds=1)):
+    with clock_at(now() + LEASE + timedelta(seconds=1)):
         retry = post_deposit(_client(token))
         assert retry.status_code == 201 and REPLAYED not in retry
         pause.finish()  # the stalled attempt wakes up: its claim was taken over, it registers nothing
@@ -362,7 +356,7 @@ def test_a_retry_after_an_attempt_stalled_after_registering_is_answered_from_its
     stalled = pause.start(lambda: post_deposit(_client(token)))
     early = post_deposit(_client(token))
     assert early.status_code == 409  # within the lease: it may still answer
-    with mock.patch("django.utils.timezone.now", return_value=now() + LEASE + timedelta(seconds=1)):
+    with clock_at(now() + LEASE + timedelta(seconds=1)):
         retry = post_deposit(_client(token))
     assert (retry.status_code, retry[REPLAYED]) == (201, "true")
     body = retry.json()

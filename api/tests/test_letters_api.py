@@ -5,7 +5,6 @@ nobody else reads it."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,11 +19,6 @@ from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
 from workflow.testing import deposit, make_procedure
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

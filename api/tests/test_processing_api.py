@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from api.testing import bearer
 from core.clock import now
+from core.testing import clock_at
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
 from tenancy.testing import make_service
@@ -16,12 +16,7 @@ from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 from workflow.calendar import local_date
 from workflow.models import Case
-from workflow.testing import clock_at, make_procedure
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
+from workflow.testing import make_procedure
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 
 from api.tests.test_deposits_api import post_deposit, token_for
 from documents import samples
 from registry.models import Correspondence, RegisterCounter
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ both numbers once delivered; outsiders are denied."""
 
 from __future__ import annotations
 
-import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -18,21 +16,10 @@ from tenancy.testing import make_administration, make_staff
 Role = Membership.Role
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user) -> Client:
-    client = Client(headers={"Accept-Language": "fr"})
-    client.force_login(user)
-    return client
-
-
-def test_a_letter_to_another_administration_from_the_page_to_both_registers(commune, clerk, citizen):
+def test_a_letter_to_another_administration_from_the_page_to_both_registers(commune, clerk, citizen, signed_in):
     province = make_administration("PROVINCE-TEST", name_fr="Province de Test")
     province_clerk = make_staff(province, Role.CLERK, "clerk@province.ma")
-    page = signed_in(clerk)
+    page = signed_in(clerk, "fr")
     response = page.post(
         f"/desk/{commune.code}/exchanges/",
         {
@@ -46,14 +33,14 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(comm
     services.envelopes_deliver()
     envelope.refresh_from_db()
     ours = page.get(f"/desk/{commune.code}/exchanges/").content.decode()
-    theirs = signed_in(province_clerk).get(f"/desk/{province.code}/exchanges/").content.decode()
+    theirs = signed_in(province_clerk, "fr").get(f"/desk/{province.code}/exchanges/").content.decode()
     for html in (ours, theirs):
         assert envelope.outgoing.number in html and envelope.incoming.number in html and "Remis" in html
     # Someone with no role there, or a citizen, sees nothing and sends nothing.
     for user in (make_staff(province, Role.CLERK, "other@province.ma"), citizen):
-        assert signed_in(user).get(f"/desk/{commune.code}/exchanges/").status_code == 404
+        assert signed_in(user, "fr").get(f"/desk/{commune.code}/exchanges/").status_code == 404
         assert (
-            signed_in(user)
+            signed_in(user, "fr")
             .post(f"/desk/{commune.code}/exchanges/", {"recipient": province.code, "subject": "x", "body": "y"})
             .status_code
             == 404
@@ -61,9 +48,9 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(comm
     assert Envelope.objects.count() == 1
 
 
-def test_an_auditor_reads_the_exchanges_but_cannot_send(commune, auditor):
+def test_an_auditor_reads_the_exchanges_but_cannot_send(commune, auditor, signed_in):
     province = make_administration("PROVINCE-TEST", name_fr="Province de Test")
-    client = signed_in(auditor)
+    client = signed_in(auditor, "fr")
     assert client.get(f"/desk/{commune.code}/exchanges/").status_code == 200
     assert (
         client.post(
@@ -86,11 +73,11 @@ def _peer_with(code: str, **fields) -> RemoteAdministration:
     return RemoteAdministration.objects.create(peer=peer, code=code, **fields)
 
 
-def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune, clerk, outsider):
+def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune, clerk, outsider, signed_in):
     make_administration("PROVINCE-TIZ", name_fr="Province de Tiznit", kind="province", region=Region.SOUSS)
     make_administration("REGION-RSK", name_fr="Région de Rabat", kind="region", region=Region.RABAT)
     _peer_with("COMMUNE-SALE", kind="commune", region=Region.RABAT, name_ar="جماعة سلا", name_fr="Commune de Salé")
-    page = signed_in(clerk)
+    page = signed_in(clerk, "fr")
     html = page.get(f"/desk/{commune.code}/directory/").content.decode()
     for text in (
         "Province de Tiznit",
@@ -106,7 +93,7 @@ def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune,
     communes = page.get(f"/desk/{commune.code}/directory/", {"kind": "commune", "q": "salé"}).content.decode()
     assert "Commune de Salé" in communes and "Région de Rabat" not in communes
     assert "?to=COMMUNE-SALE%40rsk#letter" in communes
-    assert signed_in(outsider).get(f"/desk/{commune.code}/directory/").status_code == 404
+    assert signed_in(outsider, "fr").get(f"/desk/{commune.code}/directory/").status_code == 404
     found = Client().get("/api/v1/directory", {"region": Region.RABAT}).json()
     assert [(e["address"], e["installation"]) for e in found] == [
         ("REGION-RSK", ""),
@@ -114,9 +101,9 @@ def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune,
     ]
 
 
-def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(commune, clerk):
+def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(commune, clerk, signed_in):
     _peer_with("COMMUNE-SALE", kind="commune", name_ar="جماعة سلا", name_fr="Commune de Salé")
-    page = signed_in(clerk)
+    page = signed_in(clerk, "fr")
     form = page.get(f"/desk/{commune.code}/exchanges/?to=COMMUNE-SALE@rsk").content.decode()
     assert 'value="COMMUNE-SALE@rsk" selected' in form
     response = page.post(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from html import unescape
 
-import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -21,19 +19,8 @@ from trust.testing import assert_pdfsig_trusted, pdfsig_available, sample_pdf
 Role = Membership.Role
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user, language="fr") -> Client:
-    client = Client(headers={"Accept-Language": language})
-    client.force_login(user)
-    return client
-
-
-def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent, holders, case):  # noqa: F811
-    page = signed_in(agent)
+def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent, holders, case, signed_in):  # noqa: F811
+    page = signed_in(agent, "fr")
     file_url = f"/desk/{commune.code}/c/{case.pk}/"
     html = page.get(file_url).content.decode()
     assert "<h3>Documents détenus par d'autres administrations</h3>" in unescape(html)
@@ -45,7 +32,7 @@ def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent
     assert "Demander à DGI-TEST" not in page.get(file_url).content.decode()  # not twice while waiting
     # The tax office's agent answers with a new document, which it keeps.
     tax_agent = make_staff(holders["tax"], Role.AGENT, "agent@dgi.ma")
-    holder_page = signed_in(tax_agent)
+    holder_page = signed_in(tax_agent, "fr")
     listing = holder_page.get(f"/desk/{holders['tax'].code}/documents/").content.decode()
     assert "AB123456" in listing and "Attestation fiscale" in listing and commune.name_fr in listing
     prefix = f"r{asked.pk.hex[:8]}"
@@ -68,9 +55,9 @@ def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent
         assert_pdfsig_trusted(copy.content, ca_certificate_pem())
     assert copy["Cache-Control"] == "private, no-store"
     # The person's space: the file says it was obtained; the log lists who, what, for which file.
-    follow = signed_in(citizen).get(f"/deposits/{case.pk}/").content.decode()
+    follow = signed_in(citizen, "fr").get(f"/deposits/{case.pk}/").content.decode()
     assert "Document obtenu auprès de l&#x27;administration qui le détient" in follow
-    log = signed_in(citizen).get("/account/access-log/").content.decode()
+    log = signed_in(citizen, "fr").get("/account/access-log/").content.decode()
     for text in (
         "Direction des impôts",
         "Attestation fiscale",
@@ -83,9 +70,9 @@ def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent
     assert "شهادة جبائية" in arabic and 'dir="rtl"' in arabic
 
 
-def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commune, agent, holders, case):  # noqa: F811
+def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commune, agent, holders, case, signed_in):  # noqa: F811
     land, admin = holders["land"], holders["land_admin"]
-    page = signed_in(admin)
+    page = signed_in(admin, "fr")
     url = f"/desk/{land.code}/documents/"
     declared = page.post(
         url,
@@ -113,24 +100,33 @@ def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commu
     )
     assert kept.status_code == 302 and HeldDocument.objects.get().national_id == "AB123456"
     # A manual request refused with its reason.
-    signed_in(agent).post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
+    signed_in(agent, "fr").post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
     asked = DocumentRequest.objects.get(status="pending")
-    tax_page = signed_in(holders["tax_admin"])
+    tax_page = signed_in(holders["tax_admin"], "fr")
     tax_page.post(
         f"/desk/{holders['tax'].code}/documents/",
         {"action": "refuse", "request": str(asked.pk), "refusal-reason": "Dossier en cours"},
     )
     asked.refresh_from_db()
     assert (asked.status, asked.reason) == ("refused", "Dossier en cours")
-    assert "Dossier en cours" in signed_in(agent).get(f"/desk/{commune.code}/c/{case.pk}/").content.decode()
+    assert "Dossier en cours" in signed_in(agent, "fr").get(f"/desk/{commune.code}/c/{case.pk}/").content.decode()
 
 
-def test_outsiders_cannot_ask_answer_or_open(commune, citizen, agent, outsider, outsider_citizen, holders, case):  # noqa: F811
-    signed_in(agent).post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
+def test_outsiders_cannot_ask_answer_or_open(
+    commune,
+    citizen,
+    agent,
+    outsider,
+    outsider_citizen,
+    holders,  # noqa: F811
+    case,  # noqa: F811
+    signed_in,
+):
+    signed_in(agent, "fr").post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
     asked = DocumentRequest.objects.get()
     before = AccessLogEntry.objects.count()
     for user in (outsider, citizen):
-        client = signed_in(user)
+        client = signed_in(user, "fr")
         assert client.post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "2"}).status_code == 404
         assert client.get(f"/desk/{commune.code}/c/{case.pk}/held/{asked.pk}.pdf").status_code == 404
         assert client.get(f"/desk/{holders['tax'].code}/documents/").status_code == 404
@@ -140,11 +136,11 @@ def test_outsiders_cannot_ask_answer_or_open(commune, citizen, agent, outsider, 
         )
         assert denied.status_code == 404
     # Staff of the land registry cannot answer the tax office's request through their own page.
-    land_page = signed_in(holders["land_admin"])
+    land_page = signed_in(holders["land_admin"], "fr")
     land_page.post(
         f"/desk/{holders['land'].code}/documents/",
         {"action": "refuse", "request": str(asked.pk), "refusal-reason": "x"},
     )
     assert DocumentRequest.objects.get().status == "pending" and AccessLogEntry.objects.count() == before
-    assert "Direction des impôts" not in signed_in(outsider_citizen).get("/account/access-log/").content.decode()
+    assert "Direction des impôts" not in signed_in(outsider_citizen, "fr").get("/account/access-log/").content.decode()
     assert Client().get("/account/access-log/").status_code == 302  # sign in first

@@ -4,9 +4,7 @@ passphrase, batch signing, enrolment, delegation; and outsiders denied every pag
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from audit.models import AuditEvent
 from documents import storage
@@ -19,17 +17,6 @@ from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user) -> Client:
-    client = Client(headers={"Accept-Language": "fr"})
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -46,9 +33,9 @@ def pdf_upload(name="arrete.pdf", data=None):
 
 
 @pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune, people):
+def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune, people, signed_in):
     code = commune.code
-    writer = signed_in(people["writer"])
+    writer = signed_in(people["writer"], "fr")
     response = writer.post(
         f"/desk/{code}/parapheur/new/",
         {
@@ -63,13 +50,13 @@ def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune,
     folder = Folder.objects.get()
     assert response["Location"] == f"/desk/{code}/parapheur/{folder.pk}/"
     # The chief finds it waiting, sees the fingerprint, gives the visa.
-    chief = signed_in(people["chief"])
+    chief = signed_in(people["chief"], "fr")
     assert "Arrêté n° 12" in chief.get(f"/desk/{code}/parapheur/").content.decode()
     page = chief.get(f"/desk/{code}/parapheur/{folder.pk}/").content.decode()
     assert folder.document in page and "Donner mon visa" in page
     chief.post(f"/desk/{code}/parapheur/{folder.pk}/act/approve/", {"fingerprint": folder.document})
     # The mayor cannot sign with a wrong passphrase; then signs.
-    mayor = signed_in(people["mayor"])
+    mayor = signed_in(people["mayor"], "fr")
     wrong = mayor.post(
         f"/desk/{code}/parapheur/{folder.pk}/act/sign/",
         {"fingerprint": folder.document, "passphrase": "nope nope"},
@@ -88,8 +75,8 @@ def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune,
     assert writer.get(f"/desk/{code}/parapheur/{folder.pk}/proof.pdf").status_code == 200
 
 
-def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(commune, people):
-    response = signed_in(people["writer"]).post(
+def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(commune, people, signed_in):
+    response = signed_in(people["writer"], "fr").post(
         f"/desk/{commune.code}/parapheur/new/",
         {
             "title": "Contrat",
@@ -101,7 +88,7 @@ def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(commune
     assert not Folder.objects.exists()
 
 
-def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people):
+def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people, signed_in):
     folders = [
         services.folder_submit(
             actor=people["writer"],
@@ -115,7 +102,7 @@ def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people)
     ]
     # One of them is withdrawn meanwhile: it is reported, the others are signed.
     services.folder_withdraw(actor=people["writer"], folder_id=folders[1].pk)
-    mayor = signed_in(people["mayor"])
+    mayor = signed_in(people["mayor"], "fr")
     page = mayor.get(f"/desk/{commune.code}/parapheur/").content.decode()
     assert page.count('name="folders"') == 2
     response = mayor.post(
@@ -140,8 +127,8 @@ def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people)
     assert Folder.objects.get(pk=extra.pk).status == "in_progress"
 
 
-def test_enrolment_and_delegation_pages(commune, people):
-    chief = signed_in(people["chief"])
+def test_enrolment_and_delegation_pages(commune, people, signed_in):
+    chief = signed_in(people["chief"], "fr")
     short = chief.post(
         f"/desk/{commune.code}/parapheur/certificate/",
         {"action": "enrol", "enrol-passphrase": "short", "enrol-passphrase_again": "short"},
@@ -161,7 +148,7 @@ def test_enrolment_and_delegation_pages(commune, people):
     assert "Omar Chef" in certificate.subject and certificate.title_fr == "Chef de service"
     assert bytes(certificate.locked_key).startswith(b"WK1")
     # The mayor delegates to the chief for a week.
-    mayor = signed_in(people["mayor"])
+    mayor = signed_in(people["mayor"], "fr")
     response = mayor.post(
         f"/desk/{commune.code}/parapheur/delegations/",
         {"delegate": people["chief"].pk, "starts_on": "2026-01-01", "ends_on": "2099-12-31"},
@@ -226,14 +213,14 @@ def test_the_public_verification_page_lists_every_signature_of_a_signed_document
     assert check(storage.read_bytes(folder.original)).status_code == 422
 
 
-def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, commune_admin):
+def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, commune_admin, signed_in):
     from tenancy.testing import make_service
 
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     Membership.objects.filter(user=people["chief"]).update(service=urb)
-    admin = signed_in(commune_admin)
+    admin = signed_in(commune_admin, "fr")
     url = f"/desk/{commune.code}/parapheur/circuits/"
-    assert signed_in(people["chief"]).get(url).status_code == 404  # only admins edit circuits
+    assert signed_in(people["chief"], "fr").get(url).status_code == 404  # only admins edit circuits
     refused = admin.post(url, {"code": "vide", "name": "Sans étape", "is_active": "on"})
     assert refused.status_code == 400  # a circuit needs a visa or a signature
     response = admin.post(
@@ -260,7 +247,7 @@ def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, co
         ("signature", "person", ""),
         ("seal", "person", ""),
     ]
-    writer = signed_in(people["writer"])
+    writer = signed_in(people["writer"], "fr")
     created = writer.post(
         f"/desk/{commune.code}/parapheur/new/", {"title": "Arrêté 3", "document": pdf_upload(), "circuit": circuit.pk}
     )
@@ -275,7 +262,7 @@ def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, co
     assert 'value="ARRETE"' in page
 
 
-def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, citizen, clerk):
+def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, citizen, clerk, signed_in):
     from parapheur.models import Circuit
     from parapheur.services import circuit_save
     from tenancy.testing import make_service
@@ -294,7 +281,7 @@ def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, c
         values={"code": "REP", "name": "Réponses", "is_active": True},
         steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
     )
-    writer = signed_in(people["writer"])
+    writer = signed_in(people["writer"], "fr")
     page = writer.get(f"/desk/{commune.code}/c/{c.pk}/reply/").content.decode()
     assert f'<option value="{circuit.pk}">' in page
     response = writer.post(
@@ -305,7 +292,7 @@ def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, c
     folder = Folder.objects.get(case_id=c.pk)
     assert response["Location"] == f"/desk/{commune.code}/parapheur/{folder.pk}/"
     assert Case.objects.get(pk=c.pk).status == "assigned"  # not answered until signed
-    signed_in(people["mayor"]).post(
+    signed_in(people["mayor"], "fr").post(
         f"/desk/{commune.code}/parapheur/{folder.pk}/act/sign/",
         {"fingerprint": folder.document, "passphrase": PASSPHRASE},
     )
@@ -313,7 +300,7 @@ def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, c
     assert Circuit.objects.count() == 1
 
 
-def test_an_office_document_is_converted_when_a_converter_is_installed(commune, people, settings, tmp_path):
+def test_an_office_document_is_converted_when_a_converter_is_installed(commune, people, settings, tmp_path, signed_in):
     """A stand-in for LibreOffice (same command line): it writes a PDF where soffice would."""
     import stat
     import sys
@@ -333,7 +320,7 @@ def test_an_office_document_is_converted_when_a_converter_is_installed(commune, 
     word = SimpleUploadedFile("contrat.docx", b"PK\x03\x04 a word document", content_type="application/msword")
     form = {"title": "Contrat", "document": word, "signatory": people["mayor"].pk}
     settings.OFFICE_CONVERTER = str(fake)
-    response = signed_in(people["writer"]).post(f"/desk/{commune.code}/parapheur/new/", form)
+    response = signed_in(people["writer"], "fr").post(f"/desk/{commune.code}/parapheur/new/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     folder = Folder.objects.get()
     assert folder.document_name == "contrat.pdf"
@@ -341,12 +328,12 @@ def test_an_office_document_is_converted_when_a_converter_is_installed(commune, 
     # No converter: a clear message, nothing kept.
     settings.OFFICE_CONVERTER = str(tmp_path / "missing")
     word.seek(0)
-    refused = signed_in(people["writer"]).post(f"/desk/{commune.code}/parapheur/new/", form)
+    refused = signed_in(people["writer"], "fr").post(f"/desk/{commune.code}/parapheur/new/", form)
     assert refused.status_code == 400 and "aucun convertisseur" in refused.content.decode()
     assert Folder.objects.count() == 1
 
 
-def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(commune, people, outsider):
+def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(commune, people, outsider, signed_in):
     from documents.samples import image_bytes
 
     scan = image_bytes("PNG")
@@ -360,7 +347,7 @@ def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(comm
         annexes=[("devis.pdf", document("Devis"), "application/pdf"), ("plan.png", scan, "image/png")],
     )
     pdf_annex, png_annex = folder.annexes.order_by("pk")
-    chief = signed_in(people["chief"])
+    chief = signed_in(people["chief"], "fr")
     page = chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -377,5 +364,6 @@ def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(comm
     assert chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{2**63}").status_code == 404
     assert chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{10**20}").status_code == 404
     assert (
-        signed_in(outsider).get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}").status_code == 404
+        signed_in(outsider, "fr").get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}").status_code
+        == 404
     )

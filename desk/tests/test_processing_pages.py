@@ -6,28 +6,17 @@ import html
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
+from core.testing import clock_at
 from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_service
 from workflow.catalogue import DocumentLine
 from workflow.models import CalendarDay, Case, LetterTemplate, Procedure, RoutingRule
-from workflow.testing import clock_at, deposit, make_procedure
+from workflow.testing import deposit, make_procedure
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -41,7 +30,7 @@ def requests(commune, citizen):
     return [deposit(commune, citizen, procedure="URB-PC", subject=f"طلب رقم {i}").correspondence for i in range(3)]
 
 
-def test_the_clerk_assigns_from_the_inbox_in_bulk(commune, clerk, urb, requests):
+def test_the_clerk_assigns_from_the_inbox_in_bulk(commune, clerk, urb, requests, signed_in):
     client = signed_in(clerk)
     page = client.get(f"/desk/{commune.code}/inbox/?box=to_assign")
     assert page.status_code == 200
@@ -58,7 +47,7 @@ def test_the_clerk_assigns_from_the_inbox_in_bulk(commune, clerk, urb, requests)
 
 
 def test_inbox_and_detail_run_a_fixed_number_of_queries(
-    commune, clerk, urb, requests, django_assert_max_num_queries, citizen
+    commune, clerk, urb, requests, django_assert_max_num_queries, citizen, signed_in
 ):
     client = signed_in(clerk)
     client.get(f"/desk/{commune.code}/inbox/?box=to_assign")
@@ -95,7 +84,9 @@ def test_the_correspondence_page_shows_the_due_date_and_the_days_left(commune, c
     assert _fact(late, "Échéance").replace("\u00a0", " ") == "2026-04-01 2 jours de retard"
 
 
-def test_the_correspondence_page_offers_the_actions_the_user_may_take(commune, clerk, agent, auditor, urb, requests):
+def test_the_correspondence_page_offers_the_actions_the_user_may_take(
+    commune, clerk, agent, auditor, urb, requests, signed_in
+):
     c = requests[0]
     clerk_page = signed_in(clerk).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
     assert "act/assign/" in clerk_page and "/reply/" not in clerk_page
@@ -106,7 +97,7 @@ def test_the_correspondence_page_offers_the_actions_the_user_may_take(commune, c
     assert "/reply/" in agent_page and "act/request_completion/" in agent_page
 
 
-def test_a_reply_from_a_template_is_prefilled_and_sent(commune, clerk, agent, urb, requests, citizen):
+def test_a_reply_from_a_template_is_prefilled_and_sent(commune, clerk, agent, urb, requests, citizen, signed_in):
     template = LetterTemplate.objects.create(
         administration=commune,
         code="ACCORD",
@@ -132,7 +123,7 @@ def test_a_reply_from_a_template_is_prefilled_and_sent(commune, clerk, agent, ur
     assert Correspondence.objects.filter(direction="outgoing").count() == 1
 
 
-def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(commune, commune_admin, urb, citizen):
+def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(commune, commune_admin, urb, citizen, signed_in):
     client = signed_in(commune_admin)
     response = client.post(
         f"/desk/{commune.code}/procedures/new/",
@@ -201,7 +192,7 @@ def _completion_boxes(html: str) -> set[str]:
     ],
 )
 def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
-    commune, clerk, agent, urb, requests, language, expected
+    commune, clerk, agent, urb, requests, language, expected, signed_in
 ):
     """Law 55-19: the completion form offers only what the person may be asked for; a crafted
     post naming the held document gets the reason, in the reader's language, and changes nothing."""
@@ -233,7 +224,9 @@ def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
     assert not Case.objects.get(pk=c.pk).completion_requested
 
 
-def test_the_completion_form_is_not_offered_when_every_document_is_held_elsewhere(commune, clerk, agent, urb, citizen):
+def test_the_completion_form_is_not_offered_when_every_document_is_held_elsewhere(
+    commune, clerk, agent, urb, citizen, signed_in
+):
     make_procedure(
         commune, "URB-CERT", documents=[DocumentLine("شهادة الملكية", "Certificat de propriété", "ANCFCC", "ANCFCC")]
     )

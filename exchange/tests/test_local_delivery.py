@@ -6,9 +6,9 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 
 from core.clock import now
+from core.testing import clock_at
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from exchange import selectors, services
@@ -19,14 +19,8 @@ from tenancy.models import Membership
 from tenancy.testing import make_administration, make_staff
 from workflow.calendar import local_date
 from workflow.models import Case, Notification
-from workflow.testing import clock_at
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

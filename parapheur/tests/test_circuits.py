@@ -8,7 +8,6 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
-from django.core.cache import cache
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from audit.models import AuditEvent
@@ -28,11 +27,6 @@ from workflow.calendar import local_date
 
 Role = Membership.Role
 needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture
@@ -317,9 +311,9 @@ def test_a_step_waiting_too_long_reminds_its_people_once_per_period(
 ):
     from django.core import mail
 
+    from core.testing import clock_at
     from parapheur.reminders import folders_remind
     from workflow.models import Notification
-    from workflow.testing import clock_at
 
     settings.FOLDER_REMIND_DAYS = 2
     with clock_at("2026-03-02 10:00"):

@@ -5,7 +5,6 @@ receives the signed letter."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from documents import storage
 from documents.testing import pdf_text
@@ -25,11 +24,6 @@ from workflow.services import LetterText
 from workflow.testing import deposit
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

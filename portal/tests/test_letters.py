@@ -5,8 +5,6 @@ either."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
 
 from documents import storage
 from registry.models import SealedDocument
@@ -15,17 +13,6 @@ from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
 from workflow.testing import deposit, make_procedure
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user) -> Client:
-    client = Client(headers={"Accept-Language": "fr"})
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -41,9 +28,9 @@ def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
     return request, reply.outgoing
 
 
-def test_my_deposits_lists_the_request_and_not_the_answer(citizen, answered):
+def test_my_deposits_lists_the_request_and_not_the_answer(citizen, answered, signed_in):
     request, letter = answered
-    client = signed_in(citizen)
+    client = signed_in(citizen, "fr")
     page = client.get("/deposits/").content.decode()
     assert request.number in page
     assert letter.number not in page and "Scellement en cours" not in page
@@ -51,10 +38,10 @@ def test_my_deposits_lists_the_request_and_not_the_answer(citizen, answered):
     assert client.get(f"/deposits/{letter.pk}/receipt.pdf").status_code == 404
 
 
-def test_letters_received_lists_the_answer_with_its_sealed_pdf_and_verification_link(citizen, answered):
+def test_letters_received_lists_the_answer_with_its_sealed_pdf_and_verification_link(citizen, answered, signed_in):
     request, letter = answered
     document = SealedDocument.objects.get(correspondence=letter, kind=SealedDocument.Kind.LETTER)
-    client = signed_in(citizen)
+    client = signed_in(citizen, "fr")
     page = client.get("/letters/").content.decode()
     assert letter.number in page and '<span class="badge">Réponse</span>' in page  # the kind of letter
     assert f'href="/deposits/{request.pk}/"' in page  # the deposit it answers
@@ -67,13 +54,13 @@ def test_letters_received_lists_the_answer_with_its_sealed_pdf_and_verification_
     assert client.get(f"/letters/{request.pk}.pdf").status_code == 404  # a deposit is no letter to them
 
 
-def test_nobody_else_sees_the_letter(citizen, outsider_citizen, outsider, clerk, answered):
+def test_nobody_else_sees_the_letter(citizen, outsider_citizen, outsider, clerk, answered, signed_in):
     _request, letter = answered
     # The letter's address refuses them (tests/test_routes.py); their list leaves it out.
     for someone in (outsider_citizen, outsider, clerk):
-        assert letter.number not in signed_in(someone).get("/letters/").content.decode()
+        assert letter.number not in signed_in(someone, "fr").get("/letters/").content.decode()
 
 
-def test_letters_received_says_when_there_is_none(citizen):
-    page = signed_in(citizen).get("/letters/").content.decode()
+def test_letters_received_says_when_there_is_none(citizen, signed_in):
+    page = signed_in(citizen, "fr").get("/letters/").content.decode()
     assert "Aucune administration ne vous a encore écrit." in page

@@ -37,7 +37,7 @@ def bearer_for(user: User) -> str:
     return response.json()["token"]
 
 
-def signed_in(user: User) -> Client:
+def signed_in_with_password(user: User) -> Client:
     client = Client()
     assert client.post("/login/", {"username": user.email, "password": PASSWORD}).status_code == 302
     return client
@@ -129,7 +129,7 @@ def test_the_limited_answer_is_the_same_whether_an_account_exists_or_not(citizen
 
 def test_a_reset_ends_every_api_token_and_every_session(citizen):
     tokens = [bearer_for(citizen), bearer_for(citizen)]
-    sessions = [signed_in(citizen), signed_in(citizen)]
+    sessions = [signed_in_with_password(citizen), signed_in_with_password(citizen)]
     assert all(api_status(t) == 200 for t in tokens) and all(is_signed_in(s) for s in sessions)
 
     browser = Client()
@@ -158,7 +158,7 @@ def test_a_reset_ends_the_slow_down_of_the_account(citizen):
 
 def test_a_change_keeps_this_session_and_ends_the_others_and_every_token(citizen):
     token = bearer_for(citizen)
-    this, other = signed_in(citizen), signed_in(citizen)
+    this, other = signed_in_with_password(citizen), signed_in_with_password(citizen)
     response = this.post(
         "/account/password/", {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW}, follow=True
     )
@@ -171,7 +171,7 @@ def test_a_change_keeps_this_session_and_ends_the_others_and_every_token(citizen
 
 def test_a_wrong_current_password_changes_nothing(citizen):
     token = bearer_for(citizen)
-    this = signed_in(citizen)
+    this = signed_in_with_password(citizen)
     response = this.post(
         "/account/password/", {"old_password": "not-it-at-all-9", "new_password1": NEW, "new_password2": NEW}
     )

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
 from tenancy.models import User
 from tenancy.testing import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def link_in(message) -> str:

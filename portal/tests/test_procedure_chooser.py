@@ -8,20 +8,13 @@ import html
 import re
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
 from tenancy.testing import make_administration
 from workflow.models import Case, Procedure
 from workflow.testing import make_procedure
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture
@@ -31,12 +24,6 @@ def catalogue(commune):
     Procedure.objects.filter(pk=closed.pk).update(is_active=False)  # no longer published
     make_procedure(make_administration("PROVINCE-TEST"), "PRV-AUT")
     return commune
-
-
-def signed_in(user, language: str = "fr") -> Client:
-    client = Client(headers={"Accept-Language": language})
-    client.force_login(user)
-    return client
 
 
 def procedure_options(page: str) -> dict[str, str]:
@@ -52,8 +39,10 @@ def text(response) -> str:
     return html.unescape(response.content.decode()).replace("\u00a0", " ")
 
 
-def test_the_chooser_lists_the_chosen_administrations_published_procedures_in_the_readers_language(citizen, catalogue):
-    french = procedure_options(signed_in(citizen).get(f"/deposit/?to={catalogue.code}").content.decode())
+def test_the_chooser_lists_the_chosen_administrations_published_procedures_in_the_readers_language(
+    citizen, catalogue, signed_in
+):
+    french = procedure_options(signed_in(citizen, "fr").get(f"/deposit/?to={catalogue.code}").content.decode())
     assert french == {
         "": "Aucune : délai général de 60 jours",
         "URB-PC": "URB-PC — Autorisation de construire (30 jours)",
@@ -61,7 +50,7 @@ def test_the_chooser_lists_the_chosen_administrations_published_procedures_in_th
     arabic = procedure_options(signed_in(citizen, "ar").get(f"/deposit/?to={catalogue.code}").content.decode())
     assert set(arabic) == {"", "URB-PC"} and "رخصة البناء" in arabic["URB-PC"]
     # No administration chosen yet: no procedure to choose, and no free text box either.
-    assert set(procedure_options(signed_in(citizen).get("/deposit/").content.decode())) == {""}
+    assert set(procedure_options(signed_in(citizen, "fr").get("/deposit/").content.decode())) == {""}
 
 
 def test_the_script_reads_the_same_list_as_json(client, catalogue):
@@ -72,8 +61,8 @@ def test_the_script_reads_the_same_list_as_json(client, catalogue):
         assert client.get("/deposit/procedures/", {"to": unknown}).json() == {"procedures": []}
 
 
-def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_nothing(citizen, catalogue):
-    client = signed_in(citizen)
+def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_nothing(citizen, catalogue, signed_in):
+    client = signed_in(citizen, "fr")
     first = client.get("/deposit/").content.decode()
     assert 'name="list_procedures"' in first and "<noscript>" in first
     response = client.post(
@@ -100,7 +89,9 @@ def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_n
         ("ar", "اختاروا إحدى المساطر التي تنشرها هذه الإدارة، أو لا شيء."),
     ],
 )
-def test_a_procedure_not_in_the_list_is_refused_with_a_translated_error(citizen, catalogue, language, message):
+def test_a_procedure_not_in_the_list_is_refused_with_a_translated_error(
+    citizen, catalogue, language, message, signed_in
+):
     client = signed_in(citizen, language)
     for typed in ("Autorisation de construire", "URB-OLD", "PRV-AUT"):  # a name, a closed one, another's
         response = client.post(
@@ -118,8 +109,8 @@ def test_a_procedure_not_in_the_list_is_refused_with_a_translated_error(citizen,
     assert not Correspondence.objects.exists()
 
 
-def test_a_procedure_chosen_from_the_list_sets_the_case(citizen, catalogue):
-    response = signed_in(citizen).post(
+def test_a_procedure_chosen_from_the_list_sets_the_case(citizen, catalogue, signed_in):
+    response = signed_in(citizen, "fr").post(
         "/deposit/",
         {
             "recipient": catalogue.code,

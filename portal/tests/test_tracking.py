@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.testing import clock_at
 from documents import storage
 from documents.samples import pdf_bytes
 from registry.models import Correspondence, SealedDocument
@@ -17,18 +17,7 @@ from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from workflow import services
 from workflow.models import Case
 from workflow.services import LetterText
-from workflow.testing import clock_at, make_procedure
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from workflow.testing import make_procedure
 
 
 @pytest.fixture
@@ -48,7 +37,7 @@ def test_codes_in_parentheses_read_left_to_right_in_arabic(commune, citizen, urb
     assert f'(<bdi dir="ltr">{commune.code}</bdi>)' in index
 
 
-def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_date(commune, citizen, urb):
+def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_date(commune, citizen, urb, signed_in):
     make_procedure(commune, service=urb)
     client = signed_in(citizen)
     catalogue = client.get(f"/procedures/{commune.code}/").content.decode()
@@ -80,7 +69,7 @@ def _answered(commune, citizen, clerk, agent, urb):
     return c
 
 
-def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, citizen, clerk, agent, urb):
+def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, citizen, clerk, agent, urb, signed_in):
     c = _answered(commune, citizen, clerk, agent, urb)
     document = Case.objects.get(pk=c.pk).procedure.documents.first()
     services.case_request_completion(actor=agent, case_id=c.pk, document_ids=[document.pk])
@@ -110,7 +99,7 @@ def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, ci
         assert_pdfsig_trusted(letter, ca_certificate_pem())
 
 
-def test_silence_acceptance_gives_the_citizen_an_attestation(commune, citizen):
+def test_silence_acceptance_gives_the_citizen_an_attestation(commune, citizen, signed_in):
     from workflow.testing import deposit
 
     make_procedure(commune)
@@ -214,7 +203,7 @@ def test_the_receipt_verification_page_leads_to_following_the_request(commune, c
     assert f'value="{c.number}"' in form
 
 
-def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, clerk, urb):
+def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, clerk, urb, signed_in):
     from workflow.testing import deposit
 
     c = deposit(commune, citizen).correspondence
@@ -227,7 +216,9 @@ def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, cle
     assert Client().get("/notifications/").status_code == 302
 
 
-def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(commune, citizen, clerk, client):
+def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(
+    commune, citizen, clerk, client, signed_in
+):
     from registry.models import Channel
     from workflow.services import request_register
     from workflow.testing import deposit

@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 import json
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 
 from core.clock import now
+from core.testing import clock_at
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.facts import registration_facts
@@ -226,7 +226,7 @@ def test_a_receipt_issued_for_a_reply_before_stays_a_valid_file_and_no_other_is_
     pending_letter = outgoing_letter(commune, clerk, citizen).correspondence
     Receipt.objects.create(correspondence=pending_letter, token="pending-receipt-of-a-letter")  # made by old code
     moment = now() + timedelta(minutes=5)
-    with mock.patch("registry.receipts.now", return_value=moment):
+    with clock_at(moment):
         assert receipts_issue_pending() == 0
     with pytest.raises(ValueError, match="outgoing"):
         receipt_issue(receipt_id=Receipt.objects.get(correspondence=pending_letter).pk)

@@ -4,11 +4,11 @@ registers, answered, released after a failure, taken over after a stall, forgott
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 
 from core.clock import now
+from core.testing import clock_at
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.idempotency import (
@@ -72,7 +72,7 @@ def test_a_failure_after_registering_is_answered_from_the_registration_at_once(c
 
 def test_a_lost_claim_registers_nothing(commune, citizen):
     stalled = claim(citizen)
-    with mock.patch("django.utils.timezone.now", return_value=now() + LEASE + timedelta(seconds=1)):
+    with clock_at(now() + LEASE + timedelta(seconds=1)):
         taken = claim(citizen)
     assert taken.outcome == Outcome.RUN and taken.key_id == stalled.key_id
     with pytest.raises(IdempotencyRefused) as refused:
@@ -87,7 +87,7 @@ def test_an_expired_key_is_forgotten_when_used_again(commune, citizen, settings)
     settings.IDEMPOTENCY_KEY_HOURS = 2
     first = claim(citizen)
     idempotency_answer(first.key_id, status=201, body="{}")
-    with mock.patch("django.utils.timezone.now", return_value=now() + timedelta(hours=2, seconds=1)):
+    with clock_at(now() + timedelta(hours=2, seconds=1)):
         later = claim(citizen, request_hash="h2")
     assert later.outcome == Outcome.RUN and later.key_id != first.key_id
     assert IdempotencyKey.objects.count() == 1

@@ -6,7 +6,6 @@ import subprocess
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents import storage
@@ -18,11 +17,6 @@ from registry.receipts import receipt_issue, receipts_issue_pending, verificatio
 from registry.services import Party, correspondence_register
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_report
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def register(commune, citizen, files=()):

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 
+from core.testing import clock_at
 from documents import storage
 from documents.intake import FileRejected, bytes_upload, check_files
 from documents.models import Blob
@@ -55,9 +56,9 @@ def test_each_administration_and_register_counts_on_its_own(commune, elsewhere, 
 
 
 def test_a_new_year_starts_at_one(commune, citizen):
-    with mock.patch("registry.services.now", return_value=datetime(2026, 12, 31, 22, 0, tzinfo=UTC)):
+    with clock_at(datetime(2026, 12, 31, 22, 0, tzinfo=UTC)):
         last = deposit(commune, citizen).correspondence
-    with mock.patch("registry.services.now", return_value=datetime(2027, 1, 1, 0, 30, tzinfo=UTC)):
+    with clock_at(datetime(2027, 1, 1, 0, 30, tzinfo=UTC)):
         first = deposit(commune, citizen).correspondence
     # 22:00 UTC on 31 December is 23:00 in Casablanca (UTC+1): still 2026 there.
     assert last.number == "A-2026-000001"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from documents import storage
@@ -18,11 +17,6 @@ from workflow.letters import template_prefill
 from workflow.models import Case, LetterTemplate, Reply
 from workflow.services import LetterText
 from workflow.testing import deposit
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

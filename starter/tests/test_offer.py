@@ -16,13 +16,6 @@ from workflow.models import Procedure
 Role = Membership.Role
 
 
-def signed_in(user, language: str = "fr") -> Client:
-    client = Client()
-    client.force_login(user)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
-    return client
-
-
 @pytest.fixture
 def platform_admin(db) -> User:
     return User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
@@ -50,22 +43,22 @@ def add_form(code: str, kind: str = "commune", **extra: str) -> dict[str, str]:
     }
 
 
-def test_the_add_form_offers_the_starter_catalogue_unticked(platform_admin):
-    page = signed_in(platform_admin).get("/admin/tenancy/administration/add/").content.decode()
+def test_the_add_form_offers_the_starter_catalogue_unticked(platform_admin, signed_in):
+    page = signed_in(platform_admin, "fr").get("/admin/tenancy/administration/add/").content.decode()
     assert 'name="load_starter_catalogue"' in page
     checkbox = page.split('name="load_starter_catalogue"')[1].split(">")[0]
     assert "checked" not in checkbox
     assert f"{len(starter_catalogue().procedures)} procédures avec leur base légale" in page
     # The change form of an existing administration does not offer it.
-    client = signed_in(platform_admin)
+    client = signed_in(platform_admin, "fr")
     client.post("/admin/tenancy/administration/add/", add_form("COMMUNE-TIZNIT"))
     existing = Administration.objects.get(code="COMMUNE-TIZNIT")
     change = client.get(f"/admin/tenancy/administration/{existing.pk}/change/").content.decode()
     assert "load_starter_catalogue" not in change
 
 
-def test_an_administration_created_without_the_choice_has_an_empty_catalogue(platform_admin):
-    response = signed_in(platform_admin).post(
+def test_an_administration_created_without_the_choice_has_an_empty_catalogue(platform_admin, signed_in):
+    response = signed_in(platform_admin, "fr").post(
         "/admin/tenancy/administration/add/", add_form("COMMUNE-TIZNIT"), follow=True
     )
     assert response.status_code == 200
@@ -76,7 +69,7 @@ def test_an_administration_created_without_the_choice_has_an_empty_catalogue(pla
     assert "load_catalogue COMMUNE-TIZNIT" in response.content.decode()
 
 
-def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin):
+def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin, signed_in):
     """In an Arabic sentence a bare address loses its order (its parenthesis and slashes move):
     the desk's address is a link and the command code, each isolated left to right."""
     response = signed_in(platform_admin, "ar").post(
@@ -89,8 +82,8 @@ def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin):
     assert '<bdi dir="ltr">COMMUNE-TIZNIT</bdi>' in page
 
 
-def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(platform_admin):
-    response = signed_in(platform_admin).post(
+def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(platform_admin, signed_in):
+    response = signed_in(platform_admin, "fr").post(
         "/admin/tenancy/administration/add/",
         add_form("COMMUNE-TIZNIT", load_starter_catalogue="on"),
         follow=True,
@@ -101,7 +94,7 @@ def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(pl
     assert set(created.services.values_list("code", flat=True)) == {"BO", "EC", "URB", "ECO"}
 
 
-def test_services_typed_in_the_add_form_are_kept_by_the_load(platform_admin):
+def test_services_typed_in_the_add_form_are_kept_by_the_load(platform_admin, signed_in):
     data = add_form("COMMUNE-TIZNIT", load_starter_catalogue="on")
     data.update(
         {
@@ -114,15 +107,17 @@ def test_services_typed_in_the_add_form_are_kept_by_the_load(platform_admin):
             "services-0-is_active": "on",
         }
     )
-    assert signed_in(platform_admin).post("/admin/tenancy/administration/add/", data).status_code == 302
+    assert signed_in(platform_admin, "fr").post("/admin/tenancy/administration/add/", data).status_code == 302
     created = Administration.objects.get(code="COMMUNE-TIZNIT")
     urb = created.services.get(code="URB")
     assert urb.name_fr == "Division de l'urbanisme"
     assert Procedure.objects.get(administration=created, code="URB-PH").service == urb
 
 
-def test_the_choice_for_an_administration_that_is_not_a_commune_is_refused_and_creates_nothing(platform_admin):
-    response = signed_in(platform_admin).post(
+def test_the_choice_for_an_administration_that_is_not_a_commune_is_refused_and_creates_nothing(
+    platform_admin, signed_in
+):
+    response = signed_in(platform_admin, "fr").post(
         "/admin/tenancy/administration/add/",
         add_form("REGION-SOUSS", kind="region", load_starter_catalogue="on"),
     )
@@ -134,8 +129,8 @@ def test_the_choice_for_an_administration_that_is_not_a_commune_is_refused_and_c
 # ---------------------------------------------------------------- the desk
 
 
-def test_the_admin_of_a_commune_with_an_empty_catalogue_is_offered_it_in_the_desk(commune, commune_admin):
-    page = signed_in(commune_admin).get(f"/desk/{commune.code}/procedures/").content.decode()
+def test_the_admin_of_a_commune_with_an_empty_catalogue_is_offered_it_in_the_desk(commune, commune_admin, signed_in):
+    page = signed_in(commune_admin, "fr").get(f"/desk/{commune.code}/procedures/").content.decode()
     assert f"/desk/{commune.code}/procedures/starter/" in page
     assert "15 procédures avec leur base légale" in page
     arabic = signed_in(commune_admin, "ar").get(f"/desk/{commune.code}/procedures/").content.decode()
@@ -143,19 +138,23 @@ def test_the_admin_of_a_commune_with_an_empty_catalogue_is_offered_it_in_the_des
 
 
 def test_readers_other_administrations_and_filled_catalogues_are_not_offered_it(
-    commune, commune_admin, clerk, elsewhere
+    commune, commune_admin, clerk, elsewhere, signed_in
 ):
-    assert "/procedures/starter/" not in signed_in(clerk).get(f"/desk/{commune.code}/procedures/").content.decode()
+    assert (
+        "/procedures/starter/" not in signed_in(clerk, "fr").get(f"/desk/{commune.code}/procedures/").content.decode()
+    )
     province_admin = make_staff(elsewhere, Role.ADMIN, "admin@province.ma")
-    page = signed_in(province_admin).get(f"/desk/{elsewhere.code}/procedures/").content.decode()
+    page = signed_in(province_admin, "fr").get(f"/desk/{elsewhere.code}/procedures/").content.decode()
     assert "/procedures/starter/" not in page
-    signed_in(commune_admin).post(f"/desk/{commune.code}/procedures/starter/")
-    page = signed_in(commune_admin).get(f"/desk/{commune.code}/procedures/").content.decode()
+    signed_in(commune_admin, "fr").post(f"/desk/{commune.code}/procedures/starter/")
+    page = signed_in(commune_admin, "fr").get(f"/desk/{commune.code}/procedures/").content.decode()
     assert "/procedures/starter/" not in page and "URB-PC-PP" in page
 
 
-def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_catalogue(commune, commune_admin):
-    client = signed_in(commune_admin)
+def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_catalogue(
+    commune, commune_admin, signed_in
+):
+    client = signed_in(commune_admin, "fr")
     preview = client.get(f"/desk/{commune.code}/procedures/starter/").content.decode()
     for code in ("URB-PC-GP", "EC-DECL-NAIS", "ACCUSE", "REFUS", "VISA-SIGNATURE"):
         assert code in preview
@@ -169,7 +168,7 @@ def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_cata
 
 
 @pytest.mark.parametrize("language", ["ar", "fr"])
-def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, commune_admin, language):
+def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, commune_admin, language, signed_in):
     """A letter template's or a circuit's name is in both languages, a routing rule's keywords in
     both: each part in its own isolate, or the Arabic and French words interleave on screen. The
     Arabic reader reads the Arabic name first."""
@@ -182,8 +181,8 @@ def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, 
     assert "Accusé de réception / إشعار بالتوصل" not in preview  # never one run
 
 
-def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, commune_admin):
-    client = signed_in(commune_admin)
+def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, commune_admin, signed_in):
+    client = signed_in(commune_admin, "fr")
     client.post(f"/desk/{commune.code}/procedures/starter/")
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zgh"
     page = client.get(f"/desk/{commune.code}/procedures/").content.decode()
@@ -193,8 +192,8 @@ def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, co
     assert 'name="name_zgh"' in form and "ⴰⵙⵓⵔⴳ ⵏ ⵓⵣⴷⴰⵖ" in form
 
 
-def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_admin, clerk):
-    client = signed_in(commune_admin)
+def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_admin, clerk, signed_in):
+    client = signed_in(commune_admin, "fr")
     client.post(f"/desk/{commune.code}/procedures/starter/")
     service = commune.services.get(code="EC")
     form = client.get(f"/desk/{commune.code}/services/{service.pk}/").content.decode()
@@ -207,10 +206,10 @@ def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_
     service.refresh_from_db()
     assert (service.code, service.name_fr, service.name_zgh) == ("EC", "Division de l'état civil", "ⴰⴳⵣⵣⵓⵎ")
     assert client.post(f"/desk/{commune.code}/services/{service.pk}/", {"name_ar": ""}).status_code == 400
-    assert signed_in(clerk).get(f"/desk/{commune.code}/services/{service.pk}/").status_code == 404
+    assert signed_in(clerk, "fr").get(f"/desk/{commune.code}/services/{service.pk}/").status_code == 404
 
 
-def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, commune_admin):
+def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, commune_admin, signed_in):
     """On an Arabic page a French name typed right to left shows "(Nord) Annexe" as "(Annexe (Nord":
     the French and Amazigh fields read left to right, the Arabic one right to left."""
     client = signed_in(commune_admin, "ar")
@@ -228,8 +227,8 @@ def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, 
             assert f'dir="{direction}"' in field, (url, name)
 
 
-def test_the_api_gives_each_procedures_amazigh_name(commune, commune_admin):
-    signed_in(commune_admin).post(f"/desk/{commune.code}/procedures/starter/")
+def test_the_api_gives_each_procedures_amazigh_name(commune, commune_admin, signed_in):
+    signed_in(commune_admin, "fr").post(f"/desk/{commune.code}/procedures/starter/")
     procedures = {p["code"]: p for p in Client().get(f"/api/v1/administrations/{commune.code}/procedures").json()}
     assert procedures["URB-PH"]["name_zgh"] == "ⴰⵙⵓⵔⴳ ⵏ ⵓⵣⴷⴰⵖ"
     assert procedures["URB-PH"]["legal_basis"].startswith("Loi n° 12-90")

@@ -13,7 +13,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
 
 from audit.models import AuditEvent
 from core.errors import NotFound
@@ -28,12 +27,6 @@ from workflow.catalogue import letter_template_save, procedure_save
 from workflow.models import Case, LetterTemplate, Procedure, RoutingRule
 
 Role = Membership.Role
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def raw() -> dict:
@@ -222,7 +215,8 @@ def test_an_administration_that_is_not_a_commune_is_refused(elsewhere):
 
 
 def test_a_request_for_a_loaded_procedure_gets_its_due_date_and_service(commune, commune_admin, citizen):
-    from workflow.testing import clock_at, deposit
+    from core.testing import clock_at
+    from workflow.testing import deposit
 
     starter_catalogue_load(actor=commune_admin, administration=commune)
     with clock_at("2026-03-05 10:00"):  # a Thursday

@@ -4,9 +4,7 @@ portal and desk sign-in page, the API's token endpoint and the Django admin."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import pytest
 from django.contrib.auth import authenticate
@@ -19,24 +17,6 @@ from tenancy.testing import PASSWORD, make_user
 from tenancy.throttles import DEVICE_COOKIE, Reason, Throttled, throttles_forget_expired
 
 WRONG = "not-the-password-0"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = timezone.now().replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Iterator[Clock]:
-    frozen = Clock()
-    with mock.patch("django.utils.timezone.now", side_effect=frozen):
-        yield frozen
 
 
 def sign_in(client: Client, email: str, password: str, address: str = "198.51.100.7", **headers: str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -25,11 +24,6 @@ from workflow.testing import deposit
 Role = Membership.Role
 TODAY = date(2026, 11, 23)  # a Monday
 SOON = date(2026, 11, 30)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture
@@ -234,7 +228,7 @@ def test_the_inbox_page_lists_one_page_of_rows_in_order_and_pages_on(world, cler
 
 
 def mock_today():
-    from workflow.testing import clock_at
+    from core.testing import clock_at
 
     return clock_at("2026-11-23 10:00")
 

@@ -6,8 +6,6 @@ import importlib
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
-from django.test import Client
 from django.utils import translation
 
 from tenancy.testing import make_service
@@ -43,17 +41,6 @@ HOSTILE = [
 VALUES = {name: f"<{name}>" for name in template_variables()}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize("text", HOSTILE)
 def test_every_construct_but_a_plain_variable_is_refused(text):
     with pytest.raises(TemplateTextError) as refused:
@@ -64,7 +51,7 @@ def test_every_construct_but_a_plain_variable_is_refused(text):
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_the_admin_page_refuses_them_and_saves_nothing(commune, commune_admin, text):
+def test_the_admin_page_refuses_them_and_saves_nothing(commune, commune_admin, text, signed_in):
     response = signed_in(commune_admin).post(
         f"/desk/{commune.code}/letters/", {"code": "T", "name": "T", "body_ar": "", "body_fr": text}
     )
@@ -96,7 +83,7 @@ def test_the_refusal_is_translated():
     assert any("\u0600" <= char <= "\u06ff" for char in str(arabic.value))
 
 
-def test_plain_variables_and_doubled_braces_are_accepted(commune, commune_admin):
+def test_plain_variables_and_doubled_braces_are_accepted(commune, commune_admin, signed_in):
     every = " ".join("{" + name + "}" for name in template_variables())
     text = "Réf. {number} du {registered_on} — {{accolades}} gardées — " + every
     check_template_text(text)
@@ -134,7 +121,7 @@ def test_filling_a_template_from_the_database_never_exceeds_its_variables():
     assert len(filled) <= len(text) + templating.MAX_PLACEHOLDERS * 300
 
 
-def test_the_reply_page_shows_a_stored_hostile_template_as_typed(commune, citizen, agent):
+def test_the_reply_page_shows_a_stored_hostile_template_as_typed(commune, citizen, agent, signed_in):
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     make_procedure(commune, service=urb)
     c = deposit(commune, citizen, procedure="URB-PC").correspondence

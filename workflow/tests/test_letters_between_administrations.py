@@ -12,9 +12,9 @@ from datetime import date
 
 import pytest
 from django.apps import apps
-from django.core.cache import cache
 from django.test import Client
 
+from core.testing import clock_at
 from documents import storage
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
@@ -28,14 +28,9 @@ from tenancy.testing import make_administration, make_service
 from workflow import services
 from workflow.models import Case, Status
 from workflow.services import LetterText, request_register
-from workflow.testing import clock_at, deposit, make_procedure
+from workflow.testing import deposit, make_procedure
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 
+from core.testing import clock_at
 from documents import storage
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
@@ -24,14 +24,9 @@ from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from workflow import reminders, services
 from workflow.models import Case, CaseEvent, Notification, Reminder, Reply, RoutingRule, Status
 from workflow.services import ActionRefused, LetterText
-from workflow.testing import clock_at, deposit, make_procedure
+from workflow.testing import deposit, make_procedure
 
 Role = Membership.Role
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 @pytest.fixture

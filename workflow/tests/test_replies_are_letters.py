@@ -5,13 +5,11 @@ its QR code are its proof)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
-import pytest
 from django.core import mail
-from django.core.cache import cache
 
 from core.clock import now
+from core.testing import clock_at
 from documents import storage
 from documents.testing import pdf_text
 from registry import selectors
@@ -21,11 +19,6 @@ from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
 from workflow.testing import deposit, make_procedure
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
 
 
 def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
@@ -47,7 +40,7 @@ def test_a_reply_never_gets_a_deposit_receipt_and_none_is_e_mailed(
         )
     # The worker's periodic pass, once the grace period of a pending receipt is over.
     with (
-        mock.patch("registry.receipts.now", return_value=now() + timedelta(minutes=5)),
+        clock_at(now() + timedelta(minutes=5)),
         django_capture_on_commit_callbacks(execute=True),
     ):
         receipts_issue_pending()
