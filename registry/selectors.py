@@ -37,10 +37,6 @@ def can_register(user: User, administration: Administration) -> bool:
     return bool(roles_in(user, administration) & REGISTER_ROLES)
 
 
-def can_read_register(user: User, administration: Administration) -> bool:
-    return bool(roles_in(user, administration) & READ_ROLES)
-
-
 def register_entries(
     user: User,
     administration: Administration,

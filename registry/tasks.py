@@ -6,13 +6,6 @@ from django.tasks import task
 
 
 @task()
-def receipt_issue_task(*, receipt_id: int) -> None:
-    from registry.receipts import receipt_issue
-
-    receipt_issue(receipt_id=receipt_id)
-
-
-@task()
 def receipt_email_task(*, receipt_id: int) -> None:
     from registry.receipts import receipt_email
 

@@ -31,7 +31,7 @@ from starter.catalogue import (
     starter_catalogue,
 )
 from tenancy.models import Administration, Membership, Service, User
-from tenancy.selectors import has_role
+from tenancy.selectors import roles_in
 from tenancy.services import service_create
 from workflow.catalogue import DocumentLine, letter_template_save, procedure_save, routing_rule_add
 from workflow.models import LetterTemplate, Procedure, RoutingRule
@@ -74,7 +74,7 @@ def may_load_starter(actor: User | None, administration: Administration) -> bool
         return True
     if not actor.is_authenticated or not actor.is_active:
         return False
-    return actor.is_staff or has_role(actor, administration, [Membership.Role.ADMIN])
+    return actor.is_staff or Membership.Role.ADMIN in roles_in(actor, administration)
 
 
 def starter_catalogue_load(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from core.errors import NotFound
-from tenancy.models import Administration, Membership, Service, User
+from tenancy.models import Administration, Membership, User
 
 
 def mask_identifier(value: str) -> str:
@@ -44,21 +44,6 @@ def roles_in(user: User, administration: Administration) -> set[str]:
             "role", flat=True
         )
     )
-
-
-def has_role(user: User, administration: Administration, roles: Iterable[str]) -> bool:
-    return bool(roles_in(user, administration) & set(roles))
-
-
-def staff_administrations(user: User, roles: Iterable[str] | None = None) -> QuerySet[Administration]:
-    memberships = memberships_of(user)
-    if roles is not None:
-        memberships = memberships.filter(role__in=list(roles))
-    return Administration.objects.filter(pk__in=memberships.values("administration_id")).order_by("code")
-
-
-def services_of(administration: Administration) -> QuerySet[Service]:
-    return Service.objects.filter(administration=administration, is_active=True).order_by("code")
 
 
 def administration_for_staff(user: User, code: str, roles: Iterable[str] | None = None) -> Administration:

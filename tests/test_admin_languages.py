@@ -167,7 +167,7 @@ def populated(commune, clerk, agent, citizen, settings, tmp_path) -> dict[str, A
     checkpoint_make(actor=clerk, administration=commune)
     DBTaskResult.objects.create(
         args_kwargs={"args": [], "kwargs": {}},
-        task_path="registry.tasks.receipt_issue_task",
+        task_path="registry.tasks.receipt_email_task",
         backend_name="default",
         run_after=timezone.now(),
         exception_class_path="",
