@@ -124,7 +124,8 @@ def _measure(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     beat = "import django; django.setup(); from operations.heartbeat import Heartbeat; Heartbeat().beat(starting=True)"
     subprocess.run([python, "-c", beat], cwd=ROOT, env=env, check=True)
 
-    checked, unchecked = [], []
+    checked: list[float] = []
+    unchecked: list[float] = []
     for _ in range(args.starts):
         for times, extra in ((checked, {}), (unchecked, {CHECKED_MARK: str(os.getpid())})):
             server, seconds = _start({**env, **extra}, _free_port())

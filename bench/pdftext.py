@@ -91,7 +91,7 @@ def long_document(pages: int) -> tuple[bytes, str]:
     import typst
 
     arabic = _arabic_paragraphs()
-    content = []
+    content: list[dict[str, Any]] = []
     for n in range(pages):
         chosen = [arabic[(3 * n + k) % len(arabic)] for k in range(3)]
         content.append({"arabic": chosen, "mixed": MIXED.format(n=n + 1), "french": FRENCH})

@@ -9,7 +9,7 @@ N correspondences with one ~200 KB PDF attachment each, then measures with ``tim
   call for a different registered correspondence (number, time, token, QR code all differ);
 - its parts: ``receipt_data`` (includes the QR code, also shown alone),
   ``render_pdf("receipt", data)`` and ``seal_pdf(...)`` of the rendered receipts;
-- ``trust.bench_seal.measure()``: seal/verify figures on its own fixed test document.
+- ``bench.seal.measure()``: seal/verify figures on its own fixed test document.
 
 Figures are CPU milliseconds per call, averaged after a warm-up (the first call builds the
 Typst compiler and loads the fonts; that one-off cost is reported separately).
@@ -61,16 +61,16 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
 
     call_command("migrate", verbosity=0, interactive=False)
 
+    from bench import seal as bench_seal
+    from bench.render import cpu_ms_each
     from documents.intake import bytes_upload, check_files
     from documents.qr import qr_svg
     from documents.rendering import render_pdf
     from documents.samples import pdf_bytes
-    from documents.typst.bench_render import cpu_ms_each
     from registry.models import Channel
     from registry.receipts import receipt_data, receipt_render_and_seal
     from registry.services import Party, correspondence_register
     from tenancy.models import Administration, User
-    from trust import bench_seal
     from trust.sealing import seal_pdf
     from trust.services import installation_pki
 
@@ -100,6 +100,7 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
         )
         correspondence = registration.correspondence
         attachments = list(correspondence.attachments.select_related("blob").order_by("position"))
+        assert registration.receipt is not None and registration.log_entry is not None  # an incoming letter
         cases.append((correspondence, attachments, registration.receipt.token, registration.log_entry))
     pki = installation_pki()
     code = administration.code
@@ -129,7 +130,7 @@ def _measure(n: int, json_out: str | None) -> dict[str, float]:
     results["render_pdf_same_data_ms"] = cpu_ms_each(
         lambda data: render_pdf("receipt", data), [datas[0]] * (n + warmup), warmup
     )
-    print("bench_seal.measure() on its fixed test document:", file=sys.stderr)
+    print("bench.seal.measure() on its fixed test document:", file=sys.stderr)
     with contextlib.redirect_stdout(sys.stderr):
         seal_figures = bench_seal.measure(n)
     for name, value in seal_figures.items():

@@ -270,7 +270,7 @@ def render(results: Path) -> str:
         )
         lines.append(
             f"\n{receipt['iterations']:.0f} calls each, after a warm-up; receipt of {receipt['receipt_kb']:.0f} KB. "
-            "`trust.bench_seal.measure()` on its own fixed test document: "
+            "`bench.seal.measure()` on its own fixed test document: "
             f"`seal_pdf` {receipt['bench_seal_seal_pdf_ms']:.2f} ms, `seal_data` {receipt['bench_seal_seal_data_ms']:.2f} ms, "
             f"`verify_pdf` {receipt['bench_seal_verify_pdf_ms']:.2f} ms, "
             f"`verify_sealed_data` {receipt['bench_seal_verify_data_ms']:.2f} ms.\n"

@@ -30,6 +30,7 @@ fail each alone, within the same memory bound.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -44,7 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -333,7 +334,7 @@ def database_counts(data_dir: Path) -> dict[str, int]:
     return {"correspondences": correspondences, "blobs": blobs, "files": files}
 
 
-def phase(roots: dict[str, int], calls: list[Callable[[], tuple[int, str]]]) -> dict[str, Any]:
+def phase(roots: dict[str, int], calls: Sequence[Callable[[], tuple[int, str]]]) -> dict[str, Any]:
     """Run ``calls`` at once; the peak memory of each tree meanwhile, and the answers."""
     hwm_before = {pid: peak_rss(pid) for root in roots.values() for pid in tree(root)}
     started = time.perf_counter()
@@ -446,14 +447,14 @@ def measure(workers: int, threads: int, parallel: int) -> dict[str, Any]:
         for key, what, file_key, path, expected in KINDS:
             name, data = files[file_key]
             if path == "api":
-                calls = [lambda name=name, data=data: api_deposit(port, token, name, data) for _ in range(parallel)]
+                calls = [functools.partial(api_deposit, port, token, name, data) for _ in range(parallel)]
             else:
                 browsers = []
                 for _ in range(parallel):
                     browser = Browser(port)
                     browser.sign_in(*CLERK)
                     browsers.append(browser)
-                calls = [lambda b=b, name=name, data=data: counter_deposit(b, name, data) for b in browsers]
+                calls = [functools.partial(counter_deposit, b, name, data) for b in browsers]
             measured = phase(roots, calls)
             refused = all(status in (400, 413) and code == expected for status, code in measured["answers"])
             results["kinds"].append(

@@ -1,6 +1,6 @@
 """CPU cost of rendering one deposit receipt, with the data varying as it does in production.
 
-    .venv/bin/python -m documents.typst.bench_render [-n 150] [--warmup 10] [--repeat 3]
+    .venv/bin/python -m bench.render [-n 150] [--warmup 10] [--repeat 3]
         [--only all,number,...] [--template receipt]
 
 Typst memoises layout across compilations, so what a render costs depends on what changed
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # Run as a script: make the project importable.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from documents.qr import qr_svg
 from documents.rendering import render_pdf

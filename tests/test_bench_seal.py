@@ -1,4 +1,4 @@
-from trust.bench_seal import measure
+from bench.seal import measure
 
 
 def test_benchmark_runs() -> None:

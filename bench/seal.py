@@ -1,4 +1,4 @@
-"""CPU cost of sealing and verifying, for ``make bench``: ``python -m trust.bench_seal [N]``.
+"""CPU cost of sealing and verifying, for ``make bench``: ``python -m bench.seal [N]``.
 
 Uses a throw-away PKI in a temporary directory (no Django settings, no database) and a one-page
 bilingual receipt rendered by typst (~50 KB with the project's fonts). Figures are CPU time
