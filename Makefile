@@ -1,7 +1,8 @@
 # Wasl: one entry point for set-up, running and checking.
 #   make run     install, migrate, seed the demo, serve on http://$(HOST):$(PORT) with a worker
 #   make stop    stop what `make run` started (from another terminal, or after it was killed)
-#   make test    the whole suite, on SQLite and on a throw-away PostgreSQL
+#   make check   before each commit: ruff, then the fast lane of the suite on SQLite (not slow, not browser)
+#   make test    everything: ruff, mypy, the whole suite on SQLite and on a throw-away PostgreSQL (as CI)
 #   make install-production   a real installation, or its update: docs/install.md
 SHELL := /bin/bash
 HOST ?= 127.0.0.1
@@ -56,6 +57,12 @@ worker: install
 
 test: install-dev
 	scripts/test
+
+# The fast lane: what runs before every commit (docs/development.md). mypy is `make typecheck`.
+check: install-dev
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/ruff format --check --quiet .
+	WASL_SKIP_LINT=1 WASL_TEST_DATABASES=sqlite scripts/test -m "not slow and not browser"
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -9,10 +9,16 @@ rate limits (counted in the cache) of one test never throttle another.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
@@ -22,6 +28,104 @@ from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_service, make_staff, make_user
 
 Role = Membership.Role
+
+# Tests that need one of these costly session fixtures run in one xdist worker (``--dist
+# loadgroup``), so that only one worker pays for it: Chromium, two real installations, a migrated
+# database for the real processes of the operations tests.
+GROUP_OF_FIXTURE = {"browser": "browser", "pair": "installations", "migrated_database": "stack"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests of a costly fixture (above); and in the PostgreSQL run of a plan that also
+    runs SQLite (``scripts/test``), leave out the tests marked ``own_installations``: their
+    installations run on SQLite whatever the suite's database, so they already ran."""
+    on_postgres = django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+    plan = os.environ.get("WASL_TEST_DATABASES", "").split()
+    kept, left_out = [], []
+    for item in items:
+        if on_postgres and "sqlite" in plan and item.get_closest_marker("own_installations"):
+            left_out.append(item)
+            continue
+        kept.append(item)
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, group in GROUP_OF_FIXTURE.items():
+            if fixture in fixtures:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+# On SQLite with xdist, the test database is migrated once, by a process the controller starts as
+# soon as it is configured, and each worker starts from a copy of it instead of migrating a
+# database of its own (every migration still runs, from an empty database, in every run).
+_MIGRATE_TEMPLATE = """
+import os, sys, traceback
+try:
+    import django
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    os.replace(sys.argv[1], sys.argv[2])
+except BaseException:
+    traceback.print_exc()
+    open(sys.argv[2] + ".failed", "w").close()
+    raise
+"""
+_template_process: list[subprocess.Popen[bytes]] = []
+
+
+def _on_sqlite() -> bool:
+    return bool(django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return  # an xdist worker, or a run without xdist
+    if not _on_sqlite() or config.getvalue("reuse_db") or "WASL_TEST_RUN_DIR" not in os.environ:
+        return
+    template = os.path.join(os.environ["WASL_TEST_RUN_DIR"], "template.sqlite3")
+    building = template + ".building"
+    environment = {
+        **os.environ,
+        "WASL_DATABASE_URL": f"sqlite:///{building}",
+        "DJANGO_SETTINGS_MODULE": "wasl.test_settings",
+    }
+    with open(template + ".log", "wb") as log:
+        _template_process.append(
+            subprocess.Popen([sys.executable, "-c", _MIGRATE_TEMPLATE, building, template], env=environment, stderr=log)
+        )
+    os.environ["WASL_TEST_TEMPLATE_DB"] = template  # read by the workers, started after this
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for process in _template_process:
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request: pytest.FixtureRequest, django_db_modify_db_settings: None) -> bool:
+    """pytest-django's: keep the test database when --reuse-db is given; and in an xdist worker on
+    SQLite, start from the controller's migrated copy (kept: it is removed with the run's directory)."""
+    if request.config.getvalue("reuse_db"):
+        return True
+    template = os.environ.get("WASL_TEST_TEMPLATE_DB")
+    if not template or not hasattr(request.config, "workerinput") or not _on_sqlite():
+        return False
+    deadline = time.monotonic() + 900
+    while not os.path.exists(template):
+        if os.path.exists(template + ".failed") or time.monotonic() > deadline:
+            with open(template + ".log", encoding="utf-8", errors="replace") as log:
+                pytest.fail(f"The migration of the test database failed:\n{log.read()}")
+        time.sleep(0.1)
+    shutil.copyfile(template, django_settings.DATABASES["default"]["TEST"]["NAME"])
+    return True
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 """Settings for the test suite: the real settings with test-friendly environment defaults.
 
 Every run gets its own data directory (files, PKI, SQLite database) under a temporary
-directory; WASL_DATABASE_URL, when set, runs the suite on PostgreSQL instead.
+directory, and every xdist worker one of its own; WASL_DATABASE_URL, when set, runs the suite
+on PostgreSQL instead.
 """
 
 import atexit
@@ -9,10 +10,21 @@ import os
 import shutil
 import tempfile
 
-_data = tempfile.mkdtemp(prefix="wasl-test-")
-atexit.register(shutil.rmtree, _data, ignore_errors=True)
+# One directory per run, made by the first process of the run (pytest, or xdist's controller) and
+# removed when it exits; each xdist worker gets a directory of its own inside it, so that workers
+# share no PKI, outbox, backups or database file. A process started by a test inherits its
+# worker's directory; a WASL_DATA_DIR given from outside is kept.
+_run = os.environ.get("WASL_TEST_RUN_DIR")
+if _run is None:
+    _run = tempfile.mkdtemp(prefix="wasl-test-")
+    atexit.register(shutil.rmtree, _run, ignore_errors=True)
+    os.environ["WASL_TEST_RUN_DIR"] = _run
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("WASL_DATA_DIR") in (None, _run):
+    os.environ["WASL_DATA_DIR"] = os.path.join(_run, _worker) if _worker else _run
+    os.makedirs(os.environ["WASL_DATA_DIR"], exist_ok=True)
+_data = os.environ["WASL_DATA_DIR"]
 os.environ.setdefault("WASL_SECRET_KEY", "test-only-secret-key-0123456789abcdef")
-os.environ.setdefault("WASL_DATA_DIR", _data)
 os.environ.setdefault("WASL_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("WASL_TASKS", "immediate")
 os.environ.setdefault("WASL_PKI_AUTOCREATE", "true")

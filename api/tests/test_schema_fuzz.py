@@ -103,12 +103,14 @@ def clerk_token(world, clerk):
     return bearer(clerk).defaults["HTTP_AUTHORIZATION"]
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_api_as_citizen(case, citizen_token):
     call(case, citizen_token)
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_api_as_clerk(case, clerk_token):

@@ -55,6 +55,7 @@ def test_a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address(settings
     assert address("198.51.100.20", "127.0.0.1, 203.0.113.5") == "198.51.100.20"
 
 
+@pytest.mark.slow
 def test_behind_the_proxy_each_client_has_its_own_sign_in_limit(db, settings):
     """The finding: behind the documented proxy every user shared one bucket. With the proxy
     trusted, a guesser fills only their own; a spoofed header from outside changes nothing."""

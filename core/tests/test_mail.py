@@ -9,6 +9,7 @@ import sys
 from email.mime.application import MIMEApplication
 from pathlib import Path
 
+import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from core.mail import ConsoleEmailBackend
@@ -60,6 +61,7 @@ def _mailer(environment: dict[str, str]) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_without_smtp_mail_goes_to_the_outbox_and_the_demo_also_prints_it(tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
     environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="wasl.settings")

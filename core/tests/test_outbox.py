@@ -105,6 +105,7 @@ def test_the_demo_prints_a_readable_summary_and_keeps_the_message(outbox):
     assert "JVBERi" not in printed and len(printed) < 2_000
 
 
+@pytest.mark.slow
 def test_several_processes_write_at_once_and_a_reader_never_sees_half_a_message(outbox):
     workers, count, size = 4, 20, 300_000
     outbox.mkdir()

@@ -248,6 +248,7 @@ def test_without_smtp_the_message_is_kept_in_the_outbox(settings, tmp_path):
     assert parsed(kept.read_bytes())["To"] == "it@commune.ma"
 
 
+@pytest.mark.slow
 def test_the_command_exits_1_with_the_error_on_one_line(smtp_server, tmp_path):
     """The real command, as an administrator runs it, on the production settings."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}

@@ -198,6 +198,7 @@ def test_letter_qr_code_decodes_to_the_verification_url(rejection_pdf: bytes) ->
     assert qr_urls_in_pdf(rejection_pdf) == [URL]
 
 
+@pytest.mark.slow
 @needs_pdf_tools
 def test_long_bodies_run_over_numbered_pages_with_the_qr_code_on_the_first() -> None:
     assert len(LONG_AR) >= 20_000 and len(LONG_FR) >= 20_000

@@ -46,6 +46,7 @@ def test_a_born_digital_pdf_is_read_in_reading_order_without_ocr() -> None:
     assert layer.pages == 1 and layer.pages_recognised == 0 and layer.searchable is None
 
 
+@pytest.mark.slow
 @needs_ocr
 def test_a_scanned_bilingual_letter_is_recognised_and_a_searchable_copy_kept_beside_the_original() -> None:
     scan = scanned_letter()
@@ -67,6 +68,7 @@ def test_a_scanned_bilingual_letter_is_recognised_and_a_searchable_copy_kept_bes
     assert "certificat" in copy_text
 
 
+@pytest.mark.slow
 @needs_ocr
 def test_a_signed_scan_is_recognised_but_never_rewritten() -> None:
     from trust.sealing import seal_pdf
@@ -169,6 +171,7 @@ def test_only_files_with_text_to_find_are_asked_for() -> None:
     assert not TextLayer.objects.exists()
 
 
+@pytest.mark.slow
 @needs_ocr
 def test_scans_waiting_together_are_recognised_in_one_run_and_each_gets_its_own_text_and_copy(
     monkeypatch: pytest.MonkeyPatch,

@@ -7,10 +7,15 @@ import json
 import urllib.error
 import urllib.request
 
+import pytest
+
 from exchange.anchors import CHECKPOINTS_PATH
 from exchange.protocol import sign
 from exchange.tests.installations import Installation
 from trust.services import installation_pki
+
+# Two real installations (servers on loopback, each with its own SQLite database).
+pytestmark = [pytest.mark.slow, pytest.mark.own_installations]
 
 CODE = "COMMUNE-A3"
 

@@ -13,6 +13,9 @@ import pytest
 from exchange.tests.installations import Installation
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
+# Two real installations (servers on loopback, each with its own SQLite database).
+pytestmark = [pytest.mark.slow, pytest.mark.own_installations]
+
 SETUP_B = """
 from datetime import date
 from documents.intake import bytes_upload, check_files

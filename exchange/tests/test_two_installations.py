@@ -15,9 +15,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from exchange.protocol import INBOX_PATH, INSTALLATION, sign
 from exchange.tests.installations import ROOT, Installation
 from trust.services import installation_pki
+
+# Two real installations (servers on loopback, each with its own SQLite database).
+pytestmark = [pytest.mark.slow, pytest.mark.own_installations]
 
 
 def send(side: Installation, sender: str, address: str, subject: str = "Demande d'avis", *, pages: int = 1) -> str:

@@ -233,6 +233,7 @@ def archive(live, tmp_path) -> Path:
     return result.path
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out_whole(
     live, elsewhere, monkeypatch, tmp_path
@@ -321,6 +322,7 @@ def _flip_byte_of(archive: Path, member_prefix: str) -> str:
     return member.name
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_verify_names_a_member_whose_bytes_changed_and_restore_then_writes_nothing(archive, elsewhere):
     assert backup_verify(archive).members >= 5
@@ -361,6 +363,7 @@ def test_a_changed_database_snapshot_is_refused(archive):
         backup_verify(archive)
 
 
+@pytest.mark.slow
 def test_a_restore_waits_for_the_service_to_stop(tmp_path):
     environment = _environment(tmp_path, f"sqlite:///{tmp_path / 'wasl.sqlite3'}")
     serving = RunDirectory(tmp_path / "run")

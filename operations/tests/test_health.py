@@ -194,6 +194,7 @@ def test_an_anonymous_caller_sees_states_only_and_a_platform_administrator_the_d
     server.close()
 
 
+@pytest.mark.slow
 def test_a_database_that_does_not_answer_makes_the_site_unavailable(tmp_path):
     """A real process whose database is a PostgreSQL port nobody listens on."""
     environment = production_environment(

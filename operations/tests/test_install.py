@@ -72,6 +72,7 @@ def _one_line(stderr: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("changes", "said"),
     [
@@ -98,6 +99,7 @@ def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path, ch
     assert _nothing_done(tmp_path)
 
 
+@pytest.mark.slow
 def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tmp_path):
     url = f"postgres://wasl:secret-password@127.0.0.1:{free_port()}/wasl"
     result = _install(
@@ -111,6 +113,7 @@ def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tm
     assert _nothing_done(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("arguments", "password", "said"),
     [
@@ -127,6 +130,7 @@ def test_without_a_valid_first_administrator_nothing_is_installed(tmp_path, argu
     assert _nothing_done(tmp_path)
 
 
+@pytest.mark.slow
 def test_without_a_terminal_it_says_how_to_give_the_administrator(tmp_path):
     result = _install(tmp_path)
     assert result.returncode != 0
@@ -134,6 +138,7 @@ def test_without_a_terminal_it_says_how_to_give_the_administrator(tmp_path):
     assert _nothing_done(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give the data directory to another user")
 def test_root_does_not_write_into_the_service_users_directory(tmp_path):
     data_dir = tmp_path / "var"

@@ -55,6 +55,7 @@ def unready(tmp_path, empty_database) -> dict[str, str]:
     return environment
 
 
+@pytest.mark.slow
 def test_the_worker_refuses_to_start_naming_each_problem_and_its_fix(unready):
     result = _run([*MANAGE, "run_worker"], unready)
     assert result.returncode == REFUSED, result.stderr
@@ -69,6 +70,7 @@ def test_the_worker_refuses_to_start_naming_each_problem_and_its_fix(unready):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_reach_the_database_says_so_with_a_status_that_allows_a_retry(tmp_path):
     environment = production_environment(
         tmp_path, WASL_DATABASE_URL=f"postgres://wasl@127.0.0.1:{free_port()}/wasl", WASL_PKI_AUTOCREATE="true"
@@ -80,6 +82,7 @@ def test_a_worker_that_cannot_reach_the_database_says_so_with_a_status_that_allo
     assert "The database cannot be reached" in problems["wasl.E030"] and "WASL_DATABASE_URL" in problems["wasl.E030"]
 
 
+@pytest.mark.slow
 def test_gunicorn_refuses_before_it_listens_and_its_master_exits(unready):
     port = free_port()
     result = _run([*GUNICORN, *WITH_HOOKS, "--bind", f"127.0.0.1:{port}"], unready)
@@ -89,6 +92,7 @@ def test_gunicorn_refuses_before_it_listens_and_its_master_exits(unready):
     assert "Listening at" not in result.stderr and "Booting worker" not in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_a_gunicorn_started_without_wasl_hooks_stops_at_its_first_worker(unready):
     result = _run([*GUNICORN, "--bind", f"127.0.0.1:{free_port()}"], unready)
     assert result.returncode == 3, result.stderr  # gunicorn's "worker failed to boot": its master stops
@@ -97,6 +101,7 @@ def test_a_gunicorn_started_without_wasl_hooks_stops_at_its_first_worker(unready
     assert result.stderr.count("Booting worker") == 1, result.stderr
 
 
+@pytest.mark.slow
 def test_serve_refuses_to_start_and_restarts_nothing(tmp_path):
     """The demo on a data directory never migrated (``make run`` migrates first)."""
     result = _run([*MANAGE, "serve", "--port", str(free_port())], demo_environment(tmp_path))
@@ -211,6 +216,7 @@ def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data):
     assert "wasl.E020: There is no installation PKI" in web_log and "Reason: Worker failed to boot." in web_log
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_on_the_production_configuration(stack_data):
     """The configuration docs/install.md documents: an https public URL behind a trusted proxy,
     a secret key, the host names, secure cookies (the default), SMTP; the PKI made and the

@@ -201,6 +201,7 @@ def test_a_file_that_is_no_table_is_refused_whole(commune: Administration, clerk
     assert not Correspondence.objects.exists()
 
 
+@pytest.mark.slow
 def test_ten_thousand_rows_with_errors_are_all_reported(commune: Administration, clerk: User) -> None:
     lines = ["number,date,sender,subject"]
     for n in range(1, 10_001):

@@ -109,6 +109,7 @@ def parties(apps: Any) -> dict[str, tuple[Any, ...]]:
     return {row["number"]: tuple(row[n] for n in names) for row in Row.objects.values("number", *names)}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_outgoing_letters_addressees_move_forwards_and_back_and_the_log_verifies():
     administration = make_administration("COMMUNE-MIG")

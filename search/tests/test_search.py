@@ -232,6 +232,7 @@ def test_a_rebuild_writes_every_entry_again(
     assert found(clerk, commune, "الإنارة") == ["شكاية بخصوص الإنارة العمومية"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not __import__("documents.text_layers", fromlist=["x"]).ocr_available()
     and __import__("os").environ.get("CI") != "true",

@@ -103,6 +103,7 @@ def _issue_in_subprocess(directory: str) -> bytes:
     return seal.certificate.fingerprint(hashes.SHA256())
 
 
+@pytest.mark.slow
 def test_processes_racing_to_issue_a_seal_agree_on_one(tmp_path: Path) -> None:
     Pki.create(tmp_path, "Race")
     # spawn, not fork: forking a process that runs threads (pytest, Django) is unsafe.

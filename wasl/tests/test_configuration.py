@@ -81,6 +81,7 @@ def test_a_bad_value_stops_start_up(tmp_path):
     assert "WASL_MAX_FILES" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_demo_starts_without_configuration(tmp_path):
     assert _start(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path)).returncode == 0
 
@@ -127,6 +128,7 @@ def test_a_damaged_demo_file_is_named(tmp_path):
     assert result.returncode != 0 and f"{tmp_path / 'demo.json'} is damaged" in result.stderr
 
 
+@pytest.mark.slow
 def test_only_the_migrations_check_runs_without_a_secret(tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_") and k != "DJANGO_SETTINGS_MODULE"}
     environment["WASL_DATA_DIR"] = str(tmp_path)
