@@ -156,38 +156,6 @@ class OneLineNamesMixin:
         return self._clean_one_line("location")
 
 
-class ServiceForm(OneLineNamesMixin, AccessibleForm):
-    code = forms.RegexField(
-        label=_("Code"), regex=r"^[A-Z0-9][A-Z0-9-]{1,39}$", help_text=_("Capital letters, digits and dashes.")
-    )
-    name_ar = forms.CharField(label=_("Name in Arabic"), max_length=200, widget=forms.TextInput(attrs={"dir": "rtl"}))
-    name_fr = forms.CharField(label=_("Name in French"), max_length=200, widget=forms.TextInput(attrs={"dir": "ltr"}))
-    name_zgh = forms.CharField(
-        label=_("Name in Amazigh (Tifinagh)"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"dir": "ltr"}),
-    )
-    kind = forms.ChoiceField(label=_("Kind"), choices=Service.Kind.choices)
-    location = forms.CharField(
-        label=_("Location"), max_length=120, required=False, widget=forms.TextInput(attrs={"dir": "auto"})
-    )
-    parent = forms.ModelChoiceField(label=_("Part of"), queryset=Service.objects.none(), required=False)
-
-    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.administration = administration
-        field = self.fields["parent"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Service.objects.filter(administration=administration).order_by("code")
-
-    def clean_code(self) -> str:
-        code = self.cleaned_data["code"]
-        if Service.objects.filter(administration=self.administration, code=code).exists():
-            raise forms.ValidationError(_("A service already has this code."))
-        return str(code)
-
-
 class ServiceNamesForm(OneLineNamesMixin, AccessibleForm):
     """A service's names and location (its code and place in the tree do not change here)."""
 
@@ -202,6 +170,31 @@ class ServiceNamesForm(OneLineNamesMixin, AccessibleForm):
     location = forms.CharField(
         label=_("Location"), max_length=120, required=False, widget=forms.TextInput(attrs={"dir": "auto"})
     )
+
+
+class ServiceForm(ServiceNamesForm):
+    """A new service: its code, kind and place in the tree, with the names and location."""
+
+    field_order = ["code", "name_ar", "name_fr", "name_zgh", "kind", "location", "parent"]
+
+    code = forms.RegexField(
+        label=_("Code"), regex=r"^[A-Z0-9][A-Z0-9-]{1,39}$", help_text=_("Capital letters, digits and dashes.")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Service.Kind.choices)
+    parent = forms.ModelChoiceField(label=_("Part of"), queryset=Service.objects.none(), required=False)
+
+    def __init__(self, *args: Any, administration: Administration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.administration = administration
+        field = self.fields["parent"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Service.objects.filter(administration=administration).order_by("code")
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if Service.objects.filter(administration=self.administration, code=code).exists():
+            raise forms.ValidationError(_("A service already has this code."))
+        return str(code)
 
 
 class StaffGrantForm(AccessibleForm):

@@ -62,3 +62,11 @@ def test_a_new_service_keeps_its_names_on_one_line(commune, commune_admin):
     assert response.status_code == 302
     service = Service.objects.get(administration=commune, code="NEW")
     assert (service.name_ar, service.name_fr) == ("مصلحة جديدة", "Nouveau service")
+
+
+def test_the_new_service_form_asks_the_code_first_and_the_place_in_the_tree_last(commune):
+    from desk.forms import ServiceForm
+
+    form = ServiceForm(administration=commune)
+    assert list(form.fields) == ["code", "name_ar", "name_fr", "name_zgh", "kind", "location", "parent"]
+    assert [service.code for service in form.fields["parent"].queryset] == ["SG"]  # this administration's only
