@@ -17,8 +17,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from documents.intake import bytes_upload, check_files
 from exchange import once_only
+from exchange.testing import certificate_hold, property_certificate
 from parapheur import services as parapheur
 from parapheur.models import StepKind
 from parapheur.services import StepSpec
@@ -126,21 +126,12 @@ def build_world() -> World:
     receipt = receipt_issue(receipt_id=Receipt.objects.get(correspondence=request).pk)
     workflow.case_assign(actor=users[CLERK], case_id=request.pk, service=urbanism)
     workflow.case_start(actor=users[AGENT], case_id=request.pk)
-    kind = once_only.provided_document_save(
-        actor=land_admin,
-        administration=land,
-        code="CERT-PROP",
-        name_ar="شهادة الملكية",
-        name_fr="Certificat de propriété",
-        automatic=True,
-    )
-    once_only.held_document_register(
-        actor=land_admin,
-        administration=land,
-        kind=kind,
+    certificate_hold(
+        land_admin,
+        property_certificate(land_admin, land),
         national_id="AB123456",
         person_name="فاطمة الزهراء بنعلي",
-        file=check_files([bytes_upload(sample_pdf("Certificat n° 1"), "cert.pdf")])[0],
+        text="Certificat n° 1",
         issued_on=date(2026, 5, 1),
     )
     scope = scope_of(users[AGENT], commune)

@@ -14,6 +14,7 @@ from exchange import once_only
 from exchange.access_log import access_log_verify, accesses_of
 from exchange.models import AccessLogEntry, DocumentRequest
 from exchange.once_only import OnceOnlyRefused
+from exchange.testing import certificate_hold, property_certificate
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_service, make_staff
 from trust.services import ca_certificate_pem
@@ -36,14 +37,7 @@ def holders(db):
     tax = make_administration("DGI-TEST", name_fr="Direction des impôts", name_ar="المديرية العامة للضرائب")
     land_admin = make_staff(land, Role.ADMIN, "admin@ancfcc.ma")
     tax_admin = make_staff(tax, Role.ADMIN, "admin@dgi.ma")
-    once_only.provided_document_save(
-        actor=land_admin,
-        administration=land,
-        code="CERT-PROP",
-        name_ar="شهادة الملكية",
-        name_fr="Certificat de propriété",
-        automatic=True,
-    )
+    property_certificate(land_admin, land)
     once_only.provided_document_save(
         actor=tax_admin,
         administration=tax,
@@ -74,13 +68,12 @@ def case(commune, citizen, agent, holders):
 
 def _hold(holders, national_id="AB123456", text="Certificat de propriété n° 1234"):
     kind = holders["land"].provided_documents.get(code="CERT-PROP")
-    return once_only.held_document_register(
-        actor=holders["land_admin"],
-        administration=holders["land"],
-        kind=kind,
+    return certificate_hold(
+        holders["land_admin"],
+        kind,
         national_id=national_id,
         person_name="فاطمة الزهراء بنعلي",
-        file=check_files([bytes_upload(sample_pdf(text), "cert.pdf")])[0],
+        text=text,
         issued_on=date(2026, 5, 1),
         reference="TF-1234",
     )

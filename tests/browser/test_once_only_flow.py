@@ -8,13 +8,12 @@ from datetime import date
 
 import pytest
 
-from documents.intake import bytes_upload, check_files
-from exchange import once_only
 from exchange.models import DocumentRequest
+from exchange.testing import certificate_hold, property_certificate
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_service, make_staff, make_user
 from trust.services import ca_certificate_pem
-from trust.testing import assert_pdfsig_trusted, sample_pdf
+from trust.testing import assert_pdfsig_trusted
 from workflow.catalogue import DocumentLine
 from workflow.testing import deposit, make_procedure
 
@@ -32,21 +31,12 @@ def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(phone, live_s
     agent = make_staff(commune, Role.AGENT, "agent@demo.ma", full_name="Salma Idrissi")
     Membership.objects.filter(user=agent).update(service=urb)
     land_admin = make_staff(land, Role.ADMIN, "admin@ancfcc.ma")
-    kind = once_only.provided_document_save(
-        actor=land_admin,
-        administration=land,
-        code="CERT-PROP",
-        name_ar="شهادة الملكية",
-        name_fr="Certificat de propriété",
-        automatic=True,
-    )
-    once_only.held_document_register(
-        actor=land_admin,
-        administration=land,
-        kind=kind,
+    certificate_hold(
+        land_admin,
+        property_certificate(land_admin, land),
         national_id="BK123456",
         person_name="أمينة العلوي",
-        file=check_files([bytes_upload(sample_pdf("Certificat de propriété"), "c.pdf")])[0],
+        text="Certificat de propriété",
         issued_on=date(2026, 1, 15),
     )
     citizen = make_user("citizen@demo.ma", full_name="أمينة العلوي", national_id="BK123456")
