@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +232,11 @@ def outsider(elsewhere: Administration) -> User:
     for role in (Role.ADMIN, Role.AUDITOR, Role.HEAD, Role.SIGNATORY):
         Membership.objects.create(user=user, administration=elsewhere, role=role)
     return user
+
+
+@pytest.fixture
+def outbox(settings: Any, tmp_path: Path) -> Path:
+    """Outgoing e-mail kept in an outbox of this test's own, as an installation without SMTP keeps it."""
+    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
+    settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}
+    return tmp_path / "outbox"

@@ -33,13 +33,6 @@ LIST = "/admin/core/outboxmessage/"
 
 
 @pytest.fixture
-def outbox(settings: Any, tmp_path: Path) -> Path:
-    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
-    settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}
-    return tmp_path / "outbox"
-
-
-@pytest.fixture
 def platform_admin(db: None) -> Any:
     from tenancy.models import User
 

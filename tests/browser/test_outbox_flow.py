@@ -21,13 +21,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 LINK = "https://wasl.example.ma/account/verify/eyJ1IjoxMywiZSI6ImZhdGltYSJ9:1xaXTL:849RDfG8YS2JAULg-Amzmpq11_pwwjI6pyDiEZ-vOwM/"
 
 
-@pytest.fixture
-def outbox(settings: Any, tmp_path: Path) -> Path:
-    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
-    settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}
-    return tmp_path / "outbox"
-
-
 def signed_in_admin(browser: Any, live_server: Any, *, language: str, width: int) -> Any:
     User.objects.create_superuser("platform@example.ma", PASSWORD, full_name="Platform")
     context = browser.new_context(viewport={"width": width, "height": 900})
