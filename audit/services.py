@@ -4,14 +4,14 @@ from typing import Any
 
 from django.db import models
 
-from audit.models import AuditEvent
+from audit.models import AuditAction, AuditEvent
 from core.clock import now
 
 
 def audit_record(
     *,
     actor: Any,
-    action: str,
+    action: AuditAction,
     obj: models.Model | None = None,
     administration: Any = None,
     subject_user: Any = None,

@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import isolated
 from core.errors import NotFound
@@ -186,7 +187,7 @@ def _downloaded(request: HttpRequest, c: Any, item: Any, **data: str) -> None:
     with transaction.atomic():
         audit_record(
             actor=request.user,
-            action="attachment.downloaded",
+            action=AuditAction.ATTACHMENT_DOWNLOADED,
             obj=item,
             administration=c.administration,
             subject_user=c.correspondent_account,
@@ -350,7 +351,7 @@ def register_log(request: HttpRequest, code: str) -> HttpResponse:
         with transaction.atomic():
             audit_record(
                 actor=user,
-                action="register.verified",
+                action=AuditAction.REGISTER_VERIFIED,
                 administration=administration,
                 data={"ok": report.ok, "problems": [str(b) for b in report.breaks]},
             )

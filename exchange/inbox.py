@@ -26,6 +26,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from documents.intake import FileRejected, bytes_upload, check_files
@@ -172,7 +173,7 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
             )
             audit_record(
                 actor=None,
-                action="exchange.delivered",
+                action=AuditAction.EXCHANGE_DELIVERED,
                 obj=envelope,
                 administration=recipient,
                 data={"from": f"{sender_code}@{peer.name}", "number": incoming.number},

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import isolated
 from core.clock import now
@@ -75,7 +76,7 @@ def provided_document_save(
         )
         audit_record(
             actor=actor,
-            action="once_only.provided",
+            action=AuditAction.ONCE_ONLY_PROVIDED,
             obj=kind,
             administration=administration,
             data={"code": kind.code, "automatic": automatic},
@@ -117,7 +118,7 @@ def held_document_register(
         )
         audit_record(
             actor=actor,
-            action="once_only.held",
+            action=AuditAction.ONCE_ONLY_HELD,
             obj=held,
             administration=administration,
             data={"kind": kind.code, "reference": held.reference},
@@ -251,7 +252,7 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
             )
             audit_record(
                 actor=scope.user,
-                action="once_only.requested",
+                action=AuditAction.ONCE_ONLY_REQUESTED,
                 obj=request,
                 administration=scope.administration,
                 data={"holder": request.holder_code, "kind": holder.code, "case": correspondence.number},
@@ -351,7 +352,7 @@ def _deliver(request: DocumentRequest, held: HeldDocument, actor: User | None) -
         case_told(request, provider.name_ar, provider.name_fr)
     audit_record(
         actor=actor,
-        action="once_only.delivered",
+        action=AuditAction.ONCE_ONLY_DELIVERED,
         obj=request,
         administration=provider,
         data={"to": request.requester_code, "held": held.pk},
@@ -380,7 +381,7 @@ def _refuse(request: DocumentRequest, actor: User | None, reason: str) -> None:
     access_log(request, Action.REFUSED, request.provider, actor=actor)
     audit_record(
         actor=actor,
-        action="once_only.refused",
+        action=AuditAction.ONCE_ONLY_REFUSED,
         obj=request,
         administration=request.provider,
         data={"to": request.requester_code, "reason": request.reason},

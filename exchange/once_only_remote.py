@@ -22,6 +22,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from documents import storage
@@ -130,7 +131,7 @@ def answer_apply(request_id: UUID | str, answer: dict[str, Any]) -> bool:
             case_told(request, request.remote_name_ar, request.remote_name_fr)
         audit_record(
             actor=None,
-            action="once_only.answered",
+            action=AuditAction.ONCE_ONLY_ANSWERED,
             obj=request,
             administration=request.requester,
             data={"holder": request.holder_code, "status": request.status},
@@ -225,7 +226,7 @@ def request_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
             )
             audit_record(
                 actor=None,
-                action="once_only.received",
+                action=AuditAction.ONCE_ONLY_RECEIVED,
                 obj=request,
                 administration=holder,
                 data={"from": request.requester_code, "kind": kind.code},

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.db import transaction
 from django.utils.text import slugify
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from documents import storage
@@ -139,7 +140,9 @@ def peer_add(*, name: str, base_url: str, expected_fingerprint: str = "", ca_pem
             "created_at": now(),
         },
     )
-    audit_record(actor=None, action="exchange.peer_pinned", obj=peer, data={"url": base_url, "fingerprint": actual})
+    audit_record(
+        actor=None, action=AuditAction.EXCHANGE_PEER_PINNED, obj=peer, data={"url": base_url, "fingerprint": actual}
+    )
     return peer
 
 
@@ -314,7 +317,7 @@ def envelope_post(envelope_id: UUID | str) -> bool:
             sender_flag(envelope)
             audit_record(
                 actor=None,
-                action="exchange.refused",
+                action=AuditAction.EXCHANGE_REFUSED,
                 obj=envelope,
                 administration=envelope.sender,
                 data={"to": envelope.recipient_code, "reason": reason[:300]},
@@ -344,7 +347,7 @@ def _acknowledged(envelope: Envelope, answer: dict[str, Any]) -> bool:
         if updated:
             audit_record(
                 actor=None,
-                action="exchange.acknowledged",
+                action=AuditAction.EXCHANGE_ACKNOWLEDGED,
                 obj=envelope,
                 administration=envelope.sender,
                 data={"to": envelope.recipient_code, "number": facts["recipient_number"]},

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import isolated
 from core.clock import now
@@ -138,7 +139,7 @@ def mail_send(
         )
         audit_record(
             actor=actor,
-            action="exchange.sent",
+            action=AuditAction.EXCHANGE_SENT,
             obj=envelope,
             administration=administration,
             data={"to": recipient.code, "number": registration.correspondence.number},
@@ -256,7 +257,7 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
         envelope.save()
         audit_record(
             actor=None,
-            action="exchange.delivered",
+            action=AuditAction.EXCHANGE_DELIVERED,
             obj=envelope,
             administration=envelope.recipient,
             data={"from": sender.code, "number": incoming.number, "sender_number": outgoing.number},

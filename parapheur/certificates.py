@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from core.errors import Refused
@@ -117,7 +118,11 @@ def _store(
         )
         audit_record(
             actor=user,
-            action=f"signing_certificate.{source}",
+            action=(
+                AuditAction.SIGNING_CERTIFICATE_IMPORTED
+                if source == SigningCertificate.Source.IMPORTED
+                else AuditAction.SIGNING_CERTIFICATE_ISSUED
+            ),
             obj=certificate,
             administration=administration,
             subject_user=user,
@@ -208,7 +213,7 @@ def certificate_revoke(*, actor: User, certificate: SigningCertificate) -> None:
             installation_pki().revoke(chain_of(locked)[0])
         audit_record(
             actor=actor,
-            action="signing_certificate.revoked",
+            action=AuditAction.SIGNING_CERTIFICATE_REVOKED,
             obj=locked,
             administration=locked.administration,
             subject_user=locked.user,

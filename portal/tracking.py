@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
@@ -212,7 +213,7 @@ def track(request: HttpRequest) -> HttpResponse:
                 with transaction.atomic():
                     audit_record(
                         actor=request.user,
-                        action="correspondence.tracked",
+                        action=AuditAction.CORRESPONDENCE_TRACKED,
                         obj=found,
                         administration=found.administration,
                         subject_user=found.sender_account,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.canonical import sha256_hex
 from core.clock import now
@@ -67,7 +68,7 @@ def checkpoint_make(
             )
             audit_record(
                 actor=actor,
-                action="register.checkpoint",
+                action=AuditAction.REGISTER_CHECKPOINT,
                 obj=checkpoint,
                 administration=administration,
                 data={"position": position, "head_hash": head_hash},

@@ -36,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from documents import storage
@@ -365,7 +366,7 @@ def register_import(
 def _audit(actor: User | None, administration: Administration, direction: str, letters: list[_Letter]) -> None:
     audit_record(
         actor=actor,
-        action="register.imported",
+        action=AuditAction.REGISTER_IMPORTED,
         administration=administration,
         data={"direction": direction, "letters": len(letters), "years": sorted({x.year for x in letters})},
     )
@@ -462,7 +463,7 @@ def register_import_request(
         )
         audit_record(
             actor=actor,
-            action="register.import_requested",
+            action=AuditAction.REGISTER_IMPORT_REQUESTED,
             obj=job,
             administration=administration,
             data={"file": job.filename, "dry_run": dry_run, "direction": direction},

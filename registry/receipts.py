@@ -26,6 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import isolated
 from core.clock import now
@@ -236,7 +237,7 @@ def _issue(
         receipt.blob_id, receipt.issued_at, receipt.last_error = sha256, issued_at, ""
         audit_record(
             actor=None,
-            action="receipt.issued",
+            action=AuditAction.RECEIPT_ISSUED,
             obj=receipt,
             administration=correspondence.administration,
             subject_user=correspondence.sender_account,

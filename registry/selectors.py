@@ -12,6 +12,7 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.errors import NotFound
 from documents.models import TextLayer
@@ -91,7 +92,7 @@ def correspondence_for_staff(user: User, correspondence_id: int, *, for_update: 
         raise NotFound
     audit_record(
         actor=user,
-        action="correspondence.viewed",
+        action=AuditAction.CORRESPONDENCE_VIEWED,
         obj=correspondence,
         administration=correspondence.administration,
         subject_user=correspondence.correspondent_account,

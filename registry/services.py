@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from core.errors import Refused
@@ -295,7 +296,7 @@ def register_counters_repair(*, actor: User | None, administration: Administrati
         if apply and repairs:
             audit_record(
                 actor=actor,
-                action="register.counters_repaired",
+                action=AuditAction.REGISTER_COUNTERS_REPAIRED,
                 administration=administration,
                 data={"repairs": [[r.direction, r.year, r.was, r.becomes] for r in repairs]},
             )
@@ -466,7 +467,7 @@ def _register_locked(
     )
     audit_record(
         actor=actor,
-        action="correspondence.registered",
+        action=AuditAction.CORRESPONDENCE_REGISTERED,
         obj=correspondence,
         administration=administration,
         subject_user=correspondence.correspondent_account,

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.canonical import sha256_hex
 from documents import storage
@@ -144,7 +145,7 @@ def anchor_holds(anchor: Anchor, correspondence: Correspondence | None, *, recei
     with transaction.atomic():
         audit_record(
             actor=None,
-            action="register.altered",
+            action=AuditAction.REGISTER_ALTERED,
             administration=administration,
             data={
                 "problem": problem,

@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import direction_of
 from core.clock import now
@@ -282,7 +283,7 @@ def search(scope: Scope, query: str, filters: Filters = Filters(), *, page: int 
     # A search reads the names and texts of many letters at once: who searched for what is kept.
     audit_record(
         actor=scope.user,
-        action="register.searched",
+        action=AuditAction.REGISTER_SEARCHED,
         administration=scope.administration,
         data={"query": query[:200], "filters": filters.described(), "total": results.total},
     )

@@ -17,6 +17,7 @@ from operator import attrgetter
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.errors import NotFound, Refused
 from parapheur.models import ActorKind, Circuit, StepKind
@@ -107,7 +108,7 @@ def starter_catalogue_load(
         _rules(actor, administration, catalogue, services, report)
         audit_record(
             actor=actor,
-            action="catalogue.starter_loaded",
+            action=AuditAction.CATALOGUE_STARTER_LOADED,
             obj=administration,
             administration=administration,
             data={"version": catalogue.version, **report.counts(), "procedures": sorted(procedures)},

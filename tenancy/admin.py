@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from tenancy.forms import AdminPasswordChangeForm, AdminSetPasswordForm, AdminSignInForm
 from tenancy.models import Administration, Membership, Service, User
@@ -79,7 +80,7 @@ class AdministrationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().save_model(request, obj, form, change)
         audit_record(
             actor=request.user,
-            action="administration.changed" if change else "administration.created",
+            action=AuditAction.ADMINISTRATION_CHANGED if change else AuditAction.ADMINISTRATION_CREATED,
             obj=obj,
             administration=obj,
         )

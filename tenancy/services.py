@@ -21,6 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.canonical import sha256_hex
 from core.clock import now
@@ -56,7 +57,7 @@ def account_register(
             company_id=company_id.strip(),
             language=language,
         )
-        audit_record(actor=user, action="account.registered", obj=user, subject_user=user)
+        audit_record(actor=user, action=AuditAction.ACCOUNT_REGISTERED, obj=user, subject_user=user)
     return user
 
 
@@ -67,7 +68,7 @@ def platform_admin_create(*, actor: User | None, email: str, password: str, full
     creates its first one (``manage.py install``)."""
     with transaction.atomic():
         user = User.objects.create_superuser(email, password, full_name=full_name.strip())
-        audit_record(actor=actor, action="account.platform_admin_created", obj=user, subject_user=user)
+        audit_record(actor=actor, action=AuditAction.PLATFORM_ADMIN_CREATED, obj=user, subject_user=user)
     return user
 
 
@@ -87,7 +88,7 @@ def account_verify_email(*, token: str) -> User:
         if user.email_verified_at is None:
             user.email_verified_at = now()
             user.save(update_fields=["email_verified_at"])
-            audit_record(actor=user, action="account.email_verified", obj=user, subject_user=user)
+            audit_record(actor=user, action=AuditAction.ACCOUNT_EMAIL_VERIFIED, obj=user, subject_user=user)
     return user
 
 
@@ -114,7 +115,7 @@ def api_token_issue(*, email: str, password: str, request: HttpRequest | None = 
             credential_stamp=credential_stamp(user),
             expires_at=now() + timedelta(hours=settings.API_TOKEN_TTL_HOURS),
         )
-        audit_record(actor=user, action="api_token.issued", subject_user=user)
+        audit_record(actor=user, action=AuditAction.API_TOKEN_ISSUED, subject_user=user)
     return user, raw
 
 
@@ -150,7 +151,9 @@ def account_password_set(*, actor: User, user: User, password: str, how: Passwor
             account_failures_forget(email=user.email)
         audit_record(
             actor=actor,
-            action=f"account.password_{how.value}",
+            action=AuditAction.ACCOUNT_PASSWORD_RESET
+            if how == PasswordChange.RESET
+            else AuditAction.ACCOUNT_PASSWORD_CHANGED,
             obj=user,
             subject_user=user,
             data={"api_tokens_revoked": revoked},
@@ -201,7 +204,9 @@ def administration_create(
         administration = Administration(code=code, kind=kind, name_ar=name_ar, name_fr=name_fr, name_zgh=name_zgh)
         administration.full_clean()
         administration.save()
-        audit_record(actor=actor, action="administration.created", obj=administration, administration=administration)
+        audit_record(
+            actor=actor, action=AuditAction.ADMINISTRATION_CREATED, obj=administration, administration=administration
+        )
     return administration
 
 
@@ -232,7 +237,7 @@ def service_create(
         )
         service.full_clean()
         service.save()
-        audit_record(actor=actor, action="service.created", obj=service, administration=administration)
+        audit_record(actor=actor, action=AuditAction.SERVICE_CREATED, obj=service, administration=administration)
     return service
 
 
@@ -249,7 +254,7 @@ def service_rename(
         service.save(update_fields=["name_ar", "name_fr", "name_zgh", "location"])
         audit_record(
             actor=actor,
-            action="service.renamed",
+            action=AuditAction.SERVICE_RENAMED,
             obj=service,
             administration=service.administration,
             data={"code": service.code, "before": before},
@@ -268,7 +273,7 @@ def membership_grant(
         )
         audit_record(
             actor=actor,
-            action="membership.granted",
+            action=AuditAction.MEMBERSHIP_GRANTED,
             obj=membership,
             administration=administration,
             subject_user=user,
@@ -282,7 +287,7 @@ def membership_revoke(*, actor: User | None, membership: Membership) -> None:
         Membership.objects.filter(pk=membership.pk).update(is_active=False)
         audit_record(
             actor=actor,
-            action="membership.revoked",
+            action=AuditAction.MEMBERSHIP_REVOKED,
             obj=membership,
             administration=membership.administration,
             subject_user=membership.user,

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from tenancy.models import Administration, Service, User
 from workflow.letters import check_template_text
@@ -83,7 +84,7 @@ def procedure_save(
         )
         audit_record(
             actor=actor,
-            action="procedure.saved",
+            action=AuditAction.PROCEDURE_SAVED,
             obj=procedure,
             administration=administration,
             data={"code": procedure.code, "delay": procedure.delay_days, "documents": len(documents)},
@@ -100,7 +101,7 @@ def calendar_day_set(
         )
         audit_record(
             actor=actor,
-            action="calendar.changed",
+            action=AuditAction.CALENDAR_CHANGED,
             obj=entry,
             administration=administration,
             data={"day": day.isoformat(), "working": is_working, "label": label},
@@ -112,7 +113,7 @@ def calendar_day_delete(*, actor: User, entry: CalendarDay) -> None:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="calendar.reset",
+            action=AuditAction.CALENDAR_RESET,
             obj=entry,
             administration=entry.administration,
             data={"day": entry.day.isoformat()},
@@ -139,7 +140,7 @@ def routing_rule_add(
         )
         audit_record(
             actor=actor,
-            action="routing_rule.added",
+            action=AuditAction.ROUTING_RULE_ADDED,
             obj=rule,
             administration=administration,
             data={"service": service.code, "procedure": procedure.code if procedure else "", "keywords": keywords},
@@ -149,7 +150,7 @@ def routing_rule_add(
 
 def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
     with transaction.atomic():
-        audit_record(actor=actor, action="routing_rule.deleted", obj=rule, administration=rule.administration)
+        audit_record(actor=actor, action=AuditAction.ROUTING_RULE_DELETED, obj=rule, administration=rule.administration)
         rule.delete()
 
 
@@ -174,7 +175,7 @@ def letter_template_save(
         template.save()
         audit_record(
             actor=actor,
-            action="letter_template.saved",
+            action=AuditAction.LETTER_TEMPLATE_SAVED,
             obj=template,
             administration=administration,
             data={"code": template.code},

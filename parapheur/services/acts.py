@@ -13,6 +13,7 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound, Refused
@@ -110,11 +111,11 @@ def _done(step: FolderStep, row: StepActor, actor: User, moment: datetime) -> bo
     return True
 
 
-def _audit_delegation(folder: Folder, actor: User, delegator: User | None, act: str) -> None:
+def _audit_delegation(folder: Folder, actor: User, delegator: User | None, act: AuditAction) -> None:
     if delegator is not None:
         audit_record(
             actor=actor,
-            action=f"folder.{act}_by_delegation",
+            action=act,
             obj=folder,
             administration=folder.administration,
             subject_user=delegator,
@@ -159,7 +160,7 @@ def folder_approve(
                 "certificate": signer.certificate.serial,
             }
         _event(folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data)
-        _audit_delegation(folder, actor, delegator, "approved")
+        _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
         if _done(step, row, actor, moment):
             _advance(folder, moment)
         else:
@@ -177,7 +178,7 @@ def folder_give_opinion(*, actor: User, folder_id: int, text: str) -> Folder:
         step, row, delegator = _turn(folder, actor, [StepKind.OPINION])
         moment = now()
         _event(folder, Kind.OPINION, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text.strip())
-        _audit_delegation(folder, actor, delegator, "opinion")
+        _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_OPINION_BY_DELEGATION)
         _done(step, row, actor, moment)
     return folder
 
@@ -246,7 +247,7 @@ def folder_sign(
                 "pades": "B-LT",
             },
         )
-        _audit_delegation(folder, actor, delegator, "signed")
+        _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_SIGNED_BY_DELEGATION)
         if _done(step, row, actor, moment):
             _advance(folder, moment)
         else:
@@ -292,7 +293,7 @@ def folder_reject(*, actor: User, folder_id: int, reason: str) -> Folder:
         folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
         folder.steps.filter(state=State.ACTIVE).update(state=State.WAITING, started_at=None)
         _event(folder, Kind.REJECTED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=reason.strip())
-        _audit_delegation(folder, actor, delegator, "rejected")
+        _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_REJECTED_BY_DELEGATION)
     return folder
 
 
@@ -399,7 +400,7 @@ def delegation_create(
         )
         audit_record(
             actor=actor,
-            action="delegation.created",
+            action=AuditAction.DELEGATION_CREATED,
             obj=delegation,
             administration=administration,
             subject_user=delegate,
@@ -418,7 +419,7 @@ def delegation_end(*, actor: User, delegation_id: int) -> None:
             delegation.save(update_fields=["ended_at"])
             audit_record(
                 actor=actor,
-                action="delegation.ended",
+                action=AuditAction.DELEGATION_ENDED,
                 obj=delegation,
                 administration=delegation.administration,
                 subject_user=delegation.delegate,

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
@@ -139,7 +140,7 @@ def folder_submit(
             StepActor.objects.bulk_create(StepActor(step=step, user=checked.people[user_id]) for user_id in spec.people)
         _event(folder, Kind.SUBMITTED, actor=actor, at=moment, data={"steps": len(specs)})
         _advance(folder, moment)
-        audit_record(actor=actor, action="folder.submitted", obj=folder, administration=administration)
+        audit_record(actor=actor, action=AuditAction.FOLDER_SUBMITTED, obj=folder, administration=administration)
     return folder
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.errors import Refused
 from parapheur.models import (
@@ -182,7 +183,7 @@ def circuit_save(
             step = CircuitStep.objects.create(circuit=circuit, position=position, **spec.fields())
             if spec.people:
                 step.people.set(spec.people)
-        audit_record(actor=actor, action="circuit.saved", obj=circuit, administration=administration)
+        audit_record(actor=actor, action=AuditAction.CIRCUIT_SAVED, obj=circuit, administration=administration)
     return circuit
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import isolated
 from core.clock import now
@@ -271,7 +272,7 @@ def case_reply(
         )
         audit_record(
             actor=actor,
-            action="case.rejected" if reject else "case.answered",
+            action=AuditAction.CASE_REJECTED if reject else AuditAction.CASE_ANSWERED,
             obj=case,
             administration=case.administration,
             subject_user=case.correspondence.sender_account,
@@ -417,7 +418,7 @@ def case_request_completion(
         )
         audit_record(
             actor=actor,
-            action="case.completion_requested",
+            action=AuditAction.CASE_COMPLETION_REQUESTED,
             obj=case,
             administration=case.administration,
             subject_user=case.correspondence.sender_account,
@@ -501,7 +502,7 @@ def case_complete(
         )
         audit_record(
             actor=actor,
-            action="case.completed",
+            action=AuditAction.CASE_COMPLETED,
             obj=case,
             administration=case.administration,
             subject_user=request.sender_account,
@@ -565,7 +566,7 @@ def internal_note_send(
         )
         audit_record(
             actor=actor,
-            action="note.sent",
+            action=AuditAction.NOTE_SENT,
             obj=outgoing,
             administration=administration,
             data={"number": outgoing.number, "received_as": received.correspondence.number, "to": target.code},

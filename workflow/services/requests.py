@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from documents.intake import CheckedFile
 from registry.idempotency import Idempotency
@@ -132,7 +133,7 @@ def request_register(
             )
             audit_record(
                 actor=actor if by_hand else None,
-                action="case.assigned",
+                action=AuditAction.CASE_ASSIGNED,
                 obj=case,
                 administration=administration,
                 data={"number": correspondence.number, "service": service.code, "by_rule": not by_hand},

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from registry.models import Correspondence
@@ -70,7 +71,7 @@ def case_assign(
                 _event(case, Kind.COPIED, actor, service=copy)
         audit_record(
             actor=actor,
-            action="case.assigned",
+            action=AuditAction.CASE_ASSIGNED,
             obj=case,
             administration=case.administration,
             data={
@@ -114,7 +115,7 @@ def case_send_back(*, actor: User, case_id: int, reason: str) -> Case:
         _event(case, Kind.SENT_BACK, actor, service=returned_by, text=text)
         audit_record(
             actor=actor,
-            action="case.sent_back",
+            action=AuditAction.CASE_SENT_BACK,
             obj=case,
             administration=case.administration,
             data={"number": case.correspondence.number, "reason": text},
@@ -163,7 +164,7 @@ def case_assign_agent(*, actor: User, case_id: int, agent: User | None) -> Case:
         )
         audit_record(
             actor=actor,
-            action="case.agent_assigned",
+            action=AuditAction.CASE_AGENT_ASSIGNED,
             obj=case,
             administration=case.administration,
             data={"number": case.correspondence.number, "agent": agent.email},
@@ -183,7 +184,7 @@ def case_start(*, actor: User, case_id: int) -> Case:
         _event(case, Kind.STARTED, actor, service=case.service, public=True)
         audit_record(
             actor=actor,
-            action="case.started",
+            action=AuditAction.CASE_STARTED,
             obj=case,
             administration=case.administration,
             data={"number": case.correspondence.number},
@@ -202,7 +203,7 @@ def case_comment(*, actor: User, case_id: int, text: str) -> CaseEvent:
         event = _event(case, Kind.NOTE, actor, service=case.service, text=body)
         audit_record(
             actor=actor,
-            action="case.noted",
+            action=AuditAction.CASE_NOTED,
             obj=case,
             administration=case.administration,
             data={"number": case.correspondence.number},
@@ -222,7 +223,7 @@ def case_close(*, actor: User, case_id: int) -> Case:
         _event(case, Kind.CLOSED, actor, service=case.service, public=True)
         audit_record(
             actor=actor,
-            action="case.closed",
+            action=AuditAction.CASE_CLOSED,
             obj=case,
             administration=case.administration,
             data={"number": case.correspondence.number},

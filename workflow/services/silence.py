@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from registry.anchors import head_anchor
@@ -88,7 +89,7 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
         _event(case, Kind.ATTESTATION, actor, public=False, data={"accepted_on": accepted_on.isoformat()})
         audit_record(
             actor=actor,
-            action="case.attestation_issued",
+            action=AuditAction.CASE_ATTESTATION_ISSUED,
             obj=case,
             administration=case.administration,
             subject_user=request.sender_account,
