@@ -35,7 +35,7 @@ from registry import selectors
 from registry.downloads import receipt_response
 from registry.idempotency import Idempotency
 from registry.models import Attachment, Channel, Correspondence
-from registry.receipts import receipt_issue_registered, verification_url
+from registry.receipts import verification_url
 from registry.services import Party
 from registry.verification import problem_message, receipt_check_pdf, stored_document_holds
 from tenancy.models import User
@@ -43,7 +43,7 @@ from tenancy.selectors import administration_by_code
 from tenancy.services import api_token_issue
 from trust.services import installation_pki
 from trust.verification import verify_pdf_signatures
-from workflow.services import request_register
+from workflow.services import Deposit, deposit_register
 
 api = NinjaAPI(
     title="Wasl API",
@@ -207,18 +207,15 @@ def deposit_create(
     files = check_files(request.FILES.getlist("attachments"))  # type: ignore[arg-type]
 
     def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
-        registration = request_register(
+        registration = deposit_register(
             actor=user,
             administration=administration_by_code(recipient) if recipient.strip() else None,
             channel=Channel.API,
-            sender=Party.of_account(user),
-            subject=subject,
-            body=body,
-            files=files,
-            procedure_code=procedure,
+            deposit=Deposit(
+                sender=Party.of_account(user), subject=subject, body=body, files=files, procedure_code=procedure
+            ),
             idempotency=idempotency,
         )
-        receipt_issue_registered(registration)
         correspondence = registration.correspondence
         return Status(201, _deposit_out(request, correspondence, attachments=registration.attachments))
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.forms import BaseFormSet, formset_factory
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -29,11 +28,10 @@ from core.uploads import wants_json
 from desk.forms import CounterBatchLetterForm
 from registry import selectors
 from registry.models import Channel, SenderKind
-from registry.receipts import receipt_issue_registered
-from registry.services import Party, Registration, RegistrationRefused
+from registry.services import Party, RegistrationRefused
 from tenancy.models import Administration, User
 from tenancy.selectors import administration_for_staff
-from workflow.services import request_register
+from workflow.services import Deposit, deposit_register, deposits_register
 
 ROWS = 5
 MAX_ROWS = 50
@@ -55,11 +53,8 @@ def _formset(administration: Administration, data: Any = None, files: Any = None
     return factory(data, files, prefix="letter", administration=administration)
 
 
-def _register(user: User, administration: Administration, data: dict[str, Any]) -> Registration:
-    return request_register(
-        actor=user,
-        administration=administration,
-        channel=Channel.COUNTER,
+def _deposit(data: dict[str, Any]) -> Deposit:
+    return Deposit(
         sender=Party(kind=SenderKind.PERSON, name=data["sender_name"]),
         subject=data["subject"],
         files=data["attachments"],
@@ -85,13 +80,15 @@ def counter_batch(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, _("Add at least one letter: its scan, sender and subject."))
         elif letters:
             try:
-                with transaction.atomic():
-                    registrations = [_register(user, administration, form.cleaned_data) for form in letters]
+                registrations = deposits_register(
+                    actor=user,
+                    administration=administration,
+                    channel=Channel.COUNTER,
+                    deposits=[_deposit(form.cleaned_data) for form in letters],
+                )
             except RegistrationRefused as refused:
                 messages.error(request, refused.message)
             else:
-                for registration in registrations:
-                    receipt_issue_registered(registration)
                 ids = ",".join(str(r.correspondence.pk) for r in registrations)
                 return redirect(reverse("desk:counter_batch_done", args=[administration.code]) + f"?ids={ids}")
     return render(
@@ -107,11 +104,11 @@ def _one_letter(request: HttpRequest, user: User, administration: Administration
     form = CounterBatchLetterForm(request.POST, request.FILES, prefix="letter-0", administration=administration)
     if form.is_valid():
         try:
-            with transaction.atomic():
-                registration = _register(user, administration, form.cleaned_data)
+            registration = deposit_register(
+                actor=user, administration=administration, channel=Channel.COUNTER, deposit=_deposit(form.cleaned_data)
+            )
         except RegistrationRefused as refused:
             return JsonResponse({"errors": {"__all__": [refused.message]}}, status=400)
-        receipt_issue_registered(registration)
         correspondence = registration.correspondence
         return JsonResponse(
             {

@@ -33,14 +33,13 @@ from registry.checkpoints import checkpoint_make
 from registry.downloads import attachment_response, file_response, receipt_response
 from registry.integrity import anchored_position, register_verify
 from registry.models import Channel, Direction
-from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
 from tenancy.services import membership_grant, membership_revoke, service_create, service_rename
 from workflow.access import scope_of
 from workflow.models import Case
-from workflow.services import request_register
+from workflow.services import Deposit, deposit_register
 
 Role = Membership.Role
 ADMIN_ROLES = [Role.ADMIN]
@@ -106,9 +105,6 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
                     address=data["sender_address"],
                 )
                 common: dict[str, Any] = {
-                    "actor": user,
-                    "administration": administration,
-                    "channel": Channel.COUNTER,
                     "subject": data["subject"],
                     "body": data["body"],
                     "files": data["attachments"],
@@ -117,16 +113,26 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
                 }
                 if data["direction"] == Direction.INCOMING:
                     procedure = data["procedure"]
-                    registration = request_register(
-                        sender=party, procedure_code=procedure.code if procedure else "", **common
+                    registration = deposit_register(
+                        actor=user,
+                        administration=administration,
+                        channel=Channel.COUNTER,
+                        deposit=Deposit(sender=party, procedure_code=procedure.code if procedure else "", **common),
                     )
                 else:
-                    registration = correspondence_register(direction=Direction.OUTGOING, addressee=party, **common)
+                    # An outgoing letter gets no receipt: its own seal is its proof.
+                    registration = correspondence_register(
+                        actor=user,
+                        administration=administration,
+                        channel=Channel.COUNTER,
+                        direction=Direction.OUTGOING,
+                        addressee=party,
+                        **common,
+                    )
             except RegistrationRefused as refused:
                 field = "sender_name" if refused.field == "addressee_name" else refused.field
                 form.add_error(field if field in form.fields else None, refused.message)
             else:
-                receipt_issue_registered(registration)
                 number = registration.correspondence.number
                 messages.success(request, _("Registered under number %(number)s.") % {"number": number})
                 url = reverse("desk:correspondence", args=[administration.code, registration.correspondence.pk])

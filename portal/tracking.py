@@ -33,13 +33,12 @@ from documents.forms import CheckedFilesField
 from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Correspondence, SealedDocument
-from registry.receipts import receipt_issue_registered
 from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations, administration_by_code
 from workflow import selectors as wf
 from workflow.calendar import local_date
 from workflow.models import Case, Reply
-from workflow.services import ActionRefused, attestation_issue, case_complete, silence_acceptance_on
+from workflow.services import ActionRefused, attestation_issue, completion_deposit, silence_acceptance_on
 
 
 class CompleteForm(AccessibleForm):
@@ -116,13 +115,12 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
             return too_many(request, limited)
         if form.is_valid():
             try:
-                registration = case_complete(
+                registration = completion_deposit(
                     actor=user, case_id=c.pk, files=form.cleaned_data["attachments"], note=form.cleaned_data["body"]
                 )
             except ActionRefused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
-                receipt_issue_registered(registration)
                 messages.success(
                     request,
                     _("Your documents were registered under number %(number)s; the processing of your request resumes.")

@@ -38,7 +38,6 @@ from portal.tracking import follow_context
 from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Channel
-from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused
 from registry.verification import receipt_check_pdf, stored_document_holds
 from tenancy.forms import SignInForm
@@ -56,7 +55,7 @@ from tenancy.throttles import Throttled, device_remember
 from trust.services import installation_pki
 from trust.verification import verify_pdf_signatures
 from workflow.selectors import replies_by_letter
-from workflow.services import request_register
+from workflow.services import Deposit, deposit_register
 
 
 def too_many(request: HttpRequest, limited: RateLimited) -> HttpResponse:
@@ -234,20 +233,21 @@ def deposit(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                registration = request_register(
+                registration = deposit_register(
                     actor=user,
                     administration=data["recipient"],
                     channel=Channel.ONLINE,
-                    sender=Party.of_account(user),
-                    subject=data["subject"],
-                    body=data["body"],
-                    files=data["attachments"],
-                    procedure_code=data["procedure"],
+                    deposit=Deposit(
+                        sender=Party.of_account(user),
+                        subject=data["subject"],
+                        body=data["body"],
+                        files=data["attachments"],
+                        procedure_code=data["procedure"],
+                    ),
                 )
             except RegistrationRefused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
-                receipt_issue_registered(registration)
                 url = reverse("portal:deposit_detail", args=[registration.correspondence.pk])
                 messages.success(
                     request,

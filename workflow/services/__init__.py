@@ -34,6 +34,12 @@ from workflow.services.base import (
     offered_actions,
     procedure_for_deposit,
 )
+from workflow.services.deposits import (
+    Deposit,
+    completion_deposit,
+    deposit_register,
+    deposits_register,
+)
 from workflow.services.requests import (
     request_register,
 )
@@ -57,6 +63,7 @@ __all__ = [
     "REASON_MAX",
     "TRANSITIONS",
     "ActionRefused",
+    "Deposit",
     "LetterText",
     "Terms",
     "action_allowed",
@@ -74,6 +81,9 @@ __all__ = [
     "case_send_back",
     "case_start",
     "cases_assign",
+    "completion_deposit",
+    "deposit_register",
+    "deposits_register",
     "internal_note_send",
     "may_handle",
     "next_status",
