@@ -25,24 +25,21 @@ from api.processing import deposit_processing, router, with_processing
 from api.schemas import AdministrationOut
 from api.schemas import administration_out as _administration_out
 from api.search import router as search_router
-from core.canonical import sha256_hex
 from core.errors import NotFound
 from core.proxies import client_address
 from core.ratelimit import rate_limit_hit
 from documents.intake import check_files
-from parapheur.selectors import folder_by_file_hash
+from parapheur.verification import document_verify
 from registry import selectors
 from registry.downloads import receipt_response
 from registry.idempotency import Idempotency
 from registry.models import Attachment, Channel, Correspondence
 from registry.receipts import verification_url
 from registry.services import Party
-from registry.verification import problem_message, receipt_check_pdf, stored_document_holds
+from registry.verification import problem_message, stored_document_holds
 from tenancy.models import User
 from tenancy.selectors import administration_by_code
 from tenancy.services import api_token_issue
-from trust.services import installation_pki
-from trust.verification import verify_pdf_signatures
 from workflow.services import Deposit, deposit_register
 
 api = NinjaAPI(
@@ -306,10 +303,10 @@ def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, A
     """Check an uploaded PDF: every signature (signer, level, timestamp, validity), and that it
     is a registered receipt or letter, or a document finished by the parapheur or its proof slip."""
     rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
-    data = file.read()
-    check = receipt_check_pdf(data)
+    verdict = document_verify(file.read())
+    check = verdict.check
     body: dict[str, Any] = {"valid": check.valid, "code": check.code, "message": check.message}
-    if check.code not in ("too_large", "unreadable", "no_signature"):
+    if verdict.signatures is not None:
         body["signatures"] = [
             {
                 "signer": v.signer,
@@ -319,25 +316,23 @@ def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, A
                 "timestamp_at": v.timestamp_at,
                 "problem": v.problem,
             }
-            for v in verify_pdf_signatures(data, pki=installation_pki())
+            for v in verdict.signatures
         ]
-    if check.code == "not_registered":
-        found = folder_by_file_hash(sha256_hex(data))
-        if found is not None:
-            kind, folder = found
-            body.update(
-                {
-                    "valid": True,
-                    "code": f"ok_folder_{kind}",
-                    "message": _(
-                        "This document is authentic: it is the document as finished by its circuit of visas and signatures."
-                    )
-                    if kind == "document"
-                    else _("This proof slip is authentic: its seal is valid and it is the one of this circuit."),
-                    "folder": f"P-{folder.pk}",
-                    "folder_kind": kind,
-                }
-            )
+    if verdict.folder is not None:
+        kind, folder = verdict.folder_kind, verdict.folder
+        body.update(
+            {
+                "valid": True,
+                "code": f"ok_folder_{kind}",
+                "message": _(
+                    "This document is authentic: it is the document as finished by its circuit of visas and signatures."
+                )
+                if kind == "document"
+                else _("This proof slip is authentic: its seal is valid and it is the one of this circuit."),
+                "folder": f"P-{folder.pk}",
+                "folder_kind": kind,
+            }
+        )
     if check.receipt is not None:
         body.update(verification_facts(check.receipt, show_subject=False))
     elif check.document is not None:

@@ -19,11 +19,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.canonical import sha256_hex
 from core.proxies import client_address
 from core.ratelimit import RateLimited, rate_limit_hit
 from core.uploads import upload_accepted, upload_refused
-from parapheur.selectors import folder_by_file_hash
+from parapheur.verification import document_verify
 from portal.forms import (
     DepositForm,
     NewPasswordForm,
@@ -39,7 +38,7 @@ from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Channel
 from registry.services import Party, RegistrationRefused
-from registry.verification import receipt_check_pdf, stored_document_holds
+from registry.verification import stored_document_holds
 from tenancy.forms import SignInForm
 from tenancy.models import User
 from tenancy.services import (
@@ -52,8 +51,6 @@ from tenancy.services import (
     password_reset_request,
 )
 from tenancy.throttles import Throttled, device_remember
-from trust.services import installation_pki
-from trust.verification import verify_pdf_signatures
 from workflow.selectors import replies_by_letter
 from workflow.services import Deposit, deposit_register
 
@@ -329,27 +326,21 @@ def verify(request: HttpRequest) -> HttpResponse:
         except RateLimited as limited:
             return too_many(request, limited)
         if upload_form.is_valid():
-            upload = upload_form.cleaned_data["file"]
-            data = upload.read()
-            check = receipt_check_pdf(data)
+            verdict = document_verify(upload_form.cleaned_data["file"].read())
+            check = verdict.check
             context["check"] = check
-            if check.code not in ("too_large", "unreadable", "no_signature"):
-                context["signatures"] = verify_pdf_signatures(data, pki=installation_pki())
-            valid = check.valid
+            if verdict.signatures is not None:
+                context["signatures"] = verdict.signatures
             if check.receipt is not None:
                 context["c"] = check.receipt.correspondence
                 context["attachments"] = check.receipt.correspondence.attachments.select_related("blob")
             elif check.document is not None:
                 context["c"] = check.document.correspondence
                 context["document"] = check.document
-            elif check.code == "not_registered":
-                # A document signed through the parapheur, or its proof slip.
-                found = folder_by_file_hash(sha256_hex(data))
-                if found is not None:
-                    context["folder_kind"], context["folder"] = found
-                    valid = True
-            context["valid"] = valid
-            return render(request, "portal/verify_result.html", context, status=200 if valid else 422)
+            elif verdict.folder is not None:  # a document signed through the parapheur, or its proof slip
+                context["folder_kind"], context["folder"] = verdict.folder_kind, verdict.folder
+            context["valid"] = verdict.valid
+            return render(request, "portal/verify_result.html", context, status=200 if verdict.valid else 422)
         return render(request, "portal/verify.html", context, status=400)
     return render(request, "portal/verify.html", context)
 

@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
-import api.urls
 import registry.services
+import workflow.services.deposits
 from api.testing import bearer
 from audit.models import AuditEvent
 from core.clock import now
@@ -275,7 +275,7 @@ class Paused:
 
 PAUSES = {
     "before its registration commits": (registry.services, "store_checked"),
-    "after it commits, before it answers": (api.urls, "receipt_issue_registered"),
+    "after it commits, before it answers": (workflow.services.deposits, "receipt_issue_registered"),
 }
 
 
@@ -352,7 +352,7 @@ def test_a_retry_after_an_attempt_stalled_before_registering_takes_the_key_over(
 @pytest.mark.django_db(transaction=True)
 def test_a_retry_after_an_attempt_stalled_after_registering_is_answered_from_its_deposit(commune, citizen, monkeypatch):
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
-    pause = Paused(monkeypatch, api.urls, "receipt_issue_registered")
+    pause = Paused(monkeypatch, workflow.services.deposits, "receipt_issue_registered")
     stalled = pause.start(lambda: post_deposit(_client(token)))
     early = post_deposit(_client(token))
     assert early.status_code == 409  # within the lease: it may still answer

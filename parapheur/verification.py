@@ -1,0 +1,54 @@
+"""The verification verdict of an uploaded PDF, as the public page and the API give it.
+
+A file is authentic when it is a receipt or a letter Wasl registered and sealed (checked by
+:func:`registry.verification.receipt_check_pdf`), or a document finished by a circuit of the
+parapheur or its proof slip. Every signature it carries is listed as well. This lives in the
+parapheur, the first app that knows every kind of document Wasl seals (``registry`` and
+``trust`` do not import it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.canonical import sha256_hex
+from parapheur.models import Folder
+from parapheur.selectors import folder_by_file_hash
+from registry.verification import ReceiptCheck, receipt_check_pdf
+from trust.services import installation_pki
+from trust.verification import SignatureVerdict, verify_pdf_signatures
+
+# Files that are not a signed PDF of a reasonable size: their signatures are not listed.
+NO_SIGNATURES_LISTED = ("too_large", "unreadable", "no_signature")
+
+
+@dataclass(frozen=True)
+class DocumentVerdict:
+    """``check``: the register's verdict; ``signatures``: every signature of the file, None
+    when the file is not a signed PDF that could be read; ``folder`` and ``folder_kind``
+    (``document`` or ``proof``) when the file is what a circuit of the parapheur finished."""
+
+    check: ReceiptCheck
+    signatures: list[SignatureVerdict] | None
+    folder: Folder | None = None
+    folder_kind: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.check.valid or self.folder is not None
+
+
+def document_verify(pdf: bytes) -> DocumentVerdict:
+    """The verdict on ``pdf``: a registered receipt or letter, a document finished by the
+    parapheur or its proof slip, or why it is none of these. Reads only (a register found
+    altered is recorded in the audit trail by :func:`receipt_check_pdf`)."""
+    check = receipt_check_pdf(pdf)
+    signatures = None
+    if check.code not in NO_SIGNATURES_LISTED:
+        signatures = verify_pdf_signatures(pdf, pki=installation_pki())
+    if check.code == "not_registered":
+        found = folder_by_file_hash(sha256_hex(pdf))
+        if found is not None:
+            kind, folder = found
+            return DocumentVerdict(check, signatures, folder, kind)
+    return DocumentVerdict(check, signatures)
