@@ -179,7 +179,7 @@ class CaseListOut(Schema):
 
 def _case_out(request: HttpRequest, case: Case, today: date, *, letters: bool = False) -> dict[str, Any]:
     c = case.correspondence
-    days_left = (case.due_on - today).days if case.due_on else None
+    summary = wf.case_summary(status=case.status, due_on=case.due_on, today=today)
     return {
         "id": case.pk,
         "registration_number": c.number,
@@ -191,10 +191,8 @@ def _case_out(request: HttpRequest, case: Case, today: date, *, letters: bool = 
         "service": case.service.code if case.service else None,
         "agent": case.agent.email if case.agent else None,
         "due_on": case.due_on,
-        "days_left": days_left,
-        "overdue": bool(
-            days_left is not None and days_left < 0 and case.status in ("registered", "assigned", "in_progress")
-        ),
+        "days_left": summary.days_left,
+        "overdue": summary.overdue,
         "silence_accepted_on": services.silence_acceptance_on(case, today),
         "letters": _letters(request, case, staff=True) if letters else [],
     }

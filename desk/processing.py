@@ -44,7 +44,7 @@ from workflow import services
 from workflow.access import Scope
 from workflow.calendar import local_date
 from workflow.letters import template_prefill
-from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
+from workflow.models import Case, LetterTemplate, Status
 from workflow.services import ActionRefused, LetterText
 
 
@@ -158,24 +158,25 @@ def _rows(cases: list[dict[str, Any]], scope: Scope, procedures: list[Any], toda
 
 def due_note(status: str, due_on: date | None, today: date) -> tuple[str, str]:
     """What the due date means today, and its tone: suspended, late (bad), or days left."""
-    if due_on is None:
+    summary = wf.case_summary(status=status, due_on=due_on, today=today)
+    if summary.days_left is None:
         return "", ""
-    if status == Status.AWAITING_COMPLETION:
+    if summary.stage == wf.Stage.SUSPENDED:
         return _("Clock suspended"), "warn"
-    if status not in RUNNING_STATUSES:
+    if not summary.running:
         return "", ""
-    days_left = (due_on - today).days
-    if days_left < 0:
-        return ngettext("%(days)s day late", "%(days)s days late", -days_left) % {"days": -days_left}, "bad"
-    return ngettext("%(days)s day left", "%(days)s days left", days_left) % {"days": days_left}, "muted"
+    if summary.days_late:
+        days = summary.days_late
+        return ngettext("%(days)s day late", "%(days)s days late", days) % {"days": days}, "bad"
+    days = summary.days_left
+    return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}, "muted"
 
 
-def _annotate(case: Case, today: Any) -> None:
+def _annotate(case: Case, summary: wf.CaseSummary) -> None:
     """Days left (calendar days) or late, for display."""
-    days_left = (case.due_on - today).days if case.due_on else None
-    case.days_left = days_left  # type: ignore[attr-defined]
-    case.days_late = -days_left if days_left is not None and days_left < 0 else 0  # type: ignore[attr-defined]
-    case.running = case.status in RUNNING_STATUSES  # type: ignore[attr-defined]
+    case.days_left = summary.days_left  # type: ignore[attr-defined]
+    case.days_late = summary.days_late  # type: ignore[attr-defined]
+    case.running = summary.running  # type: ignore[attr-defined]
 
 
 def _box_labels(counts: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -217,14 +218,15 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
     administration = scope.administration
     today = local_date(now())
     actions = services.offered_actions(scope, case)
-    _annotate(case, today)
+    summary = wf.case_summary(status=case.status, due_on=case.due_on, today=today)
+    _annotate(case, summary)
     context: dict[str, Any] = {
         "case": case,
         "timeline": wf.timeline(case),
         "copies": case.copies.select_related("service").order_by("added_at"),
         "replies": case.replies.select_related("outgoing").order_by("created_at"),
         "actions": actions,
-        "days_left": (case.due_on - today).days if case.due_on else None,
+        "days_left": summary.days_left,
         "silence_accepted_on": services.silence_acceptance_on(case, today),
         "attestation": SealedDocument.objects.filter(
             correspondence_id=case.pk, kind=SealedDocument.Kind.ATTESTATION

@@ -75,16 +75,17 @@ def follow_context(c: Correspondence) -> dict[str, Any]:
     if case is None:
         return context
     today = local_date(now())
+    summary = wf.case_summary(status=case.status, due_on=case.due_on, today=today)
     context.update(
         {
             "events": wf.timeline(case, public_only=True),
             "replies": Reply.objects.filter(case=case).select_related("outgoing").order_by("created_at"),
-            "days_left": (case.due_on - today).days if case.due_on else None,
+            "days_left": summary.days_left,
             "silence_accepted_on": silence_acceptance_on(case, today),
             "attestation": SealedDocument.objects.filter(
                 correspondence=c, kind=SealedDocument.Kind.ATTESTATION
             ).first(),
-            "can_complete": case.status == "awaiting_completion",
+            "can_complete": summary.next_step == wf.NextStep.DEPOSITOR,
             "requested_items": _requested_items(case),
         }
     )

@@ -8,7 +8,9 @@ sent to them in copy. Confidential cases stay hidden from roles that may not rea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +28,7 @@ from workflow.models import (
     DONE_Q,
     HANDLING_Q,
     RUNNING_Q,
+    RUNNING_STATUSES,
     Case,
     CaseCopy,
     CaseEvent,
@@ -330,3 +333,61 @@ def reply_letter(case_id: int, reply_id: int) -> tuple[Reply, SealedDocument]:
     if reply is None or document is None:
         raise NotFound
     return reply, document
+
+
+class Stage(StrEnum):
+    """Where a case stands: its delay running, suspended until the depositor completes their
+    file, or over (answered, closed or rejected)."""
+
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    OVER = "over"
+
+
+class NextStep(StrEnum):
+    """Who must act next: the administration, the depositor (completing their file), or nobody."""
+
+    ADMINISTRATION = "administration"
+    DEPOSITOR = "depositor"
+    NONE = ""
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A case at a glance, the same for the desk, the depositor's pages, tracking and the API.
+
+    ``days_left``: calendar days from today to the due date, 0 on it, negative once past it;
+    None without a due date (a letter from an administration has none).
+    """
+
+    due_on: date | None
+    days_left: int | None
+    stage: Stage
+    next_step: NextStep
+
+    @property
+    def running(self) -> bool:
+        return self.stage == Stage.RUNNING
+
+    @property
+    def days_late(self) -> int:
+        """Days past the due date (0 when not past it, or without one)."""
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+    @property
+    def overdue(self) -> bool:
+        """Past its due date while the administration still has to answer."""
+        return self.running and self.days_late > 0
+
+
+def case_summary(*, status: str, due_on: date | None, today: date) -> CaseSummary:
+    """The summary of a case in ``status`` due on ``due_on``, seen on ``today`` (the local date).
+    Takes the fields rather than the case, so that a list's rows read as values summarise too."""
+    if status in RUNNING_STATUSES:
+        stage, next_step = Stage.RUNNING, NextStep.ADMINISTRATION
+    elif status == Status.AWAITING_COMPLETION:
+        stage, next_step = Stage.SUSPENDED, NextStep.DEPOSITOR
+    else:
+        stage, next_step = Stage.OVER, NextStep.NONE
+    days_left = (due_on - today).days if due_on is not None else None
+    return CaseSummary(due_on=due_on, days_left=days_left, stage=stage, next_step=next_step)
