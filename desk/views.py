@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -34,9 +28,9 @@ from registry.downloads import attachment_response, file_response, receipt_respo
 from registry.integrity import anchored_position, register_verify
 from registry.models import Channel, Direction
 from registry.services import Party, RegistrationRefused, correspondence_register
-from tenancy.models import Administration, Membership, Service, User
+from tenancy.models import Membership, Service, User
 from tenancy.selectors import administration_for_staff, memberships_of, roles_in
-from tenancy.services import membership_grant, membership_revoke, service_create, service_rename
+from tenancy.services import StaffRefused, service_create, service_rename, staff_invite, staff_role_revoke
 from workflow.access import scope_of
 from workflow.models import Case
 from workflow.services import Deposit, deposit_register
@@ -265,15 +259,6 @@ def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     )
 
 
-def _invite(request: HttpRequest, user: User, administration: Administration) -> None:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    # Under the public URL, as every e-mailed link: not the host or scheme this request came with.
-    link = settings.PUBLIC_URL + reverse("portal:password_reset_confirm", args=[uid, token])
-    body = render_to_string("desk/email/invitation.txt", {"user": user, "link": link, "administration": administration})
-    send_mail(_("You were given access to Wasl"), body, None, [user.email])
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def staff(request: HttpRequest, code: str) -> HttpResponse:
@@ -282,22 +267,22 @@ def staff(request: HttpRequest, code: str) -> HttpResponse:
     form = StaffGrantForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        email = data["email"].strip().lower()
-        member = User.objects.filter(email=email).first()
-        invited = False
-        if member is None:
-            if not data["full_name"].strip():
-                form.add_error("full_name", _("Give the full name of this new person."))
-                return render(request, "desk/staff.html", _staff_context(administration, form), status=400)
-            member = User.objects.create_user(email, None, full_name=data["full_name"].strip())
-            invited = True
-        membership_grant(
-            actor=user, user=member, administration=administration, role=data["role"], service=data["service"]
-        )
+        try:
+            membership, invited = staff_invite(
+                actor=user,
+                administration=administration,
+                email=data["email"],
+                full_name=data["full_name"],
+                role=data["role"],
+                service=data["service"],
+            )
+        except StaffRefused as refused:
+            form.add_error(refused.field or None, refused.message)
+            return render(request, "desk/staff.html", _staff_context(administration, form), status=400)
+        email = membership.user.email
         if not invited:
             messages.success(request, _("Access granted to %(email)s.") % {"email": isolated(email)})
         else:
-            transaction.on_commit(lambda: _invite(request, member, administration))
             if smtp_configured():
                 said = _("Access granted to %(email)s: an e-mail gives them a link to choose their password.")
             else:
@@ -328,10 +313,11 @@ def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpRes
     user: User = request.user  # type: ignore[assignment]
     administration = administration_for_staff(user, code, ADMIN_ROLES)
     membership = get_object_or_404(Membership, pk=membership_id, administration=administration, is_active=True)
-    if membership.user_id == user.pk and membership.role == Role.ADMIN:
-        messages.error(request, _("You cannot remove your own administrator role."))
+    try:
+        staff_role_revoke(actor=user, membership=membership)
+    except StaffRefused as refused:
+        messages.error(request, refused.message)
     else:
-        membership_revoke(actor=user, membership=membership)
         messages.success(request, _("Access removed."))
     return redirect("desk:staff", code=administration.code)
 

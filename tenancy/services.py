@@ -25,6 +25,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from core.canonical import sha256_hex
 from core.clock import now
+from core.errors import Refused
 from tenancy.models import Administration, ApiToken, Membership, Service, User
 from tenancy.throttles import account_failures_forget, normalised_email, password_reset_attempt
 
@@ -280,6 +281,72 @@ def membership_grant(
             data={"role": role},
         )
     return membership
+
+
+class StaffRefused(Refused):
+    """A change to an administration's staff that cannot be made; nothing was changed."""
+
+
+def staff_invite(
+    *,
+    actor: User,
+    administration: Administration,
+    email: str,
+    full_name: str,
+    role: str,
+    service: Service | None = None,
+) -> tuple[Membership, bool]:
+    """Give the person of ``email`` ``role`` in ``administration``; return the membership, and
+    whether they were invited (True: they had no account).
+
+    A person without an account gets one, without a password (``account.registered`` in the
+    audit trail, by ``actor``), and after commit an e-mail with a link to choose their password,
+    in the language of the page ``actor`` is on. Raises :class:`StaffRefused` when such a
+    person has no ``full_name``; nothing is changed then.
+    """
+    email = email.strip().lower()
+    with transaction.atomic():
+        member = User.objects.filter(email=email).first()
+        invited = member is None
+        if member is None:
+            if not full_name.strip():
+                raise StaffRefused("full_name_required", _("Give the full name of this new person."), field="full_name")
+            member = User.objects.create_user(email, None, full_name=full_name.strip())
+            audit_record(
+                actor=actor,
+                action=AuditAction.ACCOUNT_REGISTERED,
+                obj=member,
+                administration=administration,
+                subject_user=member,
+                data={"invited": True},
+            )
+        membership = membership_grant(
+            actor=actor, user=member, administration=administration, role=role, service=service
+        )
+        if invited:
+            invitee = member
+            transaction.on_commit(lambda: staff_invitation_send(user=invitee, administration=administration))
+    return membership, invited
+
+
+def staff_invitation_send(*, user: User, administration: Administration) -> None:
+    """E-mail ``user`` the link to choose their password, naming the administration they now work for."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    # Under the public URL, as every e-mailed link: not the host or scheme a request came with.
+    link = settings.PUBLIC_URL + reverse("portal:password_reset_confirm", args=[uid, token])
+    body = render_to_string(
+        "tenancy/email/invitation.txt", {"user": user, "link": link, "administration": administration}
+    )
+    send_mail(_("You were given access to Wasl"), body, None, [user.email])
+
+
+def staff_role_revoke(*, actor: User, membership: Membership) -> None:
+    """Withdraw a role from a member of staff. An administrator cannot withdraw their own
+    administrator role, so as not to lock themselves out: :class:`StaffRefused`."""
+    if membership.user_id == actor.pk and membership.role == Membership.Role.ADMIN:
+        raise StaffRefused("own_admin_role", _("You cannot remove your own administrator role."), status=409)
+    membership_revoke(actor=actor, membership=membership)
 
 
 def membership_revoke(*, actor: User | None, membership: Membership) -> None:
