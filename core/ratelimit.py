@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import ngettext
 
 
@@ -43,3 +45,10 @@ def rate_limit_hit(*, scope: str, key: str, rate: tuple[int, int], now: float | 
             count = 1
     if count > limit:
         raise RateLimited(retry_after=max(1, int(window_start + window - current)))
+
+
+def too_many(request: HttpRequest, limited: RateLimited) -> HttpResponse:
+    """The page answering a request past its limit: 429, with ``Retry-After``."""
+    response = render(request, "core/rate_limited.html", {"retry_after": limited.retry_after}, status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response

@@ -5,7 +5,7 @@ a file that asks for more than that fails alone, and no long-lived process keeps
 it took. So this module imports no Django (the child has no settings, no database) and takes
 its limits as arguments. A file is given as its bytes or as the path of a file holding them.
 
-A refusal that names a limit or a reason is a :class:`documents.sandbox.Refused` (its ``code``
+A refusal that names a limit or a reason is a :class:`documents.refusals.Refused` (its ``code``
 picks the translated message the intake shows); anything else that goes wrong means the file is
 damaged. Results are plain data (numbers, bytes, lists), so that the caller need not load this
 module (and its decoders) to read them.
@@ -33,7 +33,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 
 from documents.headers import picture_header
 from documents.pdftext import page_text
-from documents.sandbox import Refused as Refusal
+from documents.refusals import Refused as Refusal
 
 Source = bytes | str  # the file's bytes, or the path of a file holding them
 

@@ -28,6 +28,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from documents.refusals import Refused
+
+__all__ = ["LimitExceeded", "Limits", "Refused", "WorkFailed", "limited_command", "run_limited"]
+
 PRELOAD = ["__main__", "documents.decoding"]
 _lock = threading.Lock()
 _context: Any = None
@@ -45,17 +49,6 @@ class LimitExceeded(Exception):
 
 class WorkFailed(Exception):
     """The work raised an error (a damaged file); the message says which."""
-
-
-class Refused(Exception):
-    """Raised by work in a child to refuse its file for a reason the sender can act on; it
-    comes back to the caller as itself. ``code`` names the reason, ``params`` carry the
-    figures of its message (the limit)."""
-
-    def __init__(self, code: str, params: dict[str, int] | None = None) -> None:
-        super().__init__(code, params or {})
-        self.code = code
-        self.params = params or {}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from core.clock import now
 from core.errors import NotFound
 from core.forms import AccessibleForm
 from core.proxies import client_address
-from core.ratelimit import RateLimited, rate_limit_hit
+from core.ratelimit import RateLimited, rate_limit_hit, too_many
 from core.uploads import upload_accepted, upload_refused
 from documents.forms import CheckedFilesField
 from registry import selectors
@@ -111,8 +111,6 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
         except RateLimited as limited:
-            from portal.views import too_many
-
             return too_many(request, limited)
         if form.is_valid():
             try:
@@ -187,8 +185,6 @@ def track(request: HttpRequest) -> HttpResponse:
         try:
             rate_limit_hit(scope="track", key=client_address(request), rate=settings.RATE_TRACK)
         except RateLimited as limited:
-            from portal.views import too_many
-
             return too_many(request, limited)
         if form.is_valid():
             data = form.cleaned_data

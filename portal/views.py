@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.proxies import client_address
-from core.ratelimit import RateLimited, rate_limit_hit
+from core.ratelimit import RateLimited, rate_limit_hit, too_many
 from core.uploads import upload_accepted, upload_refused
 from parapheur.verification import document_verify
 from portal.forms import (
@@ -53,12 +53,6 @@ from tenancy.services import (
 from tenancy.throttles import Throttled, device_remember
 from workflow.selectors import replies_by_letter
 from workflow.services import Deposit, deposit_register
-
-
-def too_many(request: HttpRequest, limited: RateLimited) -> HttpResponse:
-    response = render(request, "portal/rate_limited.html", {"retry_after": limited.retry_after}, status=429)
-    response["Retry-After"] = str(limited.retry_after)
-    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -172,7 +172,8 @@ def password_reset_request(*, email: str, address: str) -> None:
     """
     email = normalised_email(email)
     password_reset_attempt(email=email, address=address)
-    from tenancy.tasks import password_reset_email_task  # the task calls back into this module
+    # The services↔tasks idiom: the task calls back into this module, so it is imported here.
+    from tenancy.tasks import password_reset_email_task
 
     password_reset_email_task.enqueue(email=email)
 
