@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from core.bidi import isolated
 from core.errors import NotFound, Refused
@@ -132,60 +132,29 @@ def held_copy(request: HttpRequest, code: str, pk: int, request_id: str) -> Http
     return response
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def documents(request: HttpRequest, code: str) -> HttpResponse:
-    """The holder's page: requests from other administrations to answer, what it delivers, what
-    it holds; and the requests this administration sent."""
-    scope = _scope(request, code)
+def _may_answer(scope: Scope) -> bool:
+    return bool(scope.roles & once_only.HOLDER_ROLES)
+
+
+def _may_declare(scope: Scope) -> bool:
+    return Role.ADMIN in scope.roles
+
+
+def _kinds(scope: Scope) -> list[ProvidedDocument]:
+    return list(ProvidedDocument.objects.filter(administration=scope.administration).order_by("code"))
+
+
+def _documents_page(
+    request: HttpRequest,
+    scope: Scope,
+    *,
+    provided_form: ProvidedForm | None = None,
+    held_form: HeldForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     administration = scope.administration
-    may_answer = bool(scope.roles & once_only.HOLDER_ROLES)
-    may_declare = Role.ADMIN in scope.roles
-    kinds = list(ProvidedDocument.objects.filter(administration=administration).order_by("code"))
-    provided_form = ProvidedForm(prefix="provided")
-    held_form = HeldForm(prefix="held", kinds=kinds)
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if action == "provided" and may_declare:
-            provided_form = ProvidedForm(request.POST, prefix="provided")
-            if provided_form.is_valid():
-                data = provided_form.cleaned_data
-                try:
-                    once_only.provided_document_save(actor=scope.user, administration=administration, **data)
-                except Refused as refused:
-                    provided_form.add_error(None, refused.message)
-                else:
-                    messages.success(request, _("Saved."))
-                    return redirect("desk:documents", code=code)
-        elif action == "held" and may_answer:
-            held_form = HeldForm(request.POST, request.FILES, prefix="held", kinds=kinds)
-            if held_form.is_valid():
-                data = held_form.cleaned_data
-                if data["kind"] is None:
-                    held_form.add_error("kind", _("Choose the document."))
-                else:
-                    try:
-                        once_only.held_document_register(
-                            actor=scope.user,
-                            administration=administration,
-                            kind=data["kind"],
-                            national_id=data["national_id"],
-                            person_name=data["person_name"],
-                            file=data["document"][0],
-                            issued_on=data["issued_on"],
-                            reference=data["reference"],
-                        )
-                    except Refused as refused:
-                        held_form.add_error(
-                            refused.field if refused.field in held_form.fields else None, refused.message
-                        )
-                    else:
-                        messages.success(request, _("The document is kept; it can be delivered on request."))
-                        return redirect("desk:documents", code=code)
-        elif action in ("deliver", "refuse") and may_answer:
-            return _answer(request, scope, action)
-        else:
-            raise NotFound
+    may_answer, may_declare = _may_answer(scope), _may_declare(scope)
+    kinds = _kinds(scope)
     to_answer = [
         {"request": r, "answer_form": AnswerForm(prefix=f"r{r.pk.hex[:8]}", held=held)}
         for r, held in selectors.requests_to_answer(administration)
@@ -201,48 +170,128 @@ def documents(request: HttpRequest, code: str) -> HttpResponse:
             "sent": selectors.requests_sent(administration),
             "kinds": kinds,
             "held_count": HeldDocument.objects.filter(kind__administration=administration).count(),
-            "provided_form": provided_form if may_declare else None,
-            "held_form": held_form if may_answer and kinds else None,
+            "provided_form": (provided_form or ProvidedForm(prefix="provided")) if may_declare else None,
+            "held_form": (held_form or HeldForm(prefix="held", kinds=kinds)) if may_answer and kinds else None,
             "refusal_form": RefusalForm(prefix="refusal"),
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 
-def _answer(request: HttpRequest, scope: Scope, action: str) -> HttpResponse:
+@login_required
+def documents(request: HttpRequest, code: str) -> HttpResponse:
+    """The holder's page: requests from other administrations to answer, what it delivers, what
+    it holds; and the requests this administration sent."""
+    return _documents_page(request, _scope(request, code))
+
+
+@login_required
+@require_POST
+def provided_declare(request: HttpRequest, code: str) -> HttpResponse:
+    """Declare a document this administration delivers (its administrators)."""
+    scope = _scope(request, code)
+    if not _may_declare(scope):
+        raise NotFound
+    provided_form = ProvidedForm(request.POST, prefix="provided")
+    if provided_form.is_valid():
+        try:
+            once_only.provided_document_save(
+                actor=scope.user, administration=scope.administration, **provided_form.cleaned_data
+            )
+        except Refused as refused:
+            provided_form.add_error(None, refused.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("desk:documents", code=code)
+    return _documents_page(request, scope, provided_form=provided_form, status=400)
+
+
+@login_required
+@require_POST
+def held_keep(request: HttpRequest, code: str) -> HttpResponse:
+    """Keep a document this administration holds about a person, to deliver on request."""
+    scope = _scope(request, code)
+    if not _may_answer(scope):
+        raise NotFound
+    held_form = HeldForm(request.POST, request.FILES, prefix="held", kinds=_kinds(scope))
+    if held_form.is_valid():
+        data = held_form.cleaned_data
+        if data["kind"] is None:
+            held_form.add_error("kind", _("Choose the document."))
+        else:
+            try:
+                once_only.held_document_register(
+                    actor=scope.user,
+                    administration=scope.administration,
+                    kind=data["kind"],
+                    national_id=data["national_id"],
+                    person_name=data["person_name"],
+                    file=data["document"][0],
+                    issued_on=data["issued_on"],
+                    reference=data["reference"],
+                )
+            except Refused as refused:
+                held_form.add_error(refused.field if refused.field in held_form.fields else None, refused.message)
+            else:
+                messages.success(request, _("The document is kept; it can be delivered on request."))
+                return redirect("desk:documents", code=code)
+    return _documents_page(request, scope, held_form=held_form, status=400)
+
+
+def _request_id(request: HttpRequest, scope: Scope) -> str:
+    """The request to answer named by the form, for staff who may answer; else 404."""
+    if not _may_answer(scope):
+        raise NotFound
     try:
-        request_id = str(uuid.UUID(request.POST.get("request", "")))
+        return str(uuid.UUID(request.POST.get("request", "")))
     except ValueError:
         raise NotFound from None
-    code = scope.administration.code
+
+
+@login_required
+@require_POST
+def request_deliver(request: HttpRequest, code: str) -> HttpResponse:
+    """Deliver the document another administration asked for, sealed by this one."""
+    scope = _scope(request, code)
+    request_id = _request_id(request, scope)
+    asked = DocumentRequest.objects.filter(pk=request_id, provider=scope.administration).first()
+    if asked is None:
+        raise NotFound
+    form = AnswerForm(request.POST, request.FILES, prefix=f"r{asked.pk.hex[:8]}", held=selectors.held_for(asked))
     try:
-        if action == "refuse":
-            form: Any = RefusalForm(request.POST, prefix="refusal")
-            if form.is_valid():
-                once_only.request_refuse(
-                    actor=scope.user,
-                    administration=scope.administration,
-                    request_id=request_id,
-                    reason=form.cleaned_data["reason"],
-                )
-                messages.success(request, _("Refused; the requester sees the reason."))
-        else:
-            asked = DocumentRequest.objects.filter(pk=request_id, provider=scope.administration).first()
-            if asked is None:
-                raise NotFound
-            form = AnswerForm(
-                request.POST, request.FILES, prefix=f"r{asked.pk.hex[:8]}", held=selectors.held_for(asked)
+        if form.is_valid():
+            files = form.cleaned_data["document"] or []
+            once_only.request_deliver(
+                actor=scope.user,
+                administration=scope.administration,
+                request_id=request_id,
+                held=form.cleaned_data["held"],
+                file=files[0] if files else None,
             )
-            if form.is_valid():
-                files = form.cleaned_data["document"] or []
-                once_only.request_deliver(
-                    actor=scope.user,
-                    administration=scope.administration,
-                    request_id=request_id,
-                    held=form.cleaned_data["held"],
-                    file=files[0] if files else None,
-                )
-                messages.success(request, _("Delivered, sealed by your administration."))
+            messages.success(request, _("Delivered, sealed by your administration."))
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect(reverse("desk:documents", args=[code]))
+    report_form_errors(request, form)
+    return redirect(reverse("desk:documents", args=[code]))
+
+
+@login_required
+@require_POST
+def request_refuse(request: HttpRequest, code: str) -> HttpResponse:
+    """Refuse a request of another administration, with the reason its staff will see."""
+    scope = _scope(request, code)
+    request_id = _request_id(request, scope)
+    form = RefusalForm(request.POST, prefix="refusal")
+    try:
+        if form.is_valid():
+            once_only.request_refuse(
+                actor=scope.user,
+                administration=scope.administration,
+                request_id=request_id,
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, _("Refused; the requester sees the reason."))
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect(reverse("desk:documents", args=[code]))

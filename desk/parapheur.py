@@ -3,10 +3,13 @@ batch signing, my signing certificate, my delegations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import Form
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,7 +45,6 @@ from workflow.access import Scope
 from workflow.calendar import local_date
 
 Role = Membership.Role
-ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
 def _scope(request: HttpRequest, code: str) -> Scope:
@@ -183,77 +185,110 @@ def folder(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     return render(request, "desk/parapheur/folder.html", context)
 
 
-@login_required
-@require_POST
-def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpResponse:
-    scope = _scope(request, code)
-    found = _folder(scope, pk)
-    if act not in ACTS:
-        raise NotFound
-    user = scope.user
-    url = reverse("desk:folder", args=[code, found.pk])
-    form: Any
-    try:
-        if act == "approve":
-            form = ApproveForm(request.POST)
-            if form.is_valid():
-                services.folder_approve(
-                    actor=user,
-                    folder_id=found.pk,
-                    fingerprint=form.cleaned_data["fingerprint"],
-                    text=form.cleaned_data["text"],
-                    passphrase=form.cleaned_data["passphrase"],
-                )
-                messages.success(request, _("Visa given."))
-        elif act == "sign":
-            form = SignForm(request.POST)
-            if form.is_valid():
-                services.folder_sign(
-                    actor=user,
-                    folder_id=found.pk,
-                    fingerprint=form.cleaned_data["fingerprint"],
-                    passphrase=form.cleaned_data["passphrase"],
-                    placement=form.placement(),
-                )
-                messages.success(request, _("Signed."))
-        elif act == "reject":
-            form = ReasonForm(request.POST, prefix="reject")
-            if form.is_valid():
-                services.folder_reject(actor=user, folder_id=found.pk, reason=form.cleaned_data["reason"])
-                messages.success(request, _("Rejected: the folder went back to its submitter."))
-        elif act == "return":
-            positions = [(s.position, str(s.position)) for s in found.steps.all()]
-            form = ReturnForm(request.POST, steps=positions, prefix="return")
-            if form.is_valid():
-                services.folder_return(
-                    actor=user,
-                    folder_id=found.pk,
-                    to_position=form.cleaned_data["to_position"],
-                    reason=form.cleaned_data["reason"],
-                )
-                messages.success(request, _("Sent back to an earlier step."))
-        elif act == "opinion":
-            form = OpinionForm(request.POST, prefix="opinion")
-            if form.is_valid():
-                services.folder_give_opinion(actor=user, folder_id=found.pk, text=form.cleaned_data["text"])
-                messages.success(request, _("Opinion given."))
-        elif act == "comment":
-            form = CommentForm(request.POST, prefix="comment")
-            if form.is_valid():
-                services.folder_comment(
-                    actor=user, folder_id=found.pk, text=form.cleaned_data["text"], page=form.cleaned_data["page"]
-                )
-                messages.success(request, _("Comment added."))
+FolderOperation = Callable[[HttpRequest, Scope, Folder], "Form | None"]
+
+
+def folder_operation(operation: FolderOperation) -> Callable[..., HttpResponse]:
+    """One act on a folder, posted from its page: the folder as ``scope`` may read it, the act
+    done, then back to the page with what happened (the message of a refusal, the errors of
+    the act's form when it returns one)."""
+
+    @login_required
+    @require_POST
+    @wraps(operation)
+    def view(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+        scope = _scope(request, code)
+        found = _folder(scope, pk)
+        try:
+            form = operation(request, scope, found)
+        except Refused as refused:
+            messages.error(request, refused.message)
         else:
-            form = None
-            services.folder_withdraw(actor=user, folder_id=found.pk)
-            messages.success(request, _("Folder withdrawn."))
-    except Refused as refused:
-        messages.error(request, refused.message)
-        return redirect(url)
-    if form is not None:
-        report_form_errors(request, form)
-    return redirect(url)
+            if form is not None:
+                report_form_errors(request, form)
+        return redirect(reverse("desk:folder", args=[code, found.pk]))
+
+    return view
+
+
+@folder_operation
+def folder_approve(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+    form = ApproveForm(request.POST)
+    if form.is_valid():
+        services.folder_approve(
+            actor=scope.user,
+            folder_id=found.pk,
+            fingerprint=form.cleaned_data["fingerprint"],
+            text=form.cleaned_data["text"],
+            passphrase=form.cleaned_data["passphrase"],
+        )
+        messages.success(request, _("Visa given."))
+    return form
+
+
+@folder_operation
+def folder_sign(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+    form = SignForm(request.POST)
+    if form.is_valid():
+        services.folder_sign(
+            actor=scope.user,
+            folder_id=found.pk,
+            fingerprint=form.cleaned_data["fingerprint"],
+            passphrase=form.cleaned_data["passphrase"],
+            placement=form.placement(),
+        )
+        messages.success(request, _("Signed."))
+    return form
+
+
+@folder_operation
+def folder_reject(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+    form = ReasonForm(request.POST, prefix="reject")
+    if form.is_valid():
+        services.folder_reject(actor=scope.user, folder_id=found.pk, reason=form.cleaned_data["reason"])
+        messages.success(request, _("Rejected: the folder went back to its submitter."))
+    return form
+
+
+@folder_operation
+def folder_return(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+    positions = [(s.position, str(s.position)) for s in found.steps.all()]
+    form = ReturnForm(request.POST, steps=positions, prefix="return")
+    if form.is_valid():
+        services.folder_return(
+            actor=scope.user,
+            folder_id=found.pk,
+            to_position=form.cleaned_data["to_position"],
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(request, _("Sent back to an earlier step."))
+    return form
+
+
+@folder_operation
+def folder_opinion(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+    form = OpinionForm(request.POST, prefix="opinion")
+    if form.is_valid():
+        services.folder_give_opinion(actor=scope.user, folder_id=found.pk, text=form.cleaned_data["text"])
+        messages.success(request, _("Opinion given."))
+    return form
+
+
+@folder_operation
+def folder_comment(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+    form = CommentForm(request.POST, prefix="comment")
+    if form.is_valid():
+        services.folder_comment(
+            actor=scope.user, folder_id=found.pk, text=form.cleaned_data["text"], page=form.cleaned_data["page"]
+        )
+        messages.success(request, _("Comment added."))
+    return form
+
+
+@folder_operation
+def folder_withdraw(request: HttpRequest, scope: Scope, found: Folder) -> None:
+    services.folder_withdraw(actor=scope.user, folder_id=found.pk)
+    messages.success(request, _("Folder withdrawn."))
 
 
 @login_required
@@ -336,59 +371,103 @@ def _batch_json(scope: Scope, form: BatchSignForm, ids: list[int]) -> JsonRespon
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def certificate(request: HttpRequest, code: str) -> HttpResponse:
+def _certificate_scope(request: HttpRequest, code: str) -> Scope:
     scope = _scope(request, code)
     if not scope.roles - {Role.AUDITOR}:
         raise NotFound
-    action = request.POST.get("action", "")
-    enrol = EnrolForm(request.POST if action == "enrol" else None, prefix="enrol")
-    import_form = ImportForm(
-        request.POST if action == "import" else None, request.FILES if action == "import" else None, prefix="import"
-    )
+    return scope
+
+
+def _certificate_page(
+    request: HttpRequest,
+    scope: Scope,
+    *,
+    enrol: EnrolForm | None = None,
+    import_form: ImportForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     current = certificates.current_certificate(scope.user, scope.administration)
-    if request.method == "POST":
-        try:
-            if action == "enrol" and enrol.is_valid():
-                certificates.certificate_enrol(
-                    user=scope.user,
-                    administration=scope.administration,
-                    passphrase=enrol.cleaned_data["passphrase"],
-                    title_fr=enrol.cleaned_data["title_fr"],
-                    title_ar=enrol.cleaned_data["title_ar"],
-                )
-                messages.success(request, _("Your signing certificate is ready."))
-                return redirect("desk:certificate", code=code)
-            if action == "import" and import_form.is_valid():
-                data = import_form.cleaned_data
-                certificates.certificate_import(
-                    user=scope.user,
-                    administration=scope.administration,
-                    pkcs12_data=data["pkcs12"],
-                    pkcs12_password=data["pkcs12_password"],
-                    passphrase=data["passphrase"],
-                    title_fr=data["title_fr"],
-                    title_ar=data["title_ar"],
-                )
-                messages.success(request, _("Your certificate is imported."))
-                return redirect("desk:certificate", code=code)
-            if action == "revoke" and current is not None:
-                certificates.certificate_revoke(actor=scope.user, certificate=current)
-                messages.success(request, _("Your certificate is revoked: it can no longer sign."))
-                return redirect("desk:certificate", code=code)
-        except Refused as refused:
-            target = enrol if action == "enrol" else import_form
-            field = {"pkcs12_password": "pkcs12_password", "pkcs12": "pkcs12", "passphrase": "passphrase"}.get(
-                refused.field
-            )
-            target.add_error(field, refused.message)
     return render(
         request,
         "desk/parapheur/certificate.html",
-        _context(scope, current=current, enrol_form=enrol, import_form=import_form),
-        status=400 if request.method == "POST" else 200,
+        _context(
+            scope,
+            current=current,
+            enrol_form=enrol or EnrolForm(prefix="enrol"),
+            import_form=import_form or ImportForm(prefix="import"),
+        ),
+        status=status,
     )
+
+
+def _certificate_refused(form: EnrolForm | ImportForm, refused: Refused) -> None:
+    field = {"pkcs12_password": "pkcs12_password", "pkcs12": "pkcs12", "passphrase": "passphrase"}.get(refused.field)
+    form.add_error(field, refused.message)
+
+
+@login_required
+def certificate(request: HttpRequest, code: str) -> HttpResponse:
+    """My signing certificate, and the forms to get one here, import one, or revoke mine."""
+    return _certificate_page(request, _certificate_scope(request, code))
+
+
+@login_required
+@require_POST
+def certificate_enrol(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _certificate_scope(request, code)
+    enrol = EnrolForm(request.POST, prefix="enrol")
+    if enrol.is_valid():
+        try:
+            certificates.certificate_enrol(
+                user=scope.user,
+                administration=scope.administration,
+                passphrase=enrol.cleaned_data["passphrase"],
+                title_fr=enrol.cleaned_data["title_fr"],
+                title_ar=enrol.cleaned_data["title_ar"],
+            )
+        except Refused as refused:
+            _certificate_refused(enrol, refused)
+        else:
+            messages.success(request, _("Your signing certificate is ready."))
+            return redirect("desk:certificate", code=code)
+    return _certificate_page(request, scope, enrol=enrol, status=400)
+
+
+@login_required
+@require_POST
+def certificate_import(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _certificate_scope(request, code)
+    import_form = ImportForm(request.POST, request.FILES, prefix="import")
+    if import_form.is_valid():
+        data = import_form.cleaned_data
+        try:
+            certificates.certificate_import(
+                user=scope.user,
+                administration=scope.administration,
+                pkcs12_data=data["pkcs12"],
+                pkcs12_password=data["pkcs12_password"],
+                passphrase=data["passphrase"],
+                title_fr=data["title_fr"],
+                title_ar=data["title_ar"],
+            )
+        except Refused as refused:
+            _certificate_refused(import_form, refused)
+        else:
+            messages.success(request, _("Your certificate is imported."))
+            return redirect("desk:certificate", code=code)
+    return _certificate_page(request, scope, import_form=import_form, status=400)
+
+
+@login_required
+@require_POST
+def certificate_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    scope = _certificate_scope(request, code)
+    current = certificates.current_certificate(scope.user, scope.administration)
+    if current is None:
+        return _certificate_page(request, scope, status=400)
+    certificates.certificate_revoke(actor=scope.user, certificate=current)
+    messages.success(request, _("Your certificate is revoked: it can no longer sign."))
+    return redirect("desk:certificate", code=code)
 
 
 @login_required

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -259,85 +262,109 @@ def _templates(administration: Any) -> list[LetterTemplate]:
     return list(LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name"))
 
 
-ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
+CaseOperation = Callable[[HttpRequest, Scope, Case], "Form | None"]
 
 
-@login_required
-@require_POST
-def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpResponse:
-    scope = _scope(request, code)
-    case = wf.case_for_staff(scope, pk)
-    if action not in ACTIONS:
-        raise NotFound
-    url = reverse("desk:correspondence", args=[code, pk])
-    user = scope.user
-    try:
-        if action == "assign":
-            form: Any = AssignForm(request.POST, administration=scope.administration, prefix="assign")
-            if form.is_valid():
-                services.case_assign(
-                    actor=user,
-                    case_id=case.pk,
-                    service=form.cleaned_data["service"],
-                    copies=list(form.cleaned_data["copies"]),
-                    note=form.cleaned_data["note"],
-                )
-                messages.success(
-                    request, _("Assigned to %(service)s.") % {"service": isolated(form.cleaned_data["service"].name)}
-                )
-        elif action == "send_back":
-            form = ReasonForm(request.POST, prefix="back")
-            if form.is_valid():
-                services.case_send_back(actor=user, case_id=case.pk, reason=form.cleaned_data["reason"])
-                messages.success(request, _("Sent back to the mail office."))
-        elif action == "assign_agent":
-            form = AgentForm(request.POST, candidates=services.agent_candidates(case), prefix="agent")
-            if form.is_valid():
-                services.case_assign_agent(actor=user, case_id=case.pk, agent=form.cleaned_data["agent"])
-                messages.success(
-                    request, _("Assigned to %(name)s.") % {"name": isolated(form.cleaned_data["agent"].full_name)}
-                )
-        elif action == "start":
-            form = None
-            services.case_start(actor=user, case_id=case.pk)
-            messages.success(request, _("Handling started."))
-        elif action == "request_completion":
-            documents = list(case.procedure.documents.all()) if case.procedure else []
-            form = CompletionForm(
-                request.POST, documents=documents, templates=_templates(scope.administration), prefix="completion"
-            )
-            if form.is_valid():
-                data = form.cleaned_data
-                template = data.get("template")
-                text = LetterText(body_ar=data["body_ar"], body_fr=data["body_fr"])
-                if template is not None and not (text.body_ar.strip() or text.body_fr.strip()):
-                    filled = template_prefill(
-                        template, case.correspondence, service=case.service, procedure=case.procedure
-                    )
-                    text = LetterText(body_ar=filled["body_ar"], body_fr=filled["body_fr"])
-                reply = services.case_request_completion(
-                    actor=user, case_id=case.pk, document_ids=data["documents"], text=text, template=template
-                )
-                messages.success(
-                    request,
-                    _("Documents requested by letter %(number)s; the clock is suspended.")
-                    % {"number": reply.outgoing.number},
-                )
-        elif action == "close":
-            form = None
-            services.case_close(actor=user, case_id=case.pk)
-            messages.success(request, _("Closed."))
+def case_operation(operation: CaseOperation) -> Callable[..., HttpResponse]:
+    """One operation on a case, posted from its page: the case as ``scope`` may act on it,
+    the operation done, then back to the page with what happened (the message of a refusal,
+    the errors of the operation's form when it returns one)."""
+
+    @login_required
+    @require_POST
+    @wraps(operation)
+    def view(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+        scope = _scope(request, code)
+        case = wf.case_for_staff(scope, pk)
+        try:
+            form = operation(request, scope, case)
+        except ActionRefused as refused:
+            messages.error(request, refused.message)
         else:
-            form = NoteForm(request.POST, prefix="note")
-            if form.is_valid():
-                services.case_comment(actor=user, case_id=case.pk, text=form.cleaned_data["text"])
-                messages.success(request, _("Note added."))
-    except ActionRefused as refused:
-        messages.error(request, refused.message)
-        return redirect(url)
-    if form is not None:
-        report_form_errors(request, form)
-    return redirect(url)
+            if form is not None:
+                report_form_errors(request, form)
+        return redirect(reverse("desk:correspondence", args=[code, pk]))
+
+    return view
+
+
+@case_operation
+def case_assign(request: HttpRequest, scope: Scope, case: Case) -> Form:
+    form = AssignForm(request.POST, administration=scope.administration, prefix="assign")
+    if form.is_valid():
+        services.case_assign(
+            actor=scope.user,
+            case_id=case.pk,
+            service=form.cleaned_data["service"],
+            copies=list(form.cleaned_data["copies"]),
+            note=form.cleaned_data["note"],
+        )
+        messages.success(
+            request, _("Assigned to %(service)s.") % {"service": isolated(form.cleaned_data["service"].name)}
+        )
+    return form
+
+
+@case_operation
+def case_send_back(request: HttpRequest, scope: Scope, case: Case) -> Form:
+    form = ReasonForm(request.POST, prefix="back")
+    if form.is_valid():
+        services.case_send_back(actor=scope.user, case_id=case.pk, reason=form.cleaned_data["reason"])
+        messages.success(request, _("Sent back to the mail office."))
+    return form
+
+
+@case_operation
+def case_assign_agent(request: HttpRequest, scope: Scope, case: Case) -> Form:
+    form = AgentForm(request.POST, candidates=services.agent_candidates(case), prefix="agent")
+    if form.is_valid():
+        services.case_assign_agent(actor=scope.user, case_id=case.pk, agent=form.cleaned_data["agent"])
+        messages.success(request, _("Assigned to %(name)s.") % {"name": isolated(form.cleaned_data["agent"].full_name)})
+    return form
+
+
+@case_operation
+def case_start(request: HttpRequest, scope: Scope, case: Case) -> None:
+    services.case_start(actor=scope.user, case_id=case.pk)
+    messages.success(request, _("Handling started."))
+
+
+@case_operation
+def case_request_completion(request: HttpRequest, scope: Scope, case: Case) -> Form:
+    documents = list(case.procedure.documents.all()) if case.procedure else []
+    form = CompletionForm(
+        request.POST, documents=documents, templates=_templates(scope.administration), prefix="completion"
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        template = data.get("template")
+        text = LetterText(body_ar=data["body_ar"], body_fr=data["body_fr"])
+        if template is not None and not (text.body_ar.strip() or text.body_fr.strip()):
+            filled = template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure)
+            text = LetterText(body_ar=filled["body_ar"], body_fr=filled["body_fr"])
+        reply = services.case_request_completion(
+            actor=scope.user, case_id=case.pk, document_ids=data["documents"], text=text, template=template
+        )
+        messages.success(
+            request,
+            _("Documents requested by letter %(number)s; the clock is suspended.") % {"number": reply.outgoing.number},
+        )
+    return form
+
+
+@case_operation
+def case_close(request: HttpRequest, scope: Scope, case: Case) -> None:
+    services.case_close(actor=scope.user, case_id=case.pk)
+    messages.success(request, _("Closed."))
+
+
+@case_operation
+def case_note(request: HttpRequest, scope: Scope, case: Case) -> Form:
+    form = NoteForm(request.POST, prefix="note")
+    if form.is_valid():
+        services.case_comment(actor=scope.user, case_id=case.pk, text=form.cleaned_data["text"])
+        messages.success(request, _("Note added."))
+    return form
 
 
 @login_required

@@ -80,8 +80,9 @@ class Route:
 
 
 C = "@code"
-# The acts of the desk's dispatch views (desk.processing.ACTIONS, desk.parapheur.ACTS).
-CASE_ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
+# The operations on a case (desk.processing) and the acts on a folder (desk.parapheur), each its
+# own view.
+CASE_OPERATIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
 FOLDER_ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
@@ -155,18 +156,12 @@ ROUTES: list[Route] = [
         vacant="only scans get a searchable copy",
     ),
     page("desk:register_log", frozenset({ADMIN, AUDITOR}), "GET", "POST"),
+    page("desk:register_checkpoint", frozenset({ADMIN, AUDITOR}), "POST"),
     Route("desk:search", {"code": C}, allowed=STAFF, query="?q=%D8%B1%D8%AE%D8%B5%D8%A9"),
     page("desk:inbox", STAFF),
     page("desk:bulk_assign", STAFF, "POST"),
     page("desk:note_new", ACTING_STAFF, "GET", "POST"),
-    page(
-        "desk:case_action",
-        CASE_READERS,
-        "POST",
-        pk="@correspondence",
-        action="close",
-        variants=tuple({"action": action} for action in CASE_ACTIONS),
-    ),
+    *(page(f"desk:case_{operation}", CASE_READERS, "POST", pk="@correspondence") for operation in CASE_OPERATIONS),
     page("desk:reply", CASE_READERS, "GET", "POST", pk="@correspondence"),
     Route(
         "desk:sealed_document",
@@ -187,20 +182,18 @@ ROUTES: list[Route] = [
     page("desk:parapheur", STAFF),
     page("desk:folder_new", ACTING_STAFF, "GET", "POST"),
     page("desk:batch_sign", STAFF, "POST"),
-    page("desk:certificate", ACTING_STAFF, "GET", "POST"),
+    page("desk:certificate", ACTING_STAFF),
+    page("desk:certificate_enrol", ACTING_STAFF, "POST"),
+    page("desk:certificate_import", ACTING_STAFF, "POST"),
+    page("desk:certificate_revoke", ACTING_STAFF, "POST"),
     page("desk:delegations", ACTING_STAFF, "GET", "POST"),
     page("desk:circuits", ADMINS, "GET", "POST"),
     page("desk:circuit_edit", ADMINS, "GET", "POST", pk="@circuit"),
     page("desk:delegation_end", frozenset({SIGNATORY}), "POST", pk="@delegation"),
     page("desk:folder", FOLDER_READERS, pk="@folder"),
-    page(
-        "desk:folder_act",
-        FOLDER_READERS,
-        "POST",
-        pk="@folder",
-        act="approve",
-        body={"fingerprint": "@fingerprint"},
-        variants=tuple({"act": act} for act in FOLDER_ACTS),
+    *(
+        page(f"desk:folder_{act}", FOLDER_READERS, "POST", pk="@folder", body={"fingerprint": "@fingerprint"})
+        for act in FOLDER_ACTS
     ),
     page(
         "desk:folder_file",
@@ -212,7 +205,9 @@ ROUTES: list[Route] = [
     page("desk:folder_annex", FOLDER_READERS, pk="@folder", annex_id="@annex"),
     page("desk:exchanges", STAFF, "GET", "POST"),
     page("desk:directory", STAFF),
-    page("desk:documents", STAFF, "GET", "POST"),
+    page("desk:documents", STAFF),
+    page("desk:provided_declare", ADMINS, "POST"),
+    *(page(f"desk:{name}", ACTING_STAFF, "POST") for name in ("held_keep", "request_deliver", "request_refuse")),
     page("desk:held_ask", CASE_READERS, "POST", pk="@correspondence"),
     page("desk:held_copy", CASE_READERS, pk="@correspondence", request_id="@document_request"),
     page("desk:services", ADMINS, "GET", "POST"),

@@ -137,7 +137,6 @@ def body_for(route: Route, world: World) -> dict[str, Any]:
         "documents": ["1"],
         "document": "2",
         "passphrase": "passphrase-for-tests",
-        "action": "refuse",
         "request": str(ids["document_request"]),
         "refusal-reason": "x",
         "is_working": "0",
@@ -233,11 +232,3 @@ def test_personas_not_allowed_are_refused_and_change_nothing(
                         failures.append(f"{persona} {method} {url}: changed {tables}")
                     rows = after
     assert not failures, "\n".join(failures)
-
-
-def test_every_act_of_the_dispatch_views_is_tried() -> None:
-    from desk.parapheur import ACTS
-    from desk.processing import ACTIONS
-    from tests.routes import CASE_ACTIONS, FOLDER_ACTS
-
-    assert (CASE_ACTIONS, FOLDER_ACTS) == (ACTIONS, ACTS)

@@ -276,7 +276,7 @@ def test_an_auditor_verifies_the_log_and_seals_a_checkpoint(commune, auditor, cl
     client = signed_in(auditor)
     page = client.get(f"/desk/{commune.code}/log/")
     assert page.status_code == 200 and c.number in page.content.decode()
-    client.post(f"/desk/{commune.code}/log/", {"action": "checkpoint"})
+    client.post(f"/desk/{commune.code}/log/checkpoint/")
     assert RegisterCheckpoint.objects.filter(administration=commune, position=1).exists()
     ok = client.post(f"/desk/{commune.code}/log/", {"action": "verify"}).content.decode()
     assert 'data-valid="true"' in ok

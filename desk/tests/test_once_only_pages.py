@@ -37,9 +37,8 @@ def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent
     assert "AB123456" in listing and "Attestation fiscale" in listing and commune.name_fr in listing
     prefix = f"r{asked.pk.hex[:8]}"
     answered = holder_page.post(
-        f"/desk/{holders['tax'].code}/documents/",
+        f"/desk/{holders['tax'].code}/documents/deliver/",
         {
-            "action": "deliver",
             "request": str(asked.pk),
             f"{prefix}-document": SimpleUploadedFile(
                 "att.pdf", sample_pdf("Attestation"), content_type="application/pdf"
@@ -75,9 +74,8 @@ def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commu
     page = signed_in(admin, "fr")
     url = f"/desk/{land.code}/documents/"
     declared = page.post(
-        url,
+        f"{url}provided/",
         {
-            "action": "provided",
             "provided-code": "plan-cad",
             "provided-name_ar": "تصميم",
             "provided-name_fr": "Plan cadastral",
@@ -85,12 +83,11 @@ def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commu
     )
     assert declared.status_code == 302
     assert ProvidedDocument.objects.get(administration=land, code="PLAN-CAD").automatic is False
-    refused = page.post(url, {"action": "held", "held-kind": "", "held-national_id": "AB1"})
+    refused = page.post(f"{url}held/", {"held-kind": "", "held-national_id": "AB1"})
     assert refused.status_code == 400 and not HeldDocument.objects.exists()
     kept = page.post(
-        url,
+        f"{url}held/",
         {
-            "action": "held",
             "held-kind": str(land.provided_documents.get(code="CERT-PROP").pk),
             "held-national_id": "ab123456",
             "held-person_name": "Fatima",
@@ -104,8 +101,8 @@ def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commu
     asked = DocumentRequest.objects.get(status="pending")
     tax_page = signed_in(holders["tax_admin"], "fr")
     tax_page.post(
-        f"/desk/{holders['tax'].code}/documents/",
-        {"action": "refuse", "request": str(asked.pk), "refusal-reason": "Dossier en cours"},
+        f"/desk/{holders['tax'].code}/documents/refuse/",
+        {"request": str(asked.pk), "refusal-reason": "Dossier en cours"},
     )
     asked.refresh_from_db()
     assert (asked.status, asked.reason) == ("refused", "Dossier en cours")
@@ -131,15 +128,15 @@ def test_outsiders_cannot_ask_answer_or_open(
         assert client.get(f"/desk/{commune.code}/c/{case.pk}/held/{asked.pk}.pdf").status_code == 404
         assert client.get(f"/desk/{holders['tax'].code}/documents/").status_code == 404
         denied = client.post(
-            f"/desk/{holders['tax'].code}/documents/",
-            {"action": "refuse", "request": str(asked.pk), "refusal-reason": "x"},
+            f"/desk/{holders['tax'].code}/documents/refuse/",
+            {"request": str(asked.pk), "refusal-reason": "x"},
         )
         assert denied.status_code == 404
     # Staff of the land registry cannot answer the tax office's request through their own page.
     land_page = signed_in(holders["land_admin"], "fr")
     land_page.post(
-        f"/desk/{holders['land'].code}/documents/",
-        {"action": "refuse", "request": str(asked.pk), "refusal-reason": "x"},
+        f"/desk/{holders['land'].code}/documents/refuse/",
+        {"request": str(asked.pk), "refusal-reason": "x"},
     )
     assert DocumentRequest.objects.get().status == "pending" and AccessLogEntry.objects.count() == before
     assert "Direction des impôts" not in signed_in(outsider_citizen, "fr").get("/account/access-log/").content.decode()

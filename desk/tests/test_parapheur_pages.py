@@ -130,14 +130,13 @@ def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people,
 def test_enrolment_and_delegation_pages(commune, people, signed_in):
     chief = signed_in(people["chief"], "fr")
     short = chief.post(
-        f"/desk/{commune.code}/parapheur/certificate/",
-        {"action": "enrol", "enrol-passphrase": "short", "enrol-passphrase_again": "short"},
+        f"/desk/{commune.code}/parapheur/certificate/enrol/",
+        {"enrol-passphrase": "short", "enrol-passphrase_again": "short"},
     )
     assert short.status_code == 400 and not SigningCertificate.objects.filter(user=people["chief"]).exists()
     done = chief.post(
-        f"/desk/{commune.code}/parapheur/certificate/",
+        f"/desk/{commune.code}/parapheur/certificate/enrol/",
         {
-            "action": "enrol",
             "enrol-title_fr": "Chef de service",
             "enrol-passphrase": "a long passphrase",
             "enrol-passphrase_again": "a long passphrase",
