@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.bidi import isolated
 from core.errors import NotFound, Refused
@@ -186,12 +186,15 @@ def documents(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def provided_declare(request: HttpRequest, code: str) -> HttpResponse:
-    """Declare a document this administration delivers (its administrators)."""
+    """Declare a document this administration delivers (its administrators). GET: the page
+    (where an invalid form was shown, the language switch comes back to this address)."""
     scope = _scope(request, code)
     if not _may_declare(scope):
         raise NotFound
+    if request.method == "GET":
+        return redirect("desk:documents", code=code)
     provided_form = ProvidedForm(request.POST, prefix="provided")
     if provided_form.is_valid():
         try:
@@ -207,12 +210,15 @@ def provided_declare(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def held_keep(request: HttpRequest, code: str) -> HttpResponse:
-    """Keep a document this administration holds about a person, to deliver on request."""
+    """Keep a document this administration holds about a person, to deliver on request. GET:
+    the page, as :func:`provided_declare`."""
     scope = _scope(request, code)
     if not _may_answer(scope):
         raise NotFound
+    if request.method == "GET":
+        return redirect("desk:documents", code=code)
     held_form = HeldForm(request.POST, request.FILES, prefix="held", kinds=_kinds(scope))
     if held_form.is_valid():
         data = held_form.cleaned_data

@@ -412,9 +412,13 @@ def certificate(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def certificate_enrol(request: HttpRequest, code: str) -> HttpResponse:
+    """Get a signing certificate from this installation. GET: the certificate page (where an
+    invalid form was shown, the language switch comes back to this address)."""
     scope = _certificate_scope(request, code)
+    if request.method == "GET":
+        return redirect("desk:certificate", code=code)
     enrol = EnrolForm(request.POST, prefix="enrol")
     if enrol.is_valid():
         try:
@@ -434,9 +438,12 @@ def certificate_enrol(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def certificate_import(request: HttpRequest, code: str) -> HttpResponse:
+    """Import a certificate from a provider. GET: the certificate page, as :func:`certificate_enrol`."""
     scope = _certificate_scope(request, code)
+    if request.method == "GET":
+        return redirect("desk:certificate", code=code)
     import_form = ImportForm(request.POST, request.FILES, prefix="import")
     if import_form.is_valid():
         data = import_form.cleaned_data
@@ -464,7 +471,7 @@ def certificate_revoke(request: HttpRequest, code: str) -> HttpResponse:
     scope = _certificate_scope(request, code)
     current = certificates.current_certificate(scope.user, scope.administration)
     if current is None:
-        return _certificate_page(request, scope, status=400)
+        return redirect("desk:certificate", code=code)
     certificates.certificate_revoke(actor=scope.user, certificate=current)
     messages.success(request, _("Your certificate is revoked: it can no longer sign."))
     return redirect("desk:certificate", code=code)

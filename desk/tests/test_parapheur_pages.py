@@ -366,3 +366,15 @@ def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(comm
         signed_in(outsider, "fr").get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}").status_code
         == 404
     )
+
+
+def test_the_address_of_a_refused_certificate_form_leads_back_to_the_certificate_page(commune, people, signed_in):
+    """An invalid form is shown at the address it was posted to; opening that address again (the
+    language switch does) shows the certificate page rather than an error."""
+    chief = signed_in(people["chief"], "fr")
+    page = f"/desk/{commune.code}/parapheur/certificate/"
+    for operation in ("enrol", "import"):
+        refused = chief.post(f"{page}{operation}/", {})
+        assert refused.status_code == 400
+        again = chief.get(f"{page}{operation}/")
+        assert (again.status_code, again["Location"]) == (302, page)
