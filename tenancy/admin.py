@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,44 @@ class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+class AuditedMemberships:
+    """Roles given, changed or withdrawn on an admin page leave the same audit rows as the desk's
+    staff page: ``membership.granted`` for a new, changed or re-activated membership,
+    ``membership.revoked`` for one made inactive or deleted."""
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)  # type: ignore[misc]
+            return
+        before = {
+            m.pk: m for m in Membership.objects.filter(pk__in=[f.instance.pk for f in formset.forms if f.instance.pk])
+        }
+        with transaction.atomic():
+            saved = formset.save(commit=False)
+            for membership in formset.deleted_objects:
+                _audit_membership(request, membership, AuditAction.MEMBERSHIP_REVOKED, deleted=True)
+                membership.delete()
+            for membership in saved:
+                was = before.get(membership.pk)
+                membership.save()
+                if membership.is_active:
+                    _audit_membership(request, membership, AuditAction.MEMBERSHIP_GRANTED, changed=was is not None)
+                elif was is None or was.is_active:
+                    _audit_membership(request, membership, AuditAction.MEMBERSHIP_REVOKED)
+            formset.save_m2m()
+
+
+def _audit_membership(request: HttpRequest, membership: Membership, action: AuditAction, **facts: bool) -> None:
+    audit_record(
+        actor=request.user,
+        action=action,
+        obj=membership,
+        administration=membership.administration,
+        subject_user=membership.user,
+        data={"role": membership.role, "service": membership.service_id, "page": "admin", **facts},
+    )
+
+
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     """On an administration's page: who works there, in which role."""
 
@@ -70,7 +109,7 @@ class UserMembershipInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Administration)
-class AdministrationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AdministrationAdmin(AuditedMemberships, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["code", "name_fr", "name_ar", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name_fr", "name_ar"]
@@ -87,7 +126,7 @@ class AdministrationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
+class UserAdmin(AuditedMemberships, BaseUserAdmin):  # type: ignore[type-arg]
     ordering = ["email"]
     list_display = ["email", "full_name", "kind", "is_email_verified", "is_staff", "is_active"]
     list_filter = ["kind", "is_staff", "is_active"]

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditEvent
 from tenancy.models import Administration, Service, User
 from tenancy.selectors import mask_identifier
 from tenancy.services import (
@@ -156,6 +157,34 @@ def test_a_platform_admin_gives_a_user_a_role_from_the_users_page(commune, elsew
     assert saved.status_code == 302, saved.content.decode()[:3000]
     membership = citizen.memberships.get()
     assert (membership.administration, membership.role, membership.service) == (commune, "agent", own)
+    granted = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_GRANTED, subject_user=citizen)
+    assert (granted.actor, granted.administration, granted.data["role"]) == (admin, commune, "agent")
+
+
+def test_a_role_withdrawn_or_deleted_in_the_admin_is_in_the_audit_trail(commune, clerk):
+    """The admin's inline forms are a second way to change roles: they leave the same rows."""
+    admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
+    client = Client()
+    client.force_login(admin)
+    membership = clerk.memberships.get()
+    page = client.get(f"/admin/tenancy/user/{clerk.pk}/change/")
+    data = _user_change_form(client, clerk, {})
+    (formset,) = [inline.formset for inline in page.context["inline_admin_formsets"]]
+    prefix = formset.prefix
+    row = {"id": str(membership.pk), "user": str(clerk.pk), "administration": str(commune.pk), "role": "clerk"}
+    data.update({f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1"})
+    data.update({f"{prefix}-0-{key}": value for key, value in row.items()})  # is_active left out: unticked
+    assert client.post(f"/admin/tenancy/user/{clerk.pk}/change/", data).status_code == 302
+    membership.refresh_from_db()
+    assert not membership.is_active
+    revoked = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_REVOKED, subject_user=clerk)
+    assert (revoked.actor, revoked.data["role"]) == (admin, "clerk")
+
+    data[f"{prefix}-0-DELETE"] = "on"
+    assert client.post(f"/admin/tenancy/user/{clerk.pk}/change/", data).status_code == 302
+    assert not clerk.memberships.exists()
+    deleted = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED, subject_user=clerk).latest("pk")
+    assert deleted.data["deleted"] is True and deleted.object_id == str(membership.pk)
 
 
 def test_the_registers_are_read_only_in_the_admin(db):
