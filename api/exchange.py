@@ -18,7 +18,7 @@ from exchange import selectors, services
 from exchange.models import Envelope
 from exchange.selectors import DirectoryEntry
 from registry.idempotency import Idempotency
-from workflow.access import readable_scope, scope_for_staff
+from tenancy.access import readable_scope, scope_for_staff
 
 router = Router(tags=["exchange"])
 

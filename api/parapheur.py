@@ -25,12 +25,11 @@ from parapheur import selectors, services
 from parapheur.models import Circuit, Folder, FolderStep
 from parapheur.services import StepSpec
 from registry.idempotency import Idempotency
-from tenancy.models import Membership, User
-from workflow.access import Scope, readable_scope
+from tenancy.access import Scope, readable_scope
+from tenancy.models import User
 from workflow.calendar import local_date
 
 router = Router(tags=["parapheur"])
-Role = Membership.Role
 
 
 class StepOut(Schema):
@@ -265,8 +264,7 @@ def pending(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
 
 def _readable(request: HttpRequest, code: str, folder_id: int) -> tuple[Scope, Folder]:
     scope = _scope(request, code)
-    may_read_all = bool(scope.roles & {Role.ADMIN, Role.AUDITOR})
-    return scope, selectors.folder_for(scope.user, scope.administration, folder_id, may_read_all=may_read_all)
+    return scope, selectors.folder_for(scope, folder_id)
 
 
 @router.get(

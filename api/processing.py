@@ -1,6 +1,6 @@
 """API of the processing desk: the public catalogue, and staff actions on cases.
 
-Same rules as the pages: the services decide (workflow.services, workflow.access); a case
+Same rules as the pages: the services decide (workflow.services, tenancy.access); a case
 outside the caller's administrations is "not found".
 """
 
@@ -25,11 +25,12 @@ from core.errors import NotFound
 from registry import selectors as registry_selectors
 from registry.downloads import sealed_document_response
 from registry.models import Correspondence
+from tenancy.access import scope_for_staff, scope_of
 from tenancy.models import Service, User
+from tenancy.permissions import Action
 from tenancy.selectors import administration_by_code
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import scope_for_staff, scope_of
 from workflow.calendar import local_date
 from workflow.models import Case, LetterTemplate, Reply
 
@@ -219,7 +220,7 @@ def case_list(
     ``total`` and ``counts`` stop at 1001 (more than 1000: narrow the filters)."""
     user: User = request.auth  # type: ignore[attr-defined]
     scope = scope_for_staff(user, code)
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         raise NotFound
     service_id = None
     if service:
@@ -241,11 +242,8 @@ def case_list(
 
 def _case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
     user: User = request.auth  # type: ignore[attr-defined]
-    case = Case.objects.select_related("administration").filter(pk=case_id).first()
-    if case is None:
-        raise NotFound
-    scope = scope_of(user, case.administration)
-    return user, wf.case_for_staff(scope, case_id)
+    scope = scope_of(user, wf.case_administration(case_id))
+    return user, wf.case_for(scope, case_id)
 
 
 # What an action on a case can answer besides the case: refused by a rule (400), not allowed to

@@ -19,9 +19,9 @@ from api.params import NO_NUL, QueryCode, QueryWords
 from core.errors import NotFound
 from search.forms import SearchForm
 from search.selectors import search
+from tenancy.access import readable_scope
 from tenancy.models import User
 from tenancy.selectors import memberships_of
-from workflow.access import readable_scope
 from workflow.models import Case
 from workflow.selectors import procedure_choices
 

@@ -18,19 +18,17 @@ from core.clock import now
 from core.errors import Refused
 from core.forms import AccessibleForm, BoundedDateField
 from desk.forms import procedures_field, services_field
+from desk.tabs import desk_scope
 from starter.selectors import starter_offer, starter_preview
 from starter.services import starter_catalogue_load
-from tenancy.models import Administration, Membership, Service, User
+from tenancy.models import Administration, Service, User
+from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
 from workflow import catalogue as changes
 from workflow.calendar import local_date, national_holidays
 from workflow.letters import TemplateTextError, check_template_text, template_variables
 from workflow.models import CalendarDay, LetterTemplate, Procedure, RoutingRule
 from workflow.services import calendar_for
-
-Role = Membership.Role
-ADMIN = [Role.ADMIN]
-READERS = [Role.ADMIN, Role.CLERK, Role.HEAD, Role.AGENT, Role.SIGNATORY, Role.AUDITOR]
 
 
 class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
@@ -106,22 +104,21 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
 
 def _admin(request: HttpRequest, code: str) -> tuple[User, Administration]:
     user: User = request.user  # type: ignore[assignment]
-    return user, administration_for_staff(user, code, ADMIN)
+    return user, administration_for_staff(user, code, Action.MANAGE_CATALOGUE)
 
 
 @login_required
 def procedures(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, READERS)
+    scope = desk_scope(request, code)
+    administration = scope.administration
     rows = list(
         Procedure.objects.filter(administration=administration)
         .select_related("service")
         .prefetch_related("documents")
         .order_by("code")
     )
-    is_admin = bool(administration_for_staff_or_none(user, code))
     # An empty catalogue of a commune: its admins are offered the starter catalogue.
-    offer = starter_offer(administration) if is_admin and not rows else None
+    offer = starter_offer(administration) if scope.may(Action.MANAGE_CATALOGUE) and not rows else None
     return render(
         request,
         "desk/procedures.html",
@@ -129,7 +126,7 @@ def procedures(request: HttpRequest, code: str) -> HttpResponse:
             "administration": administration,
             "section": "catalogue",
             "procedures": rows,
-            "is_admin": is_admin,
+            "scope": scope,
             "starter": offer,
         },
     )
@@ -162,15 +159,6 @@ def starter(request: HttpRequest, code: str) -> HttpResponse:
             "is_commune": administration.kind == Administration.Kind.COMMUNE,
         },
     )
-
-
-def administration_for_staff_or_none(user: User, code: str) -> Administration | None:
-    from core.errors import NotFound
-
-    try:
-        return administration_for_staff(user, code, ADMIN)
-    except NotFound:
-        return None
 
 
 @login_required
@@ -214,12 +202,11 @@ class CalendarDayForm(AccessibleForm):
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, READERS)
-    is_admin = administration_for_staff_or_none(user, code) is not None
+    scope = desk_scope(request, code)
+    user, administration = scope.user, scope.administration
     form = CalendarDayForm(request.POST or None)
     if request.method == "POST":
-        if not is_admin:
+        if not scope.may(Action.MANAGE_CATALOGUE):
             return HttpResponse(status=404)
         if form.is_valid():
             data = form.cleaned_data
@@ -252,7 +239,7 @@ def calendar(request: HttpRequest, code: str) -> HttpResponse:
             "year": year,
             "holidays": holidays,
             "adjustments": CalendarDay.objects.filter(administration=administration, day__year=year).order_by("day"),
-            "is_admin": is_admin,
+            "scope": scope,
         },
         status=400 if form.is_bound else 200,
     )

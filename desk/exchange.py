@@ -17,10 +17,9 @@ from core.forms import AccessibleForm, ObjectChoiceField
 from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import selectors, services
-from tenancy.models import Administration, Membership, Region
-from workflow.access import Scope
-
-Role = Membership.Role
+from tenancy.access import Scope
+from tenancy.models import Administration, Region
+from tenancy.permissions import Action
 
 
 class DirectorySearchForm(AccessibleForm):
@@ -54,7 +53,7 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
     """Letters sent to and received from other administrations, with their acknowledgements."""
     scope = _scope(request, code)
     administration = scope.administration
-    may_send = bool(scope.roles & services.SEND_ROLES)
+    may_send = scope.may(Action.SEND)
     form = LetterForm(
         request.POST or None,
         request.FILES or None,
@@ -120,6 +119,6 @@ def directory(request: HttpRequest, code: str) -> HttpResponse:
             "section": "directory",
             "search": search,
             "entries": entries,
-            "may_send": bool(scope.roles & services.SEND_ROLES),
+            "scope": scope,
         },
     )

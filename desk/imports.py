@@ -12,10 +12,9 @@ from core.uploads import upload_accepted, upload_refused
 from desk.forms import RegisterImportForm
 from registry.imports import register_import_confirmed, register_import_request
 from registry.models import RegisterImport
-from tenancy.models import Membership, User
+from tenancy.models import User
+from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
-
-IMPORT_ROLES = [Membership.Role.ADMIN]
 
 
 @login_required
@@ -24,7 +23,7 @@ def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
     """The upload of a former register. The upload script (static/wasl/wasl.js) sends it and
     is answered in JSON (core.uploads); a browser without it gets a redirect or the page."""
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, IMPORT_ROLES)
+    administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     form = RegisterImportForm(request.POST or None, request.FILES or None)
     recent = RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:10]
     context = {"administration": administration, "section": "register", "form": form, "recent": recent}
@@ -48,7 +47,7 @@ def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def register_import_status(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, IMPORT_ROLES)
+    administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     job = get_object_or_404(RegisterImport, pk=pk, administration=administration)
     return render(
         request,
@@ -62,7 +61,7 @@ def register_import_status(request: HttpRequest, code: str, pk: int) -> HttpResp
 def register_import_confirm(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     """Import for real what a dry run checked without a rejected row."""
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, IMPORT_ROLES)
+    administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     checked = get_object_or_404(
         RegisterImport, pk=pk, administration=administration, status=RegisterImport.Status.CHECKED
     )

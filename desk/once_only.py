@@ -23,12 +23,10 @@ from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
-from tenancy.models import Membership
-from workflow.access import Scope
+from tenancy.access import Scope
+from tenancy.permissions import Action
 from workflow.models import Case
-from workflow.selectors import case_for_staff
-
-Role = Membership.Role
+from workflow.selectors import case_for
 
 
 class ProvidedForm(AccessibleForm):
@@ -91,7 +89,7 @@ def _scope(request: HttpRequest, code: str) -> Scope:
 @require_POST
 def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
-    case = case_for_staff(scope, pk)
+    case = case_for(scope, pk)
     try:
         position = int(request.POST.get("document", ""))
     except ValueError:
@@ -121,9 +119,9 @@ def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 def held_copy(request: HttpRequest, code: str, pk: int, request_id: str) -> HttpResponse:
     """The copy the holder delivered, for staff who may see the case (each opening is logged)."""
     scope = _scope(request, code)
-    case = case_for_staff(scope, pk)
-    asked = DocumentRequest.objects.filter(pk=request_id, case=case).select_related("case__correspondence").first()
-    if asked is None:
+    case = case_for(scope, pk)
+    asked = selectors.document_request_for(scope, request_id)
+    if asked.case_id != case.pk:
         raise NotFound
     pdf = once_only.delivered_copy_read(scope=scope, request=asked)
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -139,8 +137,8 @@ def documents(request: HttpRequest, code: str) -> HttpResponse:
     it holds; and the requests this administration sent."""
     scope = _scope(request, code)
     administration = scope.administration
-    may_answer = bool(scope.roles & once_only.HOLDER_ROLES)
-    may_declare = Role.ADMIN in scope.roles
+    may_answer = scope.may(Action.ANSWER_DOCUMENT_REQUESTS)
+    may_declare = scope.may(Action.DECLARE_DOCUMENTS)
     kinds = list(ProvidedDocument.objects.filter(administration=administration).order_by("code"))
     provided_form = ProvidedForm(prefix="provided")
     held_form = HeldForm(prefix="held", kinds=kinds)
@@ -227,8 +225,8 @@ def _answer(request: HttpRequest, scope: Scope, action: str) -> HttpResponse:
                 )
                 messages.success(request, _("Refused; the requester sees the reason."))
         else:
-            asked = DocumentRequest.objects.filter(pk=request_id, provider=scope.administration).first()
-            if asked is None:
+            asked = selectors.document_request_for(scope, request_id)
+            if asked.provider_id != scope.administration.pk:
                 raise NotFound
             form = AnswerForm(
                 request.POST, request.FILES, prefix=f"r{asked.pk.hex[:8]}", held=selectors.held_for(asked)

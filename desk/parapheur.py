@@ -37,11 +37,11 @@ from parapheur import certificates, selectors, services
 from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
 from parapheur.services import StepSpec
 from registry.downloads import file_response
-from tenancy.models import Membership, User
-from workflow.access import Scope
+from tenancy.access import Scope
+from tenancy.models import User
+from tenancy.permissions import Action
 from workflow.calendar import local_date
 
-Role = Membership.Role
 ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
@@ -49,21 +49,12 @@ def _scope(request: HttpRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
-def _may_read_all(scope: Scope) -> bool:
-    return bool(scope.roles & {Role.ADMIN, Role.AUDITOR})
-
-
 def _people(scope: Scope) -> list[User]:
-    ids = (
-        Membership.objects.filter(administration=scope.administration, is_active=True, user__is_active=True)
-        .exclude(role=Role.AUDITOR)
-        .values_list("user_id", flat=True)
-    )
-    return list(User.objects.filter(pk__in=ids).order_by("full_name"))
+    return selectors.circuit_people(scope.administration)
 
 
 def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
-    return {"administration": scope.administration, "section": "parapheur", **extra}
+    return {"administration": scope.administration, "section": "parapheur", "scope": scope, **extra}
 
 
 @login_required
@@ -81,7 +72,6 @@ def home(request: HttpRequest, code: str) -> HttpResponse:
             batch_form=BatchSignForm(),
             folders=selectors.my_folders(scope.user, scope.administration)[:50],
             certificate=certificates.current_certificate(scope.user, scope.administration),
-            can_manage=scope.can_manage_catalogue,
         ),
     )
 
@@ -90,7 +80,7 @@ def home(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def folder_new(request: HttpRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
-    if not scope.roles - {Role.AUDITOR}:
+    if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
     circuits = list(Circuit.objects.filter(administration=scope.administration, is_active=True).order_by("code"))
     own = [s for s in scope.services if s.pk in scope.own_services]
@@ -147,7 +137,7 @@ def _submit(scope: Scope, form: FolderForm) -> Folder | None:
 
 
 def _folder(scope: Scope, pk: int) -> Folder:
-    return selectors.folder_for(scope.user, scope.administration, pk, may_read_all=_may_read_all(scope))
+    return selectors.folder_for(scope, pk)
 
 
 @login_required
@@ -340,7 +330,7 @@ def _batch_json(scope: Scope, form: BatchSignForm, ids: list[int]) -> JsonRespon
 @require_http_methods(["GET", "POST"])
 def certificate(request: HttpRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
-    if not scope.roles - {Role.AUDITOR}:
+    if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
     action = request.POST.get("action", "")
     enrol = EnrolForm(request.POST if action == "enrol" else None, prefix="enrol")
@@ -395,7 +385,7 @@ def certificate(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delegations(request: HttpRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
-    if not scope.roles - {Role.AUDITOR}:
+    if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
     people = [p for p in _people(scope) if p.pk != scope.user.pk]
     form = DelegationForm(request.POST or None, people=people)
@@ -445,7 +435,7 @@ def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 def circuits(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
     """The administration's circuit templates (its admins edit them)."""
     scope = _scope(request, code)
-    if not scope.can_manage_catalogue:
+    if not scope.may(Action.MANAGE_CATALOGUE):
         raise NotFound
     circuit = get_object_or_404(Circuit, pk=pk, administration=scope.administration) if pk else None
     initial: dict[str, Any] = {}

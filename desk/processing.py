@@ -39,9 +39,10 @@ from documents import storage
 from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
+from tenancy.access import Scope
+from tenancy.permissions import Action
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import Scope
 from workflow.calendar import local_date
 from workflow.letters import template_prefill
 from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
@@ -61,7 +62,7 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
     administration = scope.administration
     box = request.GET.get("box", "")
     if box not in wf.BOXES:
-        box = "to_assign" if scope.can_route else "in_progress"
+        box = "to_assign" if scope.may(Action.ROUTE) else "in_progress"
     procedures = wf.procedure_choices(administration)
     filters = InboxFilterForm(request.GET or None, services=scope.active_services, procedures=procedures)
     criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
@@ -90,7 +91,7 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("box", None)
-    can_bulk = scope.can_route or scope.supervises is None or bool(scope.supervises)
+    can_bulk = scope.may(Action.ROUTE) or scope.supervises is None or bool(scope.supervises)
     return render(
         request,
         "desk/inbox.html",
@@ -264,7 +265,7 @@ ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion",
 @require_POST
 def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpResponse:
     scope = _scope(request, code)
-    case = wf.case_for_staff(scope, pk)
+    case = wf.case_for(scope, pk)
     if action not in ACTIONS:
         raise NotFound
     url = reverse("desk:correspondence", args=[code, pk])
@@ -342,7 +343,7 @@ def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
-    case = wf.case_for_staff(scope, pk)
+    case = wf.case_for(scope, pk)
     administration = scope.administration
     initial: dict[str, Any] = {}
     chosen = request.GET.get("template")
@@ -436,7 +437,7 @@ def _reply_through_circuit(
 def sealed_document(request: HttpRequest, code: str, pk: int, token: str) -> HttpResponseBase:
     """A sealed letter or attestation of a case, for the staff who may read the case."""
     scope = _scope(request, code)
-    case = wf.case_for_staff(scope, pk)
+    case = wf.case_for(scope, pk)
     document = SealedDocument.objects.filter(token=token, correspondence_id=case.pk).first()
     if document is None or not storage.exists(document.blob_id):
         raise NotFound
@@ -459,9 +460,9 @@ STATUS_BADGES = {
 def note_new(request: HttpRequest, code: str) -> HttpResponse:
     """An internal note to another service, registered and sealed like any letter."""
     scope = _scope(request, code)
-    if not (scope.can_route or scope.handles is None or scope.handles):
+    if not (scope.may(Action.ROUTE) or scope.handles is None or scope.handles):
         raise NotFound
-    own = None if scope.can_route or scope.handles is None else sorted(scope.handles)
+    own = None if scope.may(Action.ROUTE) or scope.handles is None else sorted(scope.handles)
     form = InternalNoteForm(request.POST or None, administration=scope.administration, own=own)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

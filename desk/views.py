@@ -28,23 +28,20 @@ from core.mail import smtp_configured
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, ServiceNamesForm, StaffGrantForm
 from desk.processing import case_context
+from desk.tabs import desk_scope
 from registry import selectors
 from registry.checkpoints import checkpoint_make
 from registry.downloads import attachment_response, file_response, receipt_response
 from registry.integrity import anchored_position, register_verify
-from registry.models import Channel, Direction
+from registry.models import Channel, Correspondence, Direction
 from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.models import Administration, Membership, Service, User
-from tenancy.selectors import administration_for_staff, memberships_of, roles_in
+from tenancy.permissions import Action, roles_who
+from tenancy.selectors import administration_for_staff, memberships_of
 from tenancy.services import membership_grant, membership_revoke, service_create, service_rename
-from workflow.access import scope_of
-from workflow.models import Case
+from workflow.selectors import case_of
 from workflow.services import request_register
-
-Role = Membership.Role
-ADMIN_ROLES = [Role.ADMIN]
-LOG_ROLES = [Role.ADMIN, Role.AUDITOR]
 
 
 @login_required
@@ -58,14 +55,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def register(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.READ_ROLES)
+    scope = desk_scope(request, code)
+    administration = scope.administration
     direction = request.GET.get("direction", Direction.INCOMING)
     if direction not in Direction.values:
         direction = Direction.INCOMING
     filters = RegisterFilterForm(request.GET or None)
     criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
-    entries = selectors.register_entries(user, administration, direction=direction, **criteria)
+    entries = selectors.register_entries(scope, direction=direction, **criteria)
     entries = entries.select_related("case__service")  # the service each letter is with
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -81,8 +78,7 @@ def register(request: HttpRequest, code: str) -> HttpResponse:
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
-            "can_register": selectors.can_register(user, administration),
-            "is_admin": Role.ADMIN in roles_in(user, administration),
+            "scope": scope,
         },
     )
 
@@ -91,7 +87,7 @@ def register(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def counter_new(request: HttpRequest, code: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.REGISTER_ROLES)
+    administration = administration_for_staff(user, code, Action.REGISTER)
     form = CounterRegistrationForm(request.POST or None, request.FILES or None, administration=administration)
     if request.method == "POST":
         if form.is_valid():
@@ -142,7 +138,8 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    c = _staff_correspondence(request, code, pk)
+    scope = desk_scope(request, code)
+    c = selectors.correspondence_for(scope, pk)
     context: dict[str, Any] = {
         "administration": c.administration,
         "section": "register",
@@ -152,21 +149,16 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         "log_entries": selectors.log_entries_of(c),
         "follow_ups": list(c.follow_ups.order_by("registered_at")),
     }
-    case = Case.objects.filter(pk=c.pk).select_related("service", "agent", "procedure").first()
+    case = case_of(c)
     if case is not None:
         c.case = case  # (both ways: the page names the service in charge from it)
         context["section"] = "inbox"
-        context.update(case_context(scope_of(request.user, c.administration), case))  # type: ignore[arg-type]
+        context.update(case_context(scope, case))
     return render(request, "desk/correspondence.html", context)
 
 
-def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Any:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.READ_ROLES)
-    c = selectors.correspondence_for_staff(user, pk)
-    if c.administration_id != administration.pk:
-        raise NotFound
-    return c
+def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Correspondence:
+    return selectors.correspondence_for(desk_scope(request, code), pk)
 
 
 @login_required
@@ -212,7 +204,7 @@ def attachment_searchable(request: HttpRequest, code: str, pk: int, position: in
 @require_http_methods(["GET", "POST"])
 def services(request: HttpRequest, code: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     form = ServiceForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -243,7 +235,7 @@ def services(request: HttpRequest, code: str) -> HttpResponse:
 def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     """Rename a service: its names in Arabic, French and Amazigh, and its location."""
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     service = get_object_or_404(Service, pk=pk, administration=administration)
     initial = {name: getattr(service, name) for name in ("name_ar", "name_fr", "name_zgh", "location")}
     form = ServiceNamesForm(request.POST or None, initial=initial)
@@ -272,7 +264,7 @@ def _invite(request: HttpRequest, user: User, administration: Administration) ->
 @require_http_methods(["GET", "POST"])
 def staff(request: HttpRequest, code: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     form = StaffGrantForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -320,9 +312,9 @@ def _staff_context(administration: Any, form: StaffGrantForm) -> dict[str, Any]:
 @require_POST
 def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     membership = get_object_or_404(Membership, pk=membership_id, administration=administration, is_active=True)
-    if membership.user_id == user.pk and membership.role == Role.ADMIN:
+    if membership.user_id == user.pk and membership.role in roles_who(Action.ADMINISTER_STAFF):
         messages.error(request, _("You cannot remove your own administrator role."))
     else:
         membership_revoke(actor=user, membership=membership)
@@ -335,7 +327,7 @@ def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpRes
 def register_log(request: HttpRequest, code: str) -> HttpResponse:
     """The register log and its sealed checkpoints; verify the chain or seal a checkpoint now."""
     user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, LOG_ROLES)
+    administration = administration_for_staff(user, code, Action.READ_REGISTER_LOG)
     result = None
     if request.method == "POST":
         if request.POST.get("action") == "checkpoint":

@@ -1,13 +1,12 @@
-"""Reads about administrations, services and staff, and the one place roles are checked."""
+"""Reads about administrations, services and staff."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
 from core.errors import NotFound
 from tenancy.models import Administration, Membership, User
+from tenancy.permissions import Action, roles_who
 
 
 def mask_identifier(value: str) -> str:
@@ -46,11 +45,12 @@ def roles_in(user: User, administration: Administration) -> set[str]:
     )
 
 
-def administration_for_staff(user: User, code: str, roles: Iterable[str] | None = None) -> Administration:
-    """An administration where ``user`` holds one of ``roles`` (any role when None), else NotFound."""
+def administration_for_staff(user: User, code: str, action: Action | None = None) -> Administration:
+    """An administration where ``user`` holds a role that may do ``action`` (any role when
+    None), in one query; NotFound otherwise."""
     memberships = memberships_of(user).filter(administration__code=code)
-    if roles is not None:
-        memberships = memberships.filter(role__in=list(roles))
+    if action is not None:
+        memberships = memberships.filter(role__in=roles_who(action))
     membership = memberships.first()
     if membership is None:
         raise NotFound
