@@ -13,12 +13,14 @@ from api.auth import bearer
 from api.errors import responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import NO_NUL, Code, FormLong, FormShort, QueryCode, QueryWords
+from core.errors import NotFound
 from documents.intake import check_files
 from exchange import selectors, services
 from exchange.models import Envelope
 from exchange.selectors import DirectoryEntry
 from registry.idempotency import Idempotency
 from tenancy.access import readable_scope, scope_for_staff
+from tenancy.permissions import Action
 
 router = Router(tags=["exchange"])
 
@@ -98,6 +100,8 @@ def exchange_send(
     With an ``Idempotency-Key``, a retry of a letter already registered gets the same 201 and
     body (``Idempotent-Replayed: true``) and registers nothing."""
     scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
+    if not scope.may(Action.SEND):  # before the files are read: an auditor gets a 404
+        raise NotFound
     files = check_files(request.FILES.getlist("documents"))  # type: ignore[arg-type]
 
     def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:

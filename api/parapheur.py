@@ -16,7 +16,18 @@ from api import errors
 from api.auth import bearer
 from api.errors import pdf_responses, responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
-from api.params import NO_NUL, Code, FormCode, FormLong, FormShort, Id, LongText, ShortText
+from api.params import (
+    NO_NUL,
+    Code,
+    FormCode,
+    FormLong,
+    FormShort,
+    Id,
+    LongText,
+    ShortText,
+    body_after_access,
+    json_body_schema,
+)
 from core.clock import now
 from core.errors import NotFound
 from documents import storage
@@ -27,6 +38,7 @@ from parapheur.services import StepSpec
 from registry.idempotency import Idempotency
 from tenancy.access import Scope, readable_scope
 from tenancy.models import User
+from tenancy.permissions import Action
 from workflow.calendar import local_date
 
 router = Router(tags=["parapheur"])
@@ -190,6 +202,8 @@ def folder_create(
     With an ``Idempotency-Key``, a retry of a folder already started gets the same 201 and body
     (``Idempotent-Replayed: true``) and starts nothing."""
     scope = _scope(request, code)
+    if not scope.may(Action.ACT_IN_CIRCUIT):  # before the files are read: an auditor gets a 404
+        raise NotFound
     uploads = request.FILES.getlist("document")
     if len(uploads) != 1:
         raise errors.ApiError(400, "no_document", _("Send the document to sign."), field="document")
@@ -280,12 +294,14 @@ def folder_detail(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, 
     "/administrations/{code}/folders/{folder_id}/act",
     response=responses({200: FolderOut}, 400, 401, 403, 404, 409, 422),
     auth=bearer,
+    openapi_extra=json_body_schema(ActIn),
 )
-def folder_act(request: HttpRequest, code: Code, folder_id: Id, payload: ActIn) -> dict[str, Any]:
+def folder_act(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, Any]:
     """Act at one's step: ``approve`` and ``sign`` need the ``fingerprint`` of the document
     seen (and ``sign`` the ``passphrase``); ``reject`` and ``return`` (``to_position``) a reason
     in ``text``; ``opinion`` and ``comment`` (``page``) their ``text``."""
     scope, folder = _readable(request, code, folder_id)
+    payload = body_after_access(request, ActIn)  # once the folder is known readable: else a 404
     user = scope.user
     action = payload.action
     if action == "approve":
