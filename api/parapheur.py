@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
@@ -37,6 +37,7 @@ from parapheur.models import Circuit, Folder, FolderStep
 from parapheur.services import StepSpec
 from registry.idempotency import Idempotency
 from tenancy.access import Scope, readable_scope
+from tenancy.http import ApiRequest
 from tenancy.models import User
 from tenancy.permissions import Action
 from workflow.calendar import local_date
@@ -105,8 +106,8 @@ class ActIn(Schema):
     y_mm: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
-    return readable_scope(request.auth, code)  # type: ignore[attr-defined]
+def _scope(request: ApiRequest, code: str) -> Scope:
+    return readable_scope(request.auth, code)
 
 
 def _folder_out(folder: Folder) -> dict[str, Any]:
@@ -185,7 +186,7 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
     openapi_extra=idempotent_schema(201),
 )
 def folder_create(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     title: FormShort = "",
     circuit: FormCode = "",
@@ -259,7 +260,7 @@ def folder_create(
 
 
 @router.get("/administrations/{code}/pending", response=responses({200: list[PendingOut]}, 401, 404, 422), auth=bearer)
-def pending(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
+def pending(request: ApiRequest, code: Code) -> list[dict[str, Any]]:
     """The steps waiting for me (named, by role, or by delegation), oldest first."""
     scope = _scope(request, code)
     steps: list[FolderStep] = list(selectors.pending_steps(scope.user, scope.administration, local_date(now()))[:500])
@@ -276,7 +277,7 @@ def pending(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
     ]
 
 
-def _readable(request: HttpRequest, code: str, folder_id: int) -> tuple[Scope, Folder]:
+def _readable(request: ApiRequest, code: str, folder_id: int) -> tuple[Scope, Folder]:
     scope = _scope(request, code)
     return scope, selectors.folder_for(scope, folder_id)
 
@@ -284,7 +285,7 @@ def _readable(request: HttpRequest, code: str, folder_id: int) -> tuple[Scope, F
 @router.get(
     "/administrations/{code}/folders/{folder_id}", response=responses({200: FolderOut}, 401, 404, 422), auth=bearer
 )
-def folder_detail(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, Any]:
+def folder_detail(request: ApiRequest, code: Code, folder_id: Id) -> dict[str, Any]:
     """A folder: where it is, its steps and its whole history with the document's fingerprints."""
     folder = _readable(request, code, folder_id)[1]
     return _folder_out(folder)
@@ -296,7 +297,7 @@ def folder_detail(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, 
     auth=bearer,
     openapi_extra=json_body_schema(ActIn),
 )
-def folder_act(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, Any]:
+def folder_act(request: ApiRequest, code: Code, folder_id: Id) -> dict[str, Any]:
     """Act at one's step: ``approve`` and ``sign`` need the ``fingerprint`` of the document
     seen (and ``sign`` the ``passphrase``); ``reject`` and ``return`` (``to_position``) a reason
     in ``text``; ``opinion`` and ``comment`` (``page``) their ``text``."""
@@ -344,7 +345,7 @@ def folder_act(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, Any
     openapi_extra=pdf_responses(),
 )
 def folder_document(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     folder_id: Id,
     version: Annotated[Literal["current", "original"], Query()] = "current",
@@ -361,7 +362,7 @@ def folder_document(
     auth=bearer,
     openapi_extra=pdf_responses(),
 )
-def folder_proof(request: HttpRequest, code: Code, folder_id: Id) -> HttpResponseBase:
+def folder_proof(request: ApiRequest, code: Code, folder_id: Id) -> HttpResponseBase:
     """The sealed proof slip of a completed circuit."""
     folder = _readable(request, code, folder_id)[1]
     if not folder.proof:

@@ -26,6 +26,7 @@ from registry import selectors as registry_selectors
 from registry.downloads import sealed_document_response
 from registry.models import Correspondence
 from tenancy.access import scope_for_staff, scope_of
+from tenancy.http import ApiRequest
 from tenancy.models import Service, User
 from tenancy.permissions import Action
 from tenancy.selectors import administration_by_code
@@ -145,9 +146,9 @@ def _letter_response(case_id: int, reply_id: int) -> HttpResponseBase:
     url_name="deposit_letter",
     openapi_extra=pdf_responses(),
 )
-def deposit_letter(request: HttpRequest, deposit_id: Id, reply_id: Id) -> HttpResponseBase:
+def deposit_letter(request: ApiRequest, deposit_id: Id, reply_id: Id) -> HttpResponseBase:
     """A sealed letter the administration sent about the caller's deposit (PDF)."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     correspondence = registry_selectors.deposit_for_owner(user, deposit_id)
     return _letter_response(correspondence.pk, reply_id)
 
@@ -208,7 +209,7 @@ Box = Literal["to_assign", "in_progress", "due_soon", "overdue", "in_copy", "don
     "/administrations/{code}/cases", response=responses({200: CaseListOut}, 401, 404, 422), auth=bearer, tags=["desk"]
 )
 def case_list(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     box: Box = "in_progress",
     service: QueryCode = "",
@@ -218,7 +219,7 @@ def case_list(
 ) -> dict[str, Any]:
     """An inbox of the processing desk: to_assign, in_progress, due_soon, overdue, in_copy, done.
     ``total`` and ``counts`` stop at 1001 (more than 1000: narrow the filters)."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     scope = scope_for_staff(user, code)
     if not scope.may(Action.READ):
         raise NotFound
@@ -240,8 +241,8 @@ def case_list(
     }
 
 
-def _case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def _case(request: ApiRequest, case_id: int) -> tuple[User, Case]:
+    user = request.auth
     scope = scope_of(user, wf.case_administration(case_id))
     return user, wf.case_for(scope, case_id)
 
@@ -252,7 +253,7 @@ ACTED = responses({200: CaseOut}, 400, 401, 403, 404, 409, 422)
 
 
 @router.get("/cases/{case_id}", response=responses({200: CaseOut}, 401, 404, 422), auth=bearer, tags=["desk"])
-def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
+def case_detail(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     _user, case = _case(request, case_id)
     return _case_out(request, case, local_date(now()), letters=True)
 
@@ -265,7 +266,7 @@ def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     url_name="case_letter",
     openapi_extra=pdf_responses(),
 )
-def case_letter(request: HttpRequest, case_id: Id, reply_id: Id) -> HttpResponseBase:
+def case_letter(request: ApiRequest, case_id: Id, reply_id: Id) -> HttpResponseBase:
     _user, case = _case(request, case_id)
     return _letter_response(case.pk, reply_id)
 
@@ -287,7 +288,7 @@ def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
 
 
 @router.post("/cases/{case_id}/assign", response=ACTED, auth=bearer, tags=["desk"])
-def case_assign(request: HttpRequest, case_id: Id, payload: AssignIn) -> dict[str, Any]:
+def case_assign(request: ApiRequest, case_id: Id, payload: AssignIn) -> dict[str, Any]:
     """Assign (or reassign) to a service, with services in copy."""
     user, case = _case(request, case_id)
     copies = [_service(case, code) for code in payload.copies]
@@ -305,7 +306,7 @@ class ReasonIn(Schema):
 
 
 @router.post("/cases/{case_id}/send-back", response=ACTED, auth=bearer, tags=["desk"])
-def case_send_back(request: HttpRequest, case_id: Id, payload: ReasonIn) -> dict[str, Any]:
+def case_send_back(request: ApiRequest, case_id: Id, payload: ReasonIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_send_back(actor=user, case_id=case.pk, reason=payload.reason)
     return _done(request, case)
@@ -316,7 +317,7 @@ class AgentIn(Schema):
 
 
 @router.post("/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"])
-def case_assign_agent(request: HttpRequest, case_id: Id, payload: AgentIn) -> dict[str, Any]:
+def case_assign_agent(request: ApiRequest, case_id: Id, payload: AgentIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     agent = User.objects.filter(email=payload.agent.strip().lower()).first()
     services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
@@ -324,7 +325,7 @@ def case_assign_agent(request: HttpRequest, case_id: Id, payload: AgentIn) -> di
 
 
 @router.post("/cases/{case_id}/start", response=ACTED, auth=bearer, tags=["desk"])
-def case_start(request: HttpRequest, case_id: Id) -> dict[str, Any]:
+def case_start(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_start(actor=user, case_id=case.pk)
     return _done(request, case)
@@ -337,7 +338,7 @@ class CompletionIn(Schema):
 
 
 @router.post("/cases/{case_id}/request-completion", response=ACTED, auth=bearer, tags=["desk"])
-def case_request_completion(request: HttpRequest, case_id: Id, payload: CompletionIn) -> dict[str, Any]:
+def case_request_completion(request: ApiRequest, case_id: Id, payload: CompletionIn) -> dict[str, Any]:
     """Ask once for missing documents, named as in the catalogue (French or Arabic name, or position)."""
     user, case = _case(request, case_id)
     catalogue = list(case.procedure.documents.all()) if case.procedure else []
@@ -370,7 +371,7 @@ class ReplyIn(Schema):
 
 
 @router.post("/cases/{case_id}/reply", response=ACTED, auth=bearer, tags=["desk"])
-def case_reply(request: HttpRequest, case_id: Id, payload: ReplyIn) -> dict[str, Any]:
+def case_reply(request: ApiRequest, case_id: Id, payload: ReplyIn) -> dict[str, Any]:
     """Answer (or reject): a sealed letter registered in the outgoing register and sent."""
     user, case = _case(request, case_id)
     template = None
@@ -398,7 +399,7 @@ def case_reply(request: HttpRequest, case_id: Id, payload: ReplyIn) -> dict[str,
 
 
 @router.post("/cases/{case_id}/close", response=ACTED, auth=bearer, tags=["desk"])
-def case_close(request: HttpRequest, case_id: Id) -> dict[str, Any]:
+def case_close(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_close(actor=user, case_id=case.pk)
     return _done(request, case)
@@ -409,7 +410,7 @@ class NoteIn(Schema):
 
 
 @router.post("/cases/{case_id}/notes", response=ACTED, auth=bearer, tags=["desk"])
-def case_note(request: HttpRequest, case_id: Id, payload: NoteIn) -> dict[str, Any]:
+def case_note(request: ApiRequest, case_id: Id, payload: NoteIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_comment(actor=user, case_id=case.pk, text=payload.text)
     return _done(request, case)

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +21,7 @@ from desk.forms import procedures_field, services_field
 from desk.tabs import desk_scope
 from starter.selectors import starter_offer, starter_preview
 from starter.services import starter_catalogue_load
+from tenancy.http import SignedInRequest
 from tenancy.models import Administration, Service, User
 from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
@@ -102,13 +103,13 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
         return lines
 
 
-def _admin(request: HttpRequest, code: str) -> tuple[User, Administration]:
-    user: User = request.user  # type: ignore[assignment]
+def _admin(request: SignedInRequest, code: str) -> tuple[User, Administration]:
+    user = request.user
     return user, administration_for_staff(user, code, Action.MANAGE_CATALOGUE)
 
 
 @login_required
-def procedures(request: HttpRequest, code: str) -> HttpResponse:
+def procedures(request: SignedInRequest, code: str) -> HttpResponse:
     scope = desk_scope(request, code)
     administration = scope.administration
     rows = list(
@@ -134,7 +135,7 @@ def procedures(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def starter(request: HttpRequest, code: str) -> HttpResponse:
+def starter(request: SignedInRequest, code: str) -> HttpResponse:
     """The starter catalogue: what it holds and what loading it creates here (GET), loading it (POST)."""
     user, administration = _admin(request, code)
     if request.method == "POST":
@@ -163,7 +164,7 @@ def starter(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def procedure_edit(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+def procedure_edit(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     user, administration = _admin(request, code)
     procedure = get_object_or_404(Procedure, pk=pk, administration=administration) if pk else None
     form = ProcedureForm(request.POST or None, instance=procedure, administration=administration)
@@ -201,7 +202,7 @@ class CalendarDayForm(AccessibleForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def calendar(request: HttpRequest, code: str) -> HttpResponse:
+def calendar(request: SignedInRequest, code: str) -> HttpResponse:
     scope = desk_scope(request, code)
     user, administration = scope.user, scope.administration
     form = CalendarDayForm(request.POST or None)
@@ -247,7 +248,7 @@ def calendar(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def calendar_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def calendar_delete(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user, administration = _admin(request, code)
     entry = get_object_or_404(CalendarDay, pk=pk, administration=administration)
     changes.calendar_day_delete(actor=user, entry=entry)
@@ -282,7 +283,7 @@ class RoutingRuleForm(AccessibleForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def routing(request: HttpRequest, code: str) -> HttpResponse:
+def routing(request: SignedInRequest, code: str) -> HttpResponse:
     user, administration = _admin(request, code)
     form = RoutingRuleForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
@@ -308,7 +309,7 @@ def routing(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def routing_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def routing_delete(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user, administration = _admin(request, code)
     rule = get_object_or_404(RoutingRule, pk=pk, administration=administration)
     changes.routing_rule_delete(actor=user, rule=rule)
@@ -363,7 +364,7 @@ class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def letters(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+def letters(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     user, administration = _admin(request, code)
     template = get_object_or_404(LetterTemplate, pk=pk, administration=administration) if pk else None
     form = LetterTemplateForm(request.POST or None, instance=template, administration=administration)

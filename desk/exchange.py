@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,7 @@ from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import selectors, services
 from tenancy.access import Scope
+from tenancy.http import SignedInRequest
 from tenancy.models import Administration, Region
 from tenancy.permissions import Action
 
@@ -44,12 +45,12 @@ class LetterForm(AccessibleForm):
         )
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
 @login_required
-def exchanges(request: HttpRequest, code: str) -> HttpResponse:
+def exchanges(request: SignedInRequest, code: str) -> HttpResponse:
     """Letters sent to and received from other administrations, with their acknowledgements."""
     scope = _scope(request, code)
     administration = scope.administration
@@ -98,7 +99,7 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def directory(request: HttpRequest, code: str) -> HttpResponse:
+def directory(request: SignedInRequest, code: str) -> HttpResponse:
     """Every administration letters can be sent to: this installation's and its peers', by name
     or code, kind and region."""
     scope = _scope(request, code)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,17 +12,17 @@ from core.uploads import upload_accepted, upload_refused
 from desk.forms import RegisterImportForm
 from registry.imports import register_import_confirmed, register_import_request
 from registry.models import RegisterImport
-from tenancy.models import User
+from tenancy.http import SignedInRequest
 from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
+def register_import_page(request: SignedInRequest, code: str) -> HttpResponse:
     """The upload of a former register. The upload script (static/wasl/wasl.js) sends it and
     is answered in JSON (core.uploads); a browser without it gets a redirect or the page."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     form = RegisterImportForm(request.POST or None, request.FILES or None)
     recent = RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:10]
@@ -45,8 +45,8 @@ def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def register_import_status(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def register_import_status(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
+    user = request.user
     administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     job = get_object_or_404(RegisterImport, pk=pk, administration=administration)
     return render(
@@ -58,9 +58,9 @@ def register_import_status(request: HttpRequest, code: str, pk: int) -> HttpResp
 
 @login_required
 @require_POST
-def register_import_confirm(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def register_import_confirm(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     """Import for real what a dry run checked without a rejected row."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     checked = get_object_or_404(
         RegisterImport, pk=pk, administration=administration, status=RegisterImport.Status.CHECKED

@@ -32,6 +32,7 @@ from registry import selectors
 from registry.models import Channel, SenderKind
 from registry.receipts import receipt_issue_registered
 from registry.services import Party, Registration, RegistrationRefused
+from tenancy.http import SignedInRequest
 from tenancy.models import Administration, User
 from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
@@ -71,8 +72,8 @@ def _register(user: User, administration: Administration, data: dict[str, Any]) 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def counter_batch(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def counter_batch(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
     administration = administration_for_staff(user, code, Action.REGISTER)
     if request.method == "POST" and wants_json(request):
         return _one_letter(request, user, administration)
@@ -128,7 +129,7 @@ def _one_letter(request: HttpRequest, user: User, administration: Administration
 
 
 @login_required
-def counter_batch_done(request: HttpRequest, code: str) -> HttpResponse:
+def counter_batch_done(request: SignedInRequest, code: str) -> HttpResponse:
     """The letters of a batch, their numbers, and how far the recognition of their scans has come."""
     scope = desk_scope(request, code)
     administration = scope.administration

@@ -24,6 +24,7 @@ from documents.forms import CheckedFilesField
 from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
 from tenancy.access import Scope
+from tenancy.http import SignedInRequest
 from tenancy.permissions import Action
 from workflow.models import Case
 from workflow.selectors import case_for
@@ -81,13 +82,13 @@ def held_items(case: Case, *, may_ask: bool) -> dict[str, Any]:
     return {"held_documents": items, "may_ask_held": bool(items) and may_ask}
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
 @login_required
 @require_POST
-def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def held_ask(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
     case = case_for(scope, pk)
     try:
@@ -116,7 +117,7 @@ def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def held_copy(request: HttpRequest, code: str, pk: int, request_id: str) -> HttpResponse:
+def held_copy(request: SignedInRequest, code: str, pk: int, request_id: str) -> HttpResponse:
     """The copy the holder delivered, for staff who may see the case (each opening is logged)."""
     scope = _scope(request, code)
     case = case_for(scope, pk)
@@ -132,7 +133,7 @@ def held_copy(request: HttpRequest, code: str, pk: int, request_id: str) -> Http
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def documents(request: HttpRequest, code: str) -> HttpResponse:
+def documents(request: SignedInRequest, code: str) -> HttpResponse:
     """The holder's page: requests from other administrations to answer, what it delivers, what
     it holds; and the requests this administration sent."""
     scope = _scope(request, code)

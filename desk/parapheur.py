@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,6 +38,7 @@ from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
 from parapheur.services import StepSpec
 from registry.downloads import file_response
 from tenancy.access import Scope
+from tenancy.http import SignedInRequest
 from tenancy.models import User
 from tenancy.permissions import Action
 from workflow.calendar import local_date
@@ -45,7 +46,7 @@ from workflow.calendar import local_date
 ACTS = ("approve", "sign", "reject", "return", "opinion", "comment", "withdraw")
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
@@ -58,7 +59,7 @@ def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
 
 
 @login_required
-def home(request: HttpRequest, code: str) -> HttpResponse:
+def home(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     today = local_date(now())
     pending = list(selectors.pending_steps(scope.user, scope.administration, today)[:200])
@@ -78,7 +79,7 @@ def home(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def folder_new(request: HttpRequest, code: str) -> HttpResponse:
+def folder_new(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
@@ -141,7 +142,7 @@ def _folder(scope: Scope, pk: int) -> Folder:
 
 
 @login_required
-def folder(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def folder(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
     found = _folder(scope, pk)
     today = local_date(now())
@@ -175,7 +176,7 @@ def folder(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpResponse:
+def folder_act(request: SignedInRequest, code: str, pk: int, act: str) -> HttpResponse:
     scope = _scope(request, code)
     found = _folder(scope, pk)
     if act not in ACTS:
@@ -247,7 +248,7 @@ def folder_act(request: HttpRequest, code: str, pk: int, act: str) -> HttpRespon
 
 
 @login_required
-def folder_file(request: HttpRequest, code: str, pk: int, which: str) -> HttpResponseBase:
+def folder_file(request: SignedInRequest, code: str, pk: int, which: str) -> HttpResponseBase:
     scope = _scope(request, code)
     found = _folder(scope, pk)
     if which == "document":
@@ -265,7 +266,7 @@ def folder_file(request: HttpRequest, code: str, pk: int, which: str) -> HttpRes
 
 
 @login_required
-def folder_annex(request: HttpRequest, code: str, pk: int, annex_id: int) -> HttpResponseBase:
+def folder_annex(request: SignedInRequest, code: str, pk: int, annex_id: int) -> HttpResponseBase:
     """An annex of a folder, with the type it was checked to have when it was sent (a scan may
     be an image), as a download."""
     scope = _scope(request, code)
@@ -277,7 +278,7 @@ def folder_annex(request: HttpRequest, code: str, pk: int, annex_id: int) -> Htt
 
 @login_required
 @require_POST
-def batch_sign(request: HttpRequest, code: str) -> HttpResponse:
+def batch_sign(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     form = BatchSignForm(request.POST)
     ids = [int(v) for v in request.POST.getlist("folders") if v.isdigit()][:200]
@@ -328,7 +329,7 @@ def _batch_json(scope: Scope, form: BatchSignForm, ids: list[int]) -> JsonRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def certificate(request: HttpRequest, code: str) -> HttpResponse:
+def certificate(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
@@ -383,7 +384,7 @@ def certificate(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delegations(request: HttpRequest, code: str) -> HttpResponse:
+def delegations(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
@@ -421,7 +422,7 @@ def delegations(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def delegation_end(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
     if not Delegation.objects.filter(pk=pk, administration=scope.administration, delegator=scope.user).exists():
         raise NotFound
@@ -432,7 +433,7 @@ def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def circuits(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+def circuits(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     """The administration's circuit templates (its admins edit them)."""
     scope = _scope(request, code)
     if not scope.may(Action.MANAGE_CATALOGUE):

@@ -40,6 +40,7 @@ from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
 from tenancy.access import Scope
+from tenancy.http import SignedInRequest
 from tenancy.permissions import Action
 from workflow import selectors as wf
 from workflow import services
@@ -49,7 +50,7 @@ from workflow.models import RUNNING_STATUSES, Case, LetterTemplate, Status
 from workflow.services import ActionRefused, LetterText
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
@@ -57,7 +58,7 @@ PAGE_SIZE = 50  # inbox rows per page
 
 
 @login_required
-def inbox(request: HttpRequest, code: str) -> HttpResponse:
+def inbox(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     administration = scope.administration
     box = request.GET.get("box", "")
@@ -193,7 +194,7 @@ def _box_labels(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 @login_required
 @require_POST
-def bulk_assign(request: HttpRequest, code: str) -> HttpResponse:
+def bulk_assign(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     form = BulkAssignForm(request.POST, services=scope.active_services)
     back = reverse("desk:inbox", args=[code]) + "?" + request.POST.get("back", "")
@@ -263,7 +264,7 @@ ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion",
 
 @login_required
 @require_POST
-def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpResponse:
+def case_action(request: SignedInRequest, code: str, pk: int, action: str) -> HttpResponse:
     scope = _scope(request, code)
     case = wf.case_for(scope, pk)
     if action not in ACTIONS:
@@ -341,7 +342,7 @@ def case_action(request: HttpRequest, code: str, pk: int, action: str) -> HttpRe
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def reply(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
     case = wf.case_for(scope, pk)
     administration = scope.administration
@@ -434,7 +435,7 @@ def _reply_through_circuit(
 
 
 @login_required
-def sealed_document(request: HttpRequest, code: str, pk: int, token: str) -> HttpResponseBase:
+def sealed_document(request: SignedInRequest, code: str, pk: int, token: str) -> HttpResponseBase:
     """A sealed letter or attestation of a case, for the staff who may read the case."""
     scope = _scope(request, code)
     case = wf.case_for(scope, pk)
@@ -457,7 +458,7 @@ STATUS_BADGES = {
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_new(request: HttpRequest, code: str) -> HttpResponse:
+def note_new(request: SignedInRequest, code: str) -> HttpResponse:
     """An internal note to another service, registered and sealed like any letter."""
     scope = _scope(request, code)
     if not (scope.may(Action.ROUTE) or scope.handles is None or scope.handles):

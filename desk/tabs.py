@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from django.http import HttpRequest
 
 from tenancy.access import Scope, readable_scope
-from tenancy.models import Administration, User
+from tenancy.http import SignedInRequest
+from tenancy.models import Administration
 from tenancy.permissions import permissions_of
 from tenancy.selectors import roles_in
 
@@ -22,10 +23,10 @@ def remember_roles(request: HttpRequest, administration: Administration, roles: 
     setattr(request, _ATTRIBUTE, (administration.pk, frozenset(roles)))
 
 
-def desk_scope(request: HttpRequest, code: str) -> Scope:
+def desk_scope(request: SignedInRequest, code: str) -> Scope:
     """The signed-in person's scope in administration ``code`` (NotFound when they cannot read
     it), its roles kept for the tabs."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     scope = readable_scope(user, code)
     remember_roles(request, scope.administration, scope.roles)
     return scope

@@ -36,6 +36,7 @@ from registry.integrity import anchored_position, register_verify
 from registry.models import Channel, Correspondence, Direction
 from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused, correspondence_register
+from tenancy.http import SignedInRequest
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.permissions import Action, roles_who
 from tenancy.selectors import administration_for_staff, memberships_of
@@ -45,8 +46,8 @@ from workflow.services import request_register
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def home(request: SignedInRequest) -> HttpResponse:
+    user = request.user
     administrations = {m.administration.code: m.administration for m in memberships_of(user)}
     if len(administrations) == 1:
         return redirect("desk:inbox", code=next(iter(administrations)))
@@ -54,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def register(request: HttpRequest, code: str) -> HttpResponse:
+def register(request: SignedInRequest, code: str) -> HttpResponse:
     scope = desk_scope(request, code)
     administration = scope.administration
     direction = request.GET.get("direction", Direction.INCOMING)
@@ -85,8 +86,8 @@ def register(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def counter_new(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def counter_new(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
     administration = administration_for_staff(user, code, Action.REGISTER)
     form = CounterRegistrationForm(request.POST or None, request.FILES or None, administration=administration)
     if request.method == "POST":
@@ -137,7 +138,7 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def correspondence(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = desk_scope(request, code)
     c = selectors.correspondence_for(scope, pk)
     context: dict[str, Any] = {
@@ -157,17 +158,17 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     return render(request, "desk/correspondence.html", context)
 
 
-def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Correspondence:
+def _staff_correspondence(request: SignedInRequest, code: str, pk: int) -> Correspondence:
     return selectors.correspondence_for(desk_scope(request, code), pk)
 
 
 @login_required
-def correspondence_receipt(request: HttpRequest, code: str, pk: int) -> HttpResponseBase:
+def correspondence_receipt(request: SignedInRequest, code: str, pk: int) -> HttpResponseBase:
     return receipt_response(_staff_correspondence(request, code, pk))
 
 
 @login_required
-def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
+def attachment(request: SignedInRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     c = _staff_correspondence(request, code, pk)
     item = get_object_or_404(c.attachments.select_related("blob"), position=position)
     _downloaded(request, c, item)
@@ -188,7 +189,7 @@ def _downloaded(request: HttpRequest, c: Any, item: Any, **data: str) -> None:
 
 
 @login_required
-def attachment_searchable(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
+def attachment_searchable(request: SignedInRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     """The searchable copy of a scanned attachment (the scan with its recognised text)."""
     c = _staff_correspondence(request, code, pk)
     item = get_object_or_404(c.attachments.select_related("blob__text_layer__searchable"), position=position)
@@ -202,8 +203,8 @@ def attachment_searchable(request: HttpRequest, code: str, pk: int, position: in
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def services(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def services(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
     administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     form = ServiceForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
@@ -232,9 +233,9 @@ def services(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def service_edit(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     """Rename a service: its names in Arabic, French and Amazigh, and its location."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     service = get_object_or_404(Service, pk=pk, administration=administration)
     initial = {name: getattr(service, name) for name in ("name_ar", "name_fr", "name_zgh", "location")}
@@ -262,8 +263,8 @@ def _invite(request: HttpRequest, user: User, administration: Administration) ->
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def staff(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
     administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     form = StaffGrantForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
@@ -310,8 +311,8 @@ def _staff_context(administration: Any, form: StaffGrantForm) -> dict[str, Any]:
 
 @login_required
 @require_POST
-def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def staff_revoke(request: SignedInRequest, code: str, membership_id: int) -> HttpResponse:
+    user = request.user
     administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     membership = get_object_or_404(Membership, pk=membership_id, administration=administration, is_active=True)
     if membership.user_id == user.pk and membership.role in roles_who(Action.ADMINISTER_STAFF):
@@ -324,9 +325,9 @@ def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def register_log(request: HttpRequest, code: str) -> HttpResponse:
+def register_log(request: SignedInRequest, code: str) -> HttpResponse:
     """The register log and its sealed checkpoints; verify the chain or seal a checkpoint now."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     administration = administration_for_staff(user, code, Action.READ_REGISTER_LOG)
     result = None
     if request.method == "POST":
