@@ -33,13 +33,13 @@ from core.errors import NotFound
 from documents import storage
 from documents.intake import check_files
 from parapheur import selectors, services
-from parapheur.models import Circuit, Folder, FolderStep
+from parapheur.models import Folder, FolderStep
 from parapheur.services import StepSpec
 from registry.idempotency import Idempotency
 from tenancy.access import Scope, readable_scope
 from tenancy.http import ApiRequest
-from tenancy.models import User
 from tenancy.permissions import Action
+from tenancy.selectors import user_ids_by_email
 from workflow.calendar import local_date
 
 router = Router(tags=["parapheur"])
@@ -163,7 +163,7 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
         items = json.loads(raw)
         assert isinstance(items, list)
         emails = {email.lower() for item in items for email in item.get("people", [])}
-        users = {u.email.lower(): u.pk for u in User.objects.filter(email__in=emails)}
+        users = user_ids_by_email(emails)
         return [
             StepSpec(
                 kind=str(item["kind"]),
@@ -214,7 +214,7 @@ def folder_create(
     extra = check_files(request.FILES.getlist("annexes"))  # type: ignore[arg-type]
     chosen = None
     if circuit.strip():
-        chosen = Circuit.objects.filter(administration=scope.administration, code=circuit.strip().upper()).first()
+        chosen = selectors.circuit_by_code(scope.administration, circuit)
         if chosen is None:
             raise errors.ApiError(400, "bad_circuit", _("This circuit is not offered here."), field="circuit")
     elif not steps.strip():

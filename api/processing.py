@@ -29,11 +29,11 @@ from tenancy.access import scope_for_staff, scope_of
 from tenancy.http import ApiRequest
 from tenancy.models import Service, User
 from tenancy.permissions import Action
-from tenancy.selectors import administration_by_code
+from tenancy.selectors import administration_by_code, service_by_code, user_by_email
 from workflow import selectors as wf
 from workflow import services
 from workflow.calendar import local_date
-from workflow.models import Case, LetterTemplate, Reply
+from workflow.models import Case, Reply
 
 router = Router()
 
@@ -278,7 +278,7 @@ class AssignIn(Schema):
 
 
 def _service(case: Case, code: str) -> Service | None:
-    return Service.objects.filter(administration_id=case.administration_id, code=code.strip().upper()).first()
+    return service_by_code(case.administration_id, code)
 
 
 def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
@@ -319,7 +319,7 @@ class AgentIn(Schema):
 @router.post("/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"])
 def case_assign_agent(request: ApiRequest, case_id: Id, payload: AgentIn) -> dict[str, Any]:
     user, case = _case(request, case_id)
-    agent = User.objects.filter(email=payload.agent.strip().lower()).first()
+    agent = user_by_email(payload.agent)
     services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
     return _done(request, case)
 
@@ -376,9 +376,7 @@ def case_reply(request: ApiRequest, case_id: Id, payload: ReplyIn) -> dict[str, 
     user, case = _case(request, case_id)
     template = None
     if payload.template:
-        template = LetterTemplate.objects.filter(
-            administration_id=case.administration_id, code=payload.template.strip().upper(), is_active=True
-        ).first()
+        template = wf.letter_template_by_code(case.administration_id, payload.template)
         if template is None:
             raise services.ActionRefused(
                 "unknown_template", _("Choose a letter template of this administration."), field="template"

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,11 +24,12 @@ from starter.services import starter_catalogue_load
 from tenancy.http import SignedInRequest
 from tenancy.models import Administration, Service, User
 from tenancy.permissions import Action
-from tenancy.selectors import administration_for_staff
+from tenancy.selectors import administration_for_staff, administration_with_code
 from workflow import catalogue as changes
+from workflow import selectors as wf
 from workflow.calendar import local_date, national_holidays
 from workflow.letters import TemplateTextError, check_template_text, template_variables
-from workflow.models import CalendarDay, LetterTemplate, Procedure, RoutingRule
+from workflow.models import LetterTemplate, Procedure
 from workflow.services import calendar_for
 
 
@@ -68,8 +69,7 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
 
     def clean_code(self) -> str:
         code = str(self.cleaned_data["code"]).strip().upper()
-        clash = Procedure.objects.filter(administration=self.administration, code=code).exclude(pk=self.instance.pk)
-        if clash.exists():
+        if wf.procedure_code_taken(self.administration, code, other_than=self.instance.pk):
             raise ValidationError(_("A procedure already has this code."))
         return code
 
@@ -94,7 +94,7 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
             holder = parts[2] if len(parts) > 2 else ""
             holder_name = ""
             if holder:
-                found = Administration.objects.filter(code=holder.upper()).first()
+                found = administration_with_code(holder)
                 holder_name = found.name_fr if found else holder
             kind = parts[3].upper()[:40] if len(parts) > 3 and holder else ""
             lines.append(
@@ -112,12 +112,7 @@ def _admin(request: SignedInRequest, code: str) -> tuple[User, Administration]:
 def procedures(request: SignedInRequest, code: str) -> HttpResponse:
     scope = desk_scope(request, code)
     administration = scope.administration
-    rows = list(
-        Procedure.objects.filter(administration=administration)
-        .select_related("service")
-        .prefetch_related("documents")
-        .order_by("code")
-    )
+    rows = list(wf.catalogue(administration, only_open=False))
     # An empty catalogue of a commune: its admins are offered the starter catalogue.
     offer = starter_offer(administration) if scope.may(Action.MANAGE_CATALOGUE) and not rows else None
     return render(
@@ -166,7 +161,7 @@ def starter(request: SignedInRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def procedure_edit(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     user, administration = _admin(request, code)
-    procedure = get_object_or_404(Procedure, pk=pk, administration=administration) if pk else None
+    procedure = wf.procedure_for(administration, pk) if pk else None
     form = ProcedureForm(request.POST or None, instance=procedure, administration=administration)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in changes.PROCEDURE_FIELDS}
@@ -239,7 +234,7 @@ def calendar(request: SignedInRequest, code: str) -> HttpResponse:
             "form": form,
             "year": year,
             "holidays": holidays,
-            "adjustments": CalendarDay.objects.filter(administration=administration, day__year=year).order_by("day"),
+            "adjustments": wf.calendar_days_of(administration, year),
             "scope": scope,
         },
         status=400 if form.is_bound else 200,
@@ -250,7 +245,7 @@ def calendar(request: SignedInRequest, code: str) -> HttpResponse:
 @require_POST
 def calendar_delete(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user, administration = _admin(request, code)
-    entry = get_object_or_404(CalendarDay, pk=pk, administration=administration)
+    entry = wf.calendar_day_for(administration, pk)
     changes.calendar_day_delete(actor=user, entry=entry)
     messages.success(request, _("Calendar updated."))
     return redirect("desk:calendar", code=administration.code)
@@ -298,7 +293,7 @@ def routing(request: SignedInRequest, code: str) -> HttpResponse:
         )
         messages.success(request, _("Rule added."))
         return redirect("desk:routing", code=administration.code)
-    rules = RoutingRule.objects.filter(administration=administration).select_related("service", "procedure")
+    rules = wf.routing_rules_of(administration)
     return render(
         request,
         "desk/routing.html",
@@ -311,7 +306,7 @@ def routing(request: SignedInRequest, code: str) -> HttpResponse:
 @require_POST
 def routing_delete(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user, administration = _admin(request, code)
-    rule = get_object_or_404(RoutingRule, pk=pk, administration=administration)
+    rule = wf.routing_rule_for(administration, pk)
     changes.routing_rule_delete(actor=user, rule=rule)
     messages.success(request, _("Rule removed."))
     return redirect("desk:routing", code=administration.code)
@@ -334,10 +329,7 @@ class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
 
     def clean_code(self) -> str:
         code = str(self.cleaned_data["code"]).strip().upper()
-        clash = LetterTemplate.objects.filter(administration=self.administration, code=code).exclude(
-            pk=self.instance.pk
-        )
-        if clash.exists():
+        if wf.letter_template_code_taken(self.administration, code, other_than=self.instance.pk):
             raise ValidationError(_("A template already has this code."))
         return code
 
@@ -366,7 +358,7 @@ class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
 @require_http_methods(["GET", "POST"])
 def letters(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     user, administration = _admin(request, code)
-    template = get_object_or_404(LetterTemplate, pk=pk, administration=administration) if pk else None
+    template = wf.letter_template_for(administration, pk) if pk else None
     form = LetterTemplateForm(request.POST or None, instance=template, administration=administration)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in changes.TEMPLATE_FIELDS}
@@ -381,7 +373,7 @@ def letters(request: SignedInRequest, code: str, pk: int | None = None) -> HttpR
             "section": "catalogue",
             "form": form,
             "template": template,
-            "templates": LetterTemplate.objects.filter(administration=administration).order_by("code"),
+            "templates": wf.letter_templates_of(administration),
             "variables": template_variables(),
         },
         status=400 if form.is_bound else 200,

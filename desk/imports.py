@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,6 +12,7 @@ from core.uploads import upload_accepted, upload_refused
 from desk.forms import RegisterImportForm
 from registry.imports import register_import_confirmed, register_import_request
 from registry.models import RegisterImport
+from registry.selectors import register_import_for, register_imports_of
 from tenancy.http import SignedInRequest
 from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
@@ -25,7 +26,7 @@ def register_import_page(request: SignedInRequest, code: str) -> HttpResponse:
     user = request.user
     administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     form = RegisterImportForm(request.POST or None, request.FILES or None)
-    recent = RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:10]
+    recent = register_imports_of(administration)
     context = {"administration": administration, "section": "register", "form": form, "recent": recent}
     if request.method == "POST":
         if form.is_valid():
@@ -48,7 +49,7 @@ def register_import_page(request: SignedInRequest, code: str) -> HttpResponse:
 def register_import_status(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user = request.user
     administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
-    job = get_object_or_404(RegisterImport, pk=pk, administration=administration)
+    job = register_import_for(administration, pk)
     return render(
         request,
         "desk/register_import_status.html",
@@ -62,8 +63,6 @@ def register_import_confirm(request: SignedInRequest, code: str, pk: int) -> Htt
     """Import for real what a dry run checked without a rejected row."""
     user = request.user
     administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
-    checked = get_object_or_404(
-        RegisterImport, pk=pk, administration=administration, status=RegisterImport.Status.CHECKED
-    )
+    checked = register_import_for(administration, pk, status=RegisterImport.Status.CHECKED)
     job = register_import_confirmed(actor=user, checked=checked)
     return redirect("desk:register_import_status", code=administration.code, pk=job.pk)

@@ -72,9 +72,7 @@ class RefusalForm(AccessibleForm):
 def held_items(case: Case, *, may_ask: bool) -> dict[str, Any]:
     """For the case panel: the documents that can be asked of their holder, each with its latest
     request, and whether this person may ask now (``may_ask``: the case's actions allow it)."""
-    requests = list(
-        DocumentRequest.objects.filter(case=case).select_related("provider", "peer").order_by("-requested_at")
-    )
+    requests = selectors.requests_of_case(case)
     latest: dict[str, DocumentRequest] = {}
     for request in requests:
         latest.setdefault(request.document_name_fr, request)
@@ -140,7 +138,7 @@ def documents(request: SignedInRequest, code: str) -> HttpResponse:
     administration = scope.administration
     may_answer = scope.may(Action.ANSWER_DOCUMENT_REQUESTS)
     may_declare = scope.may(Action.DECLARE_DOCUMENTS)
-    kinds = list(ProvidedDocument.objects.filter(administration=administration).order_by("code"))
+    kinds = selectors.provided_documents_of(administration)
     provided_form = ProvidedForm(prefix="provided")
     held_form = HeldForm(prefix="held", kinds=kinds)
     if request.method == "POST":
@@ -199,7 +197,7 @@ def documents(request: SignedInRequest, code: str) -> HttpResponse:
             "answered": selectors.requests_answered(administration),
             "sent": selectors.requests_sent(administration),
             "kinds": kinds,
-            "held_count": HeldDocument.objects.filter(kind__administration=administration).count(),
+            "held_count": selectors.held_count(administration),
             "provided_form": provided_form if may_declare else None,
             "held_form": held_form if may_answer and kinds else None,
             "refusal_form": RefusalForm(prefix="refusal"),

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,7 +34,7 @@ from desk.parapheur_forms import (
 from desk.tabs import desk_scope
 from documents import storage
 from parapheur import certificates, selectors, services
-from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
+from parapheur.models import ActorKind, Folder, StepKind
 from parapheur.services import StepSpec
 from registry.downloads import file_response
 from tenancy.access import Scope
@@ -83,7 +83,7 @@ def folder_new(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
-    circuits = list(Circuit.objects.filter(administration=scope.administration, is_active=True).order_by("code"))
+    circuits = selectors.active_circuits(scope.administration)
     own = [s for s in scope.services if s.pk in scope.own_services]
     default = services.circuit_for(scope.administration, service=own[0] if own else None)
     form = FolderForm(
@@ -406,12 +406,8 @@ def delegations(request: SignedInRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("Delegation recorded."))
             return redirect("desk:delegations", code=code)
-    given = Delegation.objects.filter(administration=scope.administration, delegator=scope.user).select_related(
-        "delegate"
-    )
-    received = Delegation.objects.filter(administration=scope.administration, delegate=scope.user).select_related(
-        "delegator"
-    )
+    given = selectors.delegations_given(scope.user, scope.administration)
+    received = selectors.delegations_received(scope.user, scope.administration)
     return render(
         request,
         "desk/parapheur/delegations.html",
@@ -424,7 +420,7 @@ def delegations(request: SignedInRequest, code: str) -> HttpResponse:
 @require_POST
 def delegation_end(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
-    if not Delegation.objects.filter(pk=pk, administration=scope.administration, delegator=scope.user).exists():
+    if not selectors.delegations_given(scope.user, scope.administration).filter(pk=pk).exists():
         raise NotFound
     services.delegation_end(actor=scope.user, delegation_id=pk)
     messages.success(request, _("Delegation ended."))
@@ -438,7 +434,7 @@ def circuits(request: SignedInRequest, code: str, pk: int | None = None) -> Http
     scope = _scope(request, code)
     if not scope.may(Action.MANAGE_CATALOGUE):
         raise NotFound
-    circuit = get_object_or_404(Circuit, pk=pk, administration=scope.administration) if pk else None
+    circuit = selectors.circuit_for(scope.administration, pk) if pk else None
     initial: dict[str, Any] = {}
     if circuit is not None:
         initial = {
@@ -471,7 +467,7 @@ def circuits(request: SignedInRequest, code: str, pk: int | None = None) -> Http
         else:
             messages.success(request, _("Circuit %(code)s saved.") % {"code": saved.code})
             return redirect("desk:circuits", code=code)
-    listed = Circuit.objects.filter(administration=scope.administration).prefetch_related("steps").order_by("code")
+    listed = selectors.circuits_of(scope.administration)
     return render(
         request,
         "desk/parapheur/circuits.html",

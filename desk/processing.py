@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.text import Truncator
@@ -256,7 +256,7 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
 
 def _templates(administration: Any) -> list[LetterTemplate]:
     """The administration's active letter templates, to start a letter from."""
-    return list(LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name"))
+    return wf.active_letter_templates(administration)
 
 
 ACTIONS = ("assign", "send_back", "assign_agent", "start", "request_completion", "close", "note")
@@ -349,7 +349,7 @@ def reply(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     initial: dict[str, Any] = {}
     chosen = request.GET.get("template")
     if chosen and chosen.isdigit():
-        template = get_object_or_404(LetterTemplate, pk=int(chosen), administration=administration, is_active=True)
+        template = wf.letter_template_for(administration, int(chosen), only_active=True)
         initial = {
             "template": template.pk,
             **template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure),
@@ -439,8 +439,8 @@ def sealed_document(request: SignedInRequest, code: str, pk: int, token: str) ->
     """A sealed letter or attestation of a case, for the staff who may read the case."""
     scope = _scope(request, code)
     case = wf.case_for(scope, pk)
-    document = SealedDocument.objects.filter(token=token, correspondence_id=case.pk).first()
-    if document is None or not storage.exists(document.blob_id):
+    document = wf.sealed_document_of(case, token)
+    if not storage.exists(document.blob_id):
         raise NotFound
     return sealed_document_response(document, f"{document.kind}-{case.correspondence.number}.pdf")
 

@@ -12,7 +12,7 @@ from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -37,9 +37,17 @@ from registry.models import Channel, Correspondence, Direction
 from registry.receipts import receipt_issue_registered
 from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.http import SignedInRequest
-from tenancy.models import Administration, Membership, Service, User
+from tenancy.models import Administration, User
 from tenancy.permissions import Action, roles_who
-from tenancy.selectors import administration_for_staff, memberships_of
+from tenancy.selectors import (
+    administration_for_staff,
+    membership_for,
+    memberships_of,
+    service_for,
+    services_with_parents,
+    staff_of,
+    user_by_email,
+)
 from tenancy.services import membership_grant, membership_revoke, service_create, service_rename
 from workflow.selectors import case_of
 from workflow.services import request_register
@@ -170,7 +178,7 @@ def correspondence_receipt(request: SignedInRequest, code: str, pk: int) -> Http
 @login_required
 def attachment(request: SignedInRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     c = _staff_correspondence(request, code, pk)
-    item = get_object_or_404(c.attachments.select_related("blob"), position=position)
+    item = selectors.attachment_for(c, position)
     _downloaded(request, c, item)
     return attachment_response(item)
 
@@ -192,7 +200,7 @@ def _downloaded(request: HttpRequest, c: Any, item: Any, **data: str) -> None:
 def attachment_searchable(request: SignedInRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     """The searchable copy of a scanned attachment (the scan with its recognised text)."""
     c = _staff_correspondence(request, code, pk)
-    item = get_object_or_404(c.attachments.select_related("blob__text_layer__searchable"), position=position)
+    item = selectors.attachment_for(c, position, searchable=True)
     layer = getattr(item.blob, "text_layer", None)
     if layer is None or layer.searchable is None:
         raise NotFound
@@ -222,7 +230,7 @@ def services(request: SignedInRequest, code: str) -> HttpResponse:
         )
         messages.success(request, _("Service created."))
         return redirect("desk:services", code=administration.code)
-    rows = Service.objects.filter(administration=administration).select_related("parent").order_by("code")
+    rows = services_with_parents(administration)
     return render(
         request,
         "desk/services.html",
@@ -237,7 +245,7 @@ def service_edit(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     """Rename a service: its names in Arabic, French and Amazigh, and its location."""
     user = request.user
     administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
-    service = get_object_or_404(Service, pk=pk, administration=administration)
+    service = service_for(administration, pk)
     initial = {name: getattr(service, name) for name in ("name_ar", "name_fr", "name_zgh", "location")}
     form = ServiceNamesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -270,7 +278,7 @@ def staff(request: SignedInRequest, code: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         email = data["email"].strip().lower()
-        member = User.objects.filter(email=email).first()
+        member = user_by_email(email)
         invited = False
         if member is None:
             if not data["full_name"].strip():
@@ -301,12 +309,7 @@ def staff(request: SignedInRequest, code: str) -> HttpResponse:
 
 
 def _staff_context(administration: Any, form: StaffGrantForm) -> dict[str, Any]:
-    members = (
-        Membership.objects.filter(administration=administration, is_active=True)
-        .select_related("user", "service")
-        .order_by("user__full_name", "role")
-    )
-    return {"administration": administration, "members": members, "form": form, "section": "staff"}
+    return {"administration": administration, "members": staff_of(administration), "form": form, "section": "staff"}
 
 
 @login_required
@@ -314,7 +317,7 @@ def _staff_context(administration: Any, form: StaffGrantForm) -> dict[str, Any]:
 def staff_revoke(request: SignedInRequest, code: str, membership_id: int) -> HttpResponse:
     user = request.user
     administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
-    membership = get_object_or_404(Membership, pk=membership_id, administration=administration, is_active=True)
+    membership = membership_for(administration, membership_id)
     if membership.user_id == user.pk and membership.role in roles_who(Action.ADMINISTER_STAFF):
         messages.error(request, _("You cannot remove your own administrator role."))
     else:

@@ -10,10 +10,11 @@ from django.db.models import Q, QuerySet
 
 from core.errors import NotFound
 from core.languages import in_language
-from exchange.models import DocumentRequest, Envelope, HeldDocument, RemoteAdministration
+from exchange.models import DocumentRequest, Envelope, HeldDocument, ProvidedDocument, RemoteAdministration
 from tenancy.access import Scope
 from tenancy.models import Administration, Region
 from tenancy.permissions import Action
+from workflow.models import Case
 from workflow.selectors import visible_cases
 
 KIND_LABELS = dict(Administration.Kind.choices)
@@ -148,6 +149,21 @@ def document_request_for(scope: Scope, request_id: str, *, for_update: bool = Fa
     if request is None:
         raise NotFound
     return request
+
+
+def requests_of_case(case: Case) -> list[DocumentRequest]:
+    """The once-only requests sent for a case, latest first."""
+    return list(DocumentRequest.objects.filter(case=case).select_related("provider", "peer").order_by("-requested_at"))
+
+
+def provided_documents_of(administration: Administration) -> list[ProvidedDocument]:
+    """The kinds of documents ``administration`` delivers to others, by code."""
+    return list(ProvidedDocument.objects.filter(administration=administration).order_by("code"))
+
+
+def held_count(administration: Administration) -> int:
+    """How many documents ``administration`` keeps to deliver on request."""
+    return HeldDocument.objects.filter(kind__administration=administration).count()
 
 
 def held_for(request: DocumentRequest) -> list[HeldDocument]:

@@ -7,7 +7,7 @@ from datetime import date
 from django.db.models import F, Q, QuerySet
 
 from core.errors import NotFound
-from parapheur.models import ActorKind, Delegation, Folder, FolderStep, StepActor, StepKind
+from parapheur.models import ActorKind, Circuit, Delegation, Folder, FolderStep, StepActor, StepKind
 from tenancy.access import Scope
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.permissions import Action, roles_who
@@ -102,6 +102,36 @@ def folder_for(scope: Scope, folder_id: int, *, for_update: bool = False) -> Fol
     if user.pk in participants(folder) or waiting.exists():
         return folder
     raise NotFound
+
+
+def active_circuits(administration: Administration) -> list[Circuit]:
+    return list(Circuit.objects.filter(administration=administration, is_active=True).order_by("code"))
+
+
+def circuits_of(administration: Administration) -> QuerySet[Circuit]:
+    """Every circuit of ``administration`` with its steps, by code."""
+    return Circuit.objects.filter(administration=administration).prefetch_related("steps").order_by("code")
+
+
+def circuit_for(administration: Administration, circuit_id: int) -> Circuit:
+    circuit = Circuit.objects.filter(pk=circuit_id, administration=administration).first()
+    if circuit is None:
+        raise NotFound
+    return circuit
+
+
+def circuit_by_code(administration: Administration, code: str) -> Circuit | None:
+    return Circuit.objects.filter(administration=administration, code=code.strip().upper()).first()
+
+
+def delegations_given(user: User, administration: Administration) -> QuerySet[Delegation]:
+    """The absences ``user`` declared, latest first, with who stands in."""
+    return Delegation.objects.filter(administration=administration, delegator=user).select_related("delegate")
+
+
+def delegations_received(user: User, administration: Administration) -> QuerySet[Delegation]:
+    """The absences ``user`` stands in for, latest first."""
+    return Delegation.objects.filter(administration=administration, delegate=user).select_related("delegator")
 
 
 def circuit_people(administration: Administration) -> list[User]:

@@ -177,7 +177,7 @@ def _tracked(request: HttpRequest) -> Correspondence | None:
     tracked = request.session.get("tracked")
     if not tracked:
         return None
-    return Correspondence.objects.select_related("administration", "receipt").filter(pk=tracked).first()
+    return selectors.tracked_correspondence(tracked)
 
 
 @require_http_methods(["GET", "POST"])
@@ -281,10 +281,8 @@ def catalogue(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notifications(request: SignedInRequest) -> HttpResponse:
     """The user's notifications (reminders, assignments, news of their requests), newest first."""
-    from workflow.models import Notification
-
     user = request.user
-    mine = Notification.objects.filter(user=user)
+    mine = wf.notifications_of(user)
     if request.method == "POST":
         mine.filter(read_at__isnull=True).update(read_at=now())
         return redirect("portal:notifications")

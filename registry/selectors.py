@@ -22,6 +22,7 @@ from registry.models import (
     Direction,
     Receipt,
     RegisterCheckpoint,
+    RegisterImport,
     RegisterLogEntry,
     SealedDocument,
 )
@@ -89,6 +90,38 @@ def correspondence_for(scope: Scope, correspondence_id: int, *, for_update: bool
         subject_user=correspondence.correspondent_account,
     )
     return correspondence
+
+
+def tracked_correspondence(correspondence_id: int) -> Correspondence | None:
+    """A correspondence with its administration and receipt, for the tracking pages, which have
+    checked its number and tracking code (kept in the session)."""
+    return Correspondence.objects.select_related("administration", "receipt").filter(pk=correspondence_id).first()
+
+
+def attachment_for(correspondence: Correspondence, position: int, *, searchable: bool = False) -> Attachment:
+    """Attachment ``position`` of a correspondence already read (its access checked), with its
+    file (and, ``searchable``, the searchable copy of a scan); NotFound when it has none there."""
+    related = "blob__text_layer__searchable" if searchable else "blob"
+    attachment = correspondence.attachments.select_related(related).filter(position=position).first()
+    if attachment is None:
+        raise NotFound
+    return attachment
+
+
+def register_imports_of(administration: Administration, *, limit: int = 10) -> list[RegisterImport]:
+    """The latest imports of former registers into ``administration``, newest first."""
+    return list(RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:limit])
+
+
+def register_import_for(administration: Administration, import_id: int, *, status: str | None = None) -> RegisterImport:
+    """An import of a former register into ``administration`` (in ``status``, when given); NotFound otherwise."""
+    imports = RegisterImport.objects.filter(pk=import_id, administration=administration)
+    if status is not None:
+        imports = imports.filter(status=status)
+    found = imports.first()
+    if found is None:
+        raise NotFound
+    return found
 
 
 def attachments_with_text(ids: list[int]) -> dict[int, list[tuple[Attachment, TextLayer | None]]]:

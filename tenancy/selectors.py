@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from core.errors import NotFound
-from tenancy.models import Administration, Membership, User
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.permissions import Action, roles_who
 
 
@@ -21,6 +23,11 @@ def mask_identifier(value: str) -> str:
 
 def administration_by_code(code: str) -> Administration | None:
     return Administration.objects.filter(code=code.strip().upper(), is_active=True).first()
+
+
+def administration_with_code(code: str) -> Administration | None:
+    """The administration of ``code`` (any case), whether it accepts correspondence or not."""
+    return Administration.objects.filter(code=code.strip().upper()).first()
 
 
 def active_administrations() -> QuerySet[Administration]:
@@ -55,3 +62,46 @@ def administration_for_staff(user: User, code: str, action: Action | None = None
     if membership is None:
         raise NotFound
     return membership.administration
+
+
+def services_with_parents(administration: Administration) -> QuerySet[Service]:
+    """Every service of ``administration`` with the service it is part of, by code."""
+    return Service.objects.filter(administration=administration).select_related("parent").order_by("code")
+
+
+def service_for(administration: Administration, service_id: int) -> Service:
+    """A service of ``administration``; NotFound otherwise."""
+    service = Service.objects.filter(pk=service_id, administration=administration).first()
+    if service is None:
+        raise NotFound
+    return service
+
+
+def service_by_code(administration_id: int, code: str) -> Service | None:
+    return Service.objects.filter(administration_id=administration_id, code=code.strip().upper()).first()
+
+
+def staff_of(administration: Administration) -> QuerySet[Membership]:
+    """The active memberships of ``administration``, by person then role."""
+    return (
+        Membership.objects.filter(administration=administration, is_active=True)
+        .select_related("user", "service")
+        .order_by("user__full_name", "role")
+    )
+
+
+def membership_for(administration: Administration, membership_id: int) -> Membership:
+    """An active membership of ``administration``; NotFound otherwise."""
+    membership = Membership.objects.filter(pk=membership_id, administration=administration, is_active=True).first()
+    if membership is None:
+        raise NotFound
+    return membership
+
+
+def user_by_email(email: str) -> User | None:
+    return User.objects.filter(email=email.strip().lower()).first()
+
+
+def user_ids_by_email(emails: Iterable[str]) -> dict[str, int]:
+    """The ids of the accounts of ``emails``, by e-mail in lower case (absent when there is none)."""
+    return {user.email.lower(): user.pk for user in User.objects.filter(email__in=list(emails))}

@@ -14,23 +14,27 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from core.errors import NotFound
 from registry.models import Correspondence, SealedDocument
 from tenancy.access import Scope
-from tenancy.models import Administration, Service
+from tenancy.models import Administration, Service, User
 from tenancy.permissions import Action
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
     DONE_Q,
     HANDLING_Q,
     RUNNING_Q,
+    CalendarDay,
     Case,
     CaseCopy,
     CaseEvent,
+    LetterTemplate,
+    Notification,
     Procedure,
     Reply,
+    RoutingRule,
     Status,
 )
 
@@ -333,6 +337,82 @@ def catalogue(administration: Administration, *, only_open: bool = True) -> Quer
     if only_open:
         procedures = procedures.filter(is_active=True)
     return procedures.select_related("service").prefetch_related("documents").order_by("code")
+
+
+# The catalogue's rows, one administration's, by id: NotFound for another administration's.
+
+
+def procedure_for(administration: Administration, procedure_id: int) -> Procedure:
+    return _one(Procedure.objects.filter(pk=procedure_id, administration=administration))
+
+
+def procedure_code_taken(administration: Administration, code: str, *, other_than: int | None = None) -> bool:
+    """Whether another procedure of ``administration`` has ``code``."""
+    return Procedure.objects.filter(administration=administration, code=code).exclude(pk__in=[other_than]).exists()
+
+
+def letter_template_code_taken(administration: Administration, code: str, *, other_than: int | None = None) -> bool:
+    """Whether another letter template of ``administration`` has ``code``."""
+    clash = LetterTemplate.objects.filter(administration=administration, code=code)
+    return clash.exclude(pk__in=[other_than]).exists()
+
+
+def notifications_of(user: User) -> QuerySet[Notification]:
+    """The person's notifications, newest first (the model's order)."""
+    return Notification.objects.filter(user=user)
+
+
+def calendar_days_of(administration: Administration, year: int) -> QuerySet[CalendarDay]:
+    """The changes ``administration`` made to its calendar in ``year``, by day."""
+    return CalendarDay.objects.filter(administration=administration, day__year=year).order_by("day")
+
+
+def calendar_day_for(administration: Administration, day_id: int) -> CalendarDay:
+    return _one(CalendarDay.objects.filter(pk=day_id, administration=administration))
+
+
+def routing_rules_of(administration: Administration) -> QuerySet[RoutingRule]:
+    return RoutingRule.objects.filter(administration=administration).select_related("service", "procedure")
+
+
+def routing_rule_for(administration: Administration, rule_id: int) -> RoutingRule:
+    return _one(RoutingRule.objects.filter(pk=rule_id, administration=administration))
+
+
+def letter_templates_of(administration: Administration) -> QuerySet[LetterTemplate]:
+    """Every letter template of ``administration``, by code."""
+    return LetterTemplate.objects.filter(administration=administration).order_by("code")
+
+
+def active_letter_templates(administration: Administration) -> list[LetterTemplate]:
+    """The templates a letter may start from, by name."""
+    return list(LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name"))
+
+
+def letter_template_for(
+    administration: Administration, template_id: int, *, only_active: bool = False
+) -> LetterTemplate:
+    templates = LetterTemplate.objects.filter(pk=template_id, administration=administration)
+    return _one(templates.filter(is_active=True) if only_active else templates)
+
+
+def letter_template_by_code(administration_id: int, code: str) -> LetterTemplate | None:
+    """An active template of the administration, by its code (any case)."""
+    return LetterTemplate.objects.filter(
+        administration_id=administration_id, code=code.strip().upper(), is_active=True
+    ).first()
+
+
+def sealed_document_of(case: Case, token: str) -> SealedDocument:
+    """The sealed document ``token`` of a case already read (its access checked); NotFound otherwise."""
+    return _one(SealedDocument.objects.filter(token=token, correspondence_id=case.pk))
+
+
+def _one[M: Model](rows: QuerySet[M]) -> M:
+    found = rows.first()
+    if found is None:
+        raise NotFound
+    return found
 
 
 def reply_letter(case_id: int, reply_id: int) -> tuple[Reply, SealedDocument]:
