@@ -19,7 +19,19 @@ from pydantic import Field
 
 from api.auth import bearer
 from api.errors import pdf_responses, responses
-from api.params import Code, CodeText, EmailText, Id, Limit, LongText, Offset, QueryCode, ShortText
+from api.params import (
+    Code,
+    CodeText,
+    EmailText,
+    Id,
+    Limit,
+    LongText,
+    Offset,
+    QueryCode,
+    ShortText,
+    body_after_access,
+    json_body_schema,
+)
 from core.clock import now
 from core.errors import NotFound
 from registry import selectors as registry_selectors
@@ -287,10 +299,13 @@ def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
     return _case_out(request, case, local_date(now()), letters=True)
 
 
-@router.post("/cases/{case_id}/assign", response=ACTED, auth=bearer, tags=["desk"])
-def case_assign(request: ApiRequest, case_id: Id, payload: AssignIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/assign", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(AssignIn)
+)
+def case_assign(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     """Assign (or reassign) to a service, with services in copy."""
     user, case = _case(request, case_id)
+    payload = body_after_access(request, AssignIn)
     copies = [_service(case, code) for code in payload.copies]
     chosen = [s for s in copies if s is not None]
     if len(chosen) != len(copies):
@@ -305,9 +320,12 @@ class ReasonIn(Schema):
     reason: LongText
 
 
-@router.post("/cases/{case_id}/send-back", response=ACTED, auth=bearer, tags=["desk"])
-def case_send_back(request: ApiRequest, case_id: Id, payload: ReasonIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/send-back", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(ReasonIn)
+)
+def case_send_back(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
+    payload = body_after_access(request, ReasonIn)
     services.case_send_back(actor=user, case_id=case.pk, reason=payload.reason)
     return _done(request, case)
 
@@ -316,9 +334,12 @@ class AgentIn(Schema):
     agent: EmailText
 
 
-@router.post("/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"])
-def case_assign_agent(request: ApiRequest, case_id: Id, payload: AgentIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(AgentIn)
+)
+def case_assign_agent(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
+    payload = body_after_access(request, AgentIn)
     agent = user_by_email(payload.agent)
     services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
     return _done(request, case)
@@ -337,10 +358,17 @@ class CompletionIn(Schema):
     body_fr: LongText = ""
 
 
-@router.post("/cases/{case_id}/request-completion", response=ACTED, auth=bearer, tags=["desk"])
-def case_request_completion(request: ApiRequest, case_id: Id, payload: CompletionIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/request-completion",
+    response=ACTED,
+    auth=bearer,
+    tags=["desk"],
+    openapi_extra=json_body_schema(CompletionIn),
+)
+def case_request_completion(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     """Ask once for missing documents, named as in the catalogue (French or Arabic name, or position)."""
     user, case = _case(request, case_id)
+    payload = body_after_access(request, CompletionIn)
     catalogue = list(case.procedure.documents.all()) if case.procedure else []
     ids = []
     for wanted in payload.documents:
@@ -370,10 +398,13 @@ class ReplyIn(Schema):
     reject: bool = False
 
 
-@router.post("/cases/{case_id}/reply", response=ACTED, auth=bearer, tags=["desk"])
-def case_reply(request: ApiRequest, case_id: Id, payload: ReplyIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/reply", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(ReplyIn)
+)
+def case_reply(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     """Answer (or reject): a sealed letter registered in the outgoing register and sent."""
     user, case = _case(request, case_id)
+    payload = body_after_access(request, ReplyIn)
     template = None
     if payload.template:
         template = wf.letter_template_by_code(case.administration_id, payload.template)
@@ -407,8 +438,11 @@ class NoteIn(Schema):
     text: LongText
 
 
-@router.post("/cases/{case_id}/notes", response=ACTED, auth=bearer, tags=["desk"])
-def case_note(request: ApiRequest, case_id: Id, payload: NoteIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/notes", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(NoteIn)
+)
+def case_note(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
+    payload = body_after_access(request, NoteIn)
     services.case_comment(actor=user, case_id=case.pk, text=payload.text)
     return _done(request, case)

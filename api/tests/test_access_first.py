@@ -12,6 +12,7 @@ from api.testing import bearer
 from parapheur.models import Folder
 from parapheur.testing import document, person
 from tenancy.models import Membership
+from workflow.testing import deposit
 
 Role = Membership.Role
 
@@ -50,3 +51,17 @@ def test_an_auditor_starting_a_folder_with_a_junk_body_gets_a_404(commune, audit
     # (api:exchange_send: the same check, tried by tests/test_routes.py with the auditor.)
     response = bearer(auditor).post(f"/api/v1/administrations/{commune.code}/folders", {"title": "x"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("act", ["assign", "send-back", "assign-agent", "request-completion", "reply", "notes"])
+def test_an_outsider_acting_on_a_case_with_a_junk_body_gets_a_404(commune, citizen, outsider, clerk, act):
+    case_id = deposit(commune, citizen).correspondence.pk
+    junk = {"copies": "many", "documents": 7, "reject": "perhaps"}
+    assert (
+        bearer(outsider).post(f"/api/v1/cases/{case_id}/{act}", junk, content_type="application/json").status_code
+        == 404
+    )
+    # Who reads the case is told what the body lacks.
+    assert (
+        bearer(clerk).post(f"/api/v1/cases/{case_id}/{act}", junk, content_type="application/json").status_code == 422
+    )
