@@ -13,12 +13,15 @@ from api.auth import bearer
 from api.errors import responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import NO_NUL, Code, FormLong, FormShort, QueryCode, QueryWords
+from core.errors import NotFound
 from documents.intake import check_files
 from exchange import selectors, services
 from exchange.models import Envelope
 from exchange.selectors import DirectoryEntry
 from registry.idempotency import Idempotency
-from workflow.access import readable_scope, scope_for_staff
+from tenancy.access import readable_scope, scope_for_staff
+from tenancy.http import ApiRequest
+from tenancy.permissions import Action
 
 router = Router(tags=["exchange"])
 
@@ -84,7 +87,7 @@ def directory(
     openapi_extra=idempotent_schema(201),
 )
 def exchange_send(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     recipient: Annotated[str, Form(max_length=200, pattern=NO_NUL)] = "",
     subject: FormShort = "",
@@ -97,7 +100,9 @@ def exchange_send(
 
     With an ``Idempotency-Key``, a retry of a letter already registered gets the same 201 and
     body (``Idempotent-Replayed: true``) and registers nothing."""
-    scope = scope_for_staff(request.auth, code)  # type: ignore[attr-defined]
+    scope = scope_for_staff(request.auth, code)
+    if not scope.may(Action.SEND):  # before the files are read: an auditor gets a 404
+        raise NotFound
     files = check_files(request.FILES.getlist("documents"))  # type: ignore[arg-type]
 
     def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
@@ -123,7 +128,7 @@ def exchange_send(
 @router.get(
     "/administrations/{code}/exchanges", response=responses({200: list[EnvelopeOut]}, 401, 404, 422), auth=bearer
 )
-def exchange_list(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
+def exchange_list(request: ApiRequest, code: Code) -> list[dict[str, Any]]:
     """Letters sent to and received from other administrations, newest first."""
-    scope = readable_scope(request.auth, code)  # type: ignore[attr-defined]
+    scope = readable_scope(request.auth, code)
     return [_envelope_out(e) for e in selectors.envelopes_of(scope.administration)]

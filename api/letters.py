@@ -23,6 +23,7 @@ from registry import selectors
 from registry.downloads import sealed_document_response
 from registry.models import Correspondence, SealedDocument
 from registry.receipts import verification_url
+from tenancy.http import ApiRequest
 from tenancy.models import User
 from workflow.models import Reply
 from workflow.selectors import replies_by_letter
@@ -69,9 +70,9 @@ def _letter_out(
 
 
 @router.get("/letters", response=responses({200: list[ReceivedLetterOut]}, 401, 422), auth=bearer, tags=["letters"])
-def letter_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
+def letter_list(request: ApiRequest, limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
     """The sealed letters administrations sent to the caller, newest first."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     letters = list(selectors.letters_to(user)[offset : offset + limit])
     replies = replies_by_letter([c.pk for c in letters])
     return [_letter_out(request, user, c, c.letters[0], replies.get(c.pk)) for c in letters]  # type: ignore[attr-defined]
@@ -80,8 +81,8 @@ def letter_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> 
 @router.get(
     "/letters/{letter_id}", response=responses({200: ReceivedLetterOut}, 401, 404, 422), auth=bearer, tags=["letters"]
 )
-def letter_detail(request: HttpRequest, letter_id: Id) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def letter_detail(request: ApiRequest, letter_id: Id) -> dict[str, Any]:
+    user = request.auth
     c, document = selectors.letter_for_addressee(user, letter_id)
     return _letter_out(request, user, c, document, replies_by_letter([c.pk]).get(c.pk))
 
@@ -94,8 +95,8 @@ def letter_detail(request: HttpRequest, letter_id: Id) -> dict[str, Any]:
     url_name="letter_pdf",
     openapi_extra=pdf_responses(),
 )
-def letter_pdf(request: HttpRequest, letter_id: Id) -> HttpResponseBase:
+def letter_pdf(request: ApiRequest, letter_id: Id) -> HttpResponseBase:
     """The sealed letter (PDF)."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     c, document = selectors.letter_for_addressee(user, letter_id)
     return sealed_document_response(document, f"{c.number}.pdf")

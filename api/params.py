@@ -8,10 +8,13 @@ cannot store one) nor more characters than its column.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+from django.http import HttpRequest
 from ninja import Form, Path, Query
-from pydantic import Field, StringConstraints
+from ninja.errors import ValidationError
+from pydantic import BaseModel, Field, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
 
 MAX_ID = 2**63 - 1
 MAX_LIMIT = 200
@@ -40,3 +43,19 @@ QueryCode = Annotated[str, Query(max_length=40, pattern=NO_NUL)]
 FormCode = Annotated[str, Form(max_length=40, pattern=NO_NUL)]
 FormShort = Annotated[str, Form(max_length=300, pattern=NO_NUL)]
 FormLong = Annotated[str, Form(max_length=20_000, pattern=NO_NUL)]
+
+
+def json_body_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a handler that reads its JSON body with ``body_after_access``."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema.model_json_schema()}}}}
+
+
+def body_after_access[S: BaseModel](request: HttpRequest, schema: type[S]) -> S:
+    """The JSON body of ``request`` read as ``schema``, for a handler that checks access to the
+    object its path names first: a body django-ninja reads is validated before the handler
+    runs, and an outsider would get a 422 (what the body lacks) where they must get a 404."""
+    try:
+        return schema.model_validate_json(request.body or b"{}")
+    except PydanticValidationError as invalid:
+        problems = invalid.errors(include_url=False, include_context=False, include_input=False)
+        raise ValidationError([{**problem, "loc": ("body", *problem["loc"])} for problem in problems]) from None

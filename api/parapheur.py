@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
@@ -16,21 +16,33 @@ from api import errors
 from api.auth import bearer
 from api.errors import pdf_responses, responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
-from api.params import NO_NUL, Code, FormCode, FormLong, FormShort, Id, LongText, ShortText
+from api.params import (
+    NO_NUL,
+    Code,
+    FormCode,
+    FormLong,
+    FormShort,
+    Id,
+    LongText,
+    ShortText,
+    body_after_access,
+    json_body_schema,
+)
 from core.clock import now
 from core.errors import NotFound
 from documents import storage
 from documents.intake import check_files
 from parapheur import selectors, services
-from parapheur.models import Circuit, Folder, FolderStep
+from parapheur.models import Folder, FolderStep
 from parapheur.services import StepSpec
 from registry.idempotency import Idempotency
-from tenancy.models import Membership, User
-from workflow.access import Scope, readable_scope
+from tenancy.access import Scope, readable_scope
+from tenancy.http import ApiRequest
+from tenancy.permissions import Action
+from tenancy.selectors import user_ids_by_email
 from workflow.calendar import local_date
 
 router = Router(tags=["parapheur"])
-Role = Membership.Role
 
 
 class StepOut(Schema):
@@ -94,8 +106,8 @@ class ActIn(Schema):
     y_mm: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
-    return readable_scope(request.auth, code)  # type: ignore[attr-defined]
+def _scope(request: ApiRequest, code: str) -> Scope:
+    return readable_scope(request.auth, code)
 
 
 def _folder_out(folder: Folder) -> dict[str, Any]:
@@ -151,7 +163,7 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
         items = json.loads(raw)
         assert isinstance(items, list)
         emails = {email.lower() for item in items for email in item.get("people", [])}
-        users = {u.email.lower(): u.pk for u in User.objects.filter(email__in=emails)}
+        users = user_ids_by_email(emails)
         return [
             StepSpec(
                 kind=str(item["kind"]),
@@ -174,7 +186,7 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
     openapi_extra=idempotent_schema(201),
 )
 def folder_create(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     title: FormShort = "",
     circuit: FormCode = "",
@@ -191,6 +203,8 @@ def folder_create(
     With an ``Idempotency-Key``, a retry of a folder already started gets the same 201 and body
     (``Idempotent-Replayed: true``) and starts nothing."""
     scope = _scope(request, code)
+    if not scope.may(Action.ACT_IN_CIRCUIT):  # before the files are read: an auditor gets a 404
+        raise NotFound
     uploads = request.FILES.getlist("document")
     if len(uploads) != 1:
         raise errors.ApiError(400, "no_document", _("Send the document to sign."), field="document")
@@ -200,7 +214,7 @@ def folder_create(
     extra = check_files(request.FILES.getlist("annexes"))  # type: ignore[arg-type]
     chosen = None
     if circuit.strip():
-        chosen = Circuit.objects.filter(administration=scope.administration, code=circuit.strip().upper()).first()
+        chosen = selectors.circuit_by_code(scope.administration, circuit)
         if chosen is None:
             raise errors.ApiError(400, "bad_circuit", _("This circuit is not offered here."), field="circuit")
     elif not steps.strip():
@@ -246,7 +260,7 @@ def folder_create(
 
 
 @router.get("/administrations/{code}/pending", response=responses({200: list[PendingOut]}, 401, 404, 422), auth=bearer)
-def pending(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
+def pending(request: ApiRequest, code: Code) -> list[dict[str, Any]]:
     """The steps waiting for me (named, by role, or by delegation), oldest first."""
     scope = _scope(request, code)
     steps: list[FolderStep] = list(selectors.pending_steps(scope.user, scope.administration, local_date(now()))[:500])
@@ -263,16 +277,15 @@ def pending(request: HttpRequest, code: Code) -> list[dict[str, Any]]:
     ]
 
 
-def _readable(request: HttpRequest, code: str, folder_id: int) -> tuple[Scope, Folder]:
+def _readable(request: ApiRequest, code: str, folder_id: int) -> tuple[Scope, Folder]:
     scope = _scope(request, code)
-    may_read_all = bool(scope.roles & {Role.ADMIN, Role.AUDITOR})
-    return scope, selectors.folder_for(scope.user, scope.administration, folder_id, may_read_all=may_read_all)
+    return scope, selectors.folder_for(scope, folder_id)
 
 
 @router.get(
     "/administrations/{code}/folders/{folder_id}", response=responses({200: FolderOut}, 401, 404, 422), auth=bearer
 )
-def folder_detail(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, Any]:
+def folder_detail(request: ApiRequest, code: Code, folder_id: Id) -> dict[str, Any]:
     """A folder: where it is, its steps and its whole history with the document's fingerprints."""
     folder = _readable(request, code, folder_id)[1]
     return _folder_out(folder)
@@ -282,12 +295,14 @@ def folder_detail(request: HttpRequest, code: Code, folder_id: Id) -> dict[str, 
     "/administrations/{code}/folders/{folder_id}/act",
     response=responses({200: FolderOut}, 400, 401, 403, 404, 409, 422),
     auth=bearer,
+    openapi_extra=json_body_schema(ActIn),
 )
-def folder_act(request: HttpRequest, code: Code, folder_id: Id, payload: ActIn) -> dict[str, Any]:
+def folder_act(request: ApiRequest, code: Code, folder_id: Id) -> dict[str, Any]:
     """Act at one's step: ``approve`` and ``sign`` need the ``fingerprint`` of the document
     seen (and ``sign`` the ``passphrase``); ``reject`` and ``return`` (``to_position``) a reason
     in ``text``; ``opinion`` and ``comment`` (``page``) their ``text``."""
     scope, folder = _readable(request, code, folder_id)
+    payload = body_after_access(request, ActIn)  # once the folder is known readable: else a 404
     user = scope.user
     action = payload.action
     if action == "approve":
@@ -330,7 +345,7 @@ def folder_act(request: HttpRequest, code: Code, folder_id: Id, payload: ActIn) 
     openapi_extra=pdf_responses(),
 )
 def folder_document(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     folder_id: Id,
     version: Annotated[Literal["current", "original"], Query()] = "current",
@@ -347,7 +362,7 @@ def folder_document(
     auth=bearer,
     openapi_extra=pdf_responses(),
 )
-def folder_proof(request: HttpRequest, code: Code, folder_id: Id) -> HttpResponseBase:
+def folder_proof(request: ApiRequest, code: Code, folder_id: Id) -> HttpResponseBase:
     """The sealed proof slip of a completed circuit."""
     folder = _readable(request, code, folder_id)[1]
     if not folder.proof:

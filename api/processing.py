@@ -1,6 +1,6 @@
 """API of the processing desk: the public catalogue, and staff actions on cases.
 
-Same rules as the pages: the services decide (workflow.services, workflow.access); a case
+Same rules as the pages: the services decide (workflow.services, tenancy.access); a case
 outside the caller's administrations is "not found".
 """
 
@@ -19,19 +19,33 @@ from pydantic import Field
 
 from api.auth import bearer
 from api.errors import pdf_responses, responses
-from api.params import Code, CodeText, EmailText, Id, Limit, LongText, Offset, QueryCode, ShortText
+from api.params import (
+    Code,
+    CodeText,
+    EmailText,
+    Id,
+    Limit,
+    LongText,
+    Offset,
+    QueryCode,
+    ShortText,
+    body_after_access,
+    json_body_schema,
+)
 from core.clock import now
 from core.errors import NotFound
 from registry import selectors as registry_selectors
 from registry.downloads import sealed_document_response
 from registry.models import Correspondence
+from tenancy.access import scope_for_staff, scope_of
+from tenancy.http import ApiRequest
 from tenancy.models import Service, User
-from tenancy.selectors import administration_by_code
+from tenancy.permissions import Action
+from tenancy.selectors import administration_by_code, service_by_code, user_by_email
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import scope_for_staff, scope_of
 from workflow.calendar import local_date
-from workflow.models import Case, LetterTemplate, Reply
+from workflow.models import Case, Reply
 
 router = Router()
 
@@ -144,9 +158,9 @@ def _letter_response(case_id: int, reply_id: int) -> HttpResponseBase:
     url_name="deposit_letter",
     openapi_extra=pdf_responses(),
 )
-def deposit_letter(request: HttpRequest, deposit_id: Id, reply_id: Id) -> HttpResponseBase:
+def deposit_letter(request: ApiRequest, deposit_id: Id, reply_id: Id) -> HttpResponseBase:
     """A sealed letter the administration sent about the caller's deposit (PDF)."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     correspondence = registry_selectors.deposit_for_owner(user, deposit_id)
     return _letter_response(correspondence.pk, reply_id)
 
@@ -205,7 +219,7 @@ Box = Literal["to_assign", "in_progress", "due_soon", "overdue", "in_copy", "don
     "/administrations/{code}/cases", response=responses({200: CaseListOut}, 401, 404, 422), auth=bearer, tags=["desk"]
 )
 def case_list(
-    request: HttpRequest,
+    request: ApiRequest,
     code: Code,
     box: Box = "in_progress",
     service: QueryCode = "",
@@ -215,9 +229,9 @@ def case_list(
 ) -> dict[str, Any]:
     """An inbox of the processing desk: to_assign, in_progress, due_soon, overdue, in_copy, done.
     ``total`` and ``counts`` stop at 1001 (more than 1000: narrow the filters)."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     scope = scope_for_staff(user, code)
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         raise NotFound
     service_id = None
     if service:
@@ -237,13 +251,10 @@ def case_list(
     }
 
 
-def _case(request: HttpRequest, case_id: int) -> tuple[User, Case]:
-    user: User = request.auth  # type: ignore[attr-defined]
-    case = Case.objects.select_related("administration").filter(pk=case_id).first()
-    if case is None:
-        raise NotFound
-    scope = scope_of(user, case.administration)
-    return user, wf.case_for_staff(scope, case_id)
+def _case(request: ApiRequest, case_id: int) -> tuple[User, Case]:
+    user = request.auth
+    scope = scope_of(user, wf.case_administration(case_id))
+    return user, wf.case_for(scope, case_id)
 
 
 # What an action on a case can answer besides the case: refused by a rule (400), not allowed to
@@ -252,7 +263,7 @@ ACTED = responses({200: CaseOut}, 400, 401, 403, 404, 409, 422)
 
 
 @router.get("/cases/{case_id}", response=responses({200: CaseOut}, 401, 404, 422), auth=bearer, tags=["desk"])
-def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
+def case_detail(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     _user, case = _case(request, case_id)
     return _case_out(request, case, local_date(now()), letters=True)
 
@@ -265,7 +276,7 @@ def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     url_name="case_letter",
     openapi_extra=pdf_responses(),
 )
-def case_letter(request: HttpRequest, case_id: Id, reply_id: Id) -> HttpResponseBase:
+def case_letter(request: ApiRequest, case_id: Id, reply_id: Id) -> HttpResponseBase:
     _user, case = _case(request, case_id)
     return _letter_response(case.pk, reply_id)
 
@@ -277,7 +288,7 @@ class AssignIn(Schema):
 
 
 def _service(case: Case, code: str) -> Service | None:
-    return Service.objects.filter(administration_id=case.administration_id, code=code.strip().upper()).first()
+    return service_by_code(case.administration_id, code)
 
 
 def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
@@ -286,10 +297,13 @@ def _done(request: HttpRequest, case: Case) -> dict[str, Any]:
     return _case_out(request, case, local_date(now()), letters=True)
 
 
-@router.post("/cases/{case_id}/assign", response=ACTED, auth=bearer, tags=["desk"])
-def case_assign(request: HttpRequest, case_id: Id, payload: AssignIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/assign", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(AssignIn)
+)
+def case_assign(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     """Assign (or reassign) to a service, with services in copy."""
     user, case = _case(request, case_id)
+    payload = body_after_access(request, AssignIn)
     copies = [_service(case, code) for code in payload.copies]
     chosen = [s for s in copies if s is not None]
     if len(chosen) != len(copies):
@@ -304,9 +318,12 @@ class ReasonIn(Schema):
     reason: LongText
 
 
-@router.post("/cases/{case_id}/send-back", response=ACTED, auth=bearer, tags=["desk"])
-def case_send_back(request: HttpRequest, case_id: Id, payload: ReasonIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/send-back", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(ReasonIn)
+)
+def case_send_back(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
+    payload = body_after_access(request, ReasonIn)
     services.case_send_back(actor=user, case_id=case.pk, reason=payload.reason)
     return _done(request, case)
 
@@ -315,16 +332,19 @@ class AgentIn(Schema):
     agent: EmailText
 
 
-@router.post("/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"])
-def case_assign_agent(request: HttpRequest, case_id: Id, payload: AgentIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/assign-agent", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(AgentIn)
+)
+def case_assign_agent(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
-    agent = User.objects.filter(email=payload.agent.strip().lower()).first()
+    payload = body_after_access(request, AgentIn)
+    agent = user_by_email(payload.agent)
     services.case_assign_agent(actor=user, case_id=case.pk, agent=agent)
     return _done(request, case)
 
 
 @router.post("/cases/{case_id}/start", response=ACTED, auth=bearer, tags=["desk"])
-def case_start(request: HttpRequest, case_id: Id) -> dict[str, Any]:
+def case_start(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_start(actor=user, case_id=case.pk)
     return _done(request, case)
@@ -336,10 +356,17 @@ class CompletionIn(Schema):
     body_fr: LongText = ""
 
 
-@router.post("/cases/{case_id}/request-completion", response=ACTED, auth=bearer, tags=["desk"])
-def case_request_completion(request: HttpRequest, case_id: Id, payload: CompletionIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/request-completion",
+    response=ACTED,
+    auth=bearer,
+    tags=["desk"],
+    openapi_extra=json_body_schema(CompletionIn),
+)
+def case_request_completion(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     """Ask once for missing documents, named as in the catalogue (French or Arabic name, or position)."""
     user, case = _case(request, case_id)
+    payload = body_after_access(request, CompletionIn)
     catalogue = list(case.procedure.documents.all()) if case.procedure else []
     ids = []
     for wanted in payload.documents:
@@ -369,15 +396,16 @@ class ReplyIn(Schema):
     reject: bool = False
 
 
-@router.post("/cases/{case_id}/reply", response=ACTED, auth=bearer, tags=["desk"])
-def case_reply(request: HttpRequest, case_id: Id, payload: ReplyIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/reply", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(ReplyIn)
+)
+def case_reply(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     """Answer (or reject): a sealed letter registered in the outgoing register and sent."""
     user, case = _case(request, case_id)
+    payload = body_after_access(request, ReplyIn)
     template = None
     if payload.template:
-        template = LetterTemplate.objects.filter(
-            administration_id=case.administration_id, code=payload.template.strip().upper(), is_active=True
-        ).first()
+        template = wf.letter_template_by_code(case.administration_id, payload.template)
         if template is None:
             raise services.ActionRefused(
                 "unknown_template", _("Choose a letter template of this administration."), field="template"
@@ -398,7 +426,7 @@ def case_reply(request: HttpRequest, case_id: Id, payload: ReplyIn) -> dict[str,
 
 
 @router.post("/cases/{case_id}/close", response=ACTED, auth=bearer, tags=["desk"])
-def case_close(request: HttpRequest, case_id: Id) -> dict[str, Any]:
+def case_close(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
     services.case_close(actor=user, case_id=case.pk)
     return _done(request, case)
@@ -408,8 +436,11 @@ class NoteIn(Schema):
     text: LongText
 
 
-@router.post("/cases/{case_id}/notes", response=ACTED, auth=bearer, tags=["desk"])
-def case_note(request: HttpRequest, case_id: Id, payload: NoteIn) -> dict[str, Any]:
+@router.post(
+    "/cases/{case_id}/notes", response=ACTED, auth=bearer, tags=["desk"], openapi_extra=json_body_schema(NoteIn)
+)
+def case_note(request: ApiRequest, case_id: Id) -> dict[str, Any]:
     user, case = _case(request, case_id)
+    payload = body_after_access(request, NoteIn)
     services.case_comment(actor=user, case_id=case.pk, text=payload.text)
     return _done(request, case)

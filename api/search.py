@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
@@ -19,9 +18,10 @@ from api.params import NO_NUL, QueryCode, QueryWords
 from core.errors import NotFound
 from search.forms import SearchForm
 from search.selectors import search
+from tenancy.access import readable_scope
+from tenancy.http import ApiRequest
 from tenancy.models import User
 from tenancy.selectors import memberships_of
-from workflow.access import readable_scope
 from workflow.models import Case
 from workflow.selectors import procedure_choices
 
@@ -82,7 +82,7 @@ SearchDate = Annotated[
 
 @router.get("/search", response=responses({200: SearchOut}, 400, 401, 404, 422), auth=bearer, tags=["desk"])
 def search_registers(
-    request: HttpRequest,
+    request: ApiRequest,
     q: QueryWords = "",
     administration: QueryCode = "",
     direction: Annotated[Literal["", "incoming", "outgoing"], Query(alias="register")] = "",
@@ -103,7 +103,7 @@ def search_registers(
     ``total`` stops at 1001 (``capped``: more than 1000, then ``order`` is ``latest``: the latest
     registered first, instead of ``relevance``). ``snippet`` and ``subject_html`` are
     HTML-escaped text with the matched words in ``<mark>``."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     scope = readable_scope(user, _administration_code(user, administration))
     asked = {
         "q": q,

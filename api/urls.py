@@ -37,7 +37,7 @@ from registry.models import Attachment, Channel, Correspondence
 from registry.receipts import verification_url
 from registry.services import Party
 from registry.verification import problem_message, stored_document_holds
-from tenancy.models import User
+from tenancy.http import ApiRequest
 from tenancy.selectors import administration_by_code
 from tenancy.services import api_token_issue
 from workflow.services import Deposit, deposit_register
@@ -182,7 +182,7 @@ def auth_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     openapi_extra=idempotent_schema(201),
 )
 def deposit_create(
-    request: HttpRequest,
+    request: ApiRequest,
     recipient: FormCode = "",
     subject: FormShort = "",
     body: FormLong = "",
@@ -197,7 +197,7 @@ def deposit_create(
     nothing; 409 while the first is still being processed; 422 if the key came with another
     request.
     """
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
     if not user.is_email_verified:
         raise errors.ApiError(403, "email_not_verified", _("Confirm your e-mail address before depositing."))
@@ -223,9 +223,9 @@ def deposit_create(
 
 
 @api.get("/deposits", response=responses({200: list[DepositOut]}, 401, 422), auth=bearer, tags=["deposits"])
-def deposit_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
+def deposit_list(request: ApiRequest, limit: Limit = 50, offset: Offset = 0) -> list[dict[str, Any]]:
     """The caller's own deposits, newest first."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     deposits = with_processing(selectors.deposits_of(user)).prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.select_related("blob"))
     )[offset : offset + limit]
@@ -233,8 +233,8 @@ def deposit_list(request: HttpRequest, limit: Limit = 50, offset: Offset = 0) ->
 
 
 @api.get("/deposits/{deposit_id}", response=responses({200: DepositOut}, 401, 404, 422), auth=bearer, tags=["deposits"])
-def deposit_detail(request: HttpRequest, deposit_id: Id) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+def deposit_detail(request: ApiRequest, deposit_id: Id) -> dict[str, Any]:
+    user = request.auth
     correspondence = with_processing(selectors.deposits_of(user)).filter(pk=deposit_id).first()
     if correspondence is None:
         raise NotFound
@@ -249,9 +249,9 @@ def deposit_detail(request: HttpRequest, deposit_id: Id) -> dict[str, Any]:
     url_name="deposit_receipt",
     openapi_extra=errors.pdf_responses(pending=True),
 )
-def deposit_receipt(request: HttpRequest, deposit_id: Id) -> HttpResponseBase:
+def deposit_receipt(request: ApiRequest, deposit_id: Id) -> HttpResponseBase:
     """The sealed receipt (PDF). While it is still being issued: 202 with Retry-After."""
-    user: User = request.auth  # type: ignore[attr-defined]
+    user = request.auth
     correspondence = selectors.deposit_for_owner(user, deposit_id)
     return receipt_response(correspondence)
 

@@ -8,8 +8,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,19 +18,19 @@ from core.clock import now
 from core.errors import Refused
 from core.forms import AccessibleForm, BoundedDateField
 from desk.forms import procedures_field, services_field
+from desk.tabs import desk_scope
 from starter.selectors import starter_offer, starter_preview
 from starter.services import starter_catalogue_load
-from tenancy.models import Administration, Membership, Service, User
-from tenancy.selectors import administration_for_staff
+from tenancy.http import SignedInRequest
+from tenancy.models import Administration, Service, User
+from tenancy.permissions import Action
+from tenancy.selectors import administration_for_staff, administration_with_code
 from workflow import catalogue as changes
+from workflow import selectors as wf
 from workflow.calendar import local_date, national_holidays
 from workflow.letters import TemplateTextError, check_template_text, template_variables
-from workflow.models import CalendarDay, LetterTemplate, Procedure, RoutingRule
+from workflow.models import LetterTemplate, Procedure
 from workflow.services import calendar_for
-
-Role = Membership.Role
-ADMIN = [Role.ADMIN]
-READERS = [Role.ADMIN, Role.CLERK, Role.HEAD, Role.AGENT, Role.SIGNATORY, Role.AUDITOR]
 
 
 class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
@@ -69,8 +69,7 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
 
     def clean_code(self) -> str:
         code = str(self.cleaned_data["code"]).strip().upper()
-        clash = Procedure.objects.filter(administration=self.administration, code=code).exclude(pk=self.instance.pk)
-        if clash.exists():
+        if wf.procedure_code_taken(self.administration, code, other_than=self.instance.pk):
             raise ValidationError(_("A procedure already has this code."))
         return code
 
@@ -95,7 +94,7 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
             holder = parts[2] if len(parts) > 2 else ""
             holder_name = ""
             if holder:
-                found = Administration.objects.filter(code=holder.upper()).first()
+                found = administration_with_code(holder)
                 holder_name = found.name_fr if found else holder
             kind = parts[3].upper()[:40] if len(parts) > 3 and holder else ""
             lines.append(
@@ -104,24 +103,18 @@ class ProcedureForm(forms.ModelForm[Procedure], AccessibleForm):
         return lines
 
 
-def _admin(request: HttpRequest, code: str) -> tuple[User, Administration]:
-    user: User = request.user  # type: ignore[assignment]
-    return user, administration_for_staff(user, code, ADMIN)
+def _admin(request: SignedInRequest, code: str) -> tuple[User, Administration]:
+    user = request.user
+    return user, administration_for_staff(user, code, Action.MANAGE_CATALOGUE)
 
 
 @login_required
-def procedures(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, READERS)
-    rows = list(
-        Procedure.objects.filter(administration=administration)
-        .select_related("service")
-        .prefetch_related("documents")
-        .order_by("code")
-    )
-    is_admin = bool(administration_for_staff_or_none(user, code))
+def procedures(request: SignedInRequest, code: str) -> HttpResponse:
+    scope = desk_scope(request, code)
+    administration = scope.administration
+    rows = list(wf.catalogue(administration, only_open=False))
     # An empty catalogue of a commune: its admins are offered the starter catalogue.
-    offer = starter_offer(administration) if is_admin and not rows else None
+    offer = starter_offer(administration) if scope.may(Action.MANAGE_CATALOGUE) and not rows else None
     return render(
         request,
         "desk/procedures.html",
@@ -129,7 +122,7 @@ def procedures(request: HttpRequest, code: str) -> HttpResponse:
             "administration": administration,
             "section": "catalogue",
             "procedures": rows,
-            "is_admin": is_admin,
+            "scope": scope,
             "starter": offer,
         },
     )
@@ -137,7 +130,7 @@ def procedures(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def starter(request: HttpRequest, code: str) -> HttpResponse:
+def starter(request: SignedInRequest, code: str) -> HttpResponse:
     """The starter catalogue: what it holds and what loading it creates here (GET), loading it (POST)."""
     user, administration = _admin(request, code)
     if request.method == "POST":
@@ -164,20 +157,11 @@ def starter(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def administration_for_staff_or_none(user: User, code: str) -> Administration | None:
-    from core.errors import NotFound
-
-    try:
-        return administration_for_staff(user, code, ADMIN)
-    except NotFound:
-        return None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
-def procedure_edit(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+def procedure_edit(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     user, administration = _admin(request, code)
-    procedure = get_object_or_404(Procedure, pk=pk, administration=administration) if pk else None
+    procedure = wf.procedure_for(administration, pk) if pk else None
     form = ProcedureForm(request.POST or None, instance=procedure, administration=administration)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in changes.PROCEDURE_FIELDS}
@@ -213,13 +197,12 @@ class CalendarDayForm(AccessibleForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def calendar(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, READERS)
-    is_admin = administration_for_staff_or_none(user, code) is not None
+def calendar(request: SignedInRequest, code: str) -> HttpResponse:
+    scope = desk_scope(request, code)
+    user, administration = scope.user, scope.administration
     form = CalendarDayForm(request.POST or None)
     if request.method == "POST":
-        if not is_admin:
+        if not scope.may(Action.MANAGE_CATALOGUE):
             return HttpResponse(status=404)
         if form.is_valid():
             data = form.cleaned_data
@@ -251,8 +234,8 @@ def calendar(request: HttpRequest, code: str) -> HttpResponse:
             "form": form,
             "year": year,
             "holidays": holidays,
-            "adjustments": CalendarDay.objects.filter(administration=administration, day__year=year).order_by("day"),
-            "is_admin": is_admin,
+            "adjustments": wf.calendar_days_of(administration, year),
+            "scope": scope,
         },
         status=400 if form.is_bound else 200,
     )
@@ -260,9 +243,9 @@ def calendar(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def calendar_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def calendar_delete(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user, administration = _admin(request, code)
-    entry = get_object_or_404(CalendarDay, pk=pk, administration=administration)
+    entry = wf.calendar_day_for(administration, pk)
     changes.calendar_day_delete(actor=user, entry=entry)
     messages.success(request, _("Calendar updated."))
     return redirect("desk:calendar", code=administration.code)
@@ -295,7 +278,7 @@ class RoutingRuleForm(AccessibleForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def routing(request: HttpRequest, code: str) -> HttpResponse:
+def routing(request: SignedInRequest, code: str) -> HttpResponse:
     user, administration = _admin(request, code)
     form = RoutingRuleForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
@@ -310,7 +293,7 @@ def routing(request: HttpRequest, code: str) -> HttpResponse:
         )
         messages.success(request, _("Rule added."))
         return redirect("desk:routing", code=administration.code)
-    rules = RoutingRule.objects.filter(administration=administration).select_related("service", "procedure")
+    rules = wf.routing_rules_of(administration)
     return render(
         request,
         "desk/routing.html",
@@ -321,9 +304,9 @@ def routing(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def routing_delete(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def routing_delete(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     user, administration = _admin(request, code)
-    rule = get_object_or_404(RoutingRule, pk=pk, administration=administration)
+    rule = wf.routing_rule_for(administration, pk)
     changes.routing_rule_delete(actor=user, rule=rule)
     messages.success(request, _("Rule removed."))
     return redirect("desk:routing", code=administration.code)
@@ -346,10 +329,7 @@ class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
 
     def clean_code(self) -> str:
         code = str(self.cleaned_data["code"]).strip().upper()
-        clash = LetterTemplate.objects.filter(administration=self.administration, code=code).exclude(
-            pk=self.instance.pk
-        )
-        if clash.exists():
+        if wf.letter_template_code_taken(self.administration, code, other_than=self.instance.pk):
             raise ValidationError(_("A template already has this code."))
         return code
 
@@ -376,9 +356,9 @@ class LetterTemplateForm(forms.ModelForm[LetterTemplate], AccessibleForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def letters(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+def letters(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     user, administration = _admin(request, code)
-    template = get_object_or_404(LetterTemplate, pk=pk, administration=administration) if pk else None
+    template = wf.letter_template_for(administration, pk) if pk else None
     form = LetterTemplateForm(request.POST or None, instance=template, administration=administration)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in changes.TEMPLATE_FIELDS}
@@ -393,7 +373,7 @@ def letters(request: HttpRequest, code: str, pk: int | None = None) -> HttpRespo
             "section": "catalogue",
             "form": form,
             "template": template,
-            "templates": LetterTemplate.objects.filter(administration=administration).order_by("code"),
+            "templates": wf.letter_templates_of(administration),
             "variables": template_variables(),
         },
         status=400 if form.is_bound else 200,

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
@@ -17,10 +17,10 @@ from core.forms import AccessibleForm, ObjectChoiceField
 from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import selectors, services
-from tenancy.models import Administration, Membership, Region
-from workflow.access import Scope
-
-Role = Membership.Role
+from tenancy.access import Scope
+from tenancy.http import SignedInRequest
+from tenancy.models import Administration, Region
+from tenancy.permissions import Action
 
 
 class DirectorySearchForm(AccessibleForm):
@@ -45,16 +45,16 @@ class LetterForm(AccessibleForm):
         )
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
 @login_required
-def exchanges(request: HttpRequest, code: str) -> HttpResponse:
+def exchanges(request: SignedInRequest, code: str) -> HttpResponse:
     """Letters sent to and received from other administrations, with their acknowledgements."""
     scope = _scope(request, code)
     administration = scope.administration
-    may_send = bool(scope.roles & services.SEND_ROLES)
+    may_send = scope.may(Action.SEND)
     form = LetterForm(
         request.POST or None,
         request.FILES or None,
@@ -99,7 +99,7 @@ def exchanges(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def directory(request: HttpRequest, code: str) -> HttpResponse:
+def directory(request: SignedInRequest, code: str) -> HttpResponse:
     """Every administration letters can be sent to: this installation's and its peers', by name
     or code, kind and region."""
     scope = _scope(request, code)
@@ -120,6 +120,6 @@ def directory(request: HttpRequest, code: str) -> HttpResponse:
             "section": "directory",
             "search": search,
             "entries": entries,
-            "may_send": bool(scope.roles & services.SEND_ROLES),
+            "scope": scope,
         },
     )

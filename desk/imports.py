@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,21 +12,21 @@ from core.uploads import upload_accepted, upload_refused
 from desk.forms import RegisterImportForm
 from registry.imports import register_import_confirmed, register_import_request
 from registry.models import RegisterImport
-from tenancy.models import Membership, User
+from registry.selectors import register_import_for, register_imports_of
+from tenancy.http import SignedInRequest
+from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
-
-IMPORT_ROLES = [Membership.Role.ADMIN]
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
+def register_import_page(request: SignedInRequest, code: str) -> HttpResponse:
     """The upload of a former register. The upload script (static/wasl/wasl.js) sends it and
     is answered in JSON (core.uploads); a browser without it gets a redirect or the page."""
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, IMPORT_ROLES)
+    user = request.user
+    administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
     form = RegisterImportForm(request.POST or None, request.FILES or None)
-    recent = RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:10]
+    recent = register_imports_of(administration)
     context = {"administration": administration, "section": "register", "form": form, "recent": recent}
     if request.method == "POST":
         if form.is_valid():
@@ -46,10 +46,10 @@ def register_import_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def register_import_status(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, IMPORT_ROLES)
-    job = get_object_or_404(RegisterImport, pk=pk, administration=administration)
+def register_import_status(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
+    user = request.user
+    administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
+    job = register_import_for(administration, pk)
     return render(
         request,
         "desk/register_import_status.html",
@@ -59,12 +59,10 @@ def register_import_status(request: HttpRequest, code: str, pk: int) -> HttpResp
 
 @login_required
 @require_POST
-def register_import_confirm(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def register_import_confirm(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     """Import for real what a dry run checked without a rejected row."""
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, IMPORT_ROLES)
-    checked = get_object_or_404(
-        RegisterImport, pk=pk, administration=administration, status=RegisterImport.Status.CHECKED
-    )
+    user = request.user
+    administration = administration_for_staff(user, code, Action.IMPORT_REGISTER)
+    checked = register_import_for(administration, pk, status=RegisterImport.Status.CHECKED)
     job = register_import_confirmed(actor=user, checked=checked)
     return redirect("desk:register_import_status", code=administration.code, pk=job.pk)

@@ -26,10 +26,13 @@ from django.views.decorators.http import require_http_methods
 from core.converters import MAX_ID
 from core.uploads import wants_json
 from desk.forms import CounterBatchLetterForm
+from desk.tabs import desk_scope
 from registry import selectors
 from registry.models import Channel, SenderKind
 from registry.services import Party, RegistrationRefused
+from tenancy.http import SignedInRequest
 from tenancy.models import Administration, User
+from tenancy.permissions import Action
 from tenancy.selectors import administration_for_staff
 from workflow.services import Deposit, deposit_register, deposits_register
 
@@ -64,9 +67,9 @@ def _deposit(data: dict[str, Any]) -> Deposit:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def counter_batch(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.REGISTER_ROLES)
+def counter_batch(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
+    administration = administration_for_staff(user, code, Action.REGISTER)
     if request.method == "POST" and wants_json(request):
         return _one_letter(request, user, administration)
     try:
@@ -123,13 +126,13 @@ def _one_letter(request: HttpRequest, user: User, administration: Administration
 
 
 @login_required
-def counter_batch_done(request: HttpRequest, code: str) -> HttpResponse:
+def counter_batch_done(request: SignedInRequest, code: str) -> HttpResponse:
     """The letters of a batch, their numbers, and how far the recognition of their scans has come."""
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.READ_ROLES)
+    scope = desk_scope(request, code)
+    administration = scope.administration
     parts = request.GET.get("ids", "").split(",")[:MAX_ROWS]
     ids = [int(part) for part in parts if part.isascii() and part.isdigit() and int(part) <= MAX_ID]
-    letters = sorted(selectors.register_entries(user, administration).filter(pk__in=ids), key=lambda c: c.pk)
+    letters = sorted(selectors.register_entries(scope).filter(pk__in=ids), key=lambda c: c.pk)
     attached_to = selectors.attachments_with_text([c.pk for c in letters])
     rows = [(c, attached_to[c.pk]) for c in letters]
     files = [layer for _, attached in rows for _, layer in attached]

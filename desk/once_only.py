@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,12 +23,11 @@ from desk.tabs import desk_scope
 from documents.forms import CheckedFilesField
 from exchange import once_only, selectors
 from exchange.models import DocumentRequest, HeldDocument, ProvidedDocument
-from tenancy.models import Membership
-from workflow.access import Scope
+from tenancy.access import Scope
+from tenancy.http import SignedInRequest
+from tenancy.permissions import Action
 from workflow.models import Case
-from workflow.selectors import case_for_staff
-
-Role = Membership.Role
+from workflow.selectors import case_for
 
 
 class ProvidedForm(AccessibleForm):
@@ -73,9 +72,7 @@ class RefusalForm(AccessibleForm):
 def held_items(case: Case, *, may_ask: bool) -> dict[str, Any]:
     """For the case panel: the documents that can be asked of their holder, each with its latest
     request, and whether this person may ask now (``may_ask``: the case's actions allow it)."""
-    requests = list(
-        DocumentRequest.objects.filter(case=case).select_related("provider", "peer").order_by("-requested_at")
-    )
+    requests = selectors.requests_of_case(case)
     latest: dict[str, DocumentRequest] = {}
     for request in requests:
         latest.setdefault(request.document_name_fr, request)
@@ -83,15 +80,15 @@ def held_items(case: Case, *, may_ask: bool) -> dict[str, Any]:
     return {"held_documents": items, "may_ask_held": bool(items) and may_ask}
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
 @login_required
 @require_POST
-def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def held_ask(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
-    case = case_for_staff(scope, pk)
+    case = case_for(scope, pk)
     try:
         position = int(request.POST.get("document", ""))
     except ValueError:
@@ -118,12 +115,12 @@ def held_ask(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 
 @login_required
-def held_copy(request: HttpRequest, code: str, pk: int, request_id: str) -> HttpResponse:
+def held_copy(request: SignedInRequest, code: str, pk: int, request_id: str) -> HttpResponse:
     """The copy the holder delivered, for staff who may see the case (each opening is logged)."""
     scope = _scope(request, code)
-    case = case_for_staff(scope, pk)
-    asked = DocumentRequest.objects.filter(pk=request_id, case=case).select_related("case__correspondence").first()
-    if asked is None:
+    case = case_for(scope, pk)
+    asked = selectors.document_request_for(scope, request_id)
+    if asked.case_id != case.pk:
         raise NotFound
     pdf = once_only.delivered_copy_read(scope=scope, request=asked)
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -133,19 +130,19 @@ def held_copy(request: HttpRequest, code: str, pk: int, request_id: str) -> Http
 
 
 def _may_answer(scope: Scope) -> bool:
-    return bool(scope.roles & once_only.HOLDER_ROLES)
+    return scope.may(Action.ANSWER_DOCUMENT_REQUESTS)
 
 
 def _may_declare(scope: Scope) -> bool:
-    return Role.ADMIN in scope.roles
+    return scope.may(Action.DECLARE_DOCUMENTS)
 
 
 def _kinds(scope: Scope) -> list[ProvidedDocument]:
-    return list(ProvidedDocument.objects.filter(administration=scope.administration).order_by("code"))
+    return selectors.provided_documents_of(scope.administration)
 
 
 def _documents_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     scope: Scope,
     *,
     provided_form: ProvidedForm | None = None,
@@ -169,7 +166,7 @@ def _documents_page(
             "answered": selectors.requests_answered(administration),
             "sent": selectors.requests_sent(administration),
             "kinds": kinds,
-            "held_count": HeldDocument.objects.filter(kind__administration=administration).count(),
+            "held_count": selectors.held_count(administration),
             "provided_form": (provided_form or ProvidedForm(prefix="provided")) if may_declare else None,
             "held_form": (held_form or HeldForm(prefix="held", kinds=kinds)) if may_answer and kinds else None,
             "refusal_form": RefusalForm(prefix="refusal"),
@@ -179,7 +176,7 @@ def _documents_page(
 
 
 @login_required
-def documents(request: HttpRequest, code: str) -> HttpResponse:
+def documents(request: SignedInRequest, code: str) -> HttpResponse:
     """The holder's page: requests from other administrations to answer, what it delivers, what
     it holds; and the requests this administration sent."""
     return _documents_page(request, _scope(request, code))
@@ -187,7 +184,7 @@ def documents(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def provided_declare(request: HttpRequest, code: str) -> HttpResponse:
+def provided_declare(request: SignedInRequest, code: str) -> HttpResponse:
     """Declare a document this administration delivers (its administrators). GET: the page
     (where an invalid form was shown, the language switch comes back to this address)."""
     scope = _scope(request, code)
@@ -211,7 +208,7 @@ def provided_declare(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def held_keep(request: HttpRequest, code: str) -> HttpResponse:
+def held_keep(request: SignedInRequest, code: str) -> HttpResponse:
     """Keep a document this administration holds about a person, to deliver on request. GET:
     the page, as :func:`provided_declare`."""
     scope = _scope(request, code)
@@ -244,7 +241,7 @@ def held_keep(request: HttpRequest, code: str) -> HttpResponse:
     return _documents_page(request, scope, held_form=held_form, status=400)
 
 
-def _request_id(request: HttpRequest, scope: Scope) -> str:
+def _request_id(request: SignedInRequest, scope: Scope) -> str:
     """The request to answer named by the form, for staff who may answer; else 404."""
     if not _may_answer(scope):
         raise NotFound
@@ -256,12 +253,12 @@ def _request_id(request: HttpRequest, scope: Scope) -> str:
 
 @login_required
 @require_POST
-def request_deliver(request: HttpRequest, code: str) -> HttpResponse:
+def request_deliver(request: SignedInRequest, code: str) -> HttpResponse:
     """Deliver the document another administration asked for, sealed by this one."""
     scope = _scope(request, code)
     request_id = _request_id(request, scope)
-    asked = DocumentRequest.objects.filter(pk=request_id, provider=scope.administration).first()
-    if asked is None:
+    asked = selectors.document_request_for(scope, request_id)
+    if asked.provider_id != scope.administration.pk:
         raise NotFound
     form = AnswerForm(request.POST, request.FILES, prefix=f"r{asked.pk.hex[:8]}", held=selectors.held_for(asked))
     try:
@@ -284,7 +281,7 @@ def request_deliver(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_refuse(request: HttpRequest, code: str) -> HttpResponse:
+def request_refuse(request: SignedInRequest, code: str) -> HttpResponse:
     """Refuse a request of another administration, with the reason its staff will see."""
     scope = _scope(request, code)
     request_id = _request_id(request, scope)

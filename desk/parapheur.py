@@ -10,8 +10,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import Form
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -37,39 +37,30 @@ from desk.parapheur_forms import (
 from desk.tabs import desk_scope
 from documents import storage
 from parapheur import certificates, selectors, services
-from parapheur.models import ActorKind, Circuit, Delegation, Folder, StepKind
+from parapheur.models import ActorKind, Folder, StepKind
 from parapheur.services import StepSpec
 from registry.downloads import file_response
-from tenancy.models import Membership, User
-from workflow.access import Scope
+from tenancy.access import Scope
+from tenancy.http import SignedInRequest
+from tenancy.models import User
+from tenancy.permissions import Action
 from workflow.calendar import local_date
 
-Role = Membership.Role
 
-
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
-def _may_read_all(scope: Scope) -> bool:
-    return bool(scope.roles & {Role.ADMIN, Role.AUDITOR})
-
-
 def _people(scope: Scope) -> list[User]:
-    ids = (
-        Membership.objects.filter(administration=scope.administration, is_active=True, user__is_active=True)
-        .exclude(role=Role.AUDITOR)
-        .values_list("user_id", flat=True)
-    )
-    return list(User.objects.filter(pk__in=ids).order_by("full_name"))
+    return selectors.circuit_people(scope.administration)
 
 
 def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
-    return {"administration": scope.administration, "section": "parapheur", **extra}
+    return {"administration": scope.administration, "section": "parapheur", "scope": scope, **extra}
 
 
 @login_required
-def home(request: HttpRequest, code: str) -> HttpResponse:
+def home(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     today = local_date(now())
     pending = list(selectors.pending_steps(scope.user, scope.administration, today)[:200])
@@ -83,18 +74,17 @@ def home(request: HttpRequest, code: str) -> HttpResponse:
             batch_form=BatchSignForm(),
             folders=selectors.my_folders(scope.user, scope.administration)[:50],
             certificate=certificates.current_certificate(scope.user, scope.administration),
-            can_manage=scope.can_manage_catalogue,
         ),
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def folder_new(request: HttpRequest, code: str) -> HttpResponse:
+def folder_new(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
-    if not scope.roles - {Role.AUDITOR}:
+    if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
-    circuits = list(Circuit.objects.filter(administration=scope.administration, is_active=True).order_by("code"))
+    circuits = selectors.active_circuits(scope.administration)
     own = [s for s in scope.services if s.pk in scope.own_services]
     default = services.circuit_for(scope.administration, service=own[0] if own else None)
     form = FolderForm(
@@ -149,11 +139,11 @@ def _submit(scope: Scope, form: FolderForm) -> Folder | None:
 
 
 def _folder(scope: Scope, pk: int) -> Folder:
-    return selectors.folder_for(scope.user, scope.administration, pk, may_read_all=_may_read_all(scope))
+    return selectors.folder_for(scope, pk)
 
 
 @login_required
-def folder(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def folder(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
     found = _folder(scope, pk)
     today = local_date(now())
@@ -185,7 +175,7 @@ def folder(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     return render(request, "desk/parapheur/folder.html", context)
 
 
-FolderOperation = Callable[[HttpRequest, Scope, Folder], "Form | None"]
+FolderOperation = Callable[[SignedInRequest, Scope, Folder], "Form | None"]
 
 
 def folder_operation(operation: FolderOperation) -> Callable[..., HttpResponse]:
@@ -196,7 +186,7 @@ def folder_operation(operation: FolderOperation) -> Callable[..., HttpResponse]:
     @login_required
     @require_POST
     @wraps(operation)
-    def view(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    def view(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
         scope = _scope(request, code)
         found = _folder(scope, pk)
         try:
@@ -212,7 +202,7 @@ def folder_operation(operation: FolderOperation) -> Callable[..., HttpResponse]:
 
 
 @folder_operation
-def folder_approve(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+def folder_approve(request: SignedInRequest, scope: Scope, found: Folder) -> Form:
     form = ApproveForm(request.POST)
     if form.is_valid():
         services.folder_approve(
@@ -227,7 +217,7 @@ def folder_approve(request: HttpRequest, scope: Scope, found: Folder) -> Form:
 
 
 @folder_operation
-def folder_sign(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+def folder_sign(request: SignedInRequest, scope: Scope, found: Folder) -> Form:
     form = SignForm(request.POST)
     if form.is_valid():
         services.folder_sign(
@@ -242,7 +232,7 @@ def folder_sign(request: HttpRequest, scope: Scope, found: Folder) -> Form:
 
 
 @folder_operation
-def folder_reject(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+def folder_reject(request: SignedInRequest, scope: Scope, found: Folder) -> Form:
     form = ReasonForm(request.POST, prefix="reject")
     if form.is_valid():
         services.folder_reject(actor=scope.user, folder_id=found.pk, reason=form.cleaned_data["reason"])
@@ -251,7 +241,7 @@ def folder_reject(request: HttpRequest, scope: Scope, found: Folder) -> Form:
 
 
 @folder_operation
-def folder_return(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+def folder_return(request: SignedInRequest, scope: Scope, found: Folder) -> Form:
     positions = [(s.position, str(s.position)) for s in found.steps.all()]
     form = ReturnForm(request.POST, steps=positions, prefix="return")
     if form.is_valid():
@@ -266,7 +256,7 @@ def folder_return(request: HttpRequest, scope: Scope, found: Folder) -> Form:
 
 
 @folder_operation
-def folder_opinion(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+def folder_opinion(request: SignedInRequest, scope: Scope, found: Folder) -> Form:
     form = OpinionForm(request.POST, prefix="opinion")
     if form.is_valid():
         services.folder_give_opinion(actor=scope.user, folder_id=found.pk, text=form.cleaned_data["text"])
@@ -275,7 +265,7 @@ def folder_opinion(request: HttpRequest, scope: Scope, found: Folder) -> Form:
 
 
 @folder_operation
-def folder_comment(request: HttpRequest, scope: Scope, found: Folder) -> Form:
+def folder_comment(request: SignedInRequest, scope: Scope, found: Folder) -> Form:
     form = CommentForm(request.POST, prefix="comment")
     if form.is_valid():
         services.folder_comment(
@@ -286,13 +276,13 @@ def folder_comment(request: HttpRequest, scope: Scope, found: Folder) -> Form:
 
 
 @folder_operation
-def folder_withdraw(request: HttpRequest, scope: Scope, found: Folder) -> None:
+def folder_withdraw(request: SignedInRequest, scope: Scope, found: Folder) -> None:
     services.folder_withdraw(actor=scope.user, folder_id=found.pk)
     messages.success(request, _("Folder withdrawn."))
 
 
 @login_required
-def folder_file(request: HttpRequest, code: str, pk: int, which: str) -> HttpResponseBase:
+def folder_file(request: SignedInRequest, code: str, pk: int, which: str) -> HttpResponseBase:
     scope = _scope(request, code)
     found = _folder(scope, pk)
     if which == "document":
@@ -310,7 +300,7 @@ def folder_file(request: HttpRequest, code: str, pk: int, which: str) -> HttpRes
 
 
 @login_required
-def folder_annex(request: HttpRequest, code: str, pk: int, annex_id: int) -> HttpResponseBase:
+def folder_annex(request: SignedInRequest, code: str, pk: int, annex_id: int) -> HttpResponseBase:
     """An annex of a folder, with the type it was checked to have when it was sent (a scan may
     be an image), as a download."""
     scope = _scope(request, code)
@@ -322,7 +312,7 @@ def folder_annex(request: HttpRequest, code: str, pk: int, annex_id: int) -> Htt
 
 @login_required
 @require_POST
-def batch_sign(request: HttpRequest, code: str) -> HttpResponse:
+def batch_sign(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     form = BatchSignForm(request.POST)
     ids = [int(v) for v in request.POST.getlist("folders") if v.isdigit()][:200]
@@ -371,15 +361,15 @@ def _batch_json(scope: Scope, form: BatchSignForm, ids: list[int]) -> JsonRespon
     )
 
 
-def _certificate_scope(request: HttpRequest, code: str) -> Scope:
+def _certificate_scope(request: SignedInRequest, code: str) -> Scope:
     scope = _scope(request, code)
-    if not scope.roles - {Role.AUDITOR}:
+    if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
     return scope
 
 
 def _certificate_page(
-    request: HttpRequest,
+    request: SignedInRequest,
     scope: Scope,
     *,
     enrol: EnrolForm | None = None,
@@ -406,14 +396,14 @@ def _certificate_refused(form: EnrolForm | ImportForm, refused: Refused) -> None
 
 
 @login_required
-def certificate(request: HttpRequest, code: str) -> HttpResponse:
+def certificate(request: SignedInRequest, code: str) -> HttpResponse:
     """My signing certificate, and the forms to get one here, import one, or revoke mine."""
     return _certificate_page(request, _certificate_scope(request, code))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def certificate_enrol(request: HttpRequest, code: str) -> HttpResponse:
+def certificate_enrol(request: SignedInRequest, code: str) -> HttpResponse:
     """Get a signing certificate from this installation. GET: the certificate page (where an
     invalid form was shown, the language switch comes back to this address)."""
     scope = _certificate_scope(request, code)
@@ -439,7 +429,7 @@ def certificate_enrol(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def certificate_import(request: HttpRequest, code: str) -> HttpResponse:
+def certificate_import(request: SignedInRequest, code: str) -> HttpResponse:
     """Import a certificate from a provider. GET: the certificate page, as :func:`certificate_enrol`."""
     scope = _certificate_scope(request, code)
     if request.method == "GET":
@@ -467,7 +457,7 @@ def certificate_import(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def certificate_revoke(request: HttpRequest, code: str) -> HttpResponse:
+def certificate_revoke(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _certificate_scope(request, code)
     current = certificates.current_certificate(scope.user, scope.administration)
     if current is None:
@@ -479,9 +469,9 @@ def certificate_revoke(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delegations(request: HttpRequest, code: str) -> HttpResponse:
+def delegations(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
-    if not scope.roles - {Role.AUDITOR}:
+    if not scope.may(Action.ACT_IN_CIRCUIT):
         raise NotFound
     people = [p for p in _people(scope) if p.pk != scope.user.pk]
     form = DelegationForm(request.POST or None, people=people)
@@ -501,12 +491,8 @@ def delegations(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("Delegation recorded."))
             return redirect("desk:delegations", code=code)
-    given = Delegation.objects.filter(administration=scope.administration, delegator=scope.user).select_related(
-        "delegate"
-    )
-    received = Delegation.objects.filter(administration=scope.administration, delegate=scope.user).select_related(
-        "delegator"
-    )
+    given = selectors.delegations_given(scope.user, scope.administration)
+    received = selectors.delegations_received(scope.user, scope.administration)
     return render(
         request,
         "desk/parapheur/delegations.html",
@@ -517,9 +503,9 @@ def delegations(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def delegation_end(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
-    if not Delegation.objects.filter(pk=pk, administration=scope.administration, delegator=scope.user).exists():
+    if not selectors.delegations_given(scope.user, scope.administration).filter(pk=pk).exists():
         raise NotFound
     services.delegation_end(actor=scope.user, delegation_id=pk)
     messages.success(request, _("Delegation ended."))
@@ -528,12 +514,12 @@ def delegation_end(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def circuits(request: HttpRequest, code: str, pk: int | None = None) -> HttpResponse:
+def circuits(request: SignedInRequest, code: str, pk: int | None = None) -> HttpResponse:
     """The administration's circuit templates (its admins edit them)."""
     scope = _scope(request, code)
-    if not scope.can_manage_catalogue:
+    if not scope.may(Action.MANAGE_CATALOGUE):
         raise NotFound
-    circuit = get_object_or_404(Circuit, pk=pk, administration=scope.administration) if pk else None
+    circuit = selectors.circuit_for(scope.administration, pk) if pk else None
     initial: dict[str, Any] = {}
     if circuit is not None:
         initial = {
@@ -566,7 +552,7 @@ def circuits(request: HttpRequest, code: str, pk: int | None = None) -> HttpResp
         else:
             messages.success(request, _("Circuit %(code)s saved.") % {"code": saved.code})
             return redirect("desk:circuits", code=code)
-    listed = Circuit.objects.filter(administration=scope.administration).prefetch_related("steps").order_by("code")
+    listed = selectors.circuits_of(scope.administration)
     return render(
         request,
         "desk/parapheur/circuits.html",

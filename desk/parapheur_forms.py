@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import AccessibleForm, BoundedDateField, ObjectChoiceField, QuickSelect
 from documents.forms import CheckedFilesField
 from parapheur.models import Circuit
-from tenancy.models import User
+from tenancy.models import Membership, User
+from tenancy.permissions import Action, roles_who
 
 
 def person_label(user: Any) -> str:
@@ -233,13 +234,13 @@ class CircuitForm(AccessibleForm):
 
     def __init__(self, *args: Any, people: list[User], services: list[Any], **kwargs: Any) -> None:
         from parapheur.models import StepKind
-        from tenancy.models import Membership
 
         super().__init__(*args, **kwargs)
         field = self.fields["service"]
         assert isinstance(field, ObjectChoiceField)
         field.set_objects(services, lambda s: f"{s.name} ({s.code})")
-        roles = [(value, label) for value, label in Membership.Role.choices if value != Membership.Role.AUDITOR]
+        acting = roles_who(Action.ACT_IN_CIRCUIT)
+        roles = [(value, label) for value, label in Membership.Role.choices if value in acting]
         for n in range(1, STEP_ROWS + 1):
             self.fields[f"step{n}_kind"] = forms.ChoiceField(
                 label=_("Step %(n)d") % {"n": n},

@@ -11,8 +11,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.text import Truncator
@@ -42,16 +42,18 @@ from documents import storage
 from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
 from registry.models import SealedDocument
+from tenancy.access import Scope
+from tenancy.http import SignedInRequest
+from tenancy.permissions import Action
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import Scope
 from workflow.calendar import local_date
 from workflow.letters import template_prefill
 from workflow.models import Case, LetterTemplate, Status
 from workflow.services import ActionRefused, LetterText
 
 
-def _scope(request: HttpRequest, code: str) -> Scope:
+def _scope(request: SignedInRequest, code: str) -> Scope:
     return desk_scope(request, code)
 
 
@@ -59,12 +61,12 @@ PAGE_SIZE = 50  # inbox rows per page
 
 
 @login_required
-def inbox(request: HttpRequest, code: str) -> HttpResponse:
+def inbox(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     administration = scope.administration
     box = request.GET.get("box", "")
     if box not in wf.BOXES:
-        box = "to_assign" if scope.can_route else "in_progress"
+        box = "to_assign" if scope.may(Action.ROUTE) else "in_progress"
     procedures = wf.procedure_choices(administration)
     filters = InboxFilterForm(request.GET or None, services=scope.active_services, procedures=procedures)
     criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
@@ -93,7 +95,7 @@ def inbox(request: HttpRequest, code: str) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("box", None)
-    can_bulk = scope.can_route or scope.supervises is None or bool(scope.supervises)
+    can_bulk = scope.may(Action.ROUTE) or scope.supervises is None or bool(scope.supervises)
     return render(
         request,
         "desk/inbox.html",
@@ -196,7 +198,7 @@ def _box_labels(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 @login_required
 @require_POST
-def bulk_assign(request: HttpRequest, code: str) -> HttpResponse:
+def bulk_assign(request: SignedInRequest, code: str) -> HttpResponse:
     scope = _scope(request, code)
     form = BulkAssignForm(request.POST, services=scope.active_services)
     back = reverse("desk:inbox", args=[code]) + "?" + request.POST.get("back", "")
@@ -259,10 +261,10 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
 
 def _templates(administration: Any) -> list[LetterTemplate]:
     """The administration's active letter templates, to start a letter from."""
-    return list(LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name"))
+    return wf.active_letter_templates(administration)
 
 
-CaseOperation = Callable[[HttpRequest, Scope, Case], "Form | None"]
+CaseOperation = Callable[[SignedInRequest, Scope, Case], "Form | None"]
 
 
 def case_operation(operation: CaseOperation) -> Callable[..., HttpResponse]:
@@ -273,9 +275,9 @@ def case_operation(operation: CaseOperation) -> Callable[..., HttpResponse]:
     @login_required
     @require_POST
     @wraps(operation)
-    def view(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+    def view(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
         scope = _scope(request, code)
-        case = wf.case_for_staff(scope, pk)
+        case = wf.case_for(scope, pk)
         try:
             form = operation(request, scope, case)
         except ActionRefused as refused:
@@ -289,7 +291,7 @@ def case_operation(operation: CaseOperation) -> Callable[..., HttpResponse]:
 
 
 @case_operation
-def case_assign(request: HttpRequest, scope: Scope, case: Case) -> Form:
+def case_assign(request: SignedInRequest, scope: Scope, case: Case) -> Form:
     form = AssignForm(request.POST, administration=scope.administration, prefix="assign")
     if form.is_valid():
         services.case_assign(
@@ -306,7 +308,7 @@ def case_assign(request: HttpRequest, scope: Scope, case: Case) -> Form:
 
 
 @case_operation
-def case_send_back(request: HttpRequest, scope: Scope, case: Case) -> Form:
+def case_send_back(request: SignedInRequest, scope: Scope, case: Case) -> Form:
     form = ReasonForm(request.POST, prefix="back")
     if form.is_valid():
         services.case_send_back(actor=scope.user, case_id=case.pk, reason=form.cleaned_data["reason"])
@@ -315,7 +317,7 @@ def case_send_back(request: HttpRequest, scope: Scope, case: Case) -> Form:
 
 
 @case_operation
-def case_assign_agent(request: HttpRequest, scope: Scope, case: Case) -> Form:
+def case_assign_agent(request: SignedInRequest, scope: Scope, case: Case) -> Form:
     form = AgentForm(request.POST, candidates=services.agent_candidates(case), prefix="agent")
     if form.is_valid():
         services.case_assign_agent(actor=scope.user, case_id=case.pk, agent=form.cleaned_data["agent"])
@@ -324,13 +326,13 @@ def case_assign_agent(request: HttpRequest, scope: Scope, case: Case) -> Form:
 
 
 @case_operation
-def case_start(request: HttpRequest, scope: Scope, case: Case) -> None:
+def case_start(request: SignedInRequest, scope: Scope, case: Case) -> None:
     services.case_start(actor=scope.user, case_id=case.pk)
     messages.success(request, _("Handling started."))
 
 
 @case_operation
-def case_request_completion(request: HttpRequest, scope: Scope, case: Case) -> Form:
+def case_request_completion(request: SignedInRequest, scope: Scope, case: Case) -> Form:
     documents = list(case.procedure.documents.all()) if case.procedure else []
     form = CompletionForm(
         request.POST, documents=documents, templates=_templates(scope.administration), prefix="completion"
@@ -353,13 +355,13 @@ def case_request_completion(request: HttpRequest, scope: Scope, case: Case) -> F
 
 
 @case_operation
-def case_close(request: HttpRequest, scope: Scope, case: Case) -> None:
+def case_close(request: SignedInRequest, scope: Scope, case: Case) -> None:
     services.case_close(actor=scope.user, case_id=case.pk)
     messages.success(request, _("Closed."))
 
 
 @case_operation
-def case_note(request: HttpRequest, scope: Scope, case: Case) -> Form:
+def case_note(request: SignedInRequest, scope: Scope, case: Case) -> Form:
     form = NoteForm(request.POST, prefix="note")
     if form.is_valid():
         services.case_comment(actor=scope.user, case_id=case.pk, text=form.cleaned_data["text"])
@@ -369,14 +371,14 @@ def case_note(request: HttpRequest, scope: Scope, case: Case) -> Form:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def reply(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     scope = _scope(request, code)
-    case = wf.case_for_staff(scope, pk)
+    case = wf.case_for(scope, pk)
     administration = scope.administration
     initial: dict[str, Any] = {}
     chosen = request.GET.get("template")
     if chosen and chosen.isdigit():
-        template = get_object_or_404(LetterTemplate, pk=int(chosen), administration=administration, is_active=True)
+        template = wf.letter_template_for(administration, int(chosen), only_active=True)
         initial = {
             "template": template.pk,
             **template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure),
@@ -432,7 +434,7 @@ def reply(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 
 def _reply_through_circuit(
-    request: HttpRequest, scope: Scope, case: Case, form: ReplyForm, context: dict[str, Any]
+    request: SignedInRequest, scope: Scope, case: Case, form: ReplyForm, context: dict[str, Any]
 ) -> HttpResponse:
     """The answer goes through the parapheur first; it is registered when the circuit completes."""
     data = form.cleaned_data
@@ -462,12 +464,12 @@ def _reply_through_circuit(
 
 
 @login_required
-def sealed_document(request: HttpRequest, code: str, pk: int, token: str) -> HttpResponseBase:
+def sealed_document(request: SignedInRequest, code: str, pk: int, token: str) -> HttpResponseBase:
     """A sealed letter or attestation of a case, for the staff who may read the case."""
     scope = _scope(request, code)
-    case = wf.case_for_staff(scope, pk)
-    document = SealedDocument.objects.filter(token=token, correspondence_id=case.pk).first()
-    if document is None or not storage.exists(document.blob_id):
+    case = wf.case_for(scope, pk)
+    document = wf.sealed_document_of(case, token)
+    if not storage.exists(document.blob_id):
         raise NotFound
     return sealed_document_response(document, f"{document.kind}-{case.correspondence.number}.pdf")
 
@@ -485,12 +487,12 @@ STATUS_BADGES = {
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_new(request: HttpRequest, code: str) -> HttpResponse:
+def note_new(request: SignedInRequest, code: str) -> HttpResponse:
     """An internal note to another service, registered and sealed like any letter."""
     scope = _scope(request, code)
-    if not (scope.can_route or scope.handles is None or scope.handles):
+    if not (scope.may(Action.ROUTE) or scope.handles is None or scope.handles):
         raise NotFound
-    own = None if scope.can_route or scope.handles is None else sorted(scope.handles)
+    own = None if scope.may(Action.ROUTE) or scope.handles is None else sorted(scope.handles)
     form = InternalNoteForm(request.POST or None, administration=scope.administration, own=own)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

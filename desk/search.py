@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from desk.tabs import desk_scope
 from search.forms import SearchForm
 from search.selectors import Results, search
+from tenancy.http import SignedInRequest
 from workflow.selectors import procedure_choices
 
 
 @login_required
-def search_page(request: HttpRequest, code: str) -> HttpResponse:
+def search_page(request: SignedInRequest, code: str) -> HttpResponse:
     scope = desk_scope(request, code)
     form = SearchForm(request.GET or None, scope=scope, procedures=procedure_choices(scope.administration))
     results: Results | None = None

@@ -1,4 +1,4 @@
-"""Which of the desk's tabs a person sees: the roles they hold in the page's administration.
+"""Which of the desk's tabs a person sees: what their roles in the page's administration allow.
 
 A page that has already read them (the processing desk's scope) leaves them on the request, so
 that drawing the tabs costs no query more.
@@ -10,9 +10,11 @@ from collections.abc import Iterable
 
 from django.http import HttpRequest
 
-from tenancy.models import Administration, User
+from tenancy.access import Scope, readable_scope
+from tenancy.http import SignedInRequest
+from tenancy.models import Administration
+from tenancy.permissions import permissions_of
 from tenancy.selectors import roles_in
-from workflow.access import Scope, readable_scope
 
 _ATTRIBUTE = "_wasl_desk_roles"
 
@@ -21,21 +23,22 @@ def remember_roles(request: HttpRequest, administration: Administration, roles: 
     setattr(request, _ATTRIBUTE, (administration.pk, frozenset(roles)))
 
 
-def desk_scope(request: HttpRequest, code: str) -> Scope:
+def desk_scope(request: SignedInRequest, code: str) -> Scope:
     """The signed-in person's scope in administration ``code`` (NotFound when they cannot read
     it), its roles kept for the tabs."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     scope = readable_scope(user, code)
     remember_roles(request, scope.administration, scope.roles)
     return scope
 
 
-def roles_for_tabs(request: HttpRequest | None, administration: Administration) -> set[str]:
-    """The roles of the request's user in ``administration`` (none when signed out)."""
+def permissions_for_tabs(request: HttpRequest | None, administration: Administration) -> dict[str, bool]:
+    """What the request's user may do in ``administration``, by action (nothing when signed
+    out), from the permission table."""
     if request is None:
-        return set()
+        return permissions_of(())
     known = getattr(request, _ATTRIBUTE, None)
     if known is not None and known[0] == administration.pk:
-        return set(known[1])
+        return permissions_of(known[1])
     user = getattr(request, "user", None)
-    return roles_in(user, administration) if user is not None else set()
+    return permissions_of(roles_in(user, administration) if user is not None else ())

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,27 +22,31 @@ from core.mail import smtp_configured
 from core.uploads import upload_accepted, upload_refused
 from desk.forms import CounterRegistrationForm, RegisterFilterForm, ServiceForm, ServiceNamesForm, StaffGrantForm
 from desk.processing import case_context
+from desk.tabs import desk_scope
 from registry import selectors
 from registry.checkpoints import checkpoint_make
 from registry.downloads import attachment_response, file_response, receipt_response
 from registry.integrity import anchored_position, register_verify
-from registry.models import Channel, Direction
+from registry.models import Channel, Correspondence, Direction
 from registry.services import Party, RegistrationRefused, correspondence_register
-from tenancy.models import Membership, Service, User
-from tenancy.selectors import administration_for_staff, memberships_of, roles_in
+from tenancy.http import SignedInRequest
+from tenancy.permissions import Action
+from tenancy.selectors import (
+    administration_for_staff,
+    membership_for,
+    memberships_of,
+    service_for,
+    services_with_parents,
+    staff_of,
+)
 from tenancy.services import StaffRefused, service_create, service_rename, staff_invite, staff_role_revoke
-from workflow.access import scope_of
-from workflow.models import Case
+from workflow.selectors import case_of
 from workflow.services import Deposit, deposit_register
-
-Role = Membership.Role
-ADMIN_ROLES = [Role.ADMIN]
-LOG_ROLES = [Role.ADMIN, Role.AUDITOR]
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def home(request: SignedInRequest) -> HttpResponse:
+    user = request.user
     administrations = {m.administration.code: m.administration for m in memberships_of(user)}
     if len(administrations) == 1:
         return redirect("desk:inbox", code=next(iter(administrations)))
@@ -50,15 +54,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def register(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.READ_ROLES)
+def register(request: SignedInRequest, code: str) -> HttpResponse:
+    scope = desk_scope(request, code)
+    administration = scope.administration
     direction = request.GET.get("direction", Direction.INCOMING)
     if direction not in Direction.values:
         direction = Direction.INCOMING
     filters = RegisterFilterForm(request.GET or None)
     criteria: dict[str, Any] = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
-    entries = selectors.register_entries(user, administration, direction=direction, **criteria)
+    entries = selectors.register_entries(scope, direction=direction, **criteria)
     entries = entries.select_related("case__service")  # the service each letter is with
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -74,17 +78,16 @@ def register(request: HttpRequest, code: str) -> HttpResponse:
             "filters": filters,
             "page": page,
             "query": query.urlencode(),
-            "can_register": selectors.can_register(user, administration),
-            "is_admin": Role.ADMIN in roles_in(user, administration),
+            "scope": scope,
         },
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def counter_new(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.REGISTER_ROLES)
+def counter_new(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
+    administration = administration_for_staff(user, code, Action.REGISTER)
     form = CounterRegistrationForm(request.POST or None, request.FILES or None, administration=administration)
     if request.method == "POST":
         if form.is_valid():
@@ -141,8 +144,9 @@ def counter_new(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    c = _staff_correspondence(request, code, pk)
+def correspondence(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
+    scope = desk_scope(request, code)
+    c = selectors.correspondence_for(scope, pk)
     context: dict[str, Any] = {
         "administration": c.administration,
         "section": "register",
@@ -152,32 +156,27 @@ def correspondence(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         "log_entries": selectors.log_entries_of(c),
         "follow_ups": list(c.follow_ups.order_by("registered_at")),
     }
-    case = Case.objects.filter(pk=c.pk).select_related("service", "agent", "procedure").first()
+    case = case_of(c)
     if case is not None:
         c.case = case  # (both ways: the page names the service in charge from it)
         context["section"] = "inbox"
-        context.update(case_context(scope_of(request.user, c.administration), case))  # type: ignore[arg-type]
+        context.update(case_context(scope, case))
     return render(request, "desk/correspondence.html", context)
 
 
-def _staff_correspondence(request: HttpRequest, code: str, pk: int) -> Any:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, selectors.READ_ROLES)
-    c = selectors.correspondence_for_staff(user, pk)
-    if c.administration_id != administration.pk:
-        raise NotFound
-    return c
+def _staff_correspondence(request: SignedInRequest, code: str, pk: int) -> Correspondence:
+    return selectors.correspondence_for(desk_scope(request, code), pk)
 
 
 @login_required
-def correspondence_receipt(request: HttpRequest, code: str, pk: int) -> HttpResponseBase:
+def correspondence_receipt(request: SignedInRequest, code: str, pk: int) -> HttpResponseBase:
     return receipt_response(_staff_correspondence(request, code, pk))
 
 
 @login_required
-def attachment(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
+def attachment(request: SignedInRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     c = _staff_correspondence(request, code, pk)
-    item = get_object_or_404(c.attachments.select_related("blob"), position=position)
+    item = selectors.attachment_for(c, position)
     _downloaded(request, c, item)
     return attachment_response(item)
 
@@ -196,10 +195,10 @@ def _downloaded(request: HttpRequest, c: Any, item: Any, **data: str) -> None:
 
 
 @login_required
-def attachment_searchable(request: HttpRequest, code: str, pk: int, position: int) -> HttpResponseBase:
+def attachment_searchable(request: SignedInRequest, code: str, pk: int, position: int) -> HttpResponseBase:
     """The searchable copy of a scanned attachment (the scan with its recognised text)."""
     c = _staff_correspondence(request, code, pk)
-    item = get_object_or_404(c.attachments.select_related("blob__text_layer__searchable"), position=position)
+    item = selectors.attachment_for(c, position, searchable=True)
     layer = getattr(item.blob, "text_layer", None)
     if layer is None or layer.searchable is None:
         raise NotFound
@@ -210,9 +209,9 @@ def attachment_searchable(request: HttpRequest, code: str, pk: int, position: in
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def services(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
+def services(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     form = ServiceForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -229,7 +228,7 @@ def services(request: HttpRequest, code: str) -> HttpResponse:
         )
         messages.success(request, _("Service created."))
         return redirect("desk:services", code=administration.code)
-    rows = Service.objects.filter(administration=administration).select_related("parent").order_by("code")
+    rows = services_with_parents(administration)
     return render(
         request,
         "desk/services.html",
@@ -240,11 +239,11 @@ def services(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
+def service_edit(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     """Rename a service: its names in Arabic, French and Amazigh, and its location."""
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
-    service = get_object_or_404(Service, pk=pk, administration=administration)
+    user = request.user
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
+    service = service_for(administration, pk)
     initial = {name: getattr(service, name) for name in ("name_ar", "name_fr", "name_zgh", "location")}
     form = ServiceNamesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -261,9 +260,9 @@ def service_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff(request: HttpRequest, code: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
+def staff(request: SignedInRequest, code: str) -> HttpResponse:
+    user = request.user
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
     form = StaffGrantForm(request.POST or None, administration=administration)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -299,20 +298,15 @@ def staff(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _staff_context(administration: Any, form: StaffGrantForm) -> dict[str, Any]:
-    members = (
-        Membership.objects.filter(administration=administration, is_active=True)
-        .select_related("user", "service")
-        .order_by("user__full_name", "role")
-    )
-    return {"administration": administration, "members": members, "form": form, "section": "staff"}
+    return {"administration": administration, "members": staff_of(administration), "form": form, "section": "staff"}
 
 
 @login_required
 @require_POST
-def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, ADMIN_ROLES)
-    membership = get_object_or_404(Membership, pk=membership_id, administration=administration, is_active=True)
+def staff_revoke(request: SignedInRequest, code: str, membership_id: int) -> HttpResponse:
+    user = request.user
+    administration = administration_for_staff(user, code, Action.ADMINISTER_STAFF)
+    membership = membership_for(administration, membership_id)
     try:
         staff_role_revoke(actor=user, membership=membership)
     except StaffRefused as refused:
@@ -324,10 +318,10 @@ def staff_revoke(request: HttpRequest, code: str, membership_id: int) -> HttpRes
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def register_log(request: HttpRequest, code: str) -> HttpResponse:
+def register_log(request: SignedInRequest, code: str) -> HttpResponse:
     """The register log and its sealed checkpoints; verify the chain now (POST)."""
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, LOG_ROLES)
+    user = request.user
+    administration = administration_for_staff(user, code, Action.READ_REGISTER_LOG)
     result = None
     if request.method == "POST":
         # Every check but the slow ones (each seal validated, every stored file re-read: the
@@ -358,10 +352,10 @@ def register_log(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def register_checkpoint(request: HttpRequest, code: str) -> HttpResponse:
+def register_checkpoint(request: SignedInRequest, code: str) -> HttpResponse:
     """Seal a checkpoint of the register log now."""
-    user: User = request.user  # type: ignore[assignment]
-    administration = administration_for_staff(user, code, LOG_ROLES)
+    user = request.user
+    administration = administration_for_staff(user, code, Action.READ_REGISTER_LOG)
     checkpoint = checkpoint_make(actor=user, administration=administration)
     messages.success(request, _("Checkpoint sealed at entry #%(position)d.") % {"position": checkpoint.position})
     return redirect("desk:register_log", code=administration.code)

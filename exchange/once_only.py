@@ -33,17 +33,15 @@ from documents import storage
 from documents.intake import PDF, CheckedFile, blob_of, pdf_blob
 from exchange.access_log import access_record
 from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument, RemoteAdministration
-from tenancy.models import Administration, Membership, User
-from tenancy.selectors import roles_in
+from tenancy import permissions
+from tenancy.access import Scope, member_may
+from tenancy.models import Administration, User
 from trust.sealing import seal_pdf
 from trust.services import installation_pki
-from workflow.access import Scope
 from workflow.calendar import local_date
 from workflow.models import Case, CaseEvent, ProcedureDocument
 from workflow.services import offered_actions
 
-Role = Membership.Role
-HOLDER_ROLES = frozenset({Role.CLERK, Role.ADMIN, Role.HEAD, Role.AGENT, Role.SIGNATORY})
 Action = AccessLogEntry.Action
 
 
@@ -52,8 +50,8 @@ class OnceOnlyRefused(Refused):
 
 
 def _holder_check(actor: User, administration: Administration, *, admin_only: bool = False) -> None:
-    roles = roles_in(actor, administration)
-    if not roles & (frozenset({Role.ADMIN}) if admin_only else HOLDER_ROLES):
+    wanted = permissions.Action.DECLARE_DOCUMENTS if admin_only else permissions.Action.ANSWER_DOCUMENT_REQUESTS
+    if not member_may(actor, administration, wanted):
         raise NotFound
 
 

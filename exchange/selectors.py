@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from core.errors import NotFound
 from core.languages import in_language
-from exchange.models import DocumentRequest, Envelope, HeldDocument, RemoteAdministration
+from exchange.models import DocumentRequest, Envelope, HeldDocument, ProvidedDocument, RemoteAdministration
+from tenancy.access import Scope
 from tenancy.models import Administration, Region
+from tenancy.permissions import Action
+from workflow.models import Case
+from workflow.selectors import visible_cases
 
 KIND_LABELS = dict(Administration.Kind.choices)
 REGION_LABELS = dict(Region.choices)
@@ -124,6 +129,41 @@ def envelope_sent_as(administration: Administration, correspondence_id: int) -> 
 
 
 # -- once-only requests --------------------------------------------------------------------------
+
+
+def document_request_for(scope: Scope, request_id: str, *, for_update: bool = False) -> DocumentRequest:
+    """A once-only request the scope's user may see: one asked of their administration, when
+    their roles may answer such requests, or one their administration sent for a case they may
+    read; NotFound otherwise. ``for_update`` locks its row until the end of the caller's
+    transaction."""
+    queryset = DocumentRequest.objects.select_related("requester", "provider", "peer", "kind", "case__correspondence")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    reach = Q(requester=scope.administration, case__in=visible_cases(scope).values("pk"))
+    if scope.may(Action.ANSWER_DOCUMENT_REQUESTS):
+        reach |= Q(provider=scope.administration)
+    try:
+        request = queryset.filter(reach, pk=request_id).first()
+    except ValidationError:  # not a UUID
+        raise NotFound from None
+    if request is None:
+        raise NotFound
+    return request
+
+
+def requests_of_case(case: Case) -> list[DocumentRequest]:
+    """The once-only requests sent for a case, latest first."""
+    return list(DocumentRequest.objects.filter(case=case).select_related("provider", "peer").order_by("-requested_at"))
+
+
+def provided_documents_of(administration: Administration) -> list[ProvidedDocument]:
+    """The kinds of documents ``administration`` delivers to others, by code."""
+    return list(ProvidedDocument.objects.filter(administration=administration).order_by("code"))
+
+
+def held_count(administration: Administration) -> int:
+    """How many documents ``administration`` keeps to deliver on request."""
+    return HeldDocument.objects.filter(kind__administration=administration).count()
 
 
 def held_for(request: DocumentRequest) -> list[HeldDocument]:

@@ -39,8 +39,9 @@ from exchange.remote import envelope_post
 from registry.idempotency import Idempotency
 from registry.models import Channel, Direction, SenderKind
 from registry.services import Party, correspondence_register
-from tenancy.models import Administration, Membership, User
-from tenancy.selectors import roles_in
+from tenancy.access import member_may
+from tenancy.models import Administration, User
+from tenancy.permissions import Action
 from trust.pinned import verify_own_seal
 from trust.sealing import seal_data
 from trust.services import installation_pki
@@ -48,8 +49,6 @@ from workflow.models import Notification
 from workflow.services import request_register
 
 logger = logging.getLogger(__name__)
-Role = Membership.Role
-SEND_ROLES = frozenset({Role.CLERK, Role.ADMIN, Role.HEAD, Role.AGENT, Role.SIGNATORY})
 RETRY_DELAYS = (10, 30, 60, 300, 900, 3600)  # seconds; then every hour
 RETRY_WINDOW = timedelta(days=2)
 
@@ -104,7 +103,7 @@ def mail_send(
     """Register a letter to another administration in the outgoing register and put it in the
     outbox, in one transaction; the worker delivers it. ``idempotency`` (an API request's key)
     is bound to the letter's correspondence."""
-    if not roles_in(actor, administration) & SEND_ROLES:
+    if not member_may(actor, administration, Action.SEND):
         raise NotFound
     recipient = recipient_find(recipient_code, sender=administration)
     if recipient is None:

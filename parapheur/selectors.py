@@ -7,8 +7,10 @@ from datetime import date
 from django.db.models import F, Q, QuerySet
 
 from core.errors import NotFound
-from parapheur.models import ActorKind, Delegation, Folder, FolderStep, StepActor, StepKind
+from parapheur.models import ActorKind, Circuit, Delegation, Folder, FolderStep, StepActor, StepKind
+from tenancy.access import Scope
 from tenancy.models import Administration, Membership, Service, User
+from tenancy.permissions import Action, roles_who
 
 State = FolderStep.State
 
@@ -78,19 +80,66 @@ def my_folders(user: User, administration: Administration) -> QuerySet[Folder]:
     return Folder.objects.filter(administration=administration, submitter=user).order_by("-updated_at")
 
 
-def folder_for(user: User, administration: Administration, folder_id: int, *, may_read_all: bool) -> Folder:
-    """A folder its submitter, anyone named at or acting in it, or (``may_read_all``) the
-    administration's auditors and admins may read; NotFound for anyone else."""
-    folder = Folder.objects.filter(pk=folder_id, administration=administration).select_related("submitter").first()
+def folder_for(scope: Scope, folder_id: int, *, for_update: bool = False) -> Folder:
+    """A folder of the scope's administration its user may read: its submitter, anyone named at
+    or acting in it or waited for at one of its steps, and the roles that read every folder;
+    NotFound for anyone else. ``for_update`` locks its row until the end of the caller's
+    transaction."""
+    if not scope.may(Action.READ):
+        raise NotFound
+    folders = Folder.objects.select_related("submitter")
+    if for_update:
+        folders = folders.select_for_update(of=("self",))
+    folder = folders.filter(pk=folder_id, administration=scope.administration).first()
     if folder is None:
         raise NotFound
-    if may_read_all or folder.submitter_id == user.pk:
+    user = scope.user
+    if scope.may(Action.READ_EVERY_FOLDER) or folder.submitter_id == user.pk:
         return folder
     from parapheur.services import participants
 
-    if user.pk in participants(folder) or pending_steps(user, administration, _today()).filter(folder=folder).exists():
+    waiting = pending_steps(user, scope.administration, _today()).filter(folder=folder)
+    if user.pk in participants(folder) or waiting.exists():
         return folder
     raise NotFound
+
+
+def active_circuits(administration: Administration) -> list[Circuit]:
+    return list(Circuit.objects.filter(administration=administration, is_active=True).order_by("code"))
+
+
+def circuits_of(administration: Administration) -> QuerySet[Circuit]:
+    """Every circuit of ``administration`` with its steps, by code."""
+    return Circuit.objects.filter(administration=administration).prefetch_related("steps").order_by("code")
+
+
+def circuit_for(administration: Administration, circuit_id: int) -> Circuit:
+    circuit = Circuit.objects.filter(pk=circuit_id, administration=administration).first()
+    if circuit is None:
+        raise NotFound
+    return circuit
+
+
+def circuit_by_code(administration: Administration, code: str) -> Circuit | None:
+    return Circuit.objects.filter(administration=administration, code=code.strip().upper()).first()
+
+
+def delegations_given(user: User, administration: Administration) -> QuerySet[Delegation]:
+    """The absences ``user`` declared, latest first, with who stands in."""
+    return Delegation.objects.filter(administration=administration, delegator=user).select_related("delegate")
+
+
+def delegations_received(user: User, administration: Administration) -> QuerySet[Delegation]:
+    """The absences ``user`` stands in for, latest first."""
+    return Delegation.objects.filter(administration=administration, delegate=user).select_related("delegator")
+
+
+def circuit_people(administration: Administration) -> list[User]:
+    """The people who may be named at a step of ``administration``'s circuits, by name."""
+    ids = Membership.objects.filter(
+        administration=administration, is_active=True, user__is_active=True, role__in=roles_who(Action.ACT_IN_CIRCUIT)
+    ).values_list("user_id", flat=True)
+    return list(User.objects.filter(pk__in=ids).order_by("full_name"))
 
 
 def _today() -> date:

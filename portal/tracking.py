@@ -33,6 +33,7 @@ from documents.forms import CheckedFilesField
 from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
 from registry.models import Correspondence, SealedDocument
+from tenancy.http import SignedInRequest
 from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations, administration_by_code
 from workflow import selectors as wf
@@ -102,8 +103,8 @@ def _requested_items(case: Case) -> list[dict[str, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def complete(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def complete(request: SignedInRequest, pk: int) -> HttpResponse:
+    user = request.user
     c = selectors.deposit_for_owner(user, pk)
     form = CompleteForm(request.POST or None, request.FILES or None)
     context = {"c": c, "form": form, **follow_context(c)}
@@ -133,8 +134,8 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def letter(request: HttpRequest, pk: int, reply_id: int) -> HttpResponseBase:
-    user: User = request.user  # type: ignore[assignment]
+def letter(request: SignedInRequest, pk: int, reply_id: int) -> HttpResponseBase:
+    user = request.user
     c = selectors.deposit_for_owner(user, pk)
     return _letter_response(c, reply_id)
 
@@ -146,8 +147,8 @@ def _letter_response(c: Correspondence, reply_id: int) -> HttpResponseBase:
 
 @login_required
 @require_POST
-def attestation(request: HttpRequest, pk: int) -> HttpResponseBase:
-    user: User = request.user  # type: ignore[assignment]
+def attestation(request: SignedInRequest, pk: int) -> HttpResponseBase:
+    user = request.user
     c = selectors.deposit_for_owner(user, pk)
     return _attestation_response(request, user, c, back=reverse("portal:deposit_detail", args=[c.pk]))
 
@@ -173,7 +174,7 @@ def _tracked(request: HttpRequest) -> Correspondence | None:
     tracked = request.session.get("tracked")
     if not tracked:
         return None
-    return Correspondence.objects.select_related("administration", "receipt").filter(pk=tracked).first()
+    return selectors.tracked_correspondence(tracked)
 
 
 @require_http_methods(["GET", "POST"])
@@ -273,12 +274,10 @@ def catalogue(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: SignedInRequest) -> HttpResponse:
     """The user's notifications (reminders, assignments, news of their requests), newest first."""
-    from workflow.models import Notification
-
-    user: User = request.user  # type: ignore[assignment]
-    mine = Notification.objects.filter(user=user)
+    user = request.user
+    mine = wf.notifications_of(user)
     if request.method == "POST":
         mine.filter(read_at__isnull=True).update(read_at=now())
         return redirect("portal:notifications")
@@ -291,11 +290,11 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def access_log(request: HttpRequest) -> HttpResponse:
+def access_log(request: SignedInRequest) -> HttpResponse:
     """Every access to the person's data by an administration other than the one they wrote to:
     who, when, which document, for which procedure and file (law 09-08; Estonia's data tracker)."""
     from exchange.access_log import accesses_of
 
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     entries = list(accesses_of(user)[:200])
     return render(request, "portal/access_log.html", {"entries": entries})

@@ -40,6 +40,7 @@ from registry.models import Channel
 from registry.services import Party, RegistrationRefused
 from registry.verification import stored_document_holds
 from tenancy.forms import SignInForm
+from tenancy.http import SignedInRequest
 from tenancy.models import User
 from tenancy.services import (
     PasswordChange,
@@ -182,8 +183,8 @@ def check_email(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def resend_verification(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def resend_verification(request: SignedInRequest) -> HttpResponse:
+    user = request.user
     try:
         rate_limit_hit(scope="verify-mail", key=str(user.pk), rate=(3, 3600))
     except RateLimited as limited:
@@ -205,8 +206,8 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def deposit(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def deposit(request: SignedInRequest) -> HttpResponse:
+    user = request.user
     if not user.is_email_verified:
         return redirect("portal:check_email")
     initial = {"recipient": request.GET.get("to", ""), "procedure": request.GET.get("procedure", "")}
@@ -260,15 +261,15 @@ def deposit_procedures(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-def deposits(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def deposits(request: SignedInRequest) -> HttpResponse:
+    user = request.user
     items = selectors.deposits_of(user)[:200]
     return render(request, "portal/deposits.html", {"deposits": items})
 
 
 @login_required
-def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def deposit_detail(request: SignedInRequest, pk: int) -> HttpResponse:
+    user = request.user
     correspondence = selectors.deposit_for_owner(user, pk)
     attachments = correspondence.attachments.select_related("blob").order_by("position")
     return render(
@@ -279,10 +280,10 @@ def deposit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def letters(request: HttpRequest) -> HttpResponse:
+def letters(request: SignedInRequest) -> HttpResponse:
     """The sealed letters administrations sent to the user: answers, rejections, requests to
     complete a file (never listed among their deposits)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     items = list(selectors.letters_to(user)[:200])
     replies = replies_by_letter([c.pk for c in items])
     return render(
@@ -293,15 +294,15 @@ def letters(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def letter_pdf(request: HttpRequest, pk: int) -> HttpResponseBase:
-    user: User = request.user  # type: ignore[assignment]
+def letter_pdf(request: SignedInRequest, pk: int) -> HttpResponseBase:
+    user = request.user
     correspondence, document = selectors.letter_for_addressee(user, pk)
     return sealed_document_response(document, f"{correspondence.number}.pdf")
 
 
 @login_required
-def deposit_receipt(request: HttpRequest, pk: int) -> HttpResponseBase:
-    user: User = request.user  # type: ignore[assignment]
+def deposit_receipt(request: SignedInRequest, pk: int) -> HttpResponseBase:
+    user = request.user
     correspondence = selectors.deposit_for_owner(user, pk)
     return receipt_response(correspondence)
 

@@ -22,25 +22,17 @@ from registry.models import (
     Direction,
     Receipt,
     RegisterCheckpoint,
+    RegisterImport,
     RegisterLogEntry,
     SealedDocument,
 )
-from tenancy.models import Administration, Membership, User
-from tenancy.selectors import roles_in
-
-Role = Membership.Role
-READ_ROLES = {Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN, Role.AUDITOR}
-REGISTER_ROLES = {Role.CLERK, Role.ADMIN}
-CONFIDENTIAL_ROLES = {Role.CLERK, Role.HEAD, Role.SIGNATORY, Role.ADMIN}
-
-
-def can_register(user: User, administration: Administration) -> bool:
-    return bool(roles_in(user, administration) & REGISTER_ROLES)
+from tenancy.access import Scope
+from tenancy.models import Administration, User
+from tenancy.permissions import Action
 
 
 def register_entries(
-    user: User,
-    administration: Administration,
+    scope: Scope,
     *,
     direction: str | None = None,
     number: str = "",
@@ -49,12 +41,11 @@ def register_entries(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[Correspondence]:
-    """The register of ``administration`` as ``user`` may read it, filtered."""
-    roles = roles_in(user, administration)
-    if not roles & READ_ROLES:
+    """The register of the scope's administration as its user may read it, filtered."""
+    if not scope.may(Action.READ):
         return Correspondence.objects.none()
-    entries = Correspondence.objects.filter(administration=administration).select_related("recipient_service")
-    if not roles & CONFIDENTIAL_ROLES:
+    entries = Correspondence.objects.filter(administration=scope.administration).select_related("recipient_service")
+    if not scope.may(Action.READ_CONFIDENTIAL):
         entries = entries.filter(confidential=False)
     if direction:
         entries = entries.filter(direction=direction)
@@ -77,27 +68,60 @@ def register_entries(
     return entries.order_by("-registered_at", "-id")
 
 
-def correspondence_for_staff(user: User, correspondence_id: int, *, for_update: bool = False) -> Correspondence:
-    """A correspondence of one of ``user``'s administrations, with the access audited."""
+def correspondence_for(scope: Scope, correspondence_id: int, *, for_update: bool = False) -> Correspondence:
+    """A correspondence of the scope's administration its user may read (confidential ones only
+    to roles that may read them), the access audited; NotFound otherwise. ``for_update`` locks
+    its row until the end of the caller's transaction."""
+    if not scope.may(Action.READ):
+        raise NotFound
     queryset = Correspondence.objects.select_related(
         "administration", "recipient_service", "sender_account", "addressee_account"
     )
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
-    correspondence = queryset.filter(pk=correspondence_id).first()
-    if correspondence is None:
-        raise NotFound
-    roles = roles_in(user, correspondence.administration)
-    if not roles & READ_ROLES or (correspondence.confidential and not roles & CONFIDENTIAL_ROLES):
+    correspondence = queryset.filter(pk=correspondence_id, administration=scope.administration).first()
+    if correspondence is None or (correspondence.confidential and not scope.may(Action.READ_CONFIDENTIAL)):
         raise NotFound
     audit_record(
-        actor=user,
+        actor=scope.user,
         action=AuditAction.CORRESPONDENCE_VIEWED,
         obj=correspondence,
         administration=correspondence.administration,
         subject_user=correspondence.correspondent_account,
     )
     return correspondence
+
+
+def tracked_correspondence(correspondence_id: int) -> Correspondence | None:
+    """A correspondence with its administration and receipt, for the tracking pages, which have
+    checked its number and tracking code (kept in the session)."""
+    return Correspondence.objects.select_related("administration", "receipt").filter(pk=correspondence_id).first()
+
+
+def attachment_for(correspondence: Correspondence, position: int, *, searchable: bool = False) -> Attachment:
+    """Attachment ``position`` of a correspondence already read (its access checked), with its
+    file (and, ``searchable``, the searchable copy of a scan); NotFound when it has none there."""
+    related = "blob__text_layer__searchable" if searchable else "blob"
+    attachment = correspondence.attachments.select_related(related).filter(position=position).first()
+    if attachment is None:
+        raise NotFound
+    return attachment
+
+
+def register_imports_of(administration: Administration, *, limit: int = 10) -> list[RegisterImport]:
+    """The latest imports of former registers into ``administration``, newest first."""
+    return list(RegisterImport.objects.filter(administration=administration).order_by("-created_at")[:limit])
+
+
+def register_import_for(administration: Administration, import_id: int, *, status: str | None = None) -> RegisterImport:
+    """An import of a former register into ``administration`` (in ``status``, when given); NotFound otherwise."""
+    imports = RegisterImport.objects.filter(pk=import_id, administration=administration)
+    if status is not None:
+        imports = imports.filter(status=status)
+    found = imports.first()
+    if found is None:
+        raise NotFound
+    return found
 
 
 def attachments_with_text(ids: list[int]) -> dict[int, list[tuple[Attachment, TextLayer | None]]]:

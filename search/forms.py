@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import AccessibleForm, BoundedDateField
 from registry.models import Direction
 from search.selectors import Filters
-from workflow.access import Scope
+from tenancy.access import Scope
 from workflow.models import Procedure, Status
 
 MAX_QUERY = 200

@@ -26,10 +26,10 @@ from core.bidi import direction_of
 from core.clock import now
 from documents.models import TextLayer
 from registry.models import Attachment, Correspondence
-from registry.selectors import CONFIDENTIAL_ROLES
 from search import text
 from search.models import SearchEntry, scope_term
-from workflow.access import Scope
+from tenancy.access import Scope
+from tenancy.permissions import Action
 from workflow.calendar import local_date
 from workflow.models import Case
 
@@ -104,10 +104,10 @@ def _selected[Row: (Correspondence, SearchEntry)](
     """``rows`` (correspondence, or the index's entries: both have the administration, the
     register, the time of registration and whether confidential; ``key`` names the
     correspondence's id) that ``scope`` may see and ``filters`` select."""
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         return rows.none()
     rows = rows.filter(administration=scope.administration)
-    if not scope.roles & CONFIDENTIAL_ROLES:
+    if not scope.may(Action.READ_CONFIDENTIAL):
         given = Case.objects.filter(pk=OuterRef(key), agent=scope.user)
         rows = rows.filter(Q(confidential=False) | Exists(given))
     zone = ZoneInfo(settings.TIME_ZONE)

@@ -23,7 +23,7 @@ from core.errors import Refused
 from starter.catalogue import starter_catalogue
 from starter.services import starter_catalogue_load
 from tenancy import admin as tenancy_admin
-from tenancy.models import Administration
+from tenancy.models import Administration, User
 
 
 def offer_summary() -> str:
@@ -110,8 +110,10 @@ class AdministrationAdmin(tenancy_admin.AdministrationAdmin):
                     ),
                 )
             return
+        actor = request.user
+        assert isinstance(actor, User)  # the admin site lets in only signed-in platform administrators
         try:
-            report = starter_catalogue_load(actor=request.user, administration=administration)  # type: ignore[arg-type]
+            report = starter_catalogue_load(actor=actor, administration=administration)
         except Refused as refused:
             messages.error(request, refused.message)
             return

@@ -18,7 +18,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from parapheur.models import StepKind
-from tenancy.models import Administration, Membership, code_validator
+from tenancy.models import Administration, code_validator
+from tenancy.permissions import Action, roles_who
 from workflow import templating
 from workflow.letters import template_variables
 from workflow.models import DEFAULT_DELAY_DAYS, INVESTMENT_DELAY_DAYS, DelayKind, SilenceRule
@@ -204,7 +205,6 @@ def _template(entry: dict[str, Any]) -> TemplateSpec:
 
 
 TEXTS = ("body_ar", "body_fr", "recourse_ar", "recourse_fr")
-ACTING_ROLES = frozenset(Membership.Role.values) - {Membership.Role.AUDITOR}
 
 
 def _circuit(entry: dict[str, Any]) -> CircuitSpec:
@@ -215,7 +215,7 @@ def _circuit(entry: dict[str, Any]) -> CircuitSpec:
         if kind not in StepKind.values:
             raise CatalogueDataError(f"{code}: unknown kind of step {kind!r}")
         # A starter circuit names roles, never people: nobody works for a new administration yet.
-        if kind != StepKind.SEAL and role not in ACTING_ROLES:
+        if kind != StepKind.SEAL and role not in roles_who(Action.ACT_IN_CIRCUIT):
             raise CatalogueDataError(f"{code}: a {kind} step names a role that can act")
         steps.append(StepSpecData(kind=kind, role=role if kind != StepKind.SEAL else ""))
     if not any(step.kind in (StepKind.VISA, StepKind.SIGNATURE) for step in steps):

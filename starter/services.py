@@ -31,8 +31,9 @@ from starter.catalogue import (
     TemplateSpec,
     starter_catalogue,
 )
-from tenancy.models import Administration, Membership, Service, User
-from tenancy.selectors import roles_in
+from tenancy.access import member_may
+from tenancy.models import Administration, Service, User
+from tenancy.permissions import Action
 from tenancy.services import service_create
 from workflow.catalogue import DocumentLine, letter_template_save, procedure_save, routing_rule_add
 from workflow.models import LetterTemplate, Procedure, RoutingRule
@@ -75,7 +76,7 @@ def may_load_starter(actor: User | None, administration: Administration) -> bool
         return True
     if not actor.is_authenticated or not actor.is_active:
         return False
-    return actor.is_staff or Membership.Role.ADMIN in roles_in(actor, administration)
+    return actor.is_staff or member_may(actor, administration, Action.MANAGE_CATALOGUE)
 
 
 def starter_catalogue_load(

@@ -27,6 +27,7 @@ from core.canonical import sha256_hex
 from core.clock import now
 from core.errors import Refused
 from tenancy.models import Administration, ApiToken, Membership, Service, User
+from tenancy.permissions import Action, roles_who
 from tenancy.throttles import account_failures_forget, normalised_email, password_reset_attempt
 
 EMAIL_VERIFICATION_SALT = "wasl.email-verification"
@@ -345,7 +346,7 @@ def staff_invitation_send(*, user: User, administration: Administration) -> None
 def staff_role_revoke(*, actor: User, membership: Membership) -> None:
     """Withdraw a role from a member of staff. An administrator cannot withdraw their own
     administrator role, so as not to lock themselves out: :class:`StaffRefused`."""
-    if membership.user_id == actor.pk and membership.role == Membership.Role.ADMIN:
+    if membership.user_id == actor.pk and membership.role in roles_who(Action.ADMINISTER_STAFF):
         raise StaffRefused("own_admin_role", _("You cannot remove your own administrator role."), status=409)
     membership_revoke(actor=actor, membership=membership)
 

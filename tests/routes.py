@@ -312,7 +312,7 @@ ROUTES: list[Route] = [
             ("note", frozenset({CLERK, AGENT, HEAD, ADMIN})),
         )
     ),
-    Route("api:folder_create", {"code": C}, methods=("POST",), kind=API, allowed=STAFF),
+    Route("api:folder_create", {"code": C}, methods=("POST",), kind=API, allowed=ACTING_STAFF),
     Route("api:pending", {"code": C}, kind=API, allowed=STAFF),
     Route("api:folder_detail", {"code": C, "folder_id": "@folder"}, kind=API, allowed=FOLDER_READERS),
     Route(
@@ -331,7 +331,7 @@ ROUTES: list[Route] = [
         allowed=FOLDER_READERS,
         vacant="a folder has its proof once signed",
     ),
-    Route("api:exchange_send", {"code": C}, methods=("POST",), kind=API, allowed=STAFF),
+    Route("api:exchange_send", {"code": C}, methods=("POST",), kind=API, allowed=ACTING_STAFF),
     Route("api:exchange_list", {"code": C}, kind=API, allowed=STAFF),
     Route("api:search_registers", kind=API, query="?q=permis&administration=@code", allowed=STAFF),
     Route("api:letter_list", kind=API, allowed=SIGNED_IN),

@@ -137,8 +137,8 @@ def test_a_service_of_another_administration_opens_no_inbox(request_case, outsid
     # The selector itself refuses a service of another administration, whoever calls it.
     from datetime import date
 
+    from tenancy.access import scope_of
     from workflow import selectors as wf
-    from workflow.access import scope_of
 
     scope = scope_of(outsider, elsewhere)
     day = date(2026, 1, 1)

@@ -25,14 +25,14 @@ from parapheur.services import StepSpec
 from registry.imports import register_import_request
 from registry.models import Receipt, RegisterCheckpoint, SealedDocument
 from registry.receipts import receipt_issue
+from tenancy.access import scope_of
 from tenancy.models import Administration, Membership, User
 from tenancy.services import api_token_issue
 from tenancy.testing import PASSWORD, make_administration, make_service, make_staff, make_user
 from trust.testing import sample_pdf
 from workflow import services as workflow
-from workflow.access import scope_of
 from workflow.catalogue import DocumentLine, calendar_day_set, letter_template_save, routing_rule_add
-from workflow.selectors import case_for_staff
+from workflow.selectors import case_for
 from workflow.services import LetterText
 from workflow.testing import deposit, make_procedure
 
@@ -135,7 +135,7 @@ def build_world() -> World:
         issued_on=date(2026, 5, 1),
     )
     scope = scope_of(users[AGENT], commune)
-    asked = once_only.document_request(scope=scope, case=case_for_staff(scope, request.pk), position=2)
+    asked = once_only.document_request(scope=scope, case=case_for(scope, request.pk), position=2)
     reply = workflow.case_reply(actor=users[AGENT], case_id=request.pk, text=LetterText(body_fr="Accord."))
     letter = reply.outgoing
     sealed = SealedDocument.objects.filter(correspondence=letter).first()

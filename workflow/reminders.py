@@ -21,10 +21,9 @@ from django.utils.translation import gettext as _
 
 from core.clock import now
 from tenancy.models import Membership, User
+from tenancy.permissions import Action, roles_who
 from workflow.calendar import BusinessCalendar, local_date
 from workflow.models import RUNNING_STATUSES, Case, CaseEvent, Notification, Reminder
-
-Role = Membership.Role
 
 
 def point_dates(case: Case, calendar: BusinessCalendar) -> list[tuple[str, date]]:
@@ -87,12 +86,15 @@ def _recipients(cases: list[Case]) -> dict[int, list[User]]:
     administration_ids = {c.administration_id for c in cases if not c.service_id}
     heads: dict[int, list[User]] = {}
     for m in Membership.objects.filter(
-        service_id__in=service_ids, role=Role.HEAD, is_active=True, user__is_active=True
+        service_id__in=service_ids, role__in=roles_who(Action.REMINDED_OF_SERVICE), is_active=True, user__is_active=True
     ).select_related("user"):
         heads.setdefault(m.service_id or 0, []).append(m.user)
     clerks: dict[int, list[User]] = {}
     for m in Membership.objects.filter(
-        administration_id__in=administration_ids, role=Role.CLERK, is_active=True, user__is_active=True
+        administration_id__in=administration_ids,
+        role__in=roles_who(Action.REMINDED_OF_UNASSIGNED),
+        is_active=True,
+        user__is_active=True,
     ).select_related("user"):
         clerks.setdefault(m.administration_id, []).append(m.user)
     result: dict[int, list[User]] = {}

@@ -16,28 +16,31 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from core.errors import NotFound
 from registry.models import Correspondence, SealedDocument
-from registry.selectors import CONFIDENTIAL_ROLES
-from tenancy.models import Administration, Membership, Service
-from workflow.access import Scope
+from tenancy.access import Scope
+from tenancy.models import Administration, Service, User
+from tenancy.permissions import Action
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
     DONE_Q,
     HANDLING_Q,
     RUNNING_Q,
     RUNNING_STATUSES,
+    CalendarDay,
     Case,
     CaseCopy,
     CaseEvent,
+    LetterTemplate,
+    Notification,
     Procedure,
     Reply,
+    RoutingRule,
     Status,
 )
 
-Role = Membership.Role
 BOXES = ("to_assign", "in_progress", "due_soon", "overdue", "in_copy", "done")
 SORTS = {
     "due": ("due_on", "pk"),
@@ -48,14 +51,14 @@ SORTS = {
 
 
 def _sees_everything(scope: Scope) -> bool:
-    return scope.can_route or Role.AUDITOR in scope.roles or scope.handles is None
+    return scope.may(Action.READ_EVERY_CASE) or scope.handles is None
 
 
 def visible_cases(scope: Scope, *, with_copies: bool = True, service_id: int | None = None) -> QuerySet[Case]:
     """The cases ``scope`` may read; ``with_copies=False`` leaves out those only sent in copy
     (the inboxes list them in their own box, and the condition keeps the other boxes' queries
     on their indexes)."""
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         return Case.objects.none()
     if service_id is not None:
         # One service asked for (callers pass only services of this administration): all of it
@@ -77,7 +80,7 @@ def visible_cases(scope: Scope, *, with_copies: bool = True, service_id: int | N
 
 
 def _confidential(scope: Scope, cases: QuerySet[Case]) -> QuerySet[Case]:
-    if not scope.roles & CONFIDENTIAL_ROLES:
+    if not scope.may(Action.READ_CONFIDENTIAL):
         cases = cases.filter(Q(confidential=False) | Q(agent=scope.user))
     return cases
 
@@ -109,7 +112,7 @@ def _copies(scope: Scope, *, service_id: int | None, mine: bool) -> QuerySet[Cas
     """The cases sent in copy to the user's own services: all visible to them (a copy is how they
     reach them), confidential ones kept to those who may read them or were given them. Copies
     go to services, for information, never to a person: "only mine" has none."""
-    if mine or not (scope.can_read and scope.own_services):
+    if mine or not (scope.may(Action.READ) and scope.own_services):
         return Case.objects.none()
     cases = _confidential(scope, Case.objects.filter(_copied_to_own_services(scope)))
     if service_id is not None:
@@ -120,10 +123,10 @@ def _copies(scope: Scope, *, service_id: int | None, mine: bool) -> QuerySet[Cas
 def _copies_counted(scope: Scope, *, service_id: int | None, mine: bool) -> QuerySet[Any]:
     """The copies box's cases as its count reads them: from the copies alone (their own index)
     unless the count depends on the case's current agent or service."""
-    if mine or service_id is not None or not (scope.can_read and scope.own_services):
+    if mine or service_id is not None or not (scope.may(Action.READ) and scope.own_services):
         return _copies(scope, service_id=service_id, mine=mine).values("pk")
     copies = CaseCopy.objects.filter(service_id__in=scope.own_services).order_by()
-    if scope.roles & CONFIDENTIAL_ROLES:
+    if scope.may(Action.READ_CONFIDENTIAL):
         return copies.values("case_id").distinct()
     # Confidential cases only when given to the user by name: the few confidential copies are
     # joined to their case, the others are counted from their index. UNION: each case once.
@@ -132,7 +135,7 @@ def _copies_counted(scope: Scope, *, service_id: int | None, mine: bool) -> Quer
 
 
 def _inbox_base(scope: Scope, *, with_copies: bool, service_id: int | None, mine: bool) -> QuerySet[Case]:
-    if mine and scope.can_read:
+    if mine and scope.may(Action.READ):
         # The cases given to the user: always visible to them (confidential ones included), so
         # none of the visibility conditions is needed, and each box reads the agent's own index.
         cases = Case.objects.filter(agent=scope.user, administration=scope.administration)
@@ -252,7 +255,7 @@ def _count_parts(scope: Scope, *, service_id: int | None, mine: bool) -> list[Qu
         reach = Q(administration=scope.administration)
     else:
         reach = Q(service_id__in=scope.handles or ())
-    may_read_confidential = bool(scope.roles & CONFIDENTIAL_ROLES)
+    may_read_confidential = bool(scope.may(Action.READ_CONFIDENTIAL))
     if not may_read_confidential:
         reach &= Q(confidential=False)
     elif service_id is not None or _sees_everything(scope):
@@ -279,16 +282,33 @@ def box_counts(
     return capped_counts(boxes)
 
 
-def case_for_staff(scope: Scope, case_id: int) -> Case:
-    case = (
-        visible_cases(scope)
-        .select_related("correspondence", "service", "agent", "procedure")
-        .filter(pk=case_id)
-        .first()
-    )
+def case_for(scope: Scope, case_id: int, *, for_update: bool = False) -> Case:
+    """A case of the scope's administration its user may read (``visible_cases``: their reach
+    in the services tree, confidential ones only to roles that may read them or to their agent);
+    NotFound otherwise. ``for_update`` locks its row until the end of the caller's transaction."""
+    cases = visible_cases(scope).select_related("correspondence", "service", "agent", "procedure")
+    if for_update:
+        cases = cases.select_for_update(of=("self",))
+    case = cases.filter(pk=case_id).first()
     if case is None:
         raise NotFound
     return case
+
+
+def case_administration(case_id: int) -> Administration:
+    """The administration case ``case_id`` belongs to (NotFound when there is no such case): what
+    a request naming a case by its id alone (the API) builds the caller's scope in, before
+    ``case_for`` checks their access."""
+    case = Case.objects.select_related("administration").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound
+    return case.administration
+
+
+def case_of(correspondence: Correspondence) -> Case | None:
+    """The case of a correspondence already read (with its access checked), or None: with its
+    service, agent and procedure."""
+    return Case.objects.filter(pk=correspondence.pk).select_related("service", "agent", "procedure").first()
 
 
 def replies_by_letter(outgoing_ids: list[int]) -> dict[int, Reply]:
@@ -320,6 +340,82 @@ def catalogue(administration: Administration, *, only_open: bool = True) -> Quer
     if only_open:
         procedures = procedures.filter(is_active=True)
     return procedures.select_related("service").prefetch_related("documents").order_by("code")
+
+
+# The catalogue's rows, one administration's, by id: NotFound for another administration's.
+
+
+def procedure_for(administration: Administration, procedure_id: int) -> Procedure:
+    return _one(Procedure.objects.filter(pk=procedure_id, administration=administration))
+
+
+def procedure_code_taken(administration: Administration, code: str, *, other_than: int | None = None) -> bool:
+    """Whether another procedure of ``administration`` has ``code``."""
+    return Procedure.objects.filter(administration=administration, code=code).exclude(pk__in=[other_than]).exists()
+
+
+def letter_template_code_taken(administration: Administration, code: str, *, other_than: int | None = None) -> bool:
+    """Whether another letter template of ``administration`` has ``code``."""
+    clash = LetterTemplate.objects.filter(administration=administration, code=code)
+    return clash.exclude(pk__in=[other_than]).exists()
+
+
+def notifications_of(user: User) -> QuerySet[Notification]:
+    """The person's notifications, newest first (the model's order)."""
+    return Notification.objects.filter(user=user)
+
+
+def calendar_days_of(administration: Administration, year: int) -> QuerySet[CalendarDay]:
+    """The changes ``administration`` made to its calendar in ``year``, by day."""
+    return CalendarDay.objects.filter(administration=administration, day__year=year).order_by("day")
+
+
+def calendar_day_for(administration: Administration, day_id: int) -> CalendarDay:
+    return _one(CalendarDay.objects.filter(pk=day_id, administration=administration))
+
+
+def routing_rules_of(administration: Administration) -> QuerySet[RoutingRule]:
+    return RoutingRule.objects.filter(administration=administration).select_related("service", "procedure")
+
+
+def routing_rule_for(administration: Administration, rule_id: int) -> RoutingRule:
+    return _one(RoutingRule.objects.filter(pk=rule_id, administration=administration))
+
+
+def letter_templates_of(administration: Administration) -> QuerySet[LetterTemplate]:
+    """Every letter template of ``administration``, by code."""
+    return LetterTemplate.objects.filter(administration=administration).order_by("code")
+
+
+def active_letter_templates(administration: Administration) -> list[LetterTemplate]:
+    """The templates a letter may start from, by name."""
+    return list(LetterTemplate.objects.filter(administration=administration, is_active=True).order_by("name"))
+
+
+def letter_template_for(
+    administration: Administration, template_id: int, *, only_active: bool = False
+) -> LetterTemplate:
+    templates = LetterTemplate.objects.filter(pk=template_id, administration=administration)
+    return _one(templates.filter(is_active=True) if only_active else templates)
+
+
+def letter_template_by_code(administration_id: int, code: str) -> LetterTemplate | None:
+    """An active template of the administration, by its code (any case)."""
+    return LetterTemplate.objects.filter(
+        administration_id=administration_id, code=code.strip().upper(), is_active=True
+    ).first()
+
+
+def sealed_document_of(case: Case, token: str) -> SealedDocument:
+    """The sealed document ``token`` of a case already read (its access checked); NotFound otherwise."""
+    return _one(SealedDocument.objects.filter(token=token, correspondence_id=case.pk))
+
+
+def _one[M: Model](rows: QuerySet[M]) -> M:
+    found = rows.first()
+    if found is None:
+        raise NotFound
+    return found
 
 
 def reply_letter(case_id: int, reply_id: int) -> tuple[Reply, SealedDocument]:

@@ -147,9 +147,9 @@ def _box_size(user: Any, code: str, query: str) -> int:
     from urllib.parse import parse_qs
 
     from core.clock import now
+    from tenancy.access import scope_of
     from tenancy.models import Administration
     from workflow import selectors as wf
-    from workflow.access import scope_of
     from workflow.calendar import local_date
     from workflow.services import calendar_for
 

@@ -210,8 +210,8 @@ def measure(code: str, seed: int, today: date, passes: int, quiet_wait: float, e
     from django.db import connection
 
     from search.selectors import Filters, search
+    from tenancy.access import scope_of
     from tenancy.models import Administration, Membership, Service
-    from workflow.access import scope_of
 
     administration = Administration.objects.get(code=code)
     clerk = Membership.objects.get(administration=administration, role="clerk").user

@@ -1,4 +1,4 @@
-"""The desk's tabs: only those the signed-in person's roles open."""
+"""The desk's tabs: only those the signed-in person's roles open (the permission table)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Any
 
 from django import template
 
-from desk.tabs import roles_for_tabs
+from desk.tabs import permissions_for_tabs
 from tenancy.models import Administration
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def desk_roles(context: dict[str, Any], administration: Administration) -> set[str]:
-    """The roles the request's user holds in ``administration`` (none when signed out)."""
-    return roles_for_tabs(context.get("request"), administration)
+def desk_permissions(context: dict[str, Any], administration: Administration) -> dict[str, bool]:
+    """What the request's user may do in ``administration``, by action: ``can.register``."""
+    return permissions_for_tabs(context.get("request"), administration)

@@ -15,15 +15,15 @@ from exchange.access_log import access_log_verify, accesses_of
 from exchange.models import AccessLogEntry, DocumentRequest
 from exchange.once_only import OnceOnlyRefused
 from exchange.testing import certificate_hold, property_certificate
+from tenancy.access import scope_of
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_service, make_staff
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available, sample_pdf
 from workflow import services as wf
-from workflow.access import scope_of
 from workflow.catalogue import DocumentLine
 from workflow.models import CaseEvent
-from workflow.selectors import case_for_staff
+from workflow.selectors import case_for
 from workflow.testing import deposit, make_procedure
 
 Role = Membership.Role
@@ -63,7 +63,7 @@ def case(commune, citizen, agent, holders):
     )
     registered = deposit(commune, citizen, procedure="URB-PC").correspondence
     wf.case_assign(actor=make_staff(commune, Role.CLERK, "c@commune.ma"), case_id=registered.pk, service=urb)
-    return case_for_staff(scope_of(agent, commune), registered.pk)
+    return case_for(scope_of(agent, commune), registered.pk)
 
 
 def _hold(holders, national_id="AB123456", text="Certificat de propriété n° 1234"):

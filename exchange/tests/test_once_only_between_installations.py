@@ -67,10 +67,10 @@ ASK = """
 from exchange import once_only
 from exchange.models import DocumentRequest
 from tenancy.models import Administration, User
-from workflow.access import scope_of
-from workflow.selectors import case_for_staff
+from tenancy.access import scope_of
+from workflow.selectors import case_for
 scope = scope_of(User.objects.get(email="agent@a.ma"), Administration.objects.get(code="COMMUNE-A"))
-case = case_for_staff(scope, {case})
+case = case_for(scope, {case})
 assert [d.position for d in once_only.askable(case)] == [2, 3]
 request = DocumentRequest.objects.get(pk=once_only.document_request(scope=scope, case=case, position={position}).pk)
 result = str(request.pk)

@@ -30,8 +30,9 @@ from parapheur.models import (
 )
 from parapheur.selectors import delegators_of
 from parapheur.services.folders import _advance, _event
-from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, STAFF_ROLES, FolderRefused, _members, role_holders
+from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, FolderRefused, _members, role_holders
 from tenancy.models import Administration, User
+from tenancy.permissions import Action, allowed
 from trust.pdf_update import POINTS_PER_MM, Appearance, BlockImage, UnsupportedPdf, page_size
 from trust.sealing import add_validation_data, sign_pdf
 from trust.services import installation_pki
@@ -378,9 +379,9 @@ def delegation_create(
     """``actor`` declares an absence: ``delegate`` acts at their steps from ``starts_on`` to
     ``ends_on`` (for these types of document, or all)."""
     members = _members(administration)
-    if not members.get(actor.pk, set()) & STAFF_ROLES:
+    if not allowed(members.get(actor.pk, ()), Action.ACT_IN_CIRCUIT):
         raise NotFound
-    if delegate.pk == actor.pk or not members.get(delegate.pk, set()) & STAFF_ROLES:
+    if delegate.pk == actor.pk or not allowed(members.get(delegate.pk, ()), Action.ACT_IN_CIRCUIT):
         raise FolderRefused(
             "bad_delegate", _("Choose someone else who works for this administration."), field="delegate"
         )

@@ -28,11 +28,12 @@ from parapheur.models import (
     StepKind,
 )
 from parapheur.proof import proof_issue
-from parapheur.services.steps import STAFF_ROLES, FolderRefused, StepSpec, _check_steps
+from parapheur.services.steps import FolderRefused, StepSpec, _check_steps
 from parapheur.tags import find_tag
 from registry.idempotency import Idempotency, idempotency_bind
+from tenancy.access import member_may
 from tenancy.models import Administration, Service, User
-from tenancy.selectors import roles_in
+from tenancy.permissions import Action
 from trust.pdf_update import UnsupportedPdf, page_size
 from trust.sealing import add_validation_data, seal_pdf
 from trust.services import installation_pki
@@ -89,7 +90,7 @@ def folder_submit(
     a circuit). ``annexes``: (name, bytes, content type), already checked by the upload checks.
     ``idempotency`` (an API request's key) is bound to the folder in its transaction.
     """
-    if not roles_in(actor, administration) & STAFF_ROLES:
+    if not member_may(actor, administration, Action.ACT_IN_CIRCUIT):
         raise NotFound
     title = one_line(title)
     if not title:

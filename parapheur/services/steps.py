@@ -21,15 +21,14 @@ from parapheur.models import (
     FolderStep,
     StepKind,
 )
+from tenancy.access import subtree
 from tenancy.models import Administration, Membership, Service, User
-from workflow.access import subtree
+from tenancy.permissions import Action, allowed, roles_who
 
 logger = logging.getLogger(__name__)
-Role = Membership.Role
 Kind = FolderEvent.Kind
 State = FolderStep.State
 BLOCK_WIDTH_MM = 70
-STAFF_ROLES = frozenset({Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN})
 BLOCKING = (StepKind.VISA, StepKind.SIGNATURE)
 
 
@@ -115,7 +114,7 @@ def _check_steps(administration: Administration, specs: Sequence[StepSpec], *, v
         if spec.kind == StepKind.SEAL:
             continue  # the administration's seal: applied by the installation
         if spec.actor_kind == ActorKind.ROLE:
-            if spec.role not in Role.values or spec.role == Role.AUDITOR:
+            if spec.role not in roles_who(Action.ACT_IN_CIRCUIT):
                 raise FolderRefused("bad_step", _("Step %(n)d names no role that can act.") % where, field="steps")
             if spec.service_id is not None and spec.service_id not in services:
                 raise FolderRefused("bad_step", _("Step %(n)d names a service from elsewhere.") % where, field="steps")
@@ -126,7 +125,7 @@ def _check_steps(administration: Administration, specs: Sequence[StepSpec], *, v
         if not spec.people or (wanted is not None and len(spec.people) != wanted):
             raise FolderRefused("bad_step", _("Step %(n)d must name who acts.") % where, field="steps")
         for user_id in spec.people:
-            if not members.get(user_id, set()) & STAFF_ROLES:
+            if not allowed(members.get(user_id, ()), Action.ACT_IN_CIRCUIT):
                 raise FolderRefused(
                     "not_a_member",
                     _("Step %(n)d names someone who does not work for this administration.") % where,

@@ -14,8 +14,8 @@ from registry.models import Correspondence
 from registry.testing import counter_mail
 from search.selectors import Filters, search
 from search.services import index_sync
+from tenancy.access import scope_of
 from tenancy.models import Administration, User
-from workflow.access import scope_of
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from search import selectors
 from search.models import SearchEntry
 from search.selectors import Filters, period_facets, search
 from search.services import index_sync
+from tenancy.access import scope_of
 from tenancy.models import Administration, User
-from workflow.access import scope_of
 from workflow.calendar import local_date
 
 pytestmark = pytest.mark.django_db

@@ -23,8 +23,8 @@ from registry.testing import counter_mail
 from search import text
 from search.selectors import search
 from search.services import index_sync
+from tenancy.access import scope_of
 from tenancy.models import Administration, User
-from workflow.access import scope_of
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from registry.testing import counter_mail
 from search.models import IndexProgress, SearchEntry
 from search.selectors import COUNT_CAP, Filters, number_asked, search, snippet
 from search.services import SETTLED, index_rebuild, index_sync
+from tenancy.access import scope_of
 from tenancy.models import Administration, User
-from workflow.access import scope_of
 from workflow.models import Case
 from workflow.testing import deposit
 

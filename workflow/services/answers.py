@@ -24,9 +24,10 @@ from registry.services import (
     new_verification_token,
     sealed_document_record,
 )
+from tenancy.access import scope_of
 from tenancy.models import Administration, Service, User
+from tenancy.permissions import Action
 from workflow import letters
-from workflow.access import scope_of
 from workflow.calendar import local_date
 from workflow.models import (
     Case,
@@ -530,7 +531,7 @@ def internal_note_send(
     if sender_service.pk == target.pk:
         raise ActionRefused("same_service", _("Choose another service than the sender."), field="to_service")
     scope = scope_of(actor, administration)
-    if not (scope.can_route or scope.handles_service(sender_service.pk)):
+    if not (scope.may(Action.ROUTE) or scope.handles_service(sender_service.pk)):
         raise _not_allowed()
     _check_text(text)
     if not (text.body_ar.strip() or text.body_fr.strip()):

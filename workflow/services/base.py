@@ -18,8 +18,9 @@ from registry.models import SenderKind
 from registry.services import (
     RegistrationRefused,
 )
-from tenancy.models import Administration, Membership, Service, User
-from workflow.access import Scope, scope_of
+from tenancy.access import Scope, scope_of
+from tenancy.models import Administration, Service, User
+from tenancy.permissions import Action
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
     DEFAULT_DELAY_DAYS,
@@ -32,9 +33,6 @@ from workflow.models import (
     SilenceRule,
     Status,
 )
-
-Role = Membership.Role
-
 
 Kind = CaseEvent.Kind
 
@@ -222,7 +220,7 @@ def _locked_case(case_id: int) -> Case:
 
 def _scope(actor: User, case: Case) -> Scope:
     scope = scope_of(actor, case.administration)
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         raise _not_found()
     return scope
 
@@ -253,12 +251,12 @@ def _reason(reason: str, field: str = "reason") -> str:
 
 def may_route(scope: Scope, case: Case) -> bool:
     """Assign or reassign: the mail office, or a head of the service holding the case."""
-    return scope.can_route or scope.supervises_service(case.service_id)
+    return scope.may(Action.ROUTE) or scope.supervises_service(case.service_id)
 
 
 def may_return(scope: Scope, case: Case) -> bool:
     """Send back to the mail office, close: the mail office or the service holding the case."""
-    return scope.can_route or scope.handles_service(case.service_id)
+    return scope.may(Action.ROUTE) or scope.handles_service(case.service_id)
 
 
 def may_give_to_agent(scope: Scope, case: Case) -> bool:

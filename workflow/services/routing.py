@@ -13,7 +13,9 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from registry.models import Correspondence
+from tenancy.access import subtree
 from tenancy.models import Service, User
+from tenancy.permissions import Action, roles_who
 from workflow.models import (
     Case,
     CaseCopy,
@@ -24,7 +26,6 @@ from workflow.services.base import (
     REASON_MAX,
     ActionRefused,
     Kind,
-    Role,
     _event,
     _handler_check,
     _locked_case,
@@ -53,7 +54,7 @@ def case_assign(
         case = _locked_case(case_id)
         scope = _scope(actor, case)
         target = _service_of(case.administration, service)
-        if not scope.can_route and not (may_route(scope, case) and scope.may_assign_to(target.pk)):
+        if not scope.may(Action.ROUTE) and not (may_route(scope, case) and scope.may_assign_to(target.pk)):
             raise _not_allowed()
         copy_targets = [_service_of(case.administration, s, "copies") for s in copies]
         case.status = next_status(case.status, "assign")
@@ -125,8 +126,6 @@ def case_send_back(*, actor: User, case_id: int, reason: str) -> Case:
 
 def agent_candidates(case: Case) -> list[User]:
     """Members who may be given the case: agents and heads of its service or the services under it."""
-    from workflow.access import subtree
-
     if case.service_id is None:
         return []
     services = Service.objects.filter(administration_id=case.administration_id).only("id", "parent_id")
@@ -134,7 +133,7 @@ def agent_candidates(case: Case) -> list[User]:
     users = User.objects.filter(
         memberships__administration_id=case.administration_id,
         memberships__is_active=True,
-        memberships__role__in=[Role.AGENT, Role.HEAD],
+        memberships__role__in=roles_who(Action.HANDLE),
         memberships__service_id__in=ids,
         is_active=True,
     ).distinct()

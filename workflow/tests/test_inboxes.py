@@ -13,11 +13,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tenancy.access import scope_for_staff, scope_of
 from tenancy.models import Membership
 from tenancy.testing import make_service, make_staff
 from workflow import selectors as wf
 from workflow import services
-from workflow.access import scope_for_staff, scope_of
 from workflow.models import Case, CaseCopy, Status
 from workflow.testing import deposit
 

@@ -1,8 +1,10 @@
-"""Who may do what on the processing desk: the one place that decides, for pages and the API.
+"""Who is acting, for which administration, with which roles and reach: the ``Scope`` every
+staff page, endpoint and access helper starts from.
 
-A member's reach follows the services tree: a head or an agent attached to a service acts on
-that service and the services under it; one attached to no service acts on the whole
-administration. Clerks and administrators route everything. Auditors only read.
+What each role may do is in ``tenancy.permissions``; a scope answers ``may(Action.X)`` from it.
+A member's reach follows the services tree: one who handles (or supervises) cases attached to a
+service acts on that service and the services under it; one attached to no service, on the whole
+administration.
 """
 
 from __future__ import annotations
@@ -12,14 +14,8 @@ from dataclasses import dataclass, field
 
 from core.errors import NotFound
 from tenancy.models import Administration, Membership, Service, User
-from tenancy.selectors import memberships_of
-
-Role = Membership.Role
-ROUTE_ROLES = frozenset({Role.CLERK, Role.ADMIN})
-HANDLE_ROLES = frozenset({Role.HEAD, Role.AGENT})
-SUPERVISE_ROLES = frozenset({Role.HEAD, Role.ADMIN})
-READ_ROLES = frozenset({Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN, Role.AUDITOR})
-CATALOGUE_ROLES = frozenset({Role.ADMIN})
+from tenancy.permissions import Action, allowed, permissions_of, roles_who
+from tenancy.selectors import memberships_of, roles_in
 
 
 def subtree(services: Iterable[Service], roots: Iterable[int]) -> set[int]:
@@ -61,18 +57,15 @@ class Scope:
     def active_services(self) -> list[Service]:
         return [service for service in self.services if service.is_active]
 
-    @property
-    def can_read(self) -> bool:
-        return bool(self.roles & READ_ROLES)
+    def may(self, action: Action) -> bool:
+        """Whether one of the user's roles here may do ``action`` (the permission table)."""
+        return allowed(self.roles, action)
 
     @property
-    def can_route(self) -> bool:
-        """Assign any request to any service (the mail office)."""
-        return bool(self.roles & ROUTE_ROLES)
-
-    @property
-    def can_manage_catalogue(self) -> bool:
-        return bool(self.roles & CATALOGUE_ROLES)
+    def can(self) -> dict[str, bool]:
+        """Every action by name and whether the user may do it, for templates:
+        ``{% if scope.can.register %}``."""
+        return permissions_of(self.roles)
 
     def handles_service(self, service_id: int | None) -> bool:
         if self.handles is None:
@@ -86,7 +79,7 @@ class Scope:
 
     def may_assign_to(self, service_id: int) -> bool:
         """Route to ``service_id``: anywhere for the mail office, within one's subtree for a head."""
-        return self.can_route or self.supervises_service(service_id)
+        return self.may(Action.ROUTE) or self.supervises_service(service_id)
 
 
 def scope_of(user: User, administration: Administration) -> Scope:
@@ -113,23 +106,29 @@ def readable_scope(user: User, code: str) -> Scope:
     """The scope of ``user`` in administration ``code``, which they must be able to read
     (NotFound otherwise): what every staff page and endpoint starts from."""
     scope = scope_for_staff(user, code)
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         raise NotFound
     return scope
+
+
+def member_may(user: User, administration: Administration, action: Action) -> bool:
+    """Whether ``user`` holds a role in ``administration`` that may do ``action``: the check of
+    services that take an actor and an administration rather than a scope."""
+    return allowed(roles_in(user, administration), action)
 
 
 def _scope(user: User, administration: Administration, memberships: Sequence[tuple[str, int | None]]) -> Scope:
     scope = Scope(user=user, administration=administration)
     scope.roles = {role for role, _ in memberships}
-    if not scope.can_read:
+    if not scope.may(Action.READ):
         return scope
     services = scope.services = list(Service.objects.filter(administration=administration).order_by("code"))
     for service in services:
         service.administration = administration  # the same object: no query to reach it back
-    if Role.ADMIN in scope.roles:
+    if scope.may(Action.EVERY_SERVICE):
         scope.handles = scope.supervises = None
         return scope
-    handling = [(role, service_id) for role, service_id in memberships if role in HANDLE_ROLES]
+    handling = [(role, service_id) for role, service_id in memberships if role in roles_who(Action.HANDLE)]
     if not handling:
         return scope
     scope.own_services = {service_id for _, service_id in handling if service_id is not None}
@@ -137,7 +136,7 @@ def _scope(user: User, administration: Administration, memberships: Sequence[tup
         scope.handles = None
     else:
         scope.handles = subtree(services, scope.own_services)
-    heads = [service_id for role, service_id in handling if role == Role.HEAD]
+    heads = [service_id for role, service_id in handling if role in roles_who(Action.SUPERVISE)]
     if any(service_id is None for service_id in heads):
         scope.supervises = None
     else:
