@@ -19,6 +19,7 @@ from core.clock import now
 from core.errors import NotFound, Refused
 from documents import storage
 from parapheur.certificates import Signer, current_certificate, draw_block, unlock
+from parapheur.lifecycle import folder_move
 from parapheur.models import (
     ActorKind,
     Delegation,
@@ -287,10 +288,7 @@ def folder_reject(*, actor: User, folder_id: int, reason: str) -> Folder:
         folder = _locked_folder(folder_id)
         step, _row, delegator = _turn(folder, actor, BLOCKING)
         moment = now()
-        folder.status = Folder.Status.REJECTED
-        folder.current = 0
-        folder.finished_at = folder.updated_at = moment
-        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        folder_move(folder, Folder.Status.REJECTED, current=0, finished_at=moment, updated_at=moment)
         folder.steps.filter(state=State.ACTIVE).update(state=State.WAITING, started_at=None)
         _event(folder, Kind.REJECTED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=reason.strip())
         _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_REJECTED_BY_DELEGATION)
@@ -359,9 +357,7 @@ def folder_withdraw(*, actor: User, folder_id: int) -> Folder:
         if folder.status != Folder.Status.IN_PROGRESS:
             raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
         moment = now()
-        folder.status, folder.current = Folder.Status.CANCELLED, 0
-        folder.finished_at = folder.updated_at = moment
-        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        folder_move(folder, Folder.Status.CANCELLED, current=0, finished_at=moment, updated_at=moment)
         _event(folder, Kind.WITHDRAWN, actor=actor, at=moment)
     return folder
 
