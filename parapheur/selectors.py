@@ -6,9 +6,11 @@ from datetime import date
 
 from django.db.models import F, Q, QuerySet
 
+from core.clock import now
 from core.errors import NotFound
-from parapheur.models import ActorKind, Delegation, Folder, FolderStep, StepActor, StepKind
+from parapheur.models import ActorKind, Delegation, Folder, FolderEvent, FolderStep, StepActor, StepKind
 from tenancy.models import Administration, Membership, Service, User
+from workflow.calendar import local_date
 
 State = FolderStep.State
 
@@ -86,18 +88,23 @@ def folder_for(user: User, administration: Administration, folder_id: int, *, ma
         raise NotFound
     if may_read_all or folder.submitter_id == user.pk:
         return folder
-    from parapheur.services import participants
-
     if user.pk in participants(folder) or pending_steps(user, administration, _today()).filter(folder=folder).exists():
         return folder
     raise NotFound
 
 
 def _today() -> date:
-    from core.clock import now
-    from workflow.calendar import local_date
-
     return local_date(now())
+
+
+def participants(folder: Folder) -> set[int]:
+    """Who may read a folder: its submitter and everyone named at one of its steps or who acted."""
+    people = {folder.submitter_id}
+    people.update(StepActor.objects.filter(step__folder=folder).values_list("user_id", flat=True))
+    people.update(
+        user_id for user_id in FolderEvent.objects.filter(folder=folder).values_list("actor_id", flat=True) if user_id
+    )
+    return people
 
 
 def folder_by_file_hash(sha256: str) -> tuple[str, Folder] | None:

@@ -329,16 +329,6 @@ def folder_return(*, actor: User, folder_id: int, to_position: int, reason: str)
     return folder
 
 
-def participants(folder: Folder) -> set[int]:
-    """Who may read a folder: its submitter and everyone named at one of its steps or who acted."""
-    people = {folder.submitter_id}
-    people.update(StepActor.objects.filter(step__folder=folder).values_list("user_id", flat=True))
-    people.update(
-        user_id for user_id in FolderEvent.objects.filter(folder=folder).values_list("actor_id", flat=True) if user_id
-    )
-    return people
-
-
 def folder_comment(*, actor: User, folder_id: int, text: str, page: int | None = None) -> FolderEvent:
     if not text.strip():
         raise FolderRefused("no_text", _("Write the comment."), field="text")
