@@ -148,9 +148,12 @@ class Envelope(models.Model):
     next_attempt_at = models.DateTimeField()
     last_error = models.CharField(max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    # The acknowledgement (canonical JSON) and the recipient's seal over it (detached CMS).
+    # The acknowledgement (canonical JSON) and the recipient's seal over it (detached CMS). On the
+    # recipient's side the text is written when the envelope is registered, and the seal after
+    # that commit (pending meanwhile: exchange.acknowledgements).
     acknowledgement = models.TextField(blank=True)
     acknowledgement_seal = models.BinaryField(default=bytes)
+    acknowledgement_pending = models.BooleanField(default=False)
     # Between installations: what was sent (canonical JSON) and the sender's seal over it.
     manifest = models.TextField(blank=True)
     manifest_seal = models.BinaryField(default=bytes)
@@ -160,6 +163,9 @@ class Envelope(models.Model):
         verbose_name_plural = _("envelopes")
         indexes = [
             models.Index(fields=["next_attempt_at"], name="envelope_due", condition=models.Q(status="pending")),
+            models.Index(
+                fields=["delivered_at"], name="envelope_unsealed", condition=models.Q(acknowledgement_pending=True)
+            ),
             models.Index(fields=["sender", "-created_at"], name="envelope_sender"),
             models.Index(fields=["recipient", "-created_at"], name="envelope_recipient"),
         ]
