@@ -1,8 +1,11 @@
-"""The lifecycles of the exchange: an envelope. The functions here are the only code that writes
-its status (:mod:`core.lifecycle`).
+"""The lifecycles of the exchange: an envelope, a once-only document request. The functions here
+are the only code that writes their status (:mod:`core.lifecycle`).
 
 An envelope is pending until it is delivered (registered by the recipient, which acknowledges
-it) or fails (refused, or not deliverable within the retry window); both are final.
+it) or fails (refused, or not deliverable within the retry window); both are final. A document
+request is pending until the holder delivers the document or refuses, or, asked of another
+installation, until it could not be sent there at all; all three are final (a new request may
+then be made).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from django.utils.translation import override
 from core.bidi import isolated
 from core.clock import now
 from core.lifecycle import Lifecycle, status_move
-from exchange.models import Envelope
+from exchange.models import DocumentRequest, Envelope
 from workflow.models import Notification
 
 EnvelopeStatus = Envelope.Status
+RequestStatus = DocumentRequest.Status
 # What cannot reach its recipient now is tried again after these delays (seconds; then hourly),
 # and given up after the retry window.
 RETRY_DELAYS = (10, 30, 60, 300, 900, 3600)
@@ -31,6 +35,16 @@ ENVELOPE = Lifecycle(
         EnvelopeStatus.PENDING: frozenset({EnvelopeStatus.DELIVERED, EnvelopeStatus.FAILED}),
         EnvelopeStatus.DELIVERED: frozenset(),
         EnvelopeStatus.FAILED: frozenset(),
+    },
+)
+
+DOCUMENT_REQUEST = Lifecycle(
+    "document request",
+    {
+        RequestStatus.PENDING: frozenset({RequestStatus.DELIVERED, RequestStatus.REFUSED, RequestStatus.FAILED}),
+        RequestStatus.DELIVERED: frozenset(),
+        RequestStatus.REFUSED: frozenset(),
+        RequestStatus.FAILED: frozenset(),
     },
 )
 
@@ -71,3 +85,8 @@ def sender_flag(envelope: Envelope) -> None:
         text=text[:300],
         url=reverse("desk:exchanges", args=[envelope.sender.code]),
     )
+
+
+def document_request_move(request: DocumentRequest, to: RequestStatus, /, **fields: object) -> bool:
+    """Move ``request`` to ``to`` with ``fields``, if it still has the status read on it."""
+    return status_move(DOCUMENT_REQUEST, request, request.status, to, **fields)
