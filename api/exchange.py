@@ -65,7 +65,7 @@ def _envelope_out(envelope: Envelope) -> dict[str, Any]:
         "created_at": envelope.created_at,
         "delivered_at": envelope.delivered_at,
         "last_error": envelope.last_error,
-        "acknowledgement": envelope.acknowledgement or None,
+        "acknowledgement": None if envelope.acknowledgement_pending else envelope.acknowledgement or None,
         "acknowledgement_valid": delivered and services.acknowledgement_valid(envelope),
     }
 

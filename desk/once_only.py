@@ -107,6 +107,12 @@ def held_ask(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
                 _("Refused by %(holder)s: %(reason)s")
                 % {"holder": isolated(asked.holder_name), "reason": isolated(asked.reason)},
             )
+        elif asked.peer_id is not None:  # posted by the worker: the answer comes later
+            messages.success(
+                request,
+                _("Asked of %(holder)s: the request is on its way; the answer will appear on this file.")
+                % {"holder": isolated(asked.holder_name)},
+            )
         else:
             messages.success(
                 request, _("Asked of %(holder)s; its agents will answer.") % {"holder": isolated(asked.holder_name)}

@@ -4,7 +4,11 @@ The request was signed by the peer's installation (checked against its pinned ro
 :mod:`exchange.views`). Here: the request is new (a replay is refused), the documents are those
 the manifest fingerprints, the manifest is sealed by the administration it names, and the
 recipient is ours. Then the letter is registered in the recipient's incoming register and the
-envelope kept with the sealed acknowledgement, in one transaction.
+envelope kept with its acknowledgement, in one transaction; the acknowledgement is sealed after
+that commit (:mod:`exchange.acknowledgements`) and sent back in the answer. If it cannot be
+sealed now, the answer says to try again (503, ``acknowledgement_pending``): the sender's retry
+of the same envelope gets it, sealed meanwhile by this answer's retry or by the worker, never
+registered twice.
 
 The envelope id is the sender's idempotency key, with the same rules as the API's
 ``Idempotency-Key`` (:mod:`registry.idempotency`): an envelope id already kept, with the same
@@ -30,13 +34,13 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from documents.intake import FileRejected, bytes_upload, check_files
+from exchange.acknowledgements import acknowledgement_seal_safely
+from exchange.lifecycle import envelope_move
 from exchange.models import Envelope, InboxNonce, Peer
 from exchange.protocol import CLOCK_SKEW, ProtocolError, load_root, seal_verdict
 from registry.models import Channel, SenderKind
 from registry.services import Party
 from tenancy.models import Administration
-from trust.sealing import seal_data
-from trust.services import installation_pki
 from workflow.services import request_register
 
 MANIFEST_VERSION = 1
@@ -97,10 +101,21 @@ def _kept(peer: Peer, envelope_id: str, manifest_text: str) -> Answer | None:
         raise ProtocolError("conflict", "an envelope with this id is known here from elsewhere")
     if envelope.manifest != manifest_text:
         raise ProtocolError("conflict", "an envelope with this id was received with another manifest")
-    return Answer(201, _acknowledged(envelope), replayed=True)
+    return _acknowledged(envelope, replayed=True)
 
 
-def _acknowledged(envelope: Envelope) -> dict[str, Any]:
+def _acknowledged(envelope: Envelope, *, replayed: bool = False) -> Answer:
+    """The sealed acknowledgement of an envelope registered here, sealed now if it is still
+    pending; the sender is told to try again if it cannot be."""
+    if envelope.acknowledgement_pending:
+        acknowledgement_seal_safely(envelope.pk)
+        envelope.refresh_from_db(fields=["acknowledgement_seal", "acknowledgement_pending"])
+        if envelope.acknowledgement_pending:
+            raise ProtocolError("acknowledgement_pending", "registered; the acknowledgement is not sealed yet")
+    return Answer(201, _acknowledgement(envelope), replayed=replayed)
+
+
+def _acknowledgement(envelope: Envelope) -> dict[str, Any]:
     return {
         "acknowledgement": envelope.acknowledgement,
         "seal": base64.b64encode(bytes(envelope.acknowledgement_seal)).decode(),
@@ -112,7 +127,6 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
     remember_nonce(peer, nonce)
     manifest_text, manifest, seal, contents = _parse(body)
     sender_code = manifest["from"]["code"]
-    pki = installation_pki()
     verdict = seal_verdict(manifest_text.encode(), seal, load_root(peer.ca_certificate))
     if not verdict.valid or verdict.signer_code != sender_code:
         raise ProtocolError("tampered", f"the manifest is not sealed by {sender_code} ({verdict.problem or 'signer'})")
@@ -130,7 +144,8 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
         raise ProtocolError("rejected_content", str(exc.message)) from None
     sender_name = str(manifest["from"].get("name_fr") or sender_code)[:200]
     try:
-        with transaction.atomic():
+        # Durable: the register is released before the acknowledgement is sealed.
+        with transaction.atomic(durable=True):
             registration = request_register(
                 actor=None,
                 administration=recipient,
@@ -142,16 +157,6 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
             )
             incoming = registration.correspondence
             moment = now()
-            acknowledgement = acknowledgement_text(
-                {
-                    "envelope": manifest["envelope"],
-                    "sender": sender_code,
-                    "sender_number": manifest["number"],
-                    "recipient": recipient.code,
-                    "recipient_number": incoming.number,
-                    "registered_at": incoming.registered_at.isoformat(),
-                }
-            )
             envelope = Envelope.objects.create(
                 id=manifest["envelope"],
                 recipient=recipient,
@@ -160,16 +165,28 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
                 remote_name=sender_name,
                 remote_name_ar=str(manifest["from"].get("name_ar") or "")[:200],
                 remote_number=manifest["number"][:40],
-                incoming=incoming,
-                status=Envelope.Status.DELIVERED,
                 created_at=moment,
                 next_attempt_at=moment,
-                delivered_at=moment,
-                attempts=1,
-                acknowledgement=acknowledgement,
-                acknowledgement_seal=seal_data(acknowledgement.encode(), pki=pki, administration_code=recipient.code),
                 manifest=manifest_text,
                 manifest_seal=seal,
+            )
+            envelope_move(
+                envelope,
+                Envelope.Status.DELIVERED,
+                incoming=incoming,
+                delivered_at=moment,
+                attempts=1,
+                acknowledgement=acknowledgement_text(
+                    {
+                        "envelope": manifest["envelope"],
+                        "sender": sender_code,
+                        "sender_number": manifest["number"],
+                        "recipient": recipient.code,
+                        "recipient_number": incoming.number,
+                        "registered_at": incoming.registered_at.isoformat(),
+                    }
+                ),
+                acknowledgement_pending=True,
             )
             audit_record(
                 actor=None,
@@ -183,4 +200,4 @@ def envelope_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
         if kept is None:
             raise
         return kept
-    return Answer(201, _acknowledged(envelope))
+    return _acknowledged(envelope)

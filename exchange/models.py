@@ -148,9 +148,12 @@ class Envelope(models.Model):
     next_attempt_at = models.DateTimeField()
     last_error = models.CharField(max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    # The acknowledgement (canonical JSON) and the recipient's seal over it (detached CMS).
+    # The acknowledgement (canonical JSON) and the recipient's seal over it (detached CMS). On the
+    # recipient's side the text is written when the envelope is registered, and the seal after
+    # that commit (pending meanwhile: exchange.acknowledgements).
     acknowledgement = models.TextField(blank=True)
     acknowledgement_seal = models.BinaryField(default=bytes)
+    acknowledgement_pending = models.BooleanField(default=False)
     # Between installations: what was sent (canonical JSON) and the sender's seal over it.
     manifest = models.TextField(blank=True)
     manifest_seal = models.BinaryField(default=bytes)
@@ -160,6 +163,9 @@ class Envelope(models.Model):
         verbose_name_plural = _("envelopes")
         indexes = [
             models.Index(fields=["next_attempt_at"], name="envelope_due", condition=models.Q(status="pending")),
+            models.Index(
+                fields=["delivered_at"], name="envelope_unsealed", condition=models.Q(acknowledgement_pending=True)
+            ),
             models.Index(fields=["sender", "-created_at"], name="envelope_sender"),
             models.Index(fields=["recipient", "-created_at"], name="envelope_recipient"),
         ]
@@ -265,6 +271,7 @@ class DocumentRequest(models.Model):
         PENDING = "pending", _("Awaiting the holder")
         DELIVERED = "delivered", _("Delivered")
         REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")  # could not be sent to another installation within the retry window
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Both sides here, or one side here and the other on a peer (its code and names), like envelopes;
@@ -307,6 +314,8 @@ class DocumentRequest(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     answer_sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When the worker tries again to send the request (or the answer) after a failed attempt.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     held = models.ForeignKey(HeldDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     blob = models.ForeignKey(  # the delivered copy, sealed by the provider
@@ -334,6 +343,18 @@ class DocumentRequest(models.Model):
     @property
     def document_name(self) -> str:
         return in_language(self.document_name_ar, self.document_name_fr)
+
+    @property
+    def sending(self) -> str:
+        """Where a pending request to another installation stands on its way there, for the
+        requester's staff ("" for a holder here, or once answered)."""
+        if self.peer_id is None or self.requester_id is None or self.status != self.Status.PENDING:
+            return ""
+        if self.sent_at is not None:
+            return str(_("Sent"))
+        if self.attempts:
+            return str(_("Failed — will retry"))
+        return str(_("Waiting to be sent"))
 
     def _remote(self) -> str:
         name = in_language(self.remote_name_ar, self.remote_name_fr)

@@ -17,12 +17,10 @@ requester's staff opens the delivered copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, override
 
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -30,18 +28,19 @@ from core.bidi import isolated
 from core.clock import now
 from core.errors import NotFound, Refused
 from documents import storage
-from documents.intake import PDF, CheckedFile, blob_of, pdf_blob
-from exchange.access_log import access_record
+from documents.intake import PDF, CheckedFile, blob_of
 from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument, RemoteAdministration
+from exchange.once_only_answers import access_log, answer_automatically, answer_deliver, answer_refuse
+from exchange.tasks import document_request_post_task
 from tenancy import permissions
 from tenancy.access import Scope, member_may
 from tenancy.models import Administration, User
-from trust.sealing import seal_pdf
-from trust.services import installation_pki
 from workflow.calendar import local_date
 from workflow.models import Case, CaseEvent, ProcedureDocument
 from workflow.services import offered_actions
 
+# The worker's sweep leaves a new request to another installation to its queued task this long.
+SWEEP_AFTER = timedelta(seconds=60)
 Action = AccessLogEntry.Action
 
 
@@ -194,8 +193,9 @@ def askable(case: Case) -> list[ProcedureDocument]:
 
 def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequest:
     """Ask the holder of document ``position`` of the case's procedure for it, for the person who
-    wrote; answered at once if the holder delivers that kind automatically (a holder on another
-    installation is asked at once too, or by the worker if it cannot be reached now)."""
+    wrote; answered at once if the holder delivers that kind automatically. A holder on another
+    installation is asked by the worker after the commit (a task, then retries with a growing
+    delay: :mod:`exchange.once_only_remote`), never while the clerk waits."""
     if not offered_actions(scope, case)["request_completion"]:
         raise OnceOnlyRefused("not_allowed", _("You cannot ask for documents on this file now."), status=403)
     found = _askable_holders(case).get(position)
@@ -237,6 +237,7 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
                 citizen=correspondence.sender_account,
                 requested_at=moment,
                 requested_by=scope.user,
+                next_attempt_at=moment + SWEEP_AFTER if remote is not None else None,
             )
             access_log(request, Action.REQUESTED, scope.administration, actor=scope.user)
             CaseEvent.objects.create(
@@ -257,133 +258,16 @@ def document_request(*, scope: Scope, case: Case, position: int) -> DocumentRequ
             )
             if holder.kind is not None and holder.kind.automatic:
                 answer_automatically(request, holder.kind)
+            if remote is not None:
+                # Posted to the peer by the worker, never during the clerk's page: queued once
+                # the request is committed; the worker's sweep sends it if the queueing is lost.
+                request_id = str(request.pk)
+                transaction.on_commit(lambda: document_request_post_task.enqueue(request_id=request_id))
     except IntegrityError:
         raise OnceOnlyRefused(
             "already_asked", _("This document has already been asked for and not answered yet.")
         ) from None
-    if request.peer_id is not None:
-        from exchange.once_only_remote import request_post
-
-        request_post(request.pk)  # a peer that cannot be reached now is asked again by the worker
     return request
-
-
-def answer_automatically(request: DocumentRequest, kind: ProvidedDocument) -> None:
-    """The holder's automatic answer: the latest document held for the person, or a refusal."""
-    held = _latest_held(kind, request.national_id)
-    if held is None:
-        _refuse(request, None, _bilingual(gettext_noop("No such document is held for this person.")))
-    else:
-        _deliver(request, held, None)
-
-
-def _bilingual(message: str) -> str:
-    """A reason written by Wasl itself, kept in Arabic and French: it is read by both sides and
-    the person, each in their language."""
-    with override("ar"):
-        arabic = _(message)
-    with override("fr"):
-        french = _(message)
-    return f"{arabic} — {french}"
-
-
-def _latest_held(kind: ProvidedDocument, national_id: str) -> HeldDocument | None:
-    return HeldDocument.objects.filter(kind=kind, national_id=national_id).order_by("-issued_on", "-pk").first()
-
-
-def request_facts(request: DocumentRequest) -> dict[str, Any]:
-    return {
-        "document": {"ar": request.document_name_ar, "fr": request.document_name_fr},
-        "procedure": {"code": request.procedure_code, "ar": request.procedure_name_ar, "fr": request.procedure_name_fr},
-        "requester": request.requester_code,
-        "holder": request.holder_code,
-        "file": request.file_number,
-        "reason": request.reason,
-    }
-
-
-def access_log(
-    request: DocumentRequest,
-    action: str,
-    administration: Administration | None,
-    *,
-    actor: User | None = None,
-    administration_name: str = "",
-    actor_name: str = "",
-) -> None:
-    """Record an access in this installation's log (``administration`` None: one of a peer's,
-    by ``administration_name``)."""
-    access_record(
-        action=action,
-        administration=administration,
-        administration_name=administration_name,
-        national_id=request.national_id,
-        citizen=request.citizen,
-        actor=actor,
-        actor_name=actor_name,
-        at=now(),
-        facts=request_facts(request),
-        request=request,
-    )
-
-
-def _deliver(request: DocumentRequest, held: HeldDocument, actor: User | None) -> None:
-    """Seal a copy of ``held`` by the holder for the requester, and record the delivery."""
-    provider = request.provider
-    assert provider is not None
-    requester = request.requester.name_fr if request.requester is not None else request.remote_name_fr
-    copy = seal_pdf(
-        storage.read_bytes(held.blob_id),
-        pki=installation_pki(),
-        administration_code=provider.code,
-        reason=f"Copie délivrée à {requester} — {request.procedure_name_fr} (dossier {request.file_number})",
-    )
-    moment = now()
-    request.status = DocumentRequest.Status.DELIVERED
-    request.held = held
-    request.blob = pdf_blob(copy, pages=held.blob.pages)
-    request.answered_at = moment
-    request.answered_by = actor
-    request.save(update_fields=["status", "held", "blob", "answered_at", "answered_by"])
-    access_log(request, Action.DELIVERED, provider, actor=actor)
-    if request.case is not None:
-        case_told(request, provider.name_ar, provider.name_fr)
-    audit_record(
-        actor=actor,
-        action=AuditAction.ONCE_ONLY_DELIVERED,
-        obj=request,
-        administration=provider,
-        data={"to": request.requester_code, "held": held.pk},
-    )
-
-
-def case_told(request: DocumentRequest, holder_ar: str, holder_fr: str) -> None:
-    """The person's file says the document was obtained from its holder."""
-    assert request.case is not None
-    CaseEvent.objects.create(
-        case=request.case,
-        at=now(),
-        kind=CaseEvent.Kind.DOCUMENT_FETCHED,
-        public=True,
-        text=f"{isolated(request.document_name_ar)} — {isolated(request.document_name_fr)} "
-        f"({isolated(holder_ar)} — {isolated(holder_fr)})",
-    )
-
-
-def _refuse(request: DocumentRequest, actor: User | None, reason: str) -> None:
-    request.status = DocumentRequest.Status.REFUSED
-    request.reason = reason[:500]
-    request.answered_at = now()
-    request.answered_by = actor
-    request.save(update_fields=["status", "reason", "answered_at", "answered_by"])
-    access_log(request, Action.REFUSED, request.provider, actor=actor)
-    audit_record(
-        actor=actor,
-        action=AuditAction.ONCE_ONLY_REFUSED,
-        obj=request,
-        administration=request.provider,
-        data={"to": request.requester_code, "reason": request.reason},
-    )
 
 
 def _pending_for(actor: User, administration: Administration, request_id: str) -> DocumentRequest:
@@ -428,7 +312,7 @@ def request_deliver(
             )
         else:
             raise OnceOnlyRefused("no_document", _("Choose a document held for this person or add it."), field="held")
-        _deliver(request, held, actor)
+        answer_deliver(request, held, actor)
     return request
 
 
@@ -437,7 +321,7 @@ def request_refuse(*, actor: User, administration: Administration, request_id: s
         raise OnceOnlyRefused("no_reason", _("Give the reason for the refusal."), field="reason")
     with transaction.atomic():
         request = _pending_for(actor, administration, request_id)
-        _refuse(request, actor, reason.strip())
+        answer_refuse(request, actor, reason.strip())
     return request
 
 

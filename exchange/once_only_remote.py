@@ -5,8 +5,11 @@ signed like envelopes, :mod:`exchange.protocol`); the holder keeps its own row w
 and answers at once when it delivers that kind automatically. Otherwise its agent answers later
 and the holder's worker posts the answer back (``/exchange/v1/document-answers``). Both sides
 record each step in their own access log; the person's log is on the requester's installation,
-where they wrote. Posting is retried by the worker until the other side has it; a request or an
-answer received twice is applied once.
+where they wrote. A request is posted by the worker, never during the agent's page: a task
+queued when it is made, then the periodic sweep while the peer cannot be reached, with a growing
+delay (:data:`exchange.lifecycle.RETRY_DELAYS`); after the retry window it is marked *failed*,
+and may be asked again. Answers are retried the same way. A request or an answer received twice
+is applied once.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ import binascii
 import hashlib
 import json
 import logging
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -28,8 +31,9 @@ from core.clock import now
 from documents import storage
 from documents.intake import pdf_blob
 from exchange.inbox import Answer, remember_nonce
+from exchange.lifecycle import RETRY_WINDOW, document_request_move, next_attempt
 from exchange.models import AccessLogEntry, DocumentRequest, Peer, ProvidedDocument
-from exchange.once_only import access_log, answer_automatically, case_told
+from exchange.once_only_answers import access_log, answer_automatically, case_told
 from exchange.protocol import ProtocolError
 from exchange.remote import PeerUnreachable, signed_post
 from tenancy.models import Administration, User
@@ -77,16 +81,34 @@ def request_post(request_id: UUID | str) -> bool:
     try:
         status, answer = _post(request.peer, REQUESTS_PATH, "document-request", data)
     except PeerUnreachable as exc:
-        DocumentRequest.objects.filter(pk=request.pk).update(attempts=request.attempts + 1, last_error=str(exc)[:300])
         logger.warning("document request %s not sent: %s", request.pk, exc)
+        _request_postpone(request, str(exc))
         return False
     if status >= 400:  # refused by the holder's installation: final, with its reason
         reason = f"{answer.get('error', 'refused')}: {answer.get('detail', '')}"
         answer = {"status": Status.REFUSED, "reason": reason, "answered_by": ""}
-    DocumentRequest.objects.filter(pk=request.pk).update(sent_at=now(), last_error="")
+    DocumentRequest.objects.filter(pk=request.pk).update(
+        sent_at=now(), attempts=request.attempts + 1, last_error="", next_attempt_at=None
+    )
     if answer.get("status") in (Status.DELIVERED, Status.REFUSED):
         answer_apply(request.pk, answer)
     return True
+
+
+def _request_postpone(request: DocumentRequest, reason: str) -> None:
+    """Try again later, or, past the retry window, mark the request failed (then it may be
+    asked again)."""
+    moment = now()
+    attempts = request.attempts + 1
+    with transaction.atomic():
+        if moment - request.requested_at > RETRY_WINDOW:
+            document_request_move(
+                request, Status.FAILED, attempts=attempts, last_error=reason[:300], next_attempt_at=None
+            )
+            return
+        DocumentRequest.objects.filter(pk=request.pk, status=Status.PENDING, sent_at__isnull=True).update(
+            attempts=attempts, last_error=reason[:300], next_attempt_at=next_attempt(attempts, moment)
+        )
 
 
 def answer_apply(request_id: UUID | str, answer: dict[str, Any]) -> bool:
@@ -101,6 +123,7 @@ def answer_apply(request_id: UUID | str, answer: dict[str, Any]) -> bool:
         if request is None or request.status != Status.PENDING:
             return False
         pdf = b""
+        changes: dict[str, object]
         if answer.get("status") == Status.DELIVERED:
             try:
                 pdf = base64.b64decode(str(answer.get("pdf", "")), validate=True)
@@ -108,17 +131,20 @@ def answer_apply(request_id: UUID | str, answer: dict[str, Any]) -> bool:
                 pdf = b""
             if not pdf.startswith(b"%PDF") or hashlib.sha256(pdf).hexdigest() != answer.get("sha256"):
                 raise ProtocolError("tampered", "the delivered document does not match its fingerprint")
-            request.blob = pdf_blob(pdf)
-            request.status = Status.DELIVERED
+            to, changes = Status.DELIVERED, {"blob": pdf_blob(pdf)}
         elif answer.get("status") == Status.REFUSED:
-            request.status = Status.REFUSED
-            request.reason = str(answer.get("reason", ""))[:500]
+            to, changes = Status.REFUSED, {"reason": str(answer.get("reason", ""))[:500]}
         else:
             return False
-        request.answered_at = now()
-        request.answered_by_name = str(answer.get("answered_by", ""))[:200]
-        request.sent_at = request.sent_at or request.answered_at
-        request.save(update_fields=["blob", "status", "reason", "answered_at", "answered_by_name", "sent_at"])
+        moment = now()
+        document_request_move(
+            request,
+            to,
+            answered_at=moment,
+            answered_by_name=str(answer.get("answered_by", ""))[:200],
+            sent_at=request.sent_at or moment,
+            **changes,
+        )
         holder = f"{request.remote_name_fr} ({request.peer.label or request.peer.name})"  # type: ignore[union-attr]
         access_log(
             request,
@@ -243,38 +269,50 @@ def request_receive(peer: Peer, nonce: str, body: bytes) -> Answer:
     return Answer(201 if request.status != Status.PENDING else 202, _state(request))
 
 
+def _due() -> Q:
+    """Never tried yet, or its delay after the last failed attempt is over."""
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now())
+
+
 def answers_post_due() -> int:
     """Post the answers our agents gave to peers' requests and that the peer does not have yet."""
-    due = DocumentRequest.objects.filter(
-        requester__isnull=True, peer__isnull=False, answer_sent_at__isnull=True
-    ).exclude(status=Status.PENDING)
+    due = (
+        DocumentRequest.objects.filter(requester__isnull=True, peer__isnull=False, answer_sent_at__isnull=True)
+        .exclude(status=Status.PENDING)
+        .filter(_due())
+    )
     posted = 0
     for request in due.select_related("peer", "answered_by")[:200]:
         assert request.peer is not None
         try:
             status, _answer = _post(request.peer, ANSWERS_PATH, "document-answer", _state(request))
         except PeerUnreachable as exc:
+            attempts = request.attempts + 1
             DocumentRequest.objects.filter(pk=request.pk).update(
-                attempts=request.attempts + 1, last_error=str(exc)[:300]
+                attempts=attempts, last_error=str(exc)[:300], next_attempt_at=next_attempt(attempts, now())
             )
             continue
         if status < 400:
-            DocumentRequest.objects.filter(pk=request.pk).update(answer_sent_at=now(), last_error="")
+            DocumentRequest.objects.filter(pk=request.pk).update(
+                answer_sent_at=now(), last_error="", next_attempt_at=None
+            )
             posted += 1
-        else:
+        else:  # the peer may accept it later (pinned again, its clock set right): not every 10 s
             logger.warning("answer %s refused by %s: %s", request.pk, request.peer.name, _answer)
-            DocumentRequest.objects.filter(pk=request.pk).update(last_error=str(_answer)[:300])
+            attempts = request.attempts + 1
+            DocumentRequest.objects.filter(pk=request.pk).update(
+                attempts=attempts, last_error=str(_answer)[:300], next_attempt_at=next_attempt(attempts, now())
+            )
     return posted
 
 
-def requests_post_due(*, older_than: datetime | None = None) -> int:
-    """Send again the requests a peer has not received yet (the worker)."""
+def requests_post_due() -> int:
+    """Send the requests a peer has not received yet and whose delay is over (the worker's
+    sweep: a new request is left to its task for a minute, a failed one waits its delay)."""
     due = DocumentRequest.objects.filter(
         requester__isnull=False, peer__isnull=False, sent_at__isnull=True, status=Status.PENDING
-    )
-    if older_than is not None:
-        due = due.filter(requested_at__lte=older_than)
-    return sum(request_post(pk) for pk in due.values_list("pk", flat=True)[:200])
+    ).filter(_due())
+    return sum(request_post(pk) for pk in due.order_by("requested_at").values_list("pk", flat=True)[:200])
 
 
 def once_only_exchanges() -> dict[str, int]:

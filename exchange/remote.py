@@ -30,6 +30,7 @@ from audit.services import audit_record
 from core.clock import now
 from documents import storage
 from exchange.inbox import MANIFEST_VERSION
+from exchange.lifecycle import envelope_fail, envelope_move
 from exchange.models import Envelope, Peer, RemoteAdministration
 from exchange.protocol import (
     DIRECTORY_PATH,
@@ -308,13 +309,7 @@ def envelope_post(envelope_id: UUID | str) -> bool:
     if code in TRANSIENT:
         raise PeerUnreachable(f"{peer.name}: {reason}")
     with transaction.atomic():
-        if Envelope.objects.filter(pk=envelope.pk, status=Envelope.Status.PENDING).update(
-            status=Envelope.Status.FAILED, last_error=reason[:300], attempts=envelope.attempts + 1
-        ):
-            from exchange.services import sender_flag
-
-            envelope.last_error = reason[:300]
-            sender_flag(envelope)
+        if envelope_fail(envelope, reason, attempts=envelope.attempts + 1):
             audit_record(
                 actor=None,
                 action=AuditAction.EXCHANGE_REFUSED,
@@ -335,8 +330,9 @@ def _acknowledged(envelope: Envelope, answer: dict[str, Any]) -> bool:
     if not _acknowledgement_holds(envelope, text, seal, facts):
         raise PeerUnreachable("the acknowledgement is not the recipient's, sealed, for this envelope")
     with transaction.atomic():
-        updated = Envelope.objects.filter(pk=envelope.pk, status=Envelope.Status.PENDING).update(
-            status=Envelope.Status.DELIVERED,
+        updated = envelope_move(
+            envelope,
+            Envelope.Status.DELIVERED,
             delivered_at=now(),
             attempts=envelope.attempts + 1,
             last_error="",
@@ -352,7 +348,7 @@ def _acknowledged(envelope: Envelope, answer: dict[str, Any]) -> bool:
                 administration=envelope.sender,
                 data={"to": envelope.recipient_code, "number": facts["recipient_number"]},
             )
-    return bool(updated)
+    return updated
 
 
 def _acknowledgement_holds(envelope: Envelope, text: str, seal: bytes, facts: dict[str, Any]) -> bool:

@@ -3,8 +3,9 @@
 ``mail_send`` registers the letter in the sender's outgoing register and writes its envelope in
 the same transaction: nothing acknowledged is ever lost. ``envelopes_deliver`` (the worker)
 registers each due envelope in the recipient's incoming register, where it waits to be
-assigned like any mail, and seals the acknowledgement; all in one transaction per envelope, the
-envelope locked and checked first, so that a retry after a crash registers it once. A failure
+assigned like any mail, and writes the acknowledgement; all in one transaction per envelope, the
+envelope locked and checked first, so that a retry after a crash registers it once. The
+acknowledgement is sealed after that commit (:mod:`exchange.acknowledgements`). A failure
 is recorded and retried later with a growing delay; after the retry window the envelope is
 marked not delivered with its reason.
 """
@@ -15,7 +16,6 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from queue import Empty, SimpleQueue
 from threading import Thread
 from uuid import UUID
@@ -23,16 +23,15 @@ from uuid import UUID
 from django.conf import settings
 from django.db import connections as db_connections
 from django.db import transaction
-from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from core.bidi import isolated
 from core.clock import now
 from core.errors import NotFound, Refused
 from documents.intake import CheckedFile, stored_file
+from exchange.acknowledgements import acknowledgement_seal_safely
+from exchange.lifecycle import RETRY_WINDOW, envelope_fail, envelope_move, next_attempt
 from exchange.models import Envelope, RemoteAdministration
 from exchange.protocol import load_root, seal_verdict
 from exchange.remote import envelope_post
@@ -43,14 +42,10 @@ from tenancy.access import member_may
 from tenancy.models import Administration, User
 from tenancy.permissions import Action
 from trust.pinned import verify_own_seal
-from trust.sealing import seal_data
 from trust.services import installation_pki
-from workflow.models import Notification
 from workflow.services import request_register
 
 logger = logging.getLogger(__name__)
-RETRY_DELAYS = (10, 30, 60, 300, 900, 3600)  # seconds; then every hour
-RETRY_WINDOW = timedelta(days=2)
 
 
 class ExchangeRefused(Refused):
@@ -199,8 +194,12 @@ def _post_concurrently(envelope_ids: list[UUID], connections: int) -> int:
 
 
 def envelope_deliver(envelope_id: UUID | str) -> bool:
-    """Register one envelope at its recipient (once) and seal the acknowledgement."""
-    with transaction.atomic():
+    """Register one envelope at its recipient (once) with its acknowledgement, then seal the
+    acknowledgement after the commit (left pending for the sweep if sealing fails now).
+
+    Called outside any transaction (the worker): the register's counter is held only for the
+    registration, never while sealing."""
+    with transaction.atomic(durable=True):
         envelope = (
             Envelope.objects.select_for_update(of=("self",))
             .select_related("sender", "recipient", "outgoing")
@@ -231,7 +230,6 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
             files=files,
         )
         incoming = registration.correspondence
-        moment = now()
         acknowledgement = json.dumps(
             {
                 "envelope": str(envelope.pk),
@@ -244,16 +242,16 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
             sort_keys=True,
             separators=(",", ":"),
         )
-        envelope.incoming = incoming
-        envelope.status = Envelope.Status.DELIVERED
-        envelope.delivered_at = moment
-        envelope.attempts += 1
-        envelope.last_error = ""
-        envelope.acknowledgement = acknowledgement
-        envelope.acknowledgement_seal = seal_data(
-            acknowledgement.encode(), pki=installation_pki(), administration_code=envelope.recipient.code
+        envelope_move(
+            envelope,
+            Envelope.Status.DELIVERED,
+            incoming=incoming,
+            delivered_at=now(),
+            attempts=envelope.attempts + 1,
+            last_error="",
+            acknowledgement=acknowledgement,
+            acknowledgement_pending=True,
         )
-        envelope.save()
         audit_record(
             actor=None,
             action=AuditAction.EXCHANGE_DELIVERED,
@@ -261,6 +259,7 @@ def envelope_deliver(envelope_id: UUID | str) -> bool:
             administration=envelope.recipient,
             data={"from": sender.code, "number": incoming.number, "sender_number": outgoing.number},
         )
+    acknowledgement_seal_safely(envelope.pk)
     return True
 
 
@@ -274,36 +273,14 @@ def _postpone(envelope_id: UUID | str, reason: str) -> None:
         )
         if envelope is None or envelope.status != Envelope.Status.PENDING:
             return
-        envelope.attempts += 1
-        envelope.last_error = reason[:300]
         moment = now()
         if moment - envelope.created_at > RETRY_WINDOW:
-            envelope.status = Envelope.Status.FAILED
-        delay = RETRY_DELAYS[min(envelope.attempts - 1, len(RETRY_DELAYS) - 1)]
-        envelope.next_attempt_at = moment + timedelta(seconds=delay)
-        envelope.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-        if envelope.status == Envelope.Status.FAILED:
-            sender_flag(envelope)
-
-
-def sender_flag(envelope: Envelope) -> None:
-    """Tell whoever sent a letter that it could not be delivered, and why (inside the
-    transaction that marks it so)."""
-    outgoing, user = envelope.outgoing, envelope.sent_by
-    if outgoing is None or user is None or envelope.sender is None:
-        return
-    with override(user.language or "ar"):
-        text = _("Your letter %(number)s to %(recipient)s could not be delivered: %(reason)s") % {
-            "number": outgoing.number,
-            "recipient": envelope.recipient_code,
-            "reason": isolated(envelope.last_error),
-        }
-    Notification.objects.create(
-        user=user,
-        created_at=now(),
-        text=text[:300],
-        url=reverse("desk:exchanges", args=[envelope.sender.code]),
-    )
+            envelope_fail(envelope, reason, attempts=envelope.attempts + 1)
+            return
+        envelope.attempts += 1
+        envelope.last_error = reason[:300]
+        envelope.next_attempt_at = next_attempt(envelope.attempts, moment)
+        envelope.save(update_fields=["attempts", "last_error", "next_attempt_at"])
 
 
 def acknowledgement_valid(envelope: Envelope) -> bool:

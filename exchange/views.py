@@ -40,6 +40,7 @@ STATUS = {
     "too_large": 413,
     "unknown_document": 404,
     "unknown_request": 404,
+    "acknowledgement_pending": 503,  # registered; the sender asks again for the sealed acknowledgement
 }
 # An envelope of the largest deposit, in base64 inside JSON, with room for its manifest.
 MAX_BODY = settings.MAX_DEPOSIT_SIZE * 4 // 3 + 1024 * 1024

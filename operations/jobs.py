@@ -55,6 +55,12 @@ def _deliver_envelopes() -> object:
     return envelopes_deliver()
 
 
+def _seal_acknowledgements() -> object:
+    from exchange.acknowledgements import acknowledgements_seal_pending
+
+    return acknowledgements_seal_pending()
+
+
 def _once_only_exchanges() -> object:
     from exchange.once_only_remote import once_only_exchanges
 
@@ -114,6 +120,7 @@ def default_jobs() -> list[Job]:
         Job("due-date reminders", 300, _send_reminders),
         Job("parapheur reminders", 900, _remind_folders),
         Job("exchange deliveries", 2, _deliver_envelopes),
+        Job("exchange acknowledgements left unsealed", 30, _seal_acknowledgements),
         Job("peer directories", 3600, _sync_peer_directories),
         Job("once-only requests and answers to peers", 10, _once_only_exchanges),
         Job("search index", 2, _index_for_search),

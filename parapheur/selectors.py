@@ -6,11 +6,13 @@ from datetime import date
 
 from django.db.models import F, Q, QuerySet
 
+from core.clock import now
 from core.errors import NotFound
-from parapheur.models import ActorKind, Circuit, Delegation, Folder, FolderStep, StepActor, StepKind
+from parapheur.models import ActorKind, Circuit, Delegation, Folder, FolderEvent, FolderStep, StepActor, StepKind
 from tenancy.access import Scope
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.permissions import Action, roles_who
+from workflow.calendar import local_date
 
 State = FolderStep.State
 
@@ -96,10 +98,10 @@ def folder_for(scope: Scope, folder_id: int, *, for_update: bool = False) -> Fol
     user = scope.user
     if scope.may(Action.READ_EVERY_FOLDER) or folder.submitter_id == user.pk:
         return folder
-    from parapheur.services import participants
-
-    waiting = pending_steps(user, scope.administration, _today()).filter(folder=folder)
-    if user.pk in participants(folder) or waiting.exists():
+    if (
+        user.pk in participants(folder)
+        or pending_steps(user, scope.administration, _today()).filter(folder=folder).exists()
+    ):
         return folder
     raise NotFound
 
@@ -143,10 +145,17 @@ def circuit_people(administration: Administration) -> list[User]:
 
 
 def _today() -> date:
-    from core.clock import now
-    from workflow.calendar import local_date
-
     return local_date(now())
+
+
+def participants(folder: Folder) -> set[int]:
+    """Who may read a folder: its submitter and everyone named at one of its steps or who acted."""
+    people = {folder.submitter_id}
+    people.update(StepActor.objects.filter(step__folder=folder).values_list("user_id", flat=True))
+    people.update(
+        user_id for user_id in FolderEvent.objects.filter(folder=folder).values_list("actor_id", flat=True) if user_id
+    )
+    return people
 
 
 def folder_by_file_hash(sha256: str) -> tuple[str, Folder] | None:

@@ -149,6 +149,29 @@ class Installation:
                 return answer["result"]
         raise DriverFailed(f"{self.name}: the driver stopped (exit {driver.wait()})")
 
+    def work(self) -> list[str]:
+        """Run the installation's task worker (``run_worker``'s queue, without its periodic jobs)
+        until the queue is empty; return the tasks it ran (their paths), in order. A task that
+        failed fails here."""
+        return list(
+            self.run(
+                """
+                from django_tasks_db.models import DBTaskResult
+                from operations.management.commands.run_worker import QueueWorker
+                done = DBTaskResult.objects.filter(status__in=["SUCCESSFUL", "FAILED"])
+                before = set(done.values_list("pk", flat=True))
+                QueueWorker(
+                    queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                    max_tasks=None, worker_id="test-driver", excluded_queue_names=[],
+                ).run()
+                ran = done.exclude(pk__in=before)
+                failed = [r.traceback for r in ran.filter(status="FAILED")]
+                assert not failed, failed
+                result = list(ran.order_by("finished_at").values_list("task_path", flat=True))
+                """
+            )
+        )
+
     def kill_driver(self) -> None:
         """``kill -9`` the driver, whatever it is doing."""
         if self._driver is not None:

@@ -6,17 +6,19 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from django.db import connection
 
 from core.clock import now
 from core.testing import clock_at
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
-from exchange import selectors, services
+from exchange import acknowledgements, selectors, services
 from exchange.models import Envelope
 from exchange.services import ExchangeRefused
 from registry.models import Correspondence
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_staff
+from trust.sealing import seal_data
 from workflow.calendar import local_date
 from workflow.models import Case, Notification
 
@@ -83,10 +85,11 @@ def test_delivery_happens_once_even_when_the_worker_runs_again_or_twice(commune,
 def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(commune, clerk, province):
     with clock_at("2026-11-21 10:00"):
         envelope = send(commune, clerk, province)
-    with clock_at("2026-11-21 10:00"), mock.patch.object(services, "seal_data", side_effect=OSError("TSA down")):
+    crash = mock.patch.object(services, "request_register", side_effect=OSError("disk full"))
+    with clock_at("2026-11-21 10:00"), crash:
         assert services.envelopes_deliver() == 0
     envelope.refresh_from_db()
-    assert envelope.status == Envelope.Status.PENDING and envelope.attempts == 1 and "TSA down" in envelope.last_error
+    assert envelope.status == Envelope.Status.PENDING and envelope.attempts == 1 and "disk full" in envelope.last_error
     assert not Correspondence.objects.filter(administration=province).exists()  # rolled back: no number used
     with clock_at("2026-11-21 10:00:05"):
         assert services.envelopes_deliver() == 0  # not due yet: it waits its delay
@@ -94,6 +97,43 @@ def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(commu
         assert services.envelopes_deliver() == 1
     envelope.refresh_from_db()
     assert envelope.status == Envelope.Status.DELIVERED and envelope.incoming.number == "A-2026-000001"
+
+
+def test_the_acknowledgement_is_sealed_after_the_registration_is_committed(commune, clerk, province):
+    envelope = send(commune, clerk, province)
+    depth = len(connection.atomic_blocks)  # the test's own transaction
+    seen = []
+
+    def seal(data, **kwargs):
+        seen.append(len(connection.atomic_blocks))
+        return seal_data(data, **kwargs)
+
+    with mock.patch.object(acknowledgements, "seal_data", side_effect=seal):
+        assert services.envelopes_deliver() == 1
+    assert seen == [depth]  # no transaction of the delivery is open, nor its register's lock
+    envelope.refresh_from_db()
+    assert not envelope.acknowledgement_pending and services.acknowledgement_valid(envelope)
+
+
+def test_a_timestamping_outage_delays_the_acknowledgement_not_the_letter(commune, clerk, province):
+    with clock_at("2026-11-21 10:00"):
+        envelope = send(commune, clerk, province)
+    outage = mock.patch.object(acknowledgements, "seal_data", side_effect=OSError("TSA down"))
+    with clock_at("2026-11-21 10:00"), outage:
+        assert services.envelopes_deliver() == 1
+    envelope.refresh_from_db()
+    # Registered and delivered at once; the acknowledgement waits for its seal.
+    assert envelope.status == Envelope.Status.DELIVERED and envelope.incoming.number == "A-2026-000001"
+    assert envelope.acknowledgement_pending and not services.acknowledgement_valid(envelope)
+    assert services.envelopes_deliver() == 0  # never registered twice
+    with clock_at("2026-11-21 10:00:10"):
+        assert acknowledgements.acknowledgements_seal_pending() == 0  # fresh: left to its own process
+    with clock_at("2026-11-21 10:01"):
+        assert acknowledgements.acknowledgements_seal_pending() == 1  # the worker's sweep
+        assert acknowledgements.acknowledgements_seal_pending() == 0
+    envelope.refresh_from_db()
+    assert not envelope.acknowledgement_pending and services.acknowledgement_valid(envelope)
+    assert Correspondence.objects.filter(administration=province).count() == 1
 
 
 def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(commune, clerk, province):

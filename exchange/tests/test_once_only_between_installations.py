@@ -84,11 +84,15 @@ from exchange.models import AccessLogEntry, DocumentRequest
 r = DocumentRequest.objects.filter(pk="{request_id}").first()
 result = r and {{
     "status": r.status, "reason": r.reason, "sent": r.sent_at is not None, "by": r.answered_by_name,
+    "attempts": r.attempts, "error": r.last_error,
     "pdf": base64.b64encode(storage.read_bytes(r.blob_id)).decode() if r.blob_id else "",
     "log": list(AccessLogEntry.objects.filter(request=r).order_by("position").values_list("action", "administration_name", "actor_name")),
     "chain": access_log_verify(),
 }}
 """
+
+
+POST = "exchange.tasks.document_request_post_task"
 
 
 def state(side: Installation, request_id: str) -> dict[str, Any] | None:
@@ -99,7 +103,9 @@ def state(side: Installation, request_id: str) -> dict[str, Any] | None:
 def cases(pair):
     a, b = pair
     b.run(SETUP_B)
-    return a.run(SETUP_A)
+    made = a.run(SETUP_A)
+    a.work()  # the e-mails of the set-up
+    return made
 
 
 def root_of(side: Installation) -> bytes:
@@ -111,6 +117,11 @@ def root_of(side: Installation) -> bytes:
 def test_answered_automatically_with_a_copy_sealed_by_the_holder(pair, cases):
     a, b = pair
     request_id = str(a.run(ASK.format(case=cases[0], position=2)))
+    # Asking posts nothing: the request waits in A's queue, B has never heard of it.
+    waiting = state(a, request_id)
+    assert waiting is not None and (waiting["status"], waiting["sent"], waiting["attempts"]) == ("pending", False, 0)
+    assert state(b, request_id) is None
+    assert a.work() == [POST]  # A's worker posts it; B answers at once
     here, there = state(a, request_id), state(b, request_id)
     assert here is not None and there is not None
     assert (here["status"], here["sent"], there["status"]) == ("delivered", True, "delivered")
@@ -138,6 +149,7 @@ def test_answered_automatically_with_a_copy_sealed_by_the_holder(pair, cases):
 def test_answered_by_hand_on_the_holder_then_sent_back(pair, cases):
     a, b = pair
     request_id = str(a.run(ASK.format(case=cases[1], position=3)))
+    assert a.work() == [POST]
     assert state(a, request_id)["status"] == "pending" and state(b, request_id)["status"] == "pending"  # type: ignore[index]
     delivered = b.run(
         f"""
@@ -165,11 +177,26 @@ def test_the_holder_down_then_up_gets_the_request_once(pair, cases):
     b.stop()
     try:
         request_id = str(a.run(ASK.format(case=cases[2], position=2)))
+        assert a.work() == [POST]  # the worker's attempt fails: it will try again
         waiting = state(a, request_id)
-        assert waiting is not None and (waiting["status"], waiting["sent"]) == ("pending", False)
+        assert waiting is not None and (waiting["status"], waiting["sent"], waiting["attempts"]) == (
+            "pending",
+            False,
+            1,
+        )
+        assert waiting["error"]
+        # The worker's sweep waits the delay after a failed attempt.
+        assert a.run("from exchange.once_only_remote import requests_post_due\nresult = requests_post_due()") == 0
     finally:
         b.start()
-    assert a.run("from exchange.once_only_remote import requests_post_due\nresult = requests_post_due()") == 1
-    assert a.run("from exchange.once_only_remote import requests_post_due\nresult = requests_post_due()") == 0
+    sweep = """
+        from core.clock import now
+        from exchange.models import DocumentRequest
+        from exchange.once_only_remote import requests_post_due
+        DocumentRequest.objects.filter(sent_at=None).update(next_attempt_at=now())  # the delay is over
+        result = requests_post_due()
+    """
+    assert a.run(sweep) == 1
+    assert a.run(sweep) == 0
     assert state(a, request_id)["status"] == "delivered"  # type: ignore[index]
     assert [entry[0] for entry in state(b, request_id)["log"]] == ["requested", "delivered"]  # type: ignore[index]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from exchange.protocol import INBOX_PATH, INSTALLATION, sign
-from exchange.tests.installations import ROOT, Installation
+from exchange.tests.installations import ROOT, Installation, free_port
 from trust.services import installation_pki
 
 # Two real installations (servers on loopback, each with its own SQLite database).
@@ -179,6 +179,32 @@ def test_the_recipient_down_then_up_gets_it_once(pair):
     delivered = envelope(a, envelope_id)
     assert delivered is not None and delivered["status"] == "delivered" and delivered["valid"]
     assert incoming_count(b, "PROVINCE-B") == before + 1
+
+
+def test_a_recipient_that_cannot_seal_registers_once_and_acknowledges_on_the_retry(pair):
+    a, b = pair
+    before = incoming_count(b, "PROVINCE-B")
+    # B's timestamping unit is down (nothing listens there): B registers, but cannot seal.
+    b.stop()
+    b.env["WASL_TSA_URL"] = f"http://127.0.0.1:{free_port()}/"
+    try:
+        b.start()
+        envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Sans horodatage")
+        assert deliver(a) == 0
+        waiting = envelope(a, envelope_id)
+        assert waiting is not None and waiting["status"] == "pending" and "HTTP 503" in waiting["last_error"]
+        received = envelope(b, envelope_id)
+        assert received is not None and received["status"] == "delivered" and not received["seal"]
+        assert incoming_count(b, "PROVINCE-B") == before + 1  # registered at once, without its seal
+    finally:
+        b.stop()
+        del b.env["WASL_TSA_URL"]
+        b.start()
+    assert deliver(a) == 1  # the retry gets the acknowledgement, sealed now
+    delivered = envelope(a, envelope_id)
+    assert delivered is not None and delivered["status"] == "delivered" and delivered["valid"]
+    assert envelope(b, envelope_id)["valid"]  # type: ignore[index]
+    assert incoming_count(b, "PROVINCE-B") == before + 1  # registered once
 
 
 def test_the_sender_killed_after_the_recipient_registered_delivers_once(pair):

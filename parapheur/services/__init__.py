@@ -19,7 +19,6 @@ from parapheur.services.acts import (
     folder_sign,
     folder_withdraw,
     folders_sign,
-    participants,
     signer_for,
 )
 from parapheur.services.folders import check_pdf, folder_submit, reply_submit
@@ -52,7 +51,6 @@ __all__ = [
     "folder_submit",
     "folder_withdraw",
     "folders_sign",
-    "participants",
     "reply_submit",
     "role_holders",
     "signer_for",

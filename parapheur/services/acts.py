@@ -19,6 +19,7 @@ from core.clock import now
 from core.errors import NotFound, Refused
 from documents import storage
 from parapheur.certificates import Signer, current_certificate, draw_block, unlock
+from parapheur.lifecycle import folder_move
 from parapheur.models import (
     ActorKind,
     Delegation,
@@ -288,10 +289,7 @@ def folder_reject(*, actor: User, folder_id: int, reason: str) -> Folder:
         folder = _locked_folder(folder_id)
         step, _row, delegator = _turn(folder, actor, BLOCKING)
         moment = now()
-        folder.status = Folder.Status.REJECTED
-        folder.current = 0
-        folder.finished_at = folder.updated_at = moment
-        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        folder_move(folder, Folder.Status.REJECTED, current=0, finished_at=moment, updated_at=moment)
         folder.steps.filter(state=State.ACTIVE).update(state=State.WAITING, started_at=None)
         _event(folder, Kind.REJECTED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=reason.strip())
         _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_REJECTED_BY_DELEGATION)
@@ -332,16 +330,6 @@ def folder_return(*, actor: User, folder_id: int, to_position: int, reason: str)
     return folder
 
 
-def participants(folder: Folder) -> set[int]:
-    """Who may read a folder: its submitter and everyone named at one of its steps or who acted."""
-    people = {folder.submitter_id}
-    people.update(StepActor.objects.filter(step__folder=folder).values_list("user_id", flat=True))
-    people.update(
-        user_id for user_id in FolderEvent.objects.filter(folder=folder).values_list("actor_id", flat=True) if user_id
-    )
-    return people
-
-
 def folder_comment(*, actor: User, folder_id: int, text: str, page: int | None = None) -> FolderEvent:
     if not text.strip():
         raise FolderRefused("no_text", _("Write the comment."), field="text")
@@ -360,9 +348,7 @@ def folder_withdraw(*, actor: User, folder_id: int) -> Folder:
         if folder.status != Folder.Status.IN_PROGRESS:
             raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
         moment = now()
-        folder.status, folder.current = Folder.Status.CANCELLED, 0
-        folder.finished_at = folder.updated_at = moment
-        folder.save(update_fields=["status", "current", "finished_at", "updated_at"])
+        folder_move(folder, Folder.Status.CANCELLED, current=0, finished_at=moment, updated_at=moment)
         _event(folder, Kind.WITHDRAWN, actor=actor, at=moment)
     return folder
 

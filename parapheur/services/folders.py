@@ -17,6 +17,7 @@ from core.errors import NotFound
 from core.text import one_line, plain_text
 from documents import storage
 from parapheur.certificates import current_certificate
+from parapheur.lifecycle import folder_move
 from parapheur.models import (
     ActorKind,
     Circuit,
@@ -223,10 +224,9 @@ def _complete(folder: Folder, moment: datetime) -> None:
     if folder.case_id is not None and folder.reply:
         # An answer drafted on the processing desk: registered now, as it was signed.
         folder.document = _register_reply(folder)
-    folder.status = Folder.Status.COMPLETED
-    folder.current = 0
-    folder.finished_at = folder.updated_at = moment
-    folder.save(update_fields=["status", "current", "finished_at", "updated_at", "document"])
+    folder_move(
+        folder, Folder.Status.COMPLETED, current=0, finished_at=moment, updated_at=moment, document=folder.document
+    )
     # Opinions never given stay open no longer.
     folder.steps.filter(state=State.ACTIVE).update(state=State.DONE, finished_at=moment)
     _event(folder, Kind.COMPLETED, actor=None, at=moment)
