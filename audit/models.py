@@ -76,6 +76,7 @@ class AuditAction(models.TextChoices):
     EXCHANGE_DELIVERED = "exchange.delivered", _("Envelope delivered")
     EXCHANGE_ACKNOWLEDGED = "exchange.acknowledged", _("Envelope acknowledged")
     EXCHANGE_REFUSED = "exchange.refused", _("Envelope refused")
+    EXCHANGE_FAILED = "exchange.failed", _("Envelope given up: not delivered in time")
     EXCHANGE_PEER_PINNED = "exchange.peer_pinned", _("Peer installation pinned")
     ONCE_ONLY_REQUESTED = "once_only.requested", _("Document asked of its holder")
     ONCE_ONLY_RECEIVED = "once_only.received", _("Document request received")
@@ -84,6 +85,7 @@ class AuditAction(models.TextChoices):
     ONCE_ONLY_HELD = "once_only.held", _("Document declared held")
     ONCE_ONLY_DELIVERED = "once_only.delivered", _("Document delivered")
     ONCE_ONLY_REFUSED = "once_only.refused", _("Document request refused")
+    ONCE_ONLY_FAILED = "once_only.failed", _("Document request failed: not sent in time, or its answer was altered")
 
 
 class AuditEvent(models.Model):

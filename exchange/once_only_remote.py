@@ -91,8 +91,28 @@ def request_post(request_id: UUID | str) -> bool:
         sent_at=now(), attempts=request.attempts + 1, last_error="", next_attempt_at=None
     )
     if answer.get("status") in (Status.DELIVERED, Status.REFUSED):
-        answer_apply(request.pk, answer)
+        try:
+            answer_apply(request.pk, answer)
+        except ProtocolError as refused:
+            # The holder's copy does not match its own fingerprint: keep nothing of it, and end
+            # the request so that it may be asked again (it would otherwise wait for good).
+            logger.warning("document request %s: answer refused: %s", request.pk, refused)
+            with transaction.atomic():
+                _request_give_up(request, str(refused), attempts=request.attempts + 1)
     return True
+
+
+def _request_give_up(request: DocumentRequest, reason: str, *, attempts: int) -> None:
+    """End a request that could not be sent, or whose answer was refused (in the caller's
+    transaction): failed, with its reason, in the audit trail; a new request may then be made."""
+    if document_request_move(request, Status.FAILED, attempts=attempts, last_error=reason[:300], next_attempt_at=None):
+        audit_record(
+            actor=None,
+            action=AuditAction.ONCE_ONLY_FAILED,
+            obj=request,
+            administration=request.requester,
+            data={"holder": request.holder_code, "reason": reason[:300]},
+        )
 
 
 def _request_postpone(request: DocumentRequest, reason: str) -> None:
@@ -102,9 +122,7 @@ def _request_postpone(request: DocumentRequest, reason: str) -> None:
     attempts = request.attempts + 1
     with transaction.atomic():
         if moment - request.requested_at > RETRY_WINDOW:
-            document_request_move(
-                request, Status.FAILED, attempts=attempts, last_error=reason[:300], next_attempt_at=None
-            )
+            _request_give_up(request, reason, attempts=attempts)
             return
         DocumentRequest.objects.filter(pk=request.pk, status=Status.PENDING, sent_at__isnull=True).update(
             attempts=attempts, last_error=reason[:300], next_attempt_at=next_attempt(attempts, moment)

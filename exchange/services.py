@@ -275,7 +275,14 @@ def _postpone(envelope_id: UUID | str, reason: str) -> None:
             return
         moment = now()
         if moment - envelope.created_at > RETRY_WINDOW:
-            envelope_fail(envelope, reason, attempts=envelope.attempts + 1)
+            if envelope_fail(envelope, reason, attempts=envelope.attempts + 1):
+                audit_record(
+                    actor=None,
+                    action=AuditAction.EXCHANGE_FAILED,
+                    obj=envelope,
+                    administration=envelope.sender,
+                    data={"recipient": envelope.recipient_code, "reason": reason[:300]},
+                )
             return
         envelope.attempts += 1
         envelope.last_error = reason[:300]

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 
+from audit.models import AuditAction, AuditEvent
 from core.clock import now
 from core.testing import clock_at
 from documents.intake import bytes_upload, check_files
@@ -147,6 +148,8 @@ def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(commune, clerk
     told = Notification.objects.get(user=clerk)
     assert envelope.outgoing.number in told.text and province.code in told.text and told.text.endswith(": x")
     assert told.url == f"/desk/{commune.code}/exchanges/"
+    given_up = AuditEvent.objects.get(action=AuditAction.EXCHANGE_FAILED)
+    assert (given_up.object_id, given_up.administration, given_up.data["reason"]) == (str(envelope.pk), commune, "x")
 
 
 def test_bad_recipients_are_refused_and_nothing_is_registered(commune, clerk, province, outsider, elsewhere):

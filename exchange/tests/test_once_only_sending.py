@@ -6,16 +6,20 @@ test_once_only_between_installations.)"""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from audit.models import AuditAction, AuditEvent
 from core.bidi import isolated
 from core.clock import now
 from core.testing import clock_at
-from exchange import once_only
+from documents.models import Blob
+from exchange import once_only, once_only_remote
 from exchange.models import DocumentRequest, Peer, RemoteAdministration
 from exchange.once_only_remote import requests_post_due
 from exchange.tests.installations import free_port
@@ -89,6 +93,8 @@ def test_asking_a_peer_posts_nothing_until_the_worker_does_then_it_is_retried_an
     request.refresh_from_db()
     assert (request.status, request.attempts, request.sending) == (Status.FAILED, 3, "")
     assert request.get_status_display() == _("Failed") and request.last_error
+    failed = AuditEvent.objects.get(action=AuditAction.ONCE_ONLY_FAILED)
+    assert (failed.object_id, failed.administration) == (str(request.pk), commune)
     # A failed request may be asked again.
     with clock_at("2026-11-23 10:02"), django_capture_on_commit_callbacks() as queued:
         again = once_only.document_request(scope=scope_of(agent, commune), case=far_case, position=1)
@@ -106,3 +112,26 @@ def test_the_agent_is_told_the_request_is_on_its_way_and_sees_it_waiting(commune
         }
         assert escape(told) in page
         assert escape(_("Waiting to be sent")) in page
+
+
+def test_an_answer_that_does_not_match_its_fingerprint_ends_the_request_and_keeps_nothing(
+    commune, agent, far_case, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A holder (or someone between) sends a copy whose bytes are not those it names: nothing of
+    it is kept, the request fails with the reason, in the audit trail, and may be asked again
+    (it once stayed pending for good, sent and never answered)."""
+    copy = b"%PDF-1.7 a copy"
+    answer = {"status": "delivered", "pdf": base64.b64encode(copy).decode(), "sha256": "0" * 64}
+    monkeypatch.setattr(once_only_remote, "_post", lambda peer, path, kind, data: (200, answer))
+    blobs = Blob.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        request = once_only.document_request(scope=scope_of(agent, commune), case=far_case, position=1)
+    request.refresh_from_db()
+    assert request.status == Status.FAILED and "tampered" in request.last_error
+    assert request.blob_id is None and Blob.objects.count() == blobs
+    assert AuditEvent.objects.filter(action=AuditAction.ONCE_ONLY_FAILED, object_id=str(request.pk)).count() == 1
+    assert not AuditEvent.objects.filter(action=AuditAction.ONCE_ONLY_ANSWERED).exists()
+    monkeypatch.setattr(once_only_remote, "_post", lambda peer, path, kind, data: (200, {"status": "pending"}))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = once_only.document_request(scope=scope_of(agent, commune), case=far_case, position=1)
+    assert again.pk != request.pk
