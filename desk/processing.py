@@ -41,7 +41,6 @@ from desk.tabs import desk_scope
 from documents import storage
 from parapheur.services import reply_submit
 from registry.downloads import sealed_document_response
-from registry.models import SealedDocument
 from tenancy.access import Scope
 from tenancy.http import SignedInRequest
 from tenancy.permissions import Action
@@ -229,13 +228,11 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
         "case": case,
         "timeline": wf.timeline(case),
         "copies": case.copies.select_related("service").order_by("added_at"),
-        "replies": case.replies.select_related("outgoing").order_by("created_at"),
+        "replies": wf.replies_of(case),
         "actions": actions,
         "days_left": summary.days_left,
         "silence_accepted_on": services.silence_acceptance_on(case, today),
-        "attestation": SealedDocument.objects.filter(
-            correspondence_id=case.pk, kind=SealedDocument.Kind.ATTESTATION
-        ).first(),
+        "attestation": wf.attestation_of(case.pk),
     }
     if actions["assign"]:
         context["assign_form"] = AssignForm(

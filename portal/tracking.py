@@ -32,13 +32,12 @@ from core.uploads import upload_accepted, upload_refused
 from documents.forms import CheckedFilesField
 from registry import selectors
 from registry.downloads import receipt_response, sealed_document_response
-from registry.models import Correspondence, SealedDocument
+from registry.models import Correspondence
 from tenancy.http import SignedInRequest
 from tenancy.models import Administration, User
 from tenancy.selectors import active_administrations, administration_by_code
 from workflow import selectors as wf
 from workflow.calendar import local_date
-from workflow.models import Case, Reply
 from workflow.services import ActionRefused, attestation_issue, completion_deposit, silence_acceptance_on
 
 
@@ -71,7 +70,7 @@ class TrackForm(AccessibleForm):
 
 def follow_context(c: Correspondence) -> dict[str, Any]:
     """What a depositor sees of their request: never the agent's name, nor internal notes."""
-    case = Case.objects.filter(pk=c.pk).select_related("service", "procedure").first()
+    case = wf.case_of(c)
     context: dict[str, Any] = {"c": c, "case": case}
     if case is None:
         return context
@@ -80,22 +79,15 @@ def follow_context(c: Correspondence) -> dict[str, Any]:
     context.update(
         {
             "events": wf.timeline(case, public_only=True),
-            "replies": Reply.objects.filter(case=case).select_related("outgoing").order_by("created_at"),
+            "replies": wf.replies_of(case),
             "days_left": summary.days_left,
             "silence_accepted_on": silence_acceptance_on(case, today),
-            "attestation": SealedDocument.objects.filter(
-                correspondence=c, kind=SealedDocument.Kind.ATTESTATION
-            ).first(),
+            "attestation": wf.attestation_of(c.pk),
             "can_complete": summary.next_step == wf.NextStep.DEPOSITOR,
-            "requested_items": _requested_items(case),
+            "requested_items": wf.requested_items(case),
         }
     )
     return context
-
-
-def _requested_items(case: Case) -> list[dict[str, str]]:
-    reply = Reply.objects.filter(case=case, kind=Reply.Kind.COMPLETION).order_by("-created_at").first()
-    return list(reply.items) if reply is not None else []
 
 
 # ---------------------------------------------------------------- the depositor's space

@@ -311,6 +311,25 @@ def case_of(correspondence: Correspondence) -> Case | None:
     return Case.objects.filter(pk=correspondence.pk).select_related("service", "agent", "procedure").first()
 
 
+def replies_of(case: Case) -> QuerySet[Reply]:
+    """The replies of ``case`` (answers, rejections, requests for completion), oldest first,
+    each with its letter."""
+    return Reply.objects.filter(case=case).select_related("outgoing").order_by("created_at")
+
+
+def requested_items(case: Case) -> list[dict[str, str]]:
+    """What the latest request for completion of ``case`` asked the depositor for."""
+    reply = Reply.objects.filter(case=case, kind=Reply.Kind.COMPLETION).order_by("-created_at").first()
+    return list(reply.items) if reply is not None else []
+
+
+def attestation_of(correspondence_id: int) -> SealedDocument | None:
+    """The attestation of silence issued for a request, if any (law 55-19)."""
+    return SealedDocument.objects.filter(
+        correspondence_id=correspondence_id, kind=SealedDocument.Kind.ATTESTATION
+    ).first()
+
+
 def replies_by_letter(outgoing_ids: list[int]) -> dict[int, Reply]:
     """The reply (answer, rejection, request for completion) each of these outgoing letters is,
     by letter id; a letter that is no reply of a case is absent. One statement."""
