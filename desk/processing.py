@@ -466,7 +466,7 @@ def sealed_document(request: SignedInRequest, code: str, pk: int, token: str) ->
     scope = _scope(request, code)
     case = wf.case_for(scope, pk)
     document = wf.sealed_document_of(case, token)
-    if not storage.exists(document.blob_id):
+    if document.blob_id is not None and not storage.exists(document.blob_id):
         raise NotFound
     return sealed_document_response(document, f"{document.kind}-{case.correspondence.number}.pdf")
 

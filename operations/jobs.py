@@ -19,6 +19,12 @@ def _issue_pending_receipts() -> object:
     return receipts_issue_pending()
 
 
+def _make_pending_sealed_documents() -> object:
+    from workflow.services.sealing import sealed_documents_make_pending
+
+    return sealed_documents_make_pending()
+
+
 def _register_checkpoints() -> object:
     from registry.checkpoints import checkpoints_periodic
 
@@ -114,6 +120,7 @@ class Job:
 def default_jobs() -> list[Job]:
     return [
         Job("issue pending receipts", 30, _issue_pending_receipts),
+        Job("seal pending letters and attestations", 30, _make_pending_sealed_documents),
         Job("register checkpoints", 300, _register_checkpoints),
         Job("register checkpoints to peers", 300, _export_checkpoints),
         Job("sweep orphan files", 3600, _sweep_orphan_files),

@@ -349,7 +349,7 @@ def verify_token(request: HttpRequest, token: str) -> HttpResponse:
     if receipt is None:
         document = selectors.sealed_document_by_token(token)
         if document is not None:
-            altered = not stored_document_holds(document.blob_id, document.correspondence, receipt=False)
+            altered = not stored_document_holds(str(document.blob_id), document.correspondence, receipt=False)
             return render(
                 request,
                 "portal/verify_token.html",

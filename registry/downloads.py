@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from documents import storage
@@ -33,7 +34,22 @@ def attachment_response(attachment: Attachment) -> HttpResponseBase:
 
 
 def sealed_document_response(document: SealedDocument, filename: str) -> HttpResponseBase:
+    """The sealed PDF; while it is still being made (registry.sealed), 202 + Retry-After and a
+    sentence saying so."""
+    if document.blob_id is None:
+        return being_prepared()
     return file_response(document.blob_id, "application/pdf", filename)
+
+
+def being_prepared() -> HttpResponse:
+    """A document that is still being sealed: 202 with a sentence, to try again shortly."""
+    pending = HttpResponse(
+        _("This document is being prepared. Please try again in a moment."),
+        status=202,
+        content_type="text/plain; charset=utf-8",
+    )
+    pending["Retry-After"] = "5"
+    return pending
 
 
 def file_response(sha256: str, content_type: str, filename: str) -> HttpResponseBase:

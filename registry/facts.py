@@ -6,11 +6,12 @@ verified, so any later edit of a registered fact makes the two differ.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from core.canonical import sha256_hex
-from registry.models import Attachment, Correspondence, Direction
+from registry.models import Attachment, Correspondence, Direction, RegisterLogEntry
 
 
 def _party(c: Correspondence, role: str) -> dict[str, Any]:
@@ -78,12 +79,37 @@ def recorded_facts(recorded: dict[str, Any]) -> dict[str, Any]:
     return recorded
 
 
+def sealed_facts(correspondence: Correspondence, attachment: Attachment) -> dict[str, Any]:
+    """The facts of a letter attached after its registration (``sealed`` entries, see
+    :mod:`registry.sealed`): which correspondence, which attachment, which file."""
+    return {
+        "number": correspondence.number,
+        "attachment": {"position": attachment.position, "filename": attachment.filename, "sha256": attachment.blob_id},
+    }
+
+
+def sealed_after(correspondence_ids: Sequence[int]) -> dict[int, dict[int, dict[str, Any]]]:
+    """The attachments the register log says were sealed after these registrations, as their
+    ``sealed`` entries recorded them: correspondence id → position → facts (one statement)."""
+    found: dict[int, dict[int, dict[str, Any]]] = {}
+    for correspondence_id, payload in RegisterLogEntry.objects.filter(
+        action="sealed", correspondence_id__in=correspondence_ids
+    ).values_list("correspondence_id", "payload"):
+        facts = json.loads(payload)["facts"]
+        found.setdefault(correspondence_id, {})[int(facts["attachment"]["position"])] = facts
+    return found
+
+
 def facts_from_database(correspondence_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The facts of these registrations as the live rows say now (two statements for any number)."""
+    """The facts of these registrations as the live rows say now (three statements for any
+    number). A letter attached after its registration is left out: its own entry records it."""
     if not correspondence_ids:
         return {}
+    later = sealed_after(correspondence_ids)
     attachments: dict[int, list[Attachment]] = {}
     for attachment in Attachment.objects.filter(correspondence_id__in=correspondence_ids).order_by("position"):
+        if attachment.position in later.get(attachment.correspondence_id, {}):
+            continue
         attachments.setdefault(attachment.correspondence_id, []).append(attachment)
     return {
         c.pk: registration_facts(c, attachments.get(c.pk, []))

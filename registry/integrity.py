@@ -438,17 +438,20 @@ def _sealed_documents(
         .select_related("correspondence")
         .order_by("pk")
     )
-    legacy = 0
+    legacy = pending = 0
     for document in documents.iterator(chunk_size=500):
         correspondence = document.correspondence
         if after and walk.registrations.get(correspondence.pk, after + 1) <= after:
+            continue
+        if document.blob_id is None:  # made after commit (registry.sealed): still being made
+            pending += 1
             continue
         label = (
             _("the letter %(number)s")
             if document.kind == SealedDocument.Kind.LETTER
             else _("the attestation of %(number)s")
         ) % {"number": correspondence.number}
-        item = _Sealed(label, document.blob_id, correspondence, False)
+        item = _Sealed(label, str(document.blob_id), correspondence, False)
         if (
             document.kind == SealedDocument.Kind.LETTER
             and not correspondence.attachments.filter(blob_id=document.blob_id).exists()
@@ -457,6 +460,8 @@ def _sealed_documents(
         sound, anchor = _read_sealed(item, administration, report, seals=seals)
         if sound and not _check_anchor(item, anchor, administration, walk, report):
             legacy += 1
+    if pending:
+        report.notes.append(_("%(count)d sealed document(s) waiting to be made") % {"count": pending})
     if legacy:
         report.notes.append(
             _("%(count)d sealed document(s) issued before documents stated the log") % {"count": legacy}

@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from core.canonical import canonical_json
-from registry.facts import recorded_facts
-from registry.models import Correspondence, RegisterLogEntry, RegisterLogHead
+from registry.facts import recorded_facts, sealed_facts
+from registry.models import Attachment, Correspondence, RegisterLogEntry, RegisterLogHead
 from tenancy.models import Administration
 
 
@@ -157,6 +157,9 @@ def walk_chain(
     expected_position = 1
     for batch in _batches(administration, batch_size):
         live = facts_of([e.correspondence_id for e in batch if e.correspondence_id and e.action == "registered"])
+        attached = _sealed_attachments(
+            [e.correspondence_id for e in batch if e.correspondence_id and e.action == "sealed"]
+        )
         for entry in batch:
             if entry.position != expected_position:
                 problem = (
@@ -180,6 +183,12 @@ def walk_chain(
                     )
                     return walk
                 walk.registrations[entry.correspondence_id] = entry.position
+            if entry.correspondence_id is not None and entry.action == "sealed":
+                recorded = json.loads(entry.payload)["facts"]
+                position = int(recorded["attachment"]["position"])
+                if recorded != attached.get((entry.correspondence_id, position)):
+                    walk.broken = Break(code, entry.position, _("the sealed letter no longer matches the log"))
+                    return walk
             walk.hashes[entry.position] = entry.entry_hash
             walk.last_position = entry.position
             previous = entry.entry_hash
@@ -199,6 +208,17 @@ def walk_chain(
     if unlogged is not None:
         walk.broken = Break(code, None, _("correspondence %(number)s has no registration entry") % {"number": unlogged})
     return walk
+
+
+def _sealed_attachments(correspondence_ids: Sequence[int]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The facts of every attachment of these correspondences, as a ``sealed`` entry states them
+    (one statement)."""
+    if not correspondence_ids:
+        return {}
+    return {
+        (a.correspondence_id, a.position): sealed_facts(a.correspondence, a)
+        for a in Attachment.objects.filter(correspondence_id__in=correspondence_ids).select_related("correspondence")
+    }
 
 
 def _batches(administration: Administration, batch_size: int) -> Iterator[list[RegisterLogEntry]]:

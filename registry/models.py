@@ -260,15 +260,27 @@ class SealedDocument(models.Model):
     correspondence = models.ForeignKey(Correspondence, on_delete=models.PROTECT, related_name="sealed_documents")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     token = models.CharField(max_length=64, unique=True)
-    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    # None while it is being made: recorded with the change that issues it, rendered and sealed
+    # after commit (registry.sealed).
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     issued_at = models.DateTimeField()
+    # What the document says, as the change that issued it decided (its template's data), kept
+    # until it is made: a crash between the commit and the seal loses nothing.
+    draft = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("sealed document")
         verbose_name_plural = _("sealed documents")
+        indexes = [models.Index(fields=["issued_at"], name="sealed_pending_idx", condition=models.Q(blob=None))]
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.correspondence_id}"
+
+    @property
+    def is_issued(self) -> bool:
+        return self.blob_id is not None
 
 
 class RegisterLogHead(models.Model):

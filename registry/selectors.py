@@ -201,7 +201,12 @@ def receipt_by_file_hash(sha256: str) -> Receipt | None:
 def sealed_document_by_token(token: str) -> SealedDocument | None:
     if not token or len(token) > 64 or not TOKEN_SHAPE.fullmatch(token):
         return None
-    return SealedDocument.objects.select_related("correspondence__administration").filter(token=token).first()
+    # As for a receipt: a document still being made has not been handed to anyone yet.
+    return (
+        SealedDocument.objects.select_related("correspondence__administration")
+        .filter(token=token, blob__isnull=False)
+        .first()
+    )
 
 
 def sealed_document_by_file_hash(sha256: str) -> SealedDocument | None:

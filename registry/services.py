@@ -9,7 +9,6 @@ discarded. The receipt is issued after commit (:mod:`registry.receipts`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -29,7 +28,7 @@ from core.clock import now
 from core.errors import Refused
 from core.text import one_line, plain_text
 from documents import storage
-from documents.intake import CheckedFile, pdf_blob, store_checked
+from documents.intake import CheckedFile, store_checked
 from documents.models import Blob
 from registry.facts import registration_facts
 from registry.idempotency import Idempotency, idempotency_bind
@@ -44,7 +43,6 @@ from registry.models import (
     Receipt,
     RegisterCounter,
     RegisterLogEntry,
-    SealedDocument,
     SenderKind,
 )
 from tenancy.models import Administration, Service, User
@@ -122,10 +120,6 @@ def normalise_tracking_code(code: str) -> str:
     if len(symbols) == 10:
         return f"{symbols[:5]}-{symbols[5:]}"
     return f"{symbols[:4]}-{symbols[4:]}" if len(symbols) == 8 else ""
-
-
-# A file Wasl makes during registration (a letter that must carry its own number): name, PDF.
-MadeFile = tuple[str, bytes]
 
 
 def _check(
@@ -319,7 +313,7 @@ def correspondence_register(
     idempotency: Idempotency | None = None,
     in_reply_to: Correspondence | None = None,
     terms_for: Callable[[datetime], dict[str, Any]] | None = None,
-    make_files: Callable[[Correspondence], Sequence[MadeFile]] | None = None,
+    letter_follows: bool = False,
     on_registered: Callable[[Registration], None] | None = None,
 ) -> Registration:
     """Register one correspondence and its attachments; return it with its pending receipt.
@@ -335,9 +329,10 @@ def correspondence_register(
 
     Hooks for the apps built on the register, all called inside the transaction:
     ``terms_for(registered_at)`` returns the terms the receipt states (procedure, due date…);
-    ``make_files(correspondence)`` makes files that must carry the number (a sealed letter),
-    attached after ``files``; ``on_registered(registration)`` records what follows from the
-    registration (the case of a request). If any of them fails, nothing is registered.
+    ``on_registered(registration)`` records what follows from the registration (the case of a
+    request). If any of them fails, nothing is registered. Nothing slow runs under the lock:
+    ``letter_follows`` says that the letter itself, which carries the number, is made after
+    commit (:mod:`registry.sealed`) and attached first; ``files`` (its annexes) come after it.
     """
     subject = one_line(subject)
     body = plain_text(body).strip()
@@ -346,7 +341,7 @@ def correspondence_register(
         direction=direction,
         subject=subject,
         body=body,
-        has_files=bool(files) or make_files is not None,
+        has_files=bool(files) or letter_follows,
         sender=sender,
         addressee=addressee,
         recipient_service=recipient_service,
@@ -372,9 +367,8 @@ def correspondence_register(
                 idempotency=idempotency,
                 in_reply_to=in_reply_to,
                 terms_for=terms_for,
-                make_files=make_files,
+                first_position=2 if letter_follows else 1,
                 on_registered=on_registered,
-                new_files=new_files,
             )
     except IntegrityError:
         for sha256 in new_files:
@@ -412,9 +406,8 @@ def _register_locked(
     idempotency: Idempotency | None,
     in_reply_to: Correspondence | None,
     terms_for: Callable[[datetime], dict[str, Any]] | None,
-    make_files: Callable[[Correspondence], Sequence[MadeFile]] | None,
+    first_position: int,
     on_registered: Callable[[Registration], None] | None,
-    new_files: list[str],
 ) -> Registration:
     year, sequence, registered_at = _next_number(administration, direction)
     correspondence = Correspondence.objects.create(
@@ -439,19 +432,12 @@ def _register_locked(
     idempotency_bind(idempotency, correspondence.pk)  # before any work: a lost claim makes nothing
     blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
     names = [f.filename for f in files]
-    for filename, data in make_files(correspondence) if make_files is not None else ():
-        existed = storage.exists(hashlib.sha256(data).hexdigest())
-        sha256 = storage.store_bytes(data)
-        if not existed:
-            new_files.append(sha256)  # discarded if the transaction fails
-        blobs.append(Blob(sha256=sha256, size=len(data), content_type="application/pdf", pages=None))
-        names.append(filename)
     if blobs:
         Blob.objects.bulk_create(blobs, ignore_conflicts=True)
     attachments = Attachment.objects.bulk_create(
         [
             Attachment(correspondence=correspondence, position=i, blob=blob, filename=name)
-            for i, (name, blob) in enumerate(zip(names, blobs, strict=True), start=1)
+            for i, (name, blob) in enumerate(zip(names, blobs, strict=True), start=first_position)
         ]
     )
     receipt = None
@@ -493,26 +479,3 @@ def _party_fields(role: str, party: Party | None) -> dict[str, Any]:
         f"{role}_email": party.email.strip().lower(),
         f"{role}_address": party.address.strip(),
     }
-
-
-def sealed_document_record(
-    *,
-    correspondence: Correspondence,
-    kind: str,
-    token: str,
-    issued_at: datetime,
-    sha256: str = "",
-    pdf: bytes = b"",
-    pages: int | None = None,
-) -> SealedDocument:
-    """Record a document Wasl sealed about ``correspondence`` under its verification ``token``.
-
-    Either ``sha256`` names a file already stored (a letter registered as an attachment), or
-    ``pdf`` is stored now. Call it inside the transaction of the change that issues the
-    document; a file stored for a transaction that fails is removed by the orphan sweep.
-    """
-    if pdf:
-        sha256 = pdf_blob(pdf, pages=pages).sha256
-    return SealedDocument.objects.create(
-        correspondence=correspondence, kind=kind, token=token, blob_id=sha256, issued_at=issued_at
-    )

@@ -190,7 +190,6 @@ def letter_data(
         "recourse_fr": printable(recourse_fr),
         "signature": signature,
         "verification_url": url,
-        "qr_svg": qr_svg(url),
         "signature_tag": signature_tag,
         "signature_rows": signature_rows,
     }
@@ -282,13 +281,19 @@ def registration_seal(
     return add_validation_data(sealed, pki=pki, identity=seal_identity)
 
 
+def _with_qr(data: dict[str, Any]) -> dict[str, Any]:
+    """The data of a letter or attestation as its template reads it: with the QR code of its
+    verification link, drawn as it is rendered (the data is kept as JSON until then)."""
+    return {**data, "qr_svg": qr_svg(data["verification_url"])}
+
+
 def draft_letter_pdf(data: dict[str, Any]) -> bytes:
     """A letter not registered yet (for a circuit of signatures): rendered, not sealed."""
-    return render_pdf("letter", data)
+    return render_pdf("letter", _with_qr(data))
 
 
 def letter_pdf(data: dict[str, Any], administration: Administration, *, anchor: str) -> bytes:
-    return seal(render_pdf("letter", data), administration, f"Courrier {data['number']}", anchor=anchor)
+    return seal(render_pdf("letter", _with_qr(data)), administration, f"Courrier {data['number']}", anchor=anchor)
 
 
 SILENCE_LEGAL_AR = (
@@ -304,7 +309,7 @@ SILENCE_LEGAL_FR = (
 
 def attestation_pdf(data: dict[str, Any], administration: Administration, *, anchor: str) -> bytes:
     return seal(
-        render_pdf("silence", data),
+        render_pdf("silence", _with_qr(data)),
         administration,
         f"Attestation d'acceptation tacite {data['number']}",
         anchor=anchor,
@@ -346,7 +351,6 @@ def attestation_data(
             "zone": f"Africa/Casablanca (UTC{offset[:3]}:{offset[3:]})",
         },
         "verification_url": url,
-        "qr_svg": qr_svg(url),
         "legal_ar": SILENCE_LEGAL_AR,
         "legal_fr": SILENCE_LEGAL_FR,
     }

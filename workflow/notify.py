@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from core.bidi import isolated
 from core.clock import now
 from documents import storage
+from registry.models import SealedDocument
 from workflow.models import CaseEvent, Reply
 
 
@@ -28,14 +29,17 @@ def case_event_email(*, event_id: int) -> bool:
     request = event.case.correspondence
     if not request.sender_email:
         return False
+    reply = None
+    if "reply_id" in event.data:
+        reply = Reply.objects.select_related("outgoing").filter(pk=event.data["reply_id"]).first()
+        if reply is not None and SealedDocument.objects.filter(correspondence_id=reply.outgoing_id, blob=None).exists():
+            # The letter it carries is still being sealed: sent once it is (workflow.services.sealing).
+            return False
     claimed = CaseEvent.objects.filter(pk=event.pk, emailed_at__isnull=True).update(emailed_at=now())
     if not claimed:
         return False
     account = request.sender_account
     language = account.language if account is not None else "ar"
-    reply = None
-    if "reply_id" in event.data:
-        reply = Reply.objects.select_related("outgoing").filter(pk=event.data["reply_id"]).first()
     with translation.override(language):
         administration = isolated(request.administration.name)
         subject = _("%(number)s — %(event)s") % {"number": request.number, "event": CaseEvent.Kind(event.kind).label}

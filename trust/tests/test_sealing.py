@@ -3,10 +3,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import BytesIO
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from trust.sealing import seal_data, seal_pdf, timestamp_token
 from trust.testing import (
     CERTIFICATE_TRUSTED,
     SIGNATURE_VALID,
+    TimestampingServer,
     assert_pdfsig_trusted,
     pdfsig_available,
     pdfsig_report,
@@ -201,41 +200,11 @@ def test_timestamp_token_is_a_valid_rfc3161_token(pki: Pki, tmp_path: Path) -> N
     assert "Verification: OK" in result.stdout, result.stdout + result.stderr
 
 
-class _TsaHandler(BaseHTTPRequestHandler):
-    """A minimal RFC 3161 HTTP server backed by another PKI's timestamping unit."""
-
-    tsa: cms.SigningIdentity
-
-    def do_POST(self) -> None:
-        request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
-        token = cms.timestamp_token(
-            self.tsa,
-            imprint=request["message_imprint"]["hashed_message"].native,
-            moment=datetime.now(UTC),
-            nonce=request["nonce"].native,
-        )
-        response = tsp.TimeStampResp(
-            {"status": {"status": "granted"}, "time_stamp_token": asn1_cms.ContentInfo.load(token)}
-        ).dump()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/timestamp-reply")
-        self.send_header("Content-Length", str(len(response)))
-        self.end_headers()
-        self.wfile.write(response)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def external_tsa_url(foreign_pki: Pki) -> Iterator[str]:
     assert foreign_pki.tsa is not None
-    handler = type("Handler", (_TsaHandler,), {"tsa": foreign_pki.tsa})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with TimestampingServer(foreign_pki.tsa) as server:
+        yield server.url
 
 
 def test_external_tsa_is_used_when_configured(

@@ -6,6 +6,7 @@ back as incoming mail."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -14,15 +15,15 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from core.bidi import isolated
 from core.clock import now
-from documents.intake import CheckedFile
-from registry.anchors import head_anchor
+from documents import storage
+from documents.intake import CheckedFile, bytes_upload
 from registry.models import Channel, Correspondence, Direction, SealedDocument, SenderKind
+from registry.sealed import sealed_document_pending
 from registry.services import (
     Party,
     Registration,
     correspondence_register,
     new_verification_token,
-    sealed_document_record,
 )
 from tenancy.access import scope_of
 from tenancy.models import Administration, Service, User
@@ -54,7 +55,7 @@ from workflow.services.base import (
     may_return,
     next_status,
 )
-from workflow.services.requests import request_register
+from workflow.services.sealing import note_receive, sealed_document_make_safely
 
 
 def _register_letter(
@@ -71,60 +72,24 @@ def _register_letter(
     text: LetterText,
     items: list[dict[str, str]],
     signer: dict[str, str],
-    attachment: bytes | None = None,
-    attachment_name: str = "",
-    signed_pdf: bytes | None = None,
+    annex: CheckedFile | None = None,
+    signed: str = "",
     token: str = "",
     seal_at: tuple[int, int, int] | None = None,
-) -> tuple[Registration, bytes]:
-    """Register a sealed letter in the outgoing register and record it for verification.
+    note: dict[str, Any] | None = None,
+) -> tuple[Registration, SealedDocument]:
+    """Register a letter in the outgoing register and record it, pending, for verification.
 
-    The letter carries its own outgoing number, so it is rendered and sealed while the
-    register's number is held (a few milliseconds); an attached PDF is sealed before. A letter
-    already signed in a circuit (``signed_pdf``, made with ``token``) is not rendered again: the
+    Only the number, the register log's entry and the pending letter are written here, under
+    the register's lock; the letter is rendered and sealed after commit
+    (:mod:`workflow.services.sealing`), outside any lock, and attached first. ``annex``: a PDF
+    sealed before the transaction, attached second. A letter already signed in a circuit
+    (``signed``: the SHA-256 of the stored PDF, made with ``token``) is not rendered again: the
     seal of registration adds the number to it, visibly, without touching what was signed.
-    Returns the registration and the letter's bytes.
+    ``note``: what an internal note's registration in the incoming register needs.
+    Returns the registration and the pending letter.
     """
-    annex_reason = f"Annexe {request.number}" if request is not None else "Annexe"
-    sealed_attachment = letters.seal(attachment, administration, annex_reason) if attachment else None
     token = token or new_verification_token()
-    made: list[bytes] = []
-
-    def make_files(outgoing: Correspondence) -> list[tuple[str, bytes]]:
-        # The letter states the register log's head as it is sealed: its own entry, which
-        # records the letter's fingerprint, cannot be in it.
-        anchor = head_anchor(administration, outgoing.number).text()
-        if signed_pdf is not None:
-            made.append(
-                letters.registration_seal(
-                    signed_pdf,
-                    administration,
-                    number=outgoing.number,
-                    registered_at=outgoing.registered_at,
-                    anchor=anchor,
-                    at=seal_at,
-                )
-            )
-            return [(f"{outgoing.number}.pdf", made[-1])]
-        data = letters.letter_data(
-            outgoing=outgoing,
-            request=request,
-            service=service,
-            decision=decision,
-            body_ar=text.body_ar,
-            body_fr=text.body_fr,
-            items=items,
-            recourse_ar=text.recourse_ar,
-            recourse_fr=text.recourse_fr,
-            signature=signer,
-            token=token,
-        )
-        made.append(letters.letter_pdf(data, administration, anchor=anchor))
-        files = [(f"{outgoing.number}.pdf", made[-1])]
-        if sealed_attachment is not None:
-            files.append((attachment_name, sealed_attachment))
-        return files
-
     registration = correspondence_register(
         actor=actor,
         administration=administration,
@@ -132,20 +97,67 @@ def _register_letter(
         channel=channel,
         addressee=addressee,
         subject=subject,
+        files=[annex] if annex is not None else [],
         recipient_service=service,
         confidential=confidential,
         in_reply_to=request,
-        make_files=make_files,
+        letter_follows=True,
     )
     outgoing = registration.correspondence
-    sealed_document_record(
+    draft: dict[str, Any]
+    if signed:
+        draft = {"signed": signed, "at": list(seal_at) if seal_at else None}
+    else:
+        draft = {
+            "data": letters.letter_data(
+                outgoing=outgoing,
+                request=request,
+                service=service,
+                decision=decision,
+                body_ar=text.body_ar,
+                body_fr=text.body_fr,
+                items=items,
+                recourse_ar=text.recourse_ar,
+                recourse_fr=text.recourse_fr,
+                signature=signer,
+                token=token,
+            )
+        }
+    if note is not None:
+        draft["note"] = note
+    document = sealed_document_pending(
         correspondence=outgoing,
         kind=SealedDocument.Kind.LETTER,
         token=token,
-        sha256=registration.attachments[0].blob_id,
         issued_at=outgoing.registered_at,
+        draft=draft,
     )
-    return registration, made[-1]
+    return registration, document
+
+
+def _sealed_annex(case: Case, attachment: bytes, attachment_name: str) -> CheckedFile:
+    """An answer's attached PDF, sealed and stored before the transaction (sealing asks the
+    timestamping unit, which may be a remote server)."""
+    sealed = letters.seal(attachment, case.administration, f"Annexe {case.correspondence.number}")
+    sha256 = storage.store_bytes(sealed)
+    return CheckedFile(
+        filename=attachment_name,
+        content_type="application/pdf",
+        size=len(sealed),
+        sha256=sha256,
+        pages=None,
+        upload=bytes_upload(sealed, attachment_name),
+    )
+
+
+def _unlocked_case(actor: User, case_id: int) -> Case:
+    """The case, checked as the action will check it under its lock, before slow work that
+    precedes the transaction (an annex to seal): nobody else makes Wasl seal anything."""
+    case = Case.objects.select_related("correspondence__administration", "service").filter(pk=case_id).first()
+    if case is None:
+        raise _not_found()
+    _handler_check(_scope(actor, case), case, actor)
+    return case
 
 
 LETTER_DECISIONS: dict[str, str] = {
@@ -163,15 +175,14 @@ def _send_letter(
     text: LetterText,
     items: list[dict[str, str]],
     template: LetterTemplate | None,
-    attachment: bytes | None,
-    attachment_name: str,
-    signed_pdf: bytes | None = None,
+    annex: CheckedFile | None = None,
+    signed: str = "",
     token: str = "",
     seal_at: tuple[int, int, int] | None = None,
-) -> Reply:
-    """Send the depositor a sealed letter about ``case``; return its reply row."""
+) -> tuple[Reply, SealedDocument]:
+    """Send the depositor a letter about ``case``; return its reply row and the pending letter."""
     request = case.correspondence
-    registration, _letter = _register_letter(
+    registration, document = _register_letter(
         actor=actor,
         administration=case.administration,
         addressee=Party(
@@ -191,14 +202,13 @@ def _send_letter(
         text=text,
         items=items,
         signer={"name": actor.full_name, "title_ar": "", "title_fr": ""},
-        attachment=attachment,
-        attachment_name=attachment_name,
-        signed_pdf=signed_pdf,
+        annex=annex,
+        signed=signed,
         token=token,
         seal_at=seal_at,
     )
     outgoing = registration.correspondence
-    return Reply.objects.create(
+    reply = Reply.objects.create(
         case=case,
         kind=kind,
         outgoing=outgoing,
@@ -207,6 +217,7 @@ def _send_letter(
         created_at=outgoing.registered_at,
         created_by=actor,
     )
+    return reply, document
 
 
 def _check_reply(text: LetterText, *, reject: bool, attachment: bytes | None = None) -> None:
@@ -232,11 +243,15 @@ def case_reply(
 ) -> Reply:
     """Answer the request (or reject it, with reasons and the route of recourse).
 
-    The letter is registered in the outgoing register, sealed, linked to the request, and
-    delivered to the depositor's space with an e-mail. ``signed_pdf``: the letter as signed in
-    a circuit of the parapheur (see :func:`case_reply_draft`), registered as it is.
+    The letter is registered in the outgoing register, linked to the request, then (after
+    commit, outside any lock) sealed and delivered to the depositor's space with an e-mail; if
+    sealing fails it is left pending for the worker, the answer stays registered.
+    ``signed_pdf``: the letter as signed in a circuit of the parapheur (see
+    :func:`case_reply_draft`), registered as it is.
     """
     _check_reply(text, reject=reject, attachment=attachment)
+    annex = _sealed_annex(_unlocked_case(actor, case_id), attachment, attachment_name) if attachment else None
+    signed = storage.store_bytes(signed_pdf) if signed_pdf is not None else ""
     with transaction.atomic():
         case = _locked_case(case_id)
         scope = _scope(actor, case)
@@ -246,16 +261,15 @@ def case_reply(
                 "unknown_template", _("Choose a letter template of this administration."), field="template"
             )
         case.status = next_status(case.status, "reject" if reject else "answer")
-        reply = _send_letter(
+        reply, letter = _send_letter(
             actor=actor,
             case=case,
             kind=Reply.Kind.REJECTION if reject else Reply.Kind.ANSWER,
             text=text,
             items=[],
             template=template,
-            attachment=attachment,
-            attachment_name=attachment_name,
-            signed_pdf=signed_pdf,
+            annex=annex,
+            signed=signed,
             token=token,
             seal_at=seal_at,
         )
@@ -279,6 +293,7 @@ def case_reply(
             subject_user=case.correspondence.sender_account,
             data={"number": case.correspondence.number, "reply": reply.outgoing.number},
         )
+    sealed_document_make_safely(document_id=letter.pk)
     return reply
 
 
@@ -395,15 +410,13 @@ def case_request_completion(
                 field="documents",
             )
         items = [{"id": str(i), "name_ar": catalogue[i].name_ar, "name_fr": catalogue[i].name_fr} for i in wanted]
-        reply = _send_letter(
+        reply, letter = _send_letter(
             actor=actor,
             case=case,
             kind=Reply.Kind.COMPLETION,
             text=text,
             items=items,
             template=template,
-            attachment=None,
-            attachment_name="",
         )
         case.completion_requested = True
         case.suspended_on = local_date(now())
@@ -425,6 +438,7 @@ def case_request_completion(
             subject_user=case.correspondence.sender_account,
             data={"number": case.correspondence.number, "items": [i["name_fr"] for i in items]},
         )
+    sealed_document_make_safely(document_id=letter.pk)
     return reply
 
 
@@ -523,8 +537,10 @@ def internal_note_send(
 ) -> Registration:
     """A note from one service to another of the same administration (central ↔ decentralised).
 
-    The same machinery as mail: a sealed note registered in the outgoing register, then in the
-    incoming register, where its case is assigned to the receiving service.
+    The same machinery as mail: a note registered in the outgoing register, sealed after commit,
+    then registered in the incoming register, where its case is assigned to the receiving
+    service. Returns the registration received; while the note is not sealed yet (sealing
+    failed, the worker retries), the registration sent.
     """
     sender_service = _service_of(administration, from_service, "from_service")
     target = _service_of(administration, to_service, "to_service")
@@ -536,10 +552,8 @@ def internal_note_send(
     _check_text(text)
     if not (text.body_ar.strip() or text.body_fr.strip()):
         raise ActionRefused("reply_empty", _("Write the note."), field="body_ar")
-    from documents.intake import bytes_upload, check_files
-
     with transaction.atomic():
-        note, letter = _register_letter(
+        sent, letter = _register_letter(
             actor=actor,
             administration=administration,
             addressee=Party(kind=SenderKind.ADMINISTRATION, name=f"{target.name_ar} / {target.name_fr}"),
@@ -552,24 +566,15 @@ def internal_note_send(
             text=text,
             items=[],
             signer={"name": actor.full_name, "title_ar": sender_service.name_ar, "title_fr": sender_service.name_fr},
+            note={
+                "actor": actor.pk,
+                "to_service": target.pk,
+                "sender": f"{sender_service.name_ar} / {sender_service.name_fr}",
+                "body": text.body_ar or text.body_fr,
+            },
         )
-        outgoing = note.correspondence
-        received = request_register(
-            actor=actor,
-            administration=administration,
-            channel=Channel.INTERNAL,
-            sender=Party(kind=SenderKind.ADMINISTRATION, name=f"{sender_service.name_ar} / {sender_service.name_fr}"),
-            subject=subject,
-            body=text.body_ar or text.body_fr,
-            files=check_files([bytes_upload(letter, f"{outgoing.number}.pdf")]),
-            recipient_service=target,
-            in_reply_to=outgoing,
-        )
-        audit_record(
-            actor=actor,
-            action=AuditAction.NOTE_SENT,
-            obj=outgoing,
-            administration=administration,
-            data={"number": outgoing.number, "received_as": received.correspondence.number, "to": target.code},
-        )
-    return received
+    made = sealed_document_make_safely(document_id=letter.pk)
+    received = note_receive(made) if made is not None else None
+    if received is None:
+        return sent
+    return Registration(correspondence=received, receipt=getattr(received, "receipt", None))

@@ -10,12 +10,9 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
-from registry.anchors import head_anchor
 from registry.models import SealedDocument
-from registry.services import (
-    new_verification_token,
-    sealed_document_record,
-)
+from registry.sealed import sealed_document_pending
+from registry.services import new_verification_token
 from tenancy.models import User
 from workflow import letters
 from workflow.calendar import LOCAL_ZONE, local_date
@@ -30,6 +27,7 @@ from workflow.services.base import (
     _event,
     _locked_case,
 )
+from workflow.services.sealing import sealed_document_make_safely
 
 
 def silence_acceptance_on(case: Case, today: date) -> date | None:
@@ -43,7 +41,11 @@ def silence_acceptance_on(case: Case, today: date) -> date | None:
 
 
 def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
-    """Issue (once) the sealed attestation of silence-acceptance of an unanswered request."""
+    """Issue (once) the sealed attestation of silence-acceptance of an unanswered request.
+
+    Decided and recorded, pending, under the case's lock; rendered and sealed after commit,
+    outside any lock (:mod:`workflow.services.sealing`). Returns the document, still pending
+    if sealing failed (the worker makes it later)."""
     with transaction.atomic():
         case = _locked_case(case_id)
         request = case.correspondence
@@ -76,15 +78,12 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
             issued_local=moment.astimezone(LOCAL_ZONE),
             token=token,
         )
-        document = sealed_document_record(
+        document = sealed_document_pending(
             correspondence=request,
             kind=SealedDocument.Kind.ATTESTATION,
             token=token,
             issued_at=moment,
-            pdf=letters.attestation_pdf(
-                data, case.administration, anchor=head_anchor(case.administration, request.number).text()
-            ),
-            pages=1,
+            draft={"data": data},
         )
         _event(case, Kind.ATTESTATION, actor, public=False, data={"accepted_on": accepted_on.isoformat()})
         audit_record(
@@ -95,4 +94,4 @@ def attestation_issue(*, actor: User | None, case_id: int) -> SealedDocument:
             subject_user=request.sender_account,
             data={"number": request.number, "accepted_on": accepted_on.isoformat()},
         )
-    return document
+    return sealed_document_make_safely(document_id=document.pk) or document

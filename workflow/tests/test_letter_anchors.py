@@ -51,11 +51,17 @@ def test_a_letter_states_the_log_head_it_was_sealed_on_inside_its_seal(answered)
     pdf = storage.read_bytes(letter.blob_id)
     anchor = anchor_in_pdf(pdf)
     assert anchor is not None
+    # Sealed after its registration committed: the head it states is its own registration entry,
+    # the one after the head as it was before the answer; its fingerprint follows in the next.
+    registered = RegisterLogEntry.objects.get(correspondence=letter.correspondence, action="registered")
+    sealed = RegisterLogEntry.objects.get(correspondence=letter.correspondence, action="sealed")
+    assert registered.position == head.last_position + 1 and sealed.position == registered.position + 1
     assert (anchor.position, anchor.entry_hash, anchor.number) == (
-        head.last_position,
-        head.last_hash,
+        registered.position,
+        registered.entry_hash,
         letter.correspondence.number,
     )
+    assert json.loads(sealed.payload)["facts"]["attachment"]["sha256"] == letter.blob_id
     assert "Signature is Valid." in assert_pdfsig_trusted(pdf, ca_certificate_pem())
 
 

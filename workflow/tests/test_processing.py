@@ -14,7 +14,7 @@ from core.testing import clock_at
 from documents import storage
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
-from registry.models import Correspondence, Direction, RegisterCounter, SealedDocument
+from registry.models import Correspondence, Direction, SealedDocument
 from registry.receipts import receipt_data
 from registry.services import RegistrationRefused
 from tenancy.models import Membership
@@ -329,16 +329,35 @@ def test_the_receipt_mail_is_the_only_message_at_registration(commune, citizen, 
     assert len(mail.outbox) == 1
 
 
-def test_reply_numbering_stays_gapless_when_a_letter_cannot_be_made(commune, citizen, clerk, agent, urb):
-    c = deposit(commune, citizen).correspondence
-    services.case_assign(actor=clerk, case_id=c.pk, service=urb)
-    with mock.patch("workflow.letters.letter_pdf", side_effect=RuntimeError("typst down")), pytest.raises(RuntimeError):
-        services.case_reply(actor=agent, case_id=c.pk, text=LetterText(body_fr="Accord"))
-    assert Case.objects.get(pk=c.pk).status == Status.ASSIGNED
-    assert not Correspondence.objects.filter(direction="outgoing").exists()
-    assert not RegisterCounter.objects.filter(direction="outgoing", last_number__gt=0).exists()
-    reply = services.case_reply(actor=agent, case_id=c.pk, text=LetterText(body_fr="Accord"))
-    assert reply.outgoing.number.endswith("000001")
+def test_an_answer_whose_letter_cannot_be_sealed_stays_registered_and_the_worker_seals_it_later(
+    commune, citizen, clerk, agent, urb
+):
+    from registry.integrity import verify_administration_log
+    from workflow.services.sealing import sealed_documents_make_pending
+
+    with clock_at("2026-03-02 10:00") as clock:
+        c = deposit(commune, citizen).correspondence
+        services.case_assign(actor=clerk, case_id=c.pk, service=urb)
+        mail.outbox.clear()
+        with mock.patch("workflow.letters.letter_pdf", side_effect=RuntimeError("typst down")):
+            reply = services.case_reply(actor=agent, case_id=c.pk, text=LetterText(body_fr="Accord"))
+        # The answer is registered (its number is used, no gap) and the case answered; the
+        # letter waits, its failure counted where operators see it.
+        assert reply.outgoing.number.endswith("000001")
+        assert Case.objects.get(pk=c.pk).status == Status.ANSWERED
+        letter = SealedDocument.objects.get(correspondence=reply.outgoing, kind="letter")
+        assert (letter.blob_id, letter.attempts, letter.last_error) == (None, 1, "RuntimeError: typst down")
+        assert not reply.outgoing.attachments.exists()
+        assert mail.outbox == []  # the e-mail carries the letter: it waits for it
+        assert verify_administration_log(commune) is None  # pending is not tampering
+        clock.advance(minutes=1)
+        assert sealed_documents_make_pending() == 1
+    letter.refresh_from_db()
+    assert letter.blob_id is not None and letter.attempts == 2 and letter.last_error == ""
+    assert [a.blob_id for a in reply.outgoing.attachments.all()] == [letter.blob_id]
+    assert [m.attachments[0][0] for m in mail.outbox] == [f"{reply.outgoing.number}.pdf"]
+    assert verify_administration_log(commune) is None
+    assert sealed_documents_make_pending() == 0
 
 
 def test_an_internal_note_goes_through_both_registers_and_lands_in_the_receiving_service(commune, agent, clerk):
