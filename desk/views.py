@@ -153,6 +153,7 @@ def correspondence(request: SignedInRequest, code: str, pk: int) -> HttpResponse
         "c": c,
         "attachments": selectors.attachments_with_text([c.pk])[c.pk],
         "receipt": getattr(c, "receipt", None),
+        "letter_being_sealed": c.is_outgoing and selectors.letter_being_sealed(c),
         "log_entries": selectors.log_entries_of(c),
         "follow_ups": list(c.follow_ups.order_by("registered_at")),
     }

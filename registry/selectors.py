@@ -174,6 +174,13 @@ def letters_to(user: User) -> QuerySet[Correspondence]:
     )
 
 
+def letter_being_sealed(correspondence: Correspondence) -> bool:
+    """Whether the letter of this outgoing correspondence is still being sealed (registry.sealed)."""
+    return SealedDocument.objects.filter(
+        correspondence=correspondence, kind=SealedDocument.Kind.LETTER, blob__isnull=True
+    ).exists()
+
+
 def letter_for_addressee(user: User, correspondence_id: int) -> tuple[Correspondence, SealedDocument]:
     """A letter sent to ``user`` and its sealed document; :class:`NotFound` for anyone else."""
     correspondence = letters_to(user).filter(pk=correspondence_id).first()

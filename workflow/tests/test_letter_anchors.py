@@ -97,3 +97,15 @@ def test_a_letter_swapped_in_the_database_is_caught(answered):
     with connection.cursor() as cursor:
         cursor.execute("UPDATE registry_sealeddocument SET blob_id = %s WHERE id = %s", [other, letter.pk])
     assert "is not the letter registered under its number" in broken()
+
+
+def test_a_letter_file_swapped_under_its_registration_is_caught_by_its_sealed_entry(answered):
+    first, _head, letter = answered
+    other = first.attachments.get().blob_id
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE registry_attachment SET blob_id = %s WHERE correspondence_id = %s AND position = 1",
+            [other, letter.correspondence_id],
+        )
+        cursor.execute("UPDATE registry_sealeddocument SET blob_id = %s WHERE id = %s", [other, letter.pk])
+    assert "the sealed letter no longer matches the log" in broken()
