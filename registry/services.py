@@ -350,6 +350,11 @@ def correspondence_register(
     if in_reply_to is not None and in_reply_to.administration_id != administration.pk:
         raise RegistrationRefused("unknown_correspondence", _("This correspondence does not exist."), status=404)
     new_files = store_checked(files)
+    incoming = direction == Direction.INCOMING
+    # Made before the transaction: none of it needs the number, and the register's lock is held
+    # only for what does.
+    tracking_code, receipt_token = (new_tracking_code(), new_verification_token()) if incoming else ("", "")
+    blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
     try:
         with transaction.atomic():
             registration = _register_locked(
@@ -369,6 +374,9 @@ def correspondence_register(
                 terms_for=terms_for,
                 first_position=2 if letter_follows else 1,
                 on_registered=on_registered,
+                tracking_code=tracking_code,
+                receipt_token=receipt_token,
+                blobs=blobs,
             )
     except IntegrityError:
         for sha256 in new_files:
@@ -408,7 +416,12 @@ def _register_locked(
     terms_for: Callable[[datetime], dict[str, Any]] | None,
     first_position: int,
     on_registered: Callable[[Registration], None] | None,
+    tracking_code: str,
+    receipt_token: str,
+    blobs: list[Blob],
 ) -> Registration:
+    if blobs:  # before the number: the files' rows need no lock of the register
+        Blob.objects.bulk_create(blobs, ignore_conflicts=True)
     year, sequence, registered_at = _next_number(administration, direction)
     correspondence = Correspondence.objects.create(
         administration=administration,
@@ -427,13 +440,10 @@ def _register_locked(
         confidential=confidential,
         in_reply_to=in_reply_to,
         terms=terms_for(registered_at) if terms_for is not None else {},
-        tracking_code=new_tracking_code() if direction == Direction.INCOMING else "",
+        tracking_code=tracking_code,
     )
     idempotency_bind(idempotency, correspondence.pk)  # before any work: a lost claim makes nothing
-    blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
     names = [f.filename for f in files]
-    if blobs:
-        Blob.objects.bulk_create(blobs, ignore_conflicts=True)
     attachments = Attachment.objects.bulk_create(
         [
             Attachment(correspondence=correspondence, position=i, blob=blob, filename=name)
@@ -442,7 +452,7 @@ def _register_locked(
     )
     receipt = None
     if direction == Direction.INCOMING:
-        receipt = Receipt.objects.create(correspondence=correspondence, token=new_verification_token())
+        receipt = Receipt.objects.create(correspondence=correspondence, token=receipt_token)
         correspondence.receipt = receipt
     log_entry = log_append(
         administration=administration,

@@ -8,6 +8,7 @@ from typing import Any
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from core.text import one_line, plain_text
 from documents.intake import CheckedFile
 from registry.idempotency import Idempotency
 from registry.models import Correspondence
@@ -87,12 +88,19 @@ def request_register(
     def terms_for(registered_at: datetime) -> dict[str, Any]:
         return terms.receipt_terms(due_on(registered_at))
 
+    # Routing is decided before the registration's transaction: it needs no number, and the
+    # register's lock is held only for what does.
+    rule = (
+        _match_rule(administration, procedure, one_line(subject), plain_text(body).strip())
+        if recipient_service is None and administration is not None
+        else None
+    )
+
     def open_case(registration: Registration) -> None:
         correspondence = registration.correspondence
         assert administration is not None
         service, how = recipient_service, Kind.ASSIGNED
         if service is None:
-            rule = _match_rule(administration, procedure, correspondence.subject, correspondence.body)
             if rule is not None:
                 service, how = rule.service, Kind.ROUTED
             elif procedure is not None and procedure.service is not None and procedure.service.is_active:
