@@ -52,8 +52,8 @@ from workflow.services.base import (
     _touch,
     action_allowed,
     calendar_for,
+    case_move,
     may_return,
-    next_status,
 )
 from workflow.services.sealing import note_receive, sealed_document_make_safely
 
@@ -260,7 +260,7 @@ def case_reply(
             raise ActionRefused(
                 "unknown_template", _("Choose a letter template of this administration."), field="template"
             )
-        case.status = next_status(case.status, "reject" if reject else "answer")
+        case_move(case, "reject" if reject else "answer")
         reply, letter = _send_letter(
             actor=actor,
             case=case,
@@ -377,7 +377,7 @@ def case_request_completion(
                 _("The file may be completed only once, and it was already requested."),
                 status=409,
             )
-        case.status = next_status(case.status, "request_completion")
+        case_move(case, "request_completion")
         if case.procedure is None:
             raise ActionRefused(
                 "no_catalogue",
@@ -469,7 +469,7 @@ def case_complete(
             scope = _scope(actor, case) if actor is not None else None
             if scope is None or not may_return(scope, case):
                 raise _not_allowed()
-        case.status = next_status(case.status, "complete")
+        case_move(case, "complete")
         calendar = calendar_for(case.administration)
         today = local_date(now())
         suspended = calendar.suspended_days(case.delay_kind, case.suspended_on or today, today)

@@ -88,6 +88,26 @@ def next_status(status: str, action: str) -> str:
     return allowed[status]
 
 
+# Every move the lifecycle allows, from → to (whatever the action that makes it).
+ALLOWED_MOVES: frozenset[tuple[str, str]] = frozenset(
+    (before, after) for moves in TRANSITIONS.values() for before, after in moves.items()
+)
+
+
+def case_move(case: Case, action: str) -> str:
+    """Move ``case`` to the status after ``action`` and return it: the one place a case's status
+    is written once the case exists (the caller holds the case's lock and saves it). Refused
+    (:class:`ActionRefused`, 409 ``forbidden_transition``) when the lifecycle does not allow it
+    from the case's status; nothing is changed then."""
+    case.status = after = next_status(case.status, action)
+    return after
+
+
+def case_first_status(service: Service | None) -> str:
+    """The status a case opens with: assigned when a service takes it at once, else registered."""
+    return Status.ASSIGNED if service is not None else Status.REGISTERED
+
+
 def action_allowed(case: Case, action: str) -> bool:
     return case.status in TRANSITIONS[action]
 

@@ -25,13 +25,13 @@ from workflow.models import (
     Procedure,
     Reply,
     RoutingRule,
-    Status,
 )
 from workflow.services.base import (
     Kind,
     Terms,
     _schedule_reminders,
     calendar_for,
+    case_first_status,
     procedure_for_deposit,
 )
 
@@ -109,7 +109,7 @@ def request_register(
             correspondence=correspondence,
             administration=administration,
             procedure=procedure,
-            status=Status.ASSIGNED if service is not None else Status.REGISTERED,
+            status=case_first_status(service),
             service=service,
             registered_on=local_date(correspondence.registered_at),
             delay_days=terms.delay_days,

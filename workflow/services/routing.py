@@ -34,11 +34,11 @@ from workflow.services.base import (
     _scope,
     _service_of,
     _touch,
+    case_move,
     may_give_to_agent,
     may_note,
     may_return,
     may_route,
-    next_status,
 )
 
 
@@ -57,7 +57,7 @@ def case_assign(
         if not scope.may(Action.ROUTE) and not (may_route(scope, case) and scope.may_assign_to(target.pk)):
             raise _not_allowed()
         copy_targets = [_service_of(case.administration, s, "copies") for s in copies]
-        case.status = next_status(case.status, "assign")
+        case_move(case, "assign")
         previous = case.service
         case.service, case.agent = target, None
         _touch(case, "status", "service", "agent")
@@ -109,7 +109,7 @@ def case_send_back(*, actor: User, case_id: int, reason: str) -> Case:
         if not may_return(scope, case):
             raise _not_allowed()
         text = _reason(reason)
-        case.status = next_status(case.status, "send_back")
+        case_move(case, "send_back")
         returned_by = case.service
         case.service, case.agent = None, None
         _touch(case, "status", "service", "agent")
@@ -147,7 +147,7 @@ def case_assign_agent(*, actor: User, case_id: int, agent: User | None) -> Case:
         scope = _scope(actor, case)
         if not may_give_to_agent(scope, case):
             raise _not_allowed()
-        case.status = next_status(case.status, "assign_agent")
+        case_move(case, "assign_agent")
         if agent is None or agent.pk not in {u.pk for u in agent_candidates(case)}:
             raise ActionRefused("unknown_agent", _("Choose an agent of the service in charge."), field="agent")
         case.agent = agent
@@ -176,7 +176,7 @@ def case_start(*, actor: User, case_id: int) -> Case:
         case = _locked_case(case_id)
         scope = _scope(actor, case)
         _handler_check(scope, case, actor)
-        case.status = next_status(case.status, "start")
+        case_move(case, "start")
         if case.agent_id is None and scope.handles_service(case.service_id):
             case.agent = actor
         _touch(case, "status", "agent")
@@ -216,7 +216,7 @@ def case_close(*, actor: User, case_id: int) -> Case:
         scope = _scope(actor, case)
         if not may_return(scope, case):
             raise _not_allowed()
-        case.status = next_status(case.status, "close")
+        case_move(case, "close")
         case.closed_at, case.remind_on, case.remind_point = now(), None, ""
         _touch(case, "status", "closed_at", "remind_on", "remind_point")
         _event(case, Kind.CLOSED, actor, service=case.service, public=True)
