@@ -1,8 +1,8 @@
 """The processing desk's state changes: each one a named function with an explicit actor.
 
 Every function here checks the actor's rights (:mod:`tenancy.access`), locks the case,
-moves it along the lifecycle (:func:`~workflow.services.base.case_move`, the one writer of its status), makes the change, writes a timeline event and
-an audit event, all in one transaction; e-mails go out as tasks committed with it. A refused
+moves it along the lifecycle (:func:`~workflow.services.base.case_move`, the one writer of its
+status), makes the change, writes a timeline event and an audit event, all in one transaction;
 action raises :class:`ActionRefused` and changes nothing.
 
 Lifecycle of a case::
