@@ -38,6 +38,7 @@ from documents.rendering import render_pdf
 from registry.anchors import Anchor, entry_anchor
 from registry.models import Attachment, Channel, Correspondence, Direction, Receipt, RegisterLogEntry, SenderKind
 from registry.services import LOCAL_ZONE, Registration
+from registry.tasks import receipt_email_task
 from tenancy.selectors import mask_identifier
 
 logger = logging.getLogger(__name__)
@@ -244,8 +245,6 @@ def _issue(
             data={"number": correspondence.number, "sha256": sha256},
         )
         if correspondence.sender_email:
-            from registry.tasks import receipt_email_task
-
             # The task is a row of the same transaction: it exists if and only if the receipt
             # does, and costs no commit of its own.
             receipt_email_task.enqueue(receipt_id=receipt.pk)

@@ -24,6 +24,8 @@ from tenancy.models import Membership, User
 from tenancy.permissions import Action, roles_who
 from workflow.calendar import BusinessCalendar, local_date
 from workflow.models import RUNNING_STATUSES, Case, CaseEvent, Notification, Reminder
+from workflow.selectors import calendar_for
+from workflow.tasks import reminders_email_task
 
 
 def point_dates(case: Case, calendar: BusinessCalendar) -> list[tuple[str, date]]:
@@ -121,9 +123,6 @@ def _text(case: Case, point: str, language: str) -> str:
 
 def reminders_send(*, today: date | None = None, batch_size: int = 1000) -> int:
     """Send every reminder whose date has come; return how many people were reminded."""
-    from workflow.services import calendar_for
-    from workflow.tasks import reminders_email_task
-
     today = today or local_date(now())
     calendars: dict[int, BusinessCalendar] = {}
     sent = 0

@@ -506,3 +506,11 @@ def case_summary(*, status: str, due_on: date | None, today: date) -> CaseSummar
         stage, next_step = Stage.OVER, NextStep.NONE
     days_left = (due_on - today).days if due_on is not None else None
     return CaseSummary(due_on=due_on, days_left=days_left, stage=stage, next_step=next_step)
+def calendar_for(administration: Administration) -> BusinessCalendar:
+    """The business calendar of ``administration``: the national one with its own days off and
+    working days (one statement)."""
+    days = list(CalendarDay.objects.filter(administration=administration).order_by().values_list("day", "is_working"))
+    return BusinessCalendar(
+        extra_days_off=frozenset(d for d, working in days if not working),
+        extra_working_days=frozenset(d for d, working in days if working),
+    )

@@ -13,6 +13,7 @@ Lifecycle of a case::
     (sent back)     └── rejected (from assigned, in progress or awaiting completion)
 """
 
+from workflow.selectors import calendar_for
 from workflow.services.answers import (
     case_complete,
     case_reply,
@@ -28,7 +29,6 @@ from workflow.services.base import (
     LetterText,
     Terms,
     action_allowed,
-    calendar_for,
     may_handle,
     next_status,
     offered_actions,

@@ -35,6 +35,7 @@ from workflow.models import (
     LetterTemplate,
     Reply,
 )
+from workflow.selectors import calendar_for
 from workflow.services.base import (
     BODY_MAX,
     ActionRefused,
@@ -51,7 +52,6 @@ from workflow.services.base import (
     _service_of,
     _touch,
     action_allowed,
-    calendar_for,
     case_move,
     may_return,
 )

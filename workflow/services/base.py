@@ -24,7 +24,6 @@ from tenancy.permissions import Action
 from workflow.calendar import BusinessCalendar
 from workflow.models import (
     DEFAULT_DELAY_DAYS,
-    CalendarDay,
     Case,
     CaseEvent,
     DelayKind,
@@ -33,6 +32,8 @@ from workflow.models import (
     SilenceRule,
     Status,
 )
+from workflow.reminders import next_reminder, sent_points
+from workflow.tasks import case_event_email_task
 
 Kind = CaseEvent.Kind
 
@@ -110,14 +111,6 @@ def case_first_status(service: Service | None) -> str:
 
 def action_allowed(case: Case, action: str) -> bool:
     return case.status in TRANSITIONS[action]
-
-
-def calendar_for(administration: Administration) -> BusinessCalendar:
-    days = list(CalendarDay.objects.filter(administration=administration).order_by().values_list("day", "is_working"))
-    return BusinessCalendar(
-        extra_days_off=frozenset(d for d, working in days if not working),
-        extra_working_days=frozenset(d for d, working in days if working),
-    )
 
 
 @dataclass(frozen=True)
@@ -206,8 +199,6 @@ def _event(
 
 def _tell_depositor(case: Case, event: CaseEvent) -> None:
     """A public change: a notification in the depositor's space and an e-mail (a task)."""
-    from workflow.tasks import case_event_email_task
-
     correspondence = case.correspondence
     account = correspondence.sender_account
     if account is not None:
@@ -339,7 +330,5 @@ def _check_text(text: LetterText) -> None:
 
 
 def _schedule_reminders(case: Case, calendar: BusinessCalendar, *, after: date | None = None) -> None:
-    from workflow.reminders import next_reminder, sent_points
-
     point = next_reminder(case, calendar, sent=() if after is None else sent_points(case))
     case.remind_on, case.remind_point = (point[1], point[0]) if point else (None, "")

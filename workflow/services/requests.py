@@ -26,11 +26,11 @@ from workflow.models import (
     Reply,
     RoutingRule,
 )
+from workflow.selectors import calendar_for
 from workflow.services.base import (
     Kind,
     Terms,
     _schedule_reminders,
-    calendar_for,
     case_first_status,
     procedure_for_deposit,
 )

@@ -25,6 +25,8 @@ from registry.services import Party, Registration
 from tenancy.models import Service, User
 from workflow import letters
 from workflow.models import CaseEvent, Reply
+from workflow.services.requests import request_register
+from workflow.tasks import case_event_email_task
 
 
 def sealed_document_make(*, document_id: int) -> SealedDocument:
@@ -108,8 +110,6 @@ def _follow_up(document: SealedDocument) -> None:
     reply = Reply.objects.filter(outgoing_id=document.correspondence_id).first()
     if reply is None:
         return
-    from workflow.tasks import case_event_email_task
-
     for event_id in CaseEvent.objects.filter(
         case_id=reply.case_id, public=True, emailed_at__isnull=True, data__reply_id=reply.pk
     ).values_list("pk", flat=True):
@@ -123,8 +123,6 @@ def note_receive(document: SealedDocument) -> Correspondence | None:
     received = Correspondence.objects.filter(in_reply_to=outgoing, direction=Direction.INCOMING).first()
     if received is not None or not document.is_issued:
         return received
-    from workflow.services.requests import request_register
-
     note = document.draft["note"]
     files = check_files([bytes_upload(storage.read_bytes(str(document.blob_id)), f"{outgoing.number}.pdf")])
     store_checked(files)
