@@ -506,6 +506,8 @@ def case_summary(*, status: str, due_on: date | None, today: date) -> CaseSummar
         stage, next_step = Stage.OVER, NextStep.NONE
     days_left = (due_on - today).days if due_on is not None else None
     return CaseSummary(due_on=due_on, days_left=days_left, stage=stage, next_step=next_step)
+
+
 def calendar_for(administration: Administration) -> BusinessCalendar:
     """The business calendar of ``administration``: the national one with its own days off and
     working days (one statement)."""
