@@ -3,7 +3,8 @@
 Every function here checks the actor's rights (:mod:`tenancy.access`), locks the case,
 moves it along the lifecycle (:func:`~workflow.services.base.case_move`, the one writer of its
 status), makes the change, writes a timeline event and an audit event, all in one transaction;
-action raises :class:`ActionRefused` and changes nothing.
+e-mails go out as tasks committed with it. A refused action raises :class:`ActionRefused` and
+changes nothing.
 
 Lifecycle of a case::
 
