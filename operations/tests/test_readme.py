@@ -153,9 +153,9 @@ class Visitor:
         if buttons[0].get("name"):
             data.append((buttons[0].get("name"), buttons[0].get("value") or ""))
         upload = {name: (f"{name}.pdf", content, "application/pdf") for name, content in (files or {}).items()}
-        response = self.http.post(
-            urljoin(page.url, form.get("action") or page.url), data=data, files=upload or None, timeout=120
-        )
+        # As a browser does: a button's own formaction sends the form there.
+        target = buttons[0].get("formaction") or form.get("action") or page.url
+        response = self.http.post(urljoin(page.url, target), data=data, files=upload or None, timeout=120)
         assert response.status_code == 200, (page.url, response.status_code, response.text[:3000])
         return Page(response.url, response.text)
 
