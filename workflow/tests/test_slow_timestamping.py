@@ -27,7 +27,8 @@ from workflow.models import Case, Status
 from workflow.services import LetterText
 from workflow.testing import deposit
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Slow: its timestamping unit takes 2 s to answer, on purpose (not in `make check`).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_registrations_go_on_while_a_letter_waits_for_a_slow_timestamping_unit(
