@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.unittest import TestCaseFunction
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
@@ -36,16 +37,50 @@ Role = Membership.Role
 GROUP_OF_FIXTURE = {"browser": "browser", "pair": "installations", "migrated_database": "stack"}
 
 
+# What brings a test to the suite's database besides the ``django_db`` mark: pytest-django's
+# fixtures, and any fixture of ours that unblocks the database itself (``django_db_blocker``).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_setup",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def reaches_database(item: pytest.Item) -> bool:
+    """Whether ``item`` can use the suite's database. A test that cannot is refused any query by
+    pytest-django (it fails, on every database), so one that says False here proves the same on
+    SQLite and on PostgreSQL. Anything this cannot read (a unittest case, another kind of item)
+    counts as reaching it."""
+    if not isinstance(item, pytest.Function) or isinstance(item, TestCaseFunction):
+        return True
+    if item.get_closest_marker("django_db"):
+        return True
+    names = set(item.fixturenames)
+    if names & DATABASE_FIXTURES:
+        return True
+    definitions = item._fixtureinfo.name2fixturedefs
+    return any(
+        "django_db_blocker" in definition.argnames and not definition.func.__module__.startswith("pytest_django")
+        for name in names
+        for definition in definitions.get(name, ())
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests of a costly fixture (above); and in the PostgreSQL run of a plan that also
-    runs SQLite (``scripts/test``), leave out the tests marked ``own_installations``: their
-    installations run on SQLite whatever the suite's database, so they already ran."""
+    """Group the tests of a costly fixture (above). In the PostgreSQL run of a plan that also runs
+    SQLite (``scripts/test``), leave out what the SQLite run already proves: the tests marked
+    ``own_installations`` (their installations run on SQLite whatever the suite's database) and
+    the tests that cannot reach the database (``reaches_database``)."""
     on_postgres = django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
     plan = os.environ.get("WASL_TEST_DATABASES", "").split()
+    once = on_postgres and "sqlite" in plan
     kept, left_out = [], []
     for item in items:
-        if on_postgres and "sqlite" in plan and item.get_closest_marker("own_installations"):
+        if once and (item.get_closest_marker("own_installations") or not reaches_database(item)):
             left_out.append(item)
             continue
         kept.append(item)
