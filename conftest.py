@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from _pytest.unittest import TestCaseFunction
@@ -94,24 +95,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-# On SQLite with xdist, the test database is migrated once, by a process the controller starts as
-# soon as it is configured, and each worker starts from a copy of it instead of migrating a
-# database of its own (every migration still runs, from an empty database, in every run).
+# With xdist, the test database is migrated once per run, by a process the controller starts as
+# soon as it is configured, into a template: a file on SQLite, a database of the suite's server
+# on PostgreSQL. Each worker's test database is a copy of it (every migration still runs, from an
+# empty database, in every run); so are the databases the tests of real processes and real
+# installations start from (``migrated_template``).
 _MIGRATE_TEMPLATE = """
 import os, sys, traceback
+kind, target, ready = sys.argv[1:4]
 try:
+    if kind == "postgres":
+        import psycopg
+        with psycopg.connect(os.environ["WASL_TEMPLATE_SERVER"], autocommit=True) as server:
+            server.execute(f'CREATE DATABASE "{target}"')
     import django
     django.setup()
     from django.core.management import call_command
     from django.db import connection
     call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if kind == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
-    os.replace(sys.argv[1], sys.argv[2])
+    if kind == "sqlite":
+        os.replace(target + ".building", target)
+    open(ready, "w").close()
 except BaseException:
     traceback.print_exc()
-    open(sys.argv[2] + ".failed", "w").close()
+    open(ready + ".failed", "w").close()
     raise
 """
 _template_process: list[subprocess.Popen[bytes]] = []
@@ -121,46 +132,106 @@ def _on_sqlite() -> bool:
     return bool(django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3")
 
 
+def _server_url(database: str) -> str:
+    """The suite's PostgreSQL server (WASL_DATABASE_URL), naming ``database`` instead."""
+    return urlsplit(os.environ["WASL_DATABASE_URL"])._replace(path=f"/{database}").geturl()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return  # an xdist worker, or a run without xdist
-    if not _on_sqlite() or config.getvalue("reuse_db") or "WASL_TEST_RUN_DIR" not in os.environ:
+    if config.getvalue("reuse_db") or "WASL_TEST_RUN_DIR" not in os.environ:
         return
-    template = os.path.join(os.environ["WASL_TEST_RUN_DIR"], "template.sqlite3")
-    building = template + ".building"
-    environment = {
-        **os.environ,
-        "WASL_DATABASE_URL": f"sqlite:///{building}",
-        "DJANGO_SETTINGS_MODULE": "wasl.test_settings",
-    }
-    with open(template + ".log", "wb") as log:
+    run = os.environ["WASL_TEST_RUN_DIR"]
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "wasl.test_settings"}
+    if _on_sqlite():
+        kind, target = "sqlite", os.path.join(run, "template.sqlite3")
+        environment["WASL_DATABASE_URL"] = f"sqlite:///{target}.building"
+    elif "WASL_DATABASE_URL" in os.environ:
+        kind, target = "postgres", f"wasl_template_{os.getpid()}"
+        environment["WASL_TEMPLATE_SERVER"] = os.environ["WASL_DATABASE_URL"]
+        environment["WASL_DATABASE_URL"] = _server_url(target)
+    else:
+        return
+    ready = os.path.join(run, "template.ready")
+    with open(ready + ".log", "wb") as log:
         _template_process.append(
-            subprocess.Popen([sys.executable, "-c", _MIGRATE_TEMPLATE, building, template], env=environment, stderr=log)
+            subprocess.Popen(
+                [sys.executable, "-c", _MIGRATE_TEMPLATE, kind, target, ready], env=environment, stderr=log
+            )
         )
-    os.environ["WASL_TEST_TEMPLATE_DB"] = template  # read by the workers, started after this
+    # Read by the workers, started after this.
+    os.environ.update(WASL_TEST_TEMPLATE_DB=target, WASL_TEST_TEMPLATE_KIND=kind, WASL_TEST_TEMPLATE_READY=ready)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for process in _template_process:
         process.wait()
+    if _template_process and os.environ.get("WASL_TEST_TEMPLATE_KIND") == "postgres":
+        # The workers keep their databases (a copy of the template each): drop them, and the
+        # template, whatever connection a thread of theirs left open.
+        import psycopg
+
+        prefix = (
+            django_settings.DATABASES["default"]["TEST"].get("NAME")
+            or "test_" + django_settings.DATABASES["default"]["NAME"]
+        )
+        with psycopg.connect(os.environ["WASL_DATABASE_URL"], autocommit=True) as server:
+            names = [
+                row[0]
+                for row in server.execute(
+                    "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
+                    [os.environ["WASL_TEST_TEMPLATE_DB"], prefix + "_gw"],
+                )
+            ]
+            for name in names:
+                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated_template_wait() -> tuple[str, str] | None:
+    """The kind (``sqlite``, ``postgres``) and place (a file, a database name) of this run's
+    migrated template, once it is ready; None in a run without one."""
+    ready = os.environ.get("WASL_TEST_TEMPLATE_READY")
+    if not ready:
+        return None
+    deadline = time.monotonic() + 900
+    while not os.path.exists(ready):
+        if os.path.exists(ready + ".failed") or time.monotonic() > deadline:
+            with open(ready + ".log", encoding="utf-8", errors="replace") as log:
+                pytest.fail(f"The migration of the test database failed:\n{log.read()}")
+        time.sleep(0.1)
+    return os.environ["WASL_TEST_TEMPLATE_KIND"], os.environ["WASL_TEST_TEMPLATE_DB"]
+
+
+@pytest.fixture(scope="session")
+def migrated_template() -> tuple[str, str] | None:
+    """This run's migrated template (``migrated_template_wait``), for the tests that start real
+    processes or installations on a migrated database of their own."""
+    return migrated_template_wait()
 
 
 @pytest.fixture(scope="session")
 def django_db_keepdb(request: pytest.FixtureRequest, django_db_modify_db_settings: None) -> bool:
-    """pytest-django's: keep the test database when --reuse-db is given; and in an xdist worker on
-    SQLite, start from the controller's migrated copy (kept: it is removed with the run's directory)."""
+    """pytest-django's: keep the test database when --reuse-db is given; and in an xdist worker,
+    start from a copy of the controller's migrated template (kept: the controller drops it, or it
+    goes with the run's directory)."""
     if request.config.getvalue("reuse_db"):
         return True
-    template = os.environ.get("WASL_TEST_TEMPLATE_DB")
-    if not template or not hasattr(request.config, "workerinput") or not _on_sqlite():
+    if not hasattr(request.config, "workerinput"):
         return False
-    deadline = time.monotonic() + 900
-    while not os.path.exists(template):
-        if os.path.exists(template + ".failed") or time.monotonic() > deadline:
-            with open(template + ".log", encoding="utf-8", errors="replace") as log:
-                pytest.fail(f"The migration of the test database failed:\n{log.read()}")
-        time.sleep(0.1)
-    shutil.copyfile(template, django_settings.DATABASES["default"]["TEST"]["NAME"])
+    template = migrated_template_wait()
+    if template is None:
+        return False
+    kind, place = template
+    name = django_settings.DATABASES["default"]["TEST"]["NAME"]
+    if kind == "sqlite":
+        shutil.copyfile(place, name)
+        return True
+    import psycopg
+
+    with psycopg.connect(os.environ["WASL_DATABASE_URL"], autocommit=True) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{place}"')
     return True
 
 
