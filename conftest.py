@@ -9,7 +9,9 @@ rate limits (counted in the cache) of one test never throttle another.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from _pytest.mark.expression import Expression
 from _pytest.unittest import TestCaseFunction
 from django.conf import settings as django_settings
 from django.core.cache import cache
@@ -93,6 +96,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[pytest.Item] | None:
+    """A test function that ``-m`` leaves out whatever marks its parameters add is not expanded
+    into tests at all: the fast lane (``-m "not slow and not browser"``) does not pay for the
+    seconds schemathesis takes to build the cases of the slow API fuzz tests. Anything else is
+    collected as usual (and ``-m`` deselects it as usual)."""
+    expression = collector.config.option.markexpr
+    if not expression or not callable(obj) or not name.startswith("test"):
+        return None
+    certain = {mark.name for mark in getattr(obj, "pytestmark", [])}
+    for node in collector.listchain():
+        certain |= {mark.name for mark in node.iter_markers()}
+    compiled = Expression.compile(expression)
+    free = sorted(set(re.findall(r"\b\w+\b", expression)) - {"and", "or", "not"} - certain)
+    for values in itertools.product((False, True), repeat=len(free)):
+        chosen = certain | {mark for mark, value in zip(free, values, strict=True) if value}
+        if compiled.evaluate(lambda mark, /, chosen=chosen, **_: mark in chosen):
+            return None
+    return []
 
 
 # With xdist, the test database is migrated once per run, by a process the controller starts as
