@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from _pytest.mark.expression import Expression
+from _pytest.nodeid import coerce_node_id
 from _pytest.unittest import TestCaseFunction
 from django.conf import settings as django_settings
 from django.core.cache import cache
@@ -38,7 +39,7 @@ Role = Membership.Role
 # Tests that need one of these costly session fixtures run in one xdist worker (``--dist
 # loadgroup``), so that only one worker pays for it: Chromium, two real installations, a migrated
 # database for the real processes of the operations tests.
-GROUP_OF_FIXTURE = {"browser": "browser", "pair": "installations", "migrated_database": "stack"}
+GROUP_OF_FIXTURE = {"playwright": "browser", "pair": "installations", "migrated_database": "stack"}
 
 
 # What brings a test to the suite's database besides the ``django_db`` mark: pytest-django's
@@ -73,6 +74,16 @@ def reaches_database(item: pytest.Item) -> bool:
     )
 
 
+def _name_group(item: pytest.Item, group: str) -> None:
+    """What pytest-xdist (3.8) does for an ``xdist_group`` mark, done so that pytest 9.2 sees it:
+    the group's name appended to the test's id, which ``--dist loadgroup`` reads to send a group's
+    tests to one worker. xdist sets ``item._nodeid``, which pytest 9.2 no longer reads (the id is
+    ``item._id``): without this every worker started its own Chromium, pair of installations and
+    migrated database."""
+    if "@" not in item.nodeid.rpartition("]")[2]:
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Group the tests of a costly fixture (above). In the PostgreSQL run of a plan that also runs
@@ -92,6 +103,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, group in GROUP_OF_FIXTURE.items():
             if fixture in fixtures:
                 item.add_marker(pytest.mark.xdist_group(group))
+                _name_group(item, group)
                 break
     if left_out:
         config.hook.pytest_deselected(items=left_out)
