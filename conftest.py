@@ -9,7 +9,9 @@ rate limits (counted in the cache) of one test never throttle another.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +19,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from _pytest.mark.expression import Expression
+from _pytest.nodeid import coerce_node_id
+from _pytest.unittest import TestCaseFunction
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
@@ -33,19 +39,63 @@ Role = Membership.Role
 # Tests that need one of these costly session fixtures run in one xdist worker (``--dist
 # loadgroup``), so that only one worker pays for it: Chromium, two real installations, a migrated
 # database for the real processes of the operations tests.
-GROUP_OF_FIXTURE = {"browser": "browser", "pair": "installations", "migrated_database": "stack"}
+GROUP_OF_FIXTURE = {"playwright": "browser", "pair": "installations", "migrated_database": "stack"}
+
+
+# What brings a test to the suite's database besides the ``django_db`` mark: pytest-django's
+# fixtures, and any fixture of ours that unblocks the database itself (``django_db_blocker``).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_setup",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def reaches_database(item: pytest.Item) -> bool:
+    """Whether ``item`` can use the suite's database. A test that cannot is refused any query by
+    pytest-django (it fails, on every database), so one that says False here proves the same on
+    SQLite and on PostgreSQL. Anything this cannot read (a unittest case, another kind of item)
+    counts as reaching it."""
+    if not isinstance(item, pytest.Function) or isinstance(item, TestCaseFunction):
+        return True
+    if item.get_closest_marker("django_db"):
+        return True
+    names = set(item.fixturenames)
+    if names & DATABASE_FIXTURES:
+        return True
+    definitions = item._fixtureinfo.name2fixturedefs
+    return any(
+        "django_db_blocker" in definition.argnames and not definition.func.__module__.startswith("pytest_django")
+        for name in names
+        for definition in definitions.get(name, ())
+    )
+
+
+def _name_group(item: pytest.Item, group: str) -> None:
+    """What pytest-xdist (3.8) does for an ``xdist_group`` mark, done so that pytest 9.2 sees it:
+    the group's name appended to the test's id, which ``--dist loadgroup`` reads to send a group's
+    tests to one worker. xdist sets ``item._nodeid``, which pytest 9.2 no longer reads (the id is
+    ``item._id``): without this every worker started its own Chromium, pair of installations and
+    migrated database."""
+    if "@" not in item.nodeid.rpartition("]")[2]:
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests of a costly fixture (above); and in the PostgreSQL run of a plan that also
-    runs SQLite (``scripts/test``), leave out the tests marked ``own_installations``: their
-    installations run on SQLite whatever the suite's database, so they already ran."""
+    """Group the tests of a costly fixture (above). In the PostgreSQL run of a plan that also runs
+    SQLite (``scripts/test``), leave out what the SQLite run already proves: the tests marked
+    ``own_installations`` (their installations run on SQLite whatever the suite's database) and
+    the tests that cannot reach the database (``reaches_database``)."""
     on_postgres = django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
     plan = os.environ.get("WASL_TEST_DATABASES", "").split()
+    once = on_postgres and "sqlite" in plan
     kept, left_out = [], []
     for item in items:
-        if on_postgres and "sqlite" in plan and item.get_closest_marker("own_installations"):
+        if once and (item.get_closest_marker("own_installations") or not reaches_database(item)):
             left_out.append(item)
             continue
         kept.append(item)
@@ -53,30 +103,62 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, group in GROUP_OF_FIXTURE.items():
             if fixture in fixtures:
                 item.add_marker(pytest.mark.xdist_group(group))
+                _name_group(item, group)
                 break
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
 
 
-# On SQLite with xdist, the test database is migrated once, by a process the controller starts as
-# soon as it is configured, and each worker starts from a copy of it instead of migrating a
-# database of its own (every migration still runs, from an empty database, in every run).
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[pytest.Item] | None:
+    """A test function that ``-m`` leaves out whatever marks its parameters add is not expanded
+    into tests at all: the fast lane (``-m "not slow and not browser"``) does not pay for the
+    seconds schemathesis takes to build the cases of the slow API fuzz tests. Anything else is
+    collected as usual (and ``-m`` deselects it as usual)."""
+    expression = collector.config.option.markexpr
+    if not expression or not callable(obj) or not name.startswith("test"):
+        return None
+    certain = {mark.name for mark in getattr(obj, "pytestmark", [])}
+    for node in collector.listchain():
+        certain |= {mark.name for mark in node.iter_markers()}
+    compiled = Expression.compile(expression)
+    free = sorted(set(re.findall(r"\b\w+\b", expression)) - {"and", "or", "not"} - certain)
+    for values in itertools.product((False, True), repeat=len(free)):
+        chosen = certain | {mark for mark, value in zip(free, values, strict=True) if value}
+        if compiled.evaluate(lambda mark, /, chosen=chosen, **_: mark in chosen):
+            return None
+    return []
+
+
+# With xdist, the test database is migrated once per run, by a process the controller starts as
+# soon as it is configured, into a template: a file on SQLite, a database of the suite's server
+# on PostgreSQL. Each worker's test database is a copy of it (every migration still runs, from an
+# empty database, in every run); so are the databases the tests of real processes and real
+# installations start from (``migrated_template``).
 _MIGRATE_TEMPLATE = """
 import os, sys, traceback
+kind, target, ready = sys.argv[1:4]
 try:
+    if kind == "postgres":
+        import psycopg
+        with psycopg.connect(os.environ["WASL_TEMPLATE_SERVER"], autocommit=True) as server:
+            server.execute(f'CREATE DATABASE "{target}"')
     import django
     django.setup()
     from django.core.management import call_command
     from django.db import connection
     call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if kind == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
-    os.replace(sys.argv[1], sys.argv[2])
+    if kind == "sqlite":
+        os.replace(target + ".building", target)
+    open(ready, "w").close()
 except BaseException:
     traceback.print_exc()
-    open(sys.argv[2] + ".failed", "w").close()
+    open(ready + ".failed", "w").close()
     raise
 """
 _template_process: list[subprocess.Popen[bytes]] = []
@@ -86,46 +168,106 @@ def _on_sqlite() -> bool:
     return bool(django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3")
 
 
+def _server_url(database: str) -> str:
+    """The suite's PostgreSQL server (WASL_DATABASE_URL), naming ``database`` instead."""
+    return urlsplit(os.environ["WASL_DATABASE_URL"])._replace(path=f"/{database}").geturl()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return  # an xdist worker, or a run without xdist
-    if not _on_sqlite() or config.getvalue("reuse_db") or "WASL_TEST_RUN_DIR" not in os.environ:
+    if config.getvalue("reuse_db") or "WASL_TEST_RUN_DIR" not in os.environ:
         return
-    template = os.path.join(os.environ["WASL_TEST_RUN_DIR"], "template.sqlite3")
-    building = template + ".building"
-    environment = {
-        **os.environ,
-        "WASL_DATABASE_URL": f"sqlite:///{building}",
-        "DJANGO_SETTINGS_MODULE": "wasl.test_settings",
-    }
-    with open(template + ".log", "wb") as log:
+    run = os.environ["WASL_TEST_RUN_DIR"]
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "wasl.test_settings"}
+    if _on_sqlite():
+        kind, target = "sqlite", os.path.join(run, "template.sqlite3")
+        environment["WASL_DATABASE_URL"] = f"sqlite:///{target}.building"
+    elif "WASL_DATABASE_URL" in os.environ:
+        kind, target = "postgres", f"wasl_template_{os.getpid()}"
+        environment["WASL_TEMPLATE_SERVER"] = os.environ["WASL_DATABASE_URL"]
+        environment["WASL_DATABASE_URL"] = _server_url(target)
+    else:
+        return
+    ready = os.path.join(run, "template.ready")
+    with open(ready + ".log", "wb") as log:
         _template_process.append(
-            subprocess.Popen([sys.executable, "-c", _MIGRATE_TEMPLATE, building, template], env=environment, stderr=log)
+            subprocess.Popen(
+                [sys.executable, "-c", _MIGRATE_TEMPLATE, kind, target, ready], env=environment, stderr=log
+            )
         )
-    os.environ["WASL_TEST_TEMPLATE_DB"] = template  # read by the workers, started after this
+    # Read by the workers, started after this.
+    os.environ.update(WASL_TEST_TEMPLATE_DB=target, WASL_TEST_TEMPLATE_KIND=kind, WASL_TEST_TEMPLATE_READY=ready)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for process in _template_process:
         process.wait()
+    if _template_process and os.environ.get("WASL_TEST_TEMPLATE_KIND") == "postgres":
+        # The workers keep their databases (a copy of the template each): drop them, and the
+        # template, whatever connection a thread of theirs left open.
+        import psycopg
+
+        prefix = (
+            django_settings.DATABASES["default"]["TEST"].get("NAME")
+            or "test_" + django_settings.DATABASES["default"]["NAME"]
+        )
+        with psycopg.connect(os.environ["WASL_DATABASE_URL"], autocommit=True) as server:
+            names = [
+                row[0]
+                for row in server.execute(
+                    "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
+                    [os.environ["WASL_TEST_TEMPLATE_DB"], prefix + "_gw"],
+                )
+            ]
+            for name in names:
+                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated_template_wait() -> tuple[str, str] | None:
+    """The kind (``sqlite``, ``postgres``) and place (a file, a database name) of this run's
+    migrated template, once it is ready; None in a run without one."""
+    ready = os.environ.get("WASL_TEST_TEMPLATE_READY")
+    if not ready:
+        return None
+    deadline = time.monotonic() + 900
+    while not os.path.exists(ready):
+        if os.path.exists(ready + ".failed") or time.monotonic() > deadline:
+            with open(ready + ".log", encoding="utf-8", errors="replace") as log:
+                pytest.fail(f"The migration of the test database failed:\n{log.read()}")
+        time.sleep(0.1)
+    return os.environ["WASL_TEST_TEMPLATE_KIND"], os.environ["WASL_TEST_TEMPLATE_DB"]
+
+
+@pytest.fixture(scope="session")
+def migrated_template() -> tuple[str, str] | None:
+    """This run's migrated template (``migrated_template_wait``), for the tests that start real
+    processes or installations on a migrated database of their own."""
+    return migrated_template_wait()
 
 
 @pytest.fixture(scope="session")
 def django_db_keepdb(request: pytest.FixtureRequest, django_db_modify_db_settings: None) -> bool:
-    """pytest-django's: keep the test database when --reuse-db is given; and in an xdist worker on
-    SQLite, start from the controller's migrated copy (kept: it is removed with the run's directory)."""
+    """pytest-django's: keep the test database when --reuse-db is given; and in an xdist worker,
+    start from a copy of the controller's migrated template (kept: the controller drops it, or it
+    goes with the run's directory)."""
     if request.config.getvalue("reuse_db"):
         return True
-    template = os.environ.get("WASL_TEST_TEMPLATE_DB")
-    if not template or not hasattr(request.config, "workerinput") or not _on_sqlite():
+    if not hasattr(request.config, "workerinput"):
         return False
-    deadline = time.monotonic() + 900
-    while not os.path.exists(template):
-        if os.path.exists(template + ".failed") or time.monotonic() > deadline:
-            with open(template + ".log", encoding="utf-8", errors="replace") as log:
-                pytest.fail(f"The migration of the test database failed:\n{log.read()}")
-        time.sleep(0.1)
-    shutil.copyfile(template, django_settings.DATABASES["default"]["TEST"]["NAME"])
+    template = migrated_template_wait()
+    if template is None:
+        return False
+    kind, place = template
+    name = django_settings.DATABASES["default"]["TEST"]["NAME"]
+    if kind == "sqlite":
+        shutil.copyfile(place, name)
+        return True
+    import psycopg
+
+    with psycopg.connect(os.environ["WASL_DATABASE_URL"], autocommit=True) as server:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{place}"')
     return True
 
 

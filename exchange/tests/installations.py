@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -188,9 +189,13 @@ class Installation:
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def prepare(self, *codes: str) -> None:
-        """Migrate, then create ``codes`` (administrations) each with a clerk."""
-        self.manage("migrate", "-v0")
+    def prepare(self, *codes: str, migrated: Path | None = None) -> None:
+        """Migrate (or start from a copy of the ``migrated`` SQLite database), then create
+        ``codes`` (administrations) each with a clerk."""
+        if migrated is not None:
+            shutil.copyfile(migrated, Path(self.env["WASL_DATA_DIR"]) / "wasl.sqlite3")
+        else:
+            self.manage("migrate", "-v0")
         self.run(
             f"""
             from tenancy.models import Administration, Membership, User

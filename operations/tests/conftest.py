@@ -23,9 +23,13 @@ def _postgres_url(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[str]:
+def migrated_database(tmp_path_factory, django_db_setup, django_db_blocker, migrated_template) -> Iterator[str]:
     """SQLite: the path of a migrated database file. PostgreSQL: the name of a migrated
-    database on the suite's server, the template of each test's own (dropped at the end)."""
+    database on the suite's server, the template of each test's own (dropped at the end). The
+    run's migrated template when it has one (``migrated_template``), else migrated here."""
+    if migrated_template is not None and migrated_template[0] == connection.vendor.replace("postgresql", "postgres"):
+        yield migrated_template[1]
+        return
     if connection.vendor == "sqlite":
         data_dir = tmp_path_factory.mktemp("migrated")
         subprocess.run([*MANAGE, "migrate", "-v0"], env=demo_environment(data_dir), check=True, cwd=ROOT, timeout=600)

@@ -5,7 +5,6 @@ another site names that site."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,21 +21,14 @@ HOST = "wasl.test"
 
 
 @pytest.fixture(scope="module")
-def named_browser() -> Iterator[object]:
+def named_browser(playwright) -> Iterator[object]:
     """Chromium resolving wasl.test to this machine: plain HTTP there is not a secure context, as
     on a commune's server (unlike localhost, where Chromium keeps secure cookies anyway)."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    # As in conftest's browser: Playwright's event loop runs in this thread.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=[*ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]
-        )
-        yield instance
-        instance.close()
+    instance = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]
+    )
+    yield instance
+    instance.close()
 
 
 @pytest.fixture
