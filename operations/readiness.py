@@ -24,7 +24,7 @@ from django.core.checks import CheckMessage, run_checks
 from core.checks import SERVING_TAG
 from operations.checks import TAG as MIGRATIONS_TAG
 from operations.checks import UNREACHABLE
-from operations.startup import REFUSED, UNAVAILABLE, print_refusal
+from operations.exits import REFUSED, UNAVAILABLE, print_refusal
 from trust.checks import TAG as PKI_TAG
 
 STATE_TAGS = (PKI_TAG, MIGRATIONS_TAG, SERVING_TAG)

@@ -1,17 +1,10 @@
-"""How Wasl's programs refuse to start, without Django: exit statuses and the gunicorn side.
+"""How Wasl's programs refuse to start, without Django: the gunicorn side and the checked mark.
 
-The checks themselves are in :mod:`operations.readiness`. This module imports nothing of Django
-or of Wasl, so that gunicorn's master can use it and still never load the application: a master
-that had would hand every worker it forks after a reload (``kill -HUP``) the code it loaded
-first.
-
-Exit statuses:
-
-- ``REFUSED`` (78, sysexits' EX_CONFIG): a configuration or state an operator must fix. A
-  supervisor should not restart the program in a loop (systemd: ``RestartPreventExitStatus=78``;
-  ``manage.py serve`` stops).
-- ``UNAVAILABLE`` (69, EX_UNAVAILABLE): only the database could not be reached; starting again
-  later may work.
+The checks themselves are in :mod:`operations.readiness`, the exit statuses in
+:mod:`operations.exits`. This module imports nothing of Django, nor any module of Wasl that does,
+so that gunicorn's master can use it and still never load the application: a master that had
+would hand every worker it forks after a reload (``kill -HUP``) the code it loaded first. It
+imports the checks only in the child process that runs them (below), never at load time.
 """
 
 from __future__ import annotations
@@ -19,22 +12,14 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterable
 
-REFUSED = 78
-UNAVAILABLE = 69
+from operations.exits import REFUSED, print_refusal
+
 # The pid of a process whose checks passed, in the environment of the processes it starts (the
 # web server started by `serve`, gunicorn's workers): its own children skip the checks. Not a
 # mere flag: a process started by another (a gunicorn re-executed for an upgrade, with new
 # code) inherits the variable but not the parent, and checks.
 CHECKED_MARK = "_WASL_STARTUP_CHECKED_BY"
-
-
-def print_refusal(program: str, lines: Iterable[str]) -> None:
-    print(f"Wasl's {program} will not start:", file=sys.stderr)
-    for line in lines:
-        print(f"  {line}", file=sys.stderr)
-    sys.stderr.flush()
 
 
 def mark_checked() -> None:

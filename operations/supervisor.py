@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from operations.exits import REFUSED
 from operations.processes import ProcessRef, port_holders, signal_group, stop_group
-from operations.startup import REFUSED
 
 logger = logging.getLogger("operations.serve")
 

@@ -1,6 +1,5 @@
 """No two modules of an app import each other, directly or round a loop, except through the
-services↔tasks idiom (``scripts/circles.py``). The circles other apps still have are listed
-below, to be untangled; a new one fails the suite."""
+services↔tasks idiom (``scripts/circles.py``): a new circle fails the suite."""
 
 from __future__ import annotations
 
@@ -11,17 +10,8 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Circles known when the check came (issue #16), in apps another part of the work untangles.
-# Remove a line once its circle is gone; never add one.
-KNOWN = {
-    ("tenancy.services", "tenancy.tasks"),
-    ("documents.decoding", "documents.sandbox"),
-    ("parapheur.selectors", "parapheur.services", "parapheur.services.acts"),
-    ("exchange.once_only", "exchange.once_only_remote"),
-    ("exchange.remote", "exchange.services"),
-    ("portal.tracking", "portal.views"),
-    ("operations.readiness", "operations.startup"),
-}
+# Circles allowed: none (the last ones were untangled in issue #16). Never add one.
+KNOWN: set[tuple[str, ...]] = set()
 
 
 def _circles() -> ModuleType:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from operations.startup import REFUSED, UNAVAILABLE
+from operations.exits import REFUSED, UNAVAILABLE
 from operations.testing import (
     MANAGE,
     ROOT,

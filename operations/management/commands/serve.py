@@ -11,8 +11,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from operations.demo import DEMO_ACCOUNTS
+from operations.exits import REFUSED
 from operations.readiness import refuse_unless_ready
-from operations.startup import REFUSED, mark_checked
+from operations.startup import mark_checked
 from operations.supervisor import Program, RunDirectory, ServeError, Supervisor, listening_socket, logger
 
 # A Unix socket's path must fit in 108 bytes (sun_path); a longer one is left out.
