@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,6 +28,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
+from pytest_django import Settings
 
 from core.testing import Clock, clock_at
 from tenancy.models import Administration, Membership, User
@@ -272,7 +272,7 @@ def django_db_keepdb(request: pytest.FixtureRequest, django_db_modify_db_setting
 
 
 @pytest.fixture(autouse=True)
-def _files_of_this_test(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> None:
+def _files_of_this_test(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> None:
     """Each test stores its files apart: the database is rolled back after every test, and the
     files (anchor files of the register logs above all) must not outlive the rows they go with."""
     settings.FILES_DIR = tmp_path_factory.mktemp("files")
@@ -377,7 +377,7 @@ def outsider(elsewhere: Administration) -> User:
 
 
 @pytest.fixture
-def outbox(settings: Any, tmp_path: Path) -> Path:
+def outbox(settings: Settings, tmp_path: Path) -> Path:
     """Outgoing e-mail kept in an outbox of this test's own, as an installation without SMTP keeps it."""
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
     settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}

@@ -17,6 +17,7 @@ from parapheur.models import StepKind
 from parapheur.selectors import folder_for
 from parapheur.services import StepSpec, folder_submit
 from parapheur.testing import document
+from registry.models import Correspondence
 from registry.selectors import correspondence_for
 from registry.testing import counter_mail
 from tenancy.access import scope_of
@@ -25,7 +26,7 @@ from workflow.testing import deposit
 
 
 @pytest.fixture
-def letter(commune, clerk):
+def letter(commune, clerk) -> Correspondence:
     return counter_mail(commune, clerk, "Secret subject", confidential=True)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 from html.parser import HTMLParser
+from typing import TypedDict
 
 import pytest
 from django.core import mail
@@ -23,17 +24,17 @@ from documents import storage
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from parapheur import services as parapheur
-from parapheur.models import StepKind
+from parapheur.models import Folder, StepKind
 from parapheur.services import StepSpec
 from parapheur.testing import document
-from registry.models import Receipt
+from registry.models import Correspondence, Receipt
 from registry.receipts import receipt_email, receipt_issue
 from registry.services import Party
 from search.services import index_sync
-from tenancy.models import Membership
+from tenancy.models import Membership, User
 from tenancy.testing import make_service, make_staff
 from workflow import services
-from workflow.models import Case, CaseEvent, Procedure
+from workflow.models import Case, CaseEvent, Procedure, Reply
 from workflow.notify import case_event_email
 from workflow.services import LetterText
 from workflow.testing import make_procedure
@@ -128,8 +129,17 @@ def assert_isolated(html: str, *, expected: tuple[str, ...], where: str = "") ->
         assert text in html, f"{where}: {text}"
 
 
+class Hostile(TypedDict):
+    c: Correspondence
+    receipt: Receipt
+    reply: Reply
+    folder: Folder
+    agent: User
+    head: User
+
+
 @pytest.fixture
-def hostile(commune, citizen, clerk, commune_admin):
+def hostile(commune, citizen, clerk, commune_admin) -> Hostile:
     commune.name_fr = "Commune " + RLO + "de Test"
     commune.name_ar = "جماعة " + RLI + "الاختبار"
     commune.save()

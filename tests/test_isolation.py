@@ -13,14 +13,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from api.testing import bearer
 from documents.samples import pdf_bytes
-from registry.models import Channel, Direction, Receipt
+from registry.models import Channel, Correspondence, Direction, Receipt
 from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Membership
 
 
 @pytest.fixture
-def deposited(commune, citizen):
+def deposited(commune, citizen) -> Correspondence:
     from documents.intake import bytes_upload, check_files
 
     registration = correspondence_register(
@@ -95,7 +95,7 @@ def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, 
 
 
 @pytest.fixture
-def request_case(commune, citizen):
+def request_case(commune, citizen) -> Correspondence:
     from workflow.testing import deposit, make_procedure
 
     make_procedure(commune)

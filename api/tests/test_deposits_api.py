@@ -34,7 +34,7 @@ def token_for(client: Client, user) -> str:
 
 
 @pytest.fixture
-def api(client, citizen):
+def api(client, citizen) -> Client:
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, citizen)}"
     return client
 

@@ -13,7 +13,7 @@ from api.testing import bearer
 from documents import storage
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
-from registry.models import SealedDocument
+from registry.models import Correspondence, SealedDocument
 from registry.receipts import receipt_issue_registered
 from tenancy.testing import make_service
 from workflow import services
@@ -22,7 +22,9 @@ from workflow.testing import deposit, make_procedure
 
 
 @pytest.fixture
-def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
+def answered(
+    commune, citizen, agent, django_capture_on_commit_callbacks
+) -> tuple[Correspondence, Correspondence, Correspondence]:
     """The citizen's URB-PC request, a request to complete it (which the citizen does), and the
     sealed answer."""
     make_procedure(commune, service=make_service(commune, "URB"))

@@ -13,7 +13,7 @@ from api.testing import bearer
 from documents import storage
 from parapheur.models import Folder
 from parapheur.testing import PASSPHRASE, document, enrolled, person
-from tenancy.models import Membership
+from tenancy.models import Membership, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
@@ -21,7 +21,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def people(commune):
+def people(commune) -> dict[str, User]:
     return {
         "writer": person(commune, Role.AGENT, "writer@commune.ma"),
         "chief": person(commune, Role.HEAD, "chief@commune.ma"),

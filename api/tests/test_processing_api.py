@@ -11,21 +11,22 @@ from core.clock import now
 from core.testing import clock_at
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
+from tenancy.models import Service
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 from workflow.calendar import local_date
-from workflow.models import Case
+from workflow.models import Case, Procedure
 from workflow.testing import make_procedure
 
 
 @pytest.fixture
-def urb(commune):
+def urb(commune) -> Service:
     return make_service(commune, "URB")
 
 
 @pytest.fixture
-def procedure(commune, urb):
+def procedure(commune, urb) -> Procedure:
     return make_procedure(commune, delay_days=20, delay_kind="working", service=urb)
 
 

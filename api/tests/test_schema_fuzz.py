@@ -57,7 +57,7 @@ schema = _load()
 
 
 @pytest.fixture(autouse=True)
-def _multipart_as_clients_send_it(monkeypatch):
+def _multipart_as_clients_send_it(monkeypatch) -> None:
     """Schemathesis 4.32's in-process (WSGI) transport hands a multipart form to Werkzeug, which
     writes an empty part without the line break before the next boundary, and also sets
     ``Content-Type: multipart/form-data`` without the boundary: no server can parse that. Real
@@ -87,19 +87,19 @@ def _multipart_as_clients_send_it(monkeypatch):
 
 
 @pytest.fixture
-def world(db, commune, citizen, clerk):
+def world(db, commune, citizen, clerk) -> None:
     cache.clear()
     make_procedure(commune)
     deposit(commune, citizen, procedure="URB-PC")
 
 
 @pytest.fixture
-def citizen_token(world, citizen):
+def citizen_token(world, citizen) -> str:
     return bearer(citizen).defaults["HTTP_AUTHORIZATION"]
 
 
 @pytest.fixture
-def clerk_token(world, clerk):
+def clerk_token(world, clerk) -> str:
     return bearer(clerk).defaults["HTTP_AUTHORIZATION"]
 
 

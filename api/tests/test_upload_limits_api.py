@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from api.tests.test_deposits_api import post_deposit, token_for
 from documents import samples
@@ -14,13 +15,13 @@ from registry.models import Correspondence, RegisterCounter
 
 
 @pytest.fixture
-def api(client, citizen):
+def api(client, citizen) -> Client:
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, citizen)}"
     return client
 
 
 @pytest.fixture
-def small_limits(settings):
+def small_limits(settings) -> None:
     settings.MAX_PIXELS = 3_000_000
     settings.MAX_PAGES = 7
     settings.MAX_PDF_INFLATED = 2 * 1024 * 1024

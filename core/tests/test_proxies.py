@@ -12,6 +12,7 @@ import ipaddress
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
+from pytest_django import Settings
 
 from core.proxies import ProxyHeadersMiddleware, client_address, forwarded_scheme
 
@@ -20,7 +21,7 @@ PROXY = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")]
 
 
 @pytest.fixture
-def hsts(settings):
+def hsts(settings) -> Settings:
     settings.SECURE_HSTS_SECONDS = YEAR
     settings.TRUSTED_PROXIES = []
     settings.TRUSTED_UNIX_SOCKET = False

@@ -12,7 +12,7 @@ from parapheur import services
 from parapheur.models import Delegation, Folder, FolderEvent, SigningCertificate, StepKind
 from parapheur.services import StepSpec
 from parapheur.testing import PASSPHRASE, document, enrolled, person
-from tenancy.models import Membership
+from tenancy.models import Membership, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
@@ -20,7 +20,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def people(commune):
+def people(commune) -> dict[str, User]:
     return {
         "writer": person(commune, Role.AGENT, "writer@commune.ma", name="Salma Writer"),
         "chief": person(commune, Role.HEAD, "chief@commune.ma", name="Omar Chef"),

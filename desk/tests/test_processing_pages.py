@@ -10,7 +10,7 @@ from django.test import Client
 
 from core.testing import clock_at
 from registry.models import Correspondence
-from tenancy.models import Membership
+from tenancy.models import Membership, Service
 from tenancy.testing import make_service
 from workflow.catalogue import DocumentLine
 from workflow.models import CalendarDay, Case, LetterTemplate, Procedure, RoutingRule
@@ -20,12 +20,12 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def urb(commune):
+def urb(commune) -> Service:
     return make_service(commune, "URB", name_fr="Urbanisme")
 
 
 @pytest.fixture
-def requests(commune, citizen):
+def requests(commune, citizen) -> list[Correspondence]:
     make_procedure(commune)
     return [deposit(commune, citizen, procedure="URB-PC", subject=f"طلب رقم {i}").correspondence for i in range(3)]
 

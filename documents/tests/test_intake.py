@@ -11,6 +11,7 @@ import pypdf
 import pytest
 from django.utils import translation
 from PIL import Image
+from pytest_django import Settings
 
 from documents import samples
 from documents.headers import HeaderUnreadable, picture_header
@@ -19,7 +20,7 @@ from documents.sandbox import LimitExceeded, Limits, run_limited
 
 
 @pytest.fixture
-def small_limits(settings):
+def small_limits(settings) -> Settings:
     """Limits small enough for test files made in milliseconds."""
     settings.MAX_PIXELS = 3_000_000
     settings.MAX_PAGES = 7

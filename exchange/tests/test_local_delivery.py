@@ -17,7 +17,7 @@ from exchange import acknowledgements, selectors, services
 from exchange.models import Envelope
 from exchange.services import ExchangeRefused
 from registry.models import Correspondence
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership
 from tenancy.testing import make_administration, make_staff
 from trust.sealing import seal_data
 from workflow.calendar import local_date
@@ -27,7 +27,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def province(db):
+def province(db) -> Administration:
     return make_administration("PROVINCE-TEST", name_ar="عمالة الاختبار", name_fr="Province de Test")
 
 

@@ -5,6 +5,7 @@ reason; the person is told, and every step is in their chained access log."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 import pytest
 
@@ -16,21 +17,28 @@ from exchange.models import AccessLogEntry, DocumentRequest
 from exchange.once_only import OnceOnlyRefused
 from exchange.testing import certificate_hold, property_certificate
 from tenancy.access import scope_of
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_service, make_staff
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available, sample_pdf
 from workflow import services as wf
 from workflow.catalogue import DocumentLine
-from workflow.models import CaseEvent
+from workflow.models import Case, CaseEvent
 from workflow.selectors import case_for
 from workflow.testing import deposit, make_procedure
 
 Role = Membership.Role
 
 
+class Holders(TypedDict):
+    land: Administration
+    tax: Administration
+    land_admin: User
+    tax_admin: User
+
+
 @pytest.fixture
-def holders(db):
+def holders(db) -> Holders:
     """A land registry that delivers ownership certificates automatically, and a tax office
     whose agents approve each tax certificate."""
     land = make_administration("ANCFCC-TEST", name_fr="Conservation foncière", name_ar="المحافظة العقارية")
@@ -50,7 +58,7 @@ def holders(db):
 
 
 @pytest.fixture
-def case(commune, citizen, agent, holders):
+def case(commune, citizen, agent, holders) -> Case:
     urb = make_service(commune, "URB")
     make_procedure(
         commune,

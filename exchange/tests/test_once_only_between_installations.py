@@ -100,7 +100,7 @@ def state(side: Installation, request_id: str) -> dict[str, Any] | None:
 
 
 @pytest.fixture(scope="module")
-def cases(pair):
+def cases(pair) -> list[int]:
     a, b = pair
     b.run(SETUP_B)
     made = a.run(SETUP_A)

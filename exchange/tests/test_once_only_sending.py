@@ -29,6 +29,7 @@ from tenancy.testing import make_service, make_staff
 from trust.services import ca_certificate_pem
 from workflow import services as wf
 from workflow.catalogue import DocumentLine
+from workflow.models import Case
 from workflow.selectors import case_for
 from workflow.testing import deposit, make_procedure
 
@@ -37,7 +38,7 @@ Status = DocumentRequest.Status
 
 
 @pytest.fixture
-def far_case(commune, citizen, agent):
+def far_case(commune, citizen, agent) -> Case:
     """A file whose procedure lists a certificate held on another installation, which nothing
     answers (its address is a closed port)."""
     peer = Peer.objects.create(

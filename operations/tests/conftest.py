@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from pytest_django import DjangoDbBlocker
 
 from operations.testing import MANAGE, ROOT, demo_environment
 
@@ -23,7 +24,12 @@ def _postgres_url(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory, django_db_setup, django_db_blocker, migrated_template) -> Iterator[str]:
+def migrated_database(
+    tmp_path_factory: pytest.TempPathFactory,
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    migrated_template: tuple[str, str] | None,
+) -> Iterator[str]:
     """SQLite: the path of a migrated database file. PostgreSQL: the name of a migrated
     database on the suite's server, the template of each test's own (dropped at the end). The
     run's migrated template when it has one (``migrated_template``), else migrated here."""
@@ -56,7 +62,7 @@ class StackData:
 
 
 @pytest.fixture
-def stack_data(migrated_database, tmp_path, django_db_blocker) -> Iterator[StackData]:
+def stack_data(migrated_database: str, tmp_path: Path, django_db_blocker: DjangoDbBlocker) -> Iterator[StackData]:
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     if connection.vendor == "sqlite":
@@ -74,7 +80,7 @@ def stack_data(migrated_database, tmp_path, django_db_blocker) -> Iterator[Stack
 
 
 @pytest.fixture
-def empty_database(django_db_blocker) -> Iterator[dict[str, str]]:
+def empty_database(django_db_blocker: DjangoDbBlocker) -> Iterator[dict[str, str]]:
     """An empty database of the kind the suite runs on, as the environment names it: nothing on
     SQLite (a new file in the data directory), a new database on PostgreSQL (dropped at the end)."""
     if connection.vendor == "sqlite":

@@ -17,6 +17,7 @@ import tarfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -74,7 +75,7 @@ def _manage(*arguments: str, environment: dict[str, str], timeout: float = 300) 
 
 
 @pytest.fixture
-def live(settings, tmp_path):
+def live(settings, tmp_path) -> dict[str, str]:
     """This test's own file store and PKI, and the environment naming them and the test database."""
     settings.FILES_DIR = tmp_path / "live" / "files"
     settings.PKI_DIR = tmp_path / "live" / "pki"
@@ -90,7 +91,7 @@ def live(settings, tmp_path):
 
 
 @pytest.fixture
-def elsewhere(tmp_path):
+def elsewhere(tmp_path) -> Iterator[dict[str, str]]:
     """Another data directory and an empty database of the same kind: where the backup is restored."""
     data_dir = tmp_path / "elsewhere"
     if connection.vendor == "sqlite":

@@ -19,7 +19,7 @@ from parapheur.certificates import CertificateRefused, certificate_revoke, curre
 from parapheur.models import ActorKind, Delegation, Folder, FolderEvent, FolderStep, StepKind
 from parapheur.services import FolderRefused, StepSpec, acts
 from parapheur.testing import PASSPHRASE, document, enrolled, person
-from tenancy.models import Membership
+from tenancy.models import Membership, User
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from trust.verification import verify_pdf, verify_pdf_signatures
@@ -30,7 +30,7 @@ needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils 
 
 
 @pytest.fixture
-def people(commune):
+def people(commune) -> dict[str, User]:
     return {
         "writer": person(commune, Role.AGENT, "writer@commune.ma", name="Salma Writer"),
         "chief": person(commune, Role.HEAD, "chief@commune.ma", name="Omar Chef"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import product
 
 import pytest
@@ -22,7 +23,7 @@ MOVES = {
 
 
 @pytest.fixture
-def folder_in(commune):
+def folder_in(commune) -> Callable[[str], Folder]:
     submitter = make_staff(commune, Membership.Role.AGENT, "writer@commune.ma")
 
     def make(status: str) -> Folder:

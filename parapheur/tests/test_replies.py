@@ -13,7 +13,7 @@ from parapheur.models import Folder, StepKind
 from parapheur.services import FolderRefused, StepSpec
 from parapheur.testing import PASSPHRASE, enrolled, person
 from registry.models import Correspondence, SealedDocument
-from tenancy.models import Membership
+from tenancy.models import Membership, User
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
@@ -27,7 +27,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def case(commune, citizen, clerk):
+def case(commune, citizen, clerk) -> Case:
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     c = deposit(commune, citizen, subject="طلب رخصة").correspondence
     desk.case_assign(actor=clerk, case_id=c.pk, service=urb)
@@ -35,7 +35,7 @@ def case(commune, citizen, clerk):
 
 
 @pytest.fixture
-def people(commune, case):
+def people(commune, case) -> dict[str, User]:
     agent = person(commune, Role.AGENT, "agent2@commune.ma", service=case.service, name="Salma Agent")
     return {
         "agent": agent,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from documents import storage
-from registry.models import SealedDocument
+from registry.models import Correspondence, SealedDocument
 from registry.receipts import receipt_issue_registered
 from tenancy.testing import make_service
 from workflow import services
@@ -16,7 +16,7 @@ from workflow.testing import deposit, make_procedure
 
 
 @pytest.fixture
-def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
+def answered(commune, citizen, agent, django_capture_on_commit_callbacks) -> tuple[Correspondence, Correspondence]:
     """The citizen's URB-PC request and the sealed answer to it (as in the README's step 6)."""
     make_procedure(commune, service=make_service(commune, "URB"))
     with django_capture_on_commit_callbacks(execute=True):

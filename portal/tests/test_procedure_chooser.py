@@ -12,13 +12,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
+from tenancy.models import Administration
 from tenancy.testing import make_administration
 from workflow.models import Case, Procedure
 from workflow.testing import make_procedure
 
 
 @pytest.fixture
-def catalogue(commune):
+def catalogue(commune) -> Administration:
     make_procedure(commune)  # URB-PC, "رخصة البناء" / "Autorisation de construire"
     closed = make_procedure(commune, "URB-OLD")
     Procedure.objects.filter(pk=closed.pk).update(is_active=False)  # no longer published

@@ -11,6 +11,7 @@ from documents import storage
 from documents.samples import pdf_bytes
 from registry.models import Correspondence, SealedDocument
 from registry.services import Party
+from tenancy.models import Service
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
@@ -21,7 +22,7 @@ from workflow.testing import make_procedure
 
 
 @pytest.fixture
-def urb(commune):
+def urb(commune) -> Service:
     return make_service(commune, "URB")
 
 

@@ -32,7 +32,7 @@ def register(commune, citizen, files=()):
 
 
 @pytest.fixture
-def issued(commune, citizen):
+def issued(commune, citizen) -> tuple[Receipt, bytes]:
     registration = register(
         commune, citizen, files=[("تصميم.pdf", pdf_bytes(pages=4, pad_to=50_000)), ("صورة.jpg", image_bytes("JPEG"))]
     )

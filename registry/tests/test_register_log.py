@@ -10,10 +10,11 @@ from registry.checkpoints import checkpoint_make, checkpoints_periodic
 from registry.log import chain_hash
 from registry.models import Channel, Correspondence, RegisterCheckpoint, RegisterLogEntry, RegisterLogHead
 from registry.services import Party, correspondence_register
+from tenancy.models import Administration
 
 
 @pytest.fixture
-def registered(commune, citizen):
+def registered(commune, citizen) -> Administration:
     for i in range(5):
         correspondence_register(
             actor=citizen,

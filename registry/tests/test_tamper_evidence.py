@@ -7,6 +7,7 @@ the sealed receipts and letters, which state the log entry they belong to (regis
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from registry.models import (
 )
 from registry.receipts import receipt_issue
 from registry.services import Party, RegistrationRefused, correspondence_register
+from tenancy.models import Administration
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 
@@ -45,7 +47,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _in_english():
+def _in_english() -> Iterator[None]:
     with translation.override("en"):
         yield
 
@@ -66,7 +68,7 @@ def deposit(commune, citizen, subject: str):
 
 
 @pytest.fixture
-def register(commune, citizen):
+def register(commune, citizen) -> tuple[Administration, list[Receipt]]:
     """Six deposits with their sealed receipts; a checkpoint sealed after the fourth."""
     receipts = [deposit(commune, citizen, f"طلب رقم {i}") for i in range(1, 5)]
     checkpoint_make(actor=None, administration=commune)

@@ -12,6 +12,7 @@ from documents import storage
 from documents.testing import pdf_text
 from registry.models import SealedDocument
 from starter.services import starter_catalogue_load
+from tenancy.models import Administration
 from workflow import services
 from workflow.letters import template_prefill
 from workflow.models import Case, LetterTemplate, Reply
@@ -20,7 +21,7 @@ from workflow.testing import deposit
 
 
 @pytest.fixture
-def loaded(commune, commune_admin):
+def loaded(commune, commune_admin) -> Administration:
     starter_catalogue_load(actor=commune_admin, administration=commune)
     return commune
 

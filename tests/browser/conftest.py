@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, Playwright
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM = os.environ.get("WASL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
@@ -23,7 +25,7 @@ ARGS = [
 
 
 @pytest.fixture(scope="session")
-def playwright() -> Iterator[Any]:
+def playwright() -> Iterator[Playwright]:
     """Playwright, started once per process: its sync API runs an event loop in this thread, and a
     second one started while the first runs fails."""
     if CHROMIUM is None:
@@ -39,14 +41,14 @@ def playwright() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def browser(playwright: Any) -> Iterator[object]:
+def browser(playwright: Playwright) -> Iterator[Browser]:
     instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
     yield instance
     instance.close()
 
 
 @pytest.fixture
-def phone(browser, live_server, settings):
+def phone(browser: Browser, live_server: LiveServer, settings: Settings) -> Iterator[Page]:
     """An Arabic phone-sized page, with receipts pointing at the live server."""
     settings.PUBLIC_URL = live_server.url
     context = browser.new_context(

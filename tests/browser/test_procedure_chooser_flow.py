@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
+from tenancy.models import Administration
 from tenancy.testing import make_administration, make_user
 from workflow.models import Case
 from workflow.testing import make_procedure
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def administrations(db):
+def administrations(db) -> Administration:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_procedure(commune)  # URB-PC
     make_procedure(commune, "EC-COPIE", delay_days=5, delay_kind="working", silence_rule="none")

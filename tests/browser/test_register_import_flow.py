@@ -8,7 +8,7 @@ import re
 import pytest
 
 from registry.models import RegisterImport
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership
 from tenancy.testing import make_administration, make_staff
 
 from .test_deposit_flow import no_horizontal_scroll, shot
@@ -20,7 +20,7 @@ TABLE = "numéro;date;expéditeur;objet\n2019/1;02/01/2019;Ahmed;Demande\n2019/2
 
 
 @pytest.fixture
-def commune(db):
+def commune(db) -> Administration:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_staff(commune, Role.ADMIN, "admin@demo.ma", full_name="Nadia Admin")
     return commune

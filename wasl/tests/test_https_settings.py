@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import runpy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ YEAR = 31536000
 
 
 @pytest.fixture
-def read_settings(monkeypatch, tmp_path):
+def read_settings(monkeypatch, tmp_path) -> Callable[..., dict[str, Any]]:
     def read(**variables: str) -> dict[str, Any]:
         for name in list(os.environ):
             if name.startswith("WASL_"):

@@ -8,13 +8,14 @@ out case by case.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TypedDict
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from tenancy.access import scope_for_staff, scope_of
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.testing import make_service, make_staff
 from workflow import selectors as wf
 from workflow import services
@@ -26,8 +27,15 @@ TODAY = date(2026, 11, 23)  # a Monday
 SOON = date(2026, 11, 30)
 
 
+class World(TypedDict):
+    commune: Administration
+    cases: dict[str, int]
+    services: dict[str, Service]
+    users: dict[str, User]
+
+
 @pytest.fixture
-def world(commune, citizen):
+def world(commune, citizen) -> World:
     """A directorate (DIR) with two services under it (URB, ECO) and a service beside it (OTH);
     cases of every kind spread over them."""
     directorate = make_service(commune, "DIR", name_fr="Direction")

@@ -17,7 +17,7 @@ from core.canonical import canonical_json
 from documents import storage
 from registry.anchors import anchor_in_pdf
 from registry.log import chain_hash, genesis_hash
-from registry.models import RegisterLogEntry, RegisterLogHead, SealedDocument
+from registry.models import Correspondence, RegisterLogEntry, RegisterLogHead, SealedDocument
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def answered(commune, citizen, clerk, agent):
+def answered(commune, citizen, clerk, agent) -> tuple[Correspondence, RegisterLogHead, SealedDocument]:
     urb = make_service(commune, "URB")
     first = deposit(commune, citizen, subject="طلب أول").correspondence
     second = deposit(commune, citizen, subject="طلب ثان").correspondence

@@ -23,7 +23,7 @@ from exchange import services as exchange
 from registry.models import Channel, Correspondence
 from registry.receipts import receipt_data, receipt_issue
 from registry.services import Party
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership
 from tenancy.testing import make_administration, make_service
 from workflow import services
 from workflow.models import Case, Status
@@ -34,7 +34,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def province(db):
+def province(db) -> Administration:
     return make_administration("PROVINCE-TEST", name_ar="عمالة الاختبار", name_fr="Province de Test")
 
 

@@ -17,12 +17,12 @@ from documents.samples import pdf_bytes
 from registry.models import Correspondence, Direction, SealedDocument
 from registry.receipts import receipt_data
 from registry.services import RegistrationRefused
-from tenancy.models import Membership
+from tenancy.models import Membership, Service
 from tenancy.testing import make_service, make_staff
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from workflow import reminders, services
-from workflow.models import Case, CaseEvent, Notification, Reminder, Reply, RoutingRule, Status
+from workflow.models import Case, CaseEvent, Notification, Procedure, Reminder, Reply, RoutingRule, Status
 from workflow.services import ActionRefused, LetterText
 from workflow.testing import deposit, make_procedure
 
@@ -30,12 +30,12 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def urb(commune):
+def urb(commune) -> Service:
     return make_service(commune, "URB", name_ar="مصلحة التعمير", name_fr="Service de l'urbanisme")
 
 
 @pytest.fixture
-def procedure(commune, urb):
+def procedure(commune, urb) -> Procedure:
     return make_procedure(commune, service=None)
 
 
