@@ -21,36 +21,45 @@ from registry.models import Correspondence
 from registry.selectors import correspondence_for
 from registry.testing import counter_mail
 from tenancy.access import scope_of
+from tenancy.models import Administration, User
 from workflow.selectors import case_for
 from workflow.testing import deposit
 
 
 @pytest.fixture
-def letter(commune, clerk) -> Correspondence:
+def letter(commune: Administration, clerk: User) -> Correspondence:
     return counter_mail(commune, clerk, "Secret subject", confidential=True)
 
 
-def test_a_correspondence_is_read_by_its_staff_and_the_reading_audited(commune, clerk, letter):
+def test_a_correspondence_is_read_by_its_staff_and_the_reading_audited(
+    commune: Administration, clerk: User, letter: Correspondence
+) -> None:
     from audit.models import AuditEvent
 
     assert correspondence_for(scope_of(clerk, commune), letter.pk) == letter
     assert AuditEvent.objects.filter(action="correspondence.viewed", object_id=str(letter.pk)).exists()
 
 
-def test_a_confidential_correspondence_is_not_found_by_an_auditor_nor_an_agent(commune, letter, auditor, agent):
+def test_a_confidential_correspondence_is_not_found_by_an_auditor_nor_an_agent(
+    commune: Administration, letter: Correspondence, auditor: User, agent: User
+) -> None:
     for user in (auditor, agent):
         with pytest.raises(NotFound):
             correspondence_for(scope_of(user, commune), letter.pk)
 
 
-def test_an_outsider_finds_nothing_even_naming_our_administration(commune, elsewhere, letter, outsider):
+def test_an_outsider_finds_nothing_even_naming_our_administration(
+    commune: Administration, elsewhere: Administration, letter: Correspondence, outsider: User
+) -> None:
     with pytest.raises(NotFound):
         correspondence_for(scope_of(outsider, elsewhere), letter.pk)
     with pytest.raises(NotFound):
         correspondence_for(scope_of(outsider, commune), letter.pk)
 
 
-def test_a_case_is_read_within_one_s_reach_only(commune, citizen, clerk, auditor, outsider, elsewhere):
+def test_a_case_is_read_within_one_s_reach_only(
+    commune: Administration, citizen: User, clerk: User, auditor: User, outsider: User, elsewhere: Administration
+) -> None:
     case_id = deposit(commune, citizen).correspondence.pk
     assert case_for(scope_of(clerk, commune), case_id).pk == case_id
     assert case_for(scope_of(auditor, commune), case_id).pk == case_id
@@ -59,14 +68,16 @@ def test_a_case_is_read_within_one_s_reach_only(commune, citizen, clerk, auditor
             case_for(scope, case_id)
 
 
-def test_a_confidential_case_is_not_found_by_an_auditor(commune, citizen, auditor, clerk):
+def test_a_confidential_case_is_not_found_by_an_auditor(
+    commune: Administration, citizen: User, auditor: User, clerk: User
+) -> None:
     case_id = deposit(commune, citizen, confidential=True).correspondence.pk
     assert case_for(scope_of(clerk, commune), case_id).pk == case_id
     with pytest.raises(NotFound):
         case_for(scope_of(auditor, commune), case_id)
 
 
-def test_unknown_ids_are_not_found(commune, clerk) -> None:
+def test_unknown_ids_are_not_found(commune: Administration, clerk: User) -> None:
     scope = scope_of(clerk, commune)
     for find, missing in (
         (correspondence_for, 10**9),
@@ -87,8 +98,15 @@ def _folder(commune, clerk, head):
 
 
 def test_a_folder_is_read_by_its_people_and_the_roles_that_read_every_folder(
-    commune, clerk, head, agent, auditor, commune_admin, outsider, elsewhere
-):
+    commune: Administration,
+    clerk: User,
+    head: User,
+    agent: User,
+    auditor: User,
+    commune_admin: User,
+    outsider: User,
+    elsewhere: Administration,
+) -> None:
     folder = _folder(commune, clerk, head)
     for user in (clerk, head, auditor, commune_admin):
         assert folder_for(scope_of(user, commune), folder.pk) == folder
@@ -98,7 +116,9 @@ def test_a_folder_is_read_by_its_people_and_the_roles_that_read_every_folder(
 
 
 @pytest.mark.parametrize("kind", ["correspondence", "case", "folder"])
-def test_for_update_locks_the_row_on_postgresql(kind: str, commune, citizen, clerk, head) -> None:
+def test_for_update_locks_the_row_on_postgresql(
+    kind: str, commune: Administration, citizen: User, clerk: User, head: User
+) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no row locks: its write lock is the whole database")
     find: Callable[..., Any] = {"correspondence": correspondence_for, "case": case_for, "folder": folder_for}[kind]

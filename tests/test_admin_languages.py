@@ -30,13 +30,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from pytest_django import Settings
 
 from core.outbox import outbox_keys
 from documents.samples import pdf_bytes
 from registry.checkpoints import checkpoint_make
 from registry.models import Channel, Direction
 from registry.services import Party, correspondence_register
-from tenancy.models import Membership, User
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import PASSWORD
 
 DJANGO = Path(__import__("django").__file__).parent
@@ -151,7 +152,9 @@ def apps_models() -> list[type[models.Model]]:
 
 
 @pytest.fixture
-def populated(commune, clerk, agent, citizen, settings, tmp_path) -> dict[str, Any]:
+def populated(
+    commune: Administration, clerk: User, agent: User, citizen: User, settings: Settings, tmp_path: Path
+) -> dict[str, Any]:
     """One object of each kind the admin lists, and a platform administrator."""
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
     settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}
@@ -236,7 +239,7 @@ def problems_of(html: str, language: str, data: list[str], msgids: set[str]) -> 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_admin_page_is_in_the_readers_language(populated, language):
+def test_every_admin_page_is_in_the_readers_language(populated: dict[str, Any], language) -> None:
     client = Client(headers={"accept-language": language})
     client.force_login(populated["root"])
     data = data_strings()
@@ -262,7 +265,7 @@ def test_every_admin_page_is_in_the_readers_language(populated, language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_admin_javascript_catalogue_is_in_the_readers_language(populated, language):
+def test_the_admin_javascript_catalogue_is_in_the_readers_language(populated: dict[str, Any], language) -> None:
     client = Client(headers={"accept-language": language})
     client.force_login(populated["root"])
     response = client.get(reverse("admin:jsi18n"))

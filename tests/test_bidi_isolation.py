@@ -13,11 +13,14 @@ a ``dir``, or between isolating characters.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import TypedDict
 
 import pytest
 from django.core import mail
+from django.test import Client
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from core.bidi import FSI, PDF, PDI, RLI, RLO, closed
 from documents import storage
@@ -31,7 +34,7 @@ from registry.models import Correspondence, Receipt
 from registry.receipts import receipt_email, receipt_issue
 from registry.services import Party
 from search.services import index_sync
-from tenancy.models import Membership, User
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_service, make_staff
 from workflow import services
 from workflow.models import Case, CaseEvent, Procedure, Reply
@@ -139,7 +142,7 @@ class Hostile(TypedDict):
 
 
 @pytest.fixture
-def hostile(commune, citizen, clerk, commune_admin) -> Hostile:
+def hostile(commune: Administration, citizen: User, clerk: User, commune_admin: User) -> Hostile:
     commune.name_fr = "Commune " + RLO + "de Test"
     commune.name_ar = "جماعة " + RLI + "الاختبار"
     commune.save()
@@ -179,7 +182,9 @@ def hostile(commune, citizen, clerk, commune_admin) -> Hostile:
     return {"c": c, "receipt": receipt, "reply": reply, "folder": folder, "agent": agent, "head": head}
 
 
-def test_desk_pages_isolate_what_people_typed(commune, clerk, commune_admin, hostile, signed_in):
+def test_desk_pages_isolate_what_people_typed(
+    commune: Administration, clerk: User, commune_admin: User, hostile: Hostile, signed_in: Callable[..., Client]
+) -> None:
     code, c = commune.code, hostile["c"]
     agent, head, folder = hostile["agent"], hostile["head"], hostile["folder"]
     pages = [
@@ -199,7 +204,9 @@ def test_desk_pages_isolate_what_people_typed(commune, clerk, commune_admin, hos
         assert_isolated(response.content.decode(), expected=(*expected, "de Test"), where=url)
 
 
-def test_catalogue_and_delegation_pages_isolate_what_admins_typed(commune, commune_admin, hostile, signed_in):
+def test_catalogue_and_delegation_pages_isolate_what_admins_typed(
+    commune: Administration, commune_admin: User, hostile: Hostile, signed_in: Callable[..., Client]
+) -> None:
     from datetime import date
 
     from parapheur.services import acts
@@ -250,8 +257,12 @@ def test_catalogue_and_delegation_pages_isolate_what_admins_typed(commune, commu
 
 
 def test_a_reminder_quotes_the_folder_title_isolated_in_its_notification_and_e_mail(
-    commune, hostile, settings, django_capture_on_commit_callbacks, signed_in
-):
+    commune: Administration,
+    hostile: Hostile,
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    signed_in: Callable[..., Client],
+) -> None:
     from core.testing import clock_at
     from parapheur.reminders import folders_remind
 
@@ -266,7 +277,9 @@ def test_a_reminder_quotes_the_folder_title_isolated_in_its_notification_and_e_m
     assert_isolated(page, expected=("étêrrA",), where="/notifications/")
 
 
-def test_a_page_title_isolates_its_value(commune, hostile, signed_in):
+def test_a_page_title_isolates_its_value(
+    commune: Administration, hostile: Hostile, signed_in: Callable[..., Client]
+) -> None:
     html = (
         signed_in(hostile["head"], "fr").get(f"/desk/{commune.code}/parapheur/{hostile['folder'].pk}/").content.decode()
     )
@@ -274,7 +287,9 @@ def test_a_page_title_isolates_its_value(commune, hostile, signed_in):
     assert title.startswith(FSI + "Arrêté " + RLO + "étêrrA" + PDF + PDI)
 
 
-def test_portal_and_public_pages_isolate_what_people_typed(commune, citizen, hostile, client, signed_in):
+def test_portal_and_public_pages_isolate_what_people_typed(
+    commune: Administration, citizen: User, hostile: Hostile, client: Client, signed_in: Callable[..., Client]
+) -> None:
     c, receipt = hostile["c"], hostile["receipt"]
     owner = signed_in(citizen, "fr")
     for url, expected in [
@@ -291,7 +306,9 @@ def test_portal_and_public_pages_isolate_what_people_typed(commune, citizen, hos
     assert_isolated(public.content.decode(), expected=("plangnp.exe", "gnp.exe de permis"))
 
 
-def test_e_mails_isolate_what_people_typed_and_are_plain_text(commune, citizen, hostile):
+def test_e_mails_isolate_what_people_typed_and_are_plain_text(
+    commune: Administration, citizen: User, hostile: Hostile
+) -> None:
     mail.outbox.clear()
     Receipt.objects.filter(pk=hostile["receipt"].pk).update(emailed_at=None)
     assert receipt_email(receipt_id=hostile["receipt"].pk)
@@ -308,8 +325,12 @@ def test_e_mails_isolate_what_people_typed_and_are_plain_text(commune, citizen, 
 
 
 def test_account_e_mails_are_plain_text_with_the_name_isolated(
-    commune, commune_admin, client, django_capture_on_commit_callbacks, signed_in
-):
+    commune: Administration,
+    commune_admin: User,
+    client: Client,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    signed_in: Callable[..., Client],
+) -> None:
     name = "Zoé O'Brien & <Fils> " + RLO + "x"
     mail.outbox.clear()
     response = client.post(
@@ -340,7 +361,7 @@ def pdf_text(pdf: bytes) -> str:
     ).stdout.decode()
 
 
-def test_the_receipt_and_the_letter_show_the_values_and_everything_around_them(hostile):
+def test_the_receipt_and_the_letter_show_the_values_and_everything_around_them(hostile: Hostile) -> None:
     receipt_pdf = storage.read_bytes(str(hostile["receipt"].blob_id))
     text = pdf_text(receipt_pdf)
     # What follows the name and the subject on the receipt is read in its own order.
@@ -351,7 +372,7 @@ def test_the_receipt_and_the_letter_show_the_values_and_everything_around_them(h
     assert hostile["reply"].outgoing.number in text and "Objet" in text and "Ligne deux" in text
 
 
-def test_every_string_a_template_receives_is_isolated():
+def test_every_string_a_template_receives_is_isolated() -> None:
     from documents.rendering import _payload
 
     payload = _payload("signature_block", {"signer": NAME, "title_fr": "Directeur", "nested": [{"x": SUBJECT}]})

@@ -9,6 +9,9 @@ import re
 
 from django.core import mail
 from django.test import Client
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
+
+from tenancy.models import Administration, User
 
 PUBLIC_URL = "https://wasl.example.ma"
 
@@ -22,7 +25,7 @@ def _configure(settings) -> None:
     settings.ALLOWED_HOSTS = ["wasl.example.ma", "other.example.ma", "testserver"]
 
 
-def test_the_sign_up_confirmation_link_is_under_the_public_url(db, settings):
+def test_the_sign_up_confirmation_link_is_under_the_public_url(db: None, settings: Settings) -> None:
     _configure(settings)
     mail.outbox.clear()
     client = Client(HTTP_HOST="other.example.ma")
@@ -37,8 +40,11 @@ def test_the_sign_up_confirmation_link_is_under_the_public_url(db, settings):
 
 
 def test_the_staff_invitation_link_is_under_the_public_url(
-    commune, commune_admin, settings, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    commune_admin: User,
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     _configure(settings)
     mail.outbox.clear()
     client = Client(HTTP_HOST="wasl.example.ma")  # plain HTTP: the proxy is not trusted

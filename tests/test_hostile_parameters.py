@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.testing import bearer
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 from workflow.testing import deposit, make_procedure
 
 Role = Membership.Role
@@ -99,7 +99,7 @@ def fill(pattern: str, values: dict[str, str]) -> str | None:
 
 
 @pytest.fixture
-def world(commune, citizen, clerk):
+def world(commune: Administration, citizen: User, clerk: User):
     cache.clear()
     staff = clerk
     for role in (Role.ADMIN, Role.AUDITOR, Role.HEAD, Role.AGENT, Role.SIGNATORY):
@@ -132,7 +132,7 @@ def sweep(client: Client, world: dict[str, Any]) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["staff", "citizen"])
-def test_no_page_or_endpoint_answers_a_server_error_to_hostile_parameters(world, who):
+def test_no_page_or_endpoint_answers_a_server_error_to_hostile_parameters(world, who: str) -> None:
     # Signed in on the pages, and with a bearer token for the API.
     client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=bearer(world[who]).defaults["HTTP_AUTHORIZATION"])
     client.force_login(world[who])

@@ -8,19 +8,23 @@ of tests/test_routes.py, one line per route in tests/routes.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django import Settings
 
 from api.testing import bearer
 from documents.samples import pdf_bytes
 from registry.models import Channel, Correspondence, Direction, Receipt
 from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 
 
 @pytest.fixture
-def deposited(commune, citizen) -> Correspondence:
+def deposited(commune: Administration, citizen: User) -> Correspondence:
     from documents.intake import bytes_upload, check_files
 
     registration = correspondence_register(
@@ -37,14 +41,18 @@ def deposited(commune, citizen) -> Correspondence:
     return registration.correspondence
 
 
-def test_another_citizen_does_not_find_a_deposit_in_their_list(deposited, outsider_citizen, outsider, signed_in):
+def test_another_citizen_does_not_find_a_deposit_in_their_list(
+    deposited: Correspondence, outsider_citizen: User, outsider: User, signed_in: Callable[..., Client]
+) -> None:
     # Each route refuses them (tests/test_routes.py); the lists they do open leave it out.
     for user in (outsider_citizen, outsider):
         assert deposited.number not in signed_in(user).get("/deposits/").content.decode()
         assert bearer(user).get("/api/v1/deposits").json() == []
 
 
-def test_an_auditor_reads_the_register_but_cannot_register(deposited, auditor, signed_in):
+def test_an_auditor_reads_the_register_but_cannot_register(
+    deposited: Correspondence, auditor: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(auditor)
     code = deposited.administration.code
     assert client.get(f"/desk/{code}/").status_code == 200
@@ -53,7 +61,9 @@ def test_an_auditor_reads_the_register_but_cannot_register(deposited, auditor, s
     assert client.get(f"/desk/{code}/staff/").status_code == 404
 
 
-def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent, signed_in):
+def test_confidential_mail_is_hidden_from_agents(
+    commune: Administration, clerk: User, agent: User, signed_in: Callable[..., Client]
+) -> None:
     confidential = correspondence_register(
         actor=clerk,
         administration=commune,
@@ -70,7 +80,9 @@ def test_confidential_mail_is_hidden_from_agents(commune, clerk, agent, signed_i
     assert signed_in(clerk).get(f"/desk/{commune.code}/c/{confidential.pk}/").status_code == 200
 
 
-def test_public_verification_hides_the_subject_of_confidential_mail(commune, clerk, client):
+def test_public_verification_hides_the_subject_of_confidential_mail(
+    commune: Administration, clerk: User, client: Client
+) -> None:
     from registry.receipts import receipt_issue
 
     correspondence = counter_mail(commune, clerk, "Secret subject", confidential=True)
@@ -79,7 +91,9 @@ def test_public_verification_hides_the_subject_of_confidential_mail(commune, cle
     assert client.get(f"/api/v1/verify/{token}").json()["subject"] is None
 
 
-def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, outsider, signed_in):
+def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(
+    commune: Administration, outsider: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(outsider)
     response = client.post(
         f"/desk/{commune.code}/register/new/",
@@ -95,14 +109,16 @@ def test_uploads_to_desk_are_refused_to_outsiders_and_register_nothing(commune, 
 
 
 @pytest.fixture
-def request_case(commune, citizen) -> Correspondence:
+def request_case(commune: Administration, citizen: User) -> Correspondence:
     from workflow.testing import deposit, make_procedure
 
     make_procedure(commune)
     return deposit(commune, citizen, procedure="URB-PC").correspondence
 
 
-def test_an_auditor_reads_the_inbox_but_cannot_act(request_case, auditor, commune, signed_in):
+def test_an_auditor_reads_the_inbox_but_cannot_act(
+    request_case: Correspondence, auditor: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(auditor)
     assert client.get(f"/desk/{commune.code}/inbox/?box=to_assign").status_code == 200
     api = bearer(auditor)
@@ -110,7 +126,9 @@ def test_an_auditor_reads_the_inbox_but_cannot_act(request_case, auditor, commun
     assert response.status_code == 403
 
 
-def test_tracking_needs_the_exact_code_and_is_rate_limited(request_case, client, settings):
+def test_tracking_needs_the_exact_code_and_is_rate_limited(
+    request_case: Correspondence, client: Client, settings: Settings
+) -> None:
     settings.RATE_TRACK = (3, 3600)
     wrong = {"number": request_case.number, "code": "AAAAA-AAAAA"}
     assert client.post("/track/", wrong).status_code == 400
@@ -124,7 +142,13 @@ def test_tracking_needs_the_exact_code_and_is_rate_limited(request_case, client,
     assert client.post("/track/", right).status_code == 429
 
 
-def test_a_service_of_another_administration_opens_no_inbox(request_case, outsider, elsewhere, commune, signed_in):
+def test_a_service_of_another_administration_opens_no_inbox(
+    request_case: Correspondence,
+    outsider: User,
+    elsewhere: Administration,
+    commune: Administration,
+    signed_in: Callable[..., Client],
+) -> None:
     from tenancy.testing import make_service
     from workflow import services as workflow_services
 

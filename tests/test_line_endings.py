@@ -5,8 +5,10 @@ an invisible control (issue #14, item 1). Documents are read back with poppler's
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
 
 from core.text import normalize_newlines, one_line, plain_text
 from documents import storage
@@ -17,6 +19,7 @@ from parapheur.testing import document
 from registry.models import Channel, Correspondence, SealedDocument
 from registry.receipts import receipt_issue
 from registry.services import Party, correspondence_register
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow.models import Reply
 from workflow.testing import deposit, make_procedure
@@ -32,21 +35,21 @@ def pdf_text(pdf: bytes) -> str:
 
 
 @pytest.mark.parametrize("brk", BREAKS)
-def test_every_line_break_becomes_one_lf(brk):
+def test_every_line_break_becomes_one_lf(brk) -> None:
     assert normalize_newlines(f"a{brk}b{brk}{brk}c") == "a\nb\n\nc"
     assert plain_text(f"a{brk}b") == "a\nb"
     assert one_line(f"  a {brk} b{brk}") == "a b"
 
 
-def test_controls_are_dropped_but_tabs_line_breaks_and_directional_marks_kept():
+def test_controls_are_dropped_but_tabs_line_breaks_and_directional_marks_kept() -> None:
     assert plain_text("a\x00b\x07c\x1bd\x7fe\x9ff") == "abcdef"
     assert plain_text("a\tb\u200fc\u202ed\u2066e") == "a\tb\u200fc\u202ed\u2066e"
     assert one_line("a\t\tb\r\n\r\n c") == "a b c"
 
 
 def test_a_reply_typed_in_the_browser_prints_its_line_breaks_and_no_stray_mark(
-    commune, clerk, agent, citizen, signed_in
-):
+    commune: Administration, clerk: User, agent: User, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     make_procedure(commune)
     request = deposit(commune, citizen, procedure="URB-PC").correspondence
@@ -71,7 +74,9 @@ def test_a_reply_typed_in_the_browser_prints_its_line_breaks_and_no_stray_mark(
 
 
 @pytest.mark.parametrize("brk", BREAKS)
-def test_a_deposit_keeps_its_line_breaks_and_its_receipt_shows_no_stray_mark(commune, citizen, brk):
+def test_a_deposit_keeps_its_line_breaks_and_its_receipt_shows_no_stray_mark(
+    commune: Administration, citizen: User, brk
+) -> None:
     registration = correspondence_register(
         actor=citizen,
         administration=commune,
@@ -87,7 +92,7 @@ def test_a_deposit_keeps_its_line_breaks_and_its_receipt_shows_no_stray_mark(com
     assert "?" not in text
 
 
-def test_text_stored_before_the_fix_prints_without_stray_marks(commune, citizen):
+def test_text_stored_before_the_fix_prints_without_stray_marks(commune: Administration, citizen: User) -> None:
     """Rows registered before line breaks were normalised still hold CR LF: the documents made
     from them later (a receipt issued again, an attestation) must not print it."""
     registration = correspondence_register(
@@ -107,7 +112,7 @@ def test_text_stored_before_the_fix_prints_without_stray_marks(commune, citizen)
     assert "Demande" in text and "de certificat" in text and "Amina" in text
 
 
-def test_a_proof_slip_prints_comments_typed_with_cr_lf_as_lines(commune):
+def test_a_proof_slip_prints_comments_typed_with_cr_lf_as_lines(commune: Administration) -> None:
     from parapheur.testing import person
     from tenancy.models import Membership
 

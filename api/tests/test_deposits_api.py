@@ -11,6 +11,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
+from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks, Settings
 
 from api.testing import bearer
 from core.clock import now
@@ -19,7 +20,7 @@ from documents import storage
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Correspondence
 from registry.receipts import verification_url
-from tenancy.models import ApiToken
+from tenancy.models import Administration, ApiToken, User
 from tenancy.testing import PASSWORD, make_user
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
@@ -34,7 +35,7 @@ def token_for(client: Client, user) -> str:
 
 
 @pytest.fixture
-def api(client, citizen) -> Client:
+def api(client: Client, citizen: User) -> Client:
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, citizen)}"
     return client
 
@@ -55,7 +56,7 @@ def post_deposit(
     return api.post("/api/v1/deposits", data, headers={"Accept-Language": language, **(headers or {})})
 
 
-def test_wrong_credentials_get_401_in_the_common_error_shape(client, citizen):
+def test_wrong_credentials_get_401_in_the_common_error_shape(client: Client, citizen: User) -> None:
     response = client.post(
         "/api/v1/auth/token",
         {"username": citizen.email, "password": "nope"},
@@ -68,7 +69,9 @@ def test_wrong_credentials_get_401_in_the_common_error_shape(client, citizen):
     }
 
 
-def test_a_deposit_returns_its_number_and_a_sealed_receipt(client, citizen, commune):
+def test_a_deposit_returns_its_number_and_a_sealed_receipt(
+    client: Client, citizen: User, commune: Administration
+) -> None:
     registered = now().replace(microsecond=0)  # the clock stopped on a whole second: exact times below
     with clock_at(registered):
         api = bearer(citizen)
@@ -94,7 +97,12 @@ def test_a_deposit_returns_its_number_and_a_sealed_receipt(client, citizen, comm
     assert "Total document signed" in report  # nothing added after the seal
 
 
-def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen, django_capture_on_commit_callbacks):
+def test_the_receipt_is_emailed_to_the_depositor(
+    api: Client,
+    commune: Administration,
+    citizen: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         post_deposit(api)
     assert len(mail.outbox) == 1
@@ -107,7 +115,9 @@ def test_the_receipt_is_emailed_to_the_depositor(api, commune, citizen, django_c
     assert_pdfsig_trusted(attachment.content, ca_certificate_pem())
 
 
-def test_listing_shows_only_the_callers_deposits(api, client, commune, outsider_citizen):
+def test_listing_shows_only_the_callers_deposits(
+    api: Client, client: Client, commune: Administration, outsider_citizen: User
+) -> None:
     post_deposit(api)
     post_deposit(api, subject="طلب ثان")
     other = Client()
@@ -128,7 +138,9 @@ def test_listing_shows_only_the_callers_deposits(api, client, commune, outsider_
         ({"files": [("empty.pdf", b"")]}, 400, "empty_file"),
     ],
 )
-def test_bad_input_is_refused_and_consumes_no_number(api, commune, kwargs, status, code):
+def test_bad_input_is_refused_and_consumes_no_number(
+    api: Client, commune: Administration, kwargs, status, code
+) -> None:
     response = post_deposit(api, **kwargs)
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
@@ -136,7 +148,7 @@ def test_bad_input_is_refused_and_consumes_no_number(api, commune, kwargs, statu
     assert post_deposit(api).json()["registration_number"].endswith("-000001")
 
 
-def test_too_many_or_too_large_files(api, commune, settings):
+def test_too_many_or_too_large_files(api: Client, commune: Administration, settings: Settings) -> None:
     settings.MAX_FILES = 2
     settings.MAX_FILE_SIZE = 50_000
     three = [(f"{i}.png", image_bytes("PNG")) for i in range(3)]
@@ -147,7 +159,7 @@ def test_too_many_or_too_large_files(api, commune, settings):
     assert not Correspondence.objects.exists()
 
 
-def test_an_expired_token_is_refused(api, commune):
+def test_an_expired_token_is_refused(api: Client, commune: Administration) -> None:
     ApiToken.objects.update(expires_at=datetime.now().astimezone() - timedelta(minutes=1))
     response = post_deposit(api)
     assert response.status_code == 401
@@ -155,7 +167,7 @@ def test_an_expired_token_is_refused(api, commune):
     assert not Correspondence.objects.exists()
 
 
-def test_an_unverified_account_cannot_deposit(client, commune):
+def test_an_unverified_account_cannot_deposit(client: Client, commune: Administration) -> None:
     user = make_user("new@example.ma", verified=False)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, user)}"
     response = post_deposit(client)
@@ -163,7 +175,7 @@ def test_an_unverified_account_cannot_deposit(client, commune):
     assert not Correspondence.objects.exists()
 
 
-def test_deposits_are_rate_limited_with_retry_after(api, commune, settings):
+def test_deposits_are_rate_limited_with_retry_after(api: Client, commune: Administration, settings: Settings) -> None:
     settings.RATE_DEPOSIT = (2, 3600)
     assert post_deposit(api).status_code == 201
     assert post_deposit(api).status_code == 201
@@ -173,7 +185,7 @@ def test_deposits_are_rate_limited_with_retry_after(api, commune, settings):
     assert Correspondence.objects.count() == 2
 
 
-def test_sign_in_is_rate_limited(client, citizen, settings):
+def test_sign_in_is_rate_limited(client: Client, citizen: User, settings: Settings) -> None:
     settings.RATE_LOGIN = (3, 60)
     for _ in range(3):
         client.post("/api/v1/auth/token", {"username": citizen.email, "password": "x"}, content_type="application/json")
@@ -184,7 +196,7 @@ def test_sign_in_is_rate_limited(client, citizen, settings):
     assert 0 < int(response["Retry-After"]) <= 60
 
 
-def test_errors_speak_the_callers_language(api, commune):
+def test_errors_speak_the_callers_language(api: Client, commune: Administration) -> None:
     french = post_deposit(api, subject="", language="fr").json()["error"]["message"]
     arabic = post_deposit(api, subject="", language="ar").json()["error"]["message"]
     source = "Write the subject of your correspondence."
@@ -194,28 +206,32 @@ def test_errors_speak_the_callers_language(api, commune):
     assert french == "Indiquez l'objet de votre courrier."
 
 
-def test_openapi_is_served(client):
+def test_openapi_is_served(client: Client) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/deposits", "/api/v1/auth/token", "/api/v1/verify", "/api/v1/verify/{token}"} <= set(
         schema["paths"]
     )
 
 
-def test_healthz(client, db):
+def test_healthz(client: Client, db: None) -> None:
     # Every part is reported (operations/tests/test_health.py); no worker runs in this test.
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
 
 
-def test_listing_runs_a_fixed_number_of_queries(api, commune, django_assert_max_num_queries):
+def test_listing_runs_a_fixed_number_of_queries(
+    api: Client, commune: Administration, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
     for i in range(5):
         post_deposit(api, subject=f"طلب {i}", files=[(f"{i}.pdf", pdf_bytes(text=f"n{i}"))])
     with django_assert_max_num_queries(4):
         assert len(api.get("/api/v1/deposits").json()) == 5
 
 
-def test_a_deposit_runs_a_bounded_number_of_queries(api, commune, django_assert_max_num_queries, settings):
+def test_a_deposit_runs_a_bounded_number_of_queries(
+    api: Client, commune: Administration, django_assert_max_num_queries: DjangoAssertNumQueries, settings: Settings
+) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queue, don't run
     post_deposit(api)  # the register's counter and log head exist from now on
     # 18 for the registration and its receipt; 4 for its case: the administration's calendar

@@ -8,7 +8,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 
-def test_the_docs_page_loads_nothing_from_another_site(db):
+def test_the_docs_page_loads_nothing_from_another_site(db: None) -> None:
     response = Client().get("/api/v1/docs")
     assert response.status_code == 200
     html = response.content.decode()

@@ -11,14 +11,14 @@ from core.clock import now
 from documents.samples import pdf_bytes
 from exchange import services
 from exchange.models import Envelope
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_staff
 from workflow.calendar import local_date
 
 Role = Membership.Role
 
 
-def test_a_letter_through_the_api_and_its_acknowledgement(commune, clerk):
+def test_a_letter_through_the_api_and_its_acknowledgement(commune: Administration, clerk: User) -> None:
     province = make_administration("PROVINCE-TEST", name_fr="Province de Test")
     found = Client().get("/api/v1/directory?q=Province de Test").json()
     assert [e["code"] for e in found] == ["PROVINCE-TEST"]

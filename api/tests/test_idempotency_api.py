@@ -15,6 +15,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from pytest_django import Settings
 
 import registry.services
 import workflow.services.deposits
@@ -28,7 +29,7 @@ from parapheur.models import Folder, FolderEvent
 from parapheur.testing import document, person
 from registry.idempotency import LEASE, idempotency_keys_forget
 from registry.models import Correspondence, Direction, IdempotencyKey, RegisterCounter
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_staff
 from workflow.testing import make_procedure
 
@@ -61,7 +62,9 @@ def registered() -> list[str]:
     return list(Correspondence.objects.order_by("pk").values_list("number", flat=True))
 
 
-def test_a_retry_of_a_registered_deposit_gets_the_same_201_and_body_and_makes_nothing(commune, citizen):
+def test_a_retry_of_a_registered_deposit_gets_the_same_201_and_body_and_makes_nothing(
+    commune: Administration, citizen: User
+) -> None:
     api = bearer(citizen)
     first = post_deposit(api)
     assert first.status_code == 201, first.content
@@ -81,7 +84,9 @@ def test_a_retry_of_a_registered_deposit_gets_the_same_201_and_body_and_makes_no
     assert post_deposit(api, key=None).json()["registration_number"].endswith("-000002")
 
 
-def test_a_replay_is_the_answer_as_given_even_after_the_deposit_changed(commune, citizen, clerk):
+def test_a_replay_is_the_answer_as_given_even_after_the_deposit_changed(
+    commune: Administration, citizen: User, clerk: User
+) -> None:
     make_procedure(commune)
     api = bearer(citizen)
     first = post_deposit(api, procedure="URB-PC")
@@ -106,7 +111,9 @@ def test_a_replay_is_the_answer_as_given_even_after_the_deposit_changed(commune,
     ],
     ids=["subject", "body", "recipient", "file"],
 )
-def test_the_key_with_another_request_is_refused_422_and_registers_nothing(commune, elsewhere, citizen, change):
+def test_the_key_with_another_request_is_refused_422_and_registers_nothing(
+    commune: Administration, elsewhere: Administration, citizen: User, change
+) -> None:
     api = bearer(citizen)
     first = post_deposit(api)
     different = post_deposit(api, **change)
@@ -117,7 +124,9 @@ def test_the_key_with_another_request_is_refused_422_and_registers_nothing(commu
     assert post_deposit(api).content == first.content  # the key still answers its own request
 
 
-def test_a_key_is_the_accounts_own_another_accounts_same_key_is_another_key(commune, citizen, outsider_citizen):
+def test_a_key_is_the_accounts_own_another_accounts_same_key_is_another_key(
+    commune: Administration, citizen: User, outsider_citizen: User
+) -> None:
     mine, theirs = bearer(citizen), bearer(outsider_citizen)
     first = post_deposit(mine)
     same_request = post_deposit(theirs)  # same key, same fields, another account
@@ -132,7 +141,7 @@ def test_a_key_is_the_accounts_own_another_accounts_same_key_is_another_key(comm
     assert len(registered()) == 4
 
 
-def test_a_refused_request_keeps_nothing_under_its_key(commune, citizen):
+def test_a_refused_request_keeps_nothing_under_its_key(commune: Administration, citizen: User) -> None:
     api = bearer(citizen)
     refused = post_deposit(api, subject="")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "subject_required"
@@ -143,14 +152,14 @@ def test_a_refused_request_keeps_nothing_under_its_key(commune, citizen):
 
 
 @pytest.mark.parametrize("key", ["x" * 101, "clé", "two\tparts", " padded", ""])
-def test_a_malformed_key_is_refused_and_registers_nothing(commune, citizen, key):
+def test_a_malformed_key_is_refused_and_registers_nothing(commune: Administration, citizen: User, key) -> None:
     response = post_deposit(bearer(citizen), key=key)
     assert response.status_code == 422, response.content
     assert response.json()["error"]["field"] == "Idempotency-Key"
     assert not Correspondence.objects.exists()
 
 
-def test_a_key_is_remembered_for_24_hours_then_forgotten(commune, citizen):
+def test_a_key_is_remembered_for_24_hours_then_forgotten(commune: Administration, citizen: User) -> None:
     api = bearer(citizen)
     start = now()
     first = post_deposit(api)
@@ -162,7 +171,7 @@ def test_a_key_is_remembered_for_24_hours_then_forgotten(commune, citizen):
     assert later.json()["registration_number"].endswith("-000002")
 
 
-def test_the_worker_forgets_keys_older_than_24_hours(commune, citizen):
+def test_the_worker_forgets_keys_older_than_24_hours(commune: Administration, citizen: User) -> None:
     api = bearer(citizen)
     start = now()
     post_deposit(api, key="old")
@@ -188,7 +197,9 @@ def send_letter(api: Client, code: str, key: str = "env-1", subject: str = "Dema
     )
 
 
-def test_a_letter_to_another_administration_retried_is_sent_once(commune, clerk, elsewhere):
+def test_a_letter_to_another_administration_retried_is_sent_once(
+    commune: Administration, clerk: User, elsewhere: Administration
+) -> None:
     make_administration("PROVINCE-TEST", name_fr="Province de Test")
     api = bearer(clerk)
     first = send_letter(api, commune.code)
@@ -204,7 +215,7 @@ def test_a_letter_to_another_administration_retried_is_sent_once(commune, clerk,
     assert Envelope.objects.count() == 2
 
 
-def test_a_folder_retried_is_started_once(commune):
+def test_a_folder_retried_is_started_once(commune: Administration) -> None:
     make_staff(commune, Membership.Role.HEAD, "chief@commune.ma")
     api = bearer(person(commune, Membership.Role.AGENT, "writer@commune.ma"))
     pdf = document()
@@ -281,7 +292,9 @@ PAUSES = {
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", list(PAUSES))
-def test_a_retry_while_the_first_is_processed_gets_409_then_the_first_answer(commune, citizen, monkeypatch, where):
+def test_a_retry_while_the_first_is_processed_gets_409_then_the_first_answer(
+    commune: Administration, citizen: User, monkeypatch: pytest.MonkeyPatch, where
+) -> None:
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     pause = Paused(monkeypatch, *PAUSES[where])
     first = pause.start(lambda: post_deposit(_client(token)))
@@ -297,7 +310,9 @@ def test_a_retry_while_the_first_is_processed_gets_409_then_the_first_answer(com
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_requests_with_one_key_register_once(commune, citizen, settings):
+def test_simultaneous_requests_with_one_key_register_once(
+    commune: Administration, citizen: User, settings: Settings
+) -> None:
     settings.RATE_DEPOSIT = (100, 3600)
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     clients = 6
@@ -334,7 +349,9 @@ def test_simultaneous_requests_with_one_key_register_once(commune, citizen, sett
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_retry_after_an_attempt_stalled_before_registering_takes_the_key_over(commune, citizen, monkeypatch):
+def test_a_retry_after_an_attempt_stalled_before_registering_takes_the_key_over(
+    commune: Administration, citizen: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     pause = Paused(monkeypatch, registry.services, "store_checked")
     stalled = pause.start(lambda: post_deposit(_client(token)))
@@ -350,7 +367,9 @@ def test_a_retry_after_an_attempt_stalled_before_registering_takes_the_key_over(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_retry_after_an_attempt_stalled_after_registering_is_answered_from_its_deposit(commune, citizen, monkeypatch):
+def test_a_retry_after_an_attempt_stalled_after_registering_is_answered_from_its_deposit(
+    commune: Administration, citizen: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     pause = Paused(monkeypatch, workflow.services.deposits, "receipt_issue_registered")
     stalled = pause.start(lambda: post_deposit(_client(token)))
@@ -373,7 +392,7 @@ def test_a_retry_after_an_attempt_stalled_after_registering_is_answered_from_its
     "path",
     ["/api/v1/deposits", "/api/v1/administrations/{code}/exchanges", "/api/v1/administrations/{code}/folders"],
 )
-def test_the_schema_says_which_operations_take_the_key_and_what_a_replay_looks_like(client, path):
+def test_the_schema_says_which_operations_take_the_key_and_what_a_replay_looks_like(client: Client, path: str) -> None:
     operation = client.get("/api/v1/openapi.json").json()["paths"][path]["post"]
     (header,) = [p for p in operation["parameters"] if p["in"] == "header"]
     assert (header["name"], header["required"], header["schema"]["maxLength"]) == ("Idempotency-Key", False, 100)

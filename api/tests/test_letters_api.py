@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from api.testing import bearer
 from documents import storage
@@ -15,6 +16,7 @@ from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Correspondence, SealedDocument
 from registry.receipts import receipt_issue_registered
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
@@ -23,7 +25,10 @@ from workflow.testing import deposit, make_procedure
 
 @pytest.fixture
 def answered(
-    commune, citizen, agent, django_capture_on_commit_callbacks
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> tuple[Correspondence, Correspondence, Correspondence]:
     """The citizen's URB-PC request, a request to complete it (which the citizen does), and the
     sealed answer."""
@@ -43,7 +48,9 @@ def answered(
     return request, completion.outgoing, reply.outgoing
 
 
-def test_the_deposits_list_holds_only_what_the_caller_deposited(citizen, answered):
+def test_the_deposits_list_holds_only_what_the_caller_deposited(
+    citizen: User, answered: tuple[Correspondence, Correspondence, Correspondence]
+) -> None:
     request, completion, letter = answered
     api = bearer(citizen)
     listed = api.get("/api/v1/deposits").json()
@@ -55,7 +62,9 @@ def test_the_deposits_list_holds_only_what_the_caller_deposited(citizen, answere
         assert api.get(f"/api/v1/deposits/{outgoing.pk}/receipt").status_code == 404
 
 
-def test_the_letters_list_holds_the_answer_and_the_request_to_complete(citizen, answered):
+def test_the_letters_list_holds_the_answer_and_the_request_to_complete(
+    citizen: User, answered: tuple[Correspondence, Correspondence, Correspondence]
+) -> None:
     request, completion, letter = answered
     api = bearer(citizen)
     response = api.get("/api/v1/letters")
@@ -79,7 +88,13 @@ def test_the_letters_list_holds_the_answer_and_the_request_to_complete(citizen, 
     assert api.get("/api/v1/letters", {"limit": 1, "offset": 1}).json()[0]["registration_number"] == completion.number
 
 
-def test_nobody_else_reads_the_letters(citizen, outsider_citizen, outsider, clerk, answered):
+def test_nobody_else_reads_the_letters(
+    citizen: User,
+    outsider_citizen: User,
+    outsider: User,
+    clerk: User,
+    answered: tuple[Correspondence, Correspondence, Correspondence],
+) -> None:
     for someone in (outsider_citizen, outsider, clerk):
         # Each letter's address refuses them (tests/test_routes.py); their lists leave it out.
         api = bearer(someone)
@@ -88,8 +103,12 @@ def test_nobody_else_reads_the_letters(citizen, outsider_citizen, outsider, cler
 
 
 def test_the_letters_list_runs_a_fixed_number_of_queries(
-    commune, citizen, agent, answered, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    answered: tuple[Correspondence, Correspondence, Correspondence],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     api = bearer(citizen)
 
     def statements() -> int:

@@ -13,7 +13,7 @@ from api.testing import bearer
 from documents import storage
 from parapheur.models import Folder
 from parapheur.testing import PASSPHRASE, document, enrolled, person
-from tenancy.models import Membership, User
+from tenancy.models import Administration, Membership, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
@@ -21,7 +21,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def people(commune) -> dict[str, User]:
+def people(commune: Administration) -> dict[str, User]:
     return {
         "writer": person(commune, Role.AGENT, "writer@commune.ma"),
         "chief": person(commune, Role.HEAD, "chief@commune.ma"),
@@ -42,7 +42,9 @@ def create(api, code, steps, **extra):
 
 
 @pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-def test_a_folder_through_the_api_visa_then_signature_then_seal(commune, people):
+def test_a_folder_through_the_api_visa_then_signature_then_seal(
+    commune: Administration, people: dict[str, User]
+) -> None:
     code = commune.code
     steps = [
         {"kind": "visa", "people": ["chief@commune.ma"]},
@@ -89,7 +91,7 @@ def test_a_folder_through_the_api_visa_then_signature_then_seal(commune, people)
     assert [(s["level"], s["valid"]) for s in checked["signatures"]] == [("advanced", True), ("seal", True)]
 
 
-def test_bad_requests_are_refused_and_create_nothing(commune, people):
+def test_bad_requests_are_refused_and_create_nothing(commune: Administration, people: dict[str, User]) -> None:
     api = bearer(people["writer"])
     code = commune.code
     assert create(api, code, "not a list").status_code == 400

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from pytest_django import DjangoAssertNumQueries
 
 from api.testing import bearer
 from core.clock import now
 from core.testing import clock_at
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
-from tenancy.models import Service
+from tenancy.models import Administration, Service, User
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
@@ -21,16 +22,16 @@ from workflow.testing import make_procedure
 
 
 @pytest.fixture
-def urb(commune) -> Service:
+def urb(commune: Administration) -> Service:
     return make_service(commune, "URB")
 
 
 @pytest.fixture
-def procedure(commune, urb) -> Procedure:
+def procedure(commune: Administration, urb: Service) -> Procedure:
     return make_procedure(commune, delay_days=20, delay_kind="working", service=urb)
 
 
-def test_the_catalogue_is_public(client, commune, procedure):
+def test_the_catalogue_is_public(client: Client, commune: Administration, procedure: Procedure) -> None:
     body = client.get(f"/api/v1/administrations/{commune.code}/procedures").json()
     assert [p["code"] for p in body] == ["URB-PC"]
     entry = body[0]
@@ -45,7 +46,9 @@ def deposit(api, **fields):
     return api.post("/api/v1/deposits", data)
 
 
-def test_a_deposit_naming_a_procedure_reports_its_status_and_due_date(commune, citizen, procedure):
+def test_a_deposit_naming_a_procedure_reports_its_status_and_due_date(
+    commune: Administration, citizen: User, procedure: Procedure
+) -> None:
     with clock_at("2026-12-28 10:00"):  # 20 working days, across 1, 11 and 14 January 2027 → 2027-01-28
         api = bearer(citizen)
         response = deposit(api, procedure="URB-PC")
@@ -56,7 +59,9 @@ def test_a_deposit_naming_a_procedure_reports_its_status_and_due_date(commune, c
         assert api.get(f"/api/v1/deposits/{body['id']}").json()["due_on"] == "2027-01-28"
 
 
-def test_an_unknown_procedure_is_a_field_error_and_registers_nothing(commune, citizen, procedure):
+def test_an_unknown_procedure_is_a_field_error_and_registers_nothing(
+    commune: Administration, citizen: User, procedure: Procedure
+) -> None:
     response = deposit(bearer(citizen), procedure="NOPE")
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "procedure"
@@ -64,8 +69,8 @@ def test_an_unknown_procedure_is_a_field_error_and_registers_nothing(commune, ci
 
 
 def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
-    commune, citizen, clerk, agent, procedure
-):
+    commune: Administration, citizen: User, clerk: User, agent: User, procedure: Procedure
+) -> None:
     body = deposit(bearer(citizen), procedure="URB-PC").json()
     staff = bearer(agent)
     case_id = body["id"]
@@ -98,8 +103,12 @@ def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
 
 
 def test_the_case_list_pages_in_a_fixed_number_of_queries(
-    commune, citizen, clerk, procedure, django_assert_max_num_queries
-):
+    commune: Administration,
+    citizen: User,
+    clerk: User,
+    procedure: Procedure,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
     from workflow.testing import deposit as deposit_request
 
     api = bearer(clerk)

@@ -31,6 +31,7 @@ from werkzeug.datastructures import FileStorage
 
 from api.testing import bearer
 from api.urls import api
+from tenancy.models import Administration, User
 from workflow.testing import deposit, make_procedure
 
 
@@ -57,7 +58,7 @@ schema = _load()
 
 
 @pytest.fixture(autouse=True)
-def _multipart_as_clients_send_it(monkeypatch) -> None:
+def _multipart_as_clients_send_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Schemathesis 4.32's in-process (WSGI) transport hands a multipart form to Werkzeug, which
     writes an empty part without the line break before the next boundary, and also sets
     ``Content-Type: multipart/form-data`` without the boundary: no server can parse that. Real
@@ -87,33 +88,33 @@ def _multipart_as_clients_send_it(monkeypatch) -> None:
 
 
 @pytest.fixture
-def world(db, commune, citizen, clerk) -> None:
+def world(db: None, commune: Administration, citizen: User, clerk: User) -> None:
     cache.clear()
     make_procedure(commune)
     deposit(commune, citizen, procedure="URB-PC")
 
 
 @pytest.fixture
-def citizen_token(world, citizen) -> str:
+def citizen_token(world: None, citizen: User) -> str:
     return bearer(citizen).defaults["HTTP_AUTHORIZATION"]
 
 
 @pytest.fixture
-def clerk_token(world, clerk) -> str:
+def clerk_token(world: None, clerk: User) -> str:
     return bearer(clerk).defaults["HTTP_AUTHORIZATION"]
 
 
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_api_as_citizen(case, citizen_token):
+def test_api_as_citizen(case, citizen_token: str) -> None:
     call(case, citizen_token)
 
 
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_api_as_clerk(case, clerk_token):
+def test_api_as_clerk(case, clerk_token: str) -> None:
     call(case, clerk_token)
 
 

@@ -8,20 +8,22 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from pytest_django import Settings
 
 from api.tests.test_deposits_api import post_deposit, token_for
 from documents import samples
 from registry.models import Correspondence, RegisterCounter
+from tenancy.models import Administration, User
 
 
 @pytest.fixture
-def api(client, citizen) -> Client:
+def api(client: Client, citizen: User) -> Client:
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(client, citizen)}"
     return client
 
 
 @pytest.fixture
-def small_limits(settings) -> None:
+def small_limits(settings: Settings) -> None:
     settings.MAX_PIXELS = 3_000_000
     settings.MAX_PAGES = 7
     settings.MAX_PDF_INFLATED = 2 * 1024 * 1024
@@ -42,8 +44,8 @@ def stored_files() -> set[str]:
     ],
 )
 def test_a_file_over_a_limit_is_refused_naming_it_and_nothing_is_kept(
-    api, commune, small_limits, name, make, code, words
-):
+    api: Client, commune: Administration, small_limits: None, name, make, code, words
+) -> None:
     before = stored_files()
     response = post_deposit(api, files=[(name, make())], language="fr")
     assert response.status_code == 413, response.content
@@ -64,7 +66,9 @@ def test_a_file_over_a_limit_is_refused_naming_it_and_nothing_is_kept(
         (lambda: samples.pdf_bytes() + samples.zip_bytes(), "pdf_appended_data"),
     ],
 )
-def test_a_pdf_staff_should_never_open_is_refused_with_the_reason(api, commune, make, code):
+def test_a_pdf_staff_should_never_open_is_refused_with_the_reason(
+    api: Client, commune: Administration, make, code
+) -> None:
     before = stored_files()
     response = post_deposit(api, files=[("lettre.pdf", make())], language="fr")
     assert response.status_code == 400
@@ -89,7 +93,9 @@ def _multipart(filename: str, content: bytes, *, boundary: str = "wasl-boundary"
 
 
 @pytest.mark.parametrize("filename", ["/", "..", "\u202e", "C:\\"])
-def test_a_file_whose_name_cleans_to_nothing_is_kept_under_a_name_of_its_own(api, commune, filename):
+def test_a_file_whose_name_cleans_to_nothing_is_kept_under_a_name_of_its_own(
+    api: Client, commune: Administration, filename: str
+) -> None:
     response = api.generic(
         "POST",
         "/api/v1/deposits",
@@ -101,7 +107,7 @@ def test_a_file_whose_name_cleans_to_nothing_is_kept_under_a_name_of_its_own(api
     assert attachment["filename"] == "document.pdf" and attachment["pages"] == 1
 
 
-def test_a_deposit_without_text_or_file_is_refused_and_consumes_no_number(api, commune):
+def test_a_deposit_without_text_or_file_is_refused_and_consumes_no_number(api: Client, commune: Administration) -> None:
     response = post_deposit(api, body="", language="fr")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -111,7 +117,7 @@ def test_a_deposit_without_text_or_file_is_refused_and_consumes_no_number(api, c
     assert post_deposit(api, body="", files=[("a.pdf", samples.pdf_bytes())]).status_code == 201
 
 
-def test_a_body_too_large_is_refused_unread_in_the_apis_shape(api, commune):
+def test_a_body_too_large_is_refused_unread_in_the_apis_shape(api: Client, commune: Administration) -> None:
     response = api.post("/api/v1/deposits", {}, CONTENT_LENGTH=str(10 * settings.MAX_DEPOSIT_SIZE))
     assert response.status_code == 413 and response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "request_too_large"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pytest_django import Settings
+
 from core.checks import check_email_sender, check_production_settings
 
 
@@ -9,7 +11,7 @@ def _ids(settings) -> list[str]:
     return [problem.id for problem in check_production_settings(None)]
 
 
-def test_an_unset_public_url_is_an_error_outside_the_demo(settings):
+def test_an_unset_public_url_is_an_error_outside_the_demo(settings: Settings) -> None:
     settings.DEMO = False
     settings.PUBLIC_URL_CONFIGURED = False
     settings.PUBLIC_URL = "http://127.0.0.1:8000"
@@ -19,13 +21,13 @@ def test_an_unset_public_url_is_an_error_outside_the_demo(settings):
     assert "WASL_PUBLIC_URL=https://" in problem.hint and "/etc/wasl/wasl.env" in problem.hint
 
 
-def test_the_demo_needs_no_public_url(settings):
+def test_the_demo_needs_no_public_url(settings: Settings) -> None:
     settings.DEMO = True
     settings.PUBLIC_URL_CONFIGURED = False
     assert _ids(settings) == []
 
 
-def test_a_public_url_that_is_not_a_web_address_is_an_error(settings):
+def test_a_public_url_that_is_not_a_web_address_is_an_error(settings: Settings) -> None:
     settings.DEMO = False
     settings.PUBLIC_URL_CONFIGURED = True
     for wrong in ("wasl.example.ma", "ftp://wasl.example.ma", "https://", "https://wasl.example.ma/?x=1"):
@@ -36,7 +38,7 @@ def test_a_public_url_that_is_not_a_web_address_is_an_error(settings):
         assert not {"wasl.E010", "wasl.E011"} & set(_ids(settings)), right
 
 
-def test_a_malformed_public_url_is_one_error_not_a_crash(settings):
+def test_a_malformed_public_url_is_one_error_not_a_crash(settings: Settings) -> None:
     """A public URL Python cannot even split (an unclosed IPv6 bracket), a port out of range or
     not a number, a host name with a space, or credentials in it: an error, with no traceback."""
     settings.DEMO = False
@@ -57,7 +59,7 @@ def test_a_malformed_public_url_is_one_error_not_a_crash(settings):
         assert not {"wasl.E010", "wasl.E011"} & set(_ids(settings)), right
 
 
-def test_a_public_url_whose_host_wasl_refuses_stops_the_start(settings):
+def test_a_public_url_whose_host_wasl_refuses_stops_the_start(settings: Settings) -> None:
     """Every QR code and e-mailed link would reach a host Wasl answers with 400: the web server
     and the worker refuse to start (and `check --deploy` says it), as `manage.py install` does."""
     from django.core.checks import run_checks
@@ -83,7 +85,7 @@ def test_a_public_url_whose_host_wasl_refuses_stops_the_start(settings):
         assert "wasl.E012" not in [p.id for p in readiness_problems()], allowed
 
 
-def test_trusting_every_address_as_a_proxy_is_a_warning(settings):
+def test_trusting_every_address_as_a_proxy_is_a_warning(settings: Settings) -> None:
     """0.0.0.0/0 or ::/0 in WASL_TRUSTED_PROXIES believes every client's X-Forwarded-For: each
     chooses its own address for the rate limits (sign-in attempts, password resets)."""
     import ipaddress
@@ -99,7 +101,7 @@ def test_trusting_every_address_as_a_proxy_is_a_warning(settings):
     assert "wasl.W011" not in _ids(settings)
 
 
-def test_real_mail_from_the_placeholder_sender_is_a_warning(settings):
+def test_real_mail_from_the_placeholder_sender_is_a_warning(settings: Settings) -> None:
     """WASL_EMAIL_HOST set but WASL_EMAIL_FROM forgotten: mail would leave as no-reply@wasl.localhost."""
     smtp = {"default": {"BACKEND": "core.mail.SmtpEmailBackend", "OPTIONS": {"host": "smtp.commune.ma"}}}
     outbox = {"default": {"BACKEND": "core.mail.OutboxEmailBackend", "OPTIONS": {"echo": False}}}

@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 from django.test import Client, RequestFactory
+from pytest_django import Settings
 
 from core.proxies import client_address
 from tenancy.testing import PASSWORD, make_user
@@ -20,7 +21,7 @@ def address(peer: str, forwarded: str | None = None) -> str:
     return client_address(RequestFactory().get("/", **meta))
 
 
-def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings):
+def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings: Settings) -> None:
     settings.TRUSTED_PROXIES = []
     assert address("127.0.0.1", "203.0.113.5") == "127.0.0.1"
 
@@ -45,18 +46,20 @@ def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings):
         ("127.0.0.1", None, "127.0.0.1"),
     ],
 )
-def test_a_trusted_proxy_vouches_for_the_right_most_untrusted_address(settings, peer, forwarded, client):
+def test_a_trusted_proxy_vouches_for_the_right_most_untrusted_address(
+    settings: Settings, peer, forwarded, client: Client
+) -> None:
     settings.TRUSTED_PROXIES = PROXIES
     assert address(peer, forwarded) == client
 
 
-def test_a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address(settings):
+def test_a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address(settings: Settings) -> None:
     settings.TRUSTED_PROXIES = PROXIES
     assert address("198.51.100.20", "127.0.0.1, 203.0.113.5") == "198.51.100.20"
 
 
 @pytest.mark.slow
-def test_behind_the_proxy_each_client_has_its_own_sign_in_limit(db, settings):
+def test_behind_the_proxy_each_client_has_its_own_sign_in_limit(db: None, settings: Settings) -> None:
     """The finding: behind the documented proxy every user shared one bucket. With the proxy
     trusted, a guesser fills only their own; a spoofed header from outside changes nothing."""
     settings.TRUSTED_PROXIES = PROXIES

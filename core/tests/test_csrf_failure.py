@@ -14,6 +14,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.utils import translation
 from django.utils.translation import gettext
+from pytest_django import Settings
 
 from core.views import csrf_failure
 from tenancy.testing import PASSWORD, make_user
@@ -61,7 +62,7 @@ def page_text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
-def test_a_page_left_open_asks_to_open_the_form_again_in_arabic_french_and_amazigh():
+def test_a_page_left_open_asks_to_open_the_form_again_in_arabic_french_and_amazigh() -> None:
     for language in ("ar", "fr", "zgh"):
         client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
         token = token_of(client)
@@ -81,7 +82,7 @@ def test_a_page_left_open_asks_to_open_the_form_again_in_arabic_french_and_amazi
         assert sign_in(client, token_of(client)).status_code == 302
 
 
-def test_a_stale_token_is_the_common_case_too():
+def test_a_stale_token_is_the_common_case_too() -> None:
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
     token_of(client)
     response = sign_in(client, "x" * 64)
@@ -89,7 +90,7 @@ def test_a_stale_token_is_the_common_case_too():
     assert in_language(EXPIRED, "fr") in response.content.decode()
 
 
-def test_secure_cookies_over_plain_http_are_named_for_the_administrator(settings):
+def test_secure_cookies_over_plain_http_are_named_for_the_administrator(settings: Settings) -> None:
     settings.CSRF_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = True
     settings.PUBLIC_URL = "https://wasl.commune.ma"
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
@@ -107,7 +108,7 @@ def test_secure_cookies_over_plain_http_are_named_for_the_administrator(settings
     assert in_language(EXPIRED, "fr") not in html
 
 
-def test_secure_cookies_on_a_plain_http_site_cannot_be_helped_by_the_visitor(settings):
+def test_secure_cookies_on_a_plain_http_site_cannot_be_helped_by_the_visitor(settings: Settings) -> None:
     settings.CSRF_COOKIE_SECURE = True
     settings.PUBLIC_URL = "http://wasl.commune.ma"
     client = Client(enforce_csrf_checks=True)
@@ -118,7 +119,7 @@ def test_secure_cookies_on_a_plain_http_site_cannot_be_helped_by_the_visitor(set
     assert "https://wasl.commune.ma" not in html
 
 
-def test_https_lost_on_the_way_names_the_trusted_proxies(settings):
+def test_https_lost_on_the_way_names_the_trusted_proxies(settings: Settings) -> None:
     """nginx holds the certificate and says X-Forwarded-Proto: https, but it is not listed in
     WASL_TRUSTED_PROXIES: the browser's Origin is https, Wasl sees plain HTTP."""
     settings.TRUSTED_PROXIES = []
@@ -141,7 +142,7 @@ def test_https_lost_on_the_way_names_the_trusted_proxies(settings):
     assert through.status_code == 302
 
 
-def test_a_form_from_another_origin_names_it_and_the_settings():
+def test_a_form_from_another_origin_names_it_and_the_settings() -> None:
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
     token = token_of(client)
     response = sign_in(client, token, HTTP_ORIGIN="https://wasl.other-commune.ma")
@@ -155,7 +156,7 @@ def test_a_form_from_another_origin_names_it_and_the_settings():
     assert 'href="https://wasl.other-commune.ma' not in html
 
 
-def test_a_referer_from_another_site_over_https_is_named(settings):
+def test_a_referer_from_another_site_over_https_is_named(settings: Settings) -> None:
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1")]
     client = Client(enforce_csrf_checks=True, HTTP_X_FORWARDED_PROTO="https")
     token = token_of(client)
@@ -164,7 +165,7 @@ def test_a_referer_from_another_site_over_https_is_named(settings):
     assert '<bdi dir="ltr">https://elsewhere.example</bdi>' in response.content.decode()
 
 
-def test_a_hostile_origin_is_shown_escaped_and_isolated():
+def test_a_hostile_origin_is_shown_escaped_and_isolated() -> None:
     client = Client(enforce_csrf_checks=True)
     token = token_of(client)
     hostile = 'https://evil.example/\u202e<img src=x onerror="alert(1)">gnp.exe'
@@ -178,7 +179,7 @@ def test_a_hostile_origin_is_shown_escaped_and_isolated():
     assert shown.group(1) == "https://evil.example/\u202e&lt;img src=x onerror=&quot;alert(1)&quot;&gt;gnp.exe\u202c"
 
 
-def test_the_api_answers_in_its_own_shape():
+def test_the_api_answers_in_its_own_shape() -> None:
     request = RequestFactory().post("/api/v1/auth/token", HTTP_ACCEPT_LANGUAGE="fr")
     response = csrf_failure(request, reason="CSRF cookie not set.")
     assert response.status_code == 403

@@ -53,7 +53,7 @@ def django_msgids(domain: str) -> set[tuple[str | None, object]]:
     return ids
 
 
-def test_the_catalogues_are_configured_after_ours():
+def test_the_catalogues_are_configured_after_ours() -> None:
     assert [Path(p).name for p in settings.LOCALE_PATHS] == ["locale", "locale_django"]
     assert {(p.parent.parent.name, p.stem) for p in CATALOGUES} >= {
         ("zgh", "django"),
@@ -63,7 +63,7 @@ def test_the_catalogues_are_configured_after_ours():
 
 
 @pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: f"{p.parent.parent.name}-{p.stem}")
-def test_each_catalogue_is_complete_compiled_and_faithful(path: Path):
+def test_each_catalogue_is_complete_compiled_and_faithful(path: Path) -> None:
     catalog = load(path)
     messages = [m for m in catalog if m.id]
     assert messages
@@ -96,7 +96,7 @@ def test_each_catalogue_is_complete_compiled_and_faithful(path: Path):
 
 
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
-def test_amazigh_has_every_string_of_the_admin(domain):
+def test_amazigh_has_every_string_of_the_admin(domain: str) -> None:
     ours = {(m.context, m.id) for m in load(ROOT / "zgh" / "LC_MESSAGES" / f"{domain}.po") if m.id}
     with (DJANGO / "contrib" / "admin" / "locale" / "fr" / "LC_MESSAGES" / f"{domain}.po").open("rb") as handle:
         admin = {(m.context, m.id) for m in read_po(handle) if m.id}
@@ -108,7 +108,7 @@ ADMIN_STRINGS = ["Site administration", "This field is required.", "Run"]
 MONTH = ("abbrev. month", "Dec.")
 
 
-def test_django_speaks_amazigh_arabic_and_french_in_the_admin():
+def test_django_speaks_amazigh_arabic_and_french_in_the_admin() -> None:
     said = {}
     for language in ("zgh", "ar", "fr"):
         with translation.override(language):
@@ -119,7 +119,7 @@ def test_django_speaks_amazigh_arabic_and_french_in_the_admin():
     assert said["fr"][:2] == ["Site d’administration", "Ce champ est obligatoire."]
 
 
-def test_the_arabic_add_another_reads_with_any_name():
+def test_the_arabic_add_another_reads_with_any_name() -> None:
     """Django's Arabic "أضِف %(verbose_name)s آخر" gives "أضِف المصلحة آخر" with Wasl's names
     (a definite or feminine noun before a masculine adjective): the name comes after a colon."""
     add_another = "Add another %(verbose_name)s"
@@ -128,7 +128,7 @@ def test_the_arabic_add_another_reads_with_any_name():
     assert text == "أضِف عنصرًا آخر: المصلحة"
 
 
-def test_the_admins_history_is_not_a_requests_stages():
+def test_the_admins_history_is_not_a_requests_stages() -> None:
     """Our catalogue comes first: a plain "History" of ours (a request's stages, "مراحل الطلب")
     would name the admin's history of any object. Ours have contexts; the admin's keeps Django's."""
     history = "History"

@@ -31,7 +31,9 @@ def platform_admin(db: None) -> User:
     ("language", "title"),
     [("ar", "لا يحق لكم القيام بهذا"), ("fr", "Vous ne pouvez pas faire cela"), ("zgh", "ⵓⵔ ⵜⵥⴹⴰⵕⵎ ⴰⴷ ⵜⴳⵎ ⴰⵢⴰ")],
 )
-def test_an_admin_page_the_model_does_not_offer_says_so_in_the_readers_language(platform_admin, language, title):
+def test_an_admin_page_the_model_does_not_offer_says_so_in_the_readers_language(
+    platform_admin: User, language, title
+) -> None:
     client = Client()
     client.force_login(platform_admin)
     client.cookies["django_language"] = language
@@ -45,7 +47,7 @@ def test_an_admin_page_the_model_does_not_offer_says_so_in_the_readers_language(
 
 
 @override_settings(ROOT_URLCONF=__name__)
-def test_the_api_answers_a_refusal_in_its_error_shape(db):
+def test_the_api_answers_a_refusal_in_its_error_shape(db: None) -> None:
     response = Client().get("/api/v1/refused")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"

@@ -29,7 +29,7 @@ CHOICES = [
 @pytest.mark.parametrize(
     "attrs", [None, {"id": "id_service", "class": "wide", "aria-invalid": "true", "required": True}]
 )
-def test_the_quick_select_renders_what_djangos_select_renders(value, attrs):
+def test_the_quick_select_renders_what_djangos_select_renders(value: str | None, attrs) -> None:
     theirs = forms.Select(choices=CHOICES).render("service", value, attrs=attrs)
     ours = QuickSelect(choices=CHOICES).render("service", value, attrs=attrs)
     assert _tags(ours) == _tags(theirs)
@@ -55,7 +55,7 @@ class ThingForm(forms.Form):
         self.fields["needed"].set_objects(THINGS)
 
 
-def test_an_object_choice_cleans_to_the_object_and_refuses_others():
+def test_an_object_choice_cleans_to_the_object_and_refuses_others() -> None:
     form = ThingForm({"thing": "2", "needed": "1"})
     assert form.is_valid(), form.errors
     assert form.cleaned_data == {"thing": THINGS[1], "needed": THINGS[0]}
@@ -67,7 +67,7 @@ def test_an_object_choice_cleans_to_the_object_and_refuses_others():
     assert "needed" in ThingForm({"thing": "1"}).errors
 
 
-def test_an_object_choice_shows_its_labels_and_keeps_the_choice():
+def test_an_object_choice_shows_its_labels_and_keeps_the_choice() -> None:
     html = str(ThingForm({"thing": "2", "needed": "1"})["thing"])
     assert '<option value="2" selected>DEUX</option>' in html and '<option value="">---------</option>' in html
     initial = str(ThingForm(initial={"thing": THINGS[0]})["thing"])

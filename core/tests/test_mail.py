@@ -18,7 +18,7 @@ from documents.samples import pdf_bytes
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_message_is_printed_with_the_names_and_sizes_of_its_attachments_only():
+def test_a_message_is_printed_with_the_names_and_sizes_of_its_attachments_only() -> None:
     receipt = pdf_bytes(pages=3, pad_to=300_000)
     message = EmailMessage(
         subject="Récépissé 2026-000123 — Commune d'Essai",
@@ -40,7 +40,7 @@ def test_a_message_is_printed_with_the_names_and_sizes_of_its_attachments_only()
     assert "JVBERi" not in printed  # "%PDF" in base64
 
 
-def test_alternatives_and_mime_parts_are_summarised_too():
+def test_alternatives_and_mime_parts_are_summarised_too() -> None:
     message = EmailMultiAlternatives(subject="S", body="texte", to=["a@example.ma"])
     message.attach_alternative("<p>" + "x" * 5000 + "</p>", "text/html")
     message.attachments.append(MIMEApplication(b"\0" * 4096, Name="blob.bin"))
@@ -62,7 +62,7 @@ def _mailer(environment: dict[str, str]) -> str:
 
 
 @pytest.mark.slow
-def test_without_smtp_mail_goes_to_the_outbox_and_the_demo_also_prints_it(tmp_path):
+def test_without_smtp_mail_goes_to_the_outbox_and_the_demo_also_prints_it(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
     environment.update(WASL_DEMO="true", WASL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="wasl.settings")
     assert "{'BACKEND': 'core.mail.OutboxEmailBackend', 'OPTIONS': {'echo': True}}" in _mailer(environment)

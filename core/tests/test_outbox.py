@@ -20,12 +20,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.mail import EmailMessage, EmailMultiAlternatives, send_mail
 from django.test import Client
+from pytest_django import Settings
 
 from core.mail import OutboxEmailBackend
 from core.outbox import outbox_entries, outbox_keys, outbox_prune, outbox_write
 from core.tests.outbox_writer import write_many
 from documents.samples import pdf_bytes
 from operations.jobs import default_jobs
+from tenancy.models import Administration, User
 from tenancy.testing import PASSWORD, make_user
 
 LINK = "https://wasl.example.ma/account/reset/MQ/cz5m1a-0123456789abcdef0123456789abcdef/?next=/desk/COMMUNE-TEST/"
@@ -60,7 +62,7 @@ def receipt_message(pdf: bytes) -> EmailMessage:
     return message
 
 
-def test_each_message_is_kept_whole_and_private(outbox):
+def test_each_message_is_kept_whole_and_private(outbox: Path) -> None:
     pdf = pdf_bytes(pages=2, pad_to=120_000)
     assert receipt_message(pdf).send() == 1
     [path] = list(outbox.glob("*.eml"))
@@ -77,7 +79,9 @@ def test_each_message_is_kept_whole_and_private(outbox):
     assert attachment.get_content() == pdf
 
 
-def test_outside_the_demo_the_log_names_the_file_and_nothing_of_the_message(outbox, caplog):
+def test_outside_the_demo_the_log_names_the_file_and_nothing_of_the_message(
+    outbox: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("INFO", logger="core.mail")
     send_mail("Sujet secret", f"Lien : {LINK}", None, ["a@example.ma"])
     [path] = list(outbox.glob("*.eml"))
@@ -85,7 +89,7 @@ def test_outside_the_demo_the_log_names_the_file_and_nothing_of_the_message(outb
     assert LINK not in caplog.text and "Sujet secret" not in caplog.text and "a@example.ma" not in caplog.text
 
 
-def test_the_demo_prints_a_readable_summary_and_keeps_the_message(outbox):
+def test_the_demo_prints_a_readable_summary_and_keeps_the_message(outbox: Path) -> None:
     stream = io.StringIO()
     backend = OutboxEmailBackend(echo=True, stream=stream, alias="default")
     pdf = pdf_bytes(pages=1, pad_to=50_000)
@@ -99,7 +103,7 @@ def test_the_demo_prints_a_readable_summary_and_keeps_the_message(outbox):
 
 
 @pytest.mark.slow
-def test_several_processes_write_at_once_and_a_reader_never_sees_half_a_message(outbox):
+def test_several_processes_write_at_once_and_a_reader_never_sees_half_a_message(outbox: Path) -> None:
     workers, count, size = 4, 20, 300_000
     outbox.mkdir()
     seen_partial: list[str] = []
@@ -139,7 +143,7 @@ def test_several_processes_write_at_once_and_a_reader_never_sees_half_a_message(
     assert not [name for name in os.listdir(outbox) if not name.endswith(".eml")]
 
 
-def test_old_messages_and_abandoned_temporary_files_are_pruned(outbox, settings):
+def test_old_messages_and_abandoned_temporary_files_are_pruned(outbox: Path, settings: Settings) -> None:
     settings.EMAIL_OUTBOX_DAYS = 30
     now = datetime.now(UTC)
     old = outbox_write(b"Subject: old\r\n\r\nold\r\n", now=now - timedelta(days=31))
@@ -155,7 +159,7 @@ def test_old_messages_and_abandoned_temporary_files_are_pruned(outbox, settings)
     assert "prune the e-mail outbox" in [job.name for job in default_jobs()]
 
 
-def test_the_list_pages_and_searches(outbox):
+def test_the_list_pages_and_searches(outbox: Path) -> None:
     moment = datetime(2026, 3, 1, tzinfo=UTC)
     for n in range(5):
         message = EmailMessage(subject=f"Sujet {n}", body="b", to=[f"person{n}@example.ma"])
@@ -167,7 +171,9 @@ def test_the_list_pages_and_searches(outbox):
     assert entries[0].kept_at == moment + timedelta(minutes=2)
 
 
-def test_the_platform_admin_reads_a_message_its_links_whole_and_its_pdf_as_a_pdf(outbox, admin_client):
+def test_the_platform_admin_reads_a_message_its_links_whole_and_its_pdf_as_a_pdf(
+    outbox: Path, admin_client: Client
+) -> None:
     pdf = pdf_bytes(pages=2, pad_to=80_000)
     receipt_message(pdf).send()
     [key] = outbox_keys()
@@ -197,7 +203,7 @@ def test_the_platform_admin_reads_a_message_its_links_whole_and_its_pdf_as_a_pdf
     assert whole.content == (outbox / f"{key}.eml").read_bytes()
 
 
-def test_an_html_part_is_shown_as_text(outbox, admin_client):
+def test_an_html_part_is_shown_as_text(outbox: Path, admin_client: Client) -> None:
     message = EmailMultiAlternatives(subject="HTML", body="texte", to=["a@example.ma"])
     message.attach_alternative('<p onclick="x()">Bonjour <script>alert(1)</script></p>', "text/html")
     message.send()
@@ -208,7 +214,7 @@ def test_an_html_part_is_shown_as_text(outbox, admin_client):
     assert "texte" in page
 
 
-def test_hostile_subjects_and_file_names_break_neither_headers_nor_the_page(outbox, admin_client):
+def test_hostile_subjects_and_file_names_break_neither_headers_nor_the_page(outbox: Path, admin_client: Client) -> None:
     message = EmailMessage(
         subject="Objet\r\nBcc: everyone@example.ma\u202egnp.exe <img src=x onerror=alert(1)>",
         body="\u202eكلمة\nligne",
@@ -235,7 +241,7 @@ def test_hostile_subjects_and_file_names_break_neither_headers_nor_the_page(outb
     assert "sandbox" in attachment["Content-Security-Policy"]
 
 
-def test_keys_that_are_not_outbox_names_are_not_found(outbox, admin_client, tmp_path):
+def test_keys_that_are_not_outbox_names_are_not_found(outbox: Path, admin_client: Client, tmp_path: Path) -> None:
     (tmp_path / "secret.eml").write_bytes(b"Subject: secret\r\n\r\nsecret\r\n")
     outbox.mkdir()
     for key in ["..%2Fsecret", "../secret", "secret", "20260301T000000000000-zzzzzzzzzzzzzzzz"]:
@@ -243,7 +249,9 @@ def test_keys_that_are_not_outbox_names_are_not_found(outbox, admin_client, tmp_
     assert admin_client.get(f"{LIST}?page=9").status_code == 404
 
 
-def test_only_those_allowed_read_the_outbox(outbox, commune, clerk, commune_admin, citizen):
+def test_only_those_allowed_read_the_outbox(
+    outbox: Path, commune: Administration, clerk: User, commune_admin: User, citizen: User
+) -> None:
     send_mail("Lien", LINK, None, ["a@example.ma"])
     [key] = outbox_keys()
     with open(outbox / f"{key}.eml", "rb") as stream:
@@ -274,7 +282,7 @@ def test_only_those_allowed_read_the_outbox(outbox, commune, clerk, commune_admi
     assert client.get(f"{LIST}{key}/").status_code == 200
 
 
-def test_a_file_that_cannot_be_read_leaves_the_rest_of_the_outbox_readable(outbox, admin_client):
+def test_a_file_that_cannot_be_read_leaves_the_rest_of_the_outbox_readable(outbox: Path, admin_client: Client) -> None:
     """A name of the outbox's form that is not a message Wasl can read (a directory; a file the
     web server may not read, as one written by root running manage.py) is left out; the list and
     the other messages still show."""
@@ -296,7 +304,7 @@ def test_a_file_that_cannot_be_read_leaves_the_rest_of_the_outbox_readable(outbo
             assert admin_client.get(address).status_code == 404, address
 
 
-def test_a_link_in_the_outbox_is_not_followed(outbox, admin_client, tmp_path):
+def test_a_link_in_the_outbox_is_not_followed(outbox: Path, admin_client: Client, tmp_path: Path) -> None:
     """Only the outbox's own files are read: a symbolic link named like a message (to the PKI's
     keys, say) is not."""
     secret = tmp_path / "ca.key.pem"
@@ -311,7 +319,7 @@ def test_a_link_in_the_outbox_is_not_followed(outbox, admin_client, tmp_path):
         assert b"PRIVATE KEY" not in response.content
 
 
-def test_a_page_number_that_is_not_a_number_is_the_first_page(outbox, admin_client):
+def test_a_page_number_that_is_not_a_number_is_the_first_page(outbox: Path, admin_client: Client) -> None:
     send_mail("Premier", "texte", None, ["a@example.ma"])
     for number in ("²", "١", "0", "-1", "x", "9" * 5000):
         response = admin_client.get(LIST, {"page": number})

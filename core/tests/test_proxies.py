@@ -21,7 +21,7 @@ PROXY = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8")]
 
 
 @pytest.fixture
-def hsts(settings) -> Settings:
+def hsts(settings: Settings) -> Settings:
     settings.SECURE_HSTS_SECONDS = YEAR
     settings.TRUSTED_PROXIES = []
     settings.TRUSTED_UNIX_SOCKET = False
@@ -44,7 +44,7 @@ def seen(*, peer: str = "127.0.0.1", secure: bool = False, **headers: str) -> di
     return found
 
 
-def test_the_attack_of_the_issue_no_proxy_configured_and_the_header_sent_gets_no_hsts(db, hsts):
+def test_the_attack_of_the_issue_no_proxy_configured_and_the_header_sent_gets_no_hsts(db: None, hsts: Settings) -> None:
     for peer in ("127.0.0.1", "203.0.113.7", "::1"):
         response = Client(REMOTE_ADDR=peer).get("/healthz", HTTP_X_FORWARDED_PROTO="https")
         assert response.status_code == 200
@@ -53,7 +53,7 @@ def test_the_attack_of_the_issue_no_proxy_configured_and_the_header_sent_gets_no
     assert seen(HTTP_X_FORWARDED_PROTO="https")["url"] == "http://testserver/deposits/?page=2"
 
 
-def test_a_trusted_proxy_is_believed(db, hsts):
+def test_a_trusted_proxy_is_believed(db: None, hsts: Settings) -> None:
     hsts.TRUSTED_PROXIES = PROXY
     response = Client(REMOTE_ADDR="127.0.0.1").get("/healthz", HTTP_X_FORWARDED_PROTO="https")
     assert response.headers["Strict-Transport-Security"] == f"max-age={YEAR}"
@@ -68,7 +68,7 @@ def test_a_trusted_proxy_is_believed(db, hsts):
     assert "Strict-Transport-Security" not in no_hsts.headers
 
 
-def test_an_untrusted_peer_with_a_trusted_looking_forwarded_chain_is_not_believed(db, hsts):
+def test_an_untrusted_peer_with_a_trusted_looking_forwarded_chain_is_not_believed(db: None, hsts: Settings) -> None:
     hsts.TRUSTED_PROXIES = PROXY
     headers = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "10.0.0.4, 127.0.0.1"}
     assert seen(peer="198.51.100.20", **headers) == {
@@ -80,13 +80,13 @@ def test_an_untrusted_peer_with_a_trusted_looking_forwarded_chain_is_not_believe
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_a_server_in_front_that_believed_the_header_is_overruled(hsts):
+def test_a_server_in_front_that_believed_the_header_is_overruled(hsts: Settings) -> None:
     """A gunicorn started without Wasl's settings believes X-Forwarded-Proto from 127.0.0.1 and
     hands Wasl ``wsgi.url_scheme = https``: from a peer Wasl does not trust, that is plain HTTP."""
     assert seen(secure=True, HTTP_X_FORWARDED_PROTO="https")["secure"] is False
 
 
-def test_without_the_header_the_connection_scheme_stands(db, hsts):
+def test_without_the_header_the_connection_scheme_stands(db: None, hsts: Settings) -> None:
     assert seen(secure=True)["secure"] is True
     assert seen(secure=False)["secure"] is False
     response = Client(REMOTE_ADDR="203.0.113.7").get("/healthz", secure=True)
@@ -108,11 +108,11 @@ def test_without_the_header_the_connection_scheme_stands(db, hsts):
         ("wss", "http"),
     ],
 )
-def test_only_https_in_every_entry_is_https(value, scheme):
+def test_only_https_in_every_entry_is_https(value, scheme) -> None:
     assert forwarded_scheme(value) == scheme
 
 
-def test_a_unix_socket_is_trusted_only_when_listed(hsts):
+def test_a_unix_socket_is_trusted_only_when_listed(hsts: Settings) -> None:
     headers = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
     # gunicorn leaves REMOTE_ADDR empty for a connection on a Unix socket.
     assert seen(peer="", **headers) == {
@@ -130,7 +130,7 @@ def test_a_unix_socket_is_trusted_only_when_listed(hsts):
     assert seen(peer="127.0.0.1", **headers)["secure"] is False
 
 
-def test_https_redirects_agree_with_the_scheme(db, hsts):
+def test_https_redirects_agree_with_the_scheme(db: None, hsts: Settings) -> None:
     hsts.SECURE_SSL_REDIRECT = True
     hsts.TRUSTED_PROXIES = PROXY
     through_proxy = Client(REMOTE_ADDR="127.0.0.1").get("/healthz", HTTP_X_FORWARDED_PROTO="https")
@@ -139,6 +139,6 @@ def test_https_redirects_agree_with_the_scheme(db, hsts):
     assert spoofed.status_code == 301 and spoofed.headers["Location"] == "https://testserver/healthz"
 
 
-def test_the_scheme_is_settled_before_any_other_middleware(settings):
+def test_the_scheme_is_settled_before_any_other_middleware(settings: Settings) -> None:
     assert settings.MIDDLEWARE[0] == "core.proxies.ProxyHeadersMiddleware"
     assert settings.SECURE_PROXY_SSL_HEADER is None

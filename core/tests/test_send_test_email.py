@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.core.mail import EmailMessage
 from django.core.management import CommandError, call_command
+from pytest_django import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "wasl-mailer", "right-password"
@@ -161,7 +162,7 @@ def parsed(raw: bytes) -> Any:
     return BytesParser(policy=email.policy.default).parsebytes(raw)
 
 
-def test_a_test_message_in_arabic_and_french_reaches_the_smtp_server(settings, smtp_server):
+def test_a_test_message_in_arabic_and_french_reaches_the_smtp_server(settings: Settings, smtp_server: Server) -> None:
     use_smtp(settings, smtp_server.port)
     output = run("it@commune.ma")
     assert f"SMTP 127.0.0.1:{smtp_server.port} (no encryption, user {USER})" in output
@@ -175,7 +176,7 @@ def test_a_test_message_in_arabic_and_french_reaches_the_smtp_server(settings, s
     assert "هذه رسالة تجريبية" in text and "Ceci est un message de test" in text
 
 
-def test_a_refused_password_says_so_in_one_line_with_the_fix(settings, smtp_server):
+def test_a_refused_password_says_so_in_one_line_with_the_fix(settings: Settings, smtp_server: Server) -> None:
     use_smtp(settings, smtp_server.port, password="wrong")
     with pytest.raises(CommandError) as refused:
         run("it@commune.ma")
@@ -186,7 +187,9 @@ def test_a_refused_password_says_so_in_one_line_with_the_fix(settings, smtp_serv
     assert smtp_server.inbox.messages == []
 
 
-def test_starttls_with_a_trusted_certificate(settings, tls_server, monkeypatch):
+def test_starttls_with_a_trusted_certificate(
+    settings: Settings, tls_server: tuple[Server, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, ca = tls_server
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the system's trust store, for this test
     use_smtp(settings, server.port, use_tls=True)
@@ -195,7 +198,7 @@ def test_starttls_with_a_trusted_certificate(settings, tls_server, monkeypatch):
     assert len(server.inbox.messages) == 1
 
 
-def test_an_untrusted_certificate_is_named(settings, tls_server):
+def test_an_untrusted_certificate_is_named(settings: Settings, tls_server: tuple[Server, Path]) -> None:
     server, _ca = tls_server
     use_smtp(settings, server.port, use_tls=True)
     with pytest.raises(CommandError) as refused:
@@ -205,7 +208,7 @@ def test_an_untrusted_certificate_is_named(settings, tls_server):
     assert server.inbox.messages == []
 
 
-def test_a_server_without_starttls(settings, smtp_server):
+def test_a_server_without_starttls(settings: Settings, smtp_server: Server) -> None:
     use_smtp(settings, smtp_server.port, use_tls=True)
     with pytest.raises(CommandError) as refused:
         run("it@commune.ma")
@@ -213,7 +216,9 @@ def test_a_server_without_starttls(settings, smtp_server):
     assert "WASL_EMAIL_USE_SSL=true" in str(refused.value)
 
 
-def test_sign_in_refused_in_clear_by_a_server_that_wants_tls_first(settings, tls_server):
+def test_sign_in_refused_in_clear_by_a_server_that_wants_tls_first(
+    settings: Settings, tls_server: tuple[Server, Path]
+) -> None:
     server, _ca = tls_server
     use_smtp(settings, server.port, use_tls=False)
     with pytest.raises(CommandError) as refused:
@@ -222,7 +227,7 @@ def test_sign_in_refused_in_clear_by_a_server_that_wants_tls_first(settings, tls
     assert "sign-in (AUTH)" in str(refused.value) and "WASL_EMAIL_USE_TLS=true" in str(refused.value)
 
 
-def test_a_closed_port(settings):
+def test_a_closed_port(settings: Settings) -> None:
     use_smtp(settings, free_port())
     with pytest.raises(CommandError) as refused:
         run("it@commune.ma")
@@ -230,14 +235,14 @@ def test_a_closed_port(settings):
     assert "WASL_EMAIL_PORT" in str(refused.value)
 
 
-def test_not_an_address(settings, smtp_server):
+def test_not_an_address(settings: Settings, smtp_server: Server) -> None:
     use_smtp(settings, smtp_server.port)
     with pytest.raises(CommandError, match="is not an e-mail address"):
         run("it@commune.ma\r\nBcc: everyone@example.ma")
     assert smtp_server.inbox.messages == []
 
 
-def test_without_smtp_the_message_is_kept_in_the_outbox(settings, tmp_path):
+def test_without_smtp_the_message_is_kept_in_the_outbox(settings: Settings, tmp_path: Path) -> None:
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
     settings.MAILERS = {"default": {"BACKEND": "core.mail.OutboxEmailBackend"}}
     output = run("it@commune.ma")
@@ -249,7 +254,7 @@ def test_without_smtp_the_message_is_kept_in_the_outbox(settings, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_command_exits_1_with_the_error_on_one_line(smtp_server, tmp_path):
+def test_the_command_exits_1_with_the_error_on_one_line(smtp_server: Server, tmp_path: Path) -> None:
     """The real command, as an administrator runs it, on the production settings."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_")}
     environment.update(
@@ -276,7 +281,7 @@ def test_the_command_exits_1_with_the_error_on_one_line(smtp_server, tmp_path):
     assert len(smtp_server.inbox.messages) == 1
 
 
-def test_a_long_arabic_subject_keeps_its_spaces(settings, smtp_server, tmp_path):
+def test_a_long_arabic_subject_keeps_its_spaces(settings: Settings, smtp_server: Server, tmp_path: Path) -> None:
     """Python 3.12.1 folds a long header between two encoded words and loses the space there."""
     subject = "وصل رقم A-2026-000001 — جماعة وصل النموذجية للتجربة، المصلحة التقنية"
     use_smtp(settings, smtp_server.port)

@@ -12,7 +12,7 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-def test_pages_link_the_icon_and_favicon_ico_leads_to_it():
+def test_pages_link_the_icon_and_favicon_ico_leads_to_it() -> None:
     client = Client()
     page = client.get("/").content.decode()
     assert 'rel="icon"' in page and "wasl/favicon.svg" in page

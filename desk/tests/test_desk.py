@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
+from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
 
 from audit.models import AuditEvent
 from core.bidi import isolated
@@ -13,7 +18,7 @@ from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction
 from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
-from tenancy.models import Membership, Service, User
+from tenancy.models import Administration, Membership, Service, User
 
 
 def counter_post(client, code, **overrides):
@@ -32,7 +37,9 @@ def counter_post(client, code, **overrides):
     return client.post(f"/desk/{code}/register/new/", data)
 
 
-def test_a_clerk_registers_paper_mail_at_the_counter(commune, clerk, signed_in):
+def test_a_clerk_registers_paper_mail_at_the_counter(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     service = Service.objects.get(administration=commune, code="SG")
     response = counter_post(client, commune.code, service=service.pk)
@@ -48,7 +55,9 @@ def test_a_clerk_registers_paper_mail_at_the_counter(commune, clerk, signed_in):
     assert attachment.status_code == 200 and attachment["Content-Type"] == "image/tiff"
 
 
-def test_counter_registration_refuses_bad_input_without_consuming_a_number(commune, clerk, signed_in):
+def test_counter_registration_refuses_bad_input_without_consuming_a_number(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     assert counter_post(client, commune.code, subject="").status_code == 400
     assert counter_post(client, commune.code, sender_name="").status_code == 400
@@ -59,14 +68,18 @@ def test_counter_registration_refuses_bad_input_without_consuming_a_number(commu
     assert Correspondence.objects.get().sequence == 1
 
 
-def test_a_service_of_another_administration_cannot_be_chosen(commune, elsewhere, clerk, signed_in):
+def test_a_service_of_another_administration_cannot_be_chosen(
+    commune: Administration, elsewhere: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     foreign = Service.objects.create(administration=elsewhere, code="X", name_ar="x", name_fr="x")
     response = counter_post(signed_in(clerk), commune.code, service=foreign.pk)
     assert response.status_code == 400
     assert not Correspondence.objects.exists()
 
 
-def test_outgoing_mail_is_numbered_in_its_own_register(commune, clerk, signed_in):
+def test_outgoing_mail_is_numbered_in_its_own_register(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     counter_post(client, commune.code)
     counter_post(client, commune.code, direction="outgoing", sender_kind="administration", sender_name="Wilaya")
@@ -75,7 +88,9 @@ def test_outgoing_mail_is_numbered_in_its_own_register(commune, clerk, signed_in
     assert numbers[Direction.OUTGOING].endswith("-000001")
 
 
-def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(commune, clerk, signed_in):
+def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     counter_post(
         client, commune.code, direction="outgoing", sender_kind="administration", sender_name="Wilaya de Rabat",
@@ -105,7 +120,9 @@ def test_outgoing_counter_mail_names_its_addressee_and_gets_no_receipt(commune, 
     assert letter.number in found
 
 
-def test_an_answer_sent_to_the_citizens_space_reads_as_sent_not_as_deposited(commune, clerk, citizen, signed_in):
+def test_an_answer_sent_to_the_citizens_space_reads_as_sent_not_as_deposited(
+    commune: Administration, clerk: User, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     letter = correspondence_register(
         actor=clerk,
         administration=commune,
@@ -120,13 +137,17 @@ def test_an_answer_sent_to_the_citizens_space_reads_as_sent_not_as_deposited(com
     assert "Dépôt en ligne" not in page and "<dt>Reçu le</dt>" not in page
 
 
-def test_a_missing_addressee_is_a_field_error_of_the_counter_form(commune, clerk, signed_in):
+def test_a_missing_addressee_is_a_field_error_of_the_counter_form(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     response = counter_post(signed_in(clerk), commune.code, direction="outgoing", sender_name="  ")
     assert response.status_code == 400 and 'id="id_sender_name-error"' in response.content.decode()
     assert not Correspondence.objects.exists()
 
 
-def test_the_register_filters(commune, clerk, citizen, signed_in):
+def test_the_register_filters(
+    commune: Administration, clerk: User, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     for subject, name in [("رخصة البناء", "Ali"), ("شهادة السكنى", "Sara"), ("Permis de construire", "Omar")]:
         correspondence_register(
             actor=clerk,
@@ -146,7 +167,12 @@ def test_the_register_filters(commune, clerk, citizen, signed_in):
     assert "Permis" not in client.get(f"/desk/{commune.code}/", {"date_to": "2000-01-01"}).content.decode()
 
 
-def test_the_register_list_runs_a_fixed_number_of_queries(commune, clerk, django_assert_max_num_queries, signed_in):
+def test_the_register_list_runs_a_fixed_number_of_queries(
+    commune: Administration,
+    clerk: User,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    signed_in: Callable[..., Client],
+) -> None:
     for i in range(30):
         correspondence_register(
             actor=clerk,
@@ -161,7 +187,9 @@ def test_the_register_list_runs_a_fixed_number_of_queries(commune, clerk, django
         assert client.get(f"/desk/{commune.code}/").status_code == 200
 
 
-def test_reading_a_record_with_personal_data_is_audited(commune, clerk, citizen, signed_in):
+def test_reading_a_record_with_personal_data_is_audited(
+    commune: Administration, clerk: User, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     c = correspondence_register(
         actor=citizen,
         administration=commune,
@@ -175,7 +203,9 @@ def test_reading_a_record_with_personal_data_is_audited(commune, clerk, citizen,
     assert (event.actor, event.subject_user, event.object_id) == (clerk, citizen, str(c.pk))
 
 
-def test_an_administration_admin_manages_services(commune, commune_admin, signed_in):
+def test_an_administration_admin_manages_services(
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(commune_admin)
     response = client.post(
         f"/desk/{commune.code}/services/",
@@ -190,8 +220,11 @@ def test_an_administration_admin_manages_services(commune, commune_admin, signed
 
 
 def test_an_administration_admin_gives_and_removes_staff_access(
-    commune, commune_admin, django_capture_on_commit_callbacks, signed_in
-):
+    commune: Administration,
+    commune_admin: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    signed_in: Callable[..., Client],
+) -> None:
     client = signed_in(commune_admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -220,8 +253,12 @@ def _grant(client, code, email, capture):
 
 
 def test_the_admin_is_told_where_the_invitation_went(
-    commune, commune_admin, django_capture_on_commit_callbacks, monkeypatch, signed_in
-):
+    commune: Administration,
+    commune_admin: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    monkeypatch: pytest.MonkeyPatch,
+    signed_in: Callable[..., Client],
+) -> None:
     """Without a mail server the invitation waits in the outbox, which the administration's admin
     cannot read: the page says so, and who passes it on; with one, that the e-mail went."""
     client = signed_in(commune_admin)
@@ -241,13 +278,17 @@ def test_the_admin_is_told_where_the_invitation_went(
     assert commune.name_ar in mail.outbox[0].body and "/account/reset/" in mail.outbox[0].body
 
 
-def test_a_clerk_cannot_manage_staff_or_services(commune, clerk, signed_in):
+def test_a_clerk_cannot_manage_staff_or_services(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     assert client.get(f"/desk/{commune.code}/staff/").status_code == 404
     assert client.get(f"/desk/{commune.code}/services/").status_code == 404
 
 
-def test_the_desk_shows_only_the_tabs_a_persons_roles_open(commune, clerk, auditor, commune_admin, signed_in):
+def test_the_desk_shows_only_the_tabs_a_persons_roles_open(
+    commune: Administration, clerk: User, auditor: User, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     """A tab that answers 404 to its reader is not shown to them (a clerk once saw Staff and Services)."""
     restricted = {"log/": ["admin", "auditor"], "services/": ["admin"], "staff/": ["admin"]}
     for user, role in ((clerk, "clerk"), (auditor, "auditor"), (commune_admin, "admin")):
@@ -260,14 +301,19 @@ def test_the_desk_shows_only_the_tabs_a_persons_roles_open(commune, clerk, audit
 
 
 def test_the_counter_receipt_is_emailed_when_an_address_is_given(
-    commune, clerk, django_capture_on_commit_callbacks, signed_in
-):
+    commune: Administration,
+    clerk: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+    signed_in: Callable[..., Client],
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         counter_post(signed_in(clerk), commune.code, attachments=[SimpleUploadedFile("a.pdf", pdf_bytes())])
     assert mail.outbox[0].to == ["m.idrissi@example.ma"]
 
 
-def test_an_auditor_verifies_the_log_and_seals_a_checkpoint(commune, auditor, clerk, signed_in):
+def test_an_auditor_verifies_the_log_and_seals_a_checkpoint(
+    commune: Administration, auditor: User, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     from django.db import connection
 
     from registry.models import RegisterCheckpoint

@@ -3,6 +3,8 @@ both numbers once delivered; outsiders are denied."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -10,13 +12,15 @@ from core.clock import now
 from documents.samples import pdf_bytes
 from exchange import services
 from exchange.models import Envelope, Peer, RemoteAdministration
-from tenancy.models import Membership, Region
+from tenancy.models import Administration, Membership, Region, User
 from tenancy.testing import make_administration, make_staff
 
 Role = Membership.Role
 
 
-def test_a_letter_to_another_administration_from_the_page_to_both_registers(commune, clerk, citizen, signed_in):
+def test_a_letter_to_another_administration_from_the_page_to_both_registers(
+    commune: Administration, clerk: User, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     province = make_administration("PROVINCE-TEST", name_fr="Province de Test")
     province_clerk = make_staff(province, Role.CLERK, "clerk@province.ma")
     page = signed_in(clerk, "fr")
@@ -48,7 +52,9 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(comm
     assert Envelope.objects.count() == 1
 
 
-def test_an_auditor_reads_the_exchanges_but_cannot_send(commune, auditor, signed_in):
+def test_an_auditor_reads_the_exchanges_but_cannot_send(
+    commune: Administration, auditor: User, signed_in: Callable[..., Client]
+) -> None:
     province = make_administration("PROVINCE-TEST", name_fr="Province de Test")
     client = signed_in(auditor, "fr")
     assert client.get(f"/desk/{commune.code}/exchanges/").status_code == 200
@@ -73,7 +79,9 @@ def _peer_with(code: str, **fields) -> RemoteAdministration:
     return RemoteAdministration.objects.create(peer=peer, code=code, **fields)
 
 
-def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune, clerk, outsider, signed_in):
+def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(
+    commune: Administration, clerk: User, outsider: User, signed_in: Callable[..., Client]
+) -> None:
     make_administration("PROVINCE-TIZ", name_fr="Province de Tiznit", kind="province", region=Region.SOUSS)
     make_administration("REGION-RSK", name_fr="Région de Rabat", kind="region", region=Region.RABAT)
     _peer_with("COMMUNE-SALE", kind="commune", region=Region.RABAT, name_ar="جماعة سلا", name_fr="Commune de Salé")
@@ -101,7 +109,9 @@ def test_the_directory_lists_ours_and_the_peers_by_name_kind_and_region(commune,
     ]
 
 
-def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(commune, clerk, signed_in):
+def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(
+    commune: Administration, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     _peer_with("COMMUNE-SALE", kind="commune", name_ar="جماعة سلا", name_fr="Commune de Salé")
     page = signed_in(clerk, "fr")
     form = page.get(f"/desk/{commune.code}/exchanges/?to=COMMUNE-SALE@rsk").content.decode()

@@ -4,22 +4,31 @@ their space; outsiders see and change nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import unescape
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument, ProvidedDocument
-from exchange.tests.test_once_only import case, holders  # noqa: F401 (fixtures)
-from tenancy.models import Membership
+from exchange.tests.test_once_only import Holders, case, holders  # noqa: F401 (fixtures)
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_staff
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available, sample_pdf
+from workflow.models import Case
 
 Role = Membership.Role
 
 
-def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent, holders, case, signed_in):  # noqa: F811
+def test_ask_answer_by_hand_open_and_the_citizen_sees_it(
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    holders: Holders,  # noqa: F811
+    case: Case,  # noqa: F811
+    signed_in: Callable[..., Client],
+) -> None:
     page = signed_in(agent, "fr")
     file_url = f"/desk/{commune.code}/c/{case.pk}/"
     html = page.get(file_url).content.decode()
@@ -69,7 +78,13 @@ def test_ask_answer_by_hand_open_and_the_citizen_sees_it(commune, citizen, agent
     assert "شهادة جبائية" in arabic and 'dir="rtl"' in arabic
 
 
-def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commune, agent, holders, case, signed_in):  # noqa: F811
+def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(
+    commune: Administration,
+    agent: User,
+    holders: Holders,  # noqa: F811
+    case: Case,  # noqa: F811
+    signed_in: Callable[..., Client],
+) -> None:
     land, admin = holders["land"], holders["land_admin"]
     page = signed_in(admin, "fr")
     url = f"/desk/{land.code}/documents/"
@@ -110,15 +125,15 @@ def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(commu
 
 
 def test_outsiders_cannot_ask_answer_or_open(
-    commune,
-    citizen,
-    agent,
-    outsider,
-    outsider_citizen,
-    holders,  # noqa: F811
-    case,  # noqa: F811
-    signed_in,
-):
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    outsider: User,
+    outsider_citizen: User,
+    holders: Holders,  # noqa: F811
+    case: Case,  # noqa: F811
+    signed_in: Callable[..., Client],
+) -> None:
     signed_in(agent, "fr").post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
     asked = DocumentRequest.objects.get()
     before = AccessLogEntry.objects.count()

@@ -3,8 +3,13 @@ passphrase, batch signing, enrolment, delegation; and outsiders denied every pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django import Settings
 
 from audit.models import AuditEvent
 from documents import storage
@@ -12,7 +17,7 @@ from parapheur import services
 from parapheur.models import Delegation, Folder, FolderEvent, SigningCertificate, StepKind
 from parapheur.services import StepSpec
 from parapheur.testing import PASSPHRASE, document, enrolled, person
-from tenancy.models import Membership, User
+from tenancy.models import Administration, Membership, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
@@ -20,7 +25,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def people(commune) -> dict[str, User]:
+def people(commune: Administration) -> dict[str, User]:
     return {
         "writer": person(commune, Role.AGENT, "writer@commune.ma", name="Salma Writer"),
         "chief": person(commune, Role.HEAD, "chief@commune.ma", name="Omar Chef"),
@@ -33,7 +38,9 @@ def pdf_upload(name="arrete.pdf", data=None):
 
 
 @pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune, people, signed_in):
+def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(
+    commune: Administration, people: dict[str, User], signed_in: Callable[..., Client]
+) -> None:
     code = commune.code
     writer = signed_in(people["writer"], "fr")
     response = writer.post(
@@ -75,7 +82,9 @@ def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(commune,
     assert writer.get(f"/desk/{code}/parapheur/{folder.pk}/proof.pdf").status_code == 200
 
 
-def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(commune, people, signed_in):
+def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(
+    commune: Administration, people: dict[str, User], signed_in: Callable[..., Client]
+) -> None:
     response = signed_in(people["writer"], "fr").post(
         f"/desk/{commune.code}/parapheur/new/",
         {
@@ -88,7 +97,9 @@ def test_a_word_file_is_refused_with_a_clear_message_and_nothing_is_kept(commune
     assert not Folder.objects.exists()
 
 
-def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people, signed_in):
+def test_batch_signing_signs_each_folder_and_reports_the_others(
+    commune: Administration, people: dict[str, User], signed_in: Callable[..., Client]
+) -> None:
     folders = [
         services.folder_submit(
             actor=people["writer"],
@@ -127,7 +138,9 @@ def test_batch_signing_signs_each_folder_and_reports_the_others(commune, people,
     assert Folder.objects.get(pk=extra.pk).status == "in_progress"
 
 
-def test_enrolment_and_delegation_pages(commune, people, signed_in):
+def test_enrolment_and_delegation_pages(
+    commune: Administration, people: dict[str, User], signed_in: Callable[..., Client]
+) -> None:
     chief = signed_in(people["chief"], "fr")
     short = chief.post(
         f"/desk/{commune.code}/parapheur/certificate/enrol/",
@@ -174,7 +187,9 @@ def test_enrolment_and_delegation_pages(commune, people, signed_in):
     assert Delegation.objects.get().ended_at is not None
 
 
-def test_the_public_verification_page_lists_every_signature_of_a_signed_document(commune, people, client):
+def test_the_public_verification_page_lists_every_signature_of_a_signed_document(
+    commune: Administration, people: dict[str, User], client: Client
+) -> None:
     folder = services.folder_submit(
         actor=people["writer"],
         administration=commune,
@@ -212,7 +227,9 @@ def test_the_public_verification_page_lists_every_signature_of_a_signed_document
     assert check(storage.read_bytes(folder.original)).status_code == 422
 
 
-def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, commune_admin, signed_in):
+def test_the_admin_builds_a_circuit_that_folders_then_follow(
+    commune: Administration, people: dict[str, User], commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     from tenancy.testing import make_service
 
     urb = make_service(commune, "URB", name_fr="Urbanisme")
@@ -261,7 +278,9 @@ def test_the_admin_builds_a_circuit_that_folders_then_follow(commune, people, co
     assert 'value="ARRETE"' in page
 
 
-def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, citizen, clerk, signed_in):
+def test_an_answer_goes_through_a_circuit_from_the_reply_page(
+    commune: Administration, people: dict[str, User], citizen: User, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     from parapheur.models import Circuit
     from parapheur.services import circuit_save
     from tenancy.testing import make_service
@@ -299,7 +318,13 @@ def test_an_answer_goes_through_a_circuit_from_the_reply_page(commune, people, c
     assert Circuit.objects.count() == 1
 
 
-def test_an_office_document_is_converted_when_a_converter_is_installed(commune, people, settings, tmp_path, signed_in):
+def test_an_office_document_is_converted_when_a_converter_is_installed(
+    commune: Administration,
+    people: dict[str, User],
+    settings: Settings,
+    tmp_path: Path,
+    signed_in: Callable[..., Client],
+) -> None:
     """A stand-in for LibreOffice (same command line): it writes a PDF where soffice would."""
     import stat
     import sys
@@ -332,7 +357,9 @@ def test_an_office_document_is_converted_when_a_converter_is_installed(commune, 
     assert Folder.objects.count() == 1
 
 
-def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(commune, people, outsider, signed_in):
+def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(
+    commune: Administration, people: dict[str, User], outsider: User, signed_in: Callable[..., Client]
+) -> None:
     from documents.samples import image_bytes
 
     scan = image_bytes("PNG")
@@ -368,7 +395,9 @@ def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(comm
     )
 
 
-def test_the_address_of_a_refused_certificate_form_leads_back_to_the_certificate_page(commune, people, signed_in):
+def test_the_address_of_a_refused_certificate_form_leads_back_to_the_certificate_page(
+    commune: Administration, people: dict[str, User], signed_in: Callable[..., Client]
+) -> None:
     """An invalid form is shown at the address it was posted to; opening that address again (the
     language switch does) shows the certificate page rather than an error."""
     chief = signed_in(people["chief"], "fr")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from pytest_django import DjangoAssertNumQueries
 
 from core.testing import clock_at
 from registry.models import Correspondence
-from tenancy.models import Membership, Service
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.testing import make_service
 from workflow.catalogue import DocumentLine
 from workflow.models import CalendarDay, Case, LetterTemplate, Procedure, RoutingRule
@@ -20,17 +22,19 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def urb(commune) -> Service:
+def urb(commune: Administration) -> Service:
     return make_service(commune, "URB", name_fr="Urbanisme")
 
 
 @pytest.fixture
-def requests(commune, citizen) -> list[Correspondence]:
+def requests(commune: Administration, citizen: User) -> list[Correspondence]:
     make_procedure(commune)
     return [deposit(commune, citizen, procedure="URB-PC", subject=f"طلب رقم {i}").correspondence for i in range(3)]
 
 
-def test_the_clerk_assigns_from_the_inbox_in_bulk(commune, clerk, urb, requests, signed_in):
+def test_the_clerk_assigns_from_the_inbox_in_bulk(
+    commune: Administration, clerk: User, urb: Service, requests: list[Correspondence], signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     page = client.get(f"/desk/{commune.code}/inbox/?box=to_assign")
     assert page.status_code == 200
@@ -47,8 +51,14 @@ def test_the_clerk_assigns_from_the_inbox_in_bulk(commune, clerk, urb, requests,
 
 
 def test_inbox_and_detail_run_a_fixed_number_of_queries(
-    commune, clerk, urb, requests, django_assert_max_num_queries, citizen, signed_in
-):
+    commune: Administration,
+    clerk: User,
+    urb: Service,
+    requests: list[Correspondence],
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    citizen: User,
+    signed_in: Callable[..., Client],
+) -> None:
     client = signed_in(clerk)
     client.get(f"/desk/{commune.code}/inbox/?box=to_assign")
     # session, user, memberships, services, procedures, calendar, the counts (one statement),
@@ -70,7 +80,9 @@ def _fact(html_text: str, label: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html.unescape(found.group(1))).split())
 
 
-def test_the_correspondence_page_shows_the_due_date_and_the_days_left(commune, clerk, citizen):
+def test_the_correspondence_page_shows_the_due_date_and_the_days_left(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     make_procedure(commune, "URB-PC")
     with clock_at("2026-03-02 10:00"):  # 30 calendar days: due on Wednesday 2026-04-01
         c = deposit(commune, citizen, procedure="URB-PC").correspondence
@@ -85,8 +97,14 @@ def test_the_correspondence_page_shows_the_due_date_and_the_days_left(commune, c
 
 
 def test_the_correspondence_page_offers_the_actions_the_user_may_take(
-    commune, clerk, agent, auditor, urb, requests, signed_in
-):
+    commune: Administration,
+    clerk: User,
+    agent: User,
+    auditor: User,
+    urb: Service,
+    requests: list[Correspondence],
+    signed_in: Callable[..., Client],
+) -> None:
     c = requests[0]
     clerk_page = signed_in(clerk).get(f"/desk/{commune.code}/c/{c.pk}/").content.decode()
     assert "act/assign/" in clerk_page and "/reply/" not in clerk_page
@@ -97,7 +115,15 @@ def test_the_correspondence_page_offers_the_actions_the_user_may_take(
     assert "/reply/" in agent_page and "act/request_completion/" in agent_page
 
 
-def test_a_reply_from_a_template_is_prefilled_and_sent(commune, clerk, agent, urb, requests, citizen, signed_in):
+def test_a_reply_from_a_template_is_prefilled_and_sent(
+    commune: Administration,
+    clerk: User,
+    agent: User,
+    urb: Service,
+    requests: list[Correspondence],
+    citizen: User,
+    signed_in: Callable[..., Client],
+) -> None:
     template = LetterTemplate.objects.create(
         administration=commune,
         code="ACCORD",
@@ -123,7 +149,9 @@ def test_a_reply_from_a_template_is_prefilled_and_sent(commune, clerk, agent, ur
     assert Correspondence.objects.filter(direction="outgoing").count() == 1
 
 
-def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(commune, commune_admin, urb, citizen, signed_in):
+def test_the_admin_edits_the_catalogue_routing_templates_and_calendar(
+    commune: Administration, commune_admin: User, urb: Service, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(commune_admin)
     response = client.post(
         f"/desk/{commune.code}/procedures/new/",
@@ -192,8 +220,15 @@ def _completion_boxes(html: str) -> set[str]:
     ],
 )
 def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
-    commune, clerk, agent, urb, requests, language, expected, signed_in
-):
+    commune: Administration,
+    clerk: User,
+    agent: User,
+    urb: Service,
+    requests: list[Correspondence],
+    language,
+    expected,
+    signed_in: Callable[..., Client],
+) -> None:
     """Law 55-19: the completion form offers only what the person may be asked for; a crafted
     post naming the held document gets the reason, in the reader's language, and changes nothing."""
     c = requests[0]
@@ -225,8 +260,8 @@ def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
 
 
 def test_the_completion_form_is_not_offered_when_every_document_is_held_elsewhere(
-    commune, clerk, agent, urb, citizen, signed_in
-):
+    commune: Administration, clerk: User, agent: User, urb: Service, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     make_procedure(
         commune, "URB-CERT", documents=[DocumentLine("شهادة الملكية", "Certificat de propriété", "ANCFCC", "ANCFCC")]
     )
@@ -248,7 +283,9 @@ def _service_fact(html_text: str) -> str:
     return found.group(1)
 
 
-def test_the_letter_page_and_the_register_name_the_service_in_charge(commune, clerk, urb, requests):
+def test_the_letter_page_and_the_register_name_the_service_in_charge(
+    commune: Administration, clerk: User, urb: Service, requests: list[Correspondence]
+) -> None:
     c = requests[0]  # deposited online: no service named, none in charge yet
     client = Client(headers={"Accept-Language": "fr"})
     client.force_login(clerk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,7 +35,10 @@ def send(
 
 
 def test_an_admin_checks_then_imports_a_former_register(
-    commune_admin: User, commune: Administration, django_capture_on_commit_callbacks: object, signed_in
+    commune_admin: User,
+    commune: Administration,
+    django_capture_on_commit_callbacks: object,
+    signed_in: Callable[..., Client],
 ) -> None:
     client = signed_in(commune_admin)
     assert client.get(f"/desk/{commune.code}/register/import/").status_code == 200
@@ -54,7 +58,10 @@ def test_an_admin_checks_then_imports_a_former_register(
 
 
 def test_rejected_rows_are_listed_with_their_line_and_reason_in_the_readers_language(
-    commune_admin: User, commune: Administration, django_capture_on_commit_callbacks: object, signed_in
+    commune_admin: User,
+    commune: Administration,
+    django_capture_on_commit_callbacks: object,
+    signed_in: Callable[..., Client],
 ) -> None:
     client = signed_in(commune_admin)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
@@ -75,7 +82,10 @@ def test_rejected_rows_are_listed_with_their_line_and_reason_in_the_readers_lang
 
 
 def test_a_file_that_cannot_be_read_says_why_in_the_readers_language(
-    commune_admin: User, commune: Administration, django_capture_on_commit_callbacks: object, signed_in
+    commune_admin: User,
+    commune: Administration,
+    django_capture_on_commit_callbacks: object,
+    signed_in: Callable[..., Client],
 ) -> None:
     client = signed_in(commune_admin)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
@@ -87,7 +97,9 @@ def test_a_file_that_cannot_be_read_says_why_in_the_readers_language(
     assert "Le fichier n'a pas de colonne pour : number, date, sender, subject." in text_of(page)
 
 
-def test_a_file_that_is_not_a_table_is_refused_at_once(commune_admin: User, commune: Administration, signed_in) -> None:
+def test_a_file_that_is_not_a_table_is_refused_at_once(
+    commune_admin: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(commune_admin)
     upload = SimpleUploadedFile("scan.pdf", b"%PDF-1.7\x00\x00binary", content_type="application/pdf")
     response = client.post(f"/desk/{commune.code}/register/import/", {"direction": "incoming", "table": upload})
@@ -95,7 +107,7 @@ def test_a_file_that_is_not_a_table_is_refused_at_once(commune_admin: User, comm
 
 
 def test_only_the_administrations_admins_may_import(
-    clerk: User, outsider: User, commune: Administration, commune_admin: User, signed_in
+    clerk: User, outsider: User, commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
 ) -> None:
     for user in (clerk, outsider):
         client = signed_in(user)
@@ -105,7 +117,7 @@ def test_only_the_administrations_admins_may_import(
 
 
 def test_the_upload_script_is_answered_in_json_and_one_post_makes_one_job(
-    commune_admin: User, commune: Administration, signed_in
+    commune_admin: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     client = signed_in(commune_admin)
     script = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest", "HTTP_ACCEPT": "application/json"}

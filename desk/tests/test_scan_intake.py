@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -43,7 +44,7 @@ def counter_post(client: Client, commune: Administration, files: list[SimpleUplo
 
 
 def test_the_pictures_of_a_letter_become_one_pdf_in_the_order_chosen(
-    clerk: User, commune: Administration, signed_in
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     response = counter_post(
         signed_in(clerk), commune, [picture(20, "page-1.png"), picture(200, "page-2.png")], assemble="on"
@@ -56,7 +57,9 @@ def test_the_pictures_of_a_letter_become_one_pdf_in_the_order_chosen(
     assert len(pages) == 2 and round(float(pages[0].mediabox.width)) == round(80 / 150 * 72)
 
 
-def test_without_the_box_ticked_each_picture_stays_a_file(clerk: User, commune: Administration, signed_in) -> None:
+def test_without_the_box_ticked_each_picture_stays_a_file(
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     counter_post(signed_in(clerk), commune, [picture(20, "a.png"), picture(200, "b.png")])
     assert list(Attachment.objects.order_by("position").values_list("filename", flat=True)) == ["a.png", "b.png"]
 
@@ -74,7 +77,7 @@ def batch_data(rows: list[dict[str, object]], total: int = 5) -> dict[str, objec
 
 
 def test_a_batch_registers_every_filled_row_and_shows_their_numbers(
-    clerk: User, commune: Administration, signed_in
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     client = signed_in(clerk)
     assert client.get(f"/desk/{commune.code}/register/batch/").status_code == 200
@@ -97,7 +100,9 @@ def test_a_batch_registers_every_filled_row_and_shows_their_numbers(
     assert 'http-equiv="refresh"' in html  # the scans' text is not ready yet
 
 
-def test_a_batch_with_a_wrong_row_registers_nothing(clerk: User, commune: Administration, signed_in) -> None:
+def test_a_batch_with_a_wrong_row_registers_nothing(
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     rows = [
         {"sender_name": "Ahmed", "subject": "Une lettre", "attachments": SimpleUploadedFile("a.pdf", pdf_bytes())},
         {"sender_name": "Salma", "subject": "", "attachments": SimpleUploadedFile("b.pdf", pdf_bytes())},
@@ -112,7 +117,9 @@ def test_a_batch_with_a_wrong_row_registers_nothing(clerk: User, commune: Admini
     assert not Correspondence.objects.exists()
 
 
-def test_the_page_script_sends_one_letter_at_a_time(clerk: User, commune: Administration, signed_in) -> None:
+def test_the_page_script_sends_one_letter_at_a_time(
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     url = f"/desk/{commune.code}/register/batch/"
     good = {"letter-0-sender_name": "Ahmed", "letter-0-subject": "Lettre", "letter-0-attachments": picture(9, "p.png")}
@@ -131,7 +138,7 @@ def test_the_page_script_sends_one_letter_at_a_time(clerk: User, commune: Admini
 
 
 def test_the_letter_page_tells_how_its_text_was_made_and_offers_the_searchable_copy(
-    clerk: User, commune: Administration, signed_in
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     client = signed_in(clerk)
     counter_post(client, commune, [picture(20, "scan.png")], assemble="on")
@@ -162,7 +169,9 @@ def test_the_letter_page_tells_how_its_text_was_made_and_offers_the_searchable_c
     assert AuditEvent.objects.filter(action="attachment.downloaded", data__copy="searchable").exists()
 
 
-def test_the_batch_page_shows_how_far_recognition_has_come(clerk: User, commune: Administration, signed_in) -> None:
+def test_the_batch_page_shows_how_far_recognition_has_come(
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     counter_post(client, commune, [picture(20, "scan.png")], assemble="on")
     letter = Correspondence.objects.get()
@@ -173,7 +182,7 @@ def test_the_batch_page_shows_how_far_recognition_has_come(clerk: User, commune:
 
 
 def test_outsiders_reach_none_of_it(
-    outsider: User, commune: Administration, clerk: User, agent: User, signed_in
+    outsider: User, commune: Administration, clerk: User, agent: User, signed_in: Callable[..., Client]
 ) -> None:
     counter_post(signed_in(clerk), commune, [picture(20, "scan.png")], assemble="on")
     letter = Correspondence.objects.get()
@@ -184,7 +193,7 @@ def test_outsiders_reach_none_of_it(
 
 
 def test_pictures_that_would_make_more_pages_than_the_limit_are_not_put_together(
-    clerk: User, commune: Administration, settings: object, signed_in
+    clerk: User, commune: Administration, settings: object, signed_in: Callable[..., Client]
 ) -> None:
     from documents.samples import tiff_of_frames
 
@@ -200,7 +209,7 @@ def test_pictures_that_would_make_more_pages_than_the_limit_are_not_put_together
 
 
 def test_a_picture_over_the_pixel_limit_never_reaches_the_assembly(
-    clerk: User, commune: Administration, signed_in
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     from documents.samples import png_of_pixels
 
@@ -212,7 +221,9 @@ def test_a_picture_over_the_pixel_limit_never_reaches_the_assembly(
     assert not Correspondence.objects.exists() and stored_files() == before
 
 
-def test_counter_mail_needs_its_scan_or_its_text(clerk: User, commune: Administration, signed_in) -> None:
+def test_counter_mail_needs_its_scan_or_its_text(
+    clerk: User, commune: Administration, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(clerk)
     response = counter_post(client, commune, [], body="", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 400  # type: ignore[attr-defined]

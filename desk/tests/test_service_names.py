@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tenancy.models import Service
+from tenancy.models import Administration, Service, User
 from tenancy.testing import make_service
 
 
@@ -16,7 +16,7 @@ def _admin_client(user) -> Client:
     return client
 
 
-def test_a_renamed_service_keeps_its_names_on_one_line(commune, commune_admin):
+def test_a_renamed_service_keeps_its_names_on_one_line(commune: Administration, commune_admin: User) -> None:
     service = make_service(commune, "URB")
     response = _admin_client(commune_admin).post(
         f"/desk/{commune.code}/services/{service.pk}/",
@@ -35,7 +35,7 @@ def test_a_renamed_service_keeps_its_names_on_one_line(commune, commune_admin):
     assert service.location == "Bureau 12"
 
 
-def test_a_service_name_of_nothing_visible_is_refused(commune, commune_admin):
+def test_a_service_name_of_nothing_visible_is_refused(commune: Administration, commune_admin: User) -> None:
     service = make_service(commune, "URB")
     before = (service.name_ar, service.name_fr)
     client = _admin_client(commune_admin)
@@ -54,7 +54,7 @@ def test_a_service_name_of_nothing_visible_is_refused(commune, commune_admin):
     assert not Service.objects.filter(administration=commune, code="NEW").exists()
 
 
-def test_a_new_service_keeps_its_names_on_one_line(commune, commune_admin):
+def test_a_new_service_keeps_its_names_on_one_line(commune: Administration, commune_admin: User) -> None:
     response = _admin_client(commune_admin).post(
         f"/desk/{commune.code}/services/",
         {"code": "NEW", "name_ar": "مصلحة\r\nجديدة", "name_fr": "Nouveau\nservice", "kind": "central"},
@@ -64,7 +64,7 @@ def test_a_new_service_keeps_its_names_on_one_line(commune, commune_admin):
     assert (service.name_ar, service.name_fr) == ("مصلحة جديدة", "Nouveau service")
 
 
-def test_the_new_service_form_asks_the_code_first_and_the_place_in_the_tree_last(commune):
+def test_the_new_service_form_asks_the_code_first_and_the_place_in_the_tree_last(commune: Administration) -> None:
     from desk.forms import ServiceForm
 
     form = ServiceForm(administration=commune)

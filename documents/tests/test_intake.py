@@ -20,7 +20,7 @@ from documents.sandbox import LimitExceeded, Limits, run_limited
 
 
 @pytest.fixture
-def small_limits(settings) -> Settings:
+def small_limits(settings: Settings) -> Settings:
     """Limits small enough for test files made in milliseconds."""
     settings.MAX_PIXELS = 3_000_000
     settings.MAX_PAGES = 7
@@ -38,25 +38,25 @@ def refused(name: str, data: bytes) -> FileRejected:
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
-def test_a_pictures_size_is_read_from_its_header(fmt):
+def test_a_pictures_size_is_read_from_its_header(fmt: str) -> None:
     header = picture_header(io.BytesIO(samples.image_bytes(fmt, size=(321, 123))), f"image/{fmt.lower()}", max_frames=9)
     assert (header.frames, header.largest) == (1, 321 * 123)
 
 
-def test_a_tiffs_frames_are_counted_only_up_to_one_past_the_limit():
+def test_a_tiffs_frames_are_counted_only_up_to_one_past_the_limit() -> None:
     tiff = samples.tiff_of_frames(20_000)
     assert picture_header(io.BytesIO(tiff), "image/tiff", max_frames=500).frames == 501
     assert picture_header(io.BytesIO(samples.image_bytes("TIFF", frames=3)), "image/tiff", max_frames=9).frames == 3
 
 
-def test_an_animated_pngs_frames_come_from_its_header():
+def test_an_animated_pngs_frames_come_from_its_header() -> None:
     frames = [Image.new("RGB", (20, 10), (i * 40, 0, 0)) for i in range(4)]
     out = io.BytesIO()
     frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
     assert picture_header(io.BytesIO(out.getvalue()), "image/png", max_frames=9).frames == 4
 
 
-def test_a_tiff_whose_directories_loop_is_damaged():
+def test_a_tiff_whose_directories_loop_is_damaged() -> None:
     looping = bytearray(samples.tiff_of_frames(2))
     first_next = 8 + 2 + 8 * 12  # the first directory's "next" field
     looping[first_next : first_next + 4] = struct.pack("<I", 8)  # points back at itself
@@ -67,13 +67,13 @@ def test_a_tiff_whose_directories_loop_is_damaged():
 # --- Limits named in the refusal -------------------------------------------------------------
 
 
-def test_a_picture_over_the_pixel_limit_is_refused_before_it_is_decoded(small_limits):
+def test_a_picture_over_the_pixel_limit_is_refused_before_it_is_decoded(small_limits: Settings) -> None:
     rejected = refused("plan.png", samples.png_of_pixels(2000, 2000))
     assert rejected.code == "too_many_pixels"
     assert "plan.png" in rejected.message and "3\xa0mégapixels" in rejected.message
 
 
-def test_a_picture_inside_a_pdf_counts_against_the_pixel_limit(small_limits):
+def test_a_picture_inside_a_pdf_counts_against_the_pixel_limit(small_limits: Settings) -> None:
     huge = samples.raw_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -90,24 +90,24 @@ def test_a_picture_inside_a_pdf_counts_against_the_pixel_limit(small_limits):
     ("name", "make"),
     [("scan.tif", lambda: samples.tiff_of_frames(8)), ("dossier.pdf", lambda: samples.pdf_of_pages(8))],
 )
-def test_a_file_over_the_page_limit_is_refused(small_limits, name, make):
+def test_a_file_over_the_page_limit_is_refused(small_limits: Settings, name, make) -> None:
     rejected = refused(name, make())
     assert rejected.code == "too_many_pages"
     assert name in rejected.message and "plus de 7\xa0pages" in rejected.message
 
 
-def test_a_page_tree_that_understates_its_pages_is_counted_for_real(small_limits):
+def test_a_page_tree_that_understates_its_pages_is_counted_for_real(small_limits: Settings) -> None:
     lying = samples.pdf_of_pages(8).replace(b"/Count 8 ", b"/Count 1 ")
     assert refused("dossier.pdf", lying).code == "too_many_pages"
 
 
-def test_a_pdf_whose_streams_inflate_past_the_limit_is_refused(small_limits):
+def test_a_pdf_whose_streams_inflate_past_the_limit_is_refused(small_limits: Settings) -> None:
     rejected = refused("bombe.pdf", samples.pdf_inflating_to(3 * 1024 * 1024))
     assert rejected.code == "pdf_inflated"
     assert "bombe.pdf" in rejected.message and "2,0\xa0Mio" in rejected.message
 
 
-def test_files_within_the_limits_pass_with_their_pages(small_limits):
+def test_files_within_the_limits_pass_with_their_pages(small_limits: Settings) -> None:
     assert check_file(bytes_upload(samples.tiff_of_frames(7), "scan.tif")).pages == 7
     assert check_file(bytes_upload(samples.pdf_of_pages(7), "lettre.pdf")).pages == 7
     assert check_file(bytes_upload(samples.pdf_inflating_to(1024 * 1024), "texte.pdf")).pages == 1
@@ -117,7 +117,7 @@ def test_files_within_the_limits_pass_with_their_pages(small_limits):
 # --- The child process: memory and time ------------------------------------------------------
 
 
-def test_a_child_over_its_memory_limit_fails_that_file_only(settings):
+def test_a_child_over_its_memory_limit_fails_that_file_only(settings: Settings) -> None:
     settings.MAX_PIXELS = 500_000_000
     settings.FILE_WORK_MEMORY = 300 * 1024 * 1024
     # 400 million pixels in 6 MB: within the pixel limit set here, but 400 MB to decode.
@@ -130,7 +130,7 @@ def test_a_child_over_its_memory_limit_fails_that_file_only(settings):
     assert check_file(bytes_upload(samples.image_bytes("PNG"), "photo.png")).pages == 1
 
 
-def test_a_child_over_its_time_limit_is_stopped():
+def test_a_child_over_its_time_limit_is_stopped() -> None:
     many = samples.pdf_of_pages(60_000)
     with pytest.raises(LimitExceeded) as exceeded:
         run_limited(
@@ -155,13 +155,13 @@ def test_a_child_over_its_time_limit_is_stopped():
         (lambda: samples.pdf_bytes() + samples.zip_bytes(), "pdf_appended_data", "après sa fin"),
     ],
 )
-def test_pdfs_with_active_content_other_files_or_appended_data_are_refused_with_the_reason(make, code, words):
+def test_pdfs_with_active_content_other_files_or_appended_data_are_refused_with_the_reason(make, code, words) -> None:
     rejected = refused("lettre.pdf", make())
     assert rejected.code == code
     assert words in rejected.message
 
 
-def test_a_script_hidden_in_an_object_stream_under_an_escaped_name_is_found():
+def test_a_script_hidden_in_an_object_stream_under_an_escaped_name_is_found() -> None:
     pdf = pikepdf.Pdf.open(io.BytesIO(samples.pdf_bytes()))
     pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name("/JavaScript"), JS=pikepdf.String("app.alert(1)"))
     out = io.BytesIO()
@@ -171,7 +171,7 @@ def test_a_script_hidden_in_an_object_stream_under_an_escaped_name_is_found():
     assert refused("lettre.pdf", data).code == "pdf_active_content"
 
 
-def test_a_zip_between_a_pdf_and_a_forged_end_is_appended_data():
+def test_a_zip_between_a_pdf_and_a_forged_end_is_appended_data() -> None:
     pdf = samples.pdf_bytes()
     start = pdf[pdf.rindex(b"startxref") :]
     assert refused("lettre.pdf", pdf + samples.zip_bytes() + b"\n" + start).code == "pdf_appended_data"
@@ -185,18 +185,18 @@ def _encrypted(user_password: str) -> bytes:
     return out.getvalue()
 
 
-def test_an_encrypted_pdf_that_opens_without_a_password_is_accepted_as_it_is():
+def test_an_encrypted_pdf_that_opens_without_a_password_is_accepted_as_it_is() -> None:
     checked = check_file(bytes_upload(_encrypted(""), "protege.pdf"))
     assert checked.pages == 2
 
 
-def test_a_pdf_that_asks_for_a_password_is_refused_as_such_not_as_damaged():
+def test_a_pdf_that_asks_for_a_password_is_refused_as_such_not_as_damaged() -> None:
     rejected = refused("secret.pdf", _encrypted("secret"))
     assert rejected.code == "pdf_password"
     assert "mot de passe" in rejected.message and "endommagé" not in rejected.message
 
 
-def test_updated_and_linearized_pdfs_are_not_taken_for_appended_data():
+def test_updated_and_linearized_pdfs_are_not_taken_for_appended_data() -> None:
     base = samples.pdf_bytes(pages=2)
     writer = pypdf.PdfWriter(io.BytesIO(base), incremental=True)
     writer.add_metadata({"/Title": "Mise à jour"})
@@ -209,6 +209,6 @@ def test_updated_and_linearized_pdfs_are_not_taken_for_appended_data():
     assert check_file(bytes_upload(linear.getvalue(), "web.pdf")).pages == 2
 
 
-def test_a_file_without_a_usable_name_gets_one():
+def test_a_file_without_a_usable_name_gets_one() -> None:
     assert check_file(bytes_upload(samples.pdf_bytes(), "\u202e")).filename == "document.pdf"
     assert check_file(bytes_upload(samples.image_bytes("JPEG"), "scan")).filename == "scan.jpg"

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pypdf
 import pytest
 from PIL import Image
+from pytest_django import Settings
 
 from core.clock import now
 from documents import storage, text_layers
@@ -222,7 +223,7 @@ def test_a_batch_that_fails_is_done_again_file_by_file(monkeypatch: pytest.Monke
         assert layer.status == TextLayer.Status.DONE and layer.text == "نص معروف"
 
 
-def test_a_file_whose_reading_needs_more_than_its_limits_fails_alone_and_at_once(settings) -> None:
+def test_a_file_whose_reading_needs_more_than_its_limits_fails_alone_and_at_once(settings: Settings) -> None:
     """A file stored before the limits (or under larger ones): its text is read in a child
     process, which runs out of memory; the worker does not, and the other file is read."""
     from documents.models import Blob
@@ -242,7 +243,7 @@ def test_a_file_whose_reading_needs_more_than_its_limits_fails_alone_and_at_once
     assert read.status == TextLayer.Status.DONE and "certificat de résidence" in read.text
 
 
-def test_a_stored_file_over_the_limits_of_today_fails_at_once_without_being_read(settings) -> None:
+def test_a_stored_file_over_the_limits_of_today_fails_at_once_without_being_read(settings: Settings) -> None:
     from documents.models import Blob
     from documents.samples import pdf_inflating_to, tiff_of_frames
 

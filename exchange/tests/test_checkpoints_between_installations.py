@@ -45,7 +45,9 @@ def verify(a: Installation) -> str:
     return done.stdout + done.stderr
 
 
-def test_a_peer_keeps_our_checkpoints_and_catches_a_rewrite_of_database_and_anchor_file(pair):
+def test_a_peer_keeps_our_checkpoints_and_catches_a_rewrite_of_database_and_anchor_file(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     register_and_checkpoint(a)
     sent = a.run("from exchange.anchors import checkpoints_export\nresult = checkpoints_export()")
@@ -106,7 +108,9 @@ def test_a_peer_keeps_our_checkpoints_and_catches_a_rewrite_of_database_and_anch
         b.start()
 
 
-def test_a_peer_keeps_only_checkpoints_sealed_by_the_sender_and_only_from_a_pinned_installation(pair):
+def test_a_peer_keeps_only_checkpoints_sealed_by_the_sender_and_only_from_a_pinned_installation(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     count = "from exchange.models import KeptCheckpoint\nresult = KeptCheckpoint.objects.count()"
     kept_before = b.run(count)

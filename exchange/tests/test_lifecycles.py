@@ -42,7 +42,7 @@ def a_request(status: str) -> DocumentRequest:
     )
 
 
-def test_the_tables_name_every_status_and_only_these_moves():
+def test_the_tables_name_every_status_and_only_these_moves() -> None:
     assert set(ENVELOPE.moves) == set(EnvelopeStatus.values)
     assert {(a, b) for a, targets in ENVELOPE.moves.items() for b in targets} == ENVELOPE_MOVES
     assert set(DOCUMENT_REQUEST.moves) == set(RequestStatus.values)
@@ -50,7 +50,7 @@ def test_the_tables_name_every_status_and_only_these_moves():
 
 
 @pytest.mark.parametrize(("current", "to"), sorted(product(EnvelopeStatus.values, repeat=2)))
-def test_an_envelope_moves_only_as_its_table_allows(db, current, to):
+def test_an_envelope_moves_only_as_its_table_allows(db: None, current, to) -> None:
     envelope = an_envelope(current)
     if (current, to) in ENVELOPE_MOVES:
         assert envelope_move(envelope, EnvelopeStatus(to), last_error="why")
@@ -64,7 +64,7 @@ def test_an_envelope_moves_only_as_its_table_allows(db, current, to):
 
 
 @pytest.mark.parametrize(("current", "to"), sorted(product(RequestStatus.values, repeat=2)))
-def test_a_document_request_moves_only_as_its_table_allows(db, current, to):
+def test_a_document_request_moves_only_as_its_table_allows(db: None, current, to) -> None:
     request = a_request(current)
     if (current, to) in REQUEST_MOVES:
         assert document_request_move(request, RequestStatus(to), reason="why")
@@ -77,7 +77,7 @@ def test_a_document_request_moves_only_as_its_table_allows(db, current, to):
         assert (request.status, request.reason) == (current, "")
 
 
-def test_an_acknowledged_envelope_cannot_go_back_to_pending_nor_fail(db):
+def test_an_acknowledged_envelope_cannot_go_back_to_pending_nor_fail(db: None) -> None:
     envelope = an_envelope(EnvelopeStatus.PENDING)
     assert envelope_move(envelope, EnvelopeStatus.DELIVERED, acknowledgement="{}")
     for to in (EnvelopeStatus.PENDING, EnvelopeStatus.FAILED):
@@ -87,7 +87,7 @@ def test_an_acknowledged_envelope_cannot_go_back_to_pending_nor_fail(db):
     assert envelope.status == EnvelopeStatus.DELIVERED
 
 
-def test_a_delivered_request_cannot_be_refused(db):
+def test_a_delivered_request_cannot_be_refused(db: None) -> None:
     request = a_request(RequestStatus.PENDING)
     assert document_request_move(request, RequestStatus.DELIVERED)
     with pytest.raises(TransitionRefused, match="delivered → refused"):
@@ -96,7 +96,7 @@ def test_a_delivered_request_cannot_be_refused(db):
     assert (request.status, request.reason) == (RequestStatus.DELIVERED, "")
 
 
-def test_a_move_from_a_stale_read_applies_once(db):
+def test_a_move_from_a_stale_read_applies_once(db: None) -> None:
     """Two processes read the same pending envelope: the first move wins, the second changes
     nothing and says so (the peer's acknowledgement and a refusal racing, say)."""
     first = an_envelope(EnvelopeStatus.PENDING)

@@ -17,7 +17,7 @@ from exchange import acknowledgements, selectors, services
 from exchange.models import Envelope
 from exchange.services import ExchangeRefused
 from registry.models import Correspondence
-from tenancy.models import Administration, Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_staff
 from trust.sealing import seal_data
 from workflow.calendar import local_date
@@ -27,7 +27,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def province(db) -> Administration:
+def province(db: None) -> Administration:
     return make_administration("PROVINCE-TEST", name_ar="عمالة الاختبار", name_fr="Province de Test")
 
 
@@ -42,7 +42,9 @@ def send(commune, clerk, province, subject="Demande d'avis technique"):
     )
 
 
-def test_a_letter_is_registered_on_both_sides_and_acknowledged(commune, clerk, province):
+def test_a_letter_is_registered_on_both_sides_and_acknowledged(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     envelope = send(commune, clerk, province)
     outgoing = envelope.outgoing
     assert outgoing.direction == "outgoing" and outgoing.number.startswith("D-") and outgoing.channel == "exchange"
@@ -75,7 +77,9 @@ def test_a_letter_is_registered_on_both_sides_and_acknowledged(commune, clerk, p
     assert not services.acknowledgement_valid(envelope)  # a changed acknowledgement does not verify
 
 
-def test_delivery_happens_once_even_when_the_worker_runs_again_or_twice(commune, clerk, province):
+def test_delivery_happens_once_even_when_the_worker_runs_again_or_twice(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     envelope = send(commune, clerk, province)
     assert services.envelope_deliver(envelope.pk)
     assert not services.envelope_deliver(envelope.pk)
@@ -83,7 +87,9 @@ def test_delivery_happens_once_even_when_the_worker_runs_again_or_twice(commune,
     assert Correspondence.objects.filter(administration=province).count() == 1
 
 
-def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(commune, clerk, province):
+def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     with clock_at("2026-11-21 10:00"):
         envelope = send(commune, clerk, province)
     crash = mock.patch.object(services, "request_register", side_effect=OSError("disk full"))
@@ -100,7 +106,9 @@ def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(commu
     assert envelope.status == Envelope.Status.DELIVERED and envelope.incoming.number == "A-2026-000001"
 
 
-def test_the_acknowledgement_is_sealed_after_the_registration_is_committed(commune, clerk, province):
+def test_the_acknowledgement_is_sealed_after_the_registration_is_committed(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     envelope = send(commune, clerk, province)
     depth = len(connection.atomic_blocks)  # the test's own transaction
     seen = []
@@ -116,7 +124,9 @@ def test_the_acknowledgement_is_sealed_after_the_registration_is_committed(commu
     assert not envelope.acknowledgement_pending and services.acknowledgement_valid(envelope)
 
 
-def test_a_timestamping_outage_delays_the_acknowledgement_not_the_letter(commune, clerk, province):
+def test_a_timestamping_outage_delays_the_acknowledgement_not_the_letter(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     with clock_at("2026-11-21 10:00"):
         envelope = send(commune, clerk, province)
     outage = mock.patch.object(acknowledgements, "seal_data", side_effect=OSError("TSA down"))
@@ -137,7 +147,9 @@ def test_a_timestamping_outage_delays_the_acknowledgement_not_the_letter(commune
     assert Correspondence.objects.filter(administration=province).count() == 1
 
 
-def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(commune, clerk, province):
+def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     with clock_at("2026-11-21 10:00"):
         envelope = send(commune, clerk, province)
     with clock_at("2026-11-24 10:00"), mock.patch.object(services, "request_register", side_effect=RuntimeError("x")):
@@ -152,7 +164,9 @@ def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(commune, clerk
     assert (given_up.object_id, given_up.administration, given_up.data["reason"]) == (str(envelope.pk), commune, "x")
 
 
-def test_bad_recipients_are_refused_and_nothing_is_registered(commune, clerk, province, outsider, elsewhere):
+def test_bad_recipients_are_refused_and_nothing_is_registered(
+    commune: Administration, clerk: User, province: Administration, outsider: User, elsewhere: Administration
+) -> None:
     for code in ("NOPE", commune.code):
         with pytest.raises(ExchangeRefused):
             services.mail_send(actor=clerk, administration=commune, recipient_code=code, subject="x")

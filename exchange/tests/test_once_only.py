@@ -38,7 +38,7 @@ class Holders(TypedDict):
 
 
 @pytest.fixture
-def holders(db) -> Holders:
+def holders(db: None) -> Holders:
     """A land registry that delivers ownership certificates automatically, and a tax office
     whose agents approve each tax certificate."""
     land = make_administration("ANCFCC-TEST", name_fr="Conservation foncière", name_ar="المحافظة العقارية")
@@ -58,7 +58,7 @@ def holders(db) -> Holders:
 
 
 @pytest.fixture
-def case(commune, citizen, agent, holders) -> Case:
+def case(commune: Administration, citizen: User, agent: User, holders: Holders) -> Case:
     urb = make_service(commune, "URB")
     make_procedure(
         commune,
@@ -88,8 +88,8 @@ def _hold(holders, national_id="AB123456", text="Certificat de propriété n° 1
 
 
 def test_an_automatic_holder_delivers_a_sealed_copy_at_once_and_the_citizen_sees_each_access(
-    commune, citizen, agent, holders, case, outsider_citizen
-):
+    commune: Administration, citizen: User, agent: User, holders: Holders, case: Case, outsider_citizen: User
+) -> None:
     held = _hold(holders)
     _hold(holders, national_id="ZZ999999", text="Someone else's")
     scope = scope_of(agent, commune)
@@ -119,7 +119,9 @@ def test_an_automatic_holder_delivers_a_sealed_copy_at_once_and_the_citizen_sees
     assert access_log_verify() is None
 
 
-def test_an_automatic_holder_without_the_document_refuses_at_once(commune, agent, holders, case):
+def test_an_automatic_holder_without_the_document_refuses_at_once(
+    commune: Administration, agent: User, holders: Holders, case: Case
+) -> None:
     request = once_only.document_request(scope=scope_of(agent, commune), case=case, position=2)
     request.refresh_from_db()
     assert (
@@ -133,7 +135,9 @@ def test_an_automatic_holder_without_the_document_refuses_at_once(commune, agent
     assert DocumentRequest.objects.get(pk=again.pk).status == DocumentRequest.Status.DELIVERED
 
 
-def test_a_holder_agent_delivers_by_hand_or_refuses_with_a_reason(commune, citizen, agent, holders, case):
+def test_a_holder_agent_delivers_by_hand_or_refuses_with_a_reason(
+    commune: Administration, citizen: User, agent: User, holders: Holders, case: Case
+) -> None:
     scope = scope_of(agent, commune)
     request = once_only.document_request(scope=scope, case=case, position=3)
     assert DocumentRequest.objects.get(pk=request.pk).status == DocumentRequest.Status.PENDING
@@ -171,8 +175,14 @@ def test_a_holder_agent_delivers_by_hand_or_refuses_with_a_reason(commune, citiz
 
 
 def test_outsiders_and_wrong_documents_are_refused_and_change_nothing(
-    commune, citizen, agent, outsider, holders, case, elsewhere
-):
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    outsider: User,
+    holders: Holders,
+    case: Case,
+    elsewhere: Administration,
+) -> None:
     request = once_only.document_request(scope=scope_of(agent, commune), case=case, position=3)
     before = AccessLogEntry.objects.count()
     # Another administration's staff (even the land registry's) cannot answer the tax office's request.
@@ -198,7 +208,9 @@ def test_outsiders_and_wrong_documents_are_refused_and_change_nothing(
     assert DocumentRequest.objects.get(pk=request.pk).status == DocumentRequest.Status.PENDING
 
 
-def test_a_changed_or_removed_log_entry_breaks_the_chain(commune, agent, holders, case):
+def test_a_changed_or_removed_log_entry_breaks_the_chain(
+    commune: Administration, agent: User, holders: Holders, case: Case
+) -> None:
     _hold(holders)
     once_only.document_request(scope=scope_of(agent, commune), case=case, position=2)
     assert access_log_verify() is None

@@ -100,7 +100,7 @@ def state(side: Installation, request_id: str) -> dict[str, Any] | None:
 
 
 @pytest.fixture(scope="module")
-def cases(pair) -> list[int]:
+def cases(pair: tuple[Installation, Installation]) -> list[int]:
     a, b = pair
     b.run(SETUP_B)
     made = a.run(SETUP_A)
@@ -114,7 +114,9 @@ def root_of(side: Installation) -> bytes:
     ).encode()
 
 
-def test_answered_automatically_with_a_copy_sealed_by_the_holder(pair, cases):
+def test_answered_automatically_with_a_copy_sealed_by_the_holder(
+    pair: tuple[Installation, Installation], cases: list[int]
+) -> None:
     a, b = pair
     request_id = str(a.run(ASK.format(case=cases[0], position=2)))
     # Asking posts nothing: the request waits in A's queue, B has never heard of it.
@@ -146,7 +148,9 @@ def test_answered_automatically_with_a_copy_sealed_by_the_holder(pair, cases):
     assert seen[0][-2:] == ["delivered", "requested"] and seen[1] == ["document_asked", "document_fetched"]
 
 
-def test_answered_by_hand_on_the_holder_then_sent_back(pair, cases):
+def test_answered_by_hand_on_the_holder_then_sent_back(
+    pair: tuple[Installation, Installation], cases: list[int]
+) -> None:
     a, b = pair
     request_id = str(a.run(ASK.format(case=cases[1], position=3)))
     assert a.work() == [POST]
@@ -172,7 +176,9 @@ def test_answered_by_hand_on_the_holder_then_sent_back(pair, cases):
     assert here["log"][-1] == ["delivered", here["log"][-1][1], "Agent B"]
 
 
-def test_the_holder_down_then_up_gets_the_request_once(pair, cases):
+def test_the_holder_down_then_up_gets_the_request_once(
+    pair: tuple[Installation, Installation], cases: list[int]
+) -> None:
     a, b = pair
     b.stop()
     try:

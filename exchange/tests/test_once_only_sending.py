@@ -7,12 +7,15 @@ test_once_only_between_installations.)"""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import override
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from audit.models import AuditAction, AuditEvent
 from core.bidi import isolated
@@ -24,7 +27,7 @@ from exchange.models import DocumentRequest, Peer, RemoteAdministration
 from exchange.once_only_remote import requests_post_due
 from exchange.tests.installations import free_port
 from tenancy.access import scope_of
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_service, make_staff
 from trust.services import ca_certificate_pem
 from workflow import services as wf
@@ -38,7 +41,7 @@ Status = DocumentRequest.Status
 
 
 @pytest.fixture
-def far_case(commune, citizen, agent) -> Case:
+def far_case(commune: Administration, citizen: User, agent: User) -> Case:
     """A file whose procedure lists a certificate held on another installation, which nothing
     answers (its address is a closed port)."""
     peer = Peer.objects.create(
@@ -66,8 +69,11 @@ def far_case(commune, citizen, agent) -> Case:
 
 
 def test_asking_a_peer_posts_nothing_until_the_worker_does_then_it_is_retried_and_fails(
-    commune, agent, far_case, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    agent: User,
+    far_case: Case,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     with clock_at("2026-11-21 10:00"), django_capture_on_commit_callbacks() as queued:
         request = once_only.document_request(scope=scope_of(agent, commune), case=far_case, position=1)
     # The agent's page is answered before any attempt: one task waits for the commit.
@@ -102,7 +108,9 @@ def test_asking_a_peer_posts_nothing_until_the_worker_does_then_it_is_retried_an
     assert again.pk != request.pk and again.status == Status.PENDING and len(queued) == 1
 
 
-def test_the_agent_is_told_the_request_is_on_its_way_and_sees_it_waiting(commune, agent, far_case, signed_in):
+def test_the_agent_is_told_the_request_is_on_its_way_and_sees_it_waiting(
+    commune: Administration, agent: User, far_case: Case, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(agent, "fr")
     response = client.post(reverse("desk:held_ask", args=[commune.code, far_case.pk]), {"document": "1"}, follow=True)
     assert response.status_code == 200
@@ -116,8 +124,12 @@ def test_the_agent_is_told_the_request_is_on_its_way_and_sees_it_waiting(commune
 
 
 def test_an_answer_that_does_not_match_its_fingerprint_ends_the_request_and_keeps_nothing(
-    commune, agent, far_case, monkeypatch, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    agent: User,
+    far_case: Case,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     """A holder (or someone between) sends a copy whose bytes are not those it names: nothing of
     it is kept, the request fails with the reason, in the audit trail, and may be asked again
     (it once stayed pending for good, sent and never answered)."""

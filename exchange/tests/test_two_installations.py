@@ -105,7 +105,9 @@ def openssl_verifies(acknowledgement: str, seal_b64: str, ca_pem: str, directory
     return done.returncode == 0
 
 
-def test_a_letter_lands_in_the_other_installation_with_its_number_and_a_sealed_acknowledgement(pair, tmp_path):
+def test_a_letter_lands_in_the_other_installation_with_its_number_and_a_sealed_acknowledgement(
+    pair: tuple[Installation, Installation], tmp_path: Path
+) -> None:
     a, b = pair
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b")
     sent = envelope(a, envelope_id)
@@ -151,7 +153,7 @@ def test_a_letter_lands_in_the_other_installation_with_its_number_and_a_sealed_a
     assert incoming_count(b, "PROVINCE-B") == 1
 
 
-def test_and_the_other_way(pair):
+def test_and_the_other_way(pair: tuple[Installation, Installation]) -> None:
     a, b = pair
     envelope_id = send(b, "PROVINCE-B", "commune-a2@A", subject="Réponse")  # addresses are not case-sensitive
     assert deliver(b) == 1
@@ -162,7 +164,7 @@ def test_and_the_other_way(pair):
     assert sent["incoming_number"] == received["incoming_number"]
 
 
-def test_the_recipient_down_then_up_gets_it_once(pair):
+def test_the_recipient_down_then_up_gets_it_once(pair: tuple[Installation, Installation]) -> None:
     a, b = pair
     before = incoming_count(b, "PROVINCE-B")
     b.stop()
@@ -181,7 +183,9 @@ def test_the_recipient_down_then_up_gets_it_once(pair):
     assert incoming_count(b, "PROVINCE-B") == before + 1
 
 
-def test_a_recipient_that_cannot_seal_registers_once_and_acknowledges_on_the_retry(pair):
+def test_a_recipient_that_cannot_seal_registers_once_and_acknowledges_on_the_retry(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     before = incoming_count(b, "PROVINCE-B")
     # B's timestamping unit is down (nothing listens there): B registers, but cannot seal.
@@ -207,7 +211,9 @@ def test_a_recipient_that_cannot_seal_registers_once_and_acknowledges_on_the_ret
     assert incoming_count(b, "PROVINCE-B") == before + 1  # registered once
 
 
-def test_the_sender_killed_after_the_recipient_registered_delivers_once(pair):
+def test_the_sender_killed_after_the_recipient_registered_delivers_once(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     before = incoming_count(b, "PROVINCE-B")
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Coupure")
@@ -228,7 +234,9 @@ def test_the_sender_killed_after_the_recipient_registered_delivers_once(pair):
     assert envelope(a, envelope_id)["valid"]  # type: ignore[index]
 
 
-def test_kill_9_in_the_middle_of_a_batch_then_restart_delivers_each_once(pair):
+def test_kill_9_in_the_middle_of_a_batch_then_restart_delivers_each_once(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     before = incoming_count(b, "PROVINCE-B")
     ids = [send(a, "COMMUNE-A", "PROVINCE-B@b", subject=f"Lot {n}") for n in range(12)]
@@ -288,7 +296,9 @@ def _signed_request(side: Installation, envelope_id: str) -> tuple[bytes, dict[s
     return body.encode(), headers
 
 
-def test_a_replayed_request_is_refused_and_a_fresh_retry_gets_the_same_acknowledgement(pair):
+def test_a_replayed_request_is_refused_and_a_fresh_retry_gets_the_same_acknowledgement(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     before = incoming_count(b, "PROVINCE-B")
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Rejeu")
@@ -305,7 +315,9 @@ def test_a_replayed_request_is_refused_and_a_fresh_retry_gets_the_same_acknowled
     assert incoming_count(b, "PROVINCE-B") == before + 1
 
 
-def test_an_envelope_id_received_again_with_another_letter_is_a_conflict(pair):
+def test_an_envelope_id_received_again_with_another_letter_is_a_conflict(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Première lettre")
     status, first = _post(b.url, *_signed_request(a, envelope_id))
@@ -345,7 +357,9 @@ def _resigned(side: Installation, envelope_id: str, change: str) -> tuple[bytes,
     return body.encode(), headers
 
 
-def test_tampering_and_unknown_certificates_are_refused_with_a_reason_and_register_nothing(pair):
+def test_tampering_and_unknown_certificates_are_refused_with_a_reason_and_register_nothing(
+    pair: tuple[Installation, Installation],
+) -> None:
     a, b = pair
     before = incoming_count(b, "PROVINCE-B")
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Falsifié")
@@ -371,7 +385,7 @@ def test_tampering_and_unknown_certificates_are_refused_with_a_reason_and_regist
     assert _post(b.url, body, headers)[0] == 201
 
 
-def test_refusals_are_flagged_to_the_sender_with_their_reason(pair):
+def test_refusals_are_flagged_to_the_sender_with_their_reason(pair: tuple[Installation, Installation]) -> None:
     a, _ = pair
     a.run(
         """
@@ -393,7 +407,7 @@ def test_refusals_are_flagged_to_the_sender_with_their_reason(pair):
     assert any("GONE@b" in text and "unknown_recipient" in text for text in told)
 
 
-def test_pinning_refuses_a_wrong_fingerprint(pair):
+def test_pinning_refuses_a_wrong_fingerprint(pair: tuple[Installation, Installation]) -> None:
     a, b = pair
     wrong = a.manage("peer_add", "b2", b.url, "--fingerprint", "00" * 32, check=False)
     assert wrong.returncode != 0 and "Not pinned" in wrong.stderr

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from pytest_django import Settings
 
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
@@ -75,7 +76,7 @@ def _manage(*arguments: str, environment: dict[str, str], timeout: float = 300) 
 
 
 @pytest.fixture
-def live(settings, tmp_path) -> dict[str, str]:
+def live(settings: Settings, tmp_path: Path) -> dict[str, str]:
     """This test's own file store and PKI, and the environment naming them and the test database."""
     settings.FILES_DIR = tmp_path / "live" / "files"
     settings.PKI_DIR = tmp_path / "live" / "pki"
@@ -91,7 +92,7 @@ def live(settings, tmp_path) -> dict[str, str]:
 
 
 @pytest.fixture
-def elsewhere(tmp_path) -> Iterator[dict[str, str]]:
+def elsewhere(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Another data directory and an empty database of the same kind: where the backup is restored."""
     data_dir = tmp_path / "elsewhere"
     if connection.vendor == "sqlite":
@@ -120,7 +121,9 @@ def _registered(environment: dict[str, str]) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_deposit(live, elsewhere):
+def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_deposit(
+    live: dict[str, str], elsewhere: dict[str, str]
+) -> None:
     administration = make_administration("COMMUNE-BACKUP")
     citizens = [make_user(f"load{i}@example.ma") for i in range(3)]
     acknowledged: list[tuple[str, float]] = []
@@ -203,7 +206,7 @@ def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_dep
     assert settings_json["environment"]["WASL_EMAIL_PASSWORD"] == NOT_STORED
 
 
-def test_settings_keep_their_values_but_not_their_secrets():
+def test_settings_keep_their_values_but_not_their_secrets() -> None:
     assert redact("WASL_PUBLIC_URL", "https://wasl.commune.ma") == "https://wasl.commune.ma"
     assert redact("WASL_SECRET_KEY", "x" * 50) == NOT_STORED
     assert redact("WASL_EMAIL_PASSWORD", "hunter2hunter2") == NOT_STORED
@@ -215,7 +218,7 @@ def test_settings_keep_their_values_but_not_their_secrets():
 
 
 @pytest.fixture
-def archive(live, tmp_path) -> Path:
+def archive(live: dict[str, str], tmp_path: Path) -> Path:
     """A small backup made in this process: one registered deposit, its file, the PKI."""
     administration = make_administration("COMMUNE-SMALL")
     citizen = make_user("small@example.ma")
@@ -237,8 +240,8 @@ def archive(live, tmp_path) -> Path:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out_whole(
-    live, elsewhere, monkeypatch, tmp_path
-):
+    live: dict[str, str], elsewhere: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Its attachment and its sealed receipt are stored after the snapshot, which does not hold
     its log entry: restored, the receipt would read as a log cut short."""
     administration = make_administration("COMMUNE-BETWEEN")
@@ -283,7 +286,9 @@ def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_checkpoint_anchored_while_the_snapshot_is_taken_waits_for_it(live, monkeypatch, tmp_path):
+def test_a_checkpoint_anchored_while_the_snapshot_is_taken_waits_for_it(
+    live: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Else the snapshot could mark anchored a checkpoint the copied anchor file lacks."""
     anchor_file_append("COMMUNE-ANCHOR", [("first statement", b"seal")])
     take_snapshot = database.snapshot
@@ -325,7 +330,9 @@ def _flip_byte_of(archive: Path, member_prefix: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_verify_names_a_member_whose_bytes_changed_and_restore_then_writes_nothing(archive, elsewhere):
+def test_verify_names_a_member_whose_bytes_changed_and_restore_then_writes_nothing(
+    archive: Path, elsewhere: dict[str, str]
+) -> None:
     assert backup_verify(archive).members >= 5
     changed = _flip_byte_of(archive, "files/")
     with pytest.raises(BackupInvalid, match=f"differ from the manifest's SHA-256: {changed}"):
@@ -343,7 +350,9 @@ def test_verify_names_a_member_whose_bytes_changed_and_restore_then_writes_nothi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_verify_refuses_a_truncated_archive_and_one_that_is_not_the_copy_its_checksum_names(archive, tmp_path):
+def test_verify_refuses_a_truncated_archive_and_one_that_is_not_the_copy_its_checksum_names(
+    archive: Path, tmp_path: Path
+) -> None:
     assert "intact" not in str(backup_verify(archive).notes)
     sidecar = archive.with_name(archive.name + ".sha256")
     good = sidecar.read_text()
@@ -358,14 +367,14 @@ def test_verify_refuses_a_truncated_archive_and_one_that_is_not_the_copy_its_che
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_changed_database_snapshot_is_refused(archive):
+def test_a_changed_database_snapshot_is_refused(archive: Path) -> None:
     _flip_byte_of(archive, "database/")
     with pytest.raises(BackupInvalid, match="differ from the manifest's SHA-256: database/"):
         backup_verify(archive)
 
 
 @pytest.mark.slow
-def test_a_restore_waits_for_the_service_to_stop(tmp_path):
+def test_a_restore_waits_for_the_service_to_stop(tmp_path: Path) -> None:
     environment = _environment(tmp_path, f"sqlite:///{tmp_path / 'wasl.sqlite3'}")
     serving = RunDirectory(tmp_path / "run")
     assert serving.acquire()
@@ -377,7 +386,7 @@ def test_a_restore_waits_for_the_service_to_stop(tmp_path):
     assert f"Wasl is being served from {tmp_path} (serve pid {os.getpid()}): stop it first" in result.stderr
 
 
-def test_keep_removes_only_the_oldest_backups_of_the_directory(tmp_path):
+def test_keep_removes_only_the_oldest_backups_of_the_directory(tmp_path: Path) -> None:
     names = [f"wasl-backup-2026120{d}T020000Z.tar" for d in range(1, 6)]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
@@ -390,7 +399,7 @@ def test_keep_removes_only_the_oldest_backups_of_the_directory(tmp_path):
     )
 
 
-def test_a_restore_tells_which_settings_differ_without_showing_a_secret(monkeypatch):
+def test_a_restore_tells_which_settings_differ_without_showing_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     from operations.backup.restore import _configuration_differences
 
     monkeypatch.delenv("WASL_EMAIL_PASSWORD", raising=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from operations.testing import ROOT
 
@@ -16,13 +17,13 @@ def _find(**environment: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(FIND_PYTHON)], env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_the_python_named_in_PYTHON_is_the_one_used():
+def test_the_python_named_in_PYTHON_is_the_one_used() -> None:
     found = _find(PYTHON=sys.executable)
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() == sys.executable
 
 
-def test_a_python_in_PYTHON_that_cannot_run_is_named_with_the_reason_not_replaced(tmp_path):
+def test_a_python_in_PYTHON_that_cannot_run_is_named_with_the_reason_not_replaced(tmp_path: Path) -> None:
     """A pyenv Python under /root cannot be run by the user wasl: the refusal names it, and where to
     install one instead, rather than "none was found" or another Python used silently."""
     missing = "/root/.pyenv/versions/3.12.99/bin/python3.12"

@@ -50,7 +50,7 @@ def from_address(port: int, source: str) -> http.client.HTTPConnection:
 
 
 @pytest.fixture
-def gunicorn(tmp_path, stack_data) -> Iterator[object]:
+def gunicorn(tmp_path: Path, stack_data) -> Iterator[object]:
     """Starts gunicorn on a migrated database (the web server refuses to start on one that is not)."""
     started: list[subprocess.Popen[bytes]] = []
 
@@ -93,20 +93,20 @@ def gunicorn(tmp_path, stack_data) -> Iterator[object]:
             process.wait()
 
 
-def test_with_wasl_settings_only_the_listed_proxies_are_believed(gunicorn):
+def test_with_wasl_settings_only_the_listed_proxies_are_believed(gunicorn: object) -> None:
     port, sock = gunicorn(wasl_settings=True, trusted="127.0.0.2")
     assert hsts(from_address(port, "127.0.0.1")) is None  # gunicorn's default would have believed it
     assert hsts(UnixConnection(sock)) is None  # so would it on its Unix socket
     assert hsts(from_address(port, "127.0.0.2")) == HSTS
 
 
-def test_a_unix_socket_is_believed_once_listed(gunicorn):
+def test_a_unix_socket_is_believed_once_listed(gunicorn: object) -> None:
     port, sock = gunicorn(wasl_settings=True, trusted="unix")
     assert hsts(UnixConnection(sock)) == HSTS
     assert hsts(from_address(port, "127.0.0.1")) is None
 
 
-def test_a_gunicorn_without_wasl_settings_is_overruled(gunicorn):
+def test_a_gunicorn_without_wasl_settings_is_overruled(gunicorn: object) -> None:
     """Started as ``gunicorn wasl.wsgi``, gunicorn rewrites the scheme of 127.0.0.1 and of its Unix
     socket to https; Wasl, not trusting them, serves them as plain HTTP."""
     port, sock = gunicorn(wasl_settings=False, trusted="127.0.0.2")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.test import Client
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from operations.heartbeat import Heartbeat, smtp_reachable
 from operations.models import WorkerHeartbeat
@@ -23,7 +25,7 @@ ALL_OK = {"status": "ok", "database": "ok", "files": "ok", "pki": "ok", "worker"
 
 
 @pytest.fixture
-def pki_dir(tmp_path: Path, settings) -> Path:
+def pki_dir(tmp_path: Path, settings: Settings) -> Path:
     directory = tmp_path / "pki"
     Pki.create(directory, "Wasl health test")
     settings.PKI_DIR = directory
@@ -32,7 +34,7 @@ def pki_dir(tmp_path: Path, settings) -> Path:
 
 
 @pytest.fixture
-def ready(pki_dir, db) -> None:
+def ready(pki_dir: Path, db: None) -> None:
     """An installation with its PKI and a worker that has just beaten."""
     Heartbeat().beat(starting=True)
 
@@ -50,7 +52,9 @@ def _smtp(settings, port: int, **options: object) -> None:
     }
 
 
-def test_a_healthy_installation_answers_200_in_one_query(client, ready, django_assert_num_queries):
+def test_a_healthy_installation_answers_200_in_one_query(
+    client: Client, ready: None, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     # The one query: the workers' heartbeats (which also shows the database answers).
     with django_assert_num_queries(1):
         response = client.get("/healthz")
@@ -59,13 +63,15 @@ def test_a_healthy_installation_answers_200_in_one_query(client, ready, django_a
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_without_a_worker_the_site_is_degraded_and_still_takes_requests(client, pki_dir, db):
+def test_without_a_worker_the_site_is_degraded_and_still_takes_requests(
+    client: Client, pki_dir: Path, db: None
+) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {**ALL_OK, "status": "degraded", "worker": "not seen"}
 
 
-def test_a_worker_not_heard_of_for_90_seconds_is_late(client, ready):
+def test_a_worker_not_heard_of_for_90_seconds_is_late(client: Client, ready: None) -> None:
     WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(seconds=95))
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -74,14 +80,14 @@ def test_a_worker_not_heard_of_for_90_seconds_is_late(client, ready):
     assert client.get("/healthz").json() == ALL_OK
 
 
-def test_one_late_machine_does_not_hide_a_worker_that_beats(client, ready):
+def test_one_late_machine_does_not_hide_a_worker_that_beats(client: Client, ready: None) -> None:
     WorkerHeartbeat.objects.create(
         host="old-machine", pid=1, started_at=timezone.now(), seen_at=timezone.now() - timedelta(hours=2)
     )
     assert client.get("/healthz").json()["worker"] == "ok"
 
 
-def test_a_missing_pki_makes_the_site_unavailable(client, tmp_path, settings, db):
+def test_a_missing_pki_makes_the_site_unavailable(client: Client, tmp_path: Path, settings: Settings, db: None) -> None:
     settings.PKI_DIR = tmp_path / "no-pki"
     settings.PKI_AUTOCREATE = False
     Heartbeat().beat(starting=True)
@@ -90,7 +96,9 @@ def test_a_missing_pki_makes_the_site_unavailable(client, tmp_path, settings, db
     assert response.json() == {**ALL_OK, "status": "unavailable", "pki": "missing"}
 
 
-def test_in_the_demo_a_pki_not_made_yet_is_fine_and_is_not_made_by_healthz(client, tmp_path, settings, db):
+def test_in_the_demo_a_pki_not_made_yet_is_fine_and_is_not_made_by_healthz(
+    client: Client, tmp_path: Path, settings: Settings, db: None
+) -> None:
     settings.PKI_DIR = tmp_path / "no-pki-yet"
     settings.PKI_AUTOCREATE = True
     Heartbeat().beat(starting=True)
@@ -98,7 +106,7 @@ def test_in_the_demo_a_pki_not_made_yet_is_fine_and_is_not_made_by_healthz(clien
     assert not (tmp_path / "no-pki-yet").exists()
 
 
-def test_a_damaged_pki_is_unreadable(client, pki_dir, db):
+def test_a_damaged_pki_is_unreadable(client: Client, pki_dir: Path, db: None) -> None:
     (pki_dir / "ca.cert.pem").write_text("garbage\n")
     Heartbeat().beat(starting=True)
     response = client.get("/healthz")
@@ -106,7 +114,7 @@ def test_a_damaged_pki_is_unreadable(client, pki_dir, db):
     assert response.json()["pki"] == "unreadable"
 
 
-def test_a_pki_without_timestamping_unit_is_incomplete(client, pki_dir, db):
+def test_a_pki_without_timestamping_unit_is_incomplete(client: Client, pki_dir: Path, db: None) -> None:
     (pki_dir / "tsa.cert.pem").unlink()
     Heartbeat().beat(starting=True)
     response = client.get("/healthz")
@@ -114,7 +122,9 @@ def test_a_pki_without_timestamping_unit_is_incomplete(client, pki_dir, db):
     assert response.json()["pki"] == "incomplete"
 
 
-def test_a_file_store_that_cannot_be_written_makes_the_site_unavailable(client, ready, tmp_path, settings):
+def test_a_file_store_that_cannot_be_written_makes_the_site_unavailable(
+    client: Client, ready: None, tmp_path: Path, settings: Settings
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     settings.FILES_DIR = blocker / "files"  # cannot be created: its parent is a file
@@ -123,12 +133,14 @@ def test_a_file_store_that_cannot_be_written_makes_the_site_unavailable(client, 
     assert response.json() == {**ALL_OK, "status": "unavailable", "files": "not writable"}
 
 
-def test_a_file_store_not_created_yet_is_fine(client, ready, tmp_path, settings):
+def test_a_file_store_not_created_yet_is_fine(client: Client, ready: None, tmp_path: Path, settings: Settings) -> None:
     settings.FILES_DIR = tmp_path / "new" / "files"
     assert client.get("/healthz").json()["files"] == "ok"
 
 
-def test_the_smtp_server_is_probed_by_the_worker_and_reported(client, pki_dir, db, settings):
+def test_the_smtp_server_is_probed_by_the_worker_and_reported(
+    client: Client, pki_dir: Path, db: None, settings: Settings
+) -> None:
     server = SmtpServer()
     _smtp(settings, server.port)
     assert client.get("/healthz").json()["email"] == "unknown"  # no worker has tried yet
@@ -143,7 +155,7 @@ def test_the_smtp_server_is_probed_by_the_worker_and_reported(client, pki_dir, d
     assert server.probes == 1
 
 
-def test_a_beat_probes_the_smtp_server_only_every_few_minutes(pki_dir, db, settings):
+def test_a_beat_probes_the_smtp_server_only_every_few_minutes(pki_dir: Path, db: None, settings: Settings) -> None:
     server = SmtpServer()
     _smtp(settings, server.port)
     heartbeat = Heartbeat()
@@ -154,7 +166,7 @@ def test_a_beat_probes_the_smtp_server_only_every_few_minutes(pki_dir, db, setti
     server.close()
 
 
-def test_on_the_smtps_port_the_probe_speaks_tls(pki_dir, db, settings):
+def test_on_the_smtps_port_the_probe_speaks_tls(pki_dir: Path, db: None, settings: Settings) -> None:
     server = SmtpServer()  # plain SMTP: a TLS client cannot talk to it
     _smtp(settings, server.port)
     assert smtp_reachable() is True
@@ -163,7 +175,9 @@ def test_on_the_smtps_port_the_probe_speaks_tls(pki_dir, db, settings):
     server.close()
 
 
-def test_without_smtp_the_outbox_must_be_writable(client, ready, tmp_path, settings):
+def test_without_smtp_the_outbox_must_be_writable(
+    client: Client, ready: None, tmp_path: Path, settings: Settings
+) -> None:
     settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
     assert client.get("/healthz").json() == ALL_OK
     blocker = tmp_path / "a-file"
@@ -175,8 +189,8 @@ def test_without_smtp_the_outbox_must_be_writable(client, ready, tmp_path, setti
 
 
 def test_an_anonymous_caller_sees_states_only_and_a_platform_administrator_the_details(
-    client, ready, settings, pki_dir, tmp_path
-):
+    client: Client, ready: None, settings: Settings, pki_dir: Path, tmp_path: Path
+) -> None:
     server = SmtpServer()
     _smtp(settings, server.port)
     Heartbeat().beat()
@@ -195,7 +209,7 @@ def test_an_anonymous_caller_sees_states_only_and_a_platform_administrator_the_d
 
 
 @pytest.mark.slow
-def test_a_database_that_does_not_answer_makes_the_site_unavailable(tmp_path):
+def test_a_database_that_does_not_answer_makes_the_site_unavailable(tmp_path: Path) -> None:
     """A real process whose database is a PostgreSQL port nobody listens on."""
     environment = production_environment(
         tmp_path,
@@ -223,7 +237,7 @@ def test_a_database_that_does_not_answer_makes_the_site_unavailable(tmp_path):
     }
 
 
-def test_the_benchmark_writes_one_row_per_database_in_its_own_section(tmp_path):
+def test_the_benchmark_writes_one_row_per_database_in_its_own_section(tmp_path: Path) -> None:
     from bench.healthz import BEGIN, END, report
 
     path = tmp_path / "benchmarks.md"

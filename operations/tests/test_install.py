@@ -90,7 +90,7 @@ def _one_line(stderr: str) -> str:
         ({"WASL_DEMO": "true"}, "CommandError: This is the demo's configuration"),
     ],
 )
-def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path, changes, said):
+def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path: Path, changes, said) -> None:
     result = _install(
         tmp_path, "--no-input", "--admin-email", "it@commune.test", WASL_ADMIN_PASSWORD=PASSWORD, **changes
     )
@@ -100,7 +100,7 @@ def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path, ch
 
 
 @pytest.mark.slow
-def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tmp_path):
+def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tmp_path: Path) -> None:
     url = f"postgres://wasl:secret-password@127.0.0.1:{free_port()}/wasl"
     result = _install(
         tmp_path, "--no-input", "--admin-email", "it@commune.test", WASL_ADMIN_PASSWORD=PASSWORD, WASL_DATABASE_URL=url
@@ -123,7 +123,7 @@ def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tm
         (("--admin-email", "it@commune.test"), "12345", "The password is refused: This password is too short."),
     ],
 )
-def test_without_a_valid_first_administrator_nothing_is_installed(tmp_path, arguments, password, said):
+def test_without_a_valid_first_administrator_nothing_is_installed(tmp_path: Path, arguments, password, said) -> None:
     result = _install(tmp_path, "--no-input", *arguments, WASL_ADMIN_PASSWORD=password)
     assert result.returncode != 0
     assert said in _one_line(result.stderr)
@@ -131,7 +131,7 @@ def test_without_a_valid_first_administrator_nothing_is_installed(tmp_path, argu
 
 
 @pytest.mark.slow
-def test_without_a_terminal_it_says_how_to_give_the_administrator(tmp_path):
+def test_without_a_terminal_it_says_how_to_give_the_administrator(tmp_path: Path) -> None:
     result = _install(tmp_path)
     assert result.returncode != 0
     assert "No terminal to ask for the first platform administrator" in _one_line(result.stderr)
@@ -140,7 +140,7 @@ def test_without_a_terminal_it_says_how_to_give_the_administrator(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give the data directory to another user")
-def test_root_does_not_write_into_the_service_users_directory(tmp_path):
+def test_root_does_not_write_into_the_service_users_directory(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     os.chown(data_dir, 65534, 65534)  # nobody: the user the services would run as
@@ -152,7 +152,7 @@ def test_root_does_not_write_into_the_service_users_directory(tmp_path):
 
 
 @pytest.mark.slow
-def test_installed_twice_the_second_run_redoes_nothing_and_says_so(tmp_path):
+def test_installed_twice_the_second_run_redoes_nothing_and_says_so(tmp_path: Path) -> None:
     first = _install(tmp_path, "--no-input", "--admin-email", "IT@Commune.test", WASL_ADMIN_PASSWORD=PASSWORD)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "1/5 Database: applying" in first.stdout
@@ -228,7 +228,7 @@ class _Terminal:
 
 
 @pytest.mark.slow
-def test_in_a_terminal_it_asks_for_the_first_administrator_until_the_answers_are_good(tmp_path):
+def test_in_a_terminal_it_asks_for_the_first_administrator_until_the_answers_are_good(tmp_path: Path) -> None:
     terminal = _Terminal(tmp_path)
     try:
         terminal.wait_for("E-mail address: ")
@@ -264,7 +264,7 @@ def test_in_a_terminal_it_asks_for_the_first_administrator_until_the_answers_are
         assert db.execute("SELECT full_name FROM tenancy_user WHERE is_superuser").fetchall() == [("Samira Alaoui",)]
 
 
-def test_the_install_guide_names_files_that_exist_and_the_settings_file_has_its_variables():
+def test_the_install_guide_names_files_that_exist_and_the_settings_file_has_its_variables() -> None:
     guide = (ROOT / "docs" / "install.md").read_text()
     readme = (ROOT / "README.md").read_text()
     named = set(re.findall(r"(?:/opt/wasl/|\.\./)?(contrib/[\w./-]+[\w/])", guide + readme))

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from operations.demo import DEMO_ACCOUNTS, DEMO_SIGNING_PASSPHRASE, DemoRefused, seed_demo
 from operations.jobs import Job, run_due
@@ -15,7 +16,7 @@ from tenancy.models import Administration, Membership, User
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_demo_is_seeded_once_and_only_in_demo_mode(db, settings):
+def test_the_demo_is_seeded_once_and_only_in_demo_mode(db: None, settings: Settings) -> None:
     settings.DEMO = False
     with pytest.raises(DemoRefused):
         seed_demo()
@@ -45,13 +46,13 @@ def test_the_demo_is_seeded_once_and_only_in_demo_mode(db, settings):
     assert f"`{DEMO_SIGNING_PASSPHRASE}`" in (ROOT / "README.md").read_text()
 
 
-def test_the_readme_lists_every_demo_account():
+def test_the_readme_lists_every_demo_account() -> None:
     readme = (ROOT / "README.md").read_text()
     for account in DEMO_ACCOUNTS:
         assert f"`{account.email}` | `{account.password}`" in readme, account.email
 
 
-def test_periodic_jobs_run_when_due_and_survive_failures(db):
+def test_periodic_jobs_run_when_due_and_survive_failures(db: None) -> None:
     calls: list[str] = []
 
     def boom() -> None:
@@ -65,7 +66,7 @@ def test_periodic_jobs_run_when_due_and_survive_failures(db):
     assert calls == ["ok", "boom", "ok", "boom"]
 
 
-def test_jobs_that_found_nothing_to_do_stay_out_of_the_log(caplog, db):
+def test_jobs_that_found_nothing_to_do_stay_out_of_the_log(caplog: pytest.LogCaptureFixture, db: None) -> None:
     # db: after each job run_due recycles the database connection, which a test may only touch
     # with database access (the connection a previous test's fixture left open, say).
     from operations.jobs import Job, run_due

@@ -42,6 +42,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from pytest_django import DjangoDbBlocker
 
 from operations.testing import ROOT, PostgresServer, free_port, postgres_program, throwaway_postgres
 from tests.browser.conftest import ARGS, CHROMIUM
@@ -251,7 +252,9 @@ def smtp() -> Iterator[_SmtpSink]:
     sink.server_close()
 
 
-def test_installed_the_documented_way_a_commune_takes_deposits(tmp_path, smtp, django_db_blocker):
+def test_installed_the_documented_way_a_commune_takes_deposits(
+    tmp_path: Path, smtp: _SmtpSink, django_db_blocker: DjangoDbBlocker
+) -> None:
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     port = free_port()

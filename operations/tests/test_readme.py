@@ -224,7 +224,7 @@ def _groups_alive(pgids: set[int]) -> list[int]:
     return alive
 
 
-def test_every_bold_label_of_try_it_is_one_the_pages_show():
+def test_every_bold_label_of_try_it_is_one_the_pages_show() -> None:
     """The README names buttons, links and tabs in bold, in the English of the catalogues: each
     must be a message the pages translate (an administration's code standing for its holder)."""
     readme = Readme(README.read_text(encoding="utf-8"))
@@ -246,7 +246,7 @@ def test_every_bold_label_of_try_it_is_one_the_pages_show():
 
 
 @pytest.mark.slow
-def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data):
+def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data) -> None:
     readme = Readme(README.read_text(encoding="utf-8"))
     accounts = readme.accounts()
     command = readme.run_command()

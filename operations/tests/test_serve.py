@@ -113,7 +113,7 @@ def _gone(pid: int, seconds: float = 15) -> bool:
 
 
 @pytest.mark.slow
-def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_data):
+def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_data) -> None:
     data_dir, database = stack_data.data_dir, stack_data.database
     port = free_port()
     stack = Stack(data_dir, port, database)
@@ -202,7 +202,7 @@ def _group_members(pgids: set[int]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data):
+def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data) -> None:
     """Ctrl-C in the terminal of ``make run``: SIGINT to serve's process group. The web workers
     finish what they can and leave by themselves, a request still running (a slow upload) is
     cut without gunicorn killing its worker ("Worker was sent SIGKILL! Perhaps out of memory?"),
@@ -249,7 +249,7 @@ def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data
 
 
 @pytest.mark.slow
-def test_a_second_serve_on_the_same_data_directory_says_which_one_runs(tmp_path):
+def test_a_second_serve_on_the_same_data_directory_says_which_one_runs(tmp_path: Path) -> None:
     running = RunDirectory(tmp_path / "run")
     assert running.acquire()  # this test process plays the serve that runs
     try:
@@ -269,7 +269,7 @@ def test_a_second_serve_on_the_same_data_directory_says_which_one_runs(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_busy_port_is_refused_naming_the_program_holding_it(tmp_path):
+def test_a_busy_port_is_refused_naming_the_program_holding_it(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -292,7 +292,7 @@ def test_a_busy_port_is_refused_naming_the_program_holding_it(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_program_that_keeps_dying_is_restarted_later_and_later(tmp_path):
+def test_a_program_that_keeps_dying_is_restarted_later_and_later(tmp_path: Path) -> None:
     """Real processes that die 0.2 s after starting, under the supervisor alone."""
     script = f"""
 import logging, sys
@@ -318,12 +318,12 @@ print("stopped")
     assert supervisor.returncode == 0
 
 
-def test_backoff_grows_to_a_minute():
+def test_backoff_grows_to_a_minute() -> None:
     assert [backoff(n) for n in range(1, 9)] == [0, 2, 4, 8, 16, 32, 60, 60]
 
 
 @pytest.mark.slow
-def test_serve_stop_says_when_nothing_runs(tmp_path):
+def test_serve_stop_says_when_nothing_runs(tmp_path: Path) -> None:
     result = subprocess.run(
         [*MANAGE, "serve", "--stop"],
         env=demo_environment(tmp_path),

@@ -48,7 +48,7 @@ def _problems(stderr: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def unready(tmp_path, empty_database) -> dict[str, str]:
+def unready(tmp_path: Path, empty_database: dict[str, str]) -> dict[str, str]:
     """A production configuration without WASL_PUBLIC_URL, on an empty database, without a PKI."""
     environment = production_environment(tmp_path / "data", **empty_database)
     del environment["WASL_PUBLIC_URL"]
@@ -56,7 +56,7 @@ def unready(tmp_path, empty_database) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_worker_refuses_to_start_naming_each_problem_and_its_fix(unready):
+def test_the_worker_refuses_to_start_naming_each_problem_and_its_fix(unready: dict[str, str]) -> None:
     result = _run([*MANAGE, "run_worker"], unready)
     assert result.returncode == REFUSED, result.stderr
     assert "Wasl's worker will not start:" in result.stderr
@@ -71,7 +71,7 @@ def test_the_worker_refuses_to_start_naming_each_problem_and_its_fix(unready):
 
 
 @pytest.mark.slow
-def test_a_worker_that_cannot_reach_the_database_says_so_with_a_status_that_allows_a_retry(tmp_path):
+def test_a_worker_that_cannot_reach_the_database_says_so_with_a_status_that_allows_a_retry(tmp_path: Path) -> None:
     environment = production_environment(
         tmp_path, WASL_DATABASE_URL=f"postgres://wasl@127.0.0.1:{free_port()}/wasl", WASL_PKI_AUTOCREATE="true"
     )
@@ -83,7 +83,7 @@ def test_a_worker_that_cannot_reach_the_database_says_so_with_a_status_that_allo
 
 
 @pytest.mark.slow
-def test_gunicorn_refuses_before_it_listens_and_its_master_exits(unready):
+def test_gunicorn_refuses_before_it_listens_and_its_master_exits(unready: dict[str, str]) -> None:
     port = free_port()
     result = _run([*GUNICORN, *WITH_HOOKS, "--bind", f"127.0.0.1:{port}"], unready)
     assert result.returncode == REFUSED, result.stderr
@@ -93,7 +93,7 @@ def test_gunicorn_refuses_before_it_listens_and_its_master_exits(unready):
 
 
 @pytest.mark.slow
-def test_a_gunicorn_started_without_wasl_hooks_stops_at_its_first_worker(unready):
+def test_a_gunicorn_started_without_wasl_hooks_stops_at_its_first_worker(unready: dict[str, str]) -> None:
     result = _run([*GUNICORN, "--bind", f"127.0.0.1:{free_port()}"], unready)
     assert result.returncode == 3, result.stderr  # gunicorn's "worker failed to boot": its master stops
     assert "Reason: Worker failed to boot." in result.stderr
@@ -102,7 +102,7 @@ def test_a_gunicorn_started_without_wasl_hooks_stops_at_its_first_worker(unready
 
 
 @pytest.mark.slow
-def test_serve_refuses_to_start_and_restarts_nothing(tmp_path):
+def test_serve_refuses_to_start_and_restarts_nothing(tmp_path: Path) -> None:
     """The demo on a data directory never migrated (``make run`` migrates first)."""
     result = _run([*MANAGE, "serve", "--port", str(free_port())], demo_environment(tmp_path))
     assert result.returncode == REFUSED, result.stderr
@@ -112,7 +112,7 @@ def test_serve_refuses_to_start_and_restarts_nothing(tmp_path):
     assert not (tmp_path / "run" / "serve.json").exists()
 
 
-def test_the_supervisor_stops_everything_when_a_program_refuses_to_start(tmp_path):
+def test_the_supervisor_stops_everything_when_a_program_refuses_to_start(tmp_path: Path) -> None:
     script = f"""
 import logging, sys
 from pathlib import Path
@@ -155,7 +155,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 
 
 @pytest.mark.slow
-def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data):
+def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data) -> None:
     """Configured for production (no demo), the PKI made by `pki_init`, the database migrated,
     an SMTP server: gunicorn and the worker start and /healthz says every part is fine."""
     smtp = SmtpServer()
@@ -217,7 +217,7 @@ def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data):
 
 
 @pytest.mark.slow
-def test_check_deploy_is_clean_on_the_production_configuration(stack_data):
+def test_check_deploy_is_clean_on_the_production_configuration(stack_data) -> None:
     """The configuration docs/install.md documents: an https public URL behind a trusted proxy,
     a secret key, the host names, secure cookies (the default), SMTP; the PKI made and the
     database migrated. `check --deploy` finds nothing, warnings included."""

@@ -22,7 +22,7 @@ RESULT = {
 }
 
 
-def test_the_section_states_each_target_and_its_verdict():
+def test_the_section_states_each_target_and_its_verdict() -> None:
     text = section(RESULT)
     assert text.startswith(BEGIN) and text.rstrip().endswith(END)
     rows = [line for line in text.splitlines() if line.startswith("| ") and "≤" in line]
@@ -35,7 +35,7 @@ def splice(document: str, text: str) -> str:
     return splice_section(document, text, BEGIN, END)
 
 
-def test_only_the_parapheur_section_is_replaced():
+def test_only_the_parapheur_section_is_replaced() -> None:
     document = f"# Benchmarks\n\nkept above\n\n{BEGIN}\nold figures\n{END}\n\nkept below\n"
     updated = splice(document, section(RESULT))
     assert "old figures" not in updated and "kept above" in updated and "kept below" in updated

@@ -9,6 +9,7 @@ from io import BytesIO
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from audit.models import AuditEvent
 from core.clock import now
@@ -19,7 +20,7 @@ from parapheur.certificates import CertificateRefused, certificate_revoke, curre
 from parapheur.models import ActorKind, Delegation, Folder, FolderEvent, FolderStep, StepKind
 from parapheur.services import FolderRefused, StepSpec, acts
 from parapheur.testing import PASSPHRASE, document, enrolled, person
-from tenancy.models import Membership, User
+from tenancy.models import Administration, Membership, User
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from trust.verification import verify_pdf, verify_pdf_signatures
@@ -30,7 +31,7 @@ needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils 
 
 
 @pytest.fixture
-def people(commune) -> dict[str, User]:
+def people(commune: Administration) -> dict[str, User]:
     return {
         "writer": person(commune, Role.AGENT, "writer@commune.ma", name="Salma Writer"),
         "chief": person(commune, Role.HEAD, "chief@commune.ma", name="Omar Chef"),
@@ -80,7 +81,9 @@ def sign(folder, user, passphrase=PASSPHRASE):
 
 
 @needs_pdfsig
-def test_visa_visa_signature_seal_gives_a_document_every_validator_accepts(commune, people):
+def test_visa_visa_signature_seal_gives_a_document_every_validator_accepts(
+    commune: Administration, people: dict[str, User]
+) -> None:
     folder = submit(
         commune,
         people,
@@ -127,7 +130,9 @@ def test_visa_visa_signature_seal_gives_a_document_every_validator_accepts(commu
     assert signed_event.data["signed"] == shown and signed_event.document != shown
 
 
-def test_all_of_several_people_act_in_any_order_before_the_circuit_moves_on(commune, people):
+def test_all_of_several_people_act_in_any_order_before_the_circuit_moves_on(
+    commune: Administration, people: dict[str, User]
+) -> None:
     both = StepSpec(kind=StepKind.VISA, actor_kind=ActorKind.ALL, people=(people["chief"].pk, people["sg"].pk))
     folder = submit(commune, people, [both, signature(people["mayor"])])
     approve(folder, people["sg"])
@@ -140,7 +145,9 @@ def test_all_of_several_people_act_in_any_order_before_the_circuit_moves_on(comm
     assert folder.current == 2
 
 
-def test_any_member_of_a_role_acts_and_opinions_are_never_waited_for(commune, people):
+def test_any_member_of_a_role_acts_and_opinions_are_never_waited_for(
+    commune: Administration, people: dict[str, User]
+) -> None:
     steps = [
         StepSpec(kind=StepKind.OPINION, people=(people["sg"].pk,)),
         StepSpec(kind=StepKind.VISA, actor_kind=ActorKind.ROLE, role=Role.HEAD),
@@ -160,7 +167,9 @@ def test_any_member_of_a_role_acts_and_opinions_are_never_waited_for(commune, pe
     assert folder.events.filter(kind="opinion", text="Avis favorable.").exists()
 
 
-def test_a_rejection_goes_back_to_the_submitter_with_its_reason(commune, people):
+def test_a_rejection_goes_back_to_the_submitter_with_its_reason(
+    commune: Administration, people: dict[str, User]
+) -> None:
     folder = submit(commune, people, [visa(people["chief"]), signature(people["mayor"])])
     with pytest.raises(FolderRefused):
         services.folder_reject(actor=people["chief"], folder_id=folder.pk, reason=" ")
@@ -172,7 +181,9 @@ def test_a_rejection_goes_back_to_the_submitter_with_its_reason(commune, people)
         approve(folder, people["chief"])
 
 
-def test_a_folder_returned_to_an_earlier_step_goes_through_it_again(commune, people):
+def test_a_folder_returned_to_an_earlier_step_goes_through_it_again(
+    commune: Administration, people: dict[str, User]
+) -> None:
     folder = submit(commune, people, [visa(people["chief"]), visa(people["sg"]), signature(people["mayor"])])
     approve(folder, people["chief"])
     approve(folder, people["sg"])
@@ -190,7 +201,7 @@ def test_a_folder_returned_to_an_earlier_step_goes_through_it_again(commune, peo
     assert folder.status == Folder.Status.COMPLETED
 
 
-def test_the_document_signed_must_be_the_one_shown(commune, people):
+def test_the_document_signed_must_be_the_one_shown(commune: Administration, people: dict[str, User]) -> None:
     folder = submit(commune, people, [signature(people["mayor"]), signature(people["deputy"])])
     sign(folder, people["mayor"])
     folder.refresh_from_db()
@@ -205,7 +216,7 @@ def test_the_document_signed_must_be_the_one_shown(commune, people):
 
 
 @needs_pdfsig
-def test_two_signatures_stay_valid_one_after_the_other(commune, people):
+def test_two_signatures_stay_valid_one_after_the_other(commune: Administration, people: dict[str, User]) -> None:
     folder = submit(commune, people, [signature(people["mayor"]), signature(people["deputy"], x_mm=20)])
     sign(folder, people["mayor"])
     sign(folder, people["deputy"])
@@ -214,7 +225,9 @@ def test_two_signatures_stay_valid_one_after_the_other(commune, people):
     assert report.count("Signature #") == 2 and "Karim Idrissi" in report
 
 
-def test_a_wrong_passphrase_or_a_revoked_certificate_signs_nothing(commune, people):
+def test_a_wrong_passphrase_or_a_revoked_certificate_signs_nothing(
+    commune: Administration, people: dict[str, User]
+) -> None:
     folder = submit(commune, people, [signature(people["mayor"])])
     with pytest.raises(CertificateRefused) as wrong:
         sign(folder, people["mayor"], passphrase="not the passphrase")
@@ -228,7 +241,9 @@ def test_a_wrong_passphrase_or_a_revoked_certificate_signs_nothing(commune, peop
     assert not folder.events.filter(kind="signed").exists()
 
 
-def test_a_revoked_certificate_on_the_crl_is_refused_even_if_still_on_file(commune, people):
+def test_a_revoked_certificate_on_the_crl_is_refused_even_if_still_on_file(
+    commune: Administration, people: dict[str, User]
+) -> None:
     certificate = current_certificate(people["mayor"], commune)
     from parapheur.certificates import chain_of
 
@@ -239,7 +254,9 @@ def test_a_revoked_certificate_on_the_crl_is_refused_even_if_still_on_file(commu
     assert revoked.value.code == "revoked"
 
 
-def test_a_delegate_acts_only_within_the_delegation_and_says_so(commune, people):
+def test_a_delegate_acts_only_within_the_delegation_and_says_so(
+    commune: Administration, people: dict[str, User]
+) -> None:
     today = local_date(now())
     Delegation.objects.create(
         administration=commune,
@@ -261,7 +278,9 @@ def test_a_delegate_acts_only_within_the_delegation_and_says_so(commune, people)
     assert folder.status == Folder.Status.COMPLETED
 
 
-def test_bad_documents_and_bad_circuits_are_refused_and_keep_nothing(commune, people):
+def test_bad_documents_and_bad_circuits_are_refused_and_keep_nothing(
+    commune: Administration, people: dict[str, User]
+) -> None:
     count = Folder.objects.count()
     for bad, code in [(b"PK\x03\x04 a word file", "not_pdf"), (b"%PDF-1.7 broken", "unreadable_pdf")]:
         with pytest.raises(FolderRefused) as refused:
@@ -277,7 +296,7 @@ def test_bad_documents_and_bad_circuits_are_refused_and_keep_nothing(commune, pe
     assert Folder.objects.count() == count and not FolderStep.objects.exists()
 
 
-def test_an_encrypted_pdf_is_refused(commune, people):
+def test_an_encrypted_pdf_is_refused(commune: Administration, people: dict[str, User]) -> None:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
@@ -290,7 +309,9 @@ def test_an_encrypted_pdf_is_refused(commune, people):
     assert refused.value.code == "encrypted_pdf"
 
 
-def test_people_of_another_administration_cannot_submit_or_act(commune, elsewhere, outsider, people):
+def test_people_of_another_administration_cannot_submit_or_act(
+    commune: Administration, elsewhere: Administration, outsider: User, people: dict[str, User]
+) -> None:
     with pytest.raises(NotFound):
         services.folder_submit(
             actor=outsider,
@@ -307,8 +328,11 @@ def test_people_of_another_administration_cannot_submit_or_act(commune, elsewher
 
 
 def test_a_step_waiting_too_long_reminds_its_people_once_per_period(
-    commune, people, settings, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    people: dict[str, User],
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     from django.core import mail
 
     from core.testing import clock_at
@@ -342,7 +366,9 @@ def test_a_step_waiting_too_long_reminds_its_people_once_per_period(
     assert Notification.objects.filter(user=people["mayor"]).count() == 1
 
 
-def test_a_visa_can_be_signed_into_the_document_with_a_certificate(commune, people):
+def test_a_visa_can_be_signed_into_the_document_with_a_certificate(
+    commune: Administration, people: dict[str, User]
+) -> None:
     chief = enrolled(people["chief"], commune)
     folder = submit(commune, people, [visa(chief), signature(people["mayor"])])
     with pytest.raises(CertificateRefused):
@@ -358,8 +384,8 @@ def test_a_visa_can_be_signed_into_the_document_with_a_certificate(commune, peop
 
 
 def test_a_crash_in_the_middle_of_a_batch_leaves_that_folder_as_it_was_and_signs_the_others(
-    commune, people, monkeypatch
-):
+    commune: Administration, people: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
     folders = [submit(commune, people, [signature(people["mayor"])], pdf=document(f"Décision {n}")) for n in range(3)]
     real = acts.sign_pdf
     broken = folders[1].document
@@ -380,7 +406,9 @@ def test_a_crash_in_the_middle_of_a_batch_leaves_that_folder_as_it_was_and_signs
     assert [Folder.objects.get(pk=f.pk).status for f in (folders[0], folders[2])] == ["completed", "completed"]
 
 
-def test_the_signatory_may_place_the_block_elsewhere_but_inside_the_document(commune, people):
+def test_the_signatory_may_place_the_block_elsewhere_but_inside_the_document(
+    commune: Administration, people: dict[str, User]
+) -> None:
     folder = submit(commune, people, [signature(people["mayor"])])
     with pytest.raises(FolderRefused) as nowhere:
         services.folder_sign(
@@ -409,7 +437,7 @@ def test_the_signatory_may_place_the_block_elsewhere_but_inside_the_document(com
     assert round(float(visible[0][1]) / (72 / 25.4)) == 200
 
 
-def test_an_expired_certificate_cannot_sign(commune, people):
+def test_an_expired_certificate_cannot_sign(commune: Administration, people: dict[str, User]) -> None:
     from parapheur.models import SigningCertificate
 
     SigningCertificate.objects.filter(user=people["mayor"]).update(not_after=now() - timedelta(days=1))
@@ -421,7 +449,9 @@ def test_an_expired_certificate_cannot_sign(commune, people):
     assert folder.document == folder.original and not folder.events.filter(kind="signed").exists()
 
 
-def test_the_circuit_is_chosen_by_type_then_by_service_and_adjusted_where_it_allows(commune, people):
+def test_the_circuit_is_chosen_by_type_then_by_service_and_adjusted_where_it_allows(
+    commune: Administration, people: dict[str, User]
+) -> None:
     from tenancy.testing import make_service
 
     direction = make_service(commune, "DIR", name_fr="Direction")

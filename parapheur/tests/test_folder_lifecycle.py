@@ -11,7 +11,7 @@ from core.clock import now
 from core.lifecycle import TransitionRefused
 from parapheur.lifecycle import FOLDER, folder_move
 from parapheur.models import Folder
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership
 from tenancy.testing import make_staff
 
 Status = Folder.Status
@@ -23,7 +23,7 @@ MOVES = {
 
 
 @pytest.fixture
-def folder_in(commune) -> Callable[[str], Folder]:
+def folder_in(commune: Administration) -> Callable[[str], Folder]:
     submitter = make_staff(commune, Membership.Role.AGENT, "writer@commune.ma")
 
     def make(status: str) -> Folder:
@@ -43,13 +43,13 @@ def folder_in(commune) -> Callable[[str], Folder]:
     return make
 
 
-def test_the_table_names_every_status_and_only_these_moves():
+def test_the_table_names_every_status_and_only_these_moves() -> None:
     assert set(FOLDER.moves) == set(Status.values)
     assert {(a, b) for a, targets in FOLDER.moves.items() for b in targets} == MOVES
 
 
 @pytest.mark.parametrize(("current", "to"), sorted(product(Status.values, repeat=2)))
-def test_a_folder_moves_only_as_its_table_allows(folder_in, current, to):
+def test_a_folder_moves_only_as_its_table_allows(folder_in: Callable[[str], Folder], current, to) -> None:
     folder = folder_in(current)
     if (current, to) in MOVES:
         assert folder_move(folder, Status(to), current=0)
@@ -62,7 +62,7 @@ def test_a_folder_moves_only_as_its_table_allows(folder_in, current, to):
         assert (folder.status, folder.current) == (current, 1)
 
 
-def test_a_withdrawn_folder_cannot_be_completed_by_a_late_signature(folder_in):
+def test_a_withdrawn_folder_cannot_be_completed_by_a_late_signature(folder_in: Callable[[str], Folder]) -> None:
     folder = folder_in(Status.IN_PROGRESS)
     assert folder_move(folder, Status.CANCELLED, current=0)
     with pytest.raises(TransitionRefused, match="cancelled → completed"):

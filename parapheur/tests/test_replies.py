@@ -13,7 +13,7 @@ from parapheur.models import Folder, StepKind
 from parapheur.services import FolderRefused, StepSpec
 from parapheur.testing import PASSPHRASE, enrolled, person
 from registry.models import Correspondence, SealedDocument
-from tenancy.models import Membership, User
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
@@ -27,7 +27,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def case(commune, citizen, clerk) -> Case:
+def case(commune: Administration, citizen: User, clerk: User) -> Case:
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     c = deposit(commune, citizen, subject="طلب رخصة").correspondence
     desk.case_assign(actor=clerk, case_id=c.pk, service=urb)
@@ -35,7 +35,7 @@ def case(commune, citizen, clerk) -> Case:
 
 
 @pytest.fixture
-def people(commune, case) -> dict[str, User]:
+def people(commune: Administration, case: Case) -> dict[str, User]:
     agent = person(commune, Role.AGENT, "agent2@commune.ma", service=case.service, name="Salma Agent")
     return {
         "agent": agent,
@@ -47,7 +47,9 @@ def people(commune, case) -> dict[str, User]:
 
 
 @pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-def test_an_answer_signed_in_a_circuit_is_registered_with_its_signatures(commune, case, people):
+def test_an_answer_signed_in_a_circuit_is_registered_with_its_signatures(
+    commune: Administration, case: Case, people: dict[str, User]
+) -> None:
     text = LetterText(body_fr="Nous accordons l'autorisation demandée.", body_ar="نوافق على الطلب.")
     folder = services.reply_submit(
         actor=people["agent"],
@@ -88,7 +90,9 @@ def test_an_answer_signed_in_a_circuit_is_registered_with_its_signatures(commune
     assert verify_pdf(letter, pki=installation_pki()).valid
 
 
-def test_a_rejected_circuit_registers_nothing_and_the_answer_can_be_drafted_again(commune, case, people):
+def test_a_rejected_circuit_registers_nothing_and_the_answer_can_be_drafted_again(
+    commune: Administration, case: Case, people: dict[str, User]
+) -> None:
     text = LetterText(body_fr="Réponse.")
     folder = services.reply_submit(
         actor=people["agent"],
@@ -108,7 +112,9 @@ def test_a_rejected_circuit_registers_nothing_and_the_answer_can_be_drafted_agai
     assert again.status == Folder.Status.IN_PROGRESS
 
 
-def test_only_who_handles_the_case_drafts_its_answer(commune, case, people, outsider, auditor):
+def test_only_who_handles_the_case_drafts_its_answer(
+    commune: Administration, case: Case, people: dict[str, User], outsider: User, auditor: User
+) -> None:
     for user in (outsider, auditor):
         with pytest.raises(Exception):
             services.reply_submit(
@@ -121,7 +127,9 @@ def test_only_who_handles_the_case_drafts_its_answer(commune, case, people, outs
 
 
 @pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-def test_done_when_an_answer_goes_visa_visa_signature_seal_to_the_citizen(commune, case, people, citizen):
+def test_done_when_an_answer_goes_visa_visa_signature_seal_to_the_citizen(
+    commune: Administration, case: Case, people: dict[str, User], citizen: User
+) -> None:
     """The issue's end: a reply goes visa → visa → signature → seal, each actor sees only their
     step, the citizen receives a document whose three signatures and seal pdfsig lists as valid,
     and the proof slip verifies."""

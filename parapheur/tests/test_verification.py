@@ -7,10 +7,11 @@ from documents.samples import pdf_bytes
 from parapheur.verification import document_verify
 from registry.models import Channel
 from registry.services import Party
+from tenancy.models import Administration, User
 from workflow.services import Deposit, deposit_register
 
 
-def test_a_receipt_is_authentic_and_its_seal_is_listed(commune, citizen):
+def test_a_receipt_is_authentic_and_its_seal_is_listed(commune: Administration, citizen: User) -> None:
     registration = deposit_register(
         actor=citizen,
         administration=commune,
@@ -25,11 +26,11 @@ def test_a_receipt_is_authentic_and_its_seal_is_listed(commune, citizen):
     assert verdict.signatures is not None and [s.level for s in verdict.signatures] == ["seal"]
 
 
-def test_an_unsigned_pdf_is_not_authentic_and_has_no_signatures_listed(db):
+def test_an_unsigned_pdf_is_not_authentic_and_has_no_signatures_listed(db: None) -> None:
     verdict = document_verify(pdf_bytes(text="copie"))
     assert not verdict.valid and verdict.check.code == "no_signature" and verdict.signatures is None
 
 
-def test_a_file_that_is_no_pdf_is_unreadable(db):
+def test_a_file_that_is_no_pdf_is_unreadable(db: None) -> None:
     verdict = document_verify(b"not a pdf at all")
     assert not verdict.valid and verdict.check.code == "unreadable" and verdict.signatures is None

@@ -10,6 +10,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from pytest_django import Settings
 
 from audit.models import AuditEvent
 from tenancy.models import User
@@ -66,7 +67,7 @@ def normalised(sql: str) -> str:
     return re.sub(r"'[^']*'|\b\d+\b|%s|\?", "?", sql)
 
 
-def test_a_reset_request_does_the_same_work_whether_an_account_exists_or_not(citizen, settings):
+def test_a_reset_request_does_the_same_work_whether_an_account_exists_or_not(citizen: User, settings: Settings) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queue, don't run
     answers = {}
     statements = {}
@@ -82,13 +83,13 @@ def test_a_reset_request_does_the_same_work_whether_an_account_exists_or_not(cit
     assert mail.outbox == []
 
 
-def test_the_worker_sends_the_link_only_to_an_existing_account(citizen):
+def test_the_worker_sends_the_link_only_to_an_existing_account(citizen: User) -> None:
     assert password_reset_email_send(email="nobody.here@example.ma") == 0
     assert password_reset_email_send(email=citizen.email.upper()) == 1
     assert [m.to for m in mail.outbox] == [[citizen.email]]
 
 
-def test_reset_requests_are_limited_per_account_from_any_address(citizen, settings):
+def test_reset_requests_are_limited_per_account_from_any_address(citizen: User, settings: Settings) -> None:
     settings.RATE_RESET_ACCOUNT = (3, 3600)
     for n in range(3):
         assert reset(citizen.email, address=f"203.0.113.{n}").status_code == 302
@@ -98,7 +99,7 @@ def test_reset_requests_are_limited_per_account_from_any_address(citizen, settin
     assert len(mail.outbox) == 3
 
 
-def test_reset_requests_are_limited_per_client_address(citizen, settings):
+def test_reset_requests_are_limited_per_client_address(citizen: User, settings: Settings) -> None:
     settings.RATE_RESET_ADDRESS = (4, 3600)
     for n in range(4):
         assert reset(f"person{n}@example.ma", address="203.0.113.77").status_code == 302
@@ -108,7 +109,7 @@ def test_reset_requests_are_limited_per_client_address(citizen, settings):
     assert len(mail.outbox) == 1
 
 
-def test_the_limited_answer_is_the_same_whether_an_account_exists_or_not(citizen, settings):
+def test_the_limited_answer_is_the_same_whether_an_account_exists_or_not(citizen: User, settings: Settings) -> None:
     settings.RATE_RESET_ACCOUNT = (1, 3600)
     reset(citizen.email)
     reset("nobody.here@example.ma")
@@ -127,7 +128,7 @@ def test_the_limited_answer_is_the_same_whether_an_account_exists_or_not(citizen
 # A reset and a change end every token and every other session.
 
 
-def test_a_reset_ends_every_api_token_and_every_session(citizen):
+def test_a_reset_ends_every_api_token_and_every_session(citizen: User) -> None:
     tokens = [bearer_for(citizen), bearer_for(citizen)]
     sessions = [signed_in_with_password(citizen), signed_in_with_password(citizen)]
     assert all(api_status(t) == 200 for t in tokens) and all(is_signed_in(s) for s in sessions)
@@ -146,7 +147,7 @@ def test_a_reset_ends_every_api_token_and_every_session(citizen):
     assert Client().post("/login/", {"username": citizen.email, "password": NEW}).status_code == 302
 
 
-def test_a_reset_ends_the_slow_down_of_the_account(citizen):
+def test_a_reset_ends_the_slow_down_of_the_account(citizen: User) -> None:
     for _ in range(6):
         Client().post("/login/", {"username": citizen.email, "password": "wrong-guess-000"})
     assert Client().post("/login/", {"username": citizen.email, "password": PASSWORD}).status_code == 429
@@ -156,7 +157,7 @@ def test_a_reset_ends_the_slow_down_of_the_account(citizen):
     assert Client().post("/login/", {"username": citizen.email, "password": NEW}).status_code == 302
 
 
-def test_a_change_keeps_this_session_and_ends_the_others_and_every_token(citizen):
+def test_a_change_keeps_this_session_and_ends_the_others_and_every_token(citizen: User) -> None:
     token = bearer_for(citizen)
     this, other = signed_in_with_password(citizen), signed_in_with_password(citizen)
     response = this.post(
@@ -169,7 +170,7 @@ def test_a_change_keeps_this_session_and_ends_the_others_and_every_token(citizen
     assert AuditEvent.objects.filter(action="account.password_changed", subject_user=citizen).count() == 1
 
 
-def test_a_wrong_current_password_changes_nothing(citizen):
+def test_a_wrong_current_password_changes_nothing(citizen: User) -> None:
     token = bearer_for(citizen)
     this = signed_in_with_password(citizen)
     response = this.post(
@@ -181,7 +182,7 @@ def test_a_wrong_current_password_changes_nothing(citizen):
 
 
 @pytest.mark.parametrize("how", ["set_password", "admin"])
-def test_any_other_change_of_password_ends_the_tokens_too(citizen, how):
+def test_any_other_change_of_password_ends_the_tokens_too(citizen: User, how: str) -> None:
     """A token is bound to the password it was issued under, whichever way the password changes."""
     token = bearer_for(citizen)
     if how == "set_password":  # manage.py changepassword, the shell
@@ -199,6 +200,6 @@ def test_any_other_change_of_password_ends_the_tokens_too(citizen, how):
     assert api_status(token) == 401
 
 
-def test_the_change_page_needs_a_signed_in_account(db):
+def test_the_change_page_needs_a_signed_in_account(db: None) -> None:
     response = Client().get("/account/password/")
     assert response.status_code == 302 and "/login/" in response["Location"]

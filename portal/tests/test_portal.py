@@ -6,10 +6,12 @@ import re
 
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django import Settings
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
-from tenancy.models import User
+from tenancy.models import Administration, User
 from tenancy.testing import PASSWORD
 
 
@@ -17,7 +19,7 @@ def link_in(message) -> str:
     return re.search(r"https?://\S+", message.body).group(0).replace("http://testserver", "")
 
 
-def test_sign_up_then_confirm_the_email_then_deposit(client, commune):
+def test_sign_up_then_confirm_the_email_then_deposit(client: Client, commune: Administration) -> None:
     response = client.post(
         "/signup/",
         {
@@ -40,7 +42,7 @@ def test_sign_up_then_confirm_the_email_then_deposit(client, commune):
     assert client.get("/deposit/").status_code == 200
 
 
-def test_sign_up_errors_are_tied_to_their_fields(client, citizen):
+def test_sign_up_errors_are_tied_to_their_fields(client: Client, citizen: User) -> None:
     response = client.post(
         "/signup/",
         {"full_name": "", "email": citizen.email, "kind": "person", "password": "123"},
@@ -53,11 +55,11 @@ def test_sign_up_errors_are_tied_to_their_fields(client, citizen):
     assert User.objects.count() == 1
 
 
-def test_a_forged_verification_link_is_refused(client, db):
+def test_a_forged_verification_link_is_refused(client: Client, db: None) -> None:
     assert client.get("/account/verify/not-a-token/").status_code == 400
 
 
-def test_password_reset_by_email(client, citizen):
+def test_password_reset_by_email(client: Client, citizen: User) -> None:
     client.post("/account/password-reset/", {"email": citizen.email})
     link = link_in(mail.outbox[0])
     form_page = client.get(link, follow=True)
@@ -71,7 +73,7 @@ def test_password_reset_by_email(client, citizen):
     assert citizen.check_password("nouveau-mot-de-passe-77")
 
 
-def test_login_is_rate_limited(client, citizen, settings):
+def test_login_is_rate_limited(client: Client, citizen: User, settings: Settings) -> None:
     settings.RATE_LOGIN = (2, 60)
     for _ in range(2):
         client.post("/login/", {"username": citizen.email, "password": "wrong"})
@@ -79,7 +81,7 @@ def test_login_is_rate_limited(client, citizen, settings):
     assert response.status_code == 429 and response["Retry-After"]
 
 
-def test_deposit_form_registers_and_shows_the_receipt(client, citizen, commune):
+def test_deposit_form_registers_and_shows_the_receipt(client: Client, citizen: User, commune: Administration) -> None:
     client.force_login(citizen)
     response = client.post(
         "/deposit/",
@@ -104,7 +106,7 @@ def test_deposit_form_registers_and_shows_the_receipt(client, citizen, commune):
     assert correspondence.number in client.get("/deposits/").content.decode()
 
 
-def test_the_upload_script_gets_json_answers(client, citizen, commune):
+def test_the_upload_script_gets_json_answers(client: Client, citizen: User, commune: Administration) -> None:
     client.force_login(citizen)
     headers = {"X-Requested-With": "XMLHttpRequest"}
     refused = client.post("/deposit/", {"recipient": commune.code, "subject": ""}, headers=headers)
@@ -115,7 +117,7 @@ def test_the_upload_script_gets_json_answers(client, citizen, commune):
     assert accepted.json()["redirect"].startswith("/deposits/")
 
 
-def test_a_bad_file_in_the_form_registers_nothing(client, citizen, commune):
+def test_a_bad_file_in_the_form_registers_nothing(client: Client, citizen: User, commune: Administration) -> None:
     client.force_login(citizen)
     response = client.post(
         "/deposit/",
@@ -127,33 +129,35 @@ def test_a_bad_file_in_the_form_registers_nothing(client, citizen, commune):
     assert not Correspondence.objects.exists()
 
 
-def test_pages_are_arabic_and_right_to_left_by_default(client, db):
+def test_pages_are_arabic_and_right_to_left_by_default(client: Client, db: None) -> None:
     html = client.get("/").content.decode()
     assert '<html lang="ar" dir="rtl">' in html
 
 
-def test_the_language_can_be_switched(client, db):
+def test_the_language_can_be_switched(client: Client, db: None) -> None:
     client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
     assert '<html lang="fr" dir="ltr">' in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "zgh", "next": "/"})
     assert '<html lang="zgh" dir="ltr">' in client.get("/").content.decode()
 
 
-def test_security_headers(client, db):
+def test_security_headers(client: Client, db: None) -> None:
     response = client.get("/")
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_no_page_requests_anything_from_another_site(client, citizen, commune):
+def test_no_page_requests_anything_from_another_site(client: Client, citizen: User, commune: Administration) -> None:
     client.force_login(citizen)
     for url in ("/", "/deposit/", "/deposits/", "/verify/", "/login/"):
         html = client.get(url).content.decode()
         assert not re.search(r'(src|href)="(https?:)?//', html), url
 
 
-def test_a_picture_over_the_pixel_limit_is_refused_on_the_form_in_the_senders_language(client, citizen, commune):
+def test_a_picture_over_the_pixel_limit_is_refused_on_the_form_in_the_senders_language(
+    client: Client, citizen: User, commune: Administration
+) -> None:
     from documents.samples import png_of_pixels
 
     client.force_login(citizen)
@@ -172,7 +176,7 @@ def test_a_picture_over_the_pixel_limit_is_refused_on_the_form_in_the_senders_la
     assert not Correspondence.objects.exists()
 
 
-def test_a_deposit_needs_a_text_or_a_file(client, citizen, commune):
+def test_a_deposit_needs_a_text_or_a_file(client: Client, citizen: User, commune: Administration) -> None:
     client.force_login(citizen)
     response = client.post(
         "/deposit/", {"recipient": commune.code, "subject": "Demande", "body": "  "}, headers={"Accept-Language": "fr"}
@@ -183,7 +187,9 @@ def test_a_deposit_needs_a_text_or_a_file(client, citizen, commune):
     assert not Correspondence.objects.exists()
 
 
-def test_a_body_too_large_gets_a_translated_page_or_the_scripts_json(client, citizen, commune):
+def test_a_body_too_large_gets_a_translated_page_or_the_scripts_json(
+    client: Client, citizen: User, commune: Administration
+) -> None:
     from django.conf import settings
 
     client.force_login(citizen)

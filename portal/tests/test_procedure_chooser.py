@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
-from tenancy.models import Administration
+from tenancy.models import Administration, User
 from tenancy.testing import make_administration
 from workflow.models import Case, Procedure
 from workflow.testing import make_procedure
 
 
 @pytest.fixture
-def catalogue(commune) -> Administration:
+def catalogue(commune: Administration) -> Administration:
     make_procedure(commune)  # URB-PC, "رخصة البناء" / "Autorisation de construire"
     closed = make_procedure(commune, "URB-OLD")
     Procedure.objects.filter(pk=closed.pk).update(is_active=False)  # no longer published
@@ -41,8 +43,8 @@ def text(response) -> str:
 
 
 def test_the_chooser_lists_the_chosen_administrations_published_procedures_in_the_readers_language(
-    citizen, catalogue, signed_in
-):
+    citizen: User, catalogue: Administration, signed_in: Callable[..., Client]
+) -> None:
     french = procedure_options(signed_in(citizen, "fr").get(f"/deposit/?to={catalogue.code}").content.decode())
     assert french == {
         "": "Aucune : délai général de 60 jours",
@@ -54,7 +56,7 @@ def test_the_chooser_lists_the_chosen_administrations_published_procedures_in_th
     assert set(procedure_options(signed_in(citizen, "fr").get("/deposit/").content.decode())) == {""}
 
 
-def test_the_script_reads_the_same_list_as_json(client, catalogue):
+def test_the_script_reads_the_same_list_as_json(client: Client, catalogue: Administration) -> None:
     answer = client.get(f"/deposit/procedures/?to={catalogue.code}", HTTP_ACCEPT_LANGUAGE="ar").json()
     assert [p["code"] for p in answer["procedures"]] == ["URB-PC"]
     assert "رخصة البناء" in answer["procedures"][0]["label"]
@@ -62,7 +64,9 @@ def test_the_script_reads_the_same_list_as_json(client, catalogue):
         assert client.get("/deposit/procedures/", {"to": unknown}).json() == {"procedures": []}
 
 
-def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_nothing(citizen, catalogue, signed_in):
+def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_nothing(
+    citizen: User, catalogue: Administration, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(citizen, "fr")
     first = client.get("/deposit/").content.decode()
     assert 'name="list_procedures"' in first and "<noscript>" in first
@@ -91,8 +95,8 @@ def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_n
     ],
 )
 def test_a_procedure_not_in_the_list_is_refused_with_a_translated_error(
-    citizen, catalogue, language, message, signed_in
-):
+    citizen: User, catalogue: Administration, language, message, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(citizen, language)
     for typed in ("Autorisation de construire", "URB-OLD", "PRV-AUT"):  # a name, a closed one, another's
         response = client.post(
@@ -110,7 +114,9 @@ def test_a_procedure_not_in_the_list_is_refused_with_a_translated_error(
     assert not Correspondence.objects.exists()
 
 
-def test_a_procedure_chosen_from_the_list_sets_the_case(citizen, catalogue, signed_in):
+def test_a_procedure_chosen_from_the_list_sets_the_case(
+    citizen: User, catalogue: Administration, signed_in: Callable[..., Client]
+) -> None:
     response = signed_in(citizen, "fr").post(
         "/deposit/",
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -11,7 +13,7 @@ from documents import storage
 from documents.samples import pdf_bytes
 from registry.models import Correspondence, SealedDocument
 from registry.services import Party
-from tenancy.models import Service
+from tenancy.models import Administration, Service, User
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
@@ -22,11 +24,13 @@ from workflow.testing import make_procedure
 
 
 @pytest.fixture
-def urb(commune) -> Service:
+def urb(commune: Administration) -> Service:
     return make_service(commune, "URB")
 
 
-def test_codes_in_parentheses_read_left_to_right_in_arabic(commune, citizen, urb):
+def test_codes_in_parentheses_read_left_to_right_in_arabic(
+    commune: Administration, citizen: User, urb: Service
+) -> None:
     """A code in parentheses after an Arabic name ("(EC-COPIE-NAIS)") is isolated left to right:
     where the line breaks at its hyphen, the bare code would show "(-EC" on an Arabic page."""
     make_procedure(commune, code="EC-COPIE-NAIS", service=urb)
@@ -38,7 +42,9 @@ def test_codes_in_parentheses_read_left_to_right_in_arabic(commune, citizen, urb
     assert f'(<bdi dir="ltr">{commune.code}</bdi>)' in index
 
 
-def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_date(commune, citizen, urb, signed_in):
+def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_date(
+    commune: Administration, citizen: User, urb: Service, signed_in: Callable[..., Client]
+) -> None:
     make_procedure(commune, service=urb)
     client = signed_in(citizen)
     catalogue = client.get(f"/procedures/{commune.code}/").content.decode()
@@ -70,7 +76,9 @@ def _answered(commune, citizen, clerk, agent, urb):
     return c
 
 
-def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, citizen, clerk, agent, urb, signed_in):
+def test_the_citizen_completes_once_then_downloads_the_sealed_answer(
+    commune: Administration, citizen: User, clerk: User, agent: User, urb: Service, signed_in: Callable[..., Client]
+) -> None:
     c = _answered(commune, citizen, clerk, agent, urb)
     document = Case.objects.get(pk=c.pk).procedure.documents.first()
     services.case_request_completion(actor=agent, case_id=c.pk, document_ids=[document.pk])
@@ -100,7 +108,9 @@ def test_the_citizen_completes_once_then_downloads_the_sealed_answer(commune, ci
         assert_pdfsig_trusted(letter, ca_certificate_pem())
 
 
-def test_silence_acceptance_gives_the_citizen_an_attestation(commune, citizen, signed_in):
+def test_silence_acceptance_gives_the_citizen_an_attestation(
+    commune: Administration, citizen: User, signed_in: Callable[..., Client]
+) -> None:
     from workflow.testing import deposit
 
     make_procedure(commune)
@@ -115,7 +125,9 @@ def test_silence_acceptance_gives_the_citizen_an_attestation(commune, citizen, s
     assert SealedDocument.objects.filter(kind="attestation", correspondence=c).count() == 1
 
 
-def test_counter_mail_is_followed_with_number_and_tracking_code(commune, clerk, client):
+def test_counter_mail_is_followed_with_number_and_tracking_code(
+    commune: Administration, clerk: User, client: Client
+) -> None:
     from registry.models import Channel
     from workflow.services import request_register
 
@@ -148,7 +160,9 @@ def _counter_mail(administration, clerk):
     ).correspondence
 
 
-def test_the_same_number_in_two_administrations_is_told_apart_by_its_code(commune, clerk, elsewhere, outsider):
+def test_the_same_number_in_two_administrations_is_told_apart_by_its_code(
+    commune: Administration, clerk: User, elsewhere: Administration, outsider: User
+) -> None:
     ours, theirs = _counter_mail(commune, clerk), _counter_mail(elsewhere, outsider)
     assert ours.number == theirs.number  # numbers are per administration
     for c in (ours, theirs):
@@ -162,7 +176,9 @@ def test_the_same_number_in_two_administrations_is_told_apart_by_its_code(commun
     assert Client().post("/track/", {"number": "A-2026-000002", "code": ours.tracking_code}).status_code == 400
 
 
-def test_two_requests_with_the_same_number_and_code_ask_which_administration(commune, clerk, elsewhere, outsider):
+def test_two_requests_with_the_same_number_and_code_ask_which_administration(
+    commune: Administration, clerk: User, elsewhere: Administration, outsider: User
+) -> None:
     ours, theirs = _counter_mail(commune, clerk), _counter_mail(elsewhere, outsider)
     Correspondence.objects.filter(pk=theirs.pk).update(tracking_code=ours.tracking_code)
     client = Client(headers={"accept-language": "fr"})
@@ -176,14 +192,14 @@ def test_two_requests_with_the_same_number_and_code_ask_which_administration(com
     assert elsewhere.name_fr in client.get("/track/request/").content.decode()
 
 
-def test_codes_of_receipts_made_before_ten_symbols_still_work(commune, clerk):
+def test_codes_of_receipts_made_before_ten_symbols_still_work(commune: Administration, clerk: User) -> None:
     c = _counter_mail(commune, clerk)
     Correspondence.objects.filter(pk=c.pk).update(tracking_code="ABCD-EF23")
     client = Client()
     assert client.post("/track/", {"number": c.number, "code": "abcdef23"}).status_code == 302
 
 
-def test_the_receipt_verification_page_leads_to_following_the_request(commune, clerk):
+def test_the_receipt_verification_page_leads_to_following_the_request(commune: Administration, clerk: User) -> None:
     from registry.models import Channel
     from registry.receipts import receipt_issue_registered
     from workflow.services import request_register
@@ -204,7 +220,9 @@ def test_the_receipt_verification_page_leads_to_following_the_request(commune, c
     assert f'value="{c.number}"' in form
 
 
-def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, clerk, urb, signed_in):
+def test_reminders_and_news_reach_the_in_app_notifications(
+    commune: Administration, citizen: User, clerk: User, urb: Service, signed_in: Callable[..., Client]
+) -> None:
     from workflow.testing import deposit
 
     c = deposit(commune, citizen).correspondence
@@ -218,8 +236,8 @@ def test_reminders_and_news_reach_the_in_app_notifications(commune, citizen, cle
 
 
 def test_a_refused_attestation_goes_back_to_the_request_never_to_the_referer(
-    commune, citizen, clerk, client, signed_in
-):
+    commune: Administration, citizen: User, clerk: User, client: Client, signed_in: Callable[..., Client]
+) -> None:
     from registry.models import Channel
     from workflow.services import request_register
     from workflow.testing import deposit

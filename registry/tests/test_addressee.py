@@ -26,6 +26,7 @@ from registry.log import log_append
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterCounter, SenderKind
 from registry.receipts import _issue, receipt_issue, receipt_issue_registered, receipts_issue_pending
 from registry.services import LOCAL_ZONE, Party, correspondence_register, format_number
+from tenancy.models import Administration, User
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,9 @@ def incoming_letter(commune, citizen):
     )
 
 
-def test_an_outgoing_letter_names_its_addressee_and_no_sender(commune, clerk, citizen):
+def test_an_outgoing_letter_names_its_addressee_and_no_sender(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     c = outgoing_letter(commune, clerk, citizen).correspondence
     c.refresh_from_db()
     assert (c.addressee_account, c.addressee_kind, c.addressee_name) == (citizen, "person", "فاطمة الزهراء بنعلي")
@@ -84,7 +87,7 @@ def test_an_outgoing_letter_names_its_addressee_and_no_sender(commune, clerk, ci
     assert list(citizen.deposits.all()) == [] and list(citizen.letters_received.all()) == [c]
 
 
-def test_an_incoming_letter_names_its_sender_and_no_addressee(commune, citizen):
+def test_an_incoming_letter_names_its_sender_and_no_addressee(commune: Administration, citizen: User) -> None:
     c = incoming_letter(commune, citizen).correspondence
     c.refresh_from_db()
     assert (c.sender_account, c.sender_name) == (citizen, citizen.full_name)
@@ -92,7 +95,7 @@ def test_an_incoming_letter_names_its_sender_and_no_addressee(commune, citizen):
     assert c.correspondent_name == citizen.full_name
 
 
-def test_an_outgoing_letter_gets_no_deposit_receipt(commune, clerk, citizen):
+def test_an_outgoing_letter_gets_no_deposit_receipt(commune: Administration, clerk: User, citizen: User) -> None:
     registration = outgoing_letter(commune, clerk, citizen)
     assert registration.receipt is None
     assert receipt_issue_registered(registration) is None
@@ -101,14 +104,18 @@ def test_an_outgoing_letter_gets_no_deposit_receipt(commune, clerk, citizen):
     assert Receipt.objects.get().correspondence == incoming.correspondence
 
 
-def test_the_log_records_an_outgoing_letters_addressee_as_such(commune, clerk, citizen):
+def test_the_log_records_an_outgoing_letters_addressee_as_such(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     registration = outgoing_letter(commune, clerk, citizen)
     facts = json.loads(registration.log_entry.payload)["facts"]
     assert facts["addressee"]["account_id"] == citizen.pk and facts["addressee"]["name"] == "فاطمة الزهراء بنعلي"
     assert "sender" not in facts
 
 
-def test_naming_the_wrong_party_is_a_programming_error_and_registers_nothing(commune, clerk, citizen):
+def test_naming_the_wrong_party_is_a_programming_error_and_registers_nothing(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     with pytest.raises(TypeError):
         correspondence_register(
             actor=clerk,
@@ -127,7 +134,7 @@ def test_naming_the_wrong_party_is_a_programming_error_and_registers_nothing(com
     assert not Correspondence.objects.exists()
 
 
-def test_the_database_refuses_an_outgoing_letter_with_a_sender(commune, clerk):
+def test_the_database_refuses_an_outgoing_letter_with_a_sender(commune: Administration, clerk: User) -> None:
     common = {
         "administration": commune,
         "direction": Direction.OUTGOING,
@@ -190,7 +197,9 @@ def legacy_outgoing(commune, clerk, citizen):
     return c, entry
 
 
-def test_a_register_logged_before_addressees_verifies_and_still_catches_edits(commune, clerk, citizen):
+def test_a_register_logged_before_addressees_verifies_and_still_catches_edits(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     c, entry = legacy_outgoing(commune, clerk, citizen)
     assert json.loads(entry.payload)["facts"]["sender"]["account_id"] == citizen.pk
     report = register_verify(commune)
@@ -202,7 +211,9 @@ def test_a_register_logged_before_addressees_verifies_and_still_catches_edits(co
     ]
 
 
-def test_a_value_written_into_an_outgoing_letters_sender_fields_is_caught(commune, clerk, citizen):
+def test_a_value_written_into_an_outgoing_letters_sender_fields_is_caught(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     """The database refuses it; someone who drops the constraint is still caught by the log."""
     c = outgoing_letter(commune, clerk, citizen).correspondence
     with connection.cursor() as cursor:
@@ -220,7 +231,9 @@ def test_a_value_written_into_an_outgoing_letters_sender_fields_is_caught(commun
     assert [b.problem for b in report.breaks] == ["the registered correspondence no longer matches the log"]
 
 
-def test_a_receipt_issued_for_a_reply_before_stays_a_valid_file_and_no_other_is_issued(commune, clerk, citizen):
+def test_a_receipt_issued_for_a_reply_before_stays_a_valid_file_and_no_other_is_issued(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     c, _entry = legacy_outgoing(commune, clerk, citizen)
     issued = Receipt.objects.get(correspondence=c)
     assert issued.is_issued
@@ -237,7 +250,9 @@ def test_a_receipt_issued_for_a_reply_before_stays_a_valid_file_and_no_other_is_
     assert not any("waiting" in note for note in report.notes), report.notes
 
 
-def test_every_incoming_registration_still_needs_its_receipt(commune, clerk, citizen):
+def test_every_incoming_registration_still_needs_its_receipt(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     incoming = incoming_letter(commune, citizen).correspondence
     outgoing_letter(commune, clerk, citizen)
     assert register_verify(commune, seals=False).ok

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tenancy.models import User
+from tenancy.models import Administration, User
 from tenancy.testing import PASSWORD
 from workflow.testing import deposit, make_procedure
 
@@ -18,7 +18,9 @@ from workflow.testing import deposit, make_procedure
         ("fr", "Procédure", "30 jours", "Règle du silence"),
     ],
 )
-def test_the_terms_read_as_the_receipt_states_them(commune, citizen, language, procedure, delay, silence):
+def test_the_terms_read_as_the_receipt_states_them(
+    commune: Administration, citizen: User, language, procedure, delay, silence
+) -> None:
     make_procedure(commune)
     request = deposit(commune, citizen, procedure="URB-PC").correspondence
     platform_admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")

@@ -18,7 +18,7 @@ EACH = 3
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_deposits_get_unique_consecutive_numbers():
+def test_simultaneous_deposits_get_unique_consecutive_numbers() -> None:
     administration = make_administration("COMMUNE-RUSH")
     citizens = [make_user(f"rush{i}@example.ma") for i in range(CLIENTS)]
     pdf = pdf_bytes(pad_to=20_000)

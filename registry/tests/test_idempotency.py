@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pytest_django import Settings
 
 from core.clock import now
 from core.testing import clock_at
@@ -21,6 +22,7 @@ from registry.idempotency import (
 )
 from registry.models import Channel, Correspondence, IdempotencyKey
 from registry.services import Party, correspondence_register
+from tenancy.models import Administration, User
 
 
 def register(commune, citizen, idempotency):
@@ -39,7 +41,7 @@ def claim(citizen, request_hash="h1"):
     return idempotency_claim(user=citizen, key="k", request_hash=request_hash)
 
 
-def test_a_claim_is_run_once_then_replayed_with_the_answer_kept(commune, citizen):
+def test_a_claim_is_run_once_then_replayed_with_the_answer_kept(commune: Administration, citizen: User) -> None:
     first = claim(citizen)
     assert first.outcome == Outcome.RUN
     assert claim(citizen).outcome == Outcome.IN_PROGRESS
@@ -55,14 +57,16 @@ def test_a_claim_is_run_once_then_replayed_with_the_answer_kept(commune, citizen
     assert (refused.value.code, refused.value.status) == ("idempotency_key_reused", 422)
 
 
-def test_a_failure_before_registering_forgets_the_key(commune, citizen):
+def test_a_failure_before_registering_forgets_the_key(commune: Administration, citizen: User) -> None:
     first = claim(citizen)
     idempotency_release(first.idempotency)
     assert not IdempotencyKey.objects.exists()
     assert claim(citizen, request_hash="h2").outcome == Outcome.RUN  # the key is free for any request
 
 
-def test_a_failure_after_registering_is_answered_from_the_registration_at_once(commune, citizen):
+def test_a_failure_after_registering_is_answered_from_the_registration_at_once(
+    commune: Administration, citizen: User
+) -> None:
     first = claim(citizen)
     registration = register(commune, citizen, first.idempotency)
     idempotency_release(first.idempotency)  # e.g. the answer could not be rendered
@@ -70,7 +74,7 @@ def test_a_failure_after_registering_is_answered_from_the_registration_at_once(c
     assert (again.outcome, again.object_id) == (Outcome.REBUILD, registration.correspondence.pk)
 
 
-def test_a_lost_claim_registers_nothing(commune, citizen):
+def test_a_lost_claim_registers_nothing(commune: Administration, citizen: User) -> None:
     stalled = claim(citizen)
     with clock_at(now() + LEASE + timedelta(seconds=1)):
         taken = claim(citizen)
@@ -83,7 +87,9 @@ def test_a_lost_claim_registers_nothing(commune, citizen):
     assert Correspondence.objects.get().number.endswith("-000001")  # the lost claim's number was given back
 
 
-def test_an_expired_key_is_forgotten_when_used_again(commune, citizen, settings):
+def test_an_expired_key_is_forgotten_when_used_again(
+    commune: Administration, citizen: User, settings: Settings
+) -> None:
     settings.IDEMPOTENCY_KEY_HOURS = 2
     first = claim(citizen)
     idempotency_answer(first.key_id, status=201, body="{}")

@@ -111,7 +111,7 @@ def parties(apps: Any) -> dict[str, tuple[Any, ...]]:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_outgoing_letters_addressees_move_forwards_and_back_and_the_log_verifies():
+def test_outgoing_letters_addressees_move_forwards_and_back_and_the_log_verifies() -> None:
     administration = make_administration("COMMUNE-MIG")
     citizen = make_user("citizen.mig@example.ma", full_name="فاطمة الزهراء بنعلي")
     try:

@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from documents import storage
 from documents.intake import bytes_upload, check_files
@@ -15,6 +16,7 @@ from documents.testing import qr_urls_in_pdf
 from registry.models import Channel, Receipt
 from registry.receipts import receipt_issue, receipts_issue_pending, verification_url
 from registry.services import Party, correspondence_register
+from tenancy.models import Administration, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_report
 
@@ -32,7 +34,7 @@ def register(commune, citizen, files=()):
 
 
 @pytest.fixture
-def issued(commune, citizen) -> tuple[Receipt, bytes]:
+def issued(commune: Administration, citizen: User) -> tuple[Receipt, bytes]:
     registration = register(
         commune, citizen, files=[("تصميم.pdf", pdf_bytes(pages=4, pad_to=50_000)), ("صورة.jpg", image_bytes("JPEG"))]
     )
@@ -40,7 +42,7 @@ def issued(commune, citizen) -> tuple[Receipt, bytes]:
     return receipt, storage.read_bytes(str(receipt.blob_id))
 
 
-def test_the_receipt_is_sealed_and_trusted_by_an_independent_validator(issued):
+def test_the_receipt_is_sealed_and_trusted_by_an_independent_validator(issued: tuple[Receipt, bytes]) -> None:
     _receipt, pdf = issued
     report = assert_pdfsig_trusted(pdf, ca_certificate_pem())
     assert "Signature is Valid." in report
@@ -48,12 +50,12 @@ def test_the_receipt_is_sealed_and_trusted_by_an_independent_validator(issued):
     assert "ETSI.CAdES.detached" in report  # PAdES
 
 
-def test_the_qr_code_decodes_to_the_verification_url(issued):
+def test_the_qr_code_decodes_to_the_verification_url(issued: tuple[Receipt, bytes]) -> None:
     receipt, pdf = issued
     assert qr_urls_in_pdf(pdf) == [verification_url(receipt.token)]
 
 
-def test_the_receipt_shows_the_registered_facts(issued):
+def test_the_receipt_shows_the_registered_facts(issued: tuple[Receipt, bytes]) -> None:
     receipt, pdf = issued
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
@@ -65,7 +67,7 @@ def test_the_receipt_shows_the_registered_facts(issued):
     assert "AB****56" in text  # the CIN, masked
 
 
-def test_a_one_byte_edit_fails_verification(issued, client):
+def test_a_one_byte_edit_fails_verification(issued: tuple[Receipt, bytes], client: Client) -> None:
     _receipt, pdf = issued
     tampered = bytearray(pdf)
     position = pdf.index(b"/Contents <") - 300  # inside the signed range
@@ -75,7 +77,9 @@ def test_a_one_byte_edit_fails_verification(issued, client):
     assert "Signature is Valid." not in pdfsig_report(bytes(tampered), ca_certificate_pem())
 
 
-def test_an_authentic_receipt_uploaded_is_matched_to_the_register(issued, client):
+def test_an_authentic_receipt_uploaded_is_matched_to_the_register(
+    issued: tuple[Receipt, bytes], client: Client
+) -> None:
     receipt, pdf = issued
     body = client.post("/api/v1/verify", {"file": SimpleUploadedFile("r.pdf", pdf)}).json()
     assert body["valid"] is True
@@ -89,19 +93,19 @@ def test_an_authentic_receipt_uploaded_is_matched_to_the_register(issued, client
     ("data", "code"),
     [(b"not a pdf at all", "unreadable"), (pdf_bytes(), "no_signature")],
 )
-def test_other_files_are_explained(client, db, data, code):
+def test_other_files_are_explained(client: Client, db: None, data, code) -> None:
     body = client.post("/api/v1/verify", {"file": SimpleUploadedFile("x.pdf", data)}).json()
     assert (body["valid"], body["code"]) == (False, code)
     assert body["message"]
 
 
-def test_content_appended_after_the_seal_is_refused(issued, client):
+def test_content_appended_after_the_seal_is_refused(issued: tuple[Receipt, bytes], client: Client) -> None:
     _receipt, pdf = issued
     body = client.post("/api/v1/verify", {"file": SimpleUploadedFile("r.pdf", pdf + b"\n% appended\n")}).json()
     assert body["valid"] is False
 
 
-def test_verification_by_token_shows_the_facts(issued, client):
+def test_verification_by_token_shows_the_facts(issued: tuple[Receipt, bytes], client: Client) -> None:
     receipt, _pdf = issued
     body = client.get(f"/api/v1/verify/{receipt.token}").json()
     c = receipt.correspondence
@@ -114,17 +118,17 @@ def test_verification_by_token_shows_the_facts(issued, client):
     assert page.status_code == 200 and c.number in page.content.decode()
 
 
-def test_an_unknown_token_is_not_found(client, db):
+def test_an_unknown_token_is_not_found(client: Client, db: None) -> None:
     assert client.get("/api/v1/verify/" + "x" * 32).status_code == 404
     assert client.get("/v/" + "x" * 32).status_code == 404
 
 
-def test_tokens_are_unguessable(issued):
+def test_tokens_are_unguessable(issued: tuple[Receipt, bytes]) -> None:
     receipt, _pdf = issued
     assert len(receipt.token) >= 22  # ≥ 128 bits in URL-safe base64 (ours: 192 bits)
 
 
-def test_a_receipt_that_failed_to_seal_is_issued_again_by_the_worker(commune, citizen):
+def test_a_receipt_that_failed_to_seal_is_issued_again_by_the_worker(commune: Administration, citizen: User) -> None:
     with mock.patch("registry.receipts.receipt_render_and_seal", side_effect=RuntimeError("seal service down")):
         registration = register(commune, citizen)
         from registry.receipts import receipt_issue_safely
@@ -139,20 +143,22 @@ def test_a_receipt_that_failed_to_seal_is_issued_again_by_the_worker(commune, ci
     assert Receipt.objects.get(pk=registration.receipt.pk).is_issued
 
 
-def test_issuing_twice_keeps_the_first_receipt(issued):
+def test_issuing_twice_keeps_the_first_receipt(issued: tuple[Receipt, bytes]) -> None:
     receipt, _pdf = issued
     again = receipt_issue(receipt_id=receipt.pk)
     assert again.blob_id == receipt.blob_id
 
 
-def test_the_root_certificate_is_published_for_independent_checks(issued, client):
+def test_the_root_certificate_is_published_for_independent_checks(
+    issued: tuple[Receipt, bytes], client: Client
+) -> None:
     _receipt, pdf = issued
     response = client.get("/verify/root-ca.pem")
     assert response.status_code == 200
     assert "Certificate is Trusted." in assert_pdfsig_trusted(pdf, response.content)
 
 
-def test_characters_no_receipt_font_has_still_give_a_receipt(commune, citizen):
+def test_characters_no_receipt_font_has_still_give_a_receipt(commune: Administration, citizen: User) -> None:
     registration = correspondence_register(
         actor=citizen,
         administration=commune,
@@ -166,7 +172,9 @@ def test_characters_no_receipt_font_has_still_give_a_receipt(commune, citizen):
     assert registration.correspondence.subject == "طلب 📄 申请 עברית"  # the register keeps what was typed
 
 
-def test_the_verification_page_of_a_confidential_letter_names_no_file(commune, citizen, client):
+def test_the_verification_page_of_a_confidential_letter_names_no_file(
+    commune: Administration, citizen: User, client: Client
+) -> None:
     shown = register(commune, citizen, files=[("plan-du-terrain.pdf", pdf_bytes())])
     hidden = correspondence_register(
         actor=citizen,
@@ -187,7 +195,9 @@ def test_the_verification_page_of_a_confidential_letter_names_no_file(commune, c
     assert "rapport-medical-ahmed" not in page and "Plainte confidentielle" not in page
 
 
-def test_a_decompression_bomb_uploaded_for_verification_is_refused_without_being_parsed_here(issued, client):
+def test_a_decompression_bomb_uploaded_for_verification_is_refused_without_being_parsed_here(
+    issued: tuple[Receipt, bytes], client: Client
+) -> None:
     from documents.samples import pdf_inflating_to
     from registry.verification import MAX_RECEIPT_INFLATED
 

@@ -10,11 +10,11 @@ from registry.checkpoints import checkpoint_make, checkpoints_periodic
 from registry.log import chain_hash
 from registry.models import Channel, Correspondence, RegisterCheckpoint, RegisterLogEntry, RegisterLogHead
 from registry.services import Party, correspondence_register
-from tenancy.models import Administration
+from tenancy.models import Administration, User
 
 
 @pytest.fixture
-def registered(commune, citizen) -> Administration:
+def registered(commune: Administration, citizen: User) -> Administration:
     for i in range(5):
         correspondence_register(
             actor=citizen,
@@ -50,40 +50,40 @@ def entry(position: int) -> RegisterLogEntry:
     return RegisterLogEntry.objects.get(position=position)
 
 
-def test_an_untouched_register_verifies(registered):
+def test_an_untouched_register_verifies(registered: Administration) -> None:
     checkpoint_make(actor=None, administration=registered)
     assert "ok COMMUNE-TEST: 5 entries" in verify()
 
 
-def test_editing_a_registered_fact_is_caught(registered):
+def test_editing_a_registered_fact_is_caught(registered: Administration) -> None:
     target = Correspondence.objects.get(sequence=3)
     sql("UPDATE registry_correspondence SET subject = %s WHERE id = %s", "موضوع مزور", target.pk)
     assert "entry #3" in broken() and "no longer matches" in broken()
 
 
-def test_editing_the_registration_time_is_caught(registered):
+def test_editing_the_registration_time_is_caught(registered: Administration) -> None:
     target = Correspondence.objects.get(sequence=2)
     sql("UPDATE registry_correspondence SET registered_at = %s WHERE id = %s", "2020-01-01 10:00:00", target.pk)
     assert "entry #2" in broken()
 
 
-def test_editing_a_log_payload_is_caught(registered):
+def test_editing_a_log_payload_is_caught(registered: Administration) -> None:
     e = entry(4)
     sql("UPDATE registry_registerlogentry SET payload = %s WHERE id = %s", e.payload.replace("طلب", "شكاية"), e.pk)
     assert "entry #4" in broken() and "hash mismatch" in broken()
 
 
-def test_deleting_an_entry_is_caught(registered):
+def test_deleting_an_entry_is_caught(registered: Administration) -> None:
     sql("DELETE FROM registry_registerlogentry WHERE id = %s", entry(2).pk)
     assert "entry #2" in broken()
 
 
-def test_deleting_the_last_entry_is_caught(registered):
+def test_deleting_the_last_entry_is_caught(registered: Administration) -> None:
     sql("DELETE FROM registry_registerlogentry WHERE id = %s", entry(5).pk)
     assert "COMMUNE-TEST" in broken()
 
 
-def test_inserting_an_entry_is_caught(registered):
+def test_inserting_an_entry_is_caught(registered: Administration) -> None:
     # Make room at position 3 and insert a forged entry that links to entry 2.
     for position in (5, 4, 3):
         sql("UPDATE registry_registerlogentry SET position = position + 1 WHERE id = %s", entry(position).pk)
@@ -101,7 +101,7 @@ def test_inserting_an_entry_is_caught(registered):
     assert "entry #4" in broken()
 
 
-def test_reordering_entries_is_caught(registered):
+def test_reordering_entries_is_caught(registered: Administration) -> None:
     a, b = entry(2), entry(3)
     sql("UPDATE registry_registerlogentry SET position = 99 WHERE id = %s", a.pk)
     sql("UPDATE registry_registerlogentry SET position = 2 WHERE id = %s", b.pk)
@@ -109,7 +109,7 @@ def test_reordering_entries_is_caught(registered):
     assert "entry #2" in broken()
 
 
-def test_a_fully_rewritten_chain_is_caught_by_the_sealed_checkpoint(registered):
+def test_a_fully_rewritten_chain_is_caught_by_the_sealed_checkpoint(registered: Administration) -> None:
     checkpoint_make(actor=None, administration=registered)
     # Rewrite history consistently from entry 3 on: edit the fact, recompute every hash.
     target = Correspondence.objects.get(sequence=3)
@@ -131,20 +131,20 @@ def test_a_fully_rewritten_chain_is_caught_by_the_sealed_checkpoint(registered):
     assert "checkpoint" in broken()
 
 
-def test_a_forged_checkpoint_seal_is_caught(registered):
+def test_a_forged_checkpoint_seal_is_caught(registered: Administration) -> None:
     checkpoint = checkpoint_make(actor=None, administration=registered)
     sql("UPDATE registry_registercheckpoint SET head_hash = %s WHERE id = %s", "0" * 64, checkpoint.pk)
     assert "checkpoint" in broken()
 
 
-def test_a_correspondence_without_log_entry_is_caught(registered):
+def test_a_correspondence_without_log_entry_is_caught(registered: Administration) -> None:
     target = Correspondence.objects.get(sequence=5)
     sql("DELETE FROM registry_registerlogentry WHERE correspondence_id = %s", target.pk)
     sql("UPDATE registry_registerloghead SET last_position = 4, last_hash = %s", entry(4).entry_hash)
     assert "A-" in broken()
 
 
-def test_daily_checkpoints_seal_moved_logs_once(registered):
+def test_daily_checkpoints_seal_moved_logs_once(registered: Administration) -> None:
     assert checkpoints_periodic() == 1
     assert checkpoints_periodic() == 0
     checkpoint = RegisterCheckpoint.objects.get()

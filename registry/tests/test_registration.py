@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
+from pytest_django import Settings
 
 from core.testing import clock_at
 from documents import storage
@@ -15,6 +16,7 @@ from documents.models import Blob
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterLogEntry
 from registry.services import Party, RegistrationRefused, correspondence_register
+from tenancy.models import Administration, User
 from tenancy.testing import make_administration
 
 
@@ -32,13 +34,15 @@ def deposit(administration, citizen, subject="طلب رخصة", files=(), **kwar
     )
 
 
-def test_numbers_are_consecutive_and_carry_the_year(commune, citizen):
+def test_numbers_are_consecutive_and_carry_the_year(commune: Administration, citizen: User) -> None:
     numbers = [deposit(commune, citizen).correspondence.number for _ in range(3)]
     year = datetime.now(UTC).year
     assert numbers == [f"A-{year}-000001", f"A-{year}-000002", f"A-{year}-000003"]
 
 
-def test_each_administration_and_register_counts_on_its_own(commune, elsewhere, citizen, clerk):
+def test_each_administration_and_register_counts_on_its_own(
+    commune: Administration, elsewhere: Administration, citizen: User, clerk: User
+) -> None:
     deposit(commune, citizen)
     deposit(commune, citizen)
     other = deposit(elsewhere, citizen).correspondence
@@ -55,7 +59,7 @@ def test_each_administration_and_register_counts_on_its_own(commune, elsewhere, 
     assert outgoing.number.startswith("D-") and outgoing.sequence == 1
 
 
-def test_a_new_year_starts_at_one(commune, citizen):
+def test_a_new_year_starts_at_one(commune: Administration, citizen: User) -> None:
     with clock_at(datetime(2026, 12, 31, 22, 0, tzinfo=UTC)):
         last = deposit(commune, citizen).correspondence
     with clock_at(datetime(2027, 1, 1, 0, 30, tzinfo=UTC)):
@@ -65,7 +69,7 @@ def test_a_new_year_starts_at_one(commune, citizen):
     assert first.number == "A-2027-000001"
 
 
-def test_registration_records_the_sender_and_attachments(commune, citizen):
+def test_registration_records_the_sender_and_attachments(commune: Administration, citizen: User) -> None:
     pdf = pdf_bytes(pages=3)
     registration = deposit(commune, citizen, files=[("lettre.pdf", pdf), ("scan.png", image_bytes("PNG"))])
     c = registration.correspondence
@@ -90,7 +94,7 @@ def test_registration_records_the_sender_and_attachments(commune, citizen):
         ({"administration": None}, "unknown_recipient"),
     ],
 )
-def test_refused_requests_consume_no_number(commune, citizen, kwargs, code):
+def test_refused_requests_consume_no_number(commune: Administration, citizen: User, kwargs, code) -> None:
     deposit(commune, citizen)
     arguments = {"administration": commune, "subject": "طلب"}
     arguments.update(kwargs)
@@ -101,7 +105,7 @@ def test_refused_requests_consume_no_number(commune, citizen, kwargs, code):
     assert Correspondence.objects.count() == 2
 
 
-def test_an_inactive_administration_is_unknown(commune, citizen):
+def test_an_inactive_administration_is_unknown(commune: Administration, citizen: User) -> None:
     commune.is_active = False
     commune.save()
     with pytest.raises(RegistrationRefused) as refused:
@@ -109,7 +113,9 @@ def test_an_inactive_administration_is_unknown(commune, citizen):
     assert refused.value.status == 404
 
 
-def test_a_failure_inside_the_transaction_gives_the_number_back_and_keeps_no_file(commune, citizen):
+def test_a_failure_inside_the_transaction_gives_the_number_back_and_keeps_no_file(
+    commune: Administration, citizen: User
+) -> None:
     deposit(commune, citizen)
     pdf = pdf_bytes(pad_to=5000, text="unique-content-for-this-test")
     with mock.patch("registry.services.log_append", side_effect=RuntimeError("crash")), pytest.raises(RuntimeError):
@@ -131,14 +137,14 @@ def test_a_failure_inside_the_transaction_gives_the_number_back_and_keeps_no_fil
         ("broken.png", image_bytes("PNG")[:60], "file_unreadable"),
     ],
 )
-def test_bad_files_are_refused_before_anything_is_stored(name, data, code):
+def test_bad_files_are_refused_before_anything_is_stored(name, data, code) -> None:
     with pytest.raises(FileRejected) as rejected:
         check_files([bytes_upload(data, name)])
     assert rejected.value.code == code
     assert rejected.value.filename == name
 
 
-def test_file_count_and_size_limits(settings):
+def test_file_count_and_size_limits(settings: Settings) -> None:
     settings.MAX_FILES = 2
     settings.MAX_FILE_SIZE = 1000
     settings.MAX_DEPOSIT_SIZE = 100_000
@@ -151,7 +157,7 @@ def test_file_count_and_size_limits(settings):
     assert too_large.value.code == "file_too_large"
 
 
-def test_all_allowed_types_are_sniffed_from_content_not_name():
+def test_all_allowed_types_are_sniffed_from_content_not_name() -> None:
     files = check_files(
         [
             bytes_upload(pdf_bytes(pages=2), "named.png"),
@@ -168,7 +174,7 @@ def test_all_allowed_types_are_sniffed_from_content_not_name():
     ]
 
 
-def test_administration_codes_are_validated(db):
+def test_administration_codes_are_validated(db: None) -> None:
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):

@@ -15,6 +15,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.utils import translation
 
 from api.testing import bearer
@@ -39,7 +40,7 @@ from registry.models import (
 )
 from registry.receipts import receipt_issue
 from registry.services import Party, RegistrationRefused, correspondence_register
-from tenancy.models import Administration
+from tenancy.models import Administration, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 
@@ -68,7 +69,7 @@ def deposit(commune, citizen, subject: str):
 
 
 @pytest.fixture
-def register(commune, citizen) -> tuple[Administration, list[Receipt]]:
+def register(commune: Administration, citizen: User) -> tuple[Administration, list[Receipt]]:
     """Six deposits with their sealed receipts; a checkpoint sealed after the fourth."""
     receipts = [deposit(commune, citizen, f"طلب رقم {i}") for i in range(1, 5)]
     checkpoint_make(actor=None, administration=commune)
@@ -138,7 +139,7 @@ def upload_verdict(client, pdf: bytes) -> dict:
 # -- what the receipts and the anchor file hold ------------------------------------------------------
 
 
-def test_a_receipt_states_its_log_entry_printed_and_in_its_seal(register):
+def test_a_receipt_states_its_log_entry_printed_and_in_its_seal(register: tuple[Administration, list[Receipt]]) -> None:
     _commune, receipts = register
     receipt = receipts[0]
     entry = RegisterLogEntry.objects.get(correspondence=receipt.correspondence, action="registered")
@@ -149,7 +150,7 @@ def test_a_receipt_states_its_log_entry_printed_and_in_its_seal(register):
     assert "Signature is Valid." in assert_pdfsig_trusted(pdf, ca_certificate_pem())  # the anchor is inside the seal
 
 
-def test_checkpoints_are_chained_and_written_to_the_anchor_file(register):
+def test_checkpoints_are_chained_and_written_to_the_anchor_file(register: tuple[Administration, list[Receipt]]) -> None:
     commune, _receipts = register
     second = checkpoint_make(actor=None, administration=commune)
     first = RegisterCheckpoint.objects.exclude(pk=second.pk).get()
@@ -160,7 +161,9 @@ def test_checkpoints_are_chained_and_written_to_the_anchor_file(register):
     assert "ok COMMUNE-TEST: 6 entries" in verify()
 
 
-def test_a_checkpoint_the_anchor_file_missed_is_written_by_the_worker(register):
+def test_a_checkpoint_the_anchor_file_missed_is_written_by_the_worker(
+    register: tuple[Administration, list[Receipt]],
+) -> None:
     _commune, _receipts = register
     anchor_path("COMMUNE-TEST").unlink()
     RegisterCheckpoint.objects.update(anchored_at=None)  # as if the file could not be written
@@ -173,7 +176,9 @@ def test_a_checkpoint_the_anchor_file_missed_is_written_by_the_worker(register):
 # -- rewrites caught ------------------------------------------------------------------------------
 
 
-def test_checkpoints_deleted_then_history_rewritten_is_caught_by_the_anchor_file(register, client):
+def test_checkpoints_deleted_then_history_rewritten_is_caught_by_the_anchor_file(
+    register: tuple[Administration, list[Receipt]], client: Client
+) -> None:
     commune, receipts = register
     sql("DELETE FROM registry_registercheckpoint")
     forge_subject(commune, 2, "موضوع مزور")
@@ -186,7 +191,7 @@ def test_checkpoints_deleted_then_history_rewritten_is_caught_by_the_anchor_file
     assert upload_verdict(client, receipt_pdf(receipts[1]))["code"] == "register_altered"
 
 
-def test_a_new_checkpoint_of_a_rewritten_log_does_not_hide_it(register):
+def test_a_new_checkpoint_of_a_rewritten_log_does_not_hide_it(register: tuple[Administration, list[Receipt]]) -> None:
     commune, _receipts = register
     sql("DELETE FROM registry_registercheckpoint")
     forge_subject(commune, 3, "موضوع مزور")
@@ -195,7 +200,9 @@ def test_a_new_checkpoint_of_a_rewritten_log_does_not_hide_it(register):
     assert "missing from the database" in report and "history rewritten" in report
 
 
-def test_the_tail_after_the_last_checkpoint_rewritten_is_caught_by_its_receipts(register, client):
+def test_the_tail_after_the_last_checkpoint_rewritten_is_caught_by_its_receipts(
+    register: tuple[Administration, list[Receipt]], client: Client
+) -> None:
     commune, receipts = register
     forge_subject(commune, 5, "موضوع مزور")  # entries 5 and 6: after the checkpoint at #4
     report = broken()
@@ -211,7 +218,7 @@ def test_the_tail_after_the_last_checkpoint_rewritten_is_caught_by_its_receipts(
     assert AuditEvent.objects.filter(action="register.altered").exists()
 
 
-def test_a_deleted_checkpoint_breaks_the_chain_of_checkpoints(register):
+def test_a_deleted_checkpoint_breaks_the_chain_of_checkpoints(register: tuple[Administration, list[Receipt]]) -> None:
     commune, _receipts = register
     checkpoint_make(actor=None, administration=commune)
     checkpoint_make(actor=None, administration=commune)
@@ -222,7 +229,9 @@ def test_a_deleted_checkpoint_breaks_the_chain_of_checkpoints(register):
     assert "missing from the database" in report
 
 
-def test_the_last_registration_deleted_with_its_receipt_is_caught(register, client):
+def test_the_last_registration_deleted_with_its_receipt_is_caught(
+    register: tuple[Administration, list[Receipt]], client: Client
+) -> None:
     commune, receipts = register
     last = receipts[-1]
     pdf = receipt_pdf(last)
@@ -247,7 +256,9 @@ def test_the_last_registration_deleted_with_its_receipt_is_caught(register, clie
     assert upload_verdict(client, pdf)["code"] == "register_altered"
 
 
-def test_a_receipt_issued_again_on_a_rewritten_log_does_not_hide_the_first(register):
+def test_a_receipt_issued_again_on_a_rewritten_log_does_not_hide_the_first(
+    register: tuple[Administration, list[Receipt]],
+) -> None:
     commune, receipts = register
     forge_subject(commune, 6, "موضوع مزور")
     sql("UPDATE registry_receipt SET blob_id = NULL, issued_at = NULL WHERE id = %s", receipts[5].pk)
@@ -258,7 +269,7 @@ def test_a_receipt_issued_again_on_a_rewritten_log_does_not_hide_the_first(regis
     assert any(receipts[5].blob_id in p and "rewritten" in p for p in problems)
 
 
-def test_a_forged_line_in_the_anchor_file_is_refused(register):
+def test_a_forged_line_in_the_anchor_file_is_refused(register: tuple[Administration, list[Receipt]]) -> None:
     _commune, _receipts = register
     (kept,) = anchor_file_read("COMMUNE-TEST")
     facts = kept.facts | {"head_hash": "0" * 64, "created_at": "2026-01-01T00:00:00.000000+00:00"}
@@ -269,7 +280,9 @@ def test_a_forged_line_in_the_anchor_file_is_refused(register):
 # -- numbering and counters -----------------------------------------------------------------------
 
 
-def test_a_counter_moved_ahead_is_caught_before_and_after_the_gap_it_makes(register, citizen):
+def test_a_counter_moved_ahead_is_caught_before_and_after_the_gap_it_makes(
+    register: tuple[Administration, list[Receipt]], citizen: User
+) -> None:
     commune, _receipts = register
     sql("UPDATE registry_registercounter SET last_number = last_number + 5")
     assert "above its highest number 6" in broken("--quick")
@@ -278,7 +291,9 @@ def test_a_counter_moved_ahead_is_caught_before_and_after_the_gap_it_makes(regis
     assert "numbers are missing before A-" in report and "000007 to " in report
 
 
-def test_a_counter_moved_back_refuses_registration_cleanly_and_the_command_repairs_it(register, citizen):
+def test_a_counter_moved_back_refuses_registration_cleanly_and_the_command_repairs_it(
+    register: tuple[Administration, list[Receipt]], citizen: User
+) -> None:
     commune, _receipts = register
     sql("UPDATE registry_registercounter SET last_number = last_number - 3")
     assert "below its highest number 6" in broken("--quick")
@@ -306,7 +321,9 @@ def test_a_counter_moved_back_refuses_registration_cleanly_and_the_command_repai
     assert "ok COMMUNE-TEST" in verify("--quick")
 
 
-def test_gaps_are_allowed_only_where_a_former_register_was_imported(register, commune_admin):
+def test_gaps_are_allowed_only_where_a_former_register_was_imported(
+    register: tuple[Administration, list[Receipt]], commune_admin: User
+) -> None:
     _commune, _receipts = register
     sql("DELETE FROM registry_registercounter")
     report = broken("--quick")
@@ -318,7 +335,7 @@ def test_gaps_are_allowed_only_where_a_former_register_was_imported(register, co
 # -- documents and files --------------------------------------------------------------------------
 
 
-def test_a_receipt_file_changed_or_swapped_is_caught(register):
+def test_a_receipt_file_changed_or_swapped_is_caught(register: tuple[Administration, list[Receipt]]) -> None:
     _commune, receipts = register
     path = storage.path_for(str(receipts[0].blob_id))
     path.chmod(0o640)
@@ -332,13 +349,13 @@ def test_a_receipt_file_changed_or_swapped_is_caught(register):
     assert "does not hash to its name" in report  # the file pass
 
 
-def test_a_deleted_receipt_is_caught(register):
+def test_a_deleted_receipt_is_caught(register: tuple[Administration, list[Receipt]]) -> None:
     _commune, receipts = register
     sql("DELETE FROM registry_receipt WHERE id = %s", receipts[2].pk)
     assert "A-" in broken("--quick") and "has no receipt" in broken("--quick")
 
 
-def test_verify_register_lists_every_break_not_only_the_first(register):
+def test_verify_register_lists_every_break_not_only_the_first(register: tuple[Administration, list[Receipt]]) -> None:
     _commune, receipts = register
     sql("UPDATE registry_registercounter SET last_number = last_number + 1")
     sql("DELETE FROM registry_receipt WHERE id = %s", receipts[0].pk)
@@ -346,13 +363,15 @@ def test_verify_register_lists_every_break_not_only_the_first(register):
     assert "has no receipt" in report and "above its highest number" in report
 
 
-def test_an_untouched_register_verifies_with_every_check(register):
+def test_an_untouched_register_verifies_with_every_check(register: tuple[Administration, list[Receipt]]) -> None:
     out = verify()
     assert "ok COMMUNE-TEST: 6 entries" in out
     assert "ok files:" in out and "6 sealed documents" in out
 
 
-def test_the_anchor_file_is_only_appended_to(register, commune):
+def test_the_anchor_file_is_only_appended_to(
+    register: tuple[Administration, list[Receipt]], commune: Administration
+) -> None:
     path: Path = anchor_path("COMMUNE-TEST")
     before = path.read_bytes()
     checkpoint_make(actor=None, administration=commune)

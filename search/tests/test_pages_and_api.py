@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from api.testing import bearer
@@ -24,7 +27,7 @@ def indexed(commune: Administration, clerk: User) -> None:
 
 
 def test_a_clerk_finds_a_letter_by_a_word_typed_without_hamza_and_sees_it_marked(
-    indexed: None, clerk: User, commune: Administration, signed_in
+    indexed: None, clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     page = signed_in(clerk).get(f"/desk/{commune.code}/search/", {"q": "الاداري"})
     assert page.status_code == 200
@@ -35,7 +38,7 @@ def test_a_clerk_finds_a_letter_by_a_word_typed_without_hamza_and_sees_it_marked
 
 
 def test_the_page_without_a_query_shows_the_form_only(
-    indexed: None, clerk: User, commune: Administration, signed_in
+    indexed: None, clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     page = signed_in(clerk).get(f"/desk/{commune.code}/search/")
     assert page.status_code == 200
@@ -43,7 +46,7 @@ def test_the_page_without_a_query_shows_the_form_only(
 
 
 def test_a_bad_date_range_is_refused_with_a_translated_message(
-    indexed: None, clerk: User, commune: Administration, signed_in
+    indexed: None, clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     page = signed_in(clerk).get(
         f"/desk/{commune.code}/search/",
@@ -56,7 +59,7 @@ def test_a_bad_date_range_is_refused_with_a_translated_message(
 
 
 def test_the_search_page_costs_a_fixed_number_of_queries(
-    indexed: None, clerk: User, commune: Administration, signed_in
+    indexed: None, clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     client = signed_in(clerk)
     client.get(f"/desk/{commune.code}/search/", {"q": "رخصة"})  # warm the session
@@ -119,7 +122,7 @@ def test_the_api_refuses_bad_filters_with_a_clear_error(indexed: None, clerk: Us
 
 @pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01", "99999-01-01"])
 def test_a_far_date_is_refused_not_a_server_error(
-    indexed: None, clerk: User, commune: Administration, far: str, signed_in
+    indexed: None, clerk: User, commune: Administration, far: str, signed_in: Callable[..., Client]
 ) -> None:
     answer = bearer(clerk).get("/api/v1/search", {"q": "x", "date_to": far})
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "date_to"
@@ -142,7 +145,7 @@ def test_an_outsider_finds_nothing_of_ours_in_their_own_administration(indexed: 
 
 
 def test_an_agent_neither_finds_nor_counts_confidential_letters(
-    indexed: None, agent: User, clerk: User, commune: Administration, signed_in
+    indexed: None, agent: User, clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     assert bearer(clerk).get("/api/v1/search", {"q": "رخصة"}).json()["total"] == 2
     body = bearer(agent).get("/api/v1/search", {"q": "رخصة"}).json()

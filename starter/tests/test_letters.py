@@ -12,7 +12,7 @@ from documents import storage
 from documents.testing import pdf_text
 from registry.models import SealedDocument
 from starter.services import starter_catalogue_load
-from tenancy.models import Administration
+from tenancy.models import Administration, User
 from workflow import services
 from workflow.letters import template_prefill
 from workflow.models import Case, LetterTemplate, Reply
@@ -21,7 +21,7 @@ from workflow.testing import deposit
 
 
 @pytest.fixture
-def loaded(commune, commune_admin) -> Administration:
+def loaded(commune: Administration, commune_admin: User) -> Administration:
     starter_catalogue_load(actor=commune_admin, administration=commune)
     return commune
 
@@ -47,7 +47,7 @@ def filled(loaded, code: str, case: Case) -> dict[str, str]:
     return template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure)
 
 
-def test_the_acceptance_letter(loaded, citizen, agent):
+def test_the_acceptance_letter(loaded: Administration, citizen: User, agent: User) -> None:
     case = started(loaded, citizen, agent, "URB-PC-PP", "Construction d'une maison")
     reply = services.case_reply(actor=agent, case_id=case.pk, text=LetterText(**filled(loaded, "ACCORD", case)))
     text = letter_text(reply)
@@ -56,7 +56,7 @@ def test_the_acceptance_letter(loaded, citizen, agent):
     assert "بالموافقة على طلبكم" in text
 
 
-def test_the_acknowledgement_letter(loaded, citizen, agent, clerk):
+def test_the_acknowledgement_letter(loaded: Administration, citizen: User, agent: User, clerk: User) -> None:
     request = deposit(loaded, citizen, subject="Invitation à la journée portes ouvertes").correspondence
     services.case_assign(actor=clerk, case_id=request.pk, service=loaded.services.get(code="BO"))
     services.case_start(actor=agent, case_id=request.pk)
@@ -67,7 +67,7 @@ def test_the_acknowledgement_letter(loaded, citizen, agent, clerk):
     assert "Invitation à la journée portes ouvertes" in text and "نشعركم بتوصلنا برسالتكم" in text
 
 
-def test_the_refusal_states_the_route_of_recourse(loaded, citizen, agent):
+def test_the_refusal_states_the_route_of_recourse(loaded: Administration, citizen: User, agent: User) -> None:
     case = started(loaded, citizen, agent, "ECO-ODP", "Terrasse de café")
     texts = filled(loaded, "REFUS", case)
     texts["body_fr"] = texts["body_fr"].replace("……", "L'emplacement gêne le passage des piétons.")
@@ -79,7 +79,7 @@ def test_the_refusal_states_the_route_of_recourse(loaded, citizen, agent):
     assert "المحكمة الإدارية المختصة" in text
 
 
-def test_the_completion_request_lists_the_missing_documents(loaded, citizen, agent):
+def test_the_completion_request_lists_the_missing_documents(loaded: Administration, citizen: User, agent: User) -> None:
     case = started(loaded, citizen, agent, "URB-PH", "Permis d'habiter, villa 12")
     plans = case.procedure.documents.get(name_fr__startswith="Déclaration d'achèvement")
     texts = filled(loaded, "COMPLEMENT", case)
@@ -96,7 +96,9 @@ def test_the_completion_request_lists_the_missing_documents(loaded, citizen, age
     assert "loi n° 55-19" in text and "ملفكم غير مكتمل" in text
 
 
-def test_the_desk_starts_a_completion_request_from_the_template(loaded, citizen, agent):
+def test_the_desk_starts_a_completion_request_from_the_template(
+    loaded: Administration, citizen: User, agent: User
+) -> None:
     case = started(loaded, citizen, agent, "URB-CC", "Certificat de conformité")
     template = LetterTemplate.objects.get(administration=loaded, code="COMPLEMENT")
     document = case.procedure.documents.first()
@@ -113,7 +115,9 @@ def test_the_desk_starts_a_completion_request_from_the_template(loaded, citizen,
     assert "votre dossier est incomplet" in letter_text(reply)
 
 
-def test_the_refusal_template_prefills_the_reply_page_as_a_rejection_with_its_recourse(loaded, citizen, agent):
+def test_the_refusal_template_prefills_the_reply_page_as_a_rejection_with_its_recourse(
+    loaded: Administration, citizen: User, agent: User
+) -> None:
     case = started(loaded, citizen, agent, "ECO-LOCAL", "Ouverture d'une épicerie")
     template = LetterTemplate.objects.get(administration=loaded, code="REFUS")
     client = Client()
@@ -123,7 +127,9 @@ def test_the_refusal_template_prefills_the_reply_page_as_a_rejection_with_its_re
     assert re.search(r'<input[^>]*value="reject"[^>]*checked', page), "the decision is a rejection"
 
 
-def test_numbers_and_dates_in_an_arabic_letter_keep_their_order(loaded, citizen, agent):
+def test_numbers_and_dates_in_an_arabic_letter_keep_their_order(
+    loaded: Administration, citizen: User, agent: User
+) -> None:
     """Inside Arabic text the bidi algorithm would show 2026-03-05 as 05-03-2026: the values a
     template fills in are left-to-right isolates there, and only there."""
     case = started(loaded, citizen, agent, "URB-PC-GP", "Immeuble R+4")

@@ -4,6 +4,8 @@ empty. Nobody else is offered it or can load it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -17,7 +19,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def platform_admin(db) -> User:
+def platform_admin(db: None) -> User:
     return User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
 
 
@@ -43,7 +45,9 @@ def add_form(code: str, kind: str = "commune", **extra: str) -> dict[str, str]:
     }
 
 
-def test_the_add_form_offers_the_starter_catalogue_unticked(platform_admin, signed_in):
+def test_the_add_form_offers_the_starter_catalogue_unticked(
+    platform_admin: User, signed_in: Callable[..., Client]
+) -> None:
     page = signed_in(platform_admin, "fr").get("/admin/tenancy/administration/add/").content.decode()
     assert 'name="load_starter_catalogue"' in page
     checkbox = page.split('name="load_starter_catalogue"')[1].split(">")[0]
@@ -57,7 +61,9 @@ def test_the_add_form_offers_the_starter_catalogue_unticked(platform_admin, sign
     assert "load_starter_catalogue" not in change
 
 
-def test_an_administration_created_without_the_choice_has_an_empty_catalogue(platform_admin, signed_in):
+def test_an_administration_created_without_the_choice_has_an_empty_catalogue(
+    platform_admin: User, signed_in: Callable[..., Client]
+) -> None:
     response = signed_in(platform_admin, "fr").post(
         "/admin/tenancy/administration/add/", add_form("COMMUNE-TIZNIT"), follow=True
     )
@@ -69,7 +75,9 @@ def test_an_administration_created_without_the_choice_has_an_empty_catalogue(pla
     assert "load_catalogue COMMUNE-TIZNIT" in response.content.decode()
 
 
-def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin, signed_in):
+def test_the_way_to_load_it_later_reads_in_order_in_arabic(
+    platform_admin: User, signed_in: Callable[..., Client]
+) -> None:
     """In an Arabic sentence a bare address loses its order (its parenthesis and slashes move):
     the desk's address is a link and the command code, each isolated left to right."""
     response = signed_in(platform_admin, "ar").post(
@@ -82,7 +90,9 @@ def test_the_way_to_load_it_later_reads_in_order_in_arabic(platform_admin, signe
     assert '<bdi dir="ltr">COMMUNE-TIZNIT</bdi>' in page
 
 
-def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(platform_admin, signed_in):
+def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(
+    platform_admin: User, signed_in: Callable[..., Client]
+) -> None:
     response = signed_in(platform_admin, "fr").post(
         "/admin/tenancy/administration/add/",
         add_form("COMMUNE-TIZNIT", load_starter_catalogue="on"),
@@ -94,7 +104,9 @@ def test_an_administration_created_with_the_choice_gets_the_starter_catalogue(pl
     assert set(created.services.values_list("code", flat=True)) == {"BO", "EC", "URB", "ECO"}
 
 
-def test_services_typed_in_the_add_form_are_kept_by_the_load(platform_admin, signed_in):
+def test_services_typed_in_the_add_form_are_kept_by_the_load(
+    platform_admin: User, signed_in: Callable[..., Client]
+) -> None:
     data = add_form("COMMUNE-TIZNIT", load_starter_catalogue="on")
     data.update(
         {
@@ -115,8 +127,8 @@ def test_services_typed_in_the_add_form_are_kept_by_the_load(platform_admin, sig
 
 
 def test_the_choice_for_an_administration_that_is_not_a_commune_is_refused_and_creates_nothing(
-    platform_admin, signed_in
-):
+    platform_admin: User, signed_in: Callable[..., Client]
+) -> None:
     response = signed_in(platform_admin, "fr").post(
         "/admin/tenancy/administration/add/",
         add_form("REGION-SOUSS", kind="region", load_starter_catalogue="on"),
@@ -129,7 +141,9 @@ def test_the_choice_for_an_administration_that_is_not_a_commune_is_refused_and_c
 # ---------------------------------------------------------------- the desk
 
 
-def test_the_admin_of_a_commune_with_an_empty_catalogue_is_offered_it_in_the_desk(commune, commune_admin, signed_in):
+def test_the_admin_of_a_commune_with_an_empty_catalogue_is_offered_it_in_the_desk(
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     page = signed_in(commune_admin, "fr").get(f"/desk/{commune.code}/procedures/").content.decode()
     assert f"/desk/{commune.code}/procedures/starter/" in page
     assert "15 procédures avec leur base légale" in page
@@ -138,8 +152,12 @@ def test_the_admin_of_a_commune_with_an_empty_catalogue_is_offered_it_in_the_des
 
 
 def test_readers_other_administrations_and_filled_catalogues_are_not_offered_it(
-    commune, commune_admin, clerk, elsewhere, signed_in
-):
+    commune: Administration,
+    commune_admin: User,
+    clerk: User,
+    elsewhere: Administration,
+    signed_in: Callable[..., Client],
+) -> None:
     assert (
         "/procedures/starter/" not in signed_in(clerk, "fr").get(f"/desk/{commune.code}/procedures/").content.decode()
     )
@@ -152,8 +170,8 @@ def test_readers_other_administrations_and_filled_catalogues_are_not_offered_it(
 
 
 def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_catalogue(
-    commune, commune_admin, signed_in
-):
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(commune_admin, "fr")
     preview = client.get(f"/desk/{commune.code}/procedures/starter/").content.decode()
     for code in ("URB-PC-GP", "EC-DECL-NAIS", "ACCUSE", "REFUS", "VISA-SIGNATURE"):
@@ -168,7 +186,9 @@ def test_the_preview_lists_what_loading_creates_and_loading_it_leads_to_the_cata
 
 
 @pytest.mark.parametrize("language", ["ar", "fr"])
-def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, commune_admin, language, signed_in):
+def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(
+    commune: Administration, commune_admin: User, language: str, signed_in: Callable[..., Client]
+) -> None:
     """A letter template's or a circuit's name is in both languages, a routing rule's keywords in
     both: each part in its own isolate, or the Arabic and French words interleave on screen. The
     Arabic reader reads the Arabic name first."""
@@ -181,7 +201,9 @@ def test_the_preview_isolates_each_language_of_a_name_and_each_keyword(commune, 
     assert "Accusé de réception / إشعار بالتوصل" not in preview  # never one run
 
 
-def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, commune_admin, signed_in):
+def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(commune_admin, "fr")
     client.post(f"/desk/{commune.code}/procedures/starter/")
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zgh"
@@ -192,7 +214,9 @@ def test_the_amazigh_name_shows_to_an_amazigh_reader_and_is_editable(commune, co
     assert 'name="name_zgh"' in form and "ⴰⵙⵓⵔⴳ ⵏ ⵓⵣⴷⴰⵖ" in form
 
 
-def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_admin, clerk, signed_in):
+def test_the_admin_renames_a_loaded_service_in_three_languages(
+    commune: Administration, commune_admin: User, clerk: User, signed_in: Callable[..., Client]
+) -> None:
     client = signed_in(commune_admin, "fr")
     client.post(f"/desk/{commune.code}/procedures/starter/")
     service = commune.services.get(code="EC")
@@ -209,7 +233,9 @@ def test_the_admin_renames_a_loaded_service_in_three_languages(commune, commune_
     assert signed_in(clerk, "fr").get(f"/desk/{commune.code}/services/{service.pk}/").status_code == 404
 
 
-def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, commune_admin, signed_in):
+def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     """On an Arabic page a French name typed right to left shows "(Nord) Annexe" as "(Annexe (Nord":
     the French and Amazigh fields read left to right, the Arabic one right to left."""
     client = signed_in(commune_admin, "ar")
@@ -227,7 +253,9 @@ def test_each_name_is_typed_in_its_scripts_direction_on_an_arabic_page(commune, 
             assert f'dir="{direction}"' in field, (url, name)
 
 
-def test_the_api_gives_each_procedures_amazigh_name(commune, commune_admin, signed_in):
+def test_the_api_gives_each_procedures_amazigh_name(
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     signed_in(commune_admin, "fr").post(f"/desk/{commune.code}/procedures/starter/")
     procedures = {p["code"]: p for p in Client().get(f"/api/v1/administrations/{commune.code}/procedures").json()}
     assert procedures["URB-PH"]["name_zgh"] == "ⴰⵙⵓⵔⴳ ⵏ ⵓⵣⴷⴰⵖ"

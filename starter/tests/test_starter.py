@@ -21,7 +21,7 @@ from parapheur import services as parapheur_services
 from parapheur.models import ActorKind, Circuit, StepKind
 from starter.catalogue import CATALOGUE_FILE, CatalogueDataError, parse_catalogue, starter_catalogue
 from starter.services import StarterRefused, starter_catalogue_load
-from tenancy.models import Administration, Membership, Service
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.testing import make_administration, make_service, make_staff
 from workflow.catalogue import letter_template_save, procedure_save
 from workflow.models import Case, LetterTemplate, Procedure, RoutingRule
@@ -46,7 +46,7 @@ def counts(administration: Administration) -> dict[str, int]:
 # ---------------------------------------------------------------- the data
 
 
-def test_the_catalogue_names_a_communes_common_procedures_in_three_languages_with_their_sources():
+def test_the_catalogue_names_a_communes_common_procedures_in_three_languages_with_their_sources() -> None:
     catalogue = starter_catalogue()
     codes = {p.code for p in catalogue.procedures}
     # Civil status, legalisation, urbanism, economic activities, access to information.
@@ -65,7 +65,7 @@ def test_the_catalogue_names_a_communes_common_procedures_in_three_languages_wit
     ]
 
 
-def test_every_legal_basis_cites_only_laws_its_sources_name():
+def test_every_legal_basis_cites_only_laws_its_sources_name() -> None:
     """No law number appears in a legal basis unless one of the procedure's sources names it."""
     catalogue = starter_catalogue()
     import re
@@ -91,7 +91,7 @@ def test_every_legal_basis_cites_only_laws_its_sources_name():
         (lambda d: d["routing_rules"][0].update(service="X"), "not one of the catalogue's"),
     ],
 )
-def test_a_catalogue_that_breaks_a_rule_is_refused(change, problem):
+def test_a_catalogue_that_breaks_a_rule_is_refused(change, problem) -> None:
     data = copy.deepcopy(raw())
     change(data)
     with pytest.raises(CatalogueDataError, match=problem):
@@ -101,7 +101,7 @@ def test_a_catalogue_that_breaks_a_rule_is_refused(change, problem):
 # ---------------------------------------------------------------- loading
 
 
-def test_loading_creates_the_catalogue_once_and_reports_it(commune, commune_admin):
+def test_loading_creates_the_catalogue_once_and_reports_it(commune: Administration, commune_admin: User) -> None:
     catalogue = starter_catalogue()
     before = counts(commune)
     report = starter_catalogue_load(actor=commune_admin, administration=commune)
@@ -142,7 +142,7 @@ def test_loading_creates_the_catalogue_once_and_reports_it(commune, commune_admi
     assert AuditEvent.objects.filter(action="procedure.saved", administration=commune).count() == 15
 
 
-def test_loading_twice_creates_nothing_twice(commune, commune_admin):
+def test_loading_twice_creates_nothing_twice(commune: Administration, commune_admin: User) -> None:
     starter_catalogue_load(actor=commune_admin, administration=commune)
     loaded = counts(commune)
     again = starter_catalogue_load(actor=commune_admin, administration=commune)
@@ -150,7 +150,7 @@ def test_loading_twice_creates_nothing_twice(commune, commune_admin):
     assert counts(commune) == loaded
 
 
-def test_loading_again_keeps_what_the_administration_edited(commune, commune_admin):
+def test_loading_again_keeps_what_the_administration_edited(commune: Administration, commune_admin: User) -> None:
     starter_catalogue_load(actor=commune_admin, administration=commune)
     permit = Procedure.objects.get(administration=commune, code="URB-PC-GP")
     procedure_save(
@@ -174,7 +174,9 @@ def test_loading_again_keeps_what_the_administration_edited(commune, commune_adm
     assert Service.objects.get(administration=commune, code="EC").name_fr == "Division de l'état civil"
 
 
-def test_a_service_the_administration_already_has_is_kept_and_used(commune, commune_admin):
+def test_a_service_the_administration_already_has_is_kept_and_used(
+    commune: Administration, commune_admin: User
+) -> None:
     own = make_service(commune, "URB", name_ar="قسم التعمير", name_fr="Division de l'urbanisme")
     report = starter_catalogue_load(actor=commune_admin, administration=commune)
     assert report.kept["services"] == ["URB"] and "URB" not in report.created["services"]
@@ -184,7 +186,7 @@ def test_a_service_the_administration_already_has_is_kept_and_used(commune, comm
     assert own.name_fr == "Division de l'urbanisme"
 
 
-def test_another_administration_is_untouched(commune, commune_admin):
+def test_another_administration_is_untouched(commune: Administration, commune_admin: User) -> None:
     other = make_administration("COMMUNE-VOISINE")
     before = counts(other)
     starter_catalogue_load(actor=commune_admin, administration=commune)
@@ -192,8 +194,8 @@ def test_another_administration_is_untouched(commune, commune_admin):
 
 
 def test_only_the_administrations_admins_a_platform_admin_or_an_operator_may_load(
-    commune, outsider, clerk, django_user_model
-):
+    commune: Administration, outsider: User, clerk: User, django_user_model: type[User]
+) -> None:
     for someone in (outsider, clerk):
         with pytest.raises(NotFound):
             starter_catalogue_load(actor=someone, administration=commune)
@@ -204,7 +206,7 @@ def test_only_the_administrations_admins_a_platform_admin_or_an_operator_may_loa
     assert starter_catalogue_load(actor=None, administration=other).created_count == 27
 
 
-def test_an_administration_that_is_not_a_commune_is_refused(elsewhere):
+def test_an_administration_that_is_not_a_commune_is_refused(elsewhere: Administration) -> None:
     admin = make_staff(elsewhere, Role.ADMIN, "admin@province.ma")
     with pytest.raises(StarterRefused) as refused:
         starter_catalogue_load(actor=admin, administration=elsewhere)
@@ -214,7 +216,9 @@ def test_an_administration_that_is_not_a_commune_is_refused(elsewhere):
 # ---------------------------------------------------------------- what it loads works
 
 
-def test_a_request_for_a_loaded_procedure_gets_its_due_date_and_service(commune, commune_admin, citizen):
+def test_a_request_for_a_loaded_procedure_gets_its_due_date_and_service(
+    commune: Administration, commune_admin: User, citizen: User
+) -> None:
     from core.testing import clock_at
     from workflow.testing import deposit
 
@@ -238,7 +242,9 @@ def test_a_request_for_a_loaded_procedure_gets_its_due_date_and_service(commune,
     assert permit.terms["procedure_name_fr"] == "Autorisation de construire (petits projets)"
 
 
-def test_a_request_naming_no_procedure_is_routed_by_the_loaded_rules(commune, commune_admin, citizen):
+def test_a_request_naming_no_procedure_is_routed_by_the_loaded_rules(
+    commune: Administration, commune_admin: User, citizen: User
+) -> None:
     from workflow.testing import deposit
 
     starter_catalogue_load(actor=commune_admin, administration=commune)
@@ -246,7 +252,9 @@ def test_a_request_naming_no_procedure_is_routed_by_the_loaded_rules(commune, co
     assert Case.objects.get(pk=c.pk).service.code == "URB"
 
 
-def test_the_loaded_circuit_waits_for_its_roles_and_then_takes_folders(commune, commune_admin, agent):
+def test_the_loaded_circuit_waits_for_its_roles_and_then_takes_folders(
+    commune: Administration, commune_admin: User, agent: User
+) -> None:
     from parapheur.services import FolderRefused
 
     starter_catalogue_load(actor=commune_admin, administration=commune)
@@ -276,7 +284,7 @@ def test_the_loaded_circuit_waits_for_its_roles_and_then_takes_folders(commune, 
 # ---------------------------------------------------------------- the command
 
 
-def test_the_command_loads_and_reports_and_refuses_what_it_cannot(commune):
+def test_the_command_loads_and_reports_and_refuses_what_it_cannot(commune: Administration) -> None:
     out = StringIO()
     call_command("load_catalogue", commune.code.lower(), "--dry-run", stdout=out)
     assert "procedures: would create 15" in out.getvalue() and counts(commune)["procedures"] == 0
@@ -292,7 +300,7 @@ def test_the_command_loads_and_reports_and_refuses_what_it_cannot(commune):
         call_command("load_catalogue", make_administration("REGION-X", kind="region").code)
 
 
-def test_the_command_refuses_in_the_operators_english_whatever_the_sites_language(db):
+def test_the_command_refuses_in_the_operators_english_whatever_the_sites_language(db: None) -> None:
     """manage.py runs in the site's default language (Arabic): the command's one line of refusal
     is English, as the rest of what it prints and as manage.py install."""
     from django.utils import translation

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tenancy.access import scope_of
-from tenancy.models import Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.permissions import PERMISSIONS, Action, allowed, permissions_of, roles_who
 
 Role = Membership.Role
@@ -57,13 +57,13 @@ def test_several_roles_add_up_and_none_may_do_nothing() -> None:
     assert not allowed({"someone"}, Action.READ)
 
 
-def test_templates_ask_by_the_action_s_name(commune, clerk) -> None:
+def test_templates_ask_by_the_action_s_name(commune: Administration, clerk: User) -> None:
     can = scope_of(clerk, commune).can
     assert set(can) == {a.value for a in Action}
     assert can["register"] and can["read_confidential"] and not can["administer_staff"]
 
 
-def test_a_scope_asks_the_table(commune, auditor, head) -> None:
+def test_a_scope_asks_the_table(commune: Administration, auditor: User, head: User) -> None:
     assert scope_of(auditor, commune).may(Action.READ_EVERY_FOLDER)
     assert not scope_of(auditor, commune).may(Action.SEND)
     assert scope_of(head, commune).may(Action.SUPERVISE)

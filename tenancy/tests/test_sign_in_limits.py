@@ -11,7 +11,9 @@ from django.contrib.auth import authenticate
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.utils import timezone, translation
+from pytest_django import Settings
 
+from core.testing import Clock
 from tenancy.models import Throttle, User
 from tenancy.testing import PASSWORD, make_user
 from tenancy.throttles import DEVICE_COOKIE, Reason, Throttled, throttles_forget_expired
@@ -34,7 +36,7 @@ def token(email: str, password: str, address: str = "198.51.100.7", client: Clie
     )
 
 
-def test_an_account_is_slowed_down_after_five_failures_from_as_many_addresses(citizen, clock):
+def test_an_account_is_slowed_down_after_five_failures_from_as_many_addresses(citizen: User, clock: Clock) -> None:
     for n in range(5):
         assert sign_in(Client(), citizen.email, WRONG, address=f"203.0.113.{n}").status_code == 200
     # A sixth address, even with the right password, waits: the password is not even checked.
@@ -50,7 +52,9 @@ def test_an_account_is_slowed_down_after_five_failures_from_as_many_addresses(ci
     assert not Throttle.objects.filter(blocked_until__isnull=False).exists()
 
 
-def test_the_wait_doubles_after_each_further_failure_up_to_the_maximum(citizen, clock, settings):
+def test_the_wait_doubles_after_each_further_failure_up_to_the_maximum(
+    citizen: User, clock: Clock, settings: Settings
+) -> None:
     settings.LOGIN_MAX_DELAY = 300
     waits = []
     for _ in range(12):
@@ -63,7 +67,7 @@ def test_the_wait_doubles_after_each_further_failure_up_to_the_maximum(citizen, 
     assert waits == [30, 60, 120, 240, 300, 300, 300]
 
 
-def test_refused_attempts_do_not_lengthen_the_wait(citizen, clock):
+def test_refused_attempts_do_not_lengthen_the_wait(citizen: User, clock: Clock) -> None:
     for _ in range(5):
         token(citizen.email, WRONG)
     for _ in range(20):
@@ -73,7 +77,7 @@ def test_refused_attempts_do_not_lengthen_the_wait(citizen, clock):
     assert token(citizen.email, PASSWORD).status_code == 200
 
 
-def test_the_throttled_answer_of_the_api_says_when_to_retry(citizen, clock):
+def test_the_throttled_answer_of_the_api_says_when_to_retry(citizen: User, clock: Clock) -> None:
     for _ in range(5):
         token(citizen.email, WRONG)
     response = Client().post(
@@ -89,7 +93,7 @@ def test_the_throttled_answer_of_the_api_says_when_to_retry(citizen, clock):
     assert error["message"] == f"Trop de tentatives de connexion échouées pour ce compte. Réessayez après {retry_at}."
 
 
-def test_the_account_counts_the_same_whether_it_exists_or_not(db, clock):
+def test_the_account_counts_the_same_whether_it_exists_or_not(db: None, clock: Clock) -> None:
     """The limit is kept by the e-mail address typed: it tells nothing about accounts."""
     for _ in range(5):
         assert token("nobody@example.ma", WRONG).status_code == 401
@@ -97,7 +101,7 @@ def test_the_account_counts_the_same_whether_it_exists_or_not(db, clock):
     assert token("Nobody@Example.ma ", WRONG).status_code == 429
 
 
-def test_a_known_device_keeps_signing_in_while_the_account_is_slowed_down(citizen, clock):
+def test_a_known_device_keeps_signing_in_while_the_account_is_slowed_down(citizen: User, clock: Clock) -> None:
     owner = Client()
     assert sign_in(owner, citizen.email, PASSWORD).status_code == 302
     assert owner.cookies[DEVICE_COOKIE].value
@@ -111,7 +115,7 @@ def test_a_known_device_keeps_signing_in_while_the_account_is_slowed_down(citize
     assert owner.get("/deposits/").status_code == 200
 
 
-def test_a_known_device_has_a_slow_down_of_its_own(citizen, clock):
+def test_a_known_device_has_a_slow_down_of_its_own(citizen: User, clock: Clock) -> None:
     device = Client()
     sign_in(device, citizen.email, PASSWORD)
     device.post("/logout/")
@@ -122,7 +126,7 @@ def test_a_known_device_has_a_slow_down_of_its_own(citizen, clock):
     assert sign_in(Client(), citizen.email, PASSWORD).status_code == 302
 
 
-def test_a_forged_device_cookie_is_an_unknown_device(citizen, clock):
+def test_a_forged_device_cookie_is_an_unknown_device(citizen: User, clock: Clock) -> None:
     for _ in range(5):
         token(citizen.email, WRONG)
     forger = Client()
@@ -130,7 +134,7 @@ def test_a_forged_device_cookie_is_an_unknown_device(citizen, clock):
     assert sign_in(forger, citizen.email, PASSWORD).status_code == 429
 
 
-def test_failed_sign_ins_are_limited_per_client_address(db, clock, settings):
+def test_failed_sign_ins_are_limited_per_client_address(db: None, clock: Clock, settings: Settings) -> None:
     settings.RATE_LOGIN = (3, 900)
     accounts = [make_user() for _ in range(4)]
     for account in accounts[:3]:
@@ -144,7 +148,7 @@ def test_failed_sign_ins_are_limited_per_client_address(db, clock, settings):
     assert token(accounts[3].email, PASSWORD, address="203.0.113.9").status_code == 200
 
 
-def test_the_address_limit_message_names_the_connection(db, clock, settings):
+def test_the_address_limit_message_names_the_connection(db: None, clock: Clock, settings: Settings) -> None:
     settings.RATE_LOGIN = (1, 900)
     token("a@example.ma", WRONG, address="203.0.113.9")
     refused = sign_in(Client(), "b@example.ma", WRONG, address="203.0.113.9", **{"Accept-Language": "fr"})
@@ -152,7 +156,7 @@ def test_the_address_limit_message_names_the_connection(db, clock, settings):
     assert "Trop de tentatives de connexion échouées depuis votre réseau" in refused.content.decode()
 
 
-def test_an_ipv6_client_is_counted_by_its_network(db, clock, settings):
+def test_an_ipv6_client_is_counted_by_its_network(db: None, clock: Clock, settings: Settings) -> None:
     settings.RATE_LOGIN = (2, 900)
     token("a@example.ma", WRONG, address="2001:db8:1:2::1")
     token("b@example.ma", WRONG, address="2001:db8:1:2:ffff::9")
@@ -161,7 +165,7 @@ def test_an_ipv6_client_is_counted_by_its_network(db, clock, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_guesses_cannot_slip_past_the_limit(settings):
+def test_parallel_guesses_cannot_slip_past_the_limit(settings: Settings) -> None:
     """Each attempt is counted before its password is checked, under a row lock: ten guesses at
     once get five checks, not ten."""
     user = make_user("target@example.ma")
@@ -186,7 +190,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit(settings):
     assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 5
 
 
-def test_the_django_admin_sign_in_goes_through_the_same_limits(db, clock):
+def test_the_django_admin_sign_in_goes_through_the_same_limits(db: None, clock: Clock) -> None:
     User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     admin = Client()
     for _ in range(5):
@@ -207,7 +211,7 @@ def test_the_django_admin_sign_in_goes_through_the_same_limits(db, clock):
     )
 
 
-def test_guessing_the_current_password_on_the_change_page_is_limited(citizen, clock):
+def test_guessing_the_current_password_on_the_change_page_is_limited(citizen: User, clock: Clock) -> None:
     borrowed = Client()
     borrowed.force_login(citizen)
     for n in range(5):
@@ -229,7 +233,7 @@ def test_guessing_the_current_password_on_the_change_page_is_limited(citizen, cl
     assert citizen.check_password(PASSWORD)
 
 
-def test_expired_limits_are_forgotten_by_the_worker(citizen, clock, settings):
+def test_expired_limits_are_forgotten_by_the_worker(citizen: User, clock: Clock, settings: Settings) -> None:
     settings.RATE_LOGIN = (100, 900)
     for _ in range(6):
         token(citizen.email, WRONG)
@@ -241,14 +245,14 @@ def test_expired_limits_are_forgotten_by_the_worker(citizen, clock, settings):
     assert not Throttle.objects.exists()
 
 
-def test_the_retry_time_is_said_in_casablanca_rounded_up_to_the_minute():
+def test_the_retry_time_is_said_in_casablanca_rounded_up_to_the_minute() -> None:
     until = datetime(2026, 12, 7, 13, 31, 10, tzinfo=UTC)  # 14:31:10 in Casablanca (UTC+1)
     with translation.override("fr"):
         text = Throttled(retry_after=40, until=until, reason=Reason.ACCOUNT).describe()
     assert text == "Trop de tentatives de connexion échouées pour ce compte. Réessayez après 14:32."
 
 
-def test_guessing_the_current_password_in_the_django_admin_is_limited(db, clock):
+def test_guessing_the_current_password_in_the_django_admin_is_limited(db: None, clock: Clock) -> None:
     root = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     borrowed = Client()
     borrowed.force_login(root)

@@ -26,11 +26,11 @@ from tenancy.testing import PASSWORD, make_user
 @pytest.mark.parametrize(
     ("value", "masked"), [("AB123456", "AB****56"), ("001234567000089", "00***********89"), ("", ""), ("A12", "***")]
 )
-def test_identifiers_are_masked(value, masked):
+def test_identifiers_are_masked(value, masked) -> None:
     assert mask_identifier(value) == masked
 
 
-def test_email_verification_tokens_are_bound_to_the_address(db):
+def test_email_verification_tokens_are_bound_to_the_address(db: None) -> None:
     user = account_register(email="a@example.ma", password="long-enough-pass-1", full_name="A")
     token = email_verification_token(user)
     user.email = "b@example.ma"
@@ -40,7 +40,7 @@ def test_email_verification_tokens_are_bound_to_the_address(db):
     assert account_verify_email(token=email_verification_token(user)).is_email_verified
 
 
-def test_api_tokens_expire_and_are_stored_hashed(db):
+def test_api_tokens_expire_and_are_stored_hashed(db: None) -> None:
     user = make_user()
     issued = api_token_issue(email=user.email.upper(), password=PASSWORD)
     assert issued is not None
@@ -52,7 +52,7 @@ def test_api_tokens_expire_and_are_stored_hashed(db):
     assert api_token_issue(email=user.email, password="wrong") is None
 
 
-def test_a_deactivated_account_loses_its_tokens(db):
+def test_a_deactivated_account_loses_its_tokens(db: None) -> None:
     user = make_user()
     _user, raw = api_token_issue(email=user.email, password=PASSWORD)
     user.is_active = False
@@ -60,13 +60,15 @@ def test_a_deactivated_account_loses_its_tokens(db):
     assert api_token_user(raw) is None
 
 
-def test_a_service_parent_must_belong_to_the_same_administration(commune, elsewhere):
+def test_a_service_parent_must_belong_to_the_same_administration(
+    commune: Administration, elsewhere: Administration
+) -> None:
     foreign = Service.objects.create(administration=elsewhere, code="F", name_ar="f", name_fr="f")
     with pytest.raises(ValueError):
         service_create(actor=None, administration=commune, code="X", name_ar="x", name_fr="x", parent=foreign)
 
 
-def test_platform_admin_manages_administrations_in_the_django_admin(db, clerk):
+def test_platform_admin_manages_administrations_in_the_django_admin(db: None, clerk: User) -> None:
     admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     client = Client()
     client.force_login(admin)
@@ -125,7 +127,9 @@ def _user_change_form(client: Client, user: User, membership: dict[str, str]) ->
     return data
 
 
-def test_a_platform_admin_gives_a_user_a_role_from_the_users_page(commune, elsewhere, citizen):
+def test_a_platform_admin_gives_a_user_a_role_from_the_users_page(
+    commune: Administration, elsewhere: Administration, citizen: User
+) -> None:
     """The user's page names the administration of each membership (it once had no such field: 500)."""
     admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     client = Client()
@@ -161,7 +165,7 @@ def test_a_platform_admin_gives_a_user_a_role_from_the_users_page(commune, elsew
     assert (granted.actor, granted.administration, granted.data["role"]) == (admin, commune, "agent")
 
 
-def test_a_role_withdrawn_or_deleted_in_the_admin_is_in_the_audit_trail(commune, clerk):
+def test_a_role_withdrawn_or_deleted_in_the_admin_is_in_the_audit_trail(commune: Administration, clerk: User) -> None:
     """The admin's inline forms are a second way to change roles: they leave the same rows."""
     admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     client = Client()
@@ -187,7 +191,7 @@ def test_a_role_withdrawn_or_deleted_in_the_admin_is_in_the_audit_trail(commune,
     assert deleted.data["deleted"] is True and deleted.object_id == str(membership.pk)
 
 
-def test_the_registers_are_read_only_in_the_admin(db):
+def test_the_registers_are_read_only_in_the_admin(db: None) -> None:
     admin = User.objects.create_superuser("root@example.ma", PASSWORD, full_name="Root")
     client = Client()
     client.force_login(admin)

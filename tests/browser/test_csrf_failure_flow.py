@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from tenancy.testing import PASSWORD, make_user
 from tests.browser.conftest import ARGS, CHROMIUM
@@ -32,7 +34,7 @@ def named_browser(playwright) -> Iterator[object]:
 
 
 @pytest.fixture
-def site(live_server, settings) -> str:
+def site(live_server: LiveServer, settings: Settings) -> str:
     base = live_server.url.replace("localhost", HOST).replace("127.0.0.1", HOST)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
     settings.PUBLIC_URL = base
@@ -57,8 +59,8 @@ def sign_in(page, base: str, email: str) -> None:
     [("ar-MA", "ar", {"width": 360, "height": 740}), ("fr-MA", "fr", {"width": 1280, "height": 800})],
 )
 def test_secure_cookies_over_plain_http_say_why_and_the_defaults_work(
-    named_browser, site, settings, locale, language, viewport
-):
+    named_browser: object, site: str, settings: Settings, locale, language, viewport
+) -> None:
     user = make_user()
     phone = viewport["width"] < 600
     context = named_browser.new_context(  # type: ignore[attr-defined]
@@ -88,7 +90,7 @@ def test_secure_cookies_over_plain_http_say_why_and_the_defaults_work(
         context.close()
 
 
-def test_a_form_posted_from_another_site_names_it(named_browser, site):
+def test_a_form_posted_from_another_site_names_it(named_browser: object, site: str) -> None:
     context = named_browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-MA")  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from documents.samples import pdf_bytes
 from documents.testing import qr_urls_in_pdf
@@ -35,7 +37,9 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
 
 
-def test_a_citizen_deposits_in_arabic_downloads_the_receipt_and_verifies_it(phone, live_server, tmp_path):
+def test_a_citizen_deposits_in_arabic_downloads_the_receipt_and_verifies_it(
+    phone: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
     make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_user("citizen@demo.ma", full_name="أمينة العلوي", national_id="BK123456")
     letter = tmp_path / "طلب.pdf"
@@ -96,7 +100,7 @@ def test_a_citizen_deposits_in_arabic_downloads_the_receipt_and_verifies_it(phon
     assert page.locator("#verdict").get_attribute("data-valid") == "true"
 
 
-def test_refused_upload_shows_the_error_next_to_the_field(phone, live_server, tmp_path):
+def test_refused_upload_shows_the_error_next_to_the_field(phone: Page, live_server: LiveServer, tmp_path: Path) -> None:
     make_administration("COMMUNE-DEMO")
     make_user("citizen@demo.ma")
     fake = tmp_path / "fake.pdf"

@@ -5,8 +5,11 @@ accessed their data."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from exchange.models import DocumentRequest
 from exchange.testing import certificate_hold, property_certificate
@@ -24,7 +27,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 Role = Membership.Role
 
 
-def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(phone, live_server, tmp_path):
+def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(
+    phone: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     land = make_administration("ANCFCC-DEMO", name_ar="الوكالة الوطنية للمحافظة العقارية", name_fr="ANCFCC")
     urb = make_service(commune, "URB", name_ar="مصلحة التعمير", name_fr="Service de l'urbanisme")

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.mail import EmailMessage
+from playwright.sync_api import Browser
+from pytest_django.live_server_helper import LiveServer
 
 from core.outbox import outbox_keys
 from tenancy.models import User
@@ -35,7 +37,7 @@ def signed_in_admin(browser: Any, live_server: Any, *, language: str, width: int
     return page
 
 
-def test_the_list_is_one_column_on_a_desktop(browser, live_server, outbox):
+def test_the_list_is_one_column_on_a_desktop(browser: Browser, live_server: LiveServer, outbox: Path) -> None:
     for n in range(3):
         EmailMessage(f"Récépissé A-2026-00000{n} — جماعة الاختبار", "Texte", to=["citoyen@example.ma"]).send()
     page = signed_in_admin(browser, live_server, language="fr", width=1280)
@@ -52,7 +54,9 @@ def test_the_list_is_one_column_on_a_desktop(browser, live_server, outbox):
     assert table["width"] > 800
 
 
-def test_a_link_in_an_arabic_message_reads_left_to_right(browser, live_server, outbox):
+def test_a_link_in_an_arabic_message_reads_left_to_right(
+    browser: Browser, live_server: LiveServer, outbox: Path
+) -> None:
     EmailMessage(
         "تأكيد عنوان بريدكم الإلكتروني", f"يُرجى تأكيد عنوانكم بفتح هذا الرابط:\n{LINK}\n", to=["x@example.ma"]
     ).send()

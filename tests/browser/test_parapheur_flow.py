@@ -5,8 +5,11 @@ signed document and the proof slip are downloaded and checked."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from parapheur.models import Folder
 from parapheur.testing import PASSPHRASE, document, enrolled, person
@@ -22,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 Role = Membership.Role
 
 
-def test_visa_then_signature_then_seal_in_the_browser(phone, live_server, tmp_path):
+def test_visa_then_signature_then_seal_in_the_browser(phone: Page, live_server: LiveServer, tmp_path: Path) -> None:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     writer = person(commune, Role.AGENT, "agent@demo.ma", name="Salma Idrissi")
     chief = person(commune, Role.HEAD, "head@demo.ma", name="Omar Bennani")
@@ -90,7 +93,9 @@ def test_visa_then_signature_then_seal_in_the_browser(phone, live_server, tmp_pa
     assert proof.ok and proof.body().startswith(b"%PDF-")
 
 
-def test_batch_signing_shows_its_progress_and_the_folders_it_could_not_sign(phone, live_server):
+def test_batch_signing_shows_its_progress_and_the_folders_it_could_not_sign(
+    phone: Page, live_server: LiveServer
+) -> None:
     from parapheur import services
     from parapheur.models import StepKind
     from parapheur.services import StepSpec

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
+from pytest_django.live_server_helper import LiveServer
 
 from documents.intake import bytes_upload, check_files
 from documents.text_layers import text_layers_make
@@ -32,7 +34,7 @@ def searched(page, base: str, query: str, button: str):
     return page.locator(".search-results li")
 
 
-def test_words_of_pdfs_are_found_and_their_passages_read_as_written(browser, live_server) -> None:
+def test_words_of_pdfs_are_found_and_their_passages_read_as_written(browser: Browser, live_server: LiveServer) -> None:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     clerk = make_staff(commune, Role.CLERK, "clerk@demo.ma", full_name="Karim Bennani")
     for name, subject in (

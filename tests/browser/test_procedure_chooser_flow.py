@@ -5,9 +5,11 @@ procedures" reloads the form)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
+from pytest_django.live_server_helper import LiveServer
 
 from documents.samples import pdf_bytes
 from registry.models import Correspondence
@@ -23,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def administrations(db) -> Administration:
+def administrations(db: None) -> Administration:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_procedure(commune)  # URB-PC
     make_procedure(commune, "EC-COPIE", delay_days=5, delay_kind="working", silence_rule="none")
@@ -50,7 +52,9 @@ def deposit_with(page, live_server, tmp_path, *, subject: str, by_enter: bool = 
 
 
 @pytest.mark.parametrize(("language", "width"), [("ar-MA", 360), ("fr-FR", 1280)])
-def test_the_list_follows_the_administration_chosen(browser, live_server, administrations, tmp_path, language, width):
+def test_the_list_follows_the_administration_chosen(
+    browser: Browser, live_server: LiveServer, administrations: Administration, tmp_path: Path, language, width
+) -> None:
     context = browser.new_context(viewport={"width": width, "height": 800}, locale=language)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -78,7 +82,9 @@ def test_the_list_follows_the_administration_chosen(browser, live_server, admini
         context.close()
 
 
-def test_without_javascript_list_its_procedures_reloads_the_form(browser, live_server, administrations, tmp_path):
+def test_without_javascript_list_its_procedures_reloads_the_form(
+    browser: Browser, live_server: LiveServer, administrations: Administration, tmp_path: Path
+) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 800}, locale="ar-MA", java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(15_000)

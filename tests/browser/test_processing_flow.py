@@ -4,8 +4,11 @@ template, the citizen sees the due date from the start and the sealed answer at 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from documents.testing import pdf_text
 from registry.models import Correspondence, SealedDocument
@@ -31,7 +34,9 @@ def sign_in(page, base_url: str, email: str) -> None:
     page.wait_for_load_state()
 
 
-def test_assign_reply_and_the_citizen_sees_the_sealed_answer(phone, live_server, tmp_path):
+def test_assign_reply_and_the_citizen_sees_the_sealed_answer(
+    phone: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     urb = make_service(commune, "URB", name_ar="مصلحة التعمير", name_fr="Service de l'urbanisme")
     make_staff(commune, Role.CLERK, "clerk@demo.ma", full_name="Rachid Bennani")

@@ -4,8 +4,11 @@ was posted twice, by the upload script and again by its fallback)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from registry.models import RegisterImport
 from tenancy.models import Administration, Membership
@@ -20,7 +23,7 @@ TABLE = "numéro;date;expéditeur;objet\n2019/1;02/01/2019;Ahmed;Demande\n2019/2
 
 
 @pytest.fixture
-def commune(db) -> Administration:
+def commune(db: None) -> Administration:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_staff(commune, Role.ADMIN, "admin@demo.ma", full_name="Nadia Admin")
     return commune
@@ -36,7 +39,9 @@ def _send(page, base_url: str, tmp_path) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def test_one_upload_makes_one_import_job(phone, live_server, commune, tmp_path):
+def test_one_upload_makes_one_import_job(
+    phone: Page, live_server: LiveServer, commune: Administration, tmp_path: Path
+) -> None:
     page = phone
     sign_in(page, live_server.url, "admin@demo.ma")
     _send(page, live_server.url, tmp_path)
@@ -47,7 +52,9 @@ def test_one_upload_makes_one_import_job(phone, live_server, commune, tmp_path):
     shot(page, "register-import-checked-ar")
 
 
-def test_the_upload_script_never_posts_again_when_the_answer_is_not_its_json(phone, live_server, commune, tmp_path):
+def test_the_upload_script_never_posts_again_when_the_answer_is_not_its_json(
+    phone: Page, live_server: LiveServer, commune: Administration, tmp_path: Path
+) -> None:
     """A page answering the script with a plain redirect (as the import page did) is followed,
     not posted a second time."""
     page = phone
@@ -63,8 +70,8 @@ def test_the_upload_script_never_posts_again_when_the_answer_is_not_its_json(pho
 
 
 def test_a_page_answered_to_the_upload_script_is_shown_and_nothing_is_posted_again(
-    phone, live_server, commune, tmp_path
-):
+    phone: Page, live_server: LiveServer, commune: Administration, tmp_path: Path
+) -> None:
     """An answer that is a page (too many deposits, an expired session) is shown as a plain
     submission would show it; the form is not sent a second time."""
     page = phone

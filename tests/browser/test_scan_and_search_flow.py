@@ -4,7 +4,11 @@ the worker reads their text, and the clerk finds one by a word typed without its
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from documents.samples import pdf_bytes, scanned_letter
 from documents.text_layers import ocr_available, text_layers_make
@@ -20,7 +24,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 Role = Membership.Role
 
 
-def test_a_clerk_registers_a_batch_of_scans_then_finds_a_letter_by_a_word(phone, live_server, tmp_path):
+def test_a_clerk_registers_a_batch_of_scans_then_finds_a_letter_by_a_word(
+    phone: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_service(commune, "URB", name_ar="مصلحة التعمير", name_fr="Service de l'urbanisme")
     make_staff(commune, Role.CLERK, "clerk@demo.ma", full_name="Karim Bennani")

@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from tenancy.testing import PASSWORD, make_user
 
@@ -29,7 +32,9 @@ def fail_five_times_then_try(page, base_url: str, email: str) -> None:
         ("fr-MA", {"width": 1280, "height": 800}, "Trop de tentatives de connexion échouées pour ce compte"),
     ],
 )
-def test_the_slowed_down_account_is_told_when_to_try_again(browser, live_server, locale, viewport, expected):
+def test_the_slowed_down_account_is_told_when_to_try_again(
+    browser: Browser, live_server: LiveServer, locale, viewport, expected
+) -> None:
     user = make_user("guessed@example.ma")
     phone = viewport["width"] < 600
     context = browser.new_context(
@@ -49,7 +54,7 @@ def test_the_slowed_down_account_is_told_when_to_try_again(browser, live_server,
         context.close()
 
 
-def test_a_citizen_changes_the_password_from_the_menu_on_a_phone(browser, live_server):
+def test_a_citizen_changes_the_password_from_the_menu_on_a_phone(browser: Browser, live_server: LiveServer) -> None:
     user = make_user("owner@example.ma")
     context = browser.new_context(
         viewport={"width": 360, "height": 740}, locale="ar-MA", is_mobile=True, device_scale_factor=2
@@ -81,7 +86,9 @@ def test_a_citizen_changes_the_password_from_the_menu_on_a_phone(browser, live_s
     assert user.check_password("عبارة-سر-جديدة-2027")
 
 
-def test_a_limited_reset_request_says_when_to_ask_again(browser, live_server, settings):
+def test_a_limited_reset_request_says_when_to_ask_again(
+    browser: Browser, live_server: LiveServer, settings: Settings
+) -> None:
     settings.RATE_RESET_ACCOUNT = (1, 3600)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-MA")
     page = context.new_page()

@@ -6,14 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
+from pytest_django.live_server_helper import LiveServer
 
+from tenancy.models import Administration, User
 from tenancy.testing import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def test_keywords_and_names_stay_whole_on_an_arabic_phone(browser, live_server, commune, commune_admin):
+def test_keywords_and_names_stay_whole_on_an_arabic_phone(
+    browser: Browser, live_server: LiveServer, commune: Administration, commune_admin: User
+) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 800})
     context.add_cookies([{"name": "django_language", "value": "ar", "url": live_server.url}])
     page = context.new_page()

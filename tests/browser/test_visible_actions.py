@@ -4,6 +4,8 @@ text (it once had white text on a white pill), and the site has an icon (no 404 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Browser
+from pytest_django.live_server_helper import LiveServer
 
 from tenancy.models import Membership
 from tenancy.testing import make_administration, make_staff
@@ -31,7 +33,9 @@ CONTRAST = """(element) => {
 
 
 @pytest.mark.parametrize("width, language", [(360, "ar"), (1280, "fr")])
-def test_the_register_actions_are_readable_buttons(browser, live_server, width, language):
+def test_the_register_actions_are_readable_buttons(
+    browser: Browser, live_server: LiveServer, width: int, language: str
+) -> None:
     commune = make_administration("COMMUNE-DEMO", name_ar="جماعة وصل النموذجية", name_fr="Commune de Wasl")
     make_staff(commune, Role.ADMIN, "admin@demo.ma", full_name="Hind Admin", language=language)
     context = browser.new_context(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import pytest
 from asn1crypto import cms as asn1_cms
@@ -26,14 +27,14 @@ def both(data: bytes, seal: bytes, root_pki: Pki, reader: Pki) -> tuple[bool, bo
     return fast.valid, general.valid
 
 
-def test_a_genuine_seal_is_valid_with_its_code_and_time(pki, foreign_pki):
+def test_a_genuine_seal_is_valid_with_its_code_and_time(pki: Pki, foreign_pki: Pki) -> None:
     seal = seal_data(DATA, pki=foreign_pki, administration_code="PROVINCE-B")
     verdict = verify_pinned_seal(DATA, seal, foreign_pki.ca_cert)
     assert verdict.valid and verdict.signer_code == "PROVINCE-B" and verdict.timestamp_at is not None
     assert both(DATA, seal, foreign_pki, pki) == (True, True)
 
 
-def test_other_data_another_root_or_a_changed_byte_is_refused_by_both(pki, foreign_pki):
+def test_other_data_another_root_or_a_changed_byte_is_refused_by_both(pki: Pki, foreign_pki: Pki) -> None:
     seal = seal_data(DATA, pki=foreign_pki, administration_code="PROVINCE-B")
     assert both(DATA + b" ", seal, foreign_pki, pki) == (False, False)
     assert both(DATA, seal, pki, pki) == (False, False)  # pinned to the wrong installation
@@ -46,7 +47,7 @@ def test_other_data_another_root_or_a_changed_byte_is_refused_by_both(pki, forei
         assert not fast
 
 
-def test_a_seal_whose_timestamp_is_for_another_signature_is_refused(foreign_pki):
+def test_a_seal_whose_timestamp_is_for_another_signature_is_refused(foreign_pki: Pki) -> None:
     identity = foreign_pki.seal_for(code="PROVINCE-B")
     token = timestamp_token(hashlib.sha256(b"another signature").digest(), pki=foreign_pki)
     seal = identity.signed_data(
@@ -59,12 +60,12 @@ def test_a_seal_whose_timestamp_is_for_another_signature_is_refused(foreign_pki)
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x30\x03\x02\x01\x01", os.urandom(300)])
-def test_garbage_is_unreadable(garbage, foreign_pki):
+def test_garbage_is_unreadable(garbage, foreign_pki: Pki) -> None:
     verdict = verify_pinned_seal(DATA, garbage, foreign_pki.ca_cert)
     assert not verdict.valid and verdict.problem == "unreadable"
 
 
-def test_our_own_seals_are_checked_with_the_revocation_list(tmp_path):
+def test_our_own_seals_are_checked_with_the_revocation_list(tmp_path: Path) -> None:
     own = Pki.create(tmp_path, "Revocation of our own")
     seal = seal_data(DATA, pki=own, administration_code="COMMUNE-X")
     assert verify_own_seal(DATA, seal, pki=own).valid and verify_sealed_data(DATA, seal, pki=own).valid

@@ -38,7 +38,7 @@ HOLIDAYS_2026 = [
 ]
 
 
-def test_the_holidays_the_cases_rely_on():
+def test_the_holidays_the_cases_rely_on() -> None:
     assert list(national_holidays(2026)) == HOLIDAYS_2026
     assert [day for day in national_holidays(2027) if day.month == 1] == [
         date(2027, 1, 1),  # Fri
@@ -122,14 +122,14 @@ CASES = [
 
 
 @pytest.mark.parametrize(("registered_on", "days", "kind", "expected"), CASES)
-def test_hand_checked_due_dates(registered_on, days, kind, expected):
+def test_hand_checked_due_dates(registered_on, days, kind, expected) -> None:
     assert NATIONAL.due_date(registered_on, days, kind) == expected
 
 
 @pytest.mark.parametrize(
     ("registered_on", "expected"), [(date(2026, 3, 2), date(2026, 5, 29)), (date(2026, 6, 1), date(2026, 9, 2))]
 )
-def test_sixty_working_days_by_counting(registered_on, expected):
+def test_sixty_working_days_by_counting(registered_on, expected) -> None:
     # The 60-working-day cases above, counted another way: every weekday that is not a holiday.
     day, left = registered_on, 60
     holidays = set(national_holidays(2026))
@@ -140,7 +140,7 @@ def test_sixty_working_days_by_counting(registered_on, expected):
     assert day == expected
 
 
-def test_a_suspended_calendar_delay():
+def test_a_suspended_calendar_delay() -> None:
     # Registered Mon 2 March, 30 calendar days; completion requested Tue 3, done Fri 13: (3, 13] = 10 days.
     assert NATIONAL.suspended_days(CALENDAR, date(2026, 3, 3), date(2026, 3, 13)) == 10
     # 40 days from 2 March = Sat 11 April → Mon 13 (30 days alone gave Wed 1 April).
@@ -149,7 +149,7 @@ def test_a_suspended_calendar_delay():
     assert NATIONAL.suspended_days(CALENDAR, date(2026, 3, 6), date(2026, 3, 9)) == 3
 
 
-def test_a_suspended_working_delay():
+def test_a_suspended_working_delay() -> None:
     # Requested Fri 13 March, completed Mon 23: 16, 17, 18, 19, (20 Eid, weekend) 23 = 5 working days.
     assert NATIONAL.suspended_days(WORKING, date(2026, 3, 13), date(2026, 3, 23)) == 5
     # Registered Mon 9 March, 10 working days → Tue 24 March; with 5 suspended, 15 working days:
@@ -161,12 +161,12 @@ def test_a_suspended_working_delay():
 
 
 @pytest.mark.parametrize("kind", [CALENDAR, WORKING])
-def test_completion_the_same_day_suspends_nothing(kind):
+def test_completion_the_same_day_suspends_nothing(kind) -> None:
     assert NATIONAL.suspended_days(kind, date(2026, 3, 13), date(2026, 3, 13)) == 0
     assert NATIONAL.suspended_days(kind, date(2026, 3, 13), date(2026, 3, 12)) == 0
 
 
-def test_an_administration_moves_eid_al_fitr_after_the_moon_sighting():
+def test_an_administration_moves_eid_al_fitr_after_the_moon_sighting() -> None:
     # The sighting puts Eid al-Fitr on Sat 21–Sun 22 March instead of Fri 20–Sat 21: cancel 20, add 22.
     moved = BusinessCalendar(
         extra_days_off=frozenset({date(2026, 3, 22)}), extra_working_days=frozenset({date(2026, 3, 20)})
@@ -181,7 +181,7 @@ def test_an_administration_moves_eid_al_fitr_after_the_moon_sighting():
     assert moved.day_off_reason(date(2026, 3, 22)) == ""
 
 
-def test_an_administration_moves_eid_al_adha_after_the_moon_sighting():
+def test_an_administration_moves_eid_al_adha_after_the_moon_sighting() -> None:
     # Eid al-Adha on Thu 28–Fri 29 May instead of Wed 27–Thu 28: cancel 27, add 29.
     moved = BusinessCalendar(
         extra_days_off=frozenset({date(2026, 5, 29)}), extra_working_days=frozenset({date(2026, 5, 27)})
@@ -199,7 +199,7 @@ def test_an_administration_moves_eid_al_adha_after_the_moon_sighting():
     assert moved.due_date(date(2026, 5, 19), 10, CALENDAR) == date(2026, 6, 1)
 
 
-def test_a_weekend_day_can_be_made_a_working_day():
+def test_a_weekend_day_can_be_made_a_working_day() -> None:
     saturday = date(2026, 2, 7)
     open_saturday = BusinessCalendar(extra_working_days=frozenset({saturday}))
     assert open_saturday.is_working_day(saturday)
@@ -208,13 +208,13 @@ def test_a_weekend_day_can_be_made_a_working_day():
     assert NATIONAL.due_date(date(2026, 2, 5), 2, WORKING) == date(2026, 2, 9)
 
 
-def test_a_day_both_added_and_cancelled_is_worked():
+def test_a_day_both_added_and_cancelled_is_worked() -> None:
     day = date(2026, 3, 20)
     both = BusinessCalendar(extra_days_off=frozenset({day}), extra_working_days=frozenset({day}))
     assert both.is_working_day(day)
 
 
-def test_day_off_reasons():
+def test_day_off_reasons() -> None:
     assert NATIONAL.day_off_reason(date(2026, 3, 19)) is None
     assert NATIONAL.day_off_reason(date(2026, 3, 20)) == "عيد الفطر (تقديري)"
     assert NATIONAL.day_off_reason(date(2026, 3, 20), "fr") == "Fête de la rupture du jeûne (estimé)"
@@ -226,7 +226,7 @@ def test_day_off_reasons():
     assert closed.day_off_reason(date(2026, 3, 19)) == ""
 
 
-def test_national_holidays_are_cached_read_only_and_named():
+def test_national_holidays_are_cached_read_only_and_named() -> None:
     assert national_holidays(2026) is national_holidays(2026)
     assert national_holidays(2026, "en") is national_holidays(2026, "fr")  # anything but "ar" is French
     with pytest.raises(TypeError):
@@ -237,7 +237,7 @@ def test_national_holidays_are_cached_read_only_and_named():
     )
 
 
-def test_due_dates_do_not_rebuild_the_holiday_tables(monkeypatch):
+def test_due_dates_do_not_rebuild_the_holiday_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     national_holidays(2026)
     national_holidays(2027)
     NATIONAL.is_working_day(date(2026, 1, 1))
@@ -251,7 +251,7 @@ def test_due_dates_do_not_rebuild_the_holiday_tables(monkeypatch):
         NATIONAL.due_date(date(2026, 1, 1) + timedelta(days=offset), 60, WORKING)
 
 
-def test_next_and_added_working_days():
+def test_next_and_added_working_days() -> None:
     assert NATIONAL.next_working_day(date(2026, 3, 19)) == date(2026, 3, 19)  # a working Thursday
     assert NATIONAL.next_working_day(date(2026, 3, 20)) == date(2026, 3, 23)  # Eid, Eid, Sunday
     assert NATIONAL.add_working_days(date(2026, 3, 20), 0) == date(2026, 3, 20)
@@ -261,7 +261,7 @@ def test_next_and_added_working_days():
     assert NATIONAL.working_days_between(date(2026, 3, 23), date(2026, 3, 13)) == 0
 
 
-def test_days_left_counts_in_the_delays_unit():
+def test_days_left_counts_in_the_delays_unit() -> None:
     due = date(2026, 3, 24)  # Tue
     assert NATIONAL.days_left(date(2026, 3, 16), due, WORKING) == 5  # 17, 18, 19, 23, 24
     assert NATIONAL.days_left(date(2026, 3, 16), due, CALENDAR) == 8
@@ -271,7 +271,7 @@ def test_days_left_counts_in_the_delays_unit():
     assert NATIONAL.days_left(date(2026, 3, 26), due, CALENDAR) == -2
 
 
-def test_a_weekend_after_the_deadline_is_already_late():
+def test_a_weekend_after_the_deadline_is_already_late() -> None:
     due = date(2026, 3, 27)  # Fri
     # Sat 28 and Sun 29: late by one working day (Mon 30), not 0 as on the due date.
     assert NATIONAL.days_left(date(2026, 3, 28), due, WORKING) == -1
@@ -280,14 +280,14 @@ def test_a_weekend_after_the_deadline_is_already_late():
     assert NATIONAL.days_left(date(2026, 3, 31), due, WORKING) == -2
 
 
-def test_local_dates_are_in_casablanca():
+def test_local_dates_are_in_casablanca() -> None:
     # 23:30 UTC on 31 December is already 1 January in Morocco (UTC+1).
     assert local_date(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == date(2027, 1, 1)
     # During Ramadan Morocco is on UTC+0: 23:30 UTC on 1 March 2026 is still 1 March.
     assert local_date(datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == date(2026, 3, 1)
 
 
-def test_a_naive_datetime_is_refused():
+def test_a_naive_datetime_is_refused() -> None:
     with pytest.raises(ValueError):
         local_date(datetime(2026, 12, 31, 23, 30))
 
@@ -302,12 +302,12 @@ def test_a_naive_datetime_is_refused():
         ((date(2026, 1, 1), 10, WORKING), {"suspended_days": -1}),
     ],
 )
-def test_bad_due_date_arguments_are_refused(args, kwargs):
+def test_bad_due_date_arguments_are_refused(args, kwargs) -> None:
     with pytest.raises(ValueError):
         NATIONAL.due_date(*args, **kwargs)
 
 
-def test_bad_kinds_and_counts_are_refused_everywhere():
+def test_bad_kinds_and_counts_are_refused_everywhere() -> None:
     with pytest.raises(ValueError):
         NATIONAL.suspended_days("hours", date(2026, 1, 1), date(2026, 1, 5))
     with pytest.raises(ValueError):
@@ -316,7 +316,7 @@ def test_bad_kinds_and_counts_are_refused_everywhere():
         NATIONAL.add_working_days(date(2026, 1, 1), -1)
 
 
-def test_a_calendar_without_working_days_fails_instead_of_looping():
+def test_a_calendar_without_working_days_fails_instead_of_looping() -> None:
     every_day = frozenset(date(2026, 1, 1) + timedelta(days=i) for i in range(366 * 4))
     closed = BusinessCalendar(extra_days_off=every_day)
     with pytest.raises(ValueError):
@@ -325,7 +325,7 @@ def test_a_calendar_without_working_days_fails_instead_of_looping():
         closed.due_date(date(2026, 1, 1), 1, CALENDAR)
 
 
-def test_years_beyond_the_holiday_tables_still_count():
+def test_years_beyond_the_holiday_tables_still_count() -> None:
     # `holidays` stops at 2100: later years have only weekends off, and nothing loops.
     # Mon 30 Dec 2199 + 5 working days: Tue 31, Wed 1 Jan (no holiday known), Thu 2, Fri 3, Mon 6.
     assert NATIONAL.due_date(date(2199, 12, 30), 5, WORKING) == date(2200, 1, 6)
@@ -339,7 +339,7 @@ kinds = st.sampled_from([CALENDAR, WORKING])
 
 @settings(max_examples=200, deadline=None)
 @given(registered_on=days_, n=delays, kind=kinds)
-def test_due_dates_are_working_days_after_registration_and_grow_with_the_delay(registered_on, n, kind):
+def test_due_dates_are_working_days_after_registration_and_grow_with_the_delay(registered_on, n, kind) -> None:
     due = NATIONAL.due_date(registered_on, n, kind)
     assert NATIONAL.is_working_day(due)
     assert due > registered_on
@@ -354,13 +354,13 @@ def test_due_dates_are_working_days_after_registration_and_grow_with_the_delay(r
 
 @settings(max_examples=200, deadline=None)
 @given(registered_on=days_, n=delays, s=st.integers(min_value=0, max_value=60), kind=kinds)
-def test_a_suspension_is_the_same_as_a_longer_delay(registered_on, n, s, kind):
+def test_a_suspension_is_the_same_as_a_longer_delay(registered_on, n, s, kind) -> None:
     assert NATIONAL.due_date(registered_on, n, kind, suspended_days=s) == NATIONAL.due_date(registered_on, n + s, kind)
 
 
 @settings(max_examples=200, deadline=None)
 @given(suspended_on=days_, length=st.integers(min_value=0, max_value=90), kind=kinds)
-def test_suspended_days_count_the_delays_unit(suspended_on, length, kind):
+def test_suspended_days_count_the_delays_unit(suspended_on, length, kind) -> None:
     resumed_on = suspended_on + timedelta(days=length)
     suspended = NATIONAL.suspended_days(kind, suspended_on, resumed_on)
     if kind == CALENDAR:
@@ -371,13 +371,13 @@ def test_suspended_days_count_the_delays_unit(suspended_on, length, kind):
 
 @settings(max_examples=200, deadline=None)
 @given(day=days_, a=st.integers(min_value=0, max_value=40), b=st.integers(min_value=0, max_value=40))
-def test_adding_working_days_composes(day, a, b):
+def test_adding_working_days_composes(day, a, b) -> None:
     assert NATIONAL.add_working_days(NATIONAL.add_working_days(day, a), b) == NATIONAL.add_working_days(day, a + b)
 
 
 @settings(max_examples=200, deadline=None)
 @given(day=days_)
-def test_the_next_working_day_skips_only_days_off(day):
+def test_the_next_working_day_skips_only_days_off(day) -> None:
     following = NATIONAL.next_working_day(day)
     assert following >= day
     assert NATIONAL.is_working_day(following)
@@ -386,7 +386,7 @@ def test_the_next_working_day_skips_only_days_off(day):
 
 @settings(max_examples=100, deadline=None)
 @given(registered_on=days_, n=delays, kind=kinds)
-def test_days_left_reach_zero_on_the_due_date_and_go_down_day_by_day(registered_on, n, kind):
+def test_days_left_reach_zero_on_the_due_date_and_go_down_day_by_day(registered_on, n, kind) -> None:
     due = NATIONAL.due_date(registered_on, n, kind)
     assert NATIONAL.days_left(due, due, kind) == 0
     previous = NATIONAL.days_left(registered_on, due, kind)

@@ -11,6 +11,7 @@ from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Channel, Correspondence, Receipt, SenderKind
 from registry.services import Party, RegistrationRefused
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow import services
 from workflow.models import Case, Status
@@ -26,7 +27,7 @@ def _letter(subject: str = "طلب رخصة", sender: str = "أمينة العل
     )
 
 
-def test_a_deposit_is_registered_its_case_opened_and_its_receipt_issued(commune, citizen):
+def test_a_deposit_is_registered_its_case_opened_and_its_receipt_issued(commune: Administration, citizen: User) -> None:
     make_procedure(commune)
     registration = services.deposit_register(
         actor=citizen,
@@ -40,7 +41,9 @@ def test_a_deposit_is_registered_its_case_opened_and_its_receipt_issued(commune,
     assert receipt.is_issued and receipt.blob_id
 
 
-def test_a_refused_deposit_registers_nothing_and_raises_the_registrations_refusal(commune, citizen):
+def test_a_refused_deposit_registers_nothing_and_raises_the_registrations_refusal(
+    commune: Administration, citizen: User
+) -> None:
     with pytest.raises(RegistrationRefused) as refused:
         services.deposit_register(
             actor=citizen,
@@ -52,7 +55,9 @@ def test_a_refused_deposit_registers_nothing_and_raises_the_registrations_refusa
     assert not Correspondence.objects.exists()
 
 
-def test_a_receipt_that_cannot_be_sealed_now_is_left_pending_and_the_deposit_stands(commune, citizen):
+def test_a_receipt_that_cannot_be_sealed_now_is_left_pending_and_the_deposit_stands(
+    commune: Administration, citizen: User
+) -> None:
     with mock.patch("registry.receipts.receipt_render_and_seal", side_effect=RuntimeError("no seal")):
         registration = services.deposit_register(
             actor=citizen,
@@ -64,7 +69,7 @@ def test_a_receipt_that_cannot_be_sealed_now_is_left_pending_and_the_deposit_sta
     assert not receipt.is_issued and receipt.attempts == 1 and "no seal" in receipt.last_error
 
 
-def test_a_batch_is_registered_in_order_each_with_its_receipt(commune, clerk):
+def test_a_batch_is_registered_in_order_each_with_its_receipt(commune: Administration, clerk: User) -> None:
     urb = make_service(commune, "URB")
     first, second = _letter("الأولى"), _letter("الثانية")
     second = Deposit(sender=second.sender, subject=second.subject, files=second.files, recipient_service=urb)
@@ -77,7 +82,7 @@ def test_a_batch_is_registered_in_order_each_with_its_receipt(commune, clerk):
     assert Case.objects.get(pk=registrations[1].correspondence.pk).status == Status.ASSIGNED
 
 
-def test_a_batch_with_one_refused_letter_registers_none_of_them(commune, clerk):
+def test_a_batch_with_one_refused_letter_registers_none_of_them(commune: Administration, clerk: User) -> None:
     with pytest.raises(RegistrationRefused) as refused:
         services.deposits_register(
             actor=clerk,
@@ -89,7 +94,9 @@ def test_a_batch_with_one_refused_letter_registers_none_of_them(commune, clerk):
     assert not Correspondence.objects.exists() and not Receipt.objects.exists()
 
 
-def test_the_documents_a_request_was_missing_get_their_own_receipt(commune, citizen, agent):
+def test_the_documents_a_request_was_missing_get_their_own_receipt(
+    commune: Administration, citizen: User, agent: User
+) -> None:
     make_procedure(commune)
     request = services.deposit_register(
         actor=citizen,

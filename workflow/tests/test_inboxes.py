@@ -13,6 +13,7 @@ from typing import TypedDict
 import pytest
 from django.test import Client
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from tenancy.access import scope_for_staff, scope_of
 from tenancy.models import Administration, Membership, Service, User
@@ -35,7 +36,7 @@ class World(TypedDict):
 
 
 @pytest.fixture
-def world(commune, citizen) -> World:
+def world(commune: Administration, citizen: User) -> World:
     """A directorate (DIR) with two services under it (URB, ECO) and a service beside it (OTH);
     cases of every kind spread over them."""
     directorate = make_service(commune, "DIR", name_fr="Direction")
@@ -119,7 +120,9 @@ def _scope(world, who, clerk):
 
 @pytest.mark.parametrize("who", ["clerk", "director", "agent"])
 @pytest.mark.parametrize("mine", [False, True])
-def test_each_box_lists_what_the_rules_allow_and_counts_what_it_lists(world, clerk, who, mine):
+def test_each_box_lists_what_the_rules_allow_and_counts_what_it_lists(
+    world: World, clerk: User, who: str, mine: bool
+) -> None:
     scope = _scope(world, who, clerk)
     me = scope.user
     mine_names = {n for n, pk in world["cases"].items() if Case.objects.get(pk=pk).agent_id == me.pk}
@@ -133,7 +136,7 @@ def test_each_box_lists_what_the_rules_allow_and_counts_what_it_lists(world, cle
         assert counts[box] == len(listed), (who, box)
 
 
-def test_a_service_filter_narrows_the_lists_and_the_counts_alike(world, clerk):
+def test_a_service_filter_narrows_the_lists_and_the_counts_alike(world: World, clerk: User) -> None:
     urb = world["services"]["urb"]
     agent = scope_of(world["users"]["agent"], world["commune"])
     counts = wf.box_counts(agent, today=TODAY, soon=SOON, service_id=urb.pk)
@@ -151,7 +154,9 @@ def test_a_service_filter_narrows_the_lists_and_the_counts_alike(world, clerk):
     ) == {"oth-given"}
 
 
-def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(world, citizen, clerk):
+def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(
+    world: World, citizen: User, clerk: User
+) -> None:
     # A confidential case of another service, sent in copy to URB: not for an agent's eyes.
     secret = deposit(world["commune"], citizen, subject="secret-copy", confidential=True).correspondence
     services.case_assign(
@@ -189,14 +194,16 @@ def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(world, ci
     assert wf.box_counts(scope, today=TODAY, soon=SOON)["in_copy"] == 2
 
 
-def test_counts_stop_at_the_cap(world, clerk, monkeypatch):
+def test_counts_stop_at_the_cap(world: World, clerk: User, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wf, "COUNT_CAP", 2)
     counts = wf.box_counts(scope_of(clerk, world["commune"]), today=TODAY, soon=SOON)
     assert counts["in_progress"] == 3  # "2+": one more than the cap, never the whole box
     assert counts["to_assign"] == 1 and counts["in_copy"] == 0
 
 
-def test_another_administrations_service_lists_and_counts_nothing(world, clerk, elsewhere):
+def test_another_administrations_service_lists_and_counts_nothing(
+    world: World, clerk: User, elsewhere: Administration
+) -> None:
     theirs = make_service(elsewhere, "URB")
     scope = scope_of(clerk, world["commune"])
     assert not wf.inbox(scope, "in_progress", today=TODAY, soon=SOON, service_id=theirs.pk).exists()
@@ -204,14 +211,18 @@ def test_another_administrations_service_lists_and_counts_nothing(world, clerk, 
     assert set(counts.values()) == {0}
 
 
-def test_a_staff_scope_is_read_in_one_membership_query(world, clerk, django_assert_num_queries):
+def test_a_staff_scope_is_read_in_one_membership_query(
+    world: World, clerk: User, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
     with django_assert_num_queries(2):  # the memberships (with the administration), the services
         scope = scope_for_staff(world["users"]["director"], world["commune"].code)
     assert scope.handles == {s.pk for key, s in world["services"].items() if key != "oth"}
     assert [s.code for s in scope.services] == ["DIR", "ECO", "OTH", "SG", "URB"]
 
 
-def test_the_inbox_page_lists_one_page_of_rows_in_order_and_pages_on(world, clerk, monkeypatch):
+def test_the_inbox_page_lists_one_page_of_rows_in_order_and_pages_on(
+    world: World, clerk: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from desk import processing
 
     monkeypatch.setattr(processing, "PAGE_SIZE", 4)
@@ -241,7 +252,9 @@ def mock_today():
     return clock_at("2026-11-23 10:00")
 
 
-def test_only_mine_stays_within_the_administration_and_its_services(world, elsewhere, citizen):
+def test_only_mine_stays_within_the_administration_and_its_services(
+    world: World, elsewhere: Administration, citizen: User
+) -> None:
     """A person working for two administrations sees, in each, only what was given to them there."""
     agent = world["users"]["agent"]
     theirs = make_service(elsewhere, "URB")
@@ -261,7 +274,7 @@ def test_only_mine_stays_within_the_administration_and_its_services(world, elsew
     ) == [there.pk]
 
 
-def test_a_case_keeps_its_correspondences_confidentiality(world):
+def test_a_case_keeps_its_correspondences_confidentiality(world: World) -> None:
     """The inboxes read confidentiality from the case: it must be the correspondence's."""
     pairs = Case.objects.values_list("confidential", "correspondence__confidential")
     assert all(ours == theirs for ours, theirs in pairs)

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.utils import translation
 
 from core.canonical import canonical_json
@@ -18,6 +19,7 @@ from documents import storage
 from registry.anchors import anchor_in_pdf
 from registry.log import chain_hash, genesis_hash
 from registry.models import Correspondence, RegisterLogEntry, RegisterLogHead, SealedDocument
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
@@ -29,7 +31,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def answered(commune, citizen, clerk, agent) -> tuple[Correspondence, RegisterLogHead, SealedDocument]:
+def answered(
+    commune: Administration, citizen: User, clerk: User, agent: User
+) -> tuple[Correspondence, RegisterLogHead, SealedDocument]:
     urb = make_service(commune, "URB")
     first = deposit(commune, citizen, subject="طلب أول").correspondence
     second = deposit(commune, citizen, subject="طلب ثان").correspondence
@@ -46,7 +50,9 @@ def broken() -> str:
     return str(error.value)
 
 
-def test_a_letter_states_the_log_head_it_was_sealed_on_inside_its_seal(answered):
+def test_a_letter_states_the_log_head_it_was_sealed_on_inside_its_seal(
+    answered: tuple[Correspondence, RegisterLogHead, SealedDocument],
+) -> None:
     _first, head, letter = answered
     pdf = storage.read_bytes(letter.blob_id)
     anchor = anchor_in_pdf(pdf)
@@ -65,7 +71,9 @@ def test_a_letter_states_the_log_head_it_was_sealed_on_inside_its_seal(answered)
     assert "Signature is Valid." in assert_pdfsig_trusted(pdf, ca_certificate_pem())
 
 
-def test_a_rewrite_of_the_log_before_a_letter_is_caught_by_it(answered, client):
+def test_a_rewrite_of_the_log_before_a_letter_is_caught_by_it(
+    answered: tuple[Correspondence, RegisterLogHead, SealedDocument], client: Client
+) -> None:
     first, _head, letter = answered
     entry = RegisterLogEntry.objects.get(correspondence=first, action="registered")
     data = json.loads(entry.payload)
@@ -91,7 +99,9 @@ def test_a_rewrite_of_the_log_before_a_letter_is_caught_by_it(answered, client):
     assert verdict["code"] == "register_altered"
 
 
-def test_a_letter_swapped_in_the_database_is_caught(answered):
+def test_a_letter_swapped_in_the_database_is_caught(
+    answered: tuple[Correspondence, RegisterLogHead, SealedDocument],
+) -> None:
     first, _head, letter = answered
     other = first.attachments.get().blob_id
     with connection.cursor() as cursor:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import pytest
 from django.apps import apps
+from django.test import Client
 from django.utils import translation
 
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow import templating
 from workflow.catalogue import letter_template_save
@@ -42,7 +45,7 @@ VALUES = {name: f"<{name}>" for name in template_variables()}
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_every_construct_but_a_plain_variable_is_refused(text):
+def test_every_construct_but_a_plain_variable_is_refused(text) -> None:
     with pytest.raises(TemplateTextError) as refused:
         check_template_text(f"Madame, Monsieur,\n{text}\nSalutations.")
     message = str(refused.value)
@@ -51,7 +54,9 @@ def test_every_construct_but_a_plain_variable_is_refused(text):
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_the_admin_page_refuses_them_and_saves_nothing(commune, commune_admin, text, signed_in):
+def test_the_admin_page_refuses_them_and_saves_nothing(
+    commune: Administration, commune_admin: User, text, signed_in: Callable[..., Client]
+) -> None:
     response = signed_in(commune_admin).post(
         f"/desk/{commune.code}/letters/", {"code": "T", "name": "T", "body_ar": "", "body_fr": text}
     )
@@ -61,7 +66,7 @@ def test_the_admin_page_refuses_them_and_saves_nothing(commune, commune_admin, t
     assert "{sender_name}" in page and "{registered_on}" in page
 
 
-def test_the_service_refuses_them_too(commune, commune_admin):
+def test_the_service_refuses_them_too(commune: Administration, commune_admin: User) -> None:
     for text in HOSTILE:
         with pytest.raises(TemplateTextError):
             letter_template_save(
@@ -73,7 +78,7 @@ def test_the_service_refuses_them_too(commune, commune_admin):
     assert not LetterTemplate.objects.exists()
 
 
-def test_the_refusal_is_translated():
+def test_the_refusal_is_translated() -> None:
     with translation.override("ar"), pytest.raises(TemplateTextError) as arabic:
         check_template_text("{number:d}")
     with translation.override("fr"), pytest.raises(TemplateTextError) as french:
@@ -83,7 +88,9 @@ def test_the_refusal_is_translated():
     assert any("\u0600" <= char <= "\u06ff" for char in str(arabic.value))
 
 
-def test_plain_variables_and_doubled_braces_are_accepted(commune, commune_admin, signed_in):
+def test_plain_variables_and_doubled_braces_are_accepted(
+    commune: Administration, commune_admin: User, signed_in: Callable[..., Client]
+) -> None:
     every = " ".join("{" + name + "}" for name in template_variables())
     text = "Réf. {number} du {registered_on} — {{accolades}} gardées — " + every
     check_template_text(text)
@@ -94,7 +101,7 @@ def test_plain_variables_and_doubled_braces_are_accepted(commune, commune_admin,
     assert LetterTemplate.objects.get(code="OK").body_fr == text
 
 
-def test_a_template_is_bounded_in_length_and_in_variables():
+def test_a_template_is_bounded_in_length_and_in_variables() -> None:
     check_template_text("x" * templating.TEXT_MAX)
     with pytest.raises(TemplateTextError):
         check_template_text("x" * (templating.TEXT_MAX + 1))
@@ -103,7 +110,7 @@ def test_a_template_is_bounded_in_length_and_in_variables():
         check_template_text("{subject} " * (templating.MAX_PLACEHOLDERS + 1))
 
 
-def test_filling_substitutes_the_values_and_nothing_else():
+def test_filling_substitutes_the_values_and_nothing_else() -> None:
     assert fill_template("N° {number}, {{number}} {{{subject}}}", VALUES) == "N° <number>, {number} {<subject>}"
     for text in HOSTILE:
         filled = fill_template(text, VALUES)
@@ -114,14 +121,16 @@ def test_filling_substitutes_the_values_and_nothing_else():
     assert fill_template("{number.__class__}", VALUES) == "{number.__class__}"
 
 
-def test_filling_a_template_from_the_database_never_exceeds_its_variables():
+def test_filling_a_template_from_the_database_never_exceeds_its_variables() -> None:
     # Written into the database by hand, beyond the limit a save enforces.
     text = "{subject}" * (templating.MAX_PLACEHOLDERS * 10)
     filled = fill_template(text, {"subject": "s" * 300})
     assert len(filled) <= len(text) + templating.MAX_PLACEHOLDERS * 300
 
 
-def test_the_reply_page_shows_a_stored_hostile_template_as_typed(commune, citizen, agent, signed_in):
+def test_the_reply_page_shows_a_stored_hostile_template_as_typed(
+    commune: Administration, citizen: User, agent: User, signed_in: Callable[..., Client]
+) -> None:
     urb = make_service(commune, "URB", name_fr="Urbanisme")
     make_procedure(commune, service=urb)
     c = deposit(commune, citizen, procedure="URB-PC").correspondence
@@ -138,7 +147,7 @@ def test_the_reply_page_shows_a_stored_hostile_template_as_typed(commune, citize
     assert f"{{number:&gt;60000000}} {{number.real}} {c.number}" in response.content.decode()
 
 
-def test_the_migration_makes_specified_variables_plain(commune):
+def test_the_migration_makes_specified_variables_plain(commune: Administration) -> None:
     migration = importlib.import_module("workflow.migrations.0010_letter_templates_plain_variables")
     kept = "{{number:d}} {unknown:x} {number.real} {subject}"
     template = LetterTemplate.objects.create(
@@ -154,7 +163,7 @@ def test_the_migration_makes_specified_variables_plain(commune):
     assert template.body_fr == "N° {number} du {registered_on} " + kept
 
 
-def test_a_text_full_of_mistakes_gets_a_short_message():
+def test_a_text_full_of_mistakes_gets_a_short_message() -> None:
     with pytest.raises(TemplateTextError) as refused:
         check_template_text(" ".join(f"{{x{i}}}" for i in range(2000)))
     assert "{x4}" in str(refused.value) and "{x5}" not in str(refused.value)

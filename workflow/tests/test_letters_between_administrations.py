@@ -23,7 +23,7 @@ from exchange import services as exchange
 from registry.models import Channel, Correspondence
 from registry.receipts import receipt_data, receipt_issue
 from registry.services import Party
-from tenancy.models import Administration, Membership
+from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_service
 from workflow import services
 from workflow.models import Case, Status
@@ -34,7 +34,7 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def province(db) -> Administration:
+def province(db: None) -> Administration:
     return make_administration("PROVINCE-TEST", name_ar="عمالة الاختبار", name_fr="Province de Test")
 
 
@@ -55,7 +55,9 @@ def _counter_letter(commune, clerk, *, kind: str, procedure: str = "") -> Corres
     ).correspondence
 
 
-def test_a_letter_delivered_by_the_exchange_has_no_due_date_on_its_case_or_its_receipt(commune, clerk, province):
+def test_a_letter_delivered_by_the_exchange_has_no_due_date_on_its_case_or_its_receipt(
+    commune: Administration, clerk: User, province: Administration
+) -> None:
     with clock_at("2026-03-02 10:00"):
         envelope = exchange.mail_send(
             actor=clerk,
@@ -79,7 +81,9 @@ def test_a_letter_delivered_by_the_exchange_has_no_due_date_on_its_case_or_its_r
     assert "Récépissé délivré en application de la loi n° 55-19" in text
 
 
-def test_counter_mail_from_an_administration_has_no_delay_unless_it_names_a_procedure(commune, clerk, citizen):
+def test_counter_mail_from_an_administration_has_no_delay_unless_it_names_a_procedure(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     with clock_at("2026-03-02 10:00"):
         letter = _counter_letter(commune, clerk, kind="administration")
         person = _counter_letter(commune, clerk, kind="person")
@@ -97,7 +101,7 @@ def test_counter_mail_from_an_administration_has_no_delay_unless_it_names_a_proc
     assert permit.terms["due_on"] == "2026-04-01"
 
 
-def test_an_internal_note_between_services_has_no_delay(commune, agent):
+def test_an_internal_note_between_services_has_no_delay(commune: Administration, agent: User) -> None:
     central = make_service(commune, "DGS")
     annex = make_service(commune, "ANNEXE-1", kind="decentralised")
     Membership.objects.filter(user=agent, administration=commune).update(service=central)
@@ -113,7 +117,9 @@ def test_an_internal_note_between_services_has_no_delay(commune, agent):
     _no_delay(Case.objects.get(pk=received.correspondence.pk))
 
 
-def test_the_desk_never_counts_such_a_letter_late_and_says_it_has_no_legal_delay(commune, clerk, citizen):
+def test_the_desk_never_counts_such_a_letter_late_and_says_it_has_no_legal_delay(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     with clock_at("2026-03-02 10:00"):
         letter = _counter_letter(commune, clerk, kind="administration")
         request = deposit(commune, citizen).correspondence
@@ -136,7 +142,9 @@ def fact(page: str, label: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
 
 
-def test_the_migration_clears_the_delay_given_by_mistake_to_letters_from_administrations(commune, clerk, citizen):
+def test_the_migration_clears_the_delay_given_by_mistake_to_letters_from_administrations(
+    commune: Administration, clerk: User, citizen: User
+) -> None:
     with clock_at("2026-03-02 10:00"):
         letter = _counter_letter(commune, clerk, kind="administration")
         request = deposit(commune, citizen).correspondence

@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from core.testing import clock_at
 from documents import storage
@@ -17,7 +18,7 @@ from documents.samples import pdf_bytes
 from registry.models import Correspondence, Direction, SealedDocument
 from registry.receipts import receipt_data
 from registry.services import RegistrationRefused
-from tenancy.models import Membership, Service
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.testing import make_service, make_staff
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
@@ -30,16 +31,18 @@ Role = Membership.Role
 
 
 @pytest.fixture
-def urb(commune) -> Service:
+def urb(commune: Administration) -> Service:
     return make_service(commune, "URB", name_ar="مصلحة التعمير", name_fr="Service de l'urbanisme")
 
 
 @pytest.fixture
-def procedure(commune, urb) -> Procedure:
+def procedure(commune: Administration, urb: Service) -> Procedure:
     return make_procedure(commune, service=None)
 
 
-def test_a_request_naming_a_procedure_gets_its_due_date_and_silence_rule_on_the_receipt(commune, citizen, procedure):
+def test_a_request_naming_a_procedure_gets_its_due_date_and_silence_rule_on_the_receipt(
+    commune: Administration, citizen: User, procedure: Procedure
+) -> None:
     with clock_at("2026-03-02 10:00"):  # a Monday; 30 calendar days → 2026-04-01, a Wednesday
         registration = deposit(commune, citizen, procedure="urb-pc")
     c = registration.correspondence
@@ -59,14 +62,16 @@ def test_a_request_naming_a_procedure_gets_its_due_date_and_silence_rule_on_the_
     assert re.fullmatch(r"[A-HJ-NP-Z2-9]{5}-[A-HJ-NP-Z2-9]{5}", c.tracking_code)
 
 
-def test_without_a_procedure_the_general_delay_of_60_days_applies(commune, citizen):
+def test_without_a_procedure_the_general_delay_of_60_days_applies(commune: Administration, citizen: User) -> None:
     with clock_at("2026-03-02 10:00"):  # + 60 days = 2026-05-01, Labour Day → Monday 2026-05-04
         c = deposit(commune, citizen).correspondence
     assert Case.objects.get(pk=c.pk).due_on == date(2026, 5, 4)
     assert c.terms["silence_rule"] == "none" and c.terms["procedure_code"] == ""
 
 
-def test_an_unknown_procedure_is_refused_and_uses_no_number(commune, citizen, procedure):
+def test_an_unknown_procedure_is_refused_and_uses_no_number(
+    commune: Administration, citizen: User, procedure: Procedure
+) -> None:
     with pytest.raises(RegistrationRefused) as refused:
         deposit(commune, citizen, procedure="NOPE")
     assert refused.value.code == "unknown_procedure" and refused.value.field == "procedure"
@@ -74,13 +79,17 @@ def test_an_unknown_procedure_is_refused_and_uses_no_number(commune, citizen, pr
     assert deposit(commune, citizen).correspondence.sequence == 1
 
 
-def test_a_procedure_of_another_administration_is_refused(commune, elsewhere, citizen):
+def test_a_procedure_of_another_administration_is_refused(
+    commune: Administration, elsewhere: Administration, citizen: User
+) -> None:
     make_procedure(elsewhere, "OTHER")
     with pytest.raises(RegistrationRefused):
         deposit(commune, citizen, procedure="OTHER")
 
 
-def test_rules_route_new_requests_by_keyword_and_by_procedure(commune, citizen, urb, procedure):
+def test_rules_route_new_requests_by_keyword_and_by_procedure(
+    commune: Administration, citizen: User, urb: Service, procedure: Procedure
+) -> None:
     other = make_service(commune, "EC")
     RoutingRule.objects.create(administration=commune, keywords="حالة مدنية, état civil", service=other, position=1)
     by_keyword = deposit(commune, citizen, subject="Demande d'un extrait d'ÉTAT CIVIL").correspondence
@@ -101,8 +110,15 @@ def _full_case(commune, citizen, procedure):
 
 
 def test_the_whole_lifecycle_with_one_completion_and_a_sealed_answer(
-    commune, citizen, clerk, head, agent, urb, procedure, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    citizen: User,
+    clerk: User,
+    head: User,
+    agent: User,
+    urb: Service,
+    procedure: Procedure,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     c = _full_case(commune, citizen, procedure)
     copy_service = make_service(commune, "ECO")
     with clock_at("2026-03-03 09:00"):
@@ -158,7 +174,9 @@ def _member_of(user, administration, service):
     return user
 
 
-def test_only_catalogue_documents_not_held_elsewhere_can_be_requested(commune, citizen, agent, procedure, urb):
+def test_only_catalogue_documents_not_held_elsewhere_can_be_requested(
+    commune: Administration, citizen: User, agent: User, procedure: Procedure, urb: Service
+) -> None:
     c = _full_case(commune, citizen, procedure)
     clerk = make_staff(commune, Role.CLERK, "c2@commune.ma")
     services.case_assign(actor=clerk, case_id=c.pk, service=urb)
@@ -178,8 +196,8 @@ def test_only_catalogue_documents_not_held_elsewhere_can_be_requested(commune, c
 
 
 def test_heads_reassign_only_within_their_subtree_and_outsiders_not_at_all(
-    commune, citizen, clerk, outsider, elsewhere
-):
+    commune: Administration, citizen: User, clerk: User, outsider: User, elsewhere: Administration
+) -> None:
     dgs = make_service(commune, "DGS")
     urb = make_service(commune, "URB", parent=dgs)
     ec = make_service(commune, "EC")
@@ -201,7 +219,9 @@ def test_heads_reassign_only_within_their_subtree_and_outsiders_not_at_all(
     assert Case.objects.get(pk=c.pk).service == urb
 
 
-def test_sending_back_needs_a_reason_and_returns_to_the_mail_office(commune, citizen, clerk, agent, urb):
+def test_sending_back_needs_a_reason_and_returns_to_the_mail_office(
+    commune: Administration, citizen: User, clerk: User, agent: User, urb: Service
+) -> None:
     c = deposit(commune, citizen).correspondence
     services.case_assign(actor=clerk, case_id=c.pk, service=urb)
     with pytest.raises(ActionRefused):
@@ -226,13 +246,13 @@ def test_sending_back_needs_a_reason_and_returns_to_the_mail_office(commune, cit
         (Status.IN_PROGRESS, "complete"),
     ],
 )
-def test_forbidden_transitions_are_refused(status, action):
+def test_forbidden_transitions_are_refused(status, action) -> None:
     with pytest.raises(ActionRefused) as refused:
         services.next_status(status, action)
     assert refused.value.status == 409
 
 
-def test_every_status_is_reachable_and_terminal_ones_stay_terminal():
+def test_every_status_is_reachable_and_terminal_ones_stay_terminal() -> None:
     reachable = {Status.REGISTERED}
     for transitions in services.TRANSITIONS.values():
         reachable |= set(transitions.values())
@@ -241,7 +261,9 @@ def test_every_status_is_reachable_and_terminal_ones_stay_terminal():
         assert Status.REJECTED not in transitions and Status.CLOSED not in transitions
 
 
-def test_a_rejection_states_its_reasons_in_a_sealed_letter(commune, citizen, clerk, agent, urb):
+def test_a_rejection_states_its_reasons_in_a_sealed_letter(
+    commune: Administration, citizen: User, clerk: User, agent: User, urb: Service
+) -> None:
     c = deposit(commune, citizen).correspondence
     services.case_assign(actor=clerk, case_id=c.pk, service=urb)
     with pytest.raises(ActionRefused):
@@ -255,7 +277,9 @@ def test_a_rejection_states_its_reasons_in_a_sealed_letter(commune, citizen, cle
     assert reply.kind == Reply.Kind.REJECTION and Case.objects.get(pk=c.pk).status == Status.REJECTED
 
 
-def test_silence_becomes_acceptance_after_the_delay_and_the_attestation_is_sealed_once(commune, citizen, procedure):
+def test_silence_becomes_acceptance_after_the_delay_and_the_attestation_is_sealed_once(
+    commune: Administration, citizen: User, procedure: Procedure
+) -> None:
     c = _full_case(commune, citizen, procedure)  # due 2026-04-01
     with clock_at("2026-04-01 16:00"), pytest.raises(ActionRefused) as early:
         services.attestation_issue(actor=citizen, case_id=c.pk)
@@ -270,13 +294,17 @@ def test_silence_becomes_acceptance_after_the_delay_and_the_attestation_is_seale
         assert_pdfsig_trusted(pdf, ca_certificate_pem())
 
 
-def test_no_attestation_when_silence_means_nothing_or_the_request_was_answered(commune, citizen):
+def test_no_attestation_when_silence_means_nothing_or_the_request_was_answered(
+    commune: Administration, citizen: User
+) -> None:
     c = deposit(commune, citizen).correspondence  # general delay, no silence rule
     with clock_at("2027-01-01 10:00"), pytest.raises(ActionRefused):
         services.attestation_issue(actor=citizen, case_id=c.pk)
 
 
-def test_reminders_are_sent_once_even_when_the_sweep_runs_again(commune, citizen, clerk, head, agent, urb, procedure):
+def test_reminders_are_sent_once_even_when_the_sweep_runs_again(
+    commune: Administration, citizen: User, clerk: User, head: User, agent: User, urb: Service, procedure: Procedure
+) -> None:
     c = _full_case(commune, citizen, procedure)  # registered 2026-03-02, due 2026-04-01
     services.case_assign(actor=clerk, case_id=c.pk, service=urb)
     services.case_assign_agent(actor=head, case_id=c.pk, agent=_member_of(agent, commune, urb))
@@ -296,7 +324,9 @@ def test_reminders_are_sent_once_even_when_the_sweep_runs_again(commune, citizen
     assert reminders.reminders_email() == 0
 
 
-def test_a_sweep_that_crashes_halfway_loses_nothing_and_sends_nothing_twice(commune, citizen, clerk, agent, urb):
+def test_a_sweep_that_crashes_halfway_loses_nothing_and_sends_nothing_twice(
+    commune: Administration, citizen: User, clerk: User, agent: User, urb: Service
+) -> None:
     Membership.objects.filter(user=agent, administration=commune).update(service=urb)
     for i in range(5):
         c = deposit(commune, citizen, subject=f"طلب {i}").correspondence
@@ -320,7 +350,9 @@ def test_a_sweep_that_crashes_halfway_loses_nothing_and_sends_nothing_twice(comm
     assert Reminder.objects.values("case", "point", "user").distinct().count() == 5
 
 
-def test_the_receipt_mail_is_the_only_message_at_registration(commune, citizen, django_capture_on_commit_callbacks):
+def test_the_receipt_mail_is_the_only_message_at_registration(
+    commune: Administration, citizen: User, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         registration = deposit(commune, citizen)
         from registry.receipts import receipt_issue_registered
@@ -360,7 +392,9 @@ def test_an_answer_whose_letter_cannot_be_sealed_stays_registered_and_the_worker
     assert sealed_documents_make_pending() == 0
 
 
-def test_an_internal_note_goes_through_both_registers_and_lands_in_the_receiving_service(commune, agent, clerk):
+def test_an_internal_note_goes_through_both_registers_and_lands_in_the_receiving_service(
+    commune: Administration, agent: User, clerk: User
+) -> None:
     from registry.integrity import verify_administration_log
 
     central = make_service(commune, "DGS")

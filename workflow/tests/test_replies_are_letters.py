@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core import mail
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from core.clock import now
 from core.testing import clock_at
@@ -15,6 +16,7 @@ from documents.testing import pdf_text
 from registry import selectors
 from registry.models import Receipt, SealedDocument
 from registry.receipts import receipts_issue_pending
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow import services
 from workflow.services import LetterText
@@ -31,8 +33,11 @@ def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
 
 
 def test_a_reply_never_gets_a_deposit_receipt_and_none_is_e_mailed(
-    commune, citizen, agent, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     request = answered(commune, citizen, agent, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         reply = services.case_reply(
@@ -54,8 +59,11 @@ def test_a_reply_never_gets_a_deposit_receipt_and_none_is_e_mailed(
 
 
 def test_a_reply_is_addressed_to_the_depositor_and_is_none_of_their_deposits(
-    commune, citizen, agent, django_capture_on_commit_callbacks
-):
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     request = answered(commune, citizen, agent, django_capture_on_commit_callbacks)
     document = commune.procedures.get().documents.first()
     completion = services.case_request_completion(actor=agent, case_id=request.pk, document_ids=[document.pk])
