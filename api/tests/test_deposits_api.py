@@ -90,7 +90,7 @@ def test_a_deposit_returns_its_number_and_a_sealed_receipt(
     assert body["verification_url"] == verification_url(deposit.receipt.token)
     assert receipt.status_code == 200
     assert receipt["Content-Type"] == "application/pdf"
-    pdf = b"".join(receipt.streaming_content)
+    pdf = receipt.getvalue()
     assert hashlib.sha256(pdf).hexdigest() == deposit.receipt.blob_id  # the receipt registered for it
     report = assert_pdfsig_trusted(pdf, ca_certificate_pem())
     assert "Signer Certificate Common Name: COMMUNE-TEST seal" in report  # sealed by the commune

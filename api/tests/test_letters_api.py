@@ -82,7 +82,7 @@ def test_the_letters_list_holds_the_answer_and_the_request_to_complete(
     assert api.get(f"/api/v1/letters/{letter.pk}").json() == first
     pdf = api.get(first["pdf_url"])
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-    assert b"".join(pdf.streaming_content) == storage.read_bytes(document.blob_id)
+    assert pdf.getvalue() == storage.read_bytes(document.blob_id)
     assert Client().get(f"/v/{document.token}").status_code == 200  # its QR code: the letter is verified
     assert api.get(f"/api/v1/letters/{request.pk}").status_code == 404  # their deposit is no letter to them
     assert api.get("/api/v1/letters", {"limit": 1, "offset": 1}).json()[0]["registration_number"] == completion.number

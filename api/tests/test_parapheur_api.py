@@ -79,11 +79,11 @@ def test_a_folder_through_the_api_visa_then_signature_then_seal(
     assert done.status_code == 200 and done.json()["status"] == "completed"
     assert [e["kind"] for e in done.json()["history"]] == ["submitted", "approved", "signed", "sealed", "completed"]
     signed = bearer(people["writer"]).get(f"/api/v1/administrations/{code}/folders/{folder_id}/document")
-    report = assert_pdfsig_trusted(b"".join(signed.streaming_content), ca_certificate_pem())
+    report = assert_pdfsig_trusted(signed.getvalue(), ca_certificate_pem())
     assert report.count("Signature #") == 2
     proof = bearer(people["writer"]).get(f"/api/v1/administrations/{code}/folders/{folder_id}/proof")
     assert proof.status_code == 200 and proof["Content-Type"] == "application/pdf"
-    assert_pdfsig_trusted(b"".join(proof.streaming_content), ca_certificate_pem())  # the proof slip is sealed
+    assert_pdfsig_trusted(proof.getvalue(), ca_certificate_pem())  # the proof slip is sealed
     # Anyone checks the signed document through the public verification endpoint.
     signed_bytes = storage.read_bytes(Folder.objects.get(pk=folder_id).document)
     checked = Client().post("/api/v1/verify", {"file": SimpleUploadedFile("d.pdf", signed_bytes)}).json()

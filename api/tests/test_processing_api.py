@@ -93,7 +93,7 @@ def test_staff_answer_through_the_api_and_the_depositor_gets_the_sealed_letter(
     assert mine["status"] == "answered" and mine["reply"]["registration_number"] == f"D-{local_date(now()).year}-000001"
     pdf = bearer(citizen).get(mine["reply"]["pdf_url"])
     assert pdf.status_code == 200
-    letter = b"".join(pdf.streaming_content)
+    letter = pdf.getvalue()
     report = assert_pdfsig_trusted(letter, ca_certificate_pem())
     assert "Signer Certificate Common Name: COMMUNE-TEST seal" in report  # sealed by the commune
     assert "Total document signed" in report  # nothing added after the seal

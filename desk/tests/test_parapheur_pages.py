@@ -77,7 +77,7 @@ def test_a_folder_goes_from_the_new_page_through_a_visa_and_a_signature(
     assert folder.status == Folder.Status.COMPLETED
     signed = writer.get(f"/desk/{code}/parapheur/{folder.pk}/document.pdf")
     assert signed.status_code == 200
-    report = assert_pdfsig_trusted(b"".join(signed.streaming_content), ca_certificate_pem())
+    report = assert_pdfsig_trusted(signed.getvalue(), ca_certificate_pem())
     assert report.count("Signature #") == 2
     assert writer.get(f"/desk/{code}/parapheur/{folder.pk}/proof.pdf").status_code == 200
 
@@ -382,7 +382,7 @@ def test_a_folder_with_annexes_opens_and_each_annex_comes_with_its_own_type(
         assert f'href="{url}"' in html
     image = chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{png_annex.pk}")
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
-    assert b"".join(image.streaming_content) == scan
+    assert image.getvalue() == scan
     assert "plan.png" in image["Content-Disposition"]
     pdf = chief.get(f"/desk/{commune.code}/parapheur/{folder.pk}/annexes/{pdf_annex.pk}")
     assert pdf["Content-Type"] == "application/pdf"

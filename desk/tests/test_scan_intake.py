@@ -165,7 +165,7 @@ def test_the_letter_page_tells_how_its_text_was_made_and_offers_the_searchable_c
     link = f"/desk/{commune.code}/c/{letter.pk}/files/1/searchable.pdf"
     assert link in page
     download = client.get(link)
-    assert b"".join(download.streaming_content) == copy  # type: ignore[attr-defined]
+    assert download.getvalue() == copy  # type: ignore[attr-defined]
     assert AuditEvent.objects.filter(action="attachment.downloaded", data__copy="searchable").exists()
 
 

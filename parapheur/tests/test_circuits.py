@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import BytesIO
+from typing import Any
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -17,10 +18,11 @@ from core.errors import NotFound
 from documents import storage
 from parapheur import services
 from parapheur.certificates import CertificateRefused, certificate_revoke, current_certificate
-from parapheur.models import ActorKind, Delegation, Folder, FolderEvent, FolderStep, StepKind
+from parapheur.models import ActorKind, Circuit, Delegation, Folder, FolderEvent, FolderStep, StepKind
 from parapheur.services import FolderRefused, StepSpec, acts
 from parapheur.testing import PASSPHRASE, document, enrolled, person
 from tenancy.models import Administration, Membership, User
+from trust.sealing import sign_pdf
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from trust.verification import verify_pdf, verify_pdf_signatures
@@ -50,32 +52,39 @@ def people(commune: Administration) -> dict[str, User]:
     }
 
 
-def visa(user):
+def visa(user: User) -> StepSpec:
     return StepSpec(kind=StepKind.VISA, people=(user.pk,))
 
 
-def signature(user, **placement):
-    return StepSpec(kind=StepKind.SIGNATURE, people=(user.pk,), **placement)
+def signature(user: User, *, x_mm: int = StepSpec.x_mm) -> StepSpec:
+    return StepSpec(kind=StepKind.SIGNATURE, people=(user.pk,), x_mm=x_mm)
 
 
-def submit(commune, people, steps, **kwargs):
+def submit(
+    commune: Administration,
+    people: dict[str, User],
+    steps: list[StepSpec] | None,
+    *,
+    pdf: bytes | None = None,
+    circuit: Circuit | None = None,
+) -> Folder:
     return services.folder_submit(
         actor=people["writer"],
         administration=commune,
         title="Arrêté d'alignement n° 12",
-        document=kwargs.pop("pdf", None) or document(),
+        document=pdf or document(),
         document_name="arrete.pdf",
         steps=steps,
-        **kwargs,
+        circuit=circuit,
     )
 
 
-def approve(folder, user):
+def approve(folder: Folder, user: User) -> Folder:
     folder.refresh_from_db()
     return services.folder_approve(actor=user, folder_id=folder.pk, fingerprint=folder.document)
 
 
-def sign(folder, user, passphrase=PASSPHRASE):
+def sign(folder: Folder, user: User, passphrase: str = PASSPHRASE) -> Folder:
     folder.refresh_from_db()
     return services.folder_sign(actor=user, folder_id=folder.pk, fingerprint=folder.document, passphrase=passphrase)
 
@@ -232,7 +241,9 @@ def test_a_wrong_passphrase_or_a_revoked_certificate_signs_nothing(
     with pytest.raises(CertificateRefused) as wrong:
         sign(folder, people["mayor"], passphrase="not the passphrase")
     assert wrong.value.code == "wrong_passphrase"
-    certificate_revoke(actor=people["mayor"], certificate=current_certificate(people["mayor"], commune))
+    certificate = current_certificate(people["mayor"], commune)
+    assert certificate is not None
+    certificate_revoke(actor=people["mayor"], certificate=certificate)
     with pytest.raises(CertificateRefused) as revoked:
         sign(folder, people["mayor"])
     assert revoked.value.code == "no_certificate"  # none left in use
@@ -245,6 +256,7 @@ def test_a_revoked_certificate_on_the_crl_is_refused_even_if_still_on_file(
     commune: Administration, people: dict[str, User]
 ) -> None:
     certificate = current_certificate(people["mayor"], commune)
+    assert certificate is not None
     from parapheur.certificates import chain_of
 
     installation_pki().revoke(chain_of(certificate)[0])
@@ -387,10 +399,10 @@ def test_a_crash_in_the_middle_of_a_batch_leaves_that_folder_as_it_was_and_signs
     commune: Administration, people: dict[str, User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folders = [submit(commune, people, [signature(people["mayor"])], pdf=document(f"Décision {n}")) for n in range(3)]
-    real = acts.sign_pdf
+    real = sign_pdf
     broken = folders[1].document
 
-    def crashing(pdf, **kwargs):
+    def crashing(pdf: bytes, **kwargs: Any) -> bytes:
         if storage.read_bytes(broken) == pdf:
             raise RuntimeError("the disk is full")
         return real(pdf, **kwargs)

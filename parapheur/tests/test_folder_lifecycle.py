@@ -49,7 +49,7 @@ def test_the_table_names_every_status_and_only_these_moves() -> None:
 
 
 @pytest.mark.parametrize(("current", "to"), sorted(product(Status.values, repeat=2)))
-def test_a_folder_moves_only_as_its_table_allows(folder_in: Callable[[str], Folder], current, to) -> None:
+def test_a_folder_moves_only_as_its_table_allows(folder_in: Callable[[str], Folder], current: str, to: str) -> None:
     folder = folder_in(current)
     if (current, to) in MOVES:
         assert folder_move(folder, Status(to), current=0)

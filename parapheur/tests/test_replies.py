@@ -173,7 +173,7 @@ def test_done_when_an_answer_goes_visa_visa_signature_seal_to_the_citizen(
     client.force_login(citizen)
     response = client.get(f"/deposits/{case.pk}/letters/{reply.pk}.pdf")
     assert response.status_code == 200
-    letter = b"".join(response.streaming_content) if response.streaming else response.content
+    letter = response.getvalue()
     report = assert_pdfsig_trusted(letter, ca_certificate_pem())
     assert report.count("Signature #") == 4  # two visas, the signature, the seal
     for name in ("Omar Chef", "Hind Secrétaire", "Nadia Amrani", f"{commune.code} seal"):

@@ -101,7 +101,7 @@ def test_the_citizen_completes_once_then_downloads_the_sealed_answer(
     assert reply.outgoing.number in page
     pdf = client.get(f"/deposits/{c.pk}/letters/{reply.pk}.pdf")
     assert pdf.status_code == 200
-    letter = b"".join(pdf.streaming_content)
+    letter = pdf.getvalue()
     sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
     assert letter == storage.read_bytes(sealed.blob_id)  # the sealed letter itself
     if pdfsig_available():
