@@ -139,7 +139,7 @@ def test_listing_shows_only_the_callers_deposits(
     ],
 )
 def test_bad_input_is_refused_and_consumes_no_number(
-    api: Client, commune: Administration, kwargs, status, code
+    api: Client, commune: Administration, kwargs, status: int, code: str
 ) -> None:
     response = post_deposit(api, **kwargs)
     assert response.status_code == status, response.content

@@ -47,7 +47,7 @@ def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings: Setti
     ],
 )
 def test_a_trusted_proxy_vouches_for_the_right_most_untrusted_address(
-    settings: Settings, peer, forwarded, client: Client
+    settings: Settings, peer: str, forwarded: str | None, client: Client
 ) -> None:
     settings.TRUSTED_PROXIES = PROXIES
     assert address(peer, forwarded) == client

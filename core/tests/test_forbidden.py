@@ -32,7 +32,7 @@ def platform_admin(db: None) -> User:
     [("ar", "لا يحق لكم القيام بهذا"), ("fr", "Vous ne pouvez pas faire cela"), ("zgh", "ⵓⵔ ⵜⵥⴹⴰⵕⵎ ⴰⴷ ⵜⴳⵎ ⴰⵢⴰ")],
 )
 def test_an_admin_page_the_model_does_not_offer_says_so_in_the_readers_language(
-    platform_admin: User, language, title
+    platform_admin: User, language: str, title: str
 ) -> None:
     client = Client()
     client.force_login(platform_admin)

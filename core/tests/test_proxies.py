@@ -108,7 +108,7 @@ def test_without_the_header_the_connection_scheme_stands(db: None, hsts: Setting
         ("wss", "http"),
     ],
 )
-def test_only_https_in_every_entry_is_https(value, scheme) -> None:
+def test_only_https_in_every_entry_is_https(value: str, scheme: str) -> None:
     assert forwarded_scheme(value) == scheme
 
 

@@ -225,8 +225,8 @@ def test_a_document_held_by_another_administration_is_never_asked_of_the_person(
     agent: User,
     urb: Service,
     requests: list[Correspondence],
-    language,
-    expected,
+    language: str,
+    expected: str,
     signed_in: Callable[..., Client],
 ) -> None:
     """Law 55-19: the completion form offers only what the person may be asked for; a crafted

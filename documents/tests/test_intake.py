@@ -90,7 +90,7 @@ def test_a_picture_inside_a_pdf_counts_against_the_pixel_limit(small_limits: Set
     ("name", "make"),
     [("scan.tif", lambda: samples.tiff_of_frames(8)), ("dossier.pdf", lambda: samples.pdf_of_pages(8))],
 )
-def test_a_file_over_the_page_limit_is_refused(small_limits: Settings, name, make) -> None:
+def test_a_file_over_the_page_limit_is_refused(small_limits: Settings, name: str, make) -> None:
     rejected = refused(name, make())
     assert rejected.code == "too_many_pages"
     assert name in rejected.message and "plus de 7\xa0pages" in rejected.message
@@ -155,7 +155,9 @@ def test_a_child_over_its_time_limit_is_stopped() -> None:
         (lambda: samples.pdf_bytes() + samples.zip_bytes(), "pdf_appended_data", "après sa fin"),
     ],
 )
-def test_pdfs_with_active_content_other_files_or_appended_data_are_refused_with_the_reason(make, code, words) -> None:
+def test_pdfs_with_active_content_other_files_or_appended_data_are_refused_with_the_reason(
+    make, code: str, words: str
+) -> None:
     rejected = refused("lettre.pdf", make())
     assert rejected.code == code
     assert words in rejected.message

@@ -90,7 +90,7 @@ def _one_line(stderr: str) -> str:
         ({"WASL_DEMO": "true"}, "CommandError: This is the demo's configuration"),
     ],
 )
-def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path: Path, changes, said) -> None:
+def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path: Path, changes, said: str) -> None:
     result = _install(
         tmp_path, "--no-input", "--admin-email", "it@commune.test", WASL_ADMIN_PASSWORD=PASSWORD, **changes
     )
@@ -123,7 +123,9 @@ def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tm
         (("--admin-email", "it@commune.test"), "12345", "The password is refused: This password is too short."),
     ],
 )
-def test_without_a_valid_first_administrator_nothing_is_installed(tmp_path: Path, arguments, password, said) -> None:
+def test_without_a_valid_first_administrator_nothing_is_installed(
+    tmp_path: Path, arguments, password, said: str
+) -> None:
     result = _install(tmp_path, "--no-input", *arguments, WASL_ADMIN_PASSWORD=password)
     assert result.returncode != 0
     assert said in _one_line(result.stderr)

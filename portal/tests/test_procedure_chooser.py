@@ -95,7 +95,7 @@ def test_without_the_script_list_its_procedures_reloads_the_form_and_registers_n
     ],
 )
 def test_a_procedure_not_in_the_list_is_refused_with_a_translated_error(
-    citizen: User, catalogue: Administration, language, message, signed_in: Callable[..., Client]
+    citizen: User, catalogue: Administration, language: str, message: str, signed_in: Callable[..., Client]
 ) -> None:
     client = signed_in(citizen, language)
     for typed in ("Autorisation de construire", "URB-OLD", "PRV-AUT"):  # a name, a closed one, another's

@@ -19,7 +19,7 @@ from workflow.testing import deposit, make_procedure
     ],
 )
 def test_the_terms_read_as_the_receipt_states_them(
-    commune: Administration, citizen: User, language, procedure, delay, silence
+    commune: Administration, citizen: User, language: str, procedure: str, delay: str, silence: str
 ) -> None:
     make_procedure(commune)
     request = deposit(commune, citizen, procedure="URB-PC").correspondence

@@ -93,7 +93,7 @@ def test_an_authentic_receipt_uploaded_is_matched_to_the_register(
     ("data", "code"),
     [(b"not a pdf at all", "unreadable"), (pdf_bytes(), "no_signature")],
 )
-def test_other_files_are_explained(client: Client, db: None, data, code) -> None:
+def test_other_files_are_explained(client: Client, db: None, data, code: str) -> None:
     body = client.post("/api/v1/verify", {"file": SimpleUploadedFile("x.pdf", data)}).json()
     assert (body["valid"], body["code"]) == (False, code)
     assert body["message"]

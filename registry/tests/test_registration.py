@@ -94,7 +94,7 @@ def test_registration_records_the_sender_and_attachments(commune: Administration
         ({"administration": None}, "unknown_recipient"),
     ],
 )
-def test_refused_requests_consume_no_number(commune: Administration, citizen: User, kwargs, code) -> None:
+def test_refused_requests_consume_no_number(commune: Administration, citizen: User, kwargs, code: str) -> None:
     deposit(commune, citizen)
     arguments = {"administration": commune, "subject": "طلب"}
     arguments.update(kwargs)
@@ -137,7 +137,7 @@ def test_a_failure_inside_the_transaction_gives_the_number_back_and_keeps_no_fil
         ("broken.png", image_bytes("PNG")[:60], "file_unreadable"),
     ],
 )
-def test_bad_files_are_refused_before_anything_is_stored(name, data, code) -> None:
+def test_bad_files_are_refused_before_anything_is_stored(name: str, data, code: str) -> None:
     with pytest.raises(FileRejected) as rejected:
         check_files([bytes_upload(data, name)])
     assert rejected.value.code == code

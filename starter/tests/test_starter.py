@@ -91,7 +91,7 @@ def test_every_legal_basis_cites_only_laws_its_sources_name() -> None:
         (lambda d: d["routing_rules"][0].update(service="X"), "not one of the catalogue's"),
     ],
 )
-def test_a_catalogue_that_breaks_a_rule_is_refused(change, problem) -> None:
+def test_a_catalogue_that_breaks_a_rule_is_refused(change, problem: str) -> None:
     data = copy.deepcopy(raw())
     change(data)
     with pytest.raises(CatalogueDataError, match=problem):

@@ -26,7 +26,7 @@ from tenancy.testing import PASSWORD, make_user
 @pytest.mark.parametrize(
     ("value", "masked"), [("AB123456", "AB****56"), ("001234567000089", "00***********89"), ("", ""), ("A12", "***")]
 )
-def test_identifiers_are_masked(value, masked) -> None:
+def test_identifiers_are_masked(value: str, masked: str) -> None:
     assert mask_identifier(value) == masked
 
 

@@ -59,7 +59,7 @@ def sign_in(page, base: str, email: str) -> None:
     [("ar-MA", "ar", {"width": 360, "height": 740}), ("fr-MA", "fr", {"width": 1280, "height": 800})],
 )
 def test_secure_cookies_over_plain_http_say_why_and_the_defaults_work(
-    named_browser: object, site: str, settings: Settings, locale, language, viewport
+    named_browser: object, site: str, settings: Settings, locale: str, language: str, viewport
 ) -> None:
     user = make_user()
     phone = viewport["width"] < 600

@@ -53,7 +53,12 @@ def deposit_with(page, live_server, tmp_path, *, subject: str, by_enter: bool = 
 
 @pytest.mark.parametrize(("language", "width"), [("ar-MA", 360), ("fr-FR", 1280)])
 def test_the_list_follows_the_administration_chosen(
-    browser: Browser, live_server: LiveServer, administrations: Administration, tmp_path: Path, language, width
+    browser: Browser,
+    live_server: LiveServer,
+    administrations: Administration,
+    tmp_path: Path,
+    language: str,
+    width: int,
 ) -> None:
     context = browser.new_context(viewport={"width": width, "height": 800}, locale=language)
     page = context.new_page()

@@ -33,7 +33,7 @@ def fail_five_times_then_try(page, base_url: str, email: str) -> None:
     ],
 )
 def test_the_slowed_down_account_is_told_when_to_try_again(
-    browser: Browser, live_server: LiveServer, locale, viewport, expected
+    browser: Browser, live_server: LiveServer, locale: str, viewport, expected: str
 ) -> None:
     user = make_user("guessed@example.ma")
     phone = viewport["width"] < 600

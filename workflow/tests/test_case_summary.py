@@ -16,7 +16,7 @@ TODAY = date(2026, 3, 16)
     ("due_on", "days_left", "days_late"),
     [(date(2026, 3, 20), 4, 0), (TODAY, 0, 0), (date(2026, 3, 13), -3, 3), (None, None, 0)],
 )
-def test_days_left_are_calendar_days_to_the_due_date(due_on, days_left, days_late) -> None:
+def test_days_left_are_calendar_days_to_the_due_date(due_on, days_left: int | None, days_late: int) -> None:
     summary = case_summary(status=Status.IN_PROGRESS, due_on=due_on, today=TODAY)
     assert (summary.days_left, summary.days_late) == (days_left, days_late)
 

@@ -246,7 +246,7 @@ def test_sending_back_needs_a_reason_and_returns_to_the_mail_office(
         (Status.IN_PROGRESS, "complete"),
     ],
 )
-def test_forbidden_transitions_are_refused(status, action) -> None:
+def test_forbidden_transitions_are_refused(status, action: str) -> None:
     with pytest.raises(ActionRefused) as refused:
         services.next_status(status, action)
     assert refused.value.status == 409
