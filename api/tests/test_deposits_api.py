@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,8 +27,11 @@ from tenancy.testing import PASSWORD, make_user
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
-def token_for(client: Client, user) -> str:
+
+def token_for(client: Client, user: User) -> str:
     response = client.post(
         "/api/v1/auth/token", {"username": user.email, "password": PASSWORD}, content_type="application/json"
     )
@@ -41,16 +46,16 @@ def api(client: Client, citizen: User) -> Client:
 
 
 def post_deposit(
-    api,
+    api: Client,
     *,
-    recipient="COMMUNE-TEST",
-    subject="طلب شهادة إدارية",
-    body="أطلب شهادة إدارية",
-    files=(),
-    headers=None,
-    language="ar",
-):
-    data = {"recipient": recipient, "subject": subject, "body": body}
+    recipient: str = "COMMUNE-TEST",
+    subject: str = "طلب شهادة إدارية",
+    body: str = "أطلب شهادة إدارية",
+    files: Sequence[tuple[str, bytes]] = (),
+    headers: dict[str, str] | None = None,
+    language: str = "ar",
+) -> Response:
+    data: dict[str, object] = {"recipient": recipient, "subject": subject, "body": body}
     if files:
         data["attachments"] = [SimpleUploadedFile(name, content) for name, content in files]
     return api.post("/api/v1/deposits", data, headers={"Accept-Language": language, **(headers or {})})
@@ -139,7 +144,7 @@ def test_listing_shows_only_the_callers_deposits(
     ],
 )
 def test_bad_input_is_refused_and_consumes_no_number(
-    api: Client, commune: Administration, kwargs, status: int, code: str
+    api: Client, commune: Administration, kwargs: dict[str, Any], status: int, code: str
 ) -> None:
     response = post_deposit(api, **kwargs)
     assert response.status_code == status, response.content

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
@@ -33,6 +35,9 @@ from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_staff
 from workflow.testing import make_procedure
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
 REPLAYED = "Idempotent-Replayed"
 PDF = pdf_bytes(text="retry")
 
@@ -46,8 +51,8 @@ def post_deposit(
     body: str = "أطلب شهادة",
     pdf: bytes = PDF,
     **fields: str,
-):
-    data = {"recipient": recipient, "subject": subject, "body": body, **fields}
+) -> Response:
+    data: dict[str, object] = {"recipient": recipient, "subject": subject, "body": body, **fields}
     data["attachments"] = [SimpleUploadedFile("lettre.pdf", pdf)]
     headers = {"Idempotency-Key": key} if key is not None else {}
     return api.post("/api/v1/deposits", data, headers=headers)
@@ -112,7 +117,7 @@ def test_a_replay_is_the_answer_as_given_even_after_the_deposit_changed(
     ids=["subject", "body", "recipient", "file"],
 )
 def test_the_key_with_another_request_is_refused_422_and_registers_nothing(
-    commune: Administration, elsewhere: Administration, citizen: User, change
+    commune: Administration, elsewhere: Administration, citizen: User, change: dict[str, Any]
 ) -> None:
     api = bearer(citizen)
     first = post_deposit(api)
@@ -152,7 +157,7 @@ def test_a_refused_request_keeps_nothing_under_its_key(commune: Administration, 
 
 
 @pytest.mark.parametrize("key", ["x" * 101, "clé", "two\tparts", " padded", ""])
-def test_a_malformed_key_is_refused_and_registers_nothing(commune: Administration, citizen: User, key) -> None:
+def test_a_malformed_key_is_refused_and_registers_nothing(commune: Administration, citizen: User, key: str) -> None:
     response = post_deposit(bearer(citizen), key=key)
     assert response.status_code == 422, response.content
     assert response.json()["error"]["field"] == "Idempotency-Key"
@@ -185,7 +190,7 @@ def test_the_worker_forgets_keys_older_than_24_hours(commune: Administration, ci
 # -- the other operations that take the header --------------------------------------------------
 
 
-def send_letter(api: Client, code: str, key: str = "env-1", subject: str = "Demande d'avis"):
+def send_letter(api: Client, code: str, key: str = "env-1", subject: str = "Demande d'avis") -> Response:
     return api.post(
         f"/api/v1/administrations/{code}/exchanges",
         {
@@ -220,7 +225,7 @@ def test_a_folder_retried_is_started_once(commune: Administration) -> None:
     api = bearer(person(commune, Membership.Role.AGENT, "writer@commune.ma"))
     pdf = document()
 
-    def create(title: str = "Décision n° 7"):
+    def create(title: str = "Décision n° 7") -> Response:
         return api.post(
             f"/api/v1/administrations/{commune.code}/folders",
             {
@@ -254,10 +259,11 @@ class Paused:
     still runs, only later (the other requests run meanwhile, in threads of their own)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
-        self.reached, self.release, self.thread = threading.Event(), threading.Event(), None
+        self.reached, self.release = threading.Event(), threading.Event()
+        self.thread: threading.Thread | None = None
         real = getattr(owner, name)
 
-        def held(*args, **kwargs):
+        def held(*args: object, **kwargs: object) -> object:
             if threading.current_thread() is self.thread:
                 self.reached.set()
                 self.release.wait(60)
@@ -265,22 +271,23 @@ class Paused:
 
         monkeypatch.setattr(owner, name, held)
 
-    def start(self, request) -> dict:
-        result: dict = {}
+    def start(self, request: Callable[[], Response]) -> dict[str, Response]:
+        result: dict[str, Response] = {}
 
-        def run():
+        def run() -> None:
             try:
                 result["response"] = request()
             finally:
                 connection.close()
 
-        self.thread = threading.Thread(target=run)
-        self.thread.start()
+        self.thread = thread = threading.Thread(target=run)
+        thread.start()
         assert self.reached.wait(60), "the first request never got there"
         return result
 
     def finish(self) -> None:
         self.release.set()
+        assert self.thread is not None, "started"
         self.thread.join(60)
 
 
@@ -293,7 +300,7 @@ PAUSES = {
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", list(PAUSES))
 def test_a_retry_while_the_first_is_processed_gets_409_then_the_first_answer(
-    commune: Administration, citizen: User, monkeypatch: pytest.MonkeyPatch, where
+    commune: Administration, citizen: User, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     pause = Paused(monkeypatch, *PAUSES[where])
@@ -317,9 +324,9 @@ def test_simultaneous_requests_with_one_key_register_once(
     token = bearer(citizen).defaults["HTTP_AUTHORIZATION"]
     clients = 6
     start = threading.Barrier(clients)
-    responses: list = []
+    responses: list[Response] = []
 
-    def client():
+    def client() -> None:
         try:
             start.wait()
             responses.append(post_deposit(_client(token)))

@@ -39,6 +39,7 @@ def answered(
         request = registration.correspondence
         services.case_start(actor=agent, case_id=request.pk)
         document = commune.procedures.get().documents.first()
+        assert document is not None
         completion = services.case_request_completion(actor=agent, case_id=request.pk, document_ids=[document.pk])
         completed = services.case_complete(
             actor=citizen, case_id=request.pk, files=check_files([bytes_upload(pdf_bytes(text="plan"), "plan.pdf")])

@@ -4,6 +4,7 @@ turn with the fingerprint they saw, its signed document and proof slip; outsider
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,6 +18,9 @@ from tenancy.models import Administration, Membership, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
 Role = Membership.Role
 
 
@@ -29,14 +33,13 @@ def people(commune: Administration) -> dict[str, User]:
     }
 
 
-def create(api, code, steps, **extra):
+def create(api: Client, code: str, steps: object) -> Response:
     return api.post(
         f"/api/v1/administrations/{code}/folders",
         {
             "title": "Décision n° 7",
             "steps": json.dumps(steps),
             "document": SimpleUploadedFile("decision.pdf", document(), content_type="application/pdf"),
-            **extra,
         },
     )
 

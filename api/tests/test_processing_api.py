@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -19,6 +21,9 @@ from trust.testing import assert_pdfsig_trusted
 from workflow.calendar import local_date
 from workflow.models import Case, Procedure
 from workflow.testing import make_procedure
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 
 @pytest.fixture
@@ -40,8 +45,8 @@ def test_the_catalogue_is_public(client: Client, commune: Administration, proced
     assert client.get("/api/v1/administrations/NOPE/procedures").status_code == 404
 
 
-def deposit(api, **fields):
-    data = {"recipient": "COMMUNE-TEST", "subject": "طلب رخصة البناء", **fields}
+def deposit(api: Client, **fields: str) -> Response:
+    data: dict[str, object] = {"recipient": "COMMUNE-TEST", "subject": "طلب رخصة البناء", **fields}
     data["attachments"] = [SimpleUploadedFile("a.pdf", pdf_bytes(text=str(fields)))]
     return api.post("/api/v1/deposits", data)
 

@@ -24,7 +24,9 @@ from django.core import signals
 from django.core.cache import cache
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
+from schemathesis.schemas import APIOperation
 from schemathesis.transport.wsgi import WSGITransport
 from urllib3 import encode_multipart_formdata
 from werkzeug.datastructures import FileStorage
@@ -55,6 +57,8 @@ def _load() -> Any:
 
 
 schema = _load()
+# A generated request of any operation (schemathesis's own generic parameters).
+AnyCase = Case[APIOperation[Any, Any, Any, Any]]
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +69,7 @@ def _multipart_as_clients_send_it(monkeypatch: pytest.MonkeyPatch) -> None:
     clients (curl, requests) encode it as RFC 7578 says: so does this one."""
     serialize = WSGITransport.serialize_case
 
-    def serialize_case(self, case, **kwargs):
+    def serialize_case(self: WSGITransport, case: AnyCase, **kwargs: Any) -> dict[str, Any]:
         data = serialize(self, case, **kwargs)
         form = data.get("data")
         if isinstance(form, dict) and (case.media_type or "").startswith("multipart/"):
@@ -107,18 +111,18 @@ def clerk_token(world: None, clerk: User) -> str:
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_api_as_citizen(case, citizen_token: str) -> None:
+def test_api_as_citizen(case: AnyCase, citizen_token: str) -> None:
     call(case, citizen_token)
 
 
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=10, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_api_as_clerk(case, clerk_token: str) -> None:
+def test_api_as_clerk(case: AnyCase, clerk_token: str) -> None:
     call(case, clerk_token)
 
 
-def call(case, token):
+def call(case: AnyCase, token: str) -> None:
     # The test client's way: keep the test's database connection open across the request.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

@@ -3,6 +3,7 @@ nothing stored or registered; files without a usable name kept; a deposit says s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,13 @@ def stored_files() -> set[str]:
     ],
 )
 def test_a_file_over_a_limit_is_refused_naming_it_and_nothing_is_kept(
-    api: Client, commune: Administration, small_limits: None, name: str, make, code: str, words: str
+    api: Client,
+    commune: Administration,
+    small_limits: None,
+    name: str,
+    make: Callable[[], bytes],
+    code: str,
+    words: str,
 ) -> None:
     before = stored_files()
     response = post_deposit(api, files=[(name, make())], language="fr")
@@ -67,7 +74,7 @@ def test_a_file_over_a_limit_is_refused_naming_it_and_nothing_is_kept(
     ],
 )
 def test_a_pdf_staff_should_never_open_is_refused_with_the_reason(
-    api: Client, commune: Administration, make, code: str
+    api: Client, commune: Administration, make: Callable[[], bytes], code: str
 ) -> None:
     before = stored_files()
     response = post_deposit(api, files=[("lettre.pdf", make())], language="fr")
