@@ -23,9 +23,9 @@ from documents.samples import pdf_bytes
 from registry.facts import registration_facts
 from registry.integrity import register_verify
 from registry.log import log_append
-from registry.models import Channel, Correspondence, Direction, Receipt, RegisterCounter, SenderKind
+from registry.models import Channel, Correspondence, Direction, Receipt, RegisterCounter, RegisterLogEntry, SenderKind
 from registry.receipts import _issue, receipt_issue, receipt_issue_registered, receipts_issue_pending
-from registry.services import LOCAL_ZONE, Party, correspondence_register, format_number
+from registry.services import LOCAL_ZONE, Party, Registration, correspondence_register, format_number
 from tenancy.models import Administration, User
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def _in_english() -> Iterator[None]:
         yield
 
 
-def outgoing_letter(commune, clerk, citizen=None, **kwargs):
+def outgoing_letter(commune: Administration, clerk: User, citizen: User | None = None) -> Registration:
     return correspondence_register(
         actor=clerk,
         administration=commune,
@@ -53,11 +53,10 @@ def outgoing_letter(commune, clerk, citizen=None, **kwargs):
         ),
         subject="Convocation",
         files=check_files([bytes_upload(pdf_bytes(text="convocation"), "convocation.pdf")]),
-        **kwargs,
     )
 
 
-def incoming_letter(commune, citizen):
+def incoming_letter(commune: Administration, citizen: User) -> Registration:
     return correspondence_register(
         actor=citizen,
         administration=commune,
@@ -108,6 +107,7 @@ def test_the_log_records_an_outgoing_letters_addressee_as_such(
     commune: Administration, clerk: User, citizen: User
 ) -> None:
     registration = outgoing_letter(commune, clerk, citizen)
+    assert registration.log_entry is not None
     facts = json.loads(registration.log_entry.payload)["facts"]
     assert facts["addressee"]["account_id"] == citizen.pk and facts["addressee"]["name"] == "فاطمة الزهراء بنعلي"
     assert "sender" not in facts
@@ -160,7 +160,7 @@ def test_the_database_refuses_an_outgoing_letter_with_a_sender(commune: Administ
 # -- registers logged before outgoing letters had addressee fields ---------------------------------
 
 
-def legacy_outgoing(commune, clerk, citizen):
+def legacy_outgoing(commune: Administration, clerk: User, citizen: User) -> tuple[Correspondence, RegisterLogEntry]:
     """An outgoing letter as it was registered before: its addressee recorded under "sender" in
     its log entry, and a sealed deposit receipt issued for it."""
     year = now().astimezone(LOCAL_ZONE).year

@@ -11,6 +11,7 @@ from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Channel, Correspondence, RegisterLogEntry
 from registry.services import Party, correspondence_register
+from tenancy.models import User
 from tenancy.testing import make_administration, make_user
 
 CLIENTS = 24
@@ -25,7 +26,7 @@ def test_simultaneous_deposits_get_unique_consecutive_numbers() -> None:
     start = threading.Barrier(CLIENTS)
     failures: list[BaseException] = []
 
-    def client(citizen):
+    def client(citizen: User) -> None:
         try:
             start.wait()
             for _ in range(EACH):

@@ -14,6 +14,8 @@ from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.idempotency import (
     LEASE,
+    Claim,
+    Idempotency,
     IdempotencyRefused,
     Outcome,
     idempotency_answer,
@@ -21,11 +23,11 @@ from registry.idempotency import (
     idempotency_release,
 )
 from registry.models import Channel, Correspondence, IdempotencyKey
-from registry.services import Party, correspondence_register
+from registry.services import Party, Registration, correspondence_register
 from tenancy.models import Administration, User
 
 
-def register(commune, citizen, idempotency):
+def register(commune: Administration, citizen: User, idempotency: Idempotency | None) -> Registration:
     return correspondence_register(
         actor=citizen,
         administration=commune,
@@ -37,7 +39,7 @@ def register(commune, citizen, idempotency):
     )
 
 
-def claim(citizen, request_hash="h1"):
+def claim(citizen: User, request_hash: str = "h1") -> Claim:
     return idempotency_claim(user=citizen, key="k", request_hash=request_hash)
 
 
@@ -59,6 +61,7 @@ def test_a_claim_is_run_once_then_replayed_with_the_answer_kept(commune: Adminis
 
 def test_a_failure_before_registering_forgets_the_key(commune: Administration, citizen: User) -> None:
     first = claim(citizen)
+    assert first.idempotency is not None
     idempotency_release(first.idempotency)
     assert not IdempotencyKey.objects.exists()
     assert claim(citizen, request_hash="h2").outcome == Outcome.RUN  # the key is free for any request
@@ -69,6 +72,7 @@ def test_a_failure_after_registering_is_answered_from_the_registration_at_once(
 ) -> None:
     first = claim(citizen)
     registration = register(commune, citizen, first.idempotency)
+    assert first.idempotency is not None
     idempotency_release(first.idempotency)  # e.g. the answer could not be rendered
     again = claim(citizen)
     assert (again.outcome, again.object_id) == (Outcome.REBUILD, registration.correspondence.pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from openpyxl import Workbook
 from audit.models import AuditEvent
 from core.clock import now
 from documents.samples import pdf_bytes
-from registry.imports import ImportRefused, register_import
+from registry.imports import ImportRefused, ImportReport, register_import
 from registry.integrity import verify_administration_log
 from registry.models import Channel, Correspondence, Direction, RegisterCounter, RegisterLogEntry
 from registry.services import LOCAL_ZONE
@@ -33,10 +34,17 @@ GOOD = (
 )
 
 
-def run(commune: Administration, clerk: User, data: str | bytes, *, dry_run: bool = False, **kwargs: object) -> object:
+def run(
+    commune: Administration,
+    clerk: User,
+    data: str | bytes,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
     raw = data.encode() if isinstance(data, str) else data
     return register_import(
-        actor=clerk, administration=commune, direction=Direction.INCOMING, data=raw, dry_run=dry_run, **kwargs
+        actor=clerk, administration=commune, direction=Direction.INCOMING, data=raw, dry_run=dry_run, progress=progress
     )
 
 
@@ -45,7 +53,7 @@ def test_an_outgoing_registers_column_names_each_letters_addressee(commune: Admi
     report = register_import(
         actor=clerk, administration=commune, direction=Direction.OUTGOING, data=data.encode(), dry_run=False
     )
-    assert report.imported == 1, report.rejected  # type: ignore[attr-defined]
+    assert report.imported == 1, report.rejected
     letter = Correspondence.objects.get()
     assert (letter.number, letter.addressee_name, letter.sender_name) == ("D-2019-000007", "Wilaya de Rabat", "")
     assert verify_administration_log(commune) is None
@@ -53,21 +61,21 @@ def test_an_outgoing_registers_column_names_each_letters_addressee(commune: Admi
 
 def test_a_dry_run_checks_every_row_and_writes_nothing(commune: Administration, clerk: User) -> None:
     report = run(commune, clerk, GOOD, dry_run=True)
-    assert report.rows == 3 and report.accepted == 3 and report.rejected == []  # type: ignore[attr-defined]
-    assert report.imported == 0  # type: ignore[attr-defined]
+    assert report.rows == 3 and report.accepted == 3 and report.rejected == []
+    assert report.imported == 0
     assert not Correspondence.objects.exists()
 
 
 def test_the_letters_keep_their_numbers_and_the_log_still_verifies(commune: Administration, clerk: User) -> None:
     counter_mail(commune, clerk, "Avant l'import")
     report = run(commune, clerk, GOOD)
-    assert report.imported == 3  # type: ignore[attr-defined]
+    assert report.imported == 3
     imported = list(Correspondence.objects.filter(channel=Channel.IMPORT).order_by("sequence"))
     assert [c.number for c in imported] == ["A-2019-000001", "A-2019-000002", "A-2019-000003"]
-    assert imported[0].recipient_service.code == "SG"  # type: ignore[union-attr]
+    assert imported[0].recipient_service is not None and imported[0].recipient_service.code == "SG"
     assert imported[1].sender_name == "جمعية الأمل"
     assert imported[2].registered_at == datetime(2019, 1, 4, tzinfo=LOCAL_ZONE)
-    assert not hasattr(imported[0], "receipt") or imported[0].receipt is None  # type: ignore[attr-defined]
+    assert not hasattr(imported[0], "receipt") or imported[0].receipt is None
     assert RegisterLogEntry.objects.filter(correspondence__channel=Channel.IMPORT).count() == 3
     assert verify_administration_log(commune) is None
     assert AuditEvent.objects.get(action="register.imported").data["letters"] == 3
@@ -78,7 +86,7 @@ def test_numbering_continues_after_the_highest_imported_number(commune: Administ
     today = now().astimezone(LOCAL_ZONE).date().isoformat()
     rows = "number,date,sender,subject\n" + "".join(f"{n},{today},S{n},Objet {n}\n" for n in (1, 2, 5))
     report = run(commune, clerk, rows)
-    assert report.imported == 3 and report.gaps == {year: 2}  # type: ignore[attr-defined]
+    assert report.imported == 3 and report.gaps == {year: 2}
     assert RegisterCounter.objects.get(administration=commune, direction=Direction.INCOMING, year=year).last_number == 5
     assert counter_mail(commune, clerk, "Après").number == f"A-{year}-000006"
 
@@ -101,7 +109,7 @@ def test_every_rejected_row_is_reported_and_nothing_is_imported(commune: Adminis
         "16,2019-02-01,A,Service inconnu,XYZ\n"  # 12
     )
     report = run(commune, clerk, rows, dry_run=False)
-    codes = {r.line: r.code for r in report.rejected}  # type: ignore[attr-defined]
+    codes = {r.line: r.code for r in report.rejected}
     assert codes == {
         3: "number_missing",
         4: "number_unreadable",
@@ -114,15 +122,15 @@ def test_every_rejected_row_is_reported_and_nothing_is_imported(commune: Adminis
         11: "subject_missing",
         12: "service_unknown",
     }
-    rejected = {r.line: r for r in report.rejected}  # type: ignore[attr-defined]
+    rejected = {r.line: r for r in report.rejected}
     assert rejected[12].params == {"code": "XYZ"}
     with translation.override("fr"):
         assert rejected[3].reason == "Le numéro manque."
         assert rejected[12].reason == "Le service \u2068XYZ\u2069 n'existe pas ici."
     with translation.override("ar"):
         assert rejected[3].reason == "الرقم ناقص."
-    assert report.imported == 0 and Correspondence.objects.count() == 1  # type: ignore[attr-defined]
-    assert {r.number for r in report.rejected if r.line == 7} == {"2019/10"}  # type: ignore[attr-defined]
+    assert report.imported == 0 and Correspondence.objects.count() == 1
+    assert {r.number for r in report.rejected if r.line == 7} == {"2019/10"}
 
 
 def test_files_are_read_from_the_import_folder_only(commune: Administration, clerk: User, tmp_path: Path) -> None:
@@ -140,16 +148,16 @@ def test_files_are_read_from_the_import_folder_only(commune: Administration, cle
     )
     with override_settings(IMPORT_DIR=folder.parent):
         report = run(commune, clerk, rows, dry_run=True)
-        assert [(r.line, r.code) for r in report.rejected] == [  # type: ignore[attr-defined]
+        assert [(r.line, r.code) for r in report.rejected] == [
             (3, "file_outside"),
             (4, "file_outside"),
             (5, "file_rejected"),
         ]
-        assert report.rejected[2].params == {"name": "notes.txt", "file_code": "file_type_not_allowed"}  # type: ignore[attr-defined]
+        assert report.rejected[2].params == {"name": "notes.txt", "file_code": "file_type_not_allowed"}
         with translation.override("fr"):
-            assert "notes.txt" in report.rejected[2].reason and "PDF, JPEG, PNG" in report.rejected[2].reason  # type: ignore[attr-defined]
+            assert "notes.txt" in report.rejected[2].reason and "PDF, JPEG, PNG" in report.rejected[2].reason
         report = run(commune, clerk, rows.split("2,2019")[0])
-    assert report.imported == 1  # type: ignore[attr-defined]
+    assert report.imported == 1
     attachment = Correspondence.objects.get().attachments.get()
     assert attachment.filename == "scan-1.pdf" and attachment.blob.pages == 2
     assert verify_administration_log(commune) is None
@@ -173,8 +181,8 @@ def test_an_administration_cannot_import_another_administrations_files(
     )
     with override_settings(IMPORT_DIR=root):
         report = run(commune, clerk, rows)
-    assert [r.line for r in report.rejected] == [2, 3, 4, 5]  # type: ignore[attr-defined]
-    assert report.imported == 0 and not Correspondence.objects.exists()  # type: ignore[attr-defined]
+    assert [r.line for r in report.rejected] == [2, 3, 4, 5]
+    assert report.imported == 0 and not Correspondence.objects.exists()
 
 
 def test_an_xlsx_register_with_arabic_headings_and_date_cells(commune: Administration, clerk: User) -> None:
@@ -187,7 +195,7 @@ def test_an_xlsx_register_with_arabic_headings_and_date_cells(commune: Administr
     out = io.BytesIO()
     book.save(out)
     report = run(commune, clerk, out.getvalue())
-    assert report.imported == 2  # type: ignore[attr-defined]
+    assert report.imported == 2
     assert sorted(Correspondence.objects.values_list("number", flat=True)) == ["A-2020-000007", "A-2020-000008"]
 
 
@@ -207,12 +215,12 @@ def test_ten_thousand_rows_with_errors_are_all_reported(commune: Administration,
     for n in range(1, 10_001):
         lines.append(f"2018/{n},2018-03-01,Expéditeur {n},Objet {n}" if n % 1000 else f"2018/{n},,X,Sans date")
     report = run(commune, clerk, "\n".join(lines), dry_run=True)
-    assert report.rows == 10_000 and len(report.rejected) == 10  # type: ignore[attr-defined]
-    assert [r.line for r in report.rejected][:2] == [1001, 2001]  # type: ignore[attr-defined]
+    assert report.rows == 10_000 and len(report.rejected) == 10
+    assert [r.line for r in report.rejected][:2] == [1001, 2001]
     fixed = "\n".join(line for line in lines if "Sans date" not in line)
     calls: list[tuple[int, int]] = []
     report = run(commune, clerk, fixed, progress=lambda done, total: calls.append((done, total)))
-    assert report.imported == 9_990  # type: ignore[attr-defined]
+    assert report.imported == 9_990
     assert calls[-1] == (2 * 9_990, 2 * 9_990)
     assert Correspondence.objects.filter(year=2018).count() == 9_990
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from unittest import mock
 
 import pytest
@@ -15,13 +16,13 @@ from documents.samples import image_bytes, pdf_bytes
 from documents.testing import qr_urls_in_pdf
 from registry.models import Channel, Receipt
 from registry.receipts import receipt_issue, receipts_issue_pending, verification_url
-from registry.services import Party, correspondence_register
+from registry.services import Party, Registration, correspondence_register
 from tenancy.models import Administration, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_report
 
 
-def register(commune, citizen, files=()):
+def register(commune: Administration, citizen: User, files: Sequence[tuple[str, bytes]] = ()) -> Registration:
     return correspondence_register(
         actor=citizen,
         administration=commune,
@@ -38,6 +39,7 @@ def issued(commune: Administration, citizen: User) -> tuple[Receipt, bytes]:
     registration = register(
         commune, citizen, files=[("تصميم.pdf", pdf_bytes(pages=4, pad_to=50_000)), ("صورة.jpg", image_bytes("JPEG"))]
     )
+    assert registration.receipt is not None
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     return receipt, storage.read_bytes(str(receipt.blob_id))
 
@@ -93,7 +95,7 @@ def test_an_authentic_receipt_uploaded_is_matched_to_the_register(
     ("data", "code"),
     [(b"not a pdf at all", "unreadable"), (pdf_bytes(), "no_signature")],
 )
-def test_other_files_are_explained(client: Client, db: None, data, code: str) -> None:
+def test_other_files_are_explained(client: Client, db: None, data: bytes, code: str) -> None:
     body = client.post("/api/v1/verify", {"file": SimpleUploadedFile("x.pdf", data)}).json()
     assert (body["valid"], body["code"]) == (False, code)
     assert body["message"]
@@ -133,6 +135,7 @@ def test_a_receipt_that_failed_to_seal_is_issued_again_by_the_worker(commune: Ad
         registration = register(commune, citizen)
         from registry.receipts import receipt_issue_safely
 
+        assert registration.receipt is not None
         assert receipt_issue_safely(receipt_id=registration.receipt.pk) is None
     pending = Receipt.objects.get(pk=registration.receipt.pk)
     assert not pending.is_issued and pending.attempts == 1 and "seal service down" in pending.last_error
@@ -167,6 +170,7 @@ def test_characters_no_receipt_font_has_still_give_a_receipt(commune: Administra
         subject="طلب 📄 申请 עברית",
         body="نص",
     )
+    assert registration.receipt is not None
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     assert receipt.is_issued
     assert registration.correspondence.subject == "طلب 📄 申请 עברית"  # the register keeps what was typed
@@ -185,8 +189,9 @@ def test_the_verification_page_of_a_confidential_letter_names_no_file(
         confidential=True,
         files=check_files([bytes_upload(pdf_bytes(), "rapport-medical-ahmed.pdf")]),
     )
-    for registration in (shown, hidden):
-        receipt_issue(receipt_id=registration.receipt.pk)
+    assert shown.receipt is not None and hidden.receipt is not None
+    for receipt in (shown.receipt, hidden.receipt):
+        receipt_issue(receipt_id=receipt.pk)
     public = client.get(f"/v/{shown.receipt.token}").content.decode()
     assert "plan-du-terrain.pdf" in public
     page = client.get(f"/v/{hidden.receipt.token}").content.decode()

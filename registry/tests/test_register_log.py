@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -41,7 +43,7 @@ def broken() -> str:
     return str(error.value)
 
 
-def sql(statement: str, *params) -> None:
+def sql(statement: str, *params: str | int | datetime | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 

@@ -3,7 +3,9 @@ changes nothing and consumes no number."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -15,22 +17,28 @@ from documents.intake import FileRejected, bytes_upload, check_files
 from documents.models import Blob
 from documents.samples import image_bytes, pdf_bytes
 from registry.models import Channel, Correspondence, Direction, Receipt, RegisterLogEntry
-from registry.services import Party, RegistrationRefused, correspondence_register
+from registry.services import Party, Registration, RegistrationRefused, correspondence_register
 from tenancy.models import Administration, User
 from tenancy.testing import make_administration
 
 
-def deposit(administration, citizen, subject="طلب رخصة", files=(), **kwargs):
-    if not files:
-        kwargs.setdefault("body", "أطلب رخصة")
+def deposit(
+    administration: Administration | None,
+    citizen: User,
+    subject: str = "طلب رخصة",
+    files: Sequence[tuple[str, bytes]] = (),
+    body: str | None = None,
+) -> Registration:
+    if body is None:
+        body = "" if files else "أطلب رخصة"
     return correspondence_register(
         actor=citizen,
         administration=administration,
         channel=Channel.ONLINE,
         sender=Party.of_account(citizen),
         subject=subject,
+        body=body,
         files=check_files([bytes_upload(data, name) for name, data in files]),
-        **kwargs,
     )
 
 
@@ -94,9 +102,11 @@ def test_registration_records_the_sender_and_attachments(commune: Administration
         ({"administration": None}, "unknown_recipient"),
     ],
 )
-def test_refused_requests_consume_no_number(commune: Administration, citizen: User, kwargs, code: str) -> None:
+def test_refused_requests_consume_no_number(
+    commune: Administration, citizen: User, kwargs: dict[str, Any], code: str
+) -> None:
     deposit(commune, citizen)
-    arguments = {"administration": commune, "subject": "طلب"}
+    arguments: dict[str, Any] = {"administration": commune, "subject": "طلب"}
     arguments.update(kwargs)
     with pytest.raises(RegistrationRefused) as refused:
         deposit(arguments.pop("administration"), citizen, **arguments)
@@ -137,7 +147,7 @@ def test_a_failure_inside_the_transaction_gives_the_number_back_and_keeps_no_fil
         ("broken.png", image_bytes("PNG")[:60], "file_unreadable"),
     ],
 )
-def test_bad_files_are_refused_before_anything_is_stored(name: str, data, code: str) -> None:
+def test_bad_files_are_refused_before_anything_is_stored(name: str, data: bytes, code: str) -> None:
     with pytest.raises(FileRejected) as rejected:
         check_files([bytes_upload(data, name)])
     assert rejected.value.code == code

@@ -7,9 +7,10 @@ the sealed receipts and letters, which state the log entry they belong to (regis
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -56,7 +57,7 @@ def _in_english() -> Iterator[None]:
 # -- the register and the ways of rewriting it -----------------------------------------------------
 
 
-def deposit(commune, citizen, subject: str):
+def deposit(commune: Administration, citizen: User, subject: str) -> Receipt:
     registration = correspondence_register(
         actor=citizen,
         administration=commune,
@@ -65,6 +66,7 @@ def deposit(commune, citizen, subject: str):
         subject=subject,
         files=check_files([bytes_upload(pdf_bytes(text=subject), "lettre.pdf")]),
     )
+    assert registration.receipt is not None
     return receipt_issue(receipt_id=registration.receipt.pk)
 
 
@@ -77,12 +79,14 @@ def register(commune: Administration, citizen: User) -> tuple[Administration, li
     return commune, receipts
 
 
-def sql(statement: str, *params) -> None:
+def sql(statement: str, *params: str | int | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 
 
-def rewrite_from(administration, position: int, edit=lambda payload: payload) -> None:
+def rewrite_from(
+    administration: Administration, position: int, edit: Callable[[str], str] = lambda payload: payload
+) -> None:
     """Rewrite the log from ``position`` on as a forger would: edit the payloads, recompute
     every hash after it and the head, so that the chain is consistent again."""
     previous = RegisterLogEntry.objects.get(administration=administration, position=position - 1).entry_hash
@@ -102,7 +106,7 @@ def rewrite_from(administration, position: int, edit=lambda payload: payload) ->
     sql("UPDATE registry_registerloghead SET last_hash = %s WHERE administration_id = %s", previous, administration.pk)
 
 
-def forge_subject(administration, sequence: int, subject: str) -> None:
+def forge_subject(administration: Administration, sequence: int, subject: str) -> None:
     """Change a registered subject in the row and in its log entry, and rewrite the chain."""
     target = Correspondence.objects.get(administration=administration, sequence=sequence)
     entry = RegisterLogEntry.objects.get(correspondence=target, action="registered")
@@ -132,7 +136,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     return storage.read_bytes(str(receipt.blob_id))
 
 
-def upload_verdict(client, pdf: bytes) -> dict:
+def upload_verdict(client: Client, pdf: bytes) -> dict[str, Any]:
     return client.post("/api/v1/verify", {"file": SimpleUploadedFile("r.pdf", pdf)}).json()
 
 
@@ -266,7 +270,9 @@ def test_a_receipt_issued_again_on_a_rewritten_log_does_not_hide_the_first(
     assert reissued.blob_id != receipts[5].blob_id
     assert register_verify(commune, seals=True, witnesses=False).ok  # the database and the new receipt agree
     problems = files_verify().problems
-    assert any(receipts[5].blob_id in p and "rewritten" in p for p in problems)
+    rewritten = receipts[5].blob_id
+    assert rewritten is not None
+    assert any(rewritten in p and "rewritten" in p for p in problems)
 
 
 def test_a_forged_line_in_the_anchor_file_is_refused(register: tuple[Administration, list[Receipt]]) -> None:
