@@ -4,12 +4,13 @@ properties that must hold for any date and delay. Pure: no database."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, NoReturn
 
+import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import workflow.calendar as calendar_module
 from workflow.calendar import CALENDAR, WORKING, BusinessCalendar, local_date, national_holidays
 
 NATIONAL = BusinessCalendar()
@@ -122,14 +123,14 @@ CASES = [
 
 
 @pytest.mark.parametrize(("registered_on", "days", "kind", "expected"), CASES)
-def test_hand_checked_due_dates(registered_on, days, kind, expected) -> None:
+def test_hand_checked_due_dates(registered_on: date, days: int, kind: str, expected: date) -> None:
     assert NATIONAL.due_date(registered_on, days, kind) == expected
 
 
 @pytest.mark.parametrize(
     ("registered_on", "expected"), [(date(2026, 3, 2), date(2026, 5, 29)), (date(2026, 6, 1), date(2026, 9, 2))]
 )
-def test_sixty_working_days_by_counting(registered_on, expected) -> None:
+def test_sixty_working_days_by_counting(registered_on: date, expected: date) -> None:
     # The 60-working-day cases above, counted another way: every weekday that is not a holiday.
     day, left = registered_on, 60
     holidays = set(national_holidays(2026))
@@ -161,7 +162,7 @@ def test_a_suspended_working_delay() -> None:
 
 
 @pytest.mark.parametrize("kind", [CALENDAR, WORKING])
-def test_completion_the_same_day_suspends_nothing(kind) -> None:
+def test_completion_the_same_day_suspends_nothing(kind: str) -> None:
     assert NATIONAL.suspended_days(kind, date(2026, 3, 13), date(2026, 3, 13)) == 0
     assert NATIONAL.suspended_days(kind, date(2026, 3, 13), date(2026, 3, 12)) == 0
 
@@ -243,10 +244,10 @@ def test_due_dates_do_not_rebuild_the_holiday_tables(monkeypatch: pytest.MonkeyP
     NATIONAL.is_working_day(date(2026, 1, 1))
     NATIONAL.is_working_day(date(2027, 1, 1))
 
-    def refuse(*args, **kwargs):
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("the holiday table was rebuilt")
 
-    monkeypatch.setattr(calendar_module.holidays, "country_holidays", refuse)
+    monkeypatch.setattr(holidays, "country_holidays", refuse)
     for offset in range(300):
         NATIONAL.due_date(date(2026, 1, 1) + timedelta(days=offset), 60, WORKING)
 
@@ -302,7 +303,7 @@ def test_a_naive_datetime_is_refused() -> None:
         ((date(2026, 1, 1), 10, WORKING), {"suspended_days": -1}),
     ],
 )
-def test_bad_due_date_arguments_are_refused(args, kwargs) -> None:
+def test_bad_due_date_arguments_are_refused(args: tuple[date, int, str], kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         NATIONAL.due_date(*args, **kwargs)
 
@@ -339,7 +340,9 @@ kinds = st.sampled_from([CALENDAR, WORKING])
 
 @settings(max_examples=200, deadline=None)
 @given(registered_on=days_, n=delays, kind=kinds)
-def test_due_dates_are_working_days_after_registration_and_grow_with_the_delay(registered_on, n, kind) -> None:
+def test_due_dates_are_working_days_after_registration_and_grow_with_the_delay(
+    registered_on: date, n: int, kind: str
+) -> None:
     due = NATIONAL.due_date(registered_on, n, kind)
     assert NATIONAL.is_working_day(due)
     assert due > registered_on
@@ -354,13 +357,13 @@ def test_due_dates_are_working_days_after_registration_and_grow_with_the_delay(r
 
 @settings(max_examples=200, deadline=None)
 @given(registered_on=days_, n=delays, s=st.integers(min_value=0, max_value=60), kind=kinds)
-def test_a_suspension_is_the_same_as_a_longer_delay(registered_on, n, s, kind) -> None:
+def test_a_suspension_is_the_same_as_a_longer_delay(registered_on: date, n: int, s: int, kind: str) -> None:
     assert NATIONAL.due_date(registered_on, n, kind, suspended_days=s) == NATIONAL.due_date(registered_on, n + s, kind)
 
 
 @settings(max_examples=200, deadline=None)
 @given(suspended_on=days_, length=st.integers(min_value=0, max_value=90), kind=kinds)
-def test_suspended_days_count_the_delays_unit(suspended_on, length, kind) -> None:
+def test_suspended_days_count_the_delays_unit(suspended_on: date, length: int, kind: str) -> None:
     resumed_on = suspended_on + timedelta(days=length)
     suspended = NATIONAL.suspended_days(kind, suspended_on, resumed_on)
     if kind == CALENDAR:
@@ -371,13 +374,13 @@ def test_suspended_days_count_the_delays_unit(suspended_on, length, kind) -> Non
 
 @settings(max_examples=200, deadline=None)
 @given(day=days_, a=st.integers(min_value=0, max_value=40), b=st.integers(min_value=0, max_value=40))
-def test_adding_working_days_composes(day, a, b) -> None:
+def test_adding_working_days_composes(day: date, a: int, b: int) -> None:
     assert NATIONAL.add_working_days(NATIONAL.add_working_days(day, a), b) == NATIONAL.add_working_days(day, a + b)
 
 
 @settings(max_examples=200, deadline=None)
 @given(day=days_)
-def test_the_next_working_day_skips_only_days_off(day) -> None:
+def test_the_next_working_day_skips_only_days_off(day: date) -> None:
     following = NATIONAL.next_working_day(day)
     assert following >= day
     assert NATIONAL.is_working_day(following)
@@ -386,7 +389,7 @@ def test_the_next_working_day_skips_only_days_off(day) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(registered_on=days_, n=delays, kind=kinds)
-def test_days_left_reach_zero_on_the_due_date_and_go_down_day_by_day(registered_on, n, kind) -> None:
+def test_days_left_reach_zero_on_the_due_date_and_go_down_day_by_day(registered_on: date, n: int, kind: str) -> None:
     due = NATIONAL.due_date(registered_on, n, kind)
     assert NATIONAL.days_left(due, due, kind) == 0
     previous = NATIONAL.days_left(registered_on, due, kind)

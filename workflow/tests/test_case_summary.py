@@ -16,7 +16,9 @@ TODAY = date(2026, 3, 16)
     ("due_on", "days_left", "days_late"),
     [(date(2026, 3, 20), 4, 0), (TODAY, 0, 0), (date(2026, 3, 13), -3, 3), (None, None, 0)],
 )
-def test_days_left_are_calendar_days_to_the_due_date(due_on, days_left: int | None, days_late: int) -> None:
+def test_days_left_are_calendar_days_to_the_due_date(
+    due_on: date | None, days_left: int | None, days_late: int
+) -> None:
     summary = case_summary(status=Status.IN_PROGRESS, due_on=due_on, today=TODAY)
     assert (summary.days_left, summary.days_late) == (days_left, days_late)
 
@@ -33,7 +35,7 @@ def test_days_left_are_calendar_days_to_the_due_date(due_on, days_left: int | No
         (Status.REJECTED, Stage.OVER, NextStep.NONE),
     ],
 )
-def test_the_stage_and_who_acts_next_follow_the_status(status, stage, next_step) -> None:
+def test_the_stage_and_who_acts_next_follow_the_status(status: Status, stage: Stage, next_step: NextStep) -> None:
     summary = case_summary(status=status, due_on=TODAY, today=TODAY)
     assert (summary.stage, summary.next_step) == (stage, next_step)
 

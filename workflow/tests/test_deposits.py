@@ -36,7 +36,8 @@ def test_a_deposit_is_registered_its_case_opened_and_its_receipt_issued(commune:
         deposit=Deposit(sender=Party.of_account(citizen), subject="رخصة البناء", body="نص", procedure_code="URB-PC"),
     )
     c = registration.correspondence
-    assert Case.objects.get(pk=c.pk).procedure.code == "URB-PC"
+    procedure = Case.objects.get(pk=c.pk).procedure
+    assert procedure is not None and procedure.code == "URB-PC"
     receipt = Receipt.objects.get(correspondence=c)
     assert receipt.is_issued and receipt.blob_id
 

@@ -7,6 +7,8 @@ out case by case.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from typing import TypedDict
 
@@ -15,7 +17,8 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from tenancy.access import scope_for_staff, scope_of
+from core.testing import Clock
+from tenancy.access import Scope, scope_for_staff, scope_of
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.testing import make_service, make_staff
 from workflow import selectors as wf
@@ -50,7 +53,15 @@ def world(commune: Administration, citizen: User) -> World:
     colleague = make_staff(commune, Role.AGENT, "urb.colleague@commune.ma")
     Membership.objects.filter(user=colleague).update(service=urb)
 
-    def case(label, *, status, service=None, agent=None, due=0, confidential=False):
+    def case(
+        label: str,
+        *,
+        status: str,
+        service: Service | None = None,
+        agent: User | None = None,
+        due: int = 0,
+        confidential: bool = False,
+    ) -> int:
         c = deposit(commune, citizen, subject=label, confidential=confidential).correspondence
         Case.objects.filter(pk=c.pk).update(
             status=status, service=service, agent=agent, due_on=TODAY + timedelta(days=due)
@@ -108,12 +119,12 @@ VISIBLE = {
 }
 
 
-def _names(world, pks):
+def _names(world: World, pks: Iterable[int]) -> set[str]:
     by_pk = {pk: name for name, pk in world["cases"].items()}
     return {by_pk[pk] for pk in pks}
 
 
-def _scope(world, who, clerk):
+def _scope(world: World, who: str, clerk: User) -> Scope:
     user = clerk if who == "clerk" else world["users"][who]
     return scope_of(user, world["commune"])
 
@@ -170,8 +181,8 @@ def test_copies_are_listed_once_in_their_own_box_and_counted_as_listed(
     assert wf.box_counts(agent, today=TODAY, soon=SOON, mine=True)["in_copy"] == 0
     # Given to the agent by name, the confidential copy is theirs to see, and counted.
     Case.objects.filter(pk=secret.pk).update(agent=world["users"]["agent"])
-    listed = set(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
-    assert listed == {world["cases"]["oth-copied"], secret.pk}
+    seen = set(wf.inbox(agent, "in_copy", today=TODAY, soon=SOON).values_list("pk", flat=True))
+    assert seen == {world["cases"]["oth-copied"], secret.pk}
     assert wf.box_counts(agent, today=TODAY, soon=SOON)["in_copy"] == 2
     # Copies go to services, not to a person: "only mine" never shows them.
     assert wf.box_counts(agent, today=TODAY, soon=SOON, mine=True)["in_copy"] == 0
@@ -246,7 +257,7 @@ def test_the_inbox_page_lists_one_page_of_rows_in_order_and_pages_on(
     assert "Confidentiel" in second and "Confidentiel" not in first and "Urbanisme" in first
 
 
-def mock_today():
+def mock_today() -> AbstractContextManager[Clock]:
     from core.testing import clock_at
 
     return clock_at("2026-11-23 10:00")

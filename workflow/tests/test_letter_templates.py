@@ -45,7 +45,7 @@ VALUES = {name: f"<{name}>" for name in template_variables()}
 
 
 @pytest.mark.parametrize("text", HOSTILE)
-def test_every_construct_but_a_plain_variable_is_refused(text) -> None:
+def test_every_construct_but_a_plain_variable_is_refused(text: str) -> None:
     with pytest.raises(TemplateTextError) as refused:
         check_template_text(f"Madame, Monsieur,\n{text}\nSalutations.")
     message = str(refused.value)
@@ -55,7 +55,7 @@ def test_every_construct_but_a_plain_variable_is_refused(text) -> None:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_the_admin_page_refuses_them_and_saves_nothing(
-    commune: Administration, commune_admin: User, text, signed_in: Callable[..., Client]
+    commune: Administration, commune_admin: User, text: str, signed_in: Callable[..., Client]
 ) -> None:
     response = signed_in(commune_admin).post(
         f"/desk/{commune.code}/letters/", {"code": "T", "name": "T", "body_ar": "", "body_fr": text}

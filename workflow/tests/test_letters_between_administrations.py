@@ -43,7 +43,7 @@ def _no_delay(case: Case) -> None:
     assert (case.silence_rule, case.remind_on, case.remind_point) == ("none", None, "")
 
 
-def _counter_letter(commune, clerk, *, kind: str, procedure: str = "") -> Correspondence:
+def _counter_letter(commune: Administration, clerk: User, *, kind: str, procedure: str = "") -> Correspondence:
     return request_register(
         actor=clerk,
         administration=commune,
@@ -70,12 +70,14 @@ def test_a_letter_delivered_by_the_exchange_has_no_due_date_on_its_case_or_its_r
         assert exchange.envelopes_deliver() == 1
     envelope.refresh_from_db()
     incoming = envelope.incoming
+    assert incoming is not None and incoming.receipt is not None
     assert incoming.terms == {}
     case = Case.objects.get(pk=incoming.pk)
     assert case.status == Status.REGISTERED
     _no_delay(case)
     receipt = receipt_issue(receipt_id=incoming.receipt.pk)
     assert receipt_data(incoming, list(incoming.attachments.all()), receipt.token)["terms"] is None
+    assert receipt.blob_id is not None
     text = " ".join(pdf_text(storage.read_bytes(receipt.blob_id)).split())
     assert "Délai" not in text and "Date limite" not in text and "délai de traitement" not in text
     assert "Récépissé délivré en application de la loi n° 55-19" in text
@@ -93,7 +95,9 @@ def test_counter_mail_from_an_administration_has_no_delay_unless_it_names_a_proc
     assert letter.terms == {}
     # A person's letter without a procedure keeps the general delay of 60 days.
     assert Case.objects.get(pk=person.pk).due_on == date(2026, 5, 4) and person.terms["delay_days"] == 60
+    assert person.receipt is not None
     receipt = receipt_issue(receipt_id=person.receipt.pk)
+    assert receipt.blob_id is not None
     assert "Le délai de traitement court" in " ".join(pdf_text(storage.read_bytes(receipt.blob_id)).split())
     # An administration requesting under a procedure of the catalogue gets its published terms.
     case = Case.objects.get(pk=permit.pk)

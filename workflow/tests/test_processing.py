@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -57,6 +58,7 @@ def test_a_request_naming_a_procedure_gets_its_due_date_and_silence_rule_on_the_
         "due_on": "2026-04-01",
         "silence_rule": "acceptance",
     }
+    assert registration.receipt is not None
     data = receipt_data(c, registration.attachments, registration.receipt.token)
     assert data["terms"]["due_on"] == "2026-04-01" and data["tracking_code"] == c.tracking_code
     assert re.fullmatch(r"[A-HJ-NP-Z2-9]{5}-[A-HJ-NP-Z2-9]{5}", c.tracking_code)
@@ -104,7 +106,7 @@ def test_rules_route_new_requests_by_keyword_and_by_procedure(
     assert Case.objects.get(pk=unrouted.pk).status == Status.REGISTERED
 
 
-def _full_case(commune, citizen, procedure):
+def _full_case(commune: Administration, citizen: User, procedure: Procedure) -> Correspondence:
     with clock_at("2026-03-02 10:00"):
         return deposit(commune, citizen, procedure="URB-PC").correspondence
 
@@ -169,7 +171,7 @@ def test_the_whole_lifecycle_with_one_completion_and_a_sealed_answer(
     assert public == ["registered", "assigned", "started", "completion_requested", "completed", "answered", "closed"]
 
 
-def _member_of(user, administration, service):
+def _member_of(user: User, administration: Administration, service: Service) -> User:
     Membership.objects.filter(user=user, administration=administration).update(service=service)
     return user
 
@@ -182,6 +184,7 @@ def test_only_catalogue_documents_not_held_elsewhere_can_be_requested(
     services.case_assign(actor=clerk, case_id=c.pk, service=urb)
     held = procedure.documents.get(held_by_code="ANCFCC")
     other = make_procedure(commune, "OTHER").documents.first()
+    assert other is not None
     for ids, code in (
         ([held.pk], "document_held_elsewhere"),
         ([other.pk], "document_not_in_catalogue"),
@@ -246,14 +249,14 @@ def test_sending_back_needs_a_reason_and_returns_to_the_mail_office(
         (Status.IN_PROGRESS, "complete"),
     ],
 )
-def test_forbidden_transitions_are_refused(status, action: str) -> None:
+def test_forbidden_transitions_are_refused(status: str, action: str) -> None:
     with pytest.raises(ActionRefused) as refused:
         services.next_status(status, action)
     assert refused.value.status == 409
 
 
 def test_every_status_is_reachable_and_terminal_ones_stay_terminal() -> None:
-    reachable = {Status.REGISTERED}
+    reachable: set[str] = {Status.REGISTERED}
     for transitions in services.TRANSITIONS.values():
         reachable |= set(transitions.values())
     assert reachable == set(Status.values)
@@ -333,15 +336,17 @@ def test_a_sweep_that_crashes_halfway_loses_nothing_and_sends_nothing_twice(
         services.case_assign(actor=clerk, case_id=c.pk, service=urb)
         services.case_start(actor=agent, case_id=c.pk)
     real = Notification.objects.bulk_create
-    calls = []
+    calls: list[int] = []
 
-    def flaky(objs, *args, **kwargs):
+    def flaky(objs: list[Notification], *args: Any, **kwargs: Any) -> list[Notification]:
         calls.append(len(objs))
         if len(calls) == 2:
             raise RuntimeError("worker killed")
         return real(objs, *args, **kwargs)
 
-    today = Case.objects.order_by("remind_on").last().remind_on
+    last = Case.objects.order_by("remind_on").last()
+    assert last is not None
+    today = last.remind_on
     with mock.patch.object(Notification.objects, "bulk_create", side_effect=flaky), pytest.raises(RuntimeError):
         reminders.reminders_send(today=today, batch_size=2)
     assert Reminder.objects.count() == 2  # the first batch only: the second rolled back whole
@@ -409,6 +414,7 @@ def test_an_internal_note_goes_through_both_registers_and_lands_in_the_receiving
         text=LetterText(body_fr="Merci de transmettre les listes avant le 30."),
     )
     note = received.correspondence
+    assert note.in_reply_to is not None
     assert note.direction == "incoming" and note.channel == "internal" and note.in_reply_to.direction == "outgoing"
     case = Case.objects.get(pk=note.pk)
     assert (case.status, case.service) == (Status.ASSIGNED, annex)

@@ -14,7 +14,7 @@ from core.testing import clock_at
 from documents import storage
 from documents.testing import pdf_text
 from registry import selectors
-from registry.models import Receipt, SealedDocument
+from registry.models import Correspondence, Receipt, SealedDocument
 from registry.receipts import receipts_issue_pending
 from tenancy.models import Administration, User
 from tenancy.testing import make_service
@@ -23,7 +23,12 @@ from workflow.services import LetterText
 from workflow.testing import deposit, make_procedure
 
 
-def answered(commune, citizen, agent, django_capture_on_commit_callbacks):
+def answered(
+    commune: Administration,
+    citizen: User,
+    agent: User,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> Correspondence:
     """The citizen's request for URB-PC, asked to be completed, then answered (two letters)."""
     make_procedure(commune, service=make_service(commune, "URB"))
     with django_capture_on_commit_callbacks(execute=True):
@@ -66,6 +71,7 @@ def test_a_reply_is_addressed_to_the_depositor_and_is_none_of_their_deposits(
 ) -> None:
     request = answered(commune, citizen, agent, django_capture_on_commit_callbacks)
     document = commune.procedures.get().documents.first()
+    assert document is not None
     completion = services.case_request_completion(actor=agent, case_id=request.pk, document_ids=[document.pk])
     letter = completion.outgoing
     assert list(selectors.deposits_of(citizen)) == [request]
