@@ -50,7 +50,7 @@ def test_the_tables_name_every_status_and_only_these_moves() -> None:
 
 
 @pytest.mark.parametrize(("current", "to"), sorted(product(EnvelopeStatus.values, repeat=2)))
-def test_an_envelope_moves_only_as_its_table_allows(db: None, current, to) -> None:
+def test_an_envelope_moves_only_as_its_table_allows(db: None, current: str, to: str) -> None:
     envelope = an_envelope(current)
     if (current, to) in ENVELOPE_MOVES:
         assert envelope_move(envelope, EnvelopeStatus(to), last_error="why")
@@ -64,7 +64,7 @@ def test_an_envelope_moves_only_as_its_table_allows(db: None, current, to) -> No
 
 
 @pytest.mark.parametrize(("current", "to"), sorted(product(RequestStatus.values, repeat=2)))
-def test_a_document_request_moves_only_as_its_table_allows(db: None, current, to) -> None:
+def test_a_document_request_moves_only_as_its_table_allows(db: None, current: str, to: str) -> None:
     request = a_request(current)
     if (current, to) in REQUEST_MOVES:
         assert document_request_move(request, RequestStatus(to), reason="why")

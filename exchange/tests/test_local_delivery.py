@@ -19,6 +19,7 @@ from exchange.services import ExchangeRefused
 from registry.models import Correspondence
 from tenancy.models import Administration, Membership, User
 from tenancy.testing import make_administration, make_staff
+from trust.pki import Pki
 from trust.sealing import seal_data
 from workflow.calendar import local_date
 from workflow.models import Case, Notification
@@ -31,7 +32,9 @@ def province(db: None) -> Administration:
     return make_administration("PROVINCE-TEST", name_ar="عمالة الاختبار", name_fr="Province de Test")
 
 
-def send(commune, clerk, province, subject="Demande d'avis technique"):
+def send(
+    commune: Administration, clerk: User, province: Administration, subject: str = "Demande d'avis technique"
+) -> Envelope:
     return services.mail_send(
         actor=clerk,
         administration=commune,
@@ -47,6 +50,7 @@ def test_a_letter_is_registered_on_both_sides_and_acknowledged(
 ) -> None:
     envelope = send(commune, clerk, province)
     outgoing = envelope.outgoing
+    assert outgoing is not None
     assert outgoing.direction == "outgoing" and outgoing.number.startswith("D-") and outgoing.channel == "exchange"
     assert (outgoing.addressee_kind, outgoing.addressee_name, outgoing.addressee_identifier) == (
         "administration",
@@ -59,6 +63,7 @@ def test_a_letter_is_registered_on_both_sides_and_acknowledged(
     envelope.refresh_from_db()
     incoming = envelope.incoming
     assert envelope.status == Envelope.Status.DELIVERED
+    assert incoming is not None and incoming.receipt is not None
     assert (incoming.administration, incoming.direction, incoming.number) == (
         province,
         "incoming",
@@ -103,6 +108,7 @@ def test_a_crash_during_delivery_registers_nothing_and_it_is_retried_later(
     with clock_at("2026-11-21 10:01"):
         assert services.envelopes_deliver() == 1
     envelope.refresh_from_db()
+    assert envelope.incoming is not None
     assert envelope.status == Envelope.Status.DELIVERED and envelope.incoming.number == "A-2026-000001"
 
 
@@ -111,11 +117,11 @@ def test_the_acknowledgement_is_sealed_after_the_registration_is_committed(
 ) -> None:
     envelope = send(commune, clerk, province)
     depth = len(connection.atomic_blocks)  # the test's own transaction
-    seen = []
+    seen: list[int] = []
 
-    def seal(data, **kwargs):
+    def seal(data: bytes, *, pki: Pki, administration_code: str) -> bytes:
         seen.append(len(connection.atomic_blocks))
-        return seal_data(data, **kwargs)
+        return seal_data(data, pki=pki, administration_code=administration_code)
 
     with mock.patch.object(acknowledgements, "seal_data", side_effect=seal):
         assert services.envelopes_deliver() == 1
@@ -134,6 +140,7 @@ def test_a_timestamping_outage_delays_the_acknowledgement_not_the_letter(
         assert services.envelopes_deliver() == 1
     envelope.refresh_from_db()
     # Registered and delivered at once; the acknowledgement waits for its seal.
+    assert envelope.incoming is not None
     assert envelope.status == Envelope.Status.DELIVERED and envelope.incoming.number == "A-2026-000001"
     assert envelope.acknowledgement_pending and not services.acknowledgement_valid(envelope)
     assert services.envelopes_deliver() == 0  # never registered twice
@@ -158,6 +165,7 @@ def test_an_envelope_that_cannot_be_delivered_for_days_is_flagged(
     assert envelope.status == Envelope.Status.FAILED and envelope.last_error == "x"
     # The clerk who sent it is told, with the number, the recipient and the reason.
     told = Notification.objects.get(user=clerk)
+    assert envelope.outgoing is not None
     assert envelope.outgoing.number in told.text and province.code in told.text and told.text.endswith(": x")
     assert told.url == f"/desk/{commune.code}/exchanges/"
     given_up = AuditEvent.objects.get(action=AuditAction.EXCHANGE_FAILED)

@@ -13,7 +13,7 @@ from documents import storage
 from documents.intake import bytes_upload, check_files
 from exchange import once_only
 from exchange.access_log import access_log_verify, accesses_of
-from exchange.models import AccessLogEntry, DocumentRequest
+from exchange.models import AccessLogEntry, DocumentRequest, HeldDocument
 from exchange.once_only import OnceOnlyRefused
 from exchange.testing import certificate_hold, property_certificate
 from tenancy.access import scope_of
@@ -74,7 +74,9 @@ def case(commune: Administration, citizen: User, agent: User, holders: Holders) 
     return case_for(scope_of(agent, commune), registered.pk)
 
 
-def _hold(holders, national_id="AB123456", text="Certificat de propriété n° 1234"):
+def _hold(
+    holders: Holders, national_id: str = "AB123456", text: str = "Certificat de propriété n° 1234"
+) -> HeldDocument:
     kind = holders["land"].provided_documents.get(code="CERT-PROP")
     return certificate_hold(
         holders["land_admin"],
@@ -113,7 +115,9 @@ def test_an_automatic_holder_delivers_a_sealed_copy_at_once_and_the_citizen_sees
         ("requested", commune.code),
     ]
     assert not accesses_of(outsider_citizen).exists()
-    facts = accesses_of(citizen).first().facts
+    latest = accesses_of(citizen).first()
+    assert latest is not None
+    facts = latest.facts
     assert facts["document"]["fr"] == "Certificat de propriété" and facts["procedure"]["code"] == "URB-PC"
     assert facts["file"] == case.correspondence.number
     assert access_log_verify() is None
@@ -155,7 +159,7 @@ def test_a_holder_agent_delivers_by_hand_or_refuses_with_a_reason(
     )
     delivered = DocumentRequest.objects.get(pk=request.pk)
     assert delivered.status == DocumentRequest.Status.DELIVERED and delivered.answered_by == tax_agent
-    assert delivered.held.national_id == "AB123456"  # kept for the next time
+    assert delivered.held is not None and delivered.held.national_id == "AB123456"  # kept for the next time
     with pytest.raises(OnceOnlyRefused) as answered:
         once_only.request_refuse(actor=tax_agent, administration=tax, request_id=str(request.pk), reason="Non")
     assert answered.value.code == "answered"
@@ -166,6 +170,7 @@ def test_a_holder_agent_delivers_by_hand_or_refuses_with_a_reason(
         actor=tax_agent, administration=tax, request_id=str(second.pk), reason="Dossier fiscal en cours."
     )
     refusal = accesses_of(citizen).first()
+    assert refusal is not None
     assert (refusal.action, refusal.actor_name, refusal.facts["reason"]) == (
         "refused",
         tax_agent.full_name,
@@ -215,6 +220,7 @@ def test_a_changed_or_removed_log_entry_breaks_the_chain(
     once_only.document_request(scope=scope_of(agent, commune), case=case, position=2)
     assert access_log_verify() is None
     first = AccessLogEntry.objects.order_by("position").first()
+    assert first is not None
     AccessLogEntry.objects.filter(pk=first.pk).update(payload=first.payload.replace("URB-PC", "URB-XX"))
     assert access_log_verify() == first.position
     AccessLogEntry.objects.filter(pk=first.pk).update(payload=first.payload)

@@ -96,7 +96,7 @@ POST = "exchange.tasks.document_request_post_task"
 
 
 def state(side: Installation, request_id: str) -> dict[str, Any] | None:
-    return side.run(STATE.format(request_id=request_id))  # type: ignore[no-any-return]
+    return side.run(STATE.format(request_id=request_id))
 
 
 @pytest.fixture(scope="module")
