@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core import mail
@@ -20,9 +21,12 @@ from registry.services import Party, correspondence_register
 from registry.testing import counter_mail
 from tenancy.models import Administration, Membership, Service, User
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
-def counter_post(client, code, **overrides):
-    data = {
+
+def counter_post(client: Client, code: str, **overrides: object) -> Response:
+    data: dict[str, object] = {
         "direction": "incoming",
         "sender_kind": "person",
         "sender_name": "محمد الإدريسي",
@@ -243,7 +247,7 @@ def test_an_administration_admin_gives_and_removes_staff_access(
     assert Membership.objects.get(pk=own.pk).is_active
 
 
-def _grant(client, code, email, capture):
+def _grant(client: Client, code: str, email: str, capture: DjangoCaptureOnCommitCallbacks) -> list[str]:
     with capture(execute=True):
         response = client.post(
             f"/desk/{code}/staff/", {"email": email, "full_name": "Nouvelle", "role": "clerk"}, follow=True

@@ -38,6 +38,7 @@ def test_a_letter_to_another_administration_from_the_page_to_both_registers(
     envelope.refresh_from_db()
     ours = page.get(f"/desk/{commune.code}/exchanges/").content.decode()
     theirs = signed_in(province_clerk, "fr").get(f"/desk/{province.code}/exchanges/").content.decode()
+    assert envelope.outgoing is not None and envelope.incoming is not None
     for html in (ours, theirs):
         assert envelope.outgoing.number in html and envelope.incoming.number in html and "Remis" in html
     # Someone with no role there, or a citizen, sees nothing and sends nothing.
@@ -67,7 +68,7 @@ def test_an_auditor_reads_the_exchanges_but_cannot_send(
     assert not Envelope.objects.exists()
 
 
-def _peer_with(code: str, **fields) -> RemoteAdministration:
+def _peer_with(code: str, **fields: str) -> RemoteAdministration:
     peer = Peer.objects.create(
         name="rsk",
         label="Wasl Rabat-Salé-Kénitra",
@@ -121,6 +122,7 @@ def test_a_letter_to_a_peers_administration_waits_in_the_outbox_for_the_worker(
     )
     assert response.status_code == 302
     envelope = Envelope.objects.get()
+    assert envelope.peer is not None and envelope.outgoing is not None
     assert (envelope.peer.name, envelope.remote_code, envelope.recipient) == ("rsk", "COMMUNE-SALE", None)
     assert envelope.outgoing.addressee_identifier == "COMMUNE-SALE@RSK" and envelope.outgoing.sender_name == ""
     listed = page.get(f"/desk/{commune.code}/exchanges/").content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +22,9 @@ from tenancy.models import Administration, Membership, User
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
 Role = Membership.Role
 
 
@@ -33,7 +37,7 @@ def people(commune: Administration) -> dict[str, User]:
     }
 
 
-def pdf_upload(name="arrete.pdf", data=None):
+def pdf_upload(name: str = "arrete.pdf", data: bytes | None = None) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data or document(), content_type="application/pdf")
 
 
@@ -203,7 +207,7 @@ def test_the_public_verification_page_lists_every_signature_of_a_signed_document
     folder.refresh_from_db()
     signed = storage.read_bytes(folder.document)
 
-    def check(data: bytes, name: str = "doc.pdf"):
+    def check(data: bytes, name: str = "doc.pdf") -> Response:
         return client.post(
             "/verify/",
             {"file": SimpleUploadedFile(name, data, content_type="application/pdf")},

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 from pypdf import PdfReader
+from pytest_django import Settings
 
 from audit.models import AuditEvent
 from documents import storage
@@ -19,6 +21,9 @@ from documents.models import TextLayer
 from documents.samples import pdf_bytes
 from registry.models import Attachment, Correspondence
 from tenancy.models import Administration, User
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +42,16 @@ def stored_files() -> set[str]:
     return {path.name for path in Path(settings.FILES_DIR).glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*")}
 
 
-def counter_post(client: Client, commune: Administration, files: list[SimpleUploadedFile], **extra: object) -> object:
-    headers = {key: str(extra.pop(key)) for key in list(extra) if key.startswith("HTTP_")}
-    data = {"direction": "incoming", "sender_kind": "person", "sender_name": "Ahmed", "subject": "Lettre", **extra}
-    return client.post(f"/desk/{commune.code}/register/new/", {**data, "attachments": files}, **headers)
+def counter_post(
+    client: Client,
+    commune: Administration,
+    files: list[SimpleUploadedFile],
+    *,
+    headers: dict[str, str] | None = None,
+    **fields: str,
+) -> Response:
+    data = {"direction": "incoming", "sender_kind": "person", "sender_name": "Ahmed", "subject": "Lettre", **fields}
+    return client.post(f"/desk/{commune.code}/register/new/", {**data, "attachments": files}, headers=headers)
 
 
 def test_the_pictures_of_a_letter_become_one_pdf_in_the_order_chosen(
@@ -49,7 +60,7 @@ def test_the_pictures_of_a_letter_become_one_pdf_in_the_order_chosen(
     response = counter_post(
         signed_in(clerk), commune, [picture(20, "page-1.png"), picture(200, "page-2.png")], assemble="on"
     )
-    assert response.status_code == 302  # type: ignore[attr-defined]
+    assert response.status_code == 302
     (attachment,) = Attachment.objects.select_related("blob")
     assert attachment.filename == "page-1.pdf" and attachment.blob.content_type == "application/pdf"
     assert attachment.blob.pages == 2
@@ -81,7 +92,7 @@ def test_a_batch_registers_every_filled_row_and_shows_their_numbers(
 ) -> None:
     client = signed_in(clerk)
     assert client.get(f"/desk/{commune.code}/register/batch/").status_code == 200
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "sender_name": "Ahmed",
             "subject": "طلب شهادة السكنى",
@@ -103,7 +114,7 @@ def test_a_batch_registers_every_filled_row_and_shows_their_numbers(
 def test_a_batch_with_a_wrong_row_registers_nothing(
     clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
-    rows = [
+    rows: list[dict[str, object]] = [
         {"sender_name": "Ahmed", "subject": "Une lettre", "attachments": SimpleUploadedFile("a.pdf", pdf_bytes())},
         {"sender_name": "Salma", "subject": "", "attachments": SimpleUploadedFile("b.pdf", pdf_bytes())},
         {"sender_name": "Omar", "subject": "Pas un PDF", "attachments": SimpleUploadedFile("c.pdf", b"MZ\x90 nope")},
@@ -165,7 +176,7 @@ def test_the_letter_page_tells_how_its_text_was_made_and_offers_the_searchable_c
     link = f"/desk/{commune.code}/c/{letter.pk}/files/1/searchable.pdf"
     assert link in page
     download = client.get(link)
-    assert download.getvalue() == copy  # type: ignore[attr-defined]
+    assert download.getvalue() == copy
     assert AuditEvent.objects.filter(action="attachment.downloaded", data__copy="searchable").exists()
 
 
@@ -193,16 +204,16 @@ def test_outsiders_reach_none_of_it(
 
 
 def test_pictures_that_would_make_more_pages_than_the_limit_are_not_put_together(
-    clerk: User, commune: Administration, settings: object, signed_in: Callable[..., Client]
+    clerk: User, commune: Administration, settings: Settings, signed_in: Callable[..., Client]
 ) -> None:
     from documents.samples import tiff_of_frames
 
-    settings.MAX_PAGES = 7  # type: ignore[attr-defined]
+    settings.MAX_PAGES = 7
     before = stored_files()
     halves = [SimpleUploadedFile(f"part-{n}.tif", tiff_of_frames(4), content_type="image/tiff") for n in (1, 2)]
-    response = counter_post(signed_in(clerk), commune, halves, assemble="on", HTTP_ACCEPT_LANGUAGE="fr")
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    page = response.content.decode()  # type: ignore[attr-defined]
+    response = counter_post(signed_in(clerk), commune, halves, assemble="on", headers={"Accept-Language": "fr"})
+    assert response.status_code == 400
+    page = response.content.decode()
     assert 'id="id_attachments-error"' in page and "plus de 7\xa0pages" in page
     assert not Correspondence.objects.exists() and not TextLayer.objects.exists()
     assert stored_files() == before
@@ -215,9 +226,9 @@ def test_a_picture_over_the_pixel_limit_never_reaches_the_assembly(
 
     before = stored_files()
     huge = SimpleUploadedFile("page.png", png_of_pixels(12_600, 12_600), content_type="image/png")  # 158.8 Mpx
-    response = counter_post(signed_in(clerk), commune, [huge], assemble="on", HTTP_ACCEPT_LANGUAGE="fr")
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert "50\xa0mégapixels" in response.content.decode()  # type: ignore[attr-defined]
+    response = counter_post(signed_in(clerk), commune, [huge], assemble="on", headers={"Accept-Language": "fr"})
+    assert response.status_code == 400
+    assert "50\xa0mégapixels" in response.content.decode()
     assert not Correspondence.objects.exists() and stored_files() == before
 
 
@@ -225,8 +236,8 @@ def test_counter_mail_needs_its_scan_or_its_text(
     clerk: User, commune: Administration, signed_in: Callable[..., Client]
 ) -> None:
     client = signed_in(clerk)
-    response = counter_post(client, commune, [], body="", HTTP_ACCEPT_LANGUAGE="fr")
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert 'id="id_body-error"' in response.content.decode()  # type: ignore[attr-defined]
+    response = counter_post(client, commune, [], body="", headers={"Accept-Language": "fr"})
+    assert response.status_code == 400
+    assert 'id="id_body-error"' in response.content.decode()
     assert not Correspondence.objects.exists()
-    assert counter_post(client, commune, [], body="Lettre résumée au guichet").status_code == 302  # type: ignore[attr-defined]
+    assert counter_post(client, commune, [], body="Lettre résumée au guichet").status_code == 302

@@ -4,13 +4,14 @@ one line, nor leaves a service without a name."""
 
 from __future__ import annotations
 
+from django.forms import ModelChoiceField
 from django.test import Client
 
 from tenancy.models import Administration, Service, User
 from tenancy.testing import make_service
 
 
-def _admin_client(user) -> Client:
+def _admin_client(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -69,4 +70,6 @@ def test_the_new_service_form_asks_the_code_first_and_the_place_in_the_tree_last
 
     form = ServiceForm(administration=commune)
     assert list(form.fields) == ["code", "name_ar", "name_fr", "name_zgh", "kind", "location", "parent"]
-    assert [service.code for service in form.fields["parent"].queryset] == ["SG"]  # this administration's only
+    parent = form.fields["parent"]
+    assert isinstance(parent, ModelChoiceField) and parent.queryset is not None
+    assert [service.code for service in parent.queryset] == ["SG"]  # this administration's only

@@ -4,9 +4,11 @@ end every API token and every other session of the account."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,17 +20,22 @@ from tenancy.services import password_reset_email_send
 from tenancy.testing import PASSWORD, make_user
 from tenancy.throttles import DEVICE_COOKIE
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
 NEW = "une-phrase-neuve-2027"
 
 
-def reset(email: str, address: str = "198.51.100.7", client: Client | None = None, **headers: str):
-    return (client or Client()).post(
-        "/account/password-reset/", {"email": email}, REMOTE_ADDR=address, headers=headers or None
-    )
+def reset(
+    email: str, address: str = "198.51.100.7", client: Client | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    return (client or Client()).post("/account/password-reset/", {"email": email}, REMOTE_ADDR=address, headers=headers)
 
 
-def link_in(message) -> str:
-    return re.search(r"https?://[^/\s]+(/\S*)", message.body).group(1)
+def link_in(message: EmailMessage) -> str:
+    link = re.search(r"https?://[^/\s]+(/\S*)", str(message.body))
+    assert link is not None
+    return link.group(1)
 
 
 def bearer_for(user: User) -> str:
@@ -52,7 +59,7 @@ def api_status(token: str) -> int:
     return Client().get("/api/v1/deposits", headers={"Authorization": f"Bearer {token}"}).status_code
 
 
-def complete_reset(client: Client, message, password: str = NEW):
+def complete_reset(client: Client, message: EmailMessage, password: str = NEW) -> Response:
     form_page = client.get(link_in(message), follow=True)
     assert form_page.status_code == 200
     return client.post(form_page.redirect_chain[-1][0], {"new_password1": password, "new_password2": password})
@@ -69,7 +76,7 @@ def normalised(sql: str) -> str:
 
 def test_a_reset_request_does_the_same_work_whether_an_account_exists_or_not(citizen: User, settings: Settings) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queue, don't run
-    answers = {}
+    answers: dict[str, tuple[int, str, bytes]] = {}
     statements = {}
     for label, email in (("existing", citizen.email), ("unknown", "nobody.here@example.ma")):
         with CaptureQueriesContext(connection) as queries:
@@ -93,7 +100,7 @@ def test_reset_requests_are_limited_per_account_from_any_address(citizen: User, 
     settings.RATE_RESET_ACCOUNT = (3, 3600)
     for n in range(3):
         assert reset(citizen.email, address=f"203.0.113.{n}").status_code == 302
-    refused = reset(citizen.email.upper(), address="192.0.2.44", **{"Accept-Language": "fr"})
+    refused = reset(citizen.email.upper(), address="192.0.2.44", headers={"Accept-Language": "fr"})
     assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 3600
     assert "Trop de demandes de réinitialisation du mot de passe" in refused.content.decode()
     assert len(mail.outbox) == 3
@@ -118,7 +125,7 @@ def test_the_limited_answer_is_the_same_whether_an_account_exists_or_not(citizen
     assert existing.status_code == unknown.status_code == 429
     assert existing["Retry-After"] == unknown["Retry-After"]
 
-    def page(response, email):
+    def page(response: Response, email: str) -> str:
         html = response.content.decode().replace(email, "EMAIL")
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", html)
 

@@ -6,6 +6,7 @@ import re
 
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail import EmailMessage
 from django.test import Client
 from pytest_django import Settings
 
@@ -15,8 +16,10 @@ from tenancy.models import Administration, User
 from tenancy.testing import PASSWORD
 
 
-def link_in(message) -> str:
-    return re.search(r"https?://\S+", message.body).group(0).replace("http://testserver", "")
+def link_in(message: EmailMessage) -> str:
+    link = re.search(r"https?://\S+", str(message.body))
+    assert link is not None
+    return link.group(0).replace("http://testserver", "")
 
 
 def test_sign_up_then_confirm_the_email_then_deposit(client: Client, commune: Administration) -> None:
@@ -193,14 +196,17 @@ def test_a_body_too_large_gets_a_translated_page_or_the_scripts_json(
     from django.conf import settings
 
     client.force_login(citizen)
-    too_large = {"CONTENT_LENGTH": str(10 * settings.MAX_DEPOSIT_SIZE)}
-    page = client.post("/deposit/", {}, headers={"Accept-Language": "fr"}, **too_large)
+    too_large = str(10 * settings.MAX_DEPOSIT_SIZE)
+    page = client.post("/deposit/", {}, headers={"Accept-Language": "fr"}, CONTENT_LENGTH=too_large)
     assert page.status_code == 413 and page["Content-Type"].startswith("text/html")
     html = page.content.decode()
     assert '<html lang="fr"' in html and "Fichiers trop volumineux" in html and "50,0\xa0Mio" in html
     assert "Content-Security-Policy" in page  # the refusal carries the pages' security headers
     script = client.post(
-        "/deposit/", {}, headers={"Accept-Language": "fr", "X-Requested-With": "XMLHttpRequest"}, **too_large
+        "/deposit/",
+        {},
+        headers={"Accept-Language": "fr", "X-Requested-With": "XMLHttpRequest"},
+        CONTENT_LENGTH=too_large,
     )
     assert script.status_code == 413 and script.json()["error"]["code"] == "request_too_large"
     assert not Correspondence.objects.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +19,9 @@ from tenancy.models import Administration, User
 from tenancy.testing import make_administration
 from workflow.models import Case, Procedure
 from workflow.testing import make_procedure
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def procedure_options(page: str) -> dict[str, str]:
     }
 
 
-def text(response) -> str:
+def text(response: Response) -> str:
     return html.unescape(response.content.decode()).replace("\u00a0", " ")
 
 
@@ -127,4 +131,5 @@ def test_a_procedure_chosen_from_the_list_sets_the_case(
         },
     )
     assert response.status_code == 302
-    assert Case.objects.get().procedure.code == "URB-PC"
+    procedure = Case.objects.get().procedure
+    assert procedure is not None and procedure.code == "URB-PC"

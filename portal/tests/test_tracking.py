@@ -67,7 +67,7 @@ def test_a_citizen_deposits_for_a_procedure_from_the_catalogue_and_sees_the_due_
     assert "2026-04-01" in page and 'id="case-status"' in page
 
 
-def _answered(commune, citizen, clerk, agent, urb):
+def _answered(commune: Administration, citizen: User, clerk: User, agent: User, urb: Service) -> Correspondence:
     from workflow.testing import deposit
 
     make_procedure(commune)
@@ -80,7 +80,10 @@ def test_the_citizen_completes_once_then_downloads_the_sealed_answer(
     commune: Administration, citizen: User, clerk: User, agent: User, urb: Service, signed_in: Callable[..., Client]
 ) -> None:
     c = _answered(commune, citizen, clerk, agent, urb)
-    document = Case.objects.get(pk=c.pk).procedure.documents.first()
+    procedure = Case.objects.get(pk=c.pk).procedure
+    assert procedure is not None
+    document = procedure.documents.first()
+    assert document is not None
     services.case_request_completion(actor=agent, case_id=c.pk, document_ids=[document.pk])
     client = signed_in(citizen)
     page = client.get(f"/deposits/{c.pk}/").content.decode()
@@ -146,7 +149,7 @@ def test_counter_mail_is_followed_with_number_and_tracking_code(
     assert c.number in page and 'id="case-status"' in page and 'id="due-on"' in page
 
 
-def _counter_mail(administration, clerk):
+def _counter_mail(administration: Administration, clerk: User) -> Correspondence:
     from registry.models import Channel
     from workflow.services import request_register
 
