@@ -27,7 +27,7 @@ RLM = "\u200f"
         (RLO + "one\ntwo" + PDI + "\r\n" + RLI + "three", RLO + "one" + PDF + "\ntwo\r\n" + RLI + "three" + PDI),
     ],
 )
-def test_controls_are_closed_where_their_paragraph_ends(typed, shown) -> None:
+def test_controls_are_closed_where_their_paragraph_ends(typed: str, shown: str) -> None:
     assert closed(typed) == shown
     assert closed(shown) == shown
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.checks import CheckMessage
 from pytest_django import Settings
 
 from core.checks import check_email_sender, check_production_settings
 
 
-def _ids(settings) -> list[str]:
+def _ids(settings: Settings) -> list[str]:
     return [problem.id for problem in check_production_settings(None)]
 
 
@@ -67,7 +68,7 @@ def test_a_public_url_whose_host_wasl_refuses_stops_the_start(settings: Settings
     from core.checks import SERVING_TAG
     from operations.readiness import STATE_TAGS
 
-    def readiness_problems() -> list:
+    def readiness_problems() -> list[CheckMessage]:
         # The checks of this tag run at start (operations.readiness) and with check --deploy.
         return run_checks(tags=[SERVING_TAG], include_deployment_checks=True)
 
@@ -78,6 +79,7 @@ def test_a_public_url_whose_host_wasl_refuses_stops_the_start(settings: Settings
     settings.ALLOWED_HOSTS = ["wasl.example.ma"]
     [problem] = [p for p in readiness_problems() if p.id == "wasl.E012"]
     assert problem.is_serious()
+    assert problem.hint is not None
     assert "wasl.commune.ma" in problem.msg and "WASL_ALLOWED_HOSTS" in problem.hint
     assert "wasl.E012" not in _ids(settings)  # other commands (a backup, a restore) still run
     for allowed in (["wasl.commune.ma"], [".commune.ma"], ["*"], ["wasl.example.ma", "WASL.commune.ma"]):

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client, RequestFactory
 from pytest_django import Settings
 
 from core.proxies import client_address
+from tenancy.models import User
 from tenancy.testing import PASSWORD, make_user
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 PROXIES = [ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1")]
 
 
 def address(peer: str, forwarded: str | None = None) -> str:
-    meta = {"REMOTE_ADDR": peer}
-    if forwarded is not None:
-        meta["HTTP_X_FORWARDED_FOR"] = forwarded
-    return client_address(RequestFactory().get("/", **meta))
+    headers = {"X-Forwarded-For": forwarded} if forwarded is not None else None
+    return client_address(RequestFactory().get("/", REMOTE_ADDR=peer, headers=headers))
 
 
 def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings: Settings) -> None:
@@ -47,7 +50,7 @@ def test_without_trusted_proxies_the_forwarded_header_is_ignored(settings: Setti
     ],
 )
 def test_a_trusted_proxy_vouches_for_the_right_most_untrusted_address(
-    settings: Settings, peer: str, forwarded: str | None, client: Client
+    settings: Settings, peer: str, forwarded: str | None, client: str
 ) -> None:
     settings.TRUSTED_PROXIES = PROXIES
     assert address(peer, forwarded) == client
@@ -66,7 +69,7 @@ def test_behind_the_proxy_each_client_has_its_own_sign_in_limit(db: None, settin
     settings.RATE_LOGIN = (3, 900)
     guessed, other = make_user(), make_user()
 
-    def sign_in(user, forwarded: str, password: str, peer: str = "127.0.0.1"):
+    def sign_in(user: User, forwarded: str, password: str, peer: str = "127.0.0.1") -> Response:
         return Client().post(
             "/api/v1/auth/token",
             {"username": user.email, "password": password},

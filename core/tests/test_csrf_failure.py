@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client, RequestFactory
@@ -18,6 +19,9 @@ from pytest_django import Settings
 
 from core.views import csrf_failure
 from tenancy.testing import PASSWORD, make_user
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 pytestmark = pytest.mark.django_db
 
@@ -40,24 +44,24 @@ def in_language(text: str, language: str) -> str:
         return gettext(text)
 
 
-def token_of(client: Client, **headers: str) -> str:
-    page = client.get("/login/", **headers).content.decode()
+def token_of(client: Client) -> str:
+    page = client.get("/login/").content.decode()
     found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert found
     return found.group(1)
 
 
-def sign_in(client: Client, token: str, **headers: str):
+def sign_in(client: Client, token: str, headers: dict[str, str] | None = None) -> Response:
     user = make_user()
     return client.post(
         "/login/",
         {"csrfmiddlewaretoken": token, "username": user.email, "password": PASSWORD},
         HTTP_REFERER="http://testserver/login/",
-        **headers,
+        headers=headers,
     )
 
 
-def page_text(response) -> str:
+def page_text(response: Response) -> str:
     """The page's text, tags removed, entities kept as they are."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
@@ -125,7 +129,7 @@ def test_https_lost_on_the_way_names_the_trusted_proxies(settings: Settings) -> 
     settings.TRUSTED_PROXIES = []
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
     token = token_of(client)
-    response = sign_in(client, token, HTTP_ORIGIN="https://testserver", HTTP_X_FORWARDED_PROTO="https")
+    response = sign_in(client, token, headers={"Origin": "https://testserver", "X-Forwarded-Proto": "https"})
     assert response.status_code == 403
     html = response.content.decode()
     assert in_language(HTTPS_NOT_SEEN, "fr") in html
@@ -133,11 +137,11 @@ def test_https_lost_on_the_way_names_the_trusted_proxies(settings: Settings) -> 
     assert '<code dir="ltr">X-Forwarded-Proto</code>' in html
     # A listed proxy that does not send the header: the browser's Origin alone shows it.
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1")]
-    again = sign_in(client, token, HTTP_ORIGIN="https://testserver")
+    again = sign_in(client, token, headers={"Origin": "https://testserver"})
     assert in_language(HTTPS_NOT_SEEN, "fr") in again.content.decode()
     # Listed and sending it (with the Host header it received): the form goes through.
     through = sign_in(
-        client, token, HTTP_ORIGIN="https://testserver", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="testserver"
+        client, token, headers={"Origin": "https://testserver", "X-Forwarded-Proto": "https", "Host": "testserver"}
     )
     assert through.status_code == 302
 
@@ -145,7 +149,7 @@ def test_https_lost_on_the_way_names_the_trusted_proxies(settings: Settings) -> 
 def test_a_form_from_another_origin_names_it_and_the_settings() -> None:
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
     token = token_of(client)
-    response = sign_in(client, token, HTTP_ORIGIN="https://wasl.other-commune.ma")
+    response = sign_in(client, token, headers={"Origin": "https://wasl.other-commune.ma"})
     assert response.status_code == 403
     html = response.content.decode()
     assert '<bdi dir="ltr">https://wasl.other-commune.ma</bdi>' in html
@@ -169,7 +173,7 @@ def test_a_hostile_origin_is_shown_escaped_and_isolated() -> None:
     client = Client(enforce_csrf_checks=True)
     token = token_of(client)
     hostile = 'https://evil.example/\u202e<img src=x onerror="alert(1)">gnp.exe'
-    response = sign_in(client, token, HTTP_ORIGIN=hostile)
+    response = sign_in(client, token, headers={"Origin": hostile})
     assert response.status_code == 403
     html = response.content.decode()
     assert "<img src=x" not in html

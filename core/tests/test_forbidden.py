@@ -3,8 +3,11 @@ in the site's layout, not Django's bare "403 Forbidden"; the API keeps its error
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from django.test import Client, override_settings
 from django.urls import path
 
@@ -13,7 +16,7 @@ from tenancy.testing import PASSWORD
 from wasl import urls as site
 
 
-def refuse(request):  # type: ignore[no-untyped-def]
+def refuse(request: HttpRequest) -> NoReturn:
     raise PermissionDenied
 
 

@@ -29,7 +29,9 @@ CHOICES = [
 @pytest.mark.parametrize(
     "attrs", [None, {"id": "id_service", "class": "wide", "aria-invalid": "true", "required": True}]
 )
-def test_the_quick_select_renders_what_djangos_select_renders(value: str | None, attrs) -> None:
+def test_the_quick_select_renders_what_djangos_select_renders(
+    value: str | None, attrs: dict[str, str | bool] | None
+) -> None:
     theirs = forms.Select(choices=CHOICES).render("service", value, attrs=attrs)
     ours = QuickSelect(choices=CHOICES).render("service", value, attrs=attrs)
     assert _tags(ours) == _tags(theirs)
@@ -49,10 +51,12 @@ class ThingForm(forms.Form):
     thing = ObjectChoiceField(required=False)
     needed = ObjectChoiceField()
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["thing"].set_objects(THINGS, lambda t: t.name.upper())
-        self.fields["needed"].set_objects(THINGS)
+    def __init__(self, data: dict[str, str] | None = None, initial: dict[str, object] | None = None) -> None:
+        super().__init__(data, initial=initial)
+        thing, needed = self.fields["thing"], self.fields["needed"]
+        assert isinstance(thing, ObjectChoiceField) and isinstance(needed, ObjectChoiceField)
+        thing.set_objects(THINGS, lambda t: t.name.upper())
+        needed.set_objects(THINGS)
 
 
 def test_an_object_choice_cleans_to_the_object_and_refuses_others() -> None:

@@ -28,11 +28,11 @@ def hsts(settings: Settings) -> Settings:
     return settings
 
 
-def seen(*, peer: str = "127.0.0.1", secure: bool = False, **headers: str) -> dict[str, object]:
+def seen(*, peer: str = "127.0.0.1", secure: bool = False, headers: dict[str, str] | None = None) -> dict[str, object]:
     """What the request looks like to the code after the middleware."""
     # The Host header a proxy passes on (the factory would add its port to an https URL).
     request = RequestFactory().get(
-        "/deposits/?page=2", REMOTE_ADDR=peer, secure=secure, HTTP_HOST="testserver", **headers
+        "/deposits/?page=2", REMOTE_ADDR=peer, secure=secure, HTTP_HOST="testserver", headers=headers
     )
     found: dict[str, object] = {}
 
@@ -49,41 +49,41 @@ def test_the_attack_of_the_issue_no_proxy_configured_and_the_header_sent_gets_no
         response = Client(REMOTE_ADDR=peer).get("/healthz", HTTP_X_FORWARDED_PROTO="https")
         assert response.status_code == 200
         assert "Strict-Transport-Security" not in response.headers
-        assert seen(peer=peer, HTTP_X_FORWARDED_PROTO="https")["secure"] is False
-    assert seen(HTTP_X_FORWARDED_PROTO="https")["url"] == "http://testserver/deposits/?page=2"
+        assert seen(peer=peer, headers={"X-Forwarded-Proto": "https"})["secure"] is False
+    assert seen(headers={"X-Forwarded-Proto": "https"})["url"] == "http://testserver/deposits/?page=2"
 
 
 def test_a_trusted_proxy_is_believed(db: None, hsts: Settings) -> None:
     hsts.TRUSTED_PROXIES = PROXY
     response = Client(REMOTE_ADDR="127.0.0.1").get("/healthz", HTTP_X_FORWARDED_PROTO="https")
     assert response.headers["Strict-Transport-Security"] == f"max-age={YEAR}"
-    assert seen(HTTP_X_FORWARDED_PROTO="https") == {
+    assert seen(headers={"X-Forwarded-Proto": "https"}) == {
         "secure": True,
         "url": "https://testserver/deposits/?page=2",
         "client": "127.0.0.1",
     }
     # The proxy says the client came over plain HTTP: so it did, whatever the connection to Wasl.
-    assert seen(secure=True, HTTP_X_FORWARDED_PROTO="http")["secure"] is False
+    assert seen(secure=True, headers={"X-Forwarded-Proto": "http"})["secure"] is False
     no_hsts = Client(REMOTE_ADDR="10.1.2.3").get("/healthz", HTTP_X_FORWARDED_PROTO="http")
     assert "Strict-Transport-Security" not in no_hsts.headers
 
 
 def test_an_untrusted_peer_with_a_trusted_looking_forwarded_chain_is_not_believed(db: None, hsts: Settings) -> None:
     hsts.TRUSTED_PROXIES = PROXY
-    headers = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "10.0.0.4, 127.0.0.1"}
-    assert seen(peer="198.51.100.20", **headers) == {
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.4, 127.0.0.1"}
+    assert seen(peer="198.51.100.20", headers=headers) == {
         "secure": False,
         "url": "http://testserver/deposits/?page=2",
         "client": "198.51.100.20",
     }
-    response = Client(REMOTE_ADDR="198.51.100.20").get("/healthz", **headers)
+    response = Client(REMOTE_ADDR="198.51.100.20").get("/healthz", headers=headers)
     assert "Strict-Transport-Security" not in response.headers
 
 
 def test_a_server_in_front_that_believed_the_header_is_overruled(hsts: Settings) -> None:
     """A gunicorn started without Wasl's settings believes X-Forwarded-Proto from 127.0.0.1 and
     hands Wasl ``wsgi.url_scheme = https``: from a peer Wasl does not trust, that is plain HTTP."""
-    assert seen(secure=True, HTTP_X_FORWARDED_PROTO="https")["secure"] is False
+    assert seen(secure=True, headers={"X-Forwarded-Proto": "https"})["secure"] is False
 
 
 def test_without_the_header_the_connection_scheme_stands(db: None, hsts: Settings) -> None:
@@ -113,21 +113,21 @@ def test_only_https_in_every_entry_is_https(value: str, scheme: str) -> None:
 
 
 def test_a_unix_socket_is_trusted_only_when_listed(hsts: Settings) -> None:
-    headers = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"}
     # gunicorn leaves REMOTE_ADDR empty for a connection on a Unix socket.
-    assert seen(peer="", **headers) == {
+    assert seen(peer="", headers=headers) == {
         "secure": False,
         "url": "http://testserver/deposits/?page=2",
         "client": "unknown",
     }
     hsts.TRUSTED_UNIX_SOCKET = True
-    assert seen(peer="", **headers) == {
+    assert seen(peer="", headers=headers) == {
         "secure": True,
         "url": "https://testserver/deposits/?page=2",
         "client": "203.0.113.5",
     }
     # Listing the socket trusts no address.
-    assert seen(peer="127.0.0.1", **headers)["secure"] is False
+    assert seen(peer="127.0.0.1", headers=headers)["secure"] is False
 
 
 def test_https_redirects_agree_with_the_scheme(db: None, hsts: Settings) -> None:
