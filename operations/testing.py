@@ -147,3 +147,11 @@ def throwaway_postgres() -> Iterator[PostgresServer]:
     finally:
         subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class StackData:
+    """A data directory and the database settings of one test's stack."""
+
+    data_dir: Path
+    database: dict[str, str]  # WASL_DATABASE_URL on PostgreSQL, nothing on SQLite (the file is in data_dir)

@@ -7,14 +7,13 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from pytest_django import DjangoDbBlocker
 
-from operations.testing import MANAGE, ROOT, demo_environment
+from operations.testing import MANAGE, ROOT, StackData, demo_environment
 
 
 def _postgres_url(name: str) -> str:
@@ -51,14 +50,6 @@ def migrated_database(
     finally:
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@dataclass(frozen=True)
-class StackData:
-    """A data directory and the database settings of one test's stack."""
-
-    data_dir: Path
-    database: dict[str, str]  # WASL_DATABASE_URL on PostgreSQL, nothing on SQLite (the file is in data_dir)
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -31,12 +32,14 @@ from documents.samples import pdf_bytes
 from operations.backup import database
 from operations.backup.archive import BackupInvalid
 from operations.backup.create import NOT_STORED, backup_create, redact, rotate
+from operations.backup.database import Snapshot
 from operations.backup.verify import backup_verify
 from operations.supervisor import RunDirectory
 from registry.anchors import anchor_file_append
 from registry.models import Channel, Correspondence, Receipt
 from registry.receipts import receipt_issue_registered
 from registry.services import Party, correspondence_register
+from tenancy.models import User
 from tenancy.testing import make_administration, make_user
 from trust.services import installation_pki
 
@@ -45,7 +48,7 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 SECRET = "backup-test-secret-0123456789abcdef-never-in-an-archive"
 
 
-def _database_url(config: dict) -> str:
+def _database_url(config: Mapping[str, Any]) -> str:
     if connection.vendor == "sqlite":
         return f"sqlite:///{config['NAME']}"
     credentials = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
@@ -130,7 +133,7 @@ def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_dep
     failures: list[BaseException] = []
     stop = threading.Event()
 
-    def deposits(citizen) -> None:
+    def deposits(citizen: User) -> None:
         try:
             n = 0
             while not stop.is_set():
@@ -199,8 +202,8 @@ def test_a_backup_made_under_load_restores_elsewhere_with_every_acknowledged_dep
 
     # No secret is in the archive: the configuration names them, without their values.
     with tarfile.open(archive) as tar:
-        everything = b"".join(tar.extractfile(m).read() for m in tar if m.isfile() and not m.name.startswith("files/"))
-        settings_json = json.loads(tar.extractfile("config/settings.json").read())
+        everything = b"".join(_read(tar, m) for m in tar if m.isfile() and not m.name.startswith("files/"))
+        settings_json = json.loads(_read(tar, "config/settings.json"))
     assert SECRET.encode() not in everything and b"smtp-password-never-in-an-archive" not in everything
     assert settings_json["environment"]["WASL_SECRET_KEY"] == NOT_STORED
     assert settings_json["environment"]["WASL_EMAIL_PASSWORD"] == NOT_STORED
@@ -247,7 +250,7 @@ def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out
     administration = make_administration("COMMUNE-BETWEEN")
     citizen = make_user("between@example.ma")
 
-    def deposit(subject: str):
+    def deposit(subject: str) -> Correspondence:
         registration = correspondence_register(
             actor=citizen,
             administration=administration,
@@ -263,7 +266,7 @@ def test_a_deposit_registered_between_the_snapshot_and_the_file_copy_is_left_out
     take_snapshot = database.snapshot
     late: list[Correspondence] = []
 
-    def snapshot_then_a_deposit(directory, **options):
+    def snapshot_then_a_deposit(directory: Path, **options: tuple[str, str]) -> Snapshot:
         taken = take_snapshot(directory, **options)
         late.append(deposit("between the snapshot and the files"))
         return taken
@@ -300,7 +303,7 @@ def test_a_checkpoint_anchored_while_the_snapshot_is_taken_waits_for_it(
         )
     )
 
-    def snapshot_while_appending(directory, **options):
+    def snapshot_while_appending(directory: Path, **options: tuple[str, str]) -> Snapshot:
         appender.start()
         time.sleep(0.5)  # the appender is waiting for the lock by now
         taken = take_snapshot(directory, **options)
@@ -312,9 +315,16 @@ def test_a_checkpoint_anchored_while_the_snapshot_is_taken_waits_for_it(
     appender.join()
     assert times["appended"] > times["snapshot"]
     with tarfile.open(result.path) as tar:
-        archived = tar.extractfile("files/anchors/COMMUNE-ANCHOR.jsonl").read().decode()
+        archived = _read(tar, "files/anchors/COMMUNE-ANCHOR.jsonl").decode()
     assert "first statement" in archived and "second statement" not in archived
     assert "second statement" in (Path(live["WASL_FILES_DIR"]) / "anchors" / "COMMUNE-ANCHOR.jsonl").read_text()
+
+
+def _read(tar: tarfile.TarFile, member: str | tarfile.TarInfo) -> bytes:
+    """A regular file of the archive, whole."""
+    file = tar.extractfile(member)
+    assert file is not None, member
+    return file.read()
 
 
 def _flip_byte_of(archive: Path, member_prefix: str) -> str:

@@ -17,10 +17,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
-from operations.testing import ROOT, demo_environment, free_port
+from operations.testing import ROOT, StackData, demo_environment, free_port
 
 pytestmark = pytest.mark.slow
 HSTS = "max-age=31536000"
@@ -49,8 +50,12 @@ def from_address(port: int, source: str) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
 
 
+class StartGunicorn(Protocol):
+    def __call__(self, *, wasl_settings: bool, trusted: str) -> tuple[int, Path]: ...
+
+
 @pytest.fixture
-def gunicorn(tmp_path: Path, stack_data) -> Iterator[object]:
+def gunicorn(tmp_path: Path, stack_data: StackData) -> Iterator[StartGunicorn]:
     """Starts gunicorn on a migrated database (the web server refuses to start on one that is not)."""
     started: list[subprocess.Popen[bytes]] = []
 
@@ -93,20 +98,20 @@ def gunicorn(tmp_path: Path, stack_data) -> Iterator[object]:
             process.wait()
 
 
-def test_with_wasl_settings_only_the_listed_proxies_are_believed(gunicorn: object) -> None:
+def test_with_wasl_settings_only_the_listed_proxies_are_believed(gunicorn: StartGunicorn) -> None:
     port, sock = gunicorn(wasl_settings=True, trusted="127.0.0.2")
     assert hsts(from_address(port, "127.0.0.1")) is None  # gunicorn's default would have believed it
     assert hsts(UnixConnection(sock)) is None  # so would it on its Unix socket
     assert hsts(from_address(port, "127.0.0.2")) == HSTS
 
 
-def test_a_unix_socket_is_believed_once_listed(gunicorn: object) -> None:
+def test_a_unix_socket_is_believed_once_listed(gunicorn: StartGunicorn) -> None:
     port, sock = gunicorn(wasl_settings=True, trusted="unix")
     assert hsts(UnixConnection(sock)) == HSTS
     assert hsts(from_address(port, "127.0.0.1")) is None
 
 
-def test_a_gunicorn_without_wasl_settings_is_overruled(gunicorn: object) -> None:
+def test_a_gunicorn_without_wasl_settings_is_overruled(gunicorn: StartGunicorn) -> None:
     """Started as ``gunicorn wasl.wsgi``, gunicorn rewrites the scheme of 127.0.0.1 and of its Unix
     socket to https; Wasl, not trusting them, serves them as plain HTTP."""
     port, sock = gunicorn(wasl_settings=False, trusted="127.0.0.2")

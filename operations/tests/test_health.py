@@ -43,7 +43,7 @@ class WaslSmtpBackend(SmtpBackend):
     """An SMTP backend of Wasl's own making: still SMTP."""
 
 
-def _smtp(settings, port: int, **options: object) -> None:
+def _smtp(settings: Settings, port: int, **options: object) -> None:
     settings.MAILERS = {
         "default": {
             "BACKEND": f"{__name__}.WaslSmtpBackend",

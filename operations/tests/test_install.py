@@ -90,7 +90,9 @@ def _one_line(stderr: str) -> str:
         ({"WASL_DEMO": "true"}, "CommandError: This is the demo's configuration"),
     ],
 )
-def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(tmp_path: Path, changes, said: str) -> None:
+def test_a_setting_missing_or_wrong_is_one_line_and_changes_nothing(
+    tmp_path: Path, changes: dict[str, str], said: str
+) -> None:
     result = _install(
         tmp_path, "--no-input", "--admin-email", "it@commune.test", WASL_ADMIN_PASSWORD=PASSWORD, **changes
     )
@@ -124,7 +126,7 @@ def test_an_unreachable_database_is_one_line_with_the_fix_and_changes_nothing(tm
     ],
 )
 def test_without_a_valid_first_administrator_nothing_is_installed(
-    tmp_path: Path, arguments, password, said: str
+    tmp_path: Path, arguments: tuple[str, ...], password: str | None, said: str
 ) -> None:
     result = _install(tmp_path, "--no-input", *arguments, WASL_ADMIN_PASSWORD=password)
     assert result.returncode != 0

@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from playwright.sync_api import Browser, Page
 from pytest_django import DjangoDbBlocker
 
 from operations.testing import ROOT, PostgresServer, free_port, postgres_program, throwaway_postgres
@@ -72,7 +73,7 @@ class _SmtpSink(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _SmtpSession)
         self.messages: list[EmailMessage] = []
 
-    def wait_for(self, predicate, seconds: float = 60.0) -> EmailMessage:
+    def wait_for(self, predicate: Callable[[EmailMessage], bool], seconds: float = 60.0) -> EmailMessage:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for message in list(self.messages):
@@ -119,7 +120,7 @@ def _database_url(server: PostgresServer, name: str) -> str:
 
 
 @contextmanager
-def _postgres(django_db_blocker) -> Iterator[PostgresServer]:
+def _postgres(django_db_blocker: DjangoDbBlocker) -> Iterator[PostgresServer]:
     if connection.vendor == "postgresql":
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute("SHOW unix_socket_directories")
@@ -394,12 +395,12 @@ def _assert_static_files_served(public_url: str) -> None:
         assert status == 200 and kind in content_type and body, (path, status, content_type)
 
 
-def _shot(page, name: str) -> None:
+def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"production-{name}.png"), full_page=True)
 
 
-def _styled_in_arabic(page) -> bool:
+def _styled_in_arabic(page: Page) -> bool:
     """The site's stylesheet applies, and its Arabic font (a static file too) loaded."""
     return page.evaluate(
         """async () => {
@@ -410,7 +411,7 @@ def _styled_in_arabic(page) -> bool:
     )
 
 
-def _platform_admin_creates_the_administration_and_its_staff(browser, public_url: str) -> None:
+def _platform_admin_creates_the_administration_and_its_staff(browser: Browser, public_url: str) -> None:
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -468,7 +469,7 @@ def _platform_admin_creates_the_administration_and_its_staff(browser, public_url
 
 
 def _citizen_signs_up_and_deposits(
-    browser, public_url: str, smtp: _SmtpSink, tmp_path: Path
+    browser: Browser, public_url: str, smtp: _SmtpSink, tmp_path: Path
 ) -> tuple[bytes, bytes, str]:
     context = browser.new_context(locale="ar-MA", viewport={"width": 390, "height": 844}, accept_downloads=True)
     page = context.new_page()
@@ -483,7 +484,9 @@ def _citizen_signs_up_and_deposits(
     page.wait_for_url(re.compile(r"/account/check-email/$"))
 
     confirmation = smtp.wait_for(lambda m: CITIZEN[0] in str(m["To"]))
-    text = confirmation.get_body(("plain",)).get_content()
+    body = confirmation.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
     [link] = re.findall(rf"{re.escape(public_url)}/account/verify/\S+", text)
     page.goto(link)
     page.wait_for_url(re.compile(r"/deposit/$"))
@@ -506,7 +509,7 @@ def _citizen_signs_up_and_deposits(
     return receipt, ca_pem, number.group(0)
 
 
-def _staff_member_finds_it_in_the_register(browser, public_url: str, number: str) -> None:
+def _staff_member_finds_it_in_the_register(browser: Browser, public_url: str, number: str) -> None:
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)

@@ -27,7 +27,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from operations.processes import start_ticks
-from operations.testing import ROOT, free_port
+from operations.testing import ROOT, StackData, free_port
 from trust.testing import sample_pdf
 
 README = ROOT / "README.md"
@@ -246,7 +246,7 @@ def test_every_bold_label_of_try_it_is_one_the_pages_show() -> None:
 
 
 @pytest.mark.slow
-def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data) -> None:
+def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data: StackData) -> None:
     readme = Readme(README.read_text(encoding="utf-8"))
     accounts = readme.accounts()
     command = readme.run_command()

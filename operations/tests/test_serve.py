@@ -21,7 +21,7 @@ import pytest
 
 from operations.processes import ProcessRef, start_ticks
 from operations.supervisor import RunDirectory, backoff
-from operations.testing import MANAGE, ROOT, demo_environment, free_port
+from operations.testing import MANAGE, ROOT, StackData, demo_environment, free_port
 
 COMEBACK = 15.0  # seconds the site may take to answer again after a kill
 
@@ -113,7 +113,7 @@ def _gone(pid: int, seconds: float = 15) -> bool:
 
 
 @pytest.mark.slow
-def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_data) -> None:
+def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_data: StackData) -> None:
     data_dir, database = stack_data.data_dir, stack_data.database
     port = free_port()
     stack = Stack(data_dir, port, database)
@@ -202,7 +202,7 @@ def _group_members(pgids: set[int]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data) -> None:
+def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data: StackData) -> None:
     """Ctrl-C in the terminal of ``make run``: SIGINT to serve's process group. The web workers
     finish what they can and leave by themselves, a request still running (a slow upload) is
     cut without gunicorn killing its worker ("Worker was sent SIGKILL! Perhaps out of memory?"),

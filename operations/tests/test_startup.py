@@ -23,6 +23,7 @@ from operations.testing import (
     MANAGE,
     ROOT,
     SmtpServer,
+    StackData,
     demo_environment,
     free_port,
     production_environment,
@@ -155,7 +156,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 
 
 @pytest.mark.slow
-def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data) -> None:
+def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data: StackData) -> None:
     """Configured for production (no demo), the PKI made by `pki_init`, the database migrated,
     an SMTP server: gunicorn and the worker start and /healthz says every part is fine."""
     smtp = SmtpServer()
@@ -217,7 +218,7 @@ def test_a_ready_installation_starts_and_healthz_reports_each_part(stack_data) -
 
 
 @pytest.mark.slow
-def test_check_deploy_is_clean_on_the_production_configuration(stack_data) -> None:
+def test_check_deploy_is_clean_on_the_production_configuration(stack_data: StackData) -> None:
     """The configuration docs/install.md documents: an https public URL behind a trusted proxy,
     a secret key, the host names, secure cookies (the default), SMTP; the PKI made and the
     database migrated. `check --deploy` finds nothing, warnings included."""
