@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 
 import pikepdf
 import pypdf
 import pytest
 from django.utils import translation
 from PIL import Image
+from pypdf.constants import UserAccessPermissions
 from pytest_django import Settings
 
 from documents import samples
@@ -90,7 +92,7 @@ def test_a_picture_inside_a_pdf_counts_against_the_pixel_limit(small_limits: Set
     ("name", "make"),
     [("scan.tif", lambda: samples.tiff_of_frames(8)), ("dossier.pdf", lambda: samples.pdf_of_pages(8))],
 )
-def test_a_file_over_the_page_limit_is_refused(small_limits: Settings, name: str, make) -> None:
+def test_a_file_over_the_page_limit_is_refused(small_limits: Settings, name: str, make: Callable[[], bytes]) -> None:
     rejected = refused(name, make())
     assert rejected.code == "too_many_pages"
     assert name in rejected.message and "plus de 7\xa0pages" in rejected.message
@@ -156,7 +158,7 @@ def test_a_child_over_its_time_limit_is_stopped() -> None:
     ],
 )
 def test_pdfs_with_active_content_other_files_or_appended_data_are_refused_with_the_reason(
-    make, code: str, words: str
+    make: Callable[[], bytes], code: str, words: str
 ) -> None:
     rejected = refused("lettre.pdf", make())
     assert rejected.code == code
@@ -181,7 +183,9 @@ def test_a_zip_between_a_pdf_and_a_forged_end_is_appended_data() -> None:
 
 def _encrypted(user_password: str) -> bytes:
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(samples.pdf_bytes(pages=2))))
-    writer.encrypt(user_password=user_password, owner_password="owner-secret", permissions_flag=0)
+    writer.encrypt(
+        user_password=user_password, owner_password="owner-secret", permissions_flag=UserAccessPermissions(0)
+    )
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

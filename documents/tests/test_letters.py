@@ -13,6 +13,7 @@ from typing import Any
 
 import pypdf
 import pytest
+from pypdf.generic import DictionaryObject, StreamObject
 
 from documents.qr import qr_svg
 from documents.rendering import render_pdf
@@ -160,7 +161,11 @@ def test_letter_is_a4_pdf_a(rejection_pdf: bytes) -> None:
     reader = pypdf.PdfReader(io.BytesIO(rejection_pdf))
     box = reader.pages[0].mediabox
     assert (round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)) == (210, 297)
-    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    root = reader.trailer["/Root"].get_object()
+    assert isinstance(root, DictionaryObject)
+    metadata = root["/Metadata"].get_object()
+    assert isinstance(metadata, StreamObject)
+    xmp = metadata.get_data()
     assert re.search(rb"pdfaid:part(>|=\")2", xmp)
 
 

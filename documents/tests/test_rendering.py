@@ -22,6 +22,7 @@ import pypdf
 import pytest
 import segno
 import typst
+from pypdf.generic import ArrayObject, DictionaryObject, PdfObject, StreamObject
 
 from documents import rendering
 from documents.qr import MASK, qr_svg
@@ -135,13 +136,30 @@ def page_count(pdf: bytes) -> int:
     return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
+def pdf_dictionary(value: object) -> DictionaryObject:
+    """A PDF dictionary, its reference followed."""
+    resolved = value.get_object() if isinstance(value, PdfObject) else value
+    assert isinstance(resolved, DictionaryObject), resolved
+    return resolved
+
+
+def pdf_stream(value: object) -> StreamObject:
+    """A PDF stream, its reference followed."""
+    resolved = value.get_object() if isinstance(value, PdfObject) else value
+    assert isinstance(resolved, StreamObject), resolved
+    return resolved
+
+
 def embedded_font_tables(pdf: bytes) -> dict[str, set[bytes]]:
     """The sfnt tables of every font embedded in the first page, by PostScript name."""
     tables = {}
-    for font in pypdf.PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values():
-        font = font.get_object()
-        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
-        data = descriptor["/FontFile2"].get_object().get_data()
+    resources = pdf_dictionary(pypdf.PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"])
+    for reference in pdf_dictionary(resources["/Font"]).values():
+        font = pdf_dictionary(reference)
+        descendants = font["/DescendantFonts"].get_object()
+        assert isinstance(descendants, ArrayObject)
+        descriptor = pdf_dictionary(pdf_dictionary(descendants[0])["/FontDescriptor"])
+        data = pdf_stream(descriptor["/FontFile2"]).get_data()
         (count,) = struct.unpack_from(">H", data, 4)
         name = str(font["/BaseFont"]).split("+")[-1]
         tables[name] = {struct.unpack_from(">4s", data, 12 + 16 * i)[0] for i in range(count)}
@@ -168,16 +186,16 @@ def test_receipt_is_a_single_a4_page(receipt_pdf: bytes) -> None:
 
 
 def test_receipt_is_pdf_a_2b(receipt_pdf: bytes) -> None:
-    xmp = pypdf.PdfReader(io.BytesIO(receipt_pdf)).trailer["/Root"]["/Metadata"].get_object().get_data()
+    xmp = pdf_stream(pdf_dictionary(pypdf.PdfReader(io.BytesIO(receipt_pdf)).trailer["/Root"])["/Metadata"]).get_data()
     assert re.search(rb"pdfaid:part(>|=\")2", xmp)
     assert re.search(rb"pdfaid:conformance(>|=\")B", xmp)
 
 
 def test_receipt_embeds_only_the_vendored_fonts(receipt_pdf: bytes) -> None:
     reader = pypdf.PdfReader(io.BytesIO(receipt_pdf))
-    fonts = reader.pages[0]["/Resources"]["/Font"]
+    fonts = pdf_dictionary(pdf_dictionary(reader.pages[0]["/Resources"])["/Font"])
     # Subset fonts are named "ABCDEF+<PostScript name>".
-    embedded = {str(font.get_object()["/BaseFont"]).split("+")[-1] for font in fonts.values()}
+    embedded = {str(pdf_dictionary(font)["/BaseFont"]).split("+")[-1] for font in fonts.values()}
     vendored = {"NotoNaskhArabic-Regular", "NotoNaskhArabic-Bold", "NotoSans-Regular", "NotoSans-Bold"}
     vendored |= {"NotoSansTifinagh-Regular", "NotoMono"}  # Noto Mono's PostScript name has no style.
     assert len(list(FONTS_DIR.glob("*.ttf"))) == len(vendored)
@@ -477,6 +495,7 @@ def test_silence_rule_refusal_or_none(rule: str, french: str | None, arabic: str
         assert "Le silence de l'administration" not in text
         assert "سكوت الإدارة" not in text
     else:
+        assert arabic is not None
         assert french in french_text(pdf)
         assert arabic in text
         assert "vaut acceptation" not in text

@@ -36,13 +36,13 @@ def letter_text(reply: Reply) -> str:
     return flat(pdf_text(storage.read_bytes(sealed.blob_id)))
 
 
-def started(commune, citizen, agent, procedure: str, subject: str):
+def started(commune: Administration, citizen: User, agent: User, procedure: str, subject: str) -> Case:
     request = deposit(commune, citizen, procedure=procedure, subject=subject).correspondence
     services.case_start(actor=agent, case_id=request.pk)
     return Case.objects.select_related("correspondence", "service", "procedure").get(pk=request.pk)
 
 
-def filled(loaded, code: str, case: Case) -> dict[str, str]:
+def filled(loaded: Administration, code: str, case: Case) -> dict[str, str]:
     template = LetterTemplate.objects.get(administration=loaded, code=code)
     return template_prefill(template, case.correspondence, service=case.service, procedure=case.procedure)
 
@@ -81,6 +81,7 @@ def test_the_refusal_states_the_route_of_recourse(loaded: Administration, citize
 
 def test_the_completion_request_lists_the_missing_documents(loaded: Administration, citizen: User, agent: User) -> None:
     case = started(loaded, citizen, agent, "URB-PH", "Permis d'habiter, villa 12")
+    assert case.procedure is not None
     plans = case.procedure.documents.get(name_fr__startswith="Déclaration d'achèvement")
     texts = filled(loaded, "COMPLEMENT", case)
     reply = services.case_request_completion(
@@ -101,7 +102,9 @@ def test_the_desk_starts_a_completion_request_from_the_template(
 ) -> None:
     case = started(loaded, citizen, agent, "URB-CC", "Certificat de conformité")
     template = LetterTemplate.objects.get(administration=loaded, code="COMPLEMENT")
+    assert case.procedure is not None
     document = case.procedure.documents.first()
+    assert document is not None
     client = Client()
     client.force_login(agent)
     page = client.get(f"/desk/{loaded.code}/c/{case.pk}/").content.decode()

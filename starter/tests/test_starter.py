@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -18,7 +20,7 @@ from audit.models import AuditEvent
 from core.errors import NotFound
 from documents.samples import pdf_bytes
 from parapheur import services as parapheur_services
-from parapheur.models import ActorKind, Circuit, StepKind
+from parapheur.models import ActorKind, Circuit, Folder, StepKind
 from starter.catalogue import CATALOGUE_FILE, CatalogueDataError, parse_catalogue, starter_catalogue
 from starter.services import StarterRefused, starter_catalogue_load
 from tenancy.models import Administration, Membership, Service, User
@@ -29,7 +31,7 @@ from workflow.models import Case, LetterTemplate, Procedure, RoutingRule
 Role = Membership.Role
 
 
-def raw() -> dict:
+def raw() -> dict[str, Any]:
     return json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
 
 
@@ -91,7 +93,7 @@ def test_every_legal_basis_cites_only_laws_its_sources_name() -> None:
         (lambda d: d["routing_rules"][0].update(service="X"), "not one of the catalogue's"),
     ],
 )
-def test_a_catalogue_that_breaks_a_rule_is_refused(change, problem: str) -> None:
+def test_a_catalogue_that_breaks_a_rule_is_refused(change: Callable[[dict[str, Any]], None], problem: str) -> None:
     data = copy.deepcopy(raw())
     change(data)
     with pytest.raises(CatalogueDataError, match=problem):
@@ -121,6 +123,7 @@ def test_loading_creates_the_catalogue_once_and_reports_it(commune: Administrati
         True,
     )
     assert permit.name_zgh == "ⴰⵙⵓⵔⴳ ⵏ ⵓⵙⴽⵓ (ⵉⵙⵏⴼⴰⵔⵏ ⵉⵎⵥⵥⵢⴰⵏⵏ)" and permit.fee == Decimal("0")
+    assert permit.service is not None
     assert permit.service.code == "URB" and permit.service.name_zgh == "ⵜⴰⵏⴰⴼⵓⵜ ⵏ ⵓⵙⵖⵔⵎ"
     land = permit.documents.get(name_fr="Certificat de propriété")
     assert land.held_elsewhere  # never asked of the applicant (law 55-19)
@@ -227,6 +230,7 @@ def test_a_request_for_a_loaded_procedure_gets_its_due_date_and_service(
         permit = deposit(commune, citizen, procedure="URB-PC-PP", subject="Construction d'une maison").correspondence
         extract = deposit(commune, citizen, procedure="EC-EXT-NAIS", subject="نسخة موجزة").correspondence
     permit_case, extract_case = Case.objects.get(pk=permit.pk), Case.objects.get(pk=extract.pk)
+    assert permit_case.service is not None and extract_case.service is not None
     # 10 calendar days: Sunday 15 March, so the next working day, Monday 16 March.
     assert (permit_case.due_on, permit_case.silence_rule, permit_case.service.code) == (
         date(2026, 3, 16),
@@ -249,7 +253,8 @@ def test_a_request_naming_no_procedure_is_routed_by_the_loaded_rules(
 
     starter_catalogue_load(actor=commune_admin, administration=commune)
     c = deposit(commune, citizen, subject="طلب رخصة السكن لمنزل بحي السلام").correspondence
-    assert Case.objects.get(pk=c.pk).service.code == "URB"
+    service = Case.objects.get(pk=c.pk).service
+    assert service is not None and service.code == "URB"
 
 
 def test_the_loaded_circuit_waits_for_its_roles_and_then_takes_folders(
@@ -260,7 +265,7 @@ def test_the_loaded_circuit_waits_for_its_roles_and_then_takes_folders(
     starter_catalogue_load(actor=commune_admin, administration=commune)
     circuit = Circuit.objects.get(administration=commune, code="VISA-SIGNATURE")
 
-    def submit():
+    def submit() -> Folder:
         return parapheur_services.folder_submit(
             actor=agent,
             administration=commune,
@@ -277,6 +282,7 @@ def test_the_loaded_circuit_waits_for_its_roles_and_then_takes_folders(
     make_staff(commune, Role.SIGNATORY, "signatory@commune.ma")
     folder = submit()
     first = folder.steps.order_by("position").first()
+    assert first is not None
     assert (first.kind, first.role) == (StepKind.VISA, Role.HEAD)
     assert parapheur_services.role_holders(commune, Role.HEAD, None) == {head.pk}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth import authenticate
@@ -18,16 +19,19 @@ from tenancy.models import Throttle, User
 from tenancy.testing import PASSWORD, make_user
 from tenancy.throttles import DEVICE_COOKIE, Reason, Throttled, throttles_forget_expired
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
 WRONG = "not-the-password-0"
 
 
-def sign_in(client: Client, email: str, password: str, address: str = "198.51.100.7", **headers: str):
+def sign_in(client: Client, email: str, password: str, address: str = "198.51.100.7", **headers: str) -> Response:
     return client.post(
         "/login/", {"username": email, "password": password}, REMOTE_ADDR=address, headers=headers or None
     )
 
 
-def token(email: str, password: str, address: str = "198.51.100.7", client: Client | None = None):
+def token(email: str, password: str, address: str = "198.51.100.7", client: Client | None = None) -> Response:
     return (client or Client()).post(
         "/api/v1/auth/token",
         {"username": email, "password": password},

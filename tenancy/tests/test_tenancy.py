@@ -54,7 +54,9 @@ def test_api_tokens_expire_and_are_stored_hashed(db: None) -> None:
 
 def test_a_deactivated_account_loses_its_tokens(db: None) -> None:
     user = make_user()
-    _user, raw = api_token_issue(email=user.email, password=PASSWORD)
+    issued = api_token_issue(email=user.email, password=PASSWORD)
+    assert issued is not None
+    _user, raw = issued
     user.is_active = False
     user.save()
     assert api_token_user(raw) is None

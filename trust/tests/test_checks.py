@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.core.checks import run_checks
+from django.core.checks import CheckMessage, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from pytest_django import Settings
@@ -26,7 +26,7 @@ def pki_here(tmp_path: Path, settings: Settings) -> Path:
     return directory
 
 
-def _ids(problems) -> list[str]:
+def _ids(problems: list[CheckMessage]) -> list[str | None]:
     return [problem.id for problem in problems]
 
 
@@ -41,6 +41,7 @@ def test_a_missing_pki_is_an_error_that_names_pki_init(tmp_path: Path, settings:
     [problem] = pki_problems()
     assert problem.id == "wasl.E020"
     assert str(tmp_path / "nothing-here") in problem.msg
+    assert problem.hint is not None
     assert "manage.py pki_init" in problem.hint
 
 
@@ -58,6 +59,7 @@ def test_an_unreadable_root_certificate_is_an_error_even_when_created_on_first_u
     [problem] = pki_problems()
     assert problem.id == "wasl.E021"
     assert "cannot be read" in problem.msg and "holds no certificate" in problem.msg
+    assert problem.hint is not None
     assert "chown" in problem.hint
 
 
@@ -72,6 +74,7 @@ def test_no_timestamping_unit_is_an_error_unless_an_external_one_is_named(
     (pki_here / "tsa.key.pem").unlink()
     [problem] = pki_problems()
     assert problem.id == "wasl.E022"
+    assert problem.hint is not None
     assert "WASL_TSA_URL" in problem.hint
     settings.TSA_URL = "https://tsa.example.ma/"
     assert pki_problems() == []
@@ -86,6 +89,7 @@ def test_without_the_root_key_each_administration_needs_its_supplied_seal(pki_he
     [problem] = pki_problems()
     assert problem.id == "wasl.E023"
     assert "COMMUNE-B" in problem.msg and "COMMUNE-A" not in problem.msg and "CLOSED" not in problem.msg
+    assert problem.hint is not None
     assert "COMMUNE-B.cert.pem" not in problem.hint and "<CODE>.cert.pem" in problem.hint
 
 

@@ -192,7 +192,7 @@ def test_validation_data_makes_a_signature_long_term_and_changes_nothing_it_sign
     assert verify_pdf(lt + b"% later\n", pki=own_pki).problem == "modified_after_signing"
 
 
-def test_the_crl_is_published_and_lists_a_revoked_person(db: None, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_the_crl_is_published_and_lists_a_revoked_person(db: None, client: Client) -> None:
     from cryptography import x509 as cx509
 
     from trust.services import installation_pki

@@ -60,7 +60,7 @@ def test_a_seal_whose_timestamp_is_for_another_signature_is_refused(foreign_pki:
 
 
 @pytest.mark.parametrize("garbage", [b"", b"\x30\x03\x02\x01\x01", os.urandom(300)])
-def test_garbage_is_unreadable(garbage, foreign_pki: Pki) -> None:
+def test_garbage_is_unreadable(garbage: bytes, foreign_pki: Pki) -> None:
     verdict = verify_pinned_seal(DATA, garbage, foreign_pki.ca_cert)
     assert not verdict.valid and verdict.problem == "unreadable"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -39,7 +39,8 @@ needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="open
 def _xref_stream_pdf(pdf: bytes) -> bytes:
     writer = copy_into_new_writer(PdfFileReader(BytesIO(pdf)), writer_kwargs={"stream_xrefs": True})
     out = BytesIO()
-    writer.write(out)
+    write: Callable[[BytesIO], None] = writer.write  # pyhanko leaves it unannotated
+    write(out)
     return out.getvalue()
 
 

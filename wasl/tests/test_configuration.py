@@ -8,6 +8,7 @@ import re
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_every_variable_read_is_documented() -> None:
         (env.env_int, "7", 7),
     ],
 )
-def test_typed_values(helper, value: str, expected) -> None:
+def test_typed_values(helper: Callable[..., object], value: str, expected: object) -> None:
     default = {env.env_size: "1MB", env.env_rate: "1/s", env.env_bool: False, env.env_int: 0}[helper]
     assert helper("WASL_X", default, environ={"WASL_X": value}) == expected
 
@@ -43,7 +44,7 @@ def test_typed_values(helper, value: str, expected) -> None:
     ("helper", "value"),
     [(env.env_size, "lots"), (env.env_rate, "30 per minute"), (env.env_bool, "maybe"), (env.env_int, "seven")],
 )
-def test_malformed_values_are_refused_by_name(helper, value: str) -> None:
+def test_malformed_values_are_refused_by_name(helper: Callable[..., object], value: str) -> None:
     default = {env.env_size: "1MB", env.env_rate: "1/s", env.env_bool: False, env.env_int: 0}[helper]
     with pytest.raises(env.ConfigurationError, match="WASL_X"):
         helper("WASL_X", default, environ={"WASL_X": value})
