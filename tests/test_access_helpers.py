@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.errors import NotFound
 from exchange.selectors import document_request_for
-from parapheur.models import StepKind
+from parapheur.models import Folder, StepKind
 from parapheur.selectors import folder_for
 from parapheur.services import StepSpec, folder_submit
 from parapheur.testing import document
@@ -79,18 +79,15 @@ def test_a_confidential_case_is_not_found_by_an_auditor(
 
 def test_unknown_ids_are_not_found(commune: Administration, clerk: User) -> None:
     scope = scope_of(clerk, commune)
-    for find, missing in (
-        (correspondence_for, 10**9),
-        (case_for, 10**9),
-        (folder_for, 10**9),
-        (document_request_for, "00000000-0000-0000-0000-000000000000"),
-        (document_request_for, "not-a-uuid"),
-    ):
+    for find_by_number in (correspondence_for, case_for, folder_for):
         with pytest.raises(NotFound):
-            find(scope, missing)  # type: ignore[operator]
+            find_by_number(scope, 10**9)
+    for missing in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
+        with pytest.raises(NotFound):
+            document_request_for(scope, missing)
 
 
-def _folder(commune, clerk, head):
+def _folder(commune: Administration, clerk: User, head: User) -> Folder:
     steps = [StepSpec(kind=StepKind.VISA, people=(head.pk,))]
     return folder_submit(
         actor=clerk, administration=commune, title="Décision", document=document(), document_name="d.pdf", steps=steps

@@ -40,7 +40,7 @@ from registry.services import Party, correspondence_register
 from tenancy.models import Administration, Membership, User
 from tenancy.testing import PASSWORD
 
-DJANGO = Path(__import__("django").__file__).parent
+DJANGO = Path(__import__("django").__path__[0])
 LANGUAGES = ["ar", "fr", "zgh"]
 # Names and acronyms that every language writes in Latin letters.
 NAMES = {"Django", "Wasl", "SMTP", "WASL_EMAIL_HOST", "PDF", "HTML", "eml", "CIN", "ICE", "API"}
@@ -120,8 +120,8 @@ def english_msgids() -> set[str]:
     for path in catalogues:
         with path.open("rb") as handle:
             for message in read_po(handle):
-                singular = message.id[0] if isinstance(message.id, tuple) else message.id
-                french = message.string[0] if isinstance(message.string, tuple) else message.string
+                singular = message.id[0] if isinstance(message.id, (tuple, list)) else message.id
+                french = message.string[0] if isinstance(message.string, (tuple, list)) else message.string
                 if singular and "%" not in singular and "{" not in singular and french != singular:
                     ids.add(singular)
     return ids - NAMES
@@ -130,7 +130,8 @@ def english_msgids() -> set[str]:
 def data_strings() -> list[str]:
     """Every text value stored in the objects the admin shows, longest first."""
     found: set[str] = set()
-    for model in [*admin.site._registry, Membership, *(m for m in apps_models())]:
+    registered: list[type[models.Model]] = [*admin.site._registry, Membership, *apps_models()]
+    for model in registered:
         if not model._meta.managed:
             continue
         for obj in model._default_manager.all()[:50]:
@@ -239,7 +240,7 @@ def problems_of(html: str, language: str, data: list[str], msgids: set[str]) -> 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_admin_page_is_in_the_readers_language(populated: dict[str, Any], language) -> None:
+def test_every_admin_page_is_in_the_readers_language(populated: dict[str, Any], language: str) -> None:
     client = Client(headers={"accept-language": language})
     client.force_login(populated["root"])
     data = data_strings()
@@ -265,7 +266,7 @@ def test_every_admin_page_is_in_the_readers_language(populated: dict[str, Any], 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_admin_javascript_catalogue_is_in_the_readers_language(populated: dict[str, Any], language) -> None:
+def test_the_admin_javascript_catalogue_is_in_the_readers_language(populated: dict[str, Any], language: str) -> None:
     client = Client(headers={"accept-language": language})
     client.force_login(populated["root"])
     response = client.get(reverse("admin:jsi18n"))

@@ -165,6 +165,7 @@ def hostile(commune: Administration, citizen: User, clerk: User, commune_admin: 
         procedure_code="URB-PC",
     )
     c = registration.correspondence
+    assert registration.receipt is not None
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     if not Case.objects.get(pk=c.pk).service_id:
         services.case_assign(actor=clerk, case_id=c.pk, service=urb)
@@ -214,6 +215,7 @@ def test_catalogue_and_delegation_pages_isolate_what_admins_typed(
 
     code, head, agent = commune.code, hostile["head"], hostile["agent"]
     urb = agent.memberships.get().service
+    assert urb is not None
     catalogue.letter_template_save(
         actor=commune_admin,
         administration=commune,
@@ -272,7 +274,7 @@ def test_a_reminder_quotes_the_folder_title_isolated_in_its_notification_and_e_m
         assert folders_remind() == 1
     (message,) = mail.outbox
     assert FSI + "Arrêté " + RLO + "étêrrA" + PDF + PDI in message.body
-    assert not leaks(message.body, in_isolating_element=False)
+    assert not leaks(str(message.body), in_isolating_element=False)
     page = signed_in(hostile["head"], "fr").get("/notifications/").content.decode()
     assert_isolated(page, expected=("étêrrA",), where="/notifications/")
 
@@ -313,11 +315,12 @@ def test_e_mails_isolate_what_people_typed_and_are_plain_text(
     Receipt.objects.filter(pk=hostile["receipt"].pk).update(emailed_at=None)
     assert receipt_email(receipt_id=hostile["receipt"].pk)
     event = CaseEvent.objects.filter(case_id=hostile["c"].pk, public=True).order_by("pk").last()
+    assert event is not None
     CaseEvent.objects.filter(pk=event.pk).update(emailed_at=None)
     assert case_event_email(event_id=event.pk)
     assert len(mail.outbox) == 2
     for message in mail.outbox:
-        for text in (message.subject, message.body):
+        for text in (str(message.subject), str(message.body)):
             assert not leaks(text, in_isolating_element=False), text
         assert "&#x27;" not in message.body and "&amp;" not in message.body
     assert FSI + "جماعة " + RLI + "الاختبار" + PDI + PDI in mail.outbox[0].subject
@@ -347,7 +350,7 @@ def test_account_e_mails_are_plain_text_with_the_name_isolated(
     client.post("/account/password-reset/", {"email": "zoe@example.ma"})
     verification, invitation, reset = mail.outbox
     for message in (verification, invitation, reset):
-        for text in (message.subject, message.body):
+        for text in (str(message.subject), str(message.body)):
             assert not any(entity in text for entity in ("&#x27;", "&amp;", "&lt;", "&gt;", "&quot;")), text
             assert not leaks(text, in_isolating_element=False), text
     for message in (verification, invitation):
@@ -368,6 +371,7 @@ def test_the_receipt_and_the_letter_show_the_values_and_everything_around_them(h
     assert "Personne physique" in text and "Pièces jointes" in text and "plangnp.exe" in text
     assert hostile["c"].number in text
     letter = hostile["reply"].outgoing.attachments.order_by("position").first()
+    assert letter is not None
     text = pdf_text(storage.read_bytes(letter.blob_id))
     assert hostile["reply"].outgoing.number in text and "Objet" in text and "Ligne deux" in text
 

@@ -20,7 +20,7 @@ def _links(body: str) -> list[str]:
     return re.findall(r"https?://\S+", body)
 
 
-def _configure(settings) -> None:
+def _configure(settings: Settings) -> None:
     settings.PUBLIC_URL = PUBLIC_URL
     settings.ALLOWED_HOSTS = ["wasl.example.ma", "other.example.ma", "testserver"]
 
@@ -35,7 +35,7 @@ def test_the_sign_up_confirmation_link_is_under_the_public_url(db: None, setting
     )
     assert response.status_code == 302
     [message] = mail.outbox
-    [link] = _links(message.body)
+    [link] = _links(str(message.body))
     assert link.startswith(f"{PUBLIC_URL}/"), link
 
 
@@ -55,5 +55,5 @@ def test_the_staff_invitation_link_is_under_the_public_url(
         )
     assert response.status_code == 302
     [message] = mail.outbox
-    [link] = _links(message.body)
+    [link] = _links(str(message.body))
     assert link.startswith(f"{PUBLIC_URL}/account/reset/"), link

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Literal, TypedDict
 
 import pytest
 from django.core.cache import cache
@@ -98,8 +98,15 @@ def fill(pattern: str, values: dict[str, str]) -> str | None:
     return "/" + path.lstrip("/")
 
 
+class HostileWorld(TypedDict):
+    staff: User
+    citizen: User
+    pk: str
+    code: str
+
+
 @pytest.fixture
-def world(commune: Administration, citizen: User, clerk: User):
+def world(commune: Administration, citizen: User, clerk: User) -> HostileWorld:
     cache.clear()
     staff = clerk
     for role in (Role.ADMIN, Role.AUDITOR, Role.HEAD, Role.AGENT, Role.SIGNATORY):
@@ -109,7 +116,7 @@ def world(commune: Administration, citizen: User, clerk: User):
     return {"staff": staff, "citizen": citizen, "pk": str(registration.correspondence.pk), "code": commune.code}
 
 
-def sweep(client: Client, world: dict[str, Any]) -> list[str]:
+def sweep(client: Client, world: HostileWorld) -> list[str]:
     failures = []
     for pattern in patterns():
         for ids in (world["pk"], str(2**63), "9" * 25):
@@ -132,7 +139,9 @@ def sweep(client: Client, world: dict[str, Any]) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["staff", "citizen"])
-def test_no_page_or_endpoint_answers_a_server_error_to_hostile_parameters(world, who: str) -> None:
+def test_no_page_or_endpoint_answers_a_server_error_to_hostile_parameters(
+    world: HostileWorld, who: Literal["staff", "citizen"]
+) -> None:
     # Signed in on the pages, and with a bearer token for the API.
     client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=bearer(world[who]).defaults["HTTP_AUTHORIZATION"])
     client.force_login(world[who])

@@ -37,6 +37,8 @@ def deposited(commune: Administration, citizen: User) -> Correspondence:
     )
     from registry.receipts import receipt_issue
 
+    assert registration.receipt is not None
+
     receipt_issue(receipt_id=registration.receipt.pk)
     return registration.correspondence
 
@@ -170,7 +172,7 @@ def test_a_service_of_another_administration_opens_no_inbox(
     assert wf.box_counts(scope, today=day, soon=day, service_id=ours.pk)["in_progress"] == 0
 
 
-def signed_in_user(commune):
+def signed_in_user(commune: Administration) -> User:
     from tenancy.testing import make_staff
 
     return make_staff(commune, Membership.Role.CLERK, "clerk.iso@commune.ma")

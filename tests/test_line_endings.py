@@ -35,7 +35,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 @pytest.mark.parametrize("brk", BREAKS)
-def test_every_line_break_becomes_one_lf(brk) -> None:
+def test_every_line_break_becomes_one_lf(brk: str) -> None:
     assert normalize_newlines(f"a{brk}b{brk}{brk}c") == "a\nb\n\nc"
     assert plain_text(f"a{brk}b") == "a\nb"
     assert one_line(f"  a {brk} b{brk}") == "a b"
@@ -75,7 +75,7 @@ def test_a_reply_typed_in_the_browser_prints_its_line_breaks_and_no_stray_mark(
 
 @pytest.mark.parametrize("brk", BREAKS)
 def test_a_deposit_keeps_its_line_breaks_and_its_receipt_shows_no_stray_mark(
-    commune: Administration, citizen: User, brk
+    commune: Administration, citizen: User, brk: str
 ) -> None:
     registration = correspondence_register(
         actor=citizen,
@@ -87,6 +87,7 @@ def test_a_deposit_keeps_its_line_breaks_and_its_receipt_shows_no_stray_mark(
     )
     c = registration.correspondence
     assert (c.subject, c.body) == ("طلب شهادة السكنى", "السيد الرئيس،\nأطلب شهادة السكنى.")
+    assert registration.receipt is not None
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     text = pdf_text(storage.read_bytes(str(receipt.blob_id)))
     assert "?" not in text
@@ -106,6 +107,7 @@ def test_text_stored_before_the_fix_prints_without_stray_marks(commune: Administ
     Correspondence.objects.filter(pk=registration.correspondence.pk).update(
         subject="Demande\r\nde certificat\x0c\x07", sender_name="Amina\r\nEl Fassi"
     )
+    assert registration.receipt is not None
     receipt = receipt_issue(receipt_id=registration.receipt.pk)
     text = pdf_text(storage.read_bytes(str(receipt.blob_id)))
     assert "?" not in text

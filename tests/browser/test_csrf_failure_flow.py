@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -23,7 +24,7 @@ HOST = "wasl.test"
 
 
 @pytest.fixture(scope="module")
-def named_browser(playwright) -> Iterator[object]:
+def named_browser(playwright: Playwright) -> Iterator[Browser]:
     """Chromium resolving wasl.test to this machine: plain HTTP there is not a secure context, as
     on a commune's server (unlike localhost, where Chromium keeps secure cookies anyway)."""
     instance = playwright.chromium.launch(
@@ -46,7 +47,7 @@ def in_language(text: str, language: str) -> str:
         return gettext(text)
 
 
-def sign_in(page, base: str, email: str) -> None:
+def sign_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/login/")
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(PASSWORD)
@@ -59,11 +60,11 @@ def sign_in(page, base: str, email: str) -> None:
     [("ar-MA", "ar", {"width": 360, "height": 740}), ("fr-MA", "fr", {"width": 1280, "height": 800})],
 )
 def test_secure_cookies_over_plain_http_say_why_and_the_defaults_work(
-    named_browser: object, site: str, settings: Settings, locale: str, language: str, viewport
+    named_browser: Browser, site: str, settings: Settings, locale: str, language: str, viewport: ViewportSize
 ) -> None:
     user = make_user()
     phone = viewport["width"] < 600
-    context = named_browser.new_context(  # type: ignore[attr-defined]
+    context = named_browser.new_context(
         viewport=viewport, locale=locale, is_mobile=phone, device_scale_factor=2 if phone else 1
     )
     page = context.new_page()
@@ -90,8 +91,8 @@ def test_secure_cookies_over_plain_http_say_why_and_the_defaults_work(
         context.close()
 
 
-def test_a_form_posted_from_another_site_names_it(named_browser: object, site: str) -> None:
-    context = named_browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-MA")  # type: ignore[attr-defined]
+def test_a_form_posted_from_another_site_names_it(named_browser: Browser, site: str) -> None:
+    context = named_browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-MA")
     page = context.new_page()
     page.set_default_timeout(15_000)
     other = "http://other.test"

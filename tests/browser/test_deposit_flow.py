@@ -20,12 +20,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def shot(page, name: str) -> None:
+def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page, base_url: str, email: str) -> None:
+def sign_in(page: Page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}/login/")
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(PASSWORD)
@@ -33,7 +33,7 @@ def sign_in(page, base_url: str, email: str) -> None:
     page.wait_for_url(re.compile(r"/$|/deposits/"))
 
 
-def no_horizontal_scroll(page) -> bool:
+def no_horizontal_scroll(page: Page) -> bool:
     return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
 
 
@@ -83,9 +83,9 @@ def test_a_citizen_deposits_in_arabic_downloads_the_receipt_and_verifies_it(
         page.locator("a[href$='receipt.pdf']").first.click()
     receipt_path = tmp_path / "receipt.pdf"
     download_info.value.save_as(receipt_path)
-    receipt = receipt_path.read_bytes()
-    assert_pdfsig_trusted(receipt, ca_certificate_pem())
-    [url] = qr_urls_in_pdf(receipt)
+    receipt_pdf = receipt_path.read_bytes()
+    assert_pdfsig_trusted(receipt_pdf, ca_certificate_pem())
+    [url] = qr_urls_in_pdf(receipt_pdf)
     assert url.startswith(live_server.url + "/v/")
 
     page.goto(url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Locator, Page
 from pytest_django.live_server_helper import LiveServer
 
 from documents.intake import bytes_upload, check_files
@@ -26,7 +26,7 @@ Role = Membership.Role
 PDFS = Path(__file__).resolve().parents[2] / "search" / "tests" / "pdfs"
 
 
-def searched(page, base: str, query: str, button: str):
+def searched(page: Page, base: str, query: str, button: str) -> Locator:
     page.goto(f"{base}/desk/COMMUNE-DEMO/search/")
     page.locator("#id_q").fill(query)
     page.get_by_role("button", name=button).first.click()

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 Role = Membership.Role
 
 
-def sign_in(page, base_url: str, email: str) -> None:
+def sign_in(page: Page, base_url: str, email: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{base_url}/login/")
     page.locator("#id_username").fill(email)
@@ -52,7 +52,9 @@ def test_assign_reply_and_the_citizen_sees_the_sealed_answer(
         body_fr="En réponse à votre demande {number}, nous vous informons de notre accord.",
     )
     c = deposit(commune, citizen, procedure="URB-PC", subject="طلب رخصة البناء").correspondence
-    due_on = Case.objects.get(pk=c.pk).due_on.isoformat()
+    due = Case.objects.get(pk=c.pk).due_on
+    assert due is not None
+    due_on = due.isoformat()
     page = phone
 
     # The citizen sees the due date from the start.

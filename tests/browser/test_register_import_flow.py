@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route
 from pytest_django.live_server_helper import LiveServer
 
 from registry.models import RegisterImport
@@ -29,7 +29,7 @@ def commune(db: None) -> Administration:
     return commune
 
 
-def _send(page, base_url: str, tmp_path) -> None:
+def _send(page: Page, base_url: str, tmp_path: Path) -> None:
     table = tmp_path / "registre-2019.csv"
     table.write_text(TABLE, encoding="utf-8")
     page.goto(f"{base_url}/desk/COMMUNE-DEMO/register/import/")
@@ -59,7 +59,7 @@ def test_the_upload_script_never_posts_again_when_the_answer_is_not_its_json(
     not posted a second time."""
     page = phone
 
-    def plain_post(route):  # the server then answers as to a browser without the script
+    def plain_post(route: Route) -> None:  # the server then answers as to a browser without the script
         headers = {k: v for k, v in route.request.headers.items() if k.lower() != "x-requested-with"}
         route.continue_(headers=headers)
 
@@ -77,7 +77,7 @@ def test_a_page_answered_to_the_upload_script_is_shown_and_nothing_is_posted_aga
     page = phone
     posts = []
 
-    def limited(route):
+    def limited(route: Route) -> None:
         if route.request.method != "POST":
             route.continue_()
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page, ViewportSize
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def fail_five_times_then_try(page, base_url: str, email: str) -> None:
+def fail_five_times_then_try(page: Page, base_url: str, email: str) -> None:
     for password in ["wrong-guess-01"] * 5 + [PASSWORD]:
         page.goto(f"{base_url}/login/")
         page.locator("#id_username").fill(email)
@@ -33,7 +33,7 @@ def fail_five_times_then_try(page, base_url: str, email: str) -> None:
     ],
 )
 def test_the_slowed_down_account_is_told_when_to_try_again(
-    browser: Browser, live_server: LiveServer, locale: str, viewport, expected: str
+    browser: Browser, live_server: LiveServer, locale: str, viewport: ViewportSize, expected: str
 ) -> None:
     user = make_user("guessed@example.ma")
     phone = viewport["width"] < 600
