@@ -66,6 +66,7 @@ def test_a_reply_typed_in_the_browser_prints_its_line_breaks_and_no_stray_mark(
     assert response.status_code == 302, response.content.decode()[:2000]
     reply = Reply.objects.get(case__correspondence=request)
     letter = SealedDocument.objects.get(correspondence=reply.outgoing, kind="letter")
+    assert letter.blob_id is not None
     text = pdf_text(storage.read_bytes(letter.blob_id))
     lines = [line.strip() for line in text.splitlines()]
     assert "?" not in text and "\r" not in text

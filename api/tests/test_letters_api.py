@@ -83,6 +83,7 @@ def test_the_letters_list_holds_the_answer_and_the_request_to_complete(
     assert api.get(f"/api/v1/letters/{letter.pk}").json() == first
     pdf = api.get(first["pdf_url"])
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert document.blob_id is not None
     assert pdf.getvalue() == storage.read_bytes(document.blob_id)
     assert Client().get(f"/v/{document.token}").status_code == 200  # its QR code: the letter is verified
     assert api.get(f"/api/v1/letters/{request.pk}").status_code == 404  # their deposit is no letter to them

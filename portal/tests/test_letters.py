@@ -64,6 +64,7 @@ def test_letters_received_lists_the_answer_with_its_sealed_pdf_and_verification_
     assert 'href="/letters/"' in client.get("/deposits/").content.decode()  # in the menu
     pdf = client.get(f"/letters/{letter.pk}.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert document.blob_id is not None
     assert pdf.getvalue() == storage.read_bytes(document.blob_id)
     assert client.get(f"/letters/{request.pk}.pdf").status_code == 404  # a deposit is no letter to them
 

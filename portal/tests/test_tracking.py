@@ -106,6 +106,7 @@ def test_the_citizen_completes_once_then_downloads_the_sealed_answer(
     assert pdf.status_code == 200
     letter = pdf.getvalue()
     sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
+    assert sealed.blob_id is not None
     assert letter == storage.read_bytes(sealed.blob_id)  # the sealed letter itself
     if pdfsig_available():
         assert_pdfsig_trusted(letter, ca_certificate_pem())

@@ -33,6 +33,7 @@ def flat(text: str) -> str:
 
 def letter_text(reply: Reply) -> str:
     sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
+    assert sealed.blob_id is not None
     return flat(pdf_text(storage.read_bytes(sealed.blob_id)))
 
 
@@ -144,6 +145,7 @@ def test_numbers_and_dates_in_an_arabic_letter_keep_their_order(
     sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
     registered_on = case.correspondence.registered_at.date().isoformat()
     # Laid out as printed, the Arabic sentence shows the date as written (not reordered).
+    assert sealed.blob_id is not None
     printed = pdf_text(storage.read_bytes(sealed.blob_id), layout=True).splitlines()
     arabic = next(line for line in printed if "جوابا على طلبكم" in line)
     assert registered_on in arabic and number in arabic

@@ -15,14 +15,14 @@ EVERY_MOVE = [(action, before, after) for action, moves in TRANSITIONS.items() f
 
 
 @pytest.mark.parametrize(("action", "before", "after"), EVERY_MOVE)
-def test_each_allowed_move_sets_the_next_status(action, before, after):
+def test_each_allowed_move_sets_the_next_status(action: str, before: str, after: str) -> None:
     case = Case(status=before)
     assert case_move(case, action) == after
     assert case.status == after
     assert (before, after) in ALLOWED_MOVES
 
 
-def test_a_move_the_lifecycle_does_not_allow_is_refused_and_changes_nothing():
+def test_a_move_the_lifecycle_does_not_allow_is_refused_and_changes_nothing() -> None:
     case = Case(status=Status.CLOSED)
     with pytest.raises(ActionRefused) as refused:
         case_move(case, "answer")
@@ -31,14 +31,14 @@ def test_a_move_the_lifecycle_does_not_allow_is_refused_and_changes_nothing():
     assert (Status.CLOSED, Status.ANSWERED) not in ALLOWED_MOVES
 
 
-def test_every_status_is_a_first_one_or_reached_by_a_move_and_a_closed_case_never_moves():
+def test_every_status_is_a_first_one_or_reached_by_a_move_and_a_closed_case_never_moves() -> None:
     reached = {after for _before, after in ALLOWED_MOVES}
     first = {case_first_status(None), Status.ASSIGNED}
     assert reached | first == set(Status)
     assert not any(before == Status.CLOSED for before, _after in ALLOWED_MOVES)
 
 
-def test_no_code_but_the_transition_function_writes_a_case_status():
+def test_no_code_but_the_transition_function_writes_a_case_status() -> None:
     root = Path(__file__).resolve().parents[2]
     writes = re.compile(r"\bcase\.status\s*=[^=]|Case\.objects\b.*\.update\([^)]*\bstatus\s*=")
     found = []

@@ -54,6 +54,7 @@ def test_a_letter_states_the_log_head_it_was_sealed_on_inside_its_seal(
     answered: tuple[Correspondence, RegisterLogHead, SealedDocument],
 ) -> None:
     _first, head, letter = answered
+    assert letter.blob_id is not None
     pdf = storage.read_bytes(letter.blob_id)
     anchor = anchor_in_pdf(pdf)
     assert anchor is not None
@@ -93,6 +94,7 @@ def test_a_rewrite_of_the_log_before_a_letter_is_caught_by_it(
         cursor.execute("UPDATE registry_registerloghead SET last_hash = %s", [prev_hash])
     report = broken()
     assert f"what the letter {letter.correspondence.number} states" in report
+    assert letter.blob_id is not None
     verdict = client.post(
         "/api/v1/verify", {"file": SimpleUploadedFile("l.pdf", storage.read_bytes(letter.blob_id))}
     ).json()
@@ -109,7 +111,9 @@ def test_a_letter_swapped_in_the_database_is_caught(
     assert "is not the letter registered under its number" in broken()
 
 
-def test_a_letter_file_swapped_under_its_registration_is_caught_by_its_sealed_entry(answered):
+def test_a_letter_file_swapped_under_its_registration_is_caught_by_its_sealed_entry(
+    answered: tuple[Correspondence, RegisterLogHead, SealedDocument],
+) -> None:
     first, _head, letter = answered
     other = first.attachments.get().blob_id
     with connection.cursor() as cursor:

@@ -3,13 +3,15 @@ page and the API say the letter is being prepared: no error, nothing half-made h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from unittest import mock
 
 import pytest
 from django.test import Client
 
 from api.testing import bearer
-from registry.models import SealedDocument
+from registry.models import Correspondence, SealedDocument
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow import services
 from workflow.models import Reply
@@ -20,7 +22,9 @@ from workflow.testing import deposit
 pytestmark = pytest.mark.django_db
 
 
-def _answer_pending(commune, citizen, clerk, agent):
+def _answer_pending(
+    commune: Administration, citizen: User, clerk: User, agent: User
+) -> tuple[Correspondence, Reply, SealedDocument]:
     request = deposit(commune, citizen).correspondence
     services.case_assign(actor=clerk, case_id=request.pk, service=make_service(commune, "URB"))
     with mock.patch("workflow.letters.seal", side_effect=OSError("timestamping unit unreachable")):
@@ -30,7 +34,9 @@ def _answer_pending(commune, citizen, clerk, agent):
     return request, reply, document
 
 
-def test_the_citizen_sees_the_letter_coming_then_gets_it(commune, citizen, clerk, agent, signed_in):
+def test_the_citizen_sees_the_letter_coming_then_gets_it(
+    commune: Administration, citizen: User, clerk: User, agent: User, signed_in: Callable[..., Client]
+) -> None:
     request, reply, document = _answer_pending(commune, citizen, clerk, agent)
     letter = reply.outgoing
     client = signed_in(citizen, "fr")
@@ -51,7 +57,9 @@ def test_the_citizen_sees_the_letter_coming_then_gets_it(commune, citizen, clerk
     assert Client().get(f"/v/{document.token}").status_code == 200
 
 
-def test_the_api_says_202_while_the_letter_is_sealed(commune, citizen, clerk, agent):
+def test_the_api_says_202_while_the_letter_is_sealed(
+    commune: Administration, citizen: User, clerk: User, agent: User
+) -> None:
     _request, reply, document = _answer_pending(commune, citizen, clerk, agent)
     api = bearer(citizen)
     listed = api.get("/api/v1/letters").json()
@@ -62,15 +70,17 @@ def test_the_api_says_202_while_the_letter_is_sealed(commune, citizen, clerk, ag
     assert api.get(listed[0]["pdf_url"]).status_code == 200
 
 
-def test_the_desk_shows_the_answer_and_says_its_letter_is_being_sealed(commune, citizen, clerk, agent, signed_in):
+def test_the_desk_shows_the_answer_and_says_its_letter_is_being_sealed(
+    commune: Administration, citizen: User, clerk: User, agent: User, signed_in: Callable[..., Client]
+) -> None:
     request, reply, document = _answer_pending(commune, citizen, clerk, agent)
     client = signed_in(agent, "fr")
     assert reply.outgoing.number in client.get(f"/desk/{commune.code}/c/{request.pk}/").content.decode()
     page = client.get(f"/desk/{commune.code}/c/{reply.outgoing.pk}/")
     assert page.status_code == 200 and "en cours de scellement" in page.content.decode()
     sealed_document_make(document_id=document.pk)
-    page = client.get(f"/desk/{commune.code}/c/{reply.outgoing.pk}/").content.decode()
-    assert "en cours de scellement" not in page and f"{reply.outgoing.number}.pdf" in page
+    html = client.get(f"/desk/{commune.code}/c/{reply.outgoing.pk}/").content.decode()
+    assert "en cours de scellement" not in html and f"{reply.outgoing.number}.pdf" in html
     letter = client.get(f"/desk/{commune.code}/c/{reply.outgoing.pk}/files/1")
     assert letter.status_code == 200 and letter["Content-Type"] == "application/pdf"
     assert Reply.objects.get(pk=reply.pk).outgoing.attachments.count() == 1

@@ -156,6 +156,7 @@ def test_the_whole_lifecycle_with_one_completion_and_a_sealed_answer(
         "D-2026-000002",
     ]
     letter = SealedDocument.objects.get(correspondence=outgoing)
+    assert letter.blob_id is not None
     pdf = storage.read_bytes(letter.blob_id)
     if pdfsig_available():
         assert_pdfsig_trusted(pdf, ca_certificate_pem())
@@ -292,6 +293,7 @@ def test_silence_becomes_acceptance_after_the_delay_and_the_attestation_is_seale
         document = services.attestation_issue(actor=citizen, case_id=c.pk)
         assert services.attestation_issue(actor=citizen, case_id=c.pk).pk == document.pk
         assert services.silence_acceptance_on(Case.objects.get(pk=c.pk), date(2026, 4, 2)) == date(2026, 4, 2)
+    assert document.blob_id is not None
     pdf = storage.read_bytes(document.blob_id)
     if pdfsig_available():
         assert_pdfsig_trusted(pdf, ca_certificate_pem())
@@ -367,8 +369,8 @@ def test_the_receipt_mail_is_the_only_message_at_registration(
 
 
 def test_an_answer_whose_letter_cannot_be_sealed_stays_registered_and_the_worker_seals_it_later(
-    commune, citizen, clerk, agent, urb
-):
+    commune: Administration, citizen: User, clerk: User, agent: User, urb: Service
+) -> None:
     from registry.integrity import verify_administration_log
     from workflow.services.sealing import sealed_documents_make_pending
 

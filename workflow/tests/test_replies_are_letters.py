@@ -78,5 +78,6 @@ def test_a_reply_is_addressed_to_the_depositor_and_is_none_of_their_deposits(
     assert (letter.addressee_account, letter.addressee_name) == (citizen, citizen.full_name)
     assert (letter.sender_account, letter.sender_name) == (None, "")
     sealed = SealedDocument.objects.get(correspondence=letter, kind=SealedDocument.Kind.LETTER)
+    assert sealed.blob_id is not None
     text = pdf_text(storage.read_bytes(sealed.blob_id))
     assert citizen.full_name in text and request.number in text

@@ -14,11 +14,13 @@ import threading
 
 import pytest
 from django.db import connection
+from pytest_django import Settings
 
 from documents.intake import bytes_upload, check_files
 from documents.samples import pdf_bytes
 from registry.models import Channel, Correspondence, Direction, SealedDocument
 from registry.services import Party
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from trust.services import installation_pki
 from trust.testing import TimestampingServer
@@ -32,8 +34,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_registrations_go_on_while_a_letter_waits_for_a_slow_timestamping_unit(
-    commune, citizen, clerk, agent, settings
-):
+    commune: Administration, citizen: User, clerk: User, agent: User, settings: Settings
+) -> None:
     urb = make_service(commune, "URB")
     first, second = (deposit(commune, citizen, subject=s).correspondence for s in ("طلب أول", "طلب ثان"))
     for request in (first, second):
