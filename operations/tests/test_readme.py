@@ -65,6 +65,11 @@ class Readme:
         return [part.strip() for bold in re.findall(r"\*\*(.+?)\*\*", self.step(number)) for part in bold.split("→")]
 
 
+# What the suite's own environment holds that a person's terminal does not: Django's settings, and
+# make's (under `make test`, a nested make announces "Leaving directory" after Wasl's last words).
+FROM_THE_SUITE = {"DJANGO_SETTINGS_MODULE", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
+
+
 def shown(label: str, language: str, **values: str) -> str:
     """``label`` (the English words the README uses) as the pages show it in ``language``."""
     with translation.override(language):
@@ -253,7 +258,7 @@ def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data: StackData) 
     assert command == "make run"
     # A fresh checkout's terminal: nothing of the suite's configuration, only where the data goes
     # (and, when the suite runs on PostgreSQL, the database make run is given).
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_") and k != "DJANGO_SETTINGS_MODULE"}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_") and k not in FROM_THE_SUITE}
     environment.update(WASL_DATA_DIR=str(stack_data.data_dir), **stack_data.database)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
