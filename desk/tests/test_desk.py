@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -302,6 +303,28 @@ def test_the_desk_shows_only_the_tabs_a_persons_roles_open(
             href = f'href="/desk/{commune.code}/{tab}"'
             assert (href in page) == (role in roles), (role, tab)
             assert client.get(f"/desk/{commune.code}/{tab}").status_code == (200 if role in roles else 404), (role, tab)
+
+
+@pytest.mark.parametrize("role", ["clerk", "agent", "head", "signatory", "commune_admin", "auditor"])
+def test_no_link_of_the_desk_leads_its_reader_to_a_404(
+    commune: Administration, role: str, request: pytest.FixtureRequest, signed_in: Callable[..., Client]
+) -> None:
+    """Every desk link a role is shown on the desk's pages opens for it (the counter tab, the
+    catalogue's routing and letters, the inbox's internal note and the parapheur's new folder,
+    certificate and delegations were shown to roles they answer 404 to)."""
+    client = signed_in(request.getfixturevalue(role))
+    prefix = f"/desk/{commune.code}/"
+    pages = [prefix + page for page in ("", "inbox/", "parapheur/", "procedures/", "calendar/", "search/")]
+    links: set[str] = set()
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, (role, page)
+        links |= {
+            href for href in re.findall(r'href="([^"?#]+)"', response.content.decode()) if href.startswith(prefix)
+        }
+    assert links, role
+    dead = sorted(link for link in links if client.get(link).status_code == 404)
+    assert not dead, (role, dead)
 
 
 def test_the_counter_receipt_is_emailed_when_an_address_is_given(
