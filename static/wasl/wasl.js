@@ -63,7 +63,9 @@
         if (data && data.html) {
           var holder = document.createElement("div");
           holder.innerHTML = data.html;
-          var replacement = holder.querySelector("form");
+          // The form sent, not another form the fragment also holds (the reply page's
+          // template picker comes first: it once replaced the letter and its errors).
+          var replacement = holder.querySelector("form[data-upload]") || holder.querySelector("form");
           form.replaceWith(replacement);
           enhance(replacement);
           var firstError = replacement.querySelector("[aria-invalid=true], .alert.error");

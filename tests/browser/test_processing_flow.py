@@ -75,8 +75,15 @@ def test_assign_reply_and_the_citizen_sees_the_sealed_answer(
     page.wait_for_load_state()
     assert Case.objects.get(pk=c.pk).status == "assigned"
 
-    # The agent answers from the template.
+    # The agent answers from the template. A letter sent empty is refused: the letter's form
+    # comes back with the reason (the template picker above it once took its place).
     sign_in(page, live_server.url, "agent@demo.ma")
+    page.goto(f"{live_server.url}/desk/COMMUNE-DEMO/c/{c.pk}/reply/")
+    page.locator("form[data-upload] button[type=submit]").click()
+    page.locator("form[data-upload] .alert.error").wait_for()
+    assert page.locator("form.inline-form").count() == 1
+    assert page.locator("form[data-upload] textarea[name=body_fr]").is_visible()
+    assert Case.objects.get(pk=c.pk).status == "assigned"
     page.goto(f"{live_server.url}/desk/COMMUNE-DEMO/c/{c.pk}/reply/")
     page.locator("#choose-template").select_option(label="Accord")
     page.locator("form.inline-form button").click()
