@@ -313,8 +313,17 @@ def case_of(correspondence: Correspondence) -> Case | None:
 
 def replies_of(case: Case) -> QuerySet[Reply]:
     """The replies of ``case`` (answers, rejections, requests for completion), oldest first,
-    each with its letter."""
-    return Reply.objects.filter(case=case).select_related("outgoing").order_by("created_at")
+    each with its letter and ``being_sealed``: whether its letter is still being made
+    (registry.sealed), so that a page offers no download that would answer 202."""
+    pending = SealedDocument.objects.filter(
+        correspondence=OuterRef("outgoing_id"), kind=SealedDocument.Kind.LETTER, blob__isnull=True
+    )
+    return (
+        Reply.objects.filter(case=case)
+        .select_related("outgoing")
+        .annotate(being_sealed=Exists(pending))
+        .order_by("created_at")
+    )
 
 
 def requested_items(case: Case) -> list[dict[str, str]]:

@@ -46,8 +46,15 @@ def test_the_citizen_sees_the_letter_coming_then_gets_it(
     download = client.get(f"/letters/{letter.pk}.pdf")
     assert download.status_code == 202 and download["Retry-After"] == "5"
     assert "en préparation" in download.content.decode()
+    # The deposit's page lists it as coming, with no download link (a link saved the 202's
+    # sentence as a ".pdf" file).
     follow = client.get(f"/deposits/{request.pk}/")
     assert follow.status_code == 200
+    assert (
+        letter.number in follow.content.decode()
+        and "Cette lettre est en cours de scellement" in follow.content.decode()
+    )
+    assert f"/deposits/{request.pk}/letters/{reply.pk}.pdf" not in follow.content.decode()
     assert client.get(f"/deposits/{request.pk}/letters/{reply.pk}.pdf").status_code == 202
     # Its verification link is not out yet: it names no document until the letter exists.
     assert Client().get(f"/v/{document.token}").status_code == 404
@@ -55,6 +62,11 @@ def test_the_citizen_sees_the_letter_coming_then_gets_it(
     assert f'href="/letters/{letter.pk}.pdf"' in client.get("/letters/").content.decode()
     assert client.get(f"/letters/{letter.pk}.pdf").status_code == 200
     assert Client().get(f"/v/{document.token}").status_code == 200
+    sealed = client.get(f"/deposits/{request.pk}/").content.decode()
+    assert (
+        f'href="/deposits/{request.pk}/letters/{reply.pk}.pdf"' in sealed and "Cette lettre est en cours" not in sealed
+    )
+    assert client.get(f"/deposits/{request.pk}/letters/{reply.pk}.pdf").status_code == 200
 
 
 def test_the_api_says_202_while_the_letter_is_sealed(
