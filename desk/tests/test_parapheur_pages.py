@@ -411,3 +411,35 @@ def test_the_address_of_a_refused_certificate_form_leads_back_to_the_certificate
         assert refused.status_code == 400
         again = chief.get(f"{page}{operation}/")
         assert (again.status_code, again["Location"]) == (302, page)
+
+
+def test_the_auditor_reads_a_folder_but_writes_nothing_in_its_history(
+    commune: Administration, people: dict[str, User], auditor: User, signed_in: Callable[..., Client]
+) -> None:
+    """The auditor is read-only: the folder's page offers no comment form, and a comment posted
+    anyway (page or API) is not found and leaves no event; a person of the circuit comments."""
+    from api.testing import bearer
+
+    folder = services.folder_submit(
+        actor=people["writer"],
+        administration=commune,
+        title="Arrêté n° 9",
+        document=document("Arrêté n° 9"),
+        document_name="arrete.pdf",
+        steps=[StepSpec(kind=StepKind.VISA, people=(people["chief"].pk,))],
+    )
+    url = f"/desk/{commune.code}/parapheur/{folder.pk}/"
+    reader = signed_in(auditor, "fr")
+    page = reader.get(url)
+    assert page.status_code == 200 and "act/comment/" not in page.content.decode()
+    assert reader.post(f"{url}act/comment/", {"comment-text": "Vu"}).status_code == 404
+    act = f"/api/v1/administrations/{commune.code}/folders/{folder.pk}/act"
+    assert (
+        bearer(auditor).post(act, {"action": "comment", "text": "Vu"}, content_type="application/json").status_code
+        == 404
+    )
+    assert not FolderEvent.objects.filter(folder=folder, kind=FolderEvent.Kind.ANNOTATED).exists()
+    chief = signed_in(people["chief"], "fr")
+    assert "act/comment/" in chief.get(url).content.decode()
+    chief.post(f"{url}act/comment/", {"comment-text": "Vu"})
+    assert FolderEvent.objects.filter(folder=folder, kind=FolderEvent.Kind.ANNOTATED, actor=people["chief"]).exists()

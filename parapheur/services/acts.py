@@ -32,6 +32,7 @@ from parapheur.models import (
 from parapheur.selectors import delegators_of
 from parapheur.services.folders import _advance, _event
 from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, FolderRefused, _members, role_holders
+from tenancy.access import member_may
 from tenancy.models import Administration, User
 from tenancy.permissions import Action, allowed
 from trust.pdf_update import POINTS_PER_MM, Appearance, BlockImage, UnsupportedPdf, page_size
@@ -335,6 +336,8 @@ def folder_comment(*, actor: User, folder_id: int, text: str, page: int | None =
         raise FolderRefused("no_text", _("Write the comment."), field="text")
     with transaction.atomic():
         folder = _locked_folder(folder_id)
+        if not member_may(actor, folder.administration, Action.ACT_IN_CIRCUIT):
+            raise NotFound  # the auditor reads folders; a comment is written in their history
         if page is not None and page < 1:
             raise FolderRefused("bad_page", _("Pages are numbered from 1."), field="page")
         return _event(folder, Kind.ANNOTATED, actor=actor, at=now(), text=text.strip()[:4000], page=page)
