@@ -148,3 +148,22 @@ def test_an_answer_that_does_not_match_its_fingerprint_ends_the_request_and_keep
     with django_capture_on_commit_callbacks(execute=True):
         again = once_only.document_request(scope=scope_of(agent, commune), case=far_case, position=1)
     assert again.pk != request.pk
+
+
+def test_a_request_that_failed_to_go_is_shown_as_a_warning_on_the_file_and_the_requests_page(
+    commune: Administration, agent: User, far_case: Case, signed_in: Callable[..., Client]
+) -> None:
+    """ "Failed — will retry" is a warning, not the neutral badge of a request on its way."""
+    request = once_only.document_request(scope=scope_of(agent, commune), case=far_case, position=1)
+    client = signed_in(agent, "fr")
+    pages = (
+        reverse("desk:correspondence", args=[commune.code, far_case.pk]),
+        reverse("desk:documents", args=[commune.code]),
+    )
+    with override("fr"):
+        waiting, failing = escape(_("Waiting to be sent")), escape(_("Failed — will retry"))
+    for url in pages:
+        assert f'<span class="badge">{waiting}</span>' in client.get(url).content.decode()
+    DocumentRequest.objects.filter(pk=request.pk).update(attempts=1, last_error="connection refused")
+    for url in pages:
+        assert f'<span class="badge warn">{failing}</span>' in client.get(url).content.decode()
