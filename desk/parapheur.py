@@ -3,8 +3,6 @@ batch signing, my signing certificate, my delegations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -12,14 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import FileResponse, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import now
 from core.errors import NotFound, Refused
-from core.forms import report_form_errors
 from core.uploads import wants_json
+from desk.operations import operation_on
 from desk.parapheur_forms import (
     ApproveForm,
     BatchSignForm,
@@ -175,30 +172,8 @@ def folder(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
     return render(request, "desk/parapheur/folder.html", context)
 
 
-FolderOperation = Callable[[SignedInRequest, Scope, Folder], "Form | None"]
-
-
-def folder_operation(operation: FolderOperation) -> Callable[..., HttpResponse]:
-    """One act on a folder, posted from its page: the folder as ``scope`` may read it, the act
-    done, then back to the page with what happened (the message of a refusal, the errors of
-    the act's form when it returns one)."""
-
-    @login_required
-    @require_POST
-    @wraps(operation)
-    def view(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
-        scope = _scope(request, code)
-        found = _folder(scope, pk)
-        try:
-            form = operation(request, scope, found)
-        except Refused as refused:
-            messages.error(request, refused.message)
-        else:
-            if form is not None:
-                report_form_errors(request, form)
-        return redirect(reverse("desk:folder", args=[code, found.pk]))
-
-    return view
+# One view per act on a folder (desk/operations.py).
+folder_operation = operation_on(selectors.folder_for, "desk:folder")
 
 
 @folder_operation

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -37,6 +35,7 @@ from desk.forms import (
     ReplyForm,
 )
 from desk.once_only import held_items
+from desk.operations import operation_on
 from desk.tabs import desk_scope
 from documents import storage
 from parapheur.services import reply_submit
@@ -261,30 +260,8 @@ def _templates(administration: Any) -> list[LetterTemplate]:
     return wf.active_letter_templates(administration)
 
 
-CaseOperation = Callable[[SignedInRequest, Scope, Case], "Form | None"]
-
-
-def case_operation(operation: CaseOperation) -> Callable[..., HttpResponse]:
-    """One operation on a case, posted from its page: the case as ``scope`` may act on it,
-    the operation done, then back to the page with what happened (the message of a refusal,
-    the errors of the operation's form when it returns one)."""
-
-    @login_required
-    @require_POST
-    @wraps(operation)
-    def view(request: SignedInRequest, code: str, pk: int) -> HttpResponse:
-        scope = _scope(request, code)
-        case = wf.case_for(scope, pk)
-        try:
-            form = operation(request, scope, case)
-        except ActionRefused as refused:
-            messages.error(request, refused.message)
-        else:
-            if form is not None:
-                report_form_errors(request, form)
-        return redirect(reverse("desk:correspondence", args=[code, pk]))
-
-    return view
+# One view per operation on a case (desk/operations.py).
+case_operation = operation_on(wf.case_for, "desk:correspondence", ActionRefused)
 
 
 @case_operation
