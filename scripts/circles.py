@@ -16,24 +16,12 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-APPS = (
-    "core",
-    "audit",
-    "tenancy",
-    "trust",
-    "documents",
-    "registry",
-    "workflow",
-    "parapheur",
-    "starter",
-    "exchange",
-    "search",
-    "portal",
-    "desk",
-    "api",
-    "operations",
-)
 IDIOM = "services↔tasks idiom"
+
+
+def apps(root: Path) -> list[str]:
+    """The project's Django apps: the folders at its root with an ``apps.py``."""
+    return sorted(path.parent.name for path in root.glob("*/apps.py"))
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -124,7 +112,7 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def all_circles(root: Path) -> dict[str, list[list[str]]]:
-    return {app: found for app in APPS if (found := circles(import_graph(root, app)))}
+    return {app: found for app in apps(root) if (found := circles(import_graph(root, app)))}
 
 
 def main() -> int:
