@@ -175,13 +175,6 @@ def due_note(status: str, due_on: date | None, today: date) -> tuple[str, str]:
     return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}, "muted"
 
 
-def _annotate(case: Case, summary: wf.CaseSummary) -> None:
-    """Days left (calendar days) or late, for display."""
-    case.days_left = summary.days_left  # type: ignore[attr-defined]
-    case.days_late = summary.days_late  # type: ignore[attr-defined]
-    case.running = summary.running  # type: ignore[attr-defined]
-
-
 def _box_labels(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     labels = {
         "to_assign": _("To assign"),
@@ -222,7 +215,6 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
     today = local_date(now())
     actions = services.offered_actions(scope, case)
     summary = wf.case_summary(status=case.status, due_on=case.due_on, today=today)
-    _annotate(case, summary)
     context: dict[str, Any] = {
         "case": case,
         "timeline": wf.timeline(case),
@@ -230,6 +222,7 @@ def case_context(scope: Scope, case: Case) -> dict[str, Any]:
         "replies": wf.replies_of(case),
         "actions": actions,
         "days_left": summary.days_left,
+        "summary": summary,
         "silence_accepted_on": services.silence_acceptance_on(case, today),
         "attestation": wf.attestation_of(case.pk),
     }
