@@ -297,3 +297,22 @@ def test_the_letter_page_and_the_register_name_the_service_in_charge(
     client.post(f"{page_url}act/send_back/", {"back-reason": "Pas pour nous"})
     assert "Urbanisme" not in _service_fact(client.get(page_url).content.decode())
     assert "Urbanisme" not in _register_row(client.get(register_url).content.decode(), c.number)
+
+
+def test_the_case_panel_says_how_many_days_are_left_then_how_many_late(
+    commune: Administration, citizen: User, clerk: User, signed_in: Callable[..., Client]
+) -> None:
+    make_procedure(commune, "CAL-10", delay_days=10)
+    with clock_at("2026-03-02 10:00"):
+        c = deposit(commune, citizen, procedure="CAL-10").correspondence
+    client = signed_in(clerk, "fr")
+    url = f"/desk/{commune.code}/c/{c.pk}/"
+    due = Case.objects.get(pk=c.pk).due_on
+    assert due is not None
+    with clock_at(f"{due.isoformat()} 09:00"):
+        assert "0 jour restant" in client.get(url).content.decode()
+    with clock_at(f"{due.replace(day=due.day - 3).isoformat()} 09:00"):
+        assert "3 jours restants" in client.get(url).content.decode()
+    with clock_at(f"{due.replace(day=due.day + 2).isoformat()} 09:00"):
+        page = client.get(url).content.decode()
+    assert "2 jours de retard" in page and "restant" not in page
