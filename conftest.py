@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -110,15 +110,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> list[pytest.Item] | None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Generator[None, object, object]:
     """A test function that ``-m`` leaves out whatever marks its parameters add is not expanded
     into tests at all: the fast lane (``-m "not slow and not browser"``) does not pay for the
     seconds schemathesis takes to build the cases of the slow API fuzz tests. Anything else is
-    collected as usual (and ``-m`` deselects it as usual)."""
+    collected as usual (and ``-m`` deselects it as usual). A wrapper, and the outermost one:
+    schemathesis's own wrapper replaces whatever a plain hook answers with its collector."""
+    made = yield
+    return [] if _left_out_by_markexpr(collector, name, obj) else made
+
+
+def _left_out_by_markexpr(collector: pytest.Collector, name: str, obj: object) -> bool:
     expression = collector.config.option.markexpr
     if not expression or not callable(obj) or not name.startswith("test"):
-        return None
+        return False
     certain = {mark.name for mark in getattr(obj, "pytestmark", [])}
     for node in collector.listchain():
         certain |= {mark.name for mark in node.iter_markers()}
@@ -127,15 +133,15 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     for values in itertools.product((False, True), repeat=len(free)):
         chosen = certain | {mark for mark, value in zip(free, values, strict=True) if value}
         if compiled.evaluate(lambda mark, /, chosen=chosen, **_: mark in chosen):
-            return None
-    return []
+            return False
+    return True
 
 
 # With xdist, the test database is migrated once per run, by a process the controller starts as
 # soon as it is configured, into a template: a file on SQLite, a database of the suite's server
-# on PostgreSQL. Each worker's test database is a copy of it (every migration still runs, from an
-# empty database, in every run); so are the databases the tests of real processes and real
-# installations start from (``migrated_template``).
+# on PostgreSQL. Each worker's test database is a copy of it; so are the databases the tests of
+# real processes and real installations start from (``migrated_template``). On SQLite the template
+# is kept between runs while no migration changes (``_kept_template``).
 _MIGRATE_TEMPLATE = """
 import os, sys, traceback
 kind, target, ready = sys.argv[1:4]
@@ -155,6 +161,13 @@ try:
     connection.close()
     if kind == "sqlite":
         os.replace(target + ".building", target)
+        kept = sys.argv[4] if len(sys.argv) > 4 else ""
+        if kept:
+            import glob, shutil
+            for old in glob.glob(os.path.join(os.path.dirname(kept), "sqlite-*.sqlite3")):
+                os.remove(old)
+            shutil.copyfile(target, kept + ".building")
+            os.replace(kept + ".building", kept)
     open(ready, "w").close()
 except BaseException:
     traceback.print_exc()
@@ -171,6 +184,27 @@ def _on_sqlite() -> bool:
 def _server_url(database: str) -> str:
     """The suite's PostgreSQL server (WASL_DATABASE_URL), naming ``database`` instead."""
     return urlsplit(os.environ["WASL_DATABASE_URL"])._replace(path=f"/{database}").geturl()
+
+
+def _kept_template() -> Path | None:
+    """Where a checkout keeps its migrated SQLite template between runs (``var/test-cache/``),
+    named after what makes it: every migration file, Django's version and the script above. A
+    run whose migrations are unchanged copies it instead of migrating again; any change to a
+    migration (or a fresh clone, as in CI) migrates from an empty database. None when
+    WASL_TEST_KEEP_TEMPLATE=0."""
+    if os.environ.get("WASL_TEST_KEEP_TEMPLATE", "1") == "0":
+        return None
+    import hashlib
+
+    import django
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(f"{django.__version__}\0{_MIGRATE_TEMPLATE}".encode())
+    for path in sorted(root.glob("*/migrations/*.py")):
+        digest.update(f"\0{path.relative_to(root)}\0".encode() + path.read_bytes())
+    directory = root / "var" / "test-cache"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"sqlite-{digest.hexdigest()[:20]}.sqlite3"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -190,12 +224,19 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         return
     ready = os.path.join(run, "template.ready")
-    with open(ready + ".log", "wb") as log:
-        _template_process.append(
-            subprocess.Popen(
-                [sys.executable, "-c", _MIGRATE_TEMPLATE, kind, target, ready], env=environment, stderr=log
+    kept = _kept_template() if kind == "sqlite" else None
+    if kept is not None and kept.exists():
+        target = str(kept)
+        Path(ready).touch()
+    else:
+        with open(ready + ".log", "wb") as log:
+            _template_process.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _MIGRATE_TEMPLATE, kind, target, ready, str(kept or "")],
+                    env=environment,
+                    stderr=log,
+                )
             )
-        )
     # Read by the workers, started after this.
     os.environ.update(WASL_TEST_TEMPLATE_DB=target, WASL_TEST_TEMPLATE_KIND=kind, WASL_TEST_TEMPLATE_READY=ready)
 
