@@ -140,16 +140,24 @@ def _left_out_by_markexpr(collector: pytest.Collector, name: str, obj: object) -
 # With xdist, the test database is migrated once per run, by a process the controller starts as
 # soon as it is configured, into a template: a file on SQLite, a database of the suite's server
 # on PostgreSQL. Each worker's test database is a copy of it; so are the databases the tests of
-# real processes and real installations start from (``migrated_template``). On SQLite the template
-# is kept between runs while no migration changes (``_kept_template``).
+# real processes and real installations start from (``migrated_template``). The template is kept
+# between runs while no migration changes (``_kept_template``).
 _MIGRATE_TEMPLATE = """
-import os, sys, traceback
-kind, target, ready = sys.argv[1:4]
+import os, subprocess, sys, traceback
+kind, target, ready, kept = sys.argv[1:5]
 try:
     if kind == "postgres":
         import psycopg
+        from operations.testing import postgres_program
         with psycopg.connect(os.environ["WASL_TEMPLATE_SERVER"], autocommit=True) as server:
             server.execute(f'CREATE DATABASE "{target}"')
+        if kept and os.path.exists(kept):
+            subprocess.run(
+                [postgres_program("pg_restore"), "--no-owner", "--exit-on-error", "-d", os.environ["WASL_DATABASE_URL"], kept],
+                check=True,
+            )
+            open(ready, "w").close()
+            sys.exit(0)
     import django
     django.setup()
     from django.core.management import call_command
@@ -161,14 +169,23 @@ try:
     connection.close()
     if kind == "sqlite":
         os.replace(target + ".building", target)
-        kept = sys.argv[4] if len(sys.argv) > 4 else ""
-        if kept:
-            import glob, shutil
-            for old in glob.glob(os.path.join(os.path.dirname(kept), "sqlite-*.sqlite3")):
+    if kept:
+        import glob, shutil
+        for old in glob.glob(os.path.join(os.path.dirname(kept), kind + "-*")):
+            if old != kept and not old.endswith(".building"):
                 os.remove(old)
+        if kind == "sqlite":
             shutil.copyfile(target, kept + ".building")
-            os.replace(kept + ".building", kept)
+        else:
+            subprocess.run(
+                [postgres_program("pg_dump"), "--format=custom", "--no-owner", "-f", kept + ".building",
+                 os.environ["WASL_DATABASE_URL"]],
+                check=True,
+            )
+        os.replace(kept + ".building", kept)
     open(ready, "w").close()
+except SystemExit:
+    raise
 except BaseException:
     traceback.print_exc()
     open(ready + ".failed", "w").close()
@@ -186,12 +203,13 @@ def _server_url(database: str) -> str:
     return urlsplit(os.environ["WASL_DATABASE_URL"])._replace(path=f"/{database}").geturl()
 
 
-def _kept_template() -> Path | None:
-    """Where a checkout keeps its migrated SQLite template between runs (``var/test-cache/``),
-    named after what makes it: every migration file, Django's version and the script above. A
-    run whose migrations are unchanged copies it instead of migrating again; any change to a
-    migration (or a fresh clone, as in CI) migrates from an empty database. None when
-    WASL_TEST_KEEP_TEMPLATE=0."""
+def _kept_template(kind: str) -> Path | None:
+    """Where a checkout keeps its migrated template between runs (``var/test-cache/``): the
+    SQLite file, or a ``pg_dump`` of the PostgreSQL database (the suite's server is new in each
+    run), named after what makes it: every migration file, Django's version and the script
+    above. A run whose migrations are unchanged copies or restores it instead of migrating
+    again; any change to a migration (or a fresh clone, as in CI) migrates from an empty
+    database. None when WASL_TEST_KEEP_TEMPLATE=0."""
     if os.environ.get("WASL_TEST_KEEP_TEMPLATE", "1") == "0":
         return None
     import hashlib
@@ -204,7 +222,7 @@ def _kept_template() -> Path | None:
         digest.update(f"\0{path.relative_to(root)}\0".encode() + path.read_bytes())
     directory = root / "var" / "test-cache"
     directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"sqlite-{digest.hexdigest()[:20]}.sqlite3"
+    return directory / f"{kind}-{digest.hexdigest()[:20]}.{'sqlite3' if kind == 'sqlite' else 'dump'}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -224,8 +242,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         return
     ready = os.path.join(run, "template.ready")
-    kept = _kept_template() if kind == "sqlite" else None
-    if kept is not None and kept.exists():
+    kept = _kept_template(kind)
+    if kind == "sqlite" and kept is not None and kept.exists():
         target = str(kept)
         Path(ready).touch()
     else:
