@@ -58,7 +58,7 @@ worker: install
 test: install-dev
 	scripts/test
 
-# The fast lane: what runs before every commit (docs/development.md). mypy is `make typecheck`.
+# The fast lane: what runs before every commit (README.md). mypy is `make typecheck`.
 check: install-dev
 	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/ruff format --check --quiet .
