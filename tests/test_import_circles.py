@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KNOWN: set[tuple[str, ...]] = set()
 
 
+@cache
 def _circles() -> ModuleType:
     spec = importlib.util.spec_from_file_location("wasl_circles", ROOT / "scripts" / "circles.py")
     assert spec is not None and spec.loader is not None
@@ -23,13 +25,20 @@ def _circles() -> ModuleType:
     return module
 
 
+@cache
+def _found() -> dict[str, list[list[str]]]:
+    """The circles of every app of this checkout (read once for the tests below)."""
+    found: dict[str, list[list[str]]] = _circles().all_circles(ROOT)
+    return found
+
+
 def test_no_app_gains_an_import_circle() -> None:
-    found = {tuple(group) for groups in _circles().all_circles(ROOT).values() for group in groups}
+    found = {tuple(group) for groups in _found().values() for group in groups}
     assert found - KNOWN == set()
 
 
 def test_the_register_and_the_processing_desk_have_none() -> None:
-    found = _circles().all_circles(ROOT)
+    found = _found()
     assert "registry" not in found and "workflow" not in found
 
 

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
+from tests.sources import project_files, relative_parts, tree_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,11 +40,11 @@ def test_no_code_writes_an_action_the_enum_does_not_name() -> None:
     """``audit_record(action=...)`` is typed, but a string could still slip in through a variable:
     every call passes an ``AuditAction`` member, a conditional of two, or a parameter."""
     offenders = []
-    for path in ROOT.rglob("*.py"):
-        parts = path.relative_to(ROOT).parts
-        if parts[0] in {".venv", "var"} or "tests" in parts or "migrations" in parts:
+    for path in project_files(".py"):
+        parts = relative_parts(path)
+        if "tests" in parts or "migrations" in parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree_of(path)):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "audit_record":
                 for keyword in node.keywords:
                     if keyword.arg == "action" and any(

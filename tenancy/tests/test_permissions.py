@@ -11,6 +11,7 @@ import pytest
 from tenancy.access import scope_of
 from tenancy.models import Administration, Membership, User
 from tenancy.permissions import PERMISSIONS, Action, allowed, permissions_of, roles_who
+from tests.sources import project_files, relative_parts, source_of, tree_of
 
 Role = Membership.Role
 C, AG, H, S, AD, AU = Role.CLERK, Role.AGENT, Role.HEAD, Role.SIGNATORY, Role.ADMIN, Role.AUDITOR
@@ -81,8 +82,8 @@ SKIPPED_DIRS = {".venv", "node_modules", "migrations", "tests", "bench", "static
 
 def _sources() -> list[Path]:
     found = []
-    for path in ROOT.rglob("*.py"):
-        parts = path.relative_to(ROOT).parts
+    for path in project_files(".py"):
+        parts = relative_parts(path)
         if any(part in SKIPPED_DIRS or part.startswith(".") for part in parts[:-1]):
             continue
         if path.relative_to(ROOT).as_posix() in ALLOWED or path.name in ("testing.py",):
@@ -121,9 +122,7 @@ def _role_members(tree: ast.AST) -> list[tuple[int, str]]:
 
 def test_no_code_but_the_table_names_a_role() -> None:
     offences = [
-        f"{path.relative_to(ROOT)}:{line}: {what}"
-        for path in _sources()
-        for line, what in _role_members(ast.parse(path.read_text(encoding="utf-8")))
+        f"{path.relative_to(ROOT)}:{line}: {what}" for path in _sources() for line, what in _role_members(tree_of(path))
     ]
     assert offences == [], "ask scope.may(Action.X) (tenancy/permissions.py) instead:\n" + "\n".join(offences)
 
@@ -150,8 +149,7 @@ def test_no_template_tests_a_role() -> None:
     pattern = re.compile(rf"""\{{%[^%]*(\broles\b|["']({names})["'])[^%]*%\}}""")
     offences = [
         f"{path.relative_to(ROOT)}: {match.group(0)}"
-        for path in ROOT.rglob("*.html")
-        if ".venv" not in path.parts and "node_modules" not in path.parts
-        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+        for path in project_files(".html")
+        for match in pattern.finditer(source_of(path))
     ]
     assert offences == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.sources import project_files, relative_parts, source_of
 from workflow.models import Case, Status
 from workflow.services import TRANSITIONS, ActionRefused
 from workflow.services.base import ALLOWED_MOVES, case_first_status, case_move
@@ -42,11 +43,11 @@ def test_no_code_but_the_transition_function_writes_a_case_status() -> None:
     root = Path(__file__).resolve().parents[2]
     writes = re.compile(r"\bcase\.status\s*=[^=]|Case\.objects\b.*\.update\([^)]*\bstatus\s*=")
     found = []
-    for path in root.glob("*/**/*.py"):
-        parts = path.relative_to(root).parts
-        if parts[0] in {".venv", "bench"} or "tests" in parts or "migrations" in parts:
+    for path in project_files(".py"):
+        parts = relative_parts(path)
+        if len(parts) < 2 or parts[0] == "bench" or "tests" in parts or "migrations" in parts:
             continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(source_of(path).splitlines(), start=1):
             if writes.search(line):
                 found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert found == [
