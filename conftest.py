@@ -32,7 +32,7 @@ from pytest_django import Settings
 
 from core.testing import Clock, clock_at
 from tenancy.models import Administration, Membership, User
-from tenancy.testing import make_administration, make_service, make_staff, make_user
+from tenancy.testing import make_administration, make_citizen, make_commune, make_staff, make_user
 
 Role = Membership.Role
 
@@ -374,11 +374,7 @@ def clock() -> Iterator[Clock]:
 
 @pytest.fixture
 def commune(db: None) -> Administration:
-    administration = make_administration(
-        "COMMUNE-TEST", name_ar="جماعة الاختبار", name_fr="Commune de Test", name_zgh="ⵜⴰⵎⵙⵙⵓⵔⵜ ⵏ ⵓⵔⵎⵉⵙ"
-    )
-    make_service(administration, "SG")
-    return administration
+    return make_commune()
 
 
 @pytest.fixture
@@ -388,7 +384,7 @@ def elsewhere(db: None) -> Administration:
 
 @pytest.fixture
 def citizen(db: None) -> User:
-    return make_user("citizen@example.ma", full_name="فاطمة الزهراء بنعلي", national_id="AB123456")
+    return make_citizen()
 
 
 @pytest.fixture

@@ -46,3 +46,17 @@ def make_staff(administration: Administration, role: str, email: str | None = No
     user = make_user(email, **fields)
     Membership.objects.create(user=user, administration=administration, role=role)
     return user
+
+
+def make_commune() -> Administration:
+    """The administration under test (the ``commune`` fixture), for fixtures that build it themselves."""
+    administration = make_administration(
+        "COMMUNE-TEST", name_ar="جماعة الاختبار", name_fr="Commune de Test", name_zgh="ⵜⴰⵎⵙⵙⵓⵔⵜ ⵏ ⵓⵔⵎⵉⵙ"
+    )
+    make_service(administration, "SG")
+    return administration
+
+
+def make_citizen() -> User:
+    """The citizen of the tests (the ``citizen`` fixture), for fixtures that build it themselves."""
+    return make_user("citizen@example.ma", full_name="فاطمة الزهراء بنعلي", national_id="AB123456")

@@ -7,7 +7,9 @@ the sealed receipts and letters, which state the log entry they belong to (regis
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,10 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, override_settings
 from django.utils import translation
+from pytest_django import DjangoDbBlocker, Settings
 
 from api.testing import bearer
 from audit.models import AuditEvent
@@ -42,6 +45,7 @@ from registry.models import (
 from registry.receipts import receipt_issue
 from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.models import Administration, User
+from tenancy.testing import make_citizen, make_commune
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 
@@ -70,13 +74,48 @@ def deposit(commune: Administration, citizen: User, subject: str) -> Receipt:
     return receipt_issue(receipt_id=registration.receipt.pk)
 
 
+@dataclass(frozen=True)
+class Built:
+    commune: int
+    citizen: int
+    receipts: list[int]
+    files: Path
+
+
+@pytest.fixture(scope="module")
+def built(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Built]:
+    """The register every test here starts from, built once for the module in a transaction
+    rolled back at its end (each test runs in a savepoint of it, and on a copy of its files):
+    six deposits with their sealed receipts, a checkpoint sealed after the fourth."""
+    files = tmp_path_factory.mktemp("register-files")
+    with django_db_blocker.unblock(), override_settings(FILES_DIR=str(files)), transaction.atomic():
+        commune, citizen = make_commune(), make_citizen()
+        receipts = [deposit(commune, citizen, f"طلب رقم {i}") for i in range(1, 5)]
+        checkpoint_make(actor=None, administration=commune)
+        receipts += [deposit(commune, citizen, f"طلب رقم {i}") for i in range(5, 7)]
+        yield Built(commune.pk, citizen.pk, [receipt.pk for receipt in receipts], files)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def register(commune: Administration, citizen: User) -> tuple[Administration, list[Receipt]]:
+def commune(built: Built, db: None, settings: Settings) -> Administration:
+    """The commune of the register built for the module, its files copied for this test."""
+    shutil.copytree(built.files, settings.FILES_DIR, dirs_exist_ok=True)
+    return Administration.objects.get(pk=built.commune)
+
+
+@pytest.fixture
+def citizen(built: Built, db: None) -> User:
+    return User.objects.get(pk=built.citizen)
+
+
+@pytest.fixture
+def register(built: Built, commune: Administration) -> tuple[Administration, list[Receipt]]:
     """Six deposits with their sealed receipts; a checkpoint sealed after the fourth."""
-    receipts = [deposit(commune, citizen, f"طلب رقم {i}") for i in range(1, 5)]
-    checkpoint_make(actor=None, administration=commune)
-    receipts += [deposit(commune, citizen, f"طلب رقم {i}") for i in range(5, 7)]
-    return commune, receipts
+    receipts = {receipt.pk: receipt for receipt in Receipt.objects.filter(pk__in=built.receipts)}
+    return commune, [receipts[pk] for pk in built.receipts]
 
 
 def sql(statement: str, *params: str | int | None) -> None:
