@@ -7,20 +7,21 @@ out case by case.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from typing import TypedDict
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
-from pytest_django import DjangoAssertNumQueries
+from pytest_django import DjangoAssertNumQueries, DjangoDbBlocker
 
 from core.testing import Clock
 from tenancy.access import Scope, scope_for_staff, scope_of
 from tenancy.models import Administration, Membership, Service, User
-from tenancy.testing import make_service, make_staff
+from tenancy.testing import make_citizen, make_commune, make_service, make_staff
 from workflow import selectors as wf
 from workflow import services
 from workflow.models import Case, CaseCopy, Status
@@ -38,8 +39,52 @@ class World(TypedDict):
     users: dict[str, User]
 
 
+class Built(TypedDict):
+    commune: int
+    citizen: int
+    cases: dict[str, int]
+    services: dict[str, int]
+    users: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def built(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[Built]:
+    """The world of these tests, built once for the module in a transaction rolled back at its
+    end; each test runs in a savepoint of it and reads its own copies of the objects."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        commune, citizen = make_commune(), make_citizen()
+        world = _build(commune, citizen)
+        yield {
+            "commune": commune.pk,
+            "citizen": citizen.pk,
+            "cases": world["cases"],
+            "services": {key: service.pk for key, service in world["services"].items()},
+            "users": {key: user.pk for key, user in world["users"].items()},
+        }
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(commune: Administration, citizen: User) -> World:
+def commune(built: Built, db: None) -> Administration:
+    return Administration.objects.get(pk=built["commune"])
+
+
+@pytest.fixture
+def citizen(built: Built, db: None) -> User:
+    return User.objects.get(pk=built["citizen"])
+
+
+@pytest.fixture
+def world(built: Built, commune: Administration) -> World:
+    return {
+        "commune": commune,
+        "cases": dict(built["cases"]),
+        "services": {key: Service.objects.get(pk=pk) for key, pk in built["services"].items()},
+        "users": {key: User.objects.get(pk=pk) for key, pk in built["users"].items()},
+    }
+
+
+def _build(commune: Administration, citizen: User) -> World:
     """A directorate (DIR) with two services under it (URB, ECO) and a service beside it (OTH);
     cases of every kind spread over them."""
     directorate = make_service(commune, "DIR", name_fr="Direction")
