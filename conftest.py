@@ -43,7 +43,8 @@ GROUP_OF_FIXTURE = {"playwright": "browser", "pair": "installations", "migrated_
 
 
 # What brings a test to the suite's database besides the ``django_db`` mark: pytest-django's
-# fixtures, and any fixture of ours that unblocks the database itself (``django_db_blocker``).
+# fixtures, and the test or any fixture of ours that unblocks the database itself
+# (``django_db_blocker``, which pytest-django's own autouse fixtures also ask for).
 DATABASE_FIXTURES = {
     "db",
     "transactional_db",
@@ -64,7 +65,7 @@ def reaches_database(item: pytest.Item) -> bool:
     if item.get_closest_marker("django_db"):
         return True
     names = set(item.fixturenames)
-    if names & DATABASE_FIXTURES:
+    if names & DATABASE_FIXTURES or "django_db_blocker" in item._fixtureinfo.argnames:
         return True
     definitions = item._fixtureinfo.name2fixturedefs
     return any(

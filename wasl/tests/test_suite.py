@@ -5,6 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+from pytest_django import DjangoDbBlocker
+
+from conftest import reaches_database
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,3 +22,23 @@ def test_every_directory_with_tests_is_collected() -> None:
     ]
     with_tests = {d.name for d in top_level if next(d.glob("**/test_*.py"), None) is not None}
     assert with_tests - testpaths == set()
+
+
+# Which tests the PostgreSQL run of `make test` leaves to the SQLite run (conftest.py): those that
+# cannot reach the database. A test that unblocks the database itself reaches it (the production
+# path did, and for a while ran in neither run).
+
+
+def test_a_test_that_unblocks_the_database_itself_reaches_it(
+    request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
+) -> None:
+    assert reaches_database(request.node)
+
+
+@pytest.mark.django_db
+def test_a_test_marked_for_the_database_reaches_it(request: pytest.FixtureRequest) -> None:
+    assert reaches_database(request.node)
+
+
+def test_a_test_with_no_way_to_the_database_does_not_reach_it(request: pytest.FixtureRequest) -> None:
+    assert not reaches_database(request.node)
