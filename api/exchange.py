@@ -9,17 +9,16 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
-from api.auth import bearer
+from api.auth import ActingRequest, BearerToken, bearer
 from api.errors import responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import NO_NUL, Code, FormLong, FormShort, QueryCode, QueryWords
-from core.errors import NotFound
 from documents.intake import check_files
 from exchange import selectors, services
 from exchange.models import Envelope
 from exchange.selectors import DirectoryEntry
 from registry.idempotency import Idempotency
-from tenancy.access import readable_scope, scope_for_staff
+from tenancy.access import readable_scope
 from tenancy.http import ApiRequest
 from tenancy.permissions import Action
 
@@ -83,11 +82,11 @@ def directory(
 @router.post(
     "/administrations/{code}/exchanges",
     response=responses({201: EnvelopeOut}, 400, 401, 404, 409, 413, 422),
-    auth=bearer,
+    auth=BearerToken(acting=Action.SEND),
     openapi_extra=idempotent_schema(201),
 )
 def exchange_send(
-    request: ApiRequest,
+    request: ActingRequest,
     code: Code,
     recipient: Annotated[str, Form(max_length=200, pattern=NO_NUL)] = "",
     subject: FormShort = "",
@@ -100,9 +99,7 @@ def exchange_send(
 
     With an ``Idempotency-Key``, a retry of a letter already registered gets the same 201 and
     body (``Idempotent-Replayed: true``) and registers nothing."""
-    scope = scope_for_staff(request.auth, code)
-    if not scope.may(Action.SEND):  # before the files are read: an auditor gets a 404
-        raise NotFound
+    scope = request.scope  # who may not send for the administration got a 404 before the form was read
     files = check_files(request.FILES.getlist("documents"))  # type: ignore[arg-type]
 
     def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:

@@ -13,7 +13,7 @@ from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from api import errors
-from api.auth import bearer
+from api.auth import ActingRequest, BearerToken, bearer
 from api.errors import pdf_responses, responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
 from api.params import (
@@ -182,11 +182,11 @@ def _steps_in(raw: str) -> list[StepSpec] | None:
 @router.post(
     "/administrations/{code}/folders",
     response=responses({201: FolderOut}, 400, 401, 404, 409, 413, 422),
-    auth=bearer,
+    auth=BearerToken(acting=Action.ACT_IN_CIRCUIT),
     openapi_extra=idempotent_schema(201),
 )
 def folder_create(
-    request: ApiRequest,
+    request: ActingRequest,
     code: Code,
     title: FormShort = "",
     circuit: FormCode = "",
@@ -202,9 +202,7 @@ def folder_create(
 
     With an ``Idempotency-Key``, a retry of a folder already started gets the same 201 and body
     (``Idempotent-Replayed: true``) and starts nothing."""
-    scope = _scope(request, code)
-    if not scope.may(Action.ACT_IN_CIRCUIT):  # before the files are read: an auditor gets a 404
-        raise NotFound
+    scope = request.scope  # who may not act in circuits there got a 404 before the form was read
     uploads = request.FILES.getlist("document")
     if len(uploads) != 1:
         raise errors.ApiError(400, "no_document", _("Send the document to sign."), field="document")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from api.testing import bearer
 from parapheur.models import Folder
@@ -51,10 +52,32 @@ def test_a_reader_of_the_folder_still_gets_a_422_for_a_junk_body(
     assert (error["code"], error["field"], list(error["fields"])) == ("invalid_request", "action", ["action"])
 
 
-def test_an_auditor_starting_a_folder_with_a_junk_body_gets_a_404(commune: Administration, auditor: User) -> None:
-    # (api:exchange_send: the same check, tried by tests/test_routes.py with the auditor.)
-    response = bearer(auditor).post(f"/api/v1/administrations/{commune.code}/folders", {"title": "x"})
-    assert response.status_code == 404
+# Form fields past their bounds (the title, subject, recipient and type of document).
+JUNK_FORM = {"title": "x" * 301, "subject": "x" * 301, "recipient": "x" * 201, "document_type": "x" * 61}
+
+
+@pytest.mark.parametrize("what", ["folders", "exchanges"])
+def test_who_may_not_act_for_the_administration_gets_a_404_whatever_the_form_holds(
+    commune: Administration, outsider: User, auditor: User, clerk: User, what: str
+) -> None:
+    url = f"/api/v1/administrations/{commune.code}/{what}"
+    assert bearer(outsider).post(url, JUNK_FORM).status_code == 404
+    assert bearer(auditor).post(url, JUNK_FORM).status_code == 404
+    # Who may act there is told what the form lacks.
+    response = bearer(clerk).post(url, JUNK_FORM)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_the_access_check_before_the_form_leaves_its_bounds_in_the_schema(client: Client) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    for path, field, bound in [
+        ("/api/v1/administrations/{code}/folders", "title", 300),
+        ("/api/v1/administrations/{code}/exchanges", "recipient", 200),
+    ]:
+        form = schema["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert form["properties"][field]["maxLength"] == bound
+        assert schema["paths"][path]["post"]["security"] == [{"BearerToken": []}]
 
 
 @pytest.mark.parametrize("act", ["assign", "send-back", "assign-agent", "request-completion", "reply", "notes"])
