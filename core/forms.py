@@ -159,7 +159,14 @@ class ObjectChoiceField(forms.ChoiceField):
 
 def report_form_errors(request: HttpRequest, form: forms.Form) -> None:
     """Every error of ``form`` as a message, for pages that answer a small form with a redirect
-    (a valid form has none)."""
-    for errors in form.errors.values():
+    (a valid form has none). The page it goes back to shows the form afresh, so each message
+    starts with the label of its field ("Reason: This field is required."); a hidden field's
+    (which the person never filled in) and the form's own errors stand alone."""
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = field.label if field is not None and not field.widget.is_hidden else None
         for error in errors:
-            messages.error(request, str(error))
+            if label:
+                messages.error(request, _("%(field)s: %(error)s") % {"field": label, "error": error})
+            else:
+                messages.error(request, str(error))

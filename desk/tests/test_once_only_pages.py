@@ -4,9 +4,11 @@ their space; outsiders see and change nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from html import unescape
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -122,6 +124,28 @@ def test_the_holder_declares_and_keeps_documents_and_refuses_with_a_reason(
     asked.refresh_from_db()
     assert (asked.status, asked.reason) == ("refused", "Dossier en cours")
     assert "Dossier en cours" in signed_in(agent, "fr").get(f"/desk/{commune.code}/c/{case.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("ar", "سبب الرفض: هذا الحقل مطلوب."), ("fr", "Motif du refus : Ce champ est obligatoire.")],
+)
+def test_an_error_of_a_form_of_the_documents_page_names_its_field_in_the_readers_language(
+    commune: Administration,
+    agent: User,
+    holders: Holders,  # noqa: F811
+    case: Case,  # noqa: F811
+    signed_in: Callable[..., Client],
+    language: str,
+    expected: str,
+) -> None:
+    signed_in(agent).post(f"/desk/{commune.code}/c/{case.pk}/held/ask/", {"document": "3"})
+    asked = DocumentRequest.objects.get(status="pending")
+    page = signed_in(holders["tax_admin"], language)
+    url = f"/desk/{holders['tax'].code}/documents/"
+    page.post(f"{url}refuse/", {"request": str(asked.pk), "refusal-reason": ""})
+    shown = re.findall(r'<p class="message [^"]*">(.*?)</p>', page.get(url).content.decode())
+    assert [unescape(text).replace("\u00a0", " ") for text in shown] == [expected]
 
 
 def test_outsiders_cannot_ask_answer_or_open(

@@ -115,6 +115,35 @@ def test_the_correspondence_page_offers_the_actions_the_user_may_take(
     assert "/reply/" in agent_page and "act/request_completion/" in agent_page
 
 
+def _messages(page: str) -> list[str]:
+    """The texts of the page's messages (``<p class="message …">``), unescaped, spaces as typed."""
+    return [
+        html.unescape(text).replace("\u00a0", " ") for text in re.findall(r'<p class="message [^"]*">(.*?)</p>', page)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("ar", ["المصلحة المكلفة: هذا الحقل مطلوب.", "ملاحظة داخلية: هذا الحقل مطلوب."]),
+        ("fr", ["Service en charge : Ce champ est obligatoire.", "Note interne : Ce champ est obligatoire."]),
+    ],
+)
+def test_an_error_of_a_case_form_names_its_field_in_the_readers_language(
+    commune: Administration,
+    clerk: User,
+    requests: list[Correspondence],
+    signed_in: Callable[..., Client],
+    language: str,
+    expected: list[str],
+) -> None:
+    client = signed_in(clerk, language)
+    url = f"/desk/{commune.code}/c/{requests[0].pk}/"
+    client.post(f"{url}act/assign/", {"assign-service": ""})
+    client.post(f"{url}act/note/", {"note-text": ""})
+    assert _messages(client.get(url).content.decode()) == expected
+
+
 def test_a_reply_from_a_template_is_prefilled_and_sent(
     commune: Administration,
     clerk: User,
