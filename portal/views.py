@@ -241,11 +241,13 @@ def deposit(request: SignedInRequest) -> HttpResponse:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
                 url = reverse("portal:deposit_detail", args=[registration.correspondence.pk])
-                messages.success(
-                    request,
-                    _("Registered under number %(number)s. Your sealed receipt is ready.")
-                    % {"number": registration.correspondence.number},
-                )
+                number = {"number": registration.correspondence.number}
+                if registration.receipt is not None and registration.receipt.is_issued:
+                    messages.success(
+                        request, _("Registered under number %(number)s. Your sealed receipt is ready.") % number
+                    )
+                else:  # left pending (the worker issues it): the page says it is being sealed
+                    messages.success(request, _("Registered under number %(number)s.") % number)
                 return upload_accepted(request, url)
         return upload_refused(
             request, page="portal/deposit.html", form_template="portal/deposit_form.html", context={"form": form}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 import re
+from unittest import mock
 
+import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.mail import EmailMessage
@@ -107,6 +111,26 @@ def test_deposit_form_registers_and_shows_the_receipt(client: Client, citizen: U
     receipt = client.get(f"/deposits/{correspondence.pk}/receipt.pdf")
     assert receipt.status_code == 200 and receipt["Content-Type"] == "application/pdf"
     assert correspondence.number in client.get("/deposits/").content.decode()
+
+
+@pytest.mark.parametrize("sealed", [True, False])
+def test_the_deposit_message_says_the_receipt_is_ready_only_when_it_is(
+    client: Client, citizen: User, commune: Administration, sealed: bool
+) -> None:
+    client.force_login(citizen)
+    fields = {"recipient": commune.code, "subject": "Demande", "body": "Texte"}
+    seal_down = mock.patch("registry.receipts.receipt_render_and_seal", side_effect=RuntimeError("seal service down"))
+    with contextlib.nullcontext() if sealed else seal_down:
+        response = client.post("/deposit/", fields, headers={"Accept-Language": "fr"}, follow=True)
+    number = Correspondence.objects.get().number
+    page = html.unescape(response.content.decode()).replace("\u00a0", " ")
+    messages = re.findall(r'<p class="message [^"]*">(.*?)</p>', page)
+    if sealed:
+        assert messages == [f"Enregistré sous le numéro {number}. Votre accusé de réception scellé est prêt."]
+        assert "en cours de scellement" not in page
+    else:
+        assert messages == [f"Enregistré sous le numéro {number}."]
+        assert "Votre accusé de réception est en cours de scellement" in page
 
 
 def test_the_upload_script_gets_json_answers(client: Client, citizen: User, commune: Administration) -> None:
