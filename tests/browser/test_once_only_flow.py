@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 from pytest_django.live_server_helper import LiveServer
 
 from exchange.models import DocumentRequest
@@ -25,6 +25,16 @@ from .test_processing_flow import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 Role = Membership.Role
+
+
+def lines_of(element: Locator) -> int:
+    """How many lines the text of ``element`` takes on the page."""
+    return int(
+        element.evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); "
+            "return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size }"
+        )
+    )
 
 
 def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(
@@ -65,6 +75,8 @@ def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(
     copy_link = page.get_by_role("link", name="فتح النسخة المختومة")
     assert copy_link.is_visible()
     assert no_horizontal_scroll(page)
+    # The register log's hash reads on two lines, in a row of its own, not a character a line.
+    assert lines_of(page.locator("tr.phone-only .mono").first) == 2
     shot(page, "once-only-file-ar")
     request = DocumentRequest.objects.get()
     assert request.status == DocumentRequest.Status.DELIVERED
@@ -77,6 +89,10 @@ def test_the_agent_asks_the_holder_and_the_citizen_sees_the_access(
     copy = tmp_path / "copy.pdf"
     download.value.save_as(copy)
     assert "ANCFCC-DEMO" in assert_pdfsig_trusted(copy.read_bytes(), ca_certificate_pem())
+
+    page.goto(f"{base}/desk/COMMUNE-DEMO/documents/")
+    sent = page.locator("section[aria-labelledby=sent] .badge")
+    assert sent.count() == 1 and lines_of(sent.first) == 1  # the status badge, whole on one line
 
     sign_in(page, base, "citizen@demo.ma")
     page.goto(f"{base}/account/access-log/")
