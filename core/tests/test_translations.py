@@ -80,7 +80,10 @@ def gnu_catalog(data: bytes) -> gettext.GNUTranslations:
 
 
 def without_header(translations: gettext.GNUTranslations) -> dict[object, str]:
-    return {key: value for key, value in translations._catalog.items() if key != ""}  # type: ignore[attr-defined]
+    """The messages of a catalog, its header left out (gettext keeps them in ``_catalog``, which
+    typeshed does not list): msgid, or (msgid, plural form), to msgstr."""
+    catalog: dict[object, str] = getattr(translations, "_catalog")
+    return {key: value for key, value in catalog.items() if key != ""}
 
 
 @pytest.fixture(scope="module", params=LANGUAGES)

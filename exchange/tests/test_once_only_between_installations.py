@@ -154,7 +154,9 @@ def test_answered_by_hand_on_the_holder_then_sent_back(
     a, b = pair
     request_id = str(a.run(ASK.format(case=cases[1], position=3)))
     assert a.work() == [POST]
-    assert state(a, request_id)["status"] == "pending" and state(b, request_id)["status"] == "pending"  # type: ignore[index]
+    here, there = state(a, request_id), state(b, request_id)
+    assert here is not None and here["status"] == "pending"
+    assert there is not None and there["status"] == "pending"
     delivered = b.run(
         f"""
         from documents.intake import bytes_upload, check_files
@@ -204,5 +206,6 @@ def test_the_holder_down_then_up_gets_the_request_once(
     """
     assert a.run(sweep) == 1
     assert a.run(sweep) == 0
-    assert state(a, request_id)["status"] == "delivered"  # type: ignore[index]
-    assert [entry[0] for entry in state(b, request_id)["log"]] == ["requested", "delivered"]  # type: ignore[index]
+    here, there = state(a, request_id), state(b, request_id)
+    assert here is not None and here["status"] == "delivered"
+    assert there is not None and [entry[0] for entry in there["log"]] == ["requested", "delivered"]

@@ -207,7 +207,8 @@ def test_a_recipient_that_cannot_seal_registers_once_and_acknowledges_on_the_ret
     assert deliver(a) == 1  # the retry gets the acknowledgement, sealed now
     delivered = envelope(a, envelope_id)
     assert delivered is not None and delivered["status"] == "delivered" and delivered["valid"]
-    assert envelope(b, envelope_id)["valid"]  # type: ignore[index]
+    received = envelope(b, envelope_id)
+    assert received is not None and received["valid"]
     assert incoming_count(b, "PROVINCE-B") == before + 1  # registered once
 
 
@@ -218,20 +219,24 @@ def test_the_sender_killed_after_the_recipient_registered_delivers_once(
     before = incoming_count(b, "PROVINCE-B")
     envelope_id = send(a, "COMMUNE-A", "PROVINCE-B@b", subject="Coupure")
     # The exact window: B registered and answered, A dies before recording the answer.
-    a.driver().stdin.write(  # type: ignore[union-attr]
+    driver = a.driver()
+    assert driver.stdin is not None
+    driver.stdin.write(
         json.dumps(
             "import os\nfrom exchange import remote\nremote._acknowledged = lambda *args: os._exit(9)\n"
             f"remote.envelope_post('{envelope_id}')\n"
         )
         + "\n"
     )
-    a.driver().stdin.flush()  # type: ignore[union-attr]
-    assert a.driver().wait(timeout=60) == 9
+    driver.stdin.flush()
+    assert driver.wait(timeout=60) == 9
     assert incoming_count(b, "PROVINCE-B") == before + 1
-    assert envelope(a, envelope_id)["status"] == "pending"  # type: ignore[index]
+    waiting = envelope(a, envelope_id)
+    assert waiting is not None and waiting["status"] == "pending"
     assert deliver(a) == 1  # restarted: posted again, answered with the acknowledgement already given
     assert incoming_count(b, "PROVINCE-B") == before + 1
-    assert envelope(a, envelope_id)["valid"]  # type: ignore[index]
+    delivered = envelope(a, envelope_id)
+    assert delivered is not None and delivered["valid"]
 
 
 def test_kill_9_in_the_middle_of_a_batch_then_restart_delivers_each_once(

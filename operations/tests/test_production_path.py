@@ -94,7 +94,9 @@ class _SmtpSession(socketserver.StreamRequestHandler):
             if lines is not None:
                 if line.rstrip(b"\r\n") == b".":
                     message = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
-                    self.server.messages.append(message)  # type: ignore[attr-defined]
+                    sink = self.server
+                    assert isinstance(sink, _SmtpSink)
+                    sink.messages.append(message)
                     lines = None
                     say("250 kept")
                 else:

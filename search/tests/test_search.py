@@ -40,8 +40,8 @@ def letters(commune: Administration, clerk: User) -> dict[str, Correspondence]:
     return made
 
 
-def found(user: User, administration: Administration, query: str, **filters: object) -> list[str]:
-    results = search(scope_of(user, administration), query, Filters(**filters))  # type: ignore[arg-type]
+def found(user: User, administration: Administration, query: str, filters: Filters | None = None) -> list[str]:
+    results = search(scope_of(user, administration), query, filters or Filters())
     return [hit.correspondence.subject for hit in results.hits]
 
 
@@ -117,14 +117,14 @@ def test_filters_narrow_the_results(
     request = deposit(commune, citizen, subject="طلب رخصة الربط بشبكة الماء").correspondence
     index_sync()
     case = Case.objects.get(pk=request.pk)
-    assert found(clerk, commune, "رخصة", status=case.status) == [request.subject]
-    assert found(clerk, commune, "رخصة", direction=Direction.OUTGOING) == []
-    assert found(clerk, commune, "رخصة", sender="X") == ["طلب رخصة البناء بالحي الإداري"]
+    assert found(clerk, commune, "رخصة", Filters(status=case.status)) == [request.subject]
+    assert found(clerk, commune, "رخصة", Filters(direction=Direction.OUTGOING)) == []
+    assert found(clerk, commune, "رخصة", Filters(sender="X")) == ["طلب رخصة البناء بالحي الإداري"]
     today = request.registered_at.astimezone(LOCAL_ZONE).date()  # dates are Casablanca's days, not UTC's
-    assert len(found(clerk, commune, "رخصة", date_from=today, date_to=today)) == 2
-    assert found(clerk, commune, "رخصة", date_to=today - timedelta(days=1)) == []
+    assert len(found(clerk, commune, "رخصة", Filters(date_from=today, date_to=today))) == 2
+    assert found(clerk, commune, "رخصة", Filters(date_to=today - timedelta(days=1))) == []
     # No words, filters only: what they select, newest first.
-    assert found(clerk, commune, "", status=case.status) == [request.subject]
+    assert found(clerk, commune, "", Filters(status=case.status)) == [request.subject]
 
 
 def test_an_outgoing_letter_is_found_by_its_addressee(commune: Administration, clerk: User) -> None:
@@ -134,8 +134,8 @@ def test_an_outgoing_letter_is_found_by_its_addressee(commune: Administration, c
     counter_mail(commune, clerk, "Autre", body="Réunion", sender_name="Ali")
     index_sync()
     assert found(clerk, commune, "الادريسي") == ["Convocation"]
-    assert found(clerk, commune, "Réunion", sender="الإدريسي") == ["Convocation"]
-    assert found(clerk, commune, "", sender="الإدريسي", direction=Direction.OUTGOING) == [letter.subject]
+    assert found(clerk, commune, "Réunion", Filters(sender="الإدريسي")) == ["Convocation"]
+    assert found(clerk, commune, "", Filters(sender="الإدريسي", direction=Direction.OUTGOING)) == [letter.subject]
 
 
 def test_an_outsider_finds_nothing_of_ours(

@@ -230,7 +230,7 @@ def test_day_off_reasons() -> None:
 def test_national_holidays_are_cached_read_only_and_named() -> None:
     assert national_holidays(2026) is national_holidays(2026)
     assert national_holidays(2026, "en") is national_holidays(2026, "fr")  # anything but "ar" is French
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError):  # what the type (a Mapping) forbids, refused when it runs too
         national_holidays(2026)[date(2026, 3, 19)] = "a new holiday"  # type: ignore[index]
     # In 2027 Mawlid (estimated) falls on Oued Eddahab Day: both names are kept.
     assert (
