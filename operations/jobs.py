@@ -25,6 +25,12 @@ def _make_pending_sealed_documents() -> object:
     return sealed_documents_make_pending()
 
 
+def _finish_pending_folders() -> object:
+    from parapheur.services import folders_finish_pending
+
+    return folders_finish_pending()
+
+
 def _register_checkpoints() -> object:
     from registry.checkpoints import checkpoints_periodic
 
@@ -121,6 +127,7 @@ def default_jobs() -> list[Job]:
     return [
         Job("issue pending receipts", 30, _issue_pending_receipts),
         Job("seal pending letters and attestations", 30, _make_pending_sealed_documents),
+        Job("finish parapheur folders left pending", 30, _finish_pending_folders),
         Job("register checkpoints", 300, _register_checkpoints),
         Job("register checkpoints to peers", 300, _export_checkpoints),
         Job("sweep orphan files", 3600, _sweep_orphan_files),

@@ -123,6 +123,16 @@ class Folder(models.Model):
     # A reply drafted on the processing desk, registered when the circuit completes.
     case = models.ForeignKey("workflow.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="folders")
     reply = models.JSONField(default=dict, blank=True)
+    # The reply's letter, once registered in the outgoing register (its seal made after that).
+    letter = models.ForeignKey(
+        "registry.SealedDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Waiting for work done after the commit of the act that asked for it
+    # (parapheur.services.finishing): the seal of a seal step under way, or, once the circuit
+    # is complete, the reply's registration and the proof slip. Failures are counted here.
+    finishing = models.BooleanField(default=False)
+    finish_attempts = models.PositiveSmallIntegerField(default=0)
+    finish_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name_plural = _("folders")
@@ -132,6 +142,8 @@ class Folder(models.Model):
             # The public verification page finds a signed document or a proof slip by its hash.
             models.Index(fields=["document"], name="folder_document"),
             models.Index(fields=["proof"], name="folder_proof"),
+            # The worker's sweep of folders left finishing by an error or a crash.
+            models.Index(fields=["updated_at"], name="folder_finishing", condition=models.Q(finishing=True)),
         ]
         verbose_name = _("folder")
 

@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from documents import storage
 from documents.rendering import render_pdf
 from parapheur.models import Folder, FolderEvent
 from trust.sealing import seal_pdf
@@ -83,16 +82,14 @@ def proof_data(folder: Folder) -> dict[str, Any]:
     }
 
 
-def proof_issue(folder: Folder) -> str:
-    """Render, seal and keep the slip; its fingerprint is stored on the folder."""
+def proof_pdf(folder: Folder) -> bytes:
+    """Render and seal the slip of a completed ``folder`` (slow: never inside a transaction;
+    :mod:`parapheur.services.finishing` records it)."""
     finished = folder.finished_at.replace(microsecond=0) if folder.finished_at else None
     pdf = render_pdf("proof", proof_data(folder), created_at=finished)
-    sealed = seal_pdf(
+    return seal_pdf(
         pdf,
         pki=installation_pki(),
         administration_code=folder.administration.code,
         reason="Bordereau de preuve / وصل الإثبات",
     )
-    folder.proof = storage.store_bytes(sealed)
-    folder.save(update_fields=["proof"])
-    return folder.proof

@@ -1,6 +1,11 @@
 """The acts at a folder's steps, each locking the folder, checking the actor's turn and the
 document's fingerprint: visas, signatures, opinions, rejection, return, comments, withdrawal;
-delegations and batch signing."""
+delegations and batch signing.
+
+Nothing slow under the folder's lock (on SQLite, the database's write lock): a signature is made
+on the folder read unlocked, then recorded in a short transaction that checks again that the
+folder did not move; the seal of a seal step, the registration of a reply and the proof slip are
+made after commit (:mod:`parapheur.services.finishing`)."""
 
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ from parapheur.models import (
     StepKind,
 )
 from parapheur.selectors import delegators_of
-from parapheur.services.folders import _advance, _event
+from parapheur.services.finishing import folder_finish_safely
+from parapheur.services.moving import _advance, _discard_unless_kept, _event, _locked_folder
 from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, FolderRefused, _members, role_holders
 from tenancy.access import member_may
 from tenancy.models import Administration, User
@@ -48,37 +54,38 @@ State = FolderStep.State
 # ---------------------------------------------------------------- who may act
 
 
-def _acting_as(user: User, folder: Folder, step: FolderStep, today: date) -> tuple[StepActor | None, User | None]:
-    """Whom ``user`` acts for at ``step``: (the actor row, the person they stand in for), or
-    (None, None) when it is not theirs to act."""
+def _acting_for(user: User, folder: Folder, step: FolderStep, today: date) -> tuple[int, User | None] | None:
+    """Whom ``user`` acts for at ``step``: (the person expected there, the person they stand in
+    for or None), or None when it is not theirs to act. Reads only."""
     if step.actor_kind == ActorKind.ROLE:
         holders = role_holders(folder.administration, step.role, step.service_id)
         if user.pk in holders:
-            actor, _created = StepActor.objects.get_or_create(step=step, user=user)
-            return actor, None
+            return user.pk, None
         for delegator_id in (
             delegators_of(user, folder.administration, today, document_type=folder.document_type) & holders
         ):
-            actor, _created = StepActor.objects.get_or_create(step=step, user_id=delegator_id)
-            return actor, actor.user
-        return None, None
+            return delegator_id, User.objects.get(pk=delegator_id)
+        return None
     waiting = {row.user_id: row for row in step.actors.filter(acted_at=None).select_related("user")}
     if user.pk in waiting:
-        return waiting[user.pk], None
+        return user.pk, None
     for delegator_id in delegators_of(user, folder.administration, today, document_type=folder.document_type):
         if delegator_id in waiting:
-            return waiting[delegator_id], waiting[delegator_id].user
-    return None, None
+            return delegator_id, waiting[delegator_id].user
+    return None
 
 
-def _locked_folder(folder_id: int) -> Folder:
-    folder = Folder.objects.select_for_update().select_related("administration").filter(pk=folder_id).first()
+def _read_folder(folder_id: int) -> Folder:
+    """The folder, unlocked: read before the slow work of an act, checked again under its lock."""
+    folder = Folder.objects.select_related("administration").filter(pk=folder_id).first()
     if folder is None:
         raise NotFound
     return folder
 
 
-def _turn(folder: Folder, actor: User, kinds: Sequence[str]) -> tuple[FolderStep, StepActor, User | None]:
+def _whose_turn(folder: Folder, actor: User, kinds: Sequence[str]) -> tuple[FolderStep, int, User | None]:
+    """The step at which it is ``actor``'s turn, the person expected there, whom they stand in
+    for; refused when there is none. Reads only."""
     if folder.status != Folder.Status.IN_PROGRESS:
         raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
     today = local_date(now())
@@ -86,10 +93,18 @@ def _turn(folder: Folder, actor: User, kinds: Sequence[str]) -> tuple[FolderStep
     for step in steps:
         if step.kind in BLOCKING and step.position != folder.current:
             continue
-        row, delegator = _acting_as(actor, folder, step, today)
-        if row is not None:
-            return step, row, delegator
+        found = _acting_for(actor, folder, step, today)
+        if found is not None:
+            return step, found[0], found[1]
     raise FolderRefused("not_your_turn", _("It is not your turn to act on this folder."), status=409)
+
+
+def _turn(folder: Folder, actor: User, kinds: Sequence[str]) -> tuple[FolderStep, StepActor, User | None]:
+    """:func:`_whose_turn`, with the row of the person expected (made for a role's member): under
+    the folder's lock."""
+    step, person, delegator = _whose_turn(folder, actor, kinds)
+    row, _created = StepActor.objects.get_or_create(step=step, user_id=person)
+    return step, row, delegator
 
 
 def _same_document(folder: Folder, fingerprint: str) -> None:
@@ -100,6 +115,27 @@ def _same_document(folder: Folder, fingerprint: str) -> None:
             field="fingerprint",
             status=409,
         )
+
+
+def _still_turn(
+    folder_id: int, actor: User, kinds: Sequence[str], seen: FolderStep, delegator: User | None, fingerprint: str
+) -> tuple[Folder, FolderStep, StepActor]:
+    """Under the folder's lock, after the slow work of an act done unlocked: still ``actor``'s
+    turn at the same step, for the same person, on the same document; else refused (409), as
+    what was signed can no longer be recorded."""
+    folder = _locked_folder(folder_id)
+    try:
+        step, row, now_for = _turn(folder, actor, kinds)
+        moved = step.pk != seen.pk or getattr(now_for, "pk", None) != getattr(delegator, "pk", None)
+    except FolderRefused:
+        moved = True
+    if moved or folder.document != fingerprint:
+        raise FolderRefused(
+            "folder_changed",
+            _("This folder changed while your signature was being made, and nothing was recorded: look at it again."),
+            status=409,
+        )
+    return folder, step, row
 
 
 def _done(step: FolderStep, row: StepActor, actor: User, moment: datetime) -> bool:
@@ -126,6 +162,24 @@ def _audit_delegation(folder: Folder, actor: User, delegator: User | None, act: 
         )
 
 
+def _moved_on(folder: Folder, step: FolderStep, row: StepActor, actor: User, moment: datetime) -> bool:
+    """Record the act at ``step`` and move the folder on when the step is done; True when the
+    folder then waits for its finisher (call :func:`_finished` after the commit)."""
+    if _done(step, row, actor, moment):
+        return _advance(folder, moment)
+    folder.updated_at = moment
+    folder.save(update_fields=["updated_at", "document"])
+    return False
+
+
+def _finished(folder: Folder, waiting: bool) -> Folder:
+    """After the act's commit: the folder finished (sealed, registered, its proof issued) when it
+    waits for that, else as the act left it. A failure leaves it to the worker."""
+    if not waiting:
+        return folder
+    return folder_finish_safely(folder_id=folder.pk) or Folder.objects.get(pk=folder.pk)
+
+
 # ---------------------------------------------------------------- acts
 
 
@@ -135,41 +189,58 @@ def folder_approve(
     """A visa: the actor approves the document whose fingerprint they were shown. With their
     passphrase (or an unlocked ``signer``), the visa is also signed into the PDF: an invisible
     PAdES signature ("Visa"), so that the document itself carries it; without, it is recorded
-    in the history and the proof slip (a simple electronic signature)."""
-    with transaction.atomic():
-        folder = _locked_folder(folder_id)
-        step, row, delegator = _turn(folder, actor, [StepKind.VISA])
-        _same_document(folder, fingerprint)
-        moment = now()
-        data: dict[str, object] = {"level": "simple"}
-        if passphrase or signer is not None:
-            if signer is None:
-                signer = signer_for(actor, folder.administration, passphrase)
-            pki = installation_pki()
-            visa = sign_pdf(
-                storage.read_bytes(folder.document),
-                identity=signer.identity,
-                pki=pki,
-                reason=f"Visa ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
-                field_name=f"Visa{step.position}",
-                signing_time=moment,
+    in the history and the proof slip (a simple electronic signature).
+
+    The signature is made before the transaction, on the folder read unlocked; the transaction
+    records it only if the folder did not move meanwhile (else ``folder_changed``, 409)."""
+    if not (passphrase or signer is not None):
+        with transaction.atomic():
+            folder = _locked_folder(folder_id)
+            step, row, delegator = _turn(folder, actor, [StepKind.VISA])
+            _same_document(folder, fingerprint)
+            moment = now()
+            data: dict[str, object] = {"level": "simple"}
+            _event(
+                folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data
             )
-            folder.document = storage.store_bytes(add_validation_data(visa, pki=pki, identity=signer.identity))
-            folder.save(update_fields=["document"])
+            _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
+            waiting = _moved_on(folder, step, row, actor, moment)
+        return _finished(folder, waiting)
+    folder = _read_folder(folder_id)
+    seen, _person, delegator = _whose_turn(folder, actor, [StepKind.VISA])
+    _same_document(folder, fingerprint)
+    if signer is None:
+        signer = signer_for(actor, folder.administration, passphrase)
+    moment = now()
+    pki = installation_pki()
+    visa = sign_pdf(
+        storage.read_bytes(folder.document),
+        identity=signer.identity,
+        pki=pki,
+        reason=f"Visa ({seen.position})" + (f" p.o. {delegator.email}" if delegator else ""),
+        field_name=f"Visa{seen.position}",
+        signing_time=moment,
+    )
+    signed = storage.store_bytes(add_validation_data(visa, pki=pki, identity=signer.identity))
+    try:
+        with transaction.atomic():
+            folder, step, row = _still_turn(folder_id, actor, [StepKind.VISA], seen, delegator, fingerprint)
+            folder.document = signed
             data = {
                 "level": "advanced",
                 "pades": "B-LT",
                 "signed": fingerprint,
                 "certificate": signer.certificate.serial,
             }
-        _event(folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data)
-        _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
-        if _done(step, row, actor, moment):
-            _advance(folder, moment)
-        else:
-            folder.updated_at = moment
-            folder.save(update_fields=["updated_at"])
-    return folder
+            _event(
+                folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data
+            )
+            _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
+            waiting = _moved_on(folder, step, row, actor, moment)
+    except BaseException:
+        _discard_unless_kept(folder_id, signed)
+        raise
+    return _finished(folder, waiting)
 
 
 def folder_give_opinion(*, actor: User, folder_id: int, text: str) -> Folder:
@@ -203,60 +274,65 @@ def folder_sign(
     """A signature: the document shown (``fingerprint``) is signed, visibly, with the actor's
     certificate; one more incremental signature, earlier ones untouched. ``placement`` (page
     from 1, 0 for the last; millimetres from the left and from the bottom) is where the
-    signatory puts their block, instead of where the circuit or the document's tag says."""
-    with transaction.atomic():
-        folder = _locked_folder(folder_id)
-        step, row, delegator = _turn(folder, actor, [StepKind.SIGNATURE])
-        _same_document(folder, fingerprint)
-        if signer is None:
-            signer = signer_for(actor, folder.administration, passphrase)
-        elif signer.certificate.user_id != actor.pk or signer.certificate.administration_id != folder.administration_id:
-            raise NotFound
-        moment = now()
-        pdf = storage.read_bytes(folder.document)
-        block = signer.block
-        if delegator is not None:
-            certificate = signer.certificate
-            block = draw_block(
-                signer=actor.full_name,
-                administration=folder.administration,
-                title_fr=certificate.title_fr,
-                title_ar=certificate.title_ar,
-                delegator=delegator.full_name,
+    signatory puts their block, instead of where the circuit or the document's tag says.
+
+    The signature is made before the transaction, on the folder read unlocked; the transaction
+    records it only if the folder did not move meanwhile (else ``folder_changed``, 409)."""
+    folder = _read_folder(folder_id)
+    seen, _person, delegator = _whose_turn(folder, actor, [StepKind.SIGNATURE])
+    _same_document(folder, fingerprint)
+    if signer is None:
+        signer = signer_for(actor, folder.administration, passphrase)
+    elif signer.certificate.user_id != actor.pk or signer.certificate.administration_id != folder.administration_id:
+        raise NotFound
+    moment = now()
+    pdf = storage.read_bytes(folder.document)
+    block = signer.block
+    if delegator is not None:
+        certificate = signer.certificate
+        block = draw_block(
+            signer=actor.full_name,
+            administration=folder.administration,
+            title_fr=certificate.title_fr,
+            title_ar=certificate.title_ar,
+            delegator=delegator.full_name,
+        )
+    pki = installation_pki()
+    made = sign_pdf(
+        pdf,
+        identity=signer.identity,
+        pki=pki,
+        reason=f"Signature ({seen.position})" + (f" p.o. {delegator.email}" if delegator else ""),
+        field_name=f"Signature{seen.position}",
+        appearance=_appearance(pdf, _placed_at(seen, placement), block, moment),
+        signing_time=moment,
+    )
+    # B-LT: the chain and the CRL travel with the document.
+    signed = storage.store_bytes(add_validation_data(made, pki=pki, identity=signer.identity))
+    try:
+        with transaction.atomic():
+            folder, step, row = _still_turn(folder_id, actor, [StepKind.SIGNATURE], seen, delegator, fingerprint)
+            folder.document = signed
+            _event(
+                folder,
+                Kind.SIGNED,
+                actor=actor,
+                at=moment,
+                step=step,
+                on_behalf_of=delegator,
+                data={
+                    "signed": fingerprint,
+                    "certificate": signer.certificate.serial,
+                    "level": "advanced",
+                    "pades": "B-LT",
+                },
             )
-        signed = sign_pdf(
-            pdf,
-            identity=signer.identity,
-            pki=installation_pki(),
-            reason=f"Signature ({step.position})" + (f" p.o. {delegator.email}" if delegator else ""),
-            field_name=f"Signature{step.position}",
-            appearance=_appearance(pdf, _placed_at(step, placement), block, moment),
-            signing_time=moment,
-        )
-        # B-LT: the chain and the CRL travel with the document.
-        signed = add_validation_data(signed, pki=installation_pki(), identity=signer.identity)
-        folder.document = storage.store_bytes(signed)
-        _event(
-            folder,
-            Kind.SIGNED,
-            actor=actor,
-            at=moment,
-            step=step,
-            on_behalf_of=delegator,
-            data={
-                "signed": fingerprint,
-                "certificate": signer.certificate.serial,
-                "level": "advanced",
-                "pades": "B-LT",
-            },
-        )
-        _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_SIGNED_BY_DELEGATION)
-        if _done(step, row, actor, moment):
-            _advance(folder, moment)
-        else:
-            folder.updated_at = moment
-            folder.save(update_fields=["updated_at", "document"])
-    return folder
+            _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_SIGNED_BY_DELEGATION)
+            waiting = _moved_on(folder, step, row, actor, moment)
+    except BaseException:
+        _discard_unless_kept(folder_id, signed)
+        raise
+    return _finished(folder, waiting)
 
 
 def _placed_at(step: FolderStep, placement: tuple[int, int, int] | None) -> FolderStep:
@@ -351,7 +427,9 @@ def folder_withdraw(*, actor: User, folder_id: int) -> Folder:
         if folder.status != Folder.Status.IN_PROGRESS:
             raise FolderRefused("finished", _("This folder is no longer in a circuit."), status=409)
         moment = now()
-        folder_move(folder, Folder.Status.CANCELLED, current=0, finished_at=moment, updated_at=moment)
+        folder_move(folder, Folder.Status.CANCELLED, current=0, finished_at=moment, updated_at=moment, finishing=False)
+        # Its steps wait no longer (a seal under way is not applied).
+        folder.steps.filter(state=State.ACTIVE).update(state=State.WAITING, started_at=None)
         _event(folder, Kind.WITHDRAWN, actor=actor, at=moment)
     return folder
 

@@ -1,23 +1,21 @@
-"""A folder's life without anyone's turn: submitting it, moving it on (opinions opened, the seal
-applied, the next visa or signature activated), completing it, and answers of the processing
-desk that go through a circuit before they are registered."""
+"""Submitting a folder, and answers of the processing desk that go through a circuit before they
+are registered (when it completes: :mod:`parapheur.services.finishing`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
 from core.clock import now
 from core.errors import NotFound
-from core.text import one_line, plain_text
+from core.text import one_line
 from documents import storage
 from parapheur.certificates import current_certificate
-from parapheur.lifecycle import folder_move
 from parapheur.models import (
     ActorKind,
     Circuit,
@@ -28,7 +26,8 @@ from parapheur.models import (
     StepActor,
     StepKind,
 )
-from parapheur.proof import proof_issue
+from parapheur.services.finishing import folder_finish_safely
+from parapheur.services.moving import _advance, _event
 from parapheur.services.steps import FolderRefused, StepSpec, _check_steps
 from parapheur.tags import find_tag
 from registry.idempotency import Idempotency, idempotency_bind
@@ -36,11 +35,9 @@ from tenancy.access import member_may
 from tenancy.models import Administration, Service, User
 from tenancy.permissions import Action
 from trust.pdf_update import UnsupportedPdf, page_size
-from trust.sealing import add_validation_data, seal_pdf
-from trust.services import installation_pki
 from workflow.letters import SIGNATURE_TAG
-from workflow.models import Case, LetterTemplate, Reply
-from workflow.services import LetterText, case_reply, case_reply_draft
+from workflow.models import Case, LetterTemplate
+from workflow.services import LetterText, case_reply_draft
 
 Kind = FolderEvent.Kind
 State = FolderStep.State
@@ -141,8 +138,10 @@ def folder_submit(
             step = FolderStep.objects.create(folder=folder, position=position, **spec.fields())
             StepActor.objects.bulk_create(StepActor(step=step, user=checked.people[user_id]) for user_id in spec.people)
         _event(folder, Kind.SUBMITTED, actor=actor, at=moment, data={"steps": len(specs)})
-        _advance(folder, moment)
+        waiting = _advance(folder, moment)  # a circuit may start with the seal
         audit_record(actor=actor, action=AuditAction.FOLDER_SUBMITTED, obj=folder, administration=administration)
+    if waiting:
+        return folder_finish_safely(folder_id=folder.pk) or folder
     return folder
 
 
@@ -155,82 +154,6 @@ def _placed(spec: StepSpec, document: bytes) -> StepSpec:
         return spec
     page, x_mm, y_mm = found
     return StepSpec(**{**spec.__dict__, "page": page + 1, "x_mm": x_mm, "y_mm": y_mm})
-
-
-# ---------------------------------------------------------------- moving on
-
-
-def _event(
-    folder: Folder,
-    kind: str,
-    *,
-    actor: User | None,
-    at: datetime,
-    step: FolderStep | None = None,
-    on_behalf_of: User | None = None,
-    text: str = "",
-    page: int | None = None,
-    data: dict[str, object] | None = None,
-) -> FolderEvent:
-    return FolderEvent.objects.create(
-        folder=folder,
-        at=at,
-        kind=kind,
-        actor=actor,
-        on_behalf_of=on_behalf_of,
-        step=step.position if step is not None else None,
-        text=plain_text(text),
-        page=page,
-        document=folder.document,
-        data=data or {},
-    )
-
-
-def _advance(folder: Folder, moment: datetime) -> None:
-    """Open the next steps: opinions are opened and passed, the seal is applied, and the first
-    visa or signature waits for its people. Without one, the circuit is complete."""
-    for step in folder.steps.filter(state=State.WAITING).order_by("position"):
-        if step.kind == StepKind.OPINION:
-            step.state, step.started_at = State.ACTIVE, moment
-            step.save(update_fields=["state", "started_at"])
-            continue
-        if step.kind == StepKind.SEAL:
-            _apply_seal(folder, step, moment)
-            continue
-        step.state, step.started_at = State.ACTIVE, moment
-        step.save(update_fields=["state", "started_at"])
-        folder.current = step.position
-        folder.updated_at = moment
-        folder.save(update_fields=["current", "updated_at", "document"])
-        return
-    _complete(folder, moment)
-
-
-def _apply_seal(folder: Folder, step: FolderStep, moment: datetime) -> None:
-    administration = folder.administration
-    pdf = storage.read_bytes(folder.document)
-    pki = installation_pki()
-    sealed = seal_pdf(
-        pdf, pki=pki, administration_code=administration.code, reason=f"Cachet de {administration.name_fr}"
-    )
-    sealed = add_validation_data(sealed, pki=pki, identity=pki.seal_for(code=administration.code))
-    folder.document = storage.store_bytes(sealed)
-    step.state, step.started_at, step.finished_at = State.DONE, moment, moment
-    step.save(update_fields=["state", "started_at", "finished_at"])
-    _event(folder, Kind.SEALED, actor=None, at=moment, step=step)
-
-
-def _complete(folder: Folder, moment: datetime) -> None:
-    if folder.case_id is not None and folder.reply:
-        # An answer drafted on the processing desk: registered now, as it was signed.
-        folder.document = _register_reply(folder)
-    folder_move(
-        folder, Folder.Status.COMPLETED, current=0, finished_at=moment, updated_at=moment, document=folder.document
-    )
-    # Opinions never given stay open no longer.
-    folder.steps.filter(state=State.ACTIVE).update(state=State.DONE, finished_at=moment)
-    _event(folder, Kind.COMPLETED, actor=None, at=moment)
-    proof_issue(folder)
 
 
 # ---------------------------------------------------------------- answers of the processing desk
@@ -254,7 +177,10 @@ def reply_submit(
     case = Case.objects.select_related("correspondence", "administration").filter(pk=case_id).first()
     if case is None:
         raise NotFound
-    if Folder.objects.filter(case_id=case_id, status=Folder.Status.IN_PROGRESS).exists():
+    # One answer at a time: one in its circuit, or whose circuit completed and which is being
+    # registered (parapheur.services.finishing).
+    going = Q(status=Folder.Status.IN_PROGRESS) | Q(status=Folder.Status.COMPLETED, finishing=True, letter=None)
+    if Folder.objects.filter(going, case_id=case_id).exists():
         raise FolderRefused(
             "reply_in_circuit", _("An answer to this request is already going through a circuit."), status=409
         )
@@ -331,27 +257,3 @@ def _letter_signer(administration: Administration, specs: Sequence[StepSpec]) ->
                 "title_fr": certificate.title_fr if certificate else "",
             }
     return None
-
-
-def _register_reply(folder: Folder) -> str:
-    spec = folder.reply
-    template = LetterTemplate.objects.filter(pk=spec.get("template"), administration=folder.administration).first()
-    reply = case_reply(
-        actor=folder.submitter,
-        case_id=folder.case_id,  # type: ignore[arg-type]
-        text=LetterText(
-            body_ar=spec.get("body_ar", ""),
-            body_fr=spec.get("body_fr", ""),
-            recourse_ar=spec.get("recourse_ar", ""),
-            recourse_fr=spec.get("recourse_fr", ""),
-        ),
-        template=template,
-        reject=bool(spec.get("reject")),
-        signed_pdf=storage.read_bytes(folder.document),
-        token=str(spec["token"]),
-        seal_at=tuple(spec["seal_at"]) if spec.get("seal_at") else None,
-    )
-    assert isinstance(reply, Reply)
-    letter = reply.outgoing.attachments.order_by("position").first()
-    assert letter is not None
-    return letter.blob_id

@@ -5,7 +5,7 @@ back as incoming mail."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -240,6 +240,7 @@ def case_reply(
     signed_pdf: bytes | None = None,
     token: str = "",
     seal_at: tuple[int, int, int] | None = None,
+    registered: Callable[[Reply, SealedDocument], None] | None = None,
 ) -> Reply:
     """Answer the request (or reject it, with reasons and the route of recourse).
 
@@ -247,7 +248,9 @@ def case_reply(
     commit, outside any lock) sealed and delivered to the depositor's space with an e-mail; if
     sealing fails it is left pending for the worker, the answer stays registered.
     ``signed_pdf``: the letter as signed in a circuit of the parapheur (see
-    :func:`case_reply_draft`), registered as it is.
+    :func:`case_reply_draft`), registered as it is. ``registered(reply, letter)`` is called in
+    the registration's transaction, last: what must be recorded with it (the parapheur's folder
+    takes its letter); raising there undoes the registration.
     """
     _check_reply(text, reject=reject, attachment=attachment)
     annex = _sealed_annex(_unlocked_case(actor, case_id), attachment, attachment_name) if attachment else None
@@ -293,6 +296,8 @@ def case_reply(
             subject_user=case.correspondence.sender_account,
             data={"number": case.correspondence.number, "reply": reply.outgoing.number},
         )
+        if registered is not None:
+            registered(reply, letter)
     sealed_document_make_safely(document_id=letter.pk)
     return reply
 
