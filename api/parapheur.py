@@ -35,6 +35,7 @@ from documents.intake import check_files
 from parapheur import selectors, services
 from parapheur.models import Folder, FolderStep
 from parapheur.services import StepSpec
+from registry.downloads import being_prepared
 from registry.idempotency import Idempotency
 from tenancy.access import Scope, readable_scope
 from tenancy.http import ApiRequest
@@ -80,6 +81,9 @@ class FolderOut(Schema):
     document_sha256: str
     original_sha256: str
     proof_sha256: str | None
+    # Being sealed (a seal step under way) or finished (the reply registered, the proof slip
+    # issued) after the act that asked for it: the document and the proof answer 202 meanwhile.
+    finishing: bool
     steps: list[StepOut]
     history: list[EventOut]
 
@@ -126,6 +130,7 @@ def _folder_out(folder: Folder) -> dict[str, Any]:
         "document_sha256": folder.document,
         "original_sha256": folder.original,
         "proof_sha256": folder.proof or None,
+        "finishing": folder.finishing,
         "steps": [
             {
                 "position": s.position,
@@ -340,7 +345,7 @@ def folder_act(request: ApiRequest, code: Code, folder_id: Id) -> dict[str, Any]
     "/administrations/{code}/folders/{folder_id}/document",
     response=responses({}, 401, 404, 422),
     auth=bearer,
-    openapi_extra=pdf_responses(),
+    openapi_extra=pdf_responses(pending=True),
 )
 def folder_document(
     request: ApiRequest,
@@ -348,8 +353,11 @@ def folder_document(
     folder_id: Id,
     version: Annotated[Literal["current", "original"], Query()] = "current",
 ) -> HttpResponseBase:
-    """The document as it is now (``version=original``: as submitted)."""
+    """The document as it is now (``version=original``: as submitted). While the folder is being
+    sealed or finished: 202 with Retry-After."""
     folder = _readable(request, code, folder_id)[1]
+    if version != "original" and folder.finishing:
+        return being_prepared()
     sha = folder.original if version == "original" else folder.document
     return _pdf(sha, folder.document_name)
 
@@ -358,11 +366,14 @@ def folder_document(
     "/administrations/{code}/folders/{folder_id}/proof",
     response=responses({}, 401, 404, 422),
     auth=bearer,
-    openapi_extra=pdf_responses(),
+    openapi_extra=pdf_responses(pending=True),
 )
 def folder_proof(request: ApiRequest, code: Code, folder_id: Id) -> HttpResponseBase:
-    """The sealed proof slip of a completed circuit."""
+    """The sealed proof slip of a completed circuit. While it is being issued: 202 with
+    Retry-After."""
     folder = _readable(request, code, folder_id)[1]
+    if folder.status == Folder.Status.COMPLETED and not folder.proof:
+        return being_prepared()
     if not folder.proof:
         raise NotFound
     return _pdf(folder.proof, f"proof-P-{folder.pk}.pdf")

@@ -29,7 +29,7 @@ from core.errors import NotFound
 from core.proxies import client_address
 from core.ratelimit import rate_limit_hit
 from documents.intake import check_files
-from parapheur.verification import document_verify
+from parapheur.verification import being_finished_message, document_verify
 from registry import selectors
 from registry.downloads import receipt_response
 from registry.idempotency import Idempotency
@@ -121,7 +121,7 @@ class VerificationOut(Schema):
     message: str
     signatures: list[SignatureOut] = []
     folder: str | None = None  # "P-<id>" for a parapheur document or proof slip
-    folder_kind: str | None = None  # document, proof
+    folder_kind: str | None = None  # document, proof; finishing: being sealed or finished, check again
     registration_number: str | None = None
     registered_at: datetime | None = None
     administration: AdministrationOut | None = None
@@ -318,7 +318,17 @@ def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, A
             }
             for v in verdict.signatures
         ]
-    if verdict.folder is not None:
+    if verdict.folder is not None and verdict.finishing:
+        body.update(
+            {
+                "valid": False,
+                "code": "folder_being_finished",
+                "message": being_finished_message(),
+                "folder": f"P-{verdict.folder.pk}",
+                "folder_kind": verdict.folder_kind,
+            }
+        )
+    elif verdict.folder is not None:
         kind, folder = verdict.folder_kind, verdict.folder
         body.update(
             {

@@ -36,7 +36,7 @@ from documents import storage
 from parapheur import certificates, selectors, services
 from parapheur.models import ActorKind, Folder, StepKind
 from parapheur.services import StepSpec
-from registry.downloads import file_response
+from registry.downloads import being_prepared, file_response
 from tenancy.access import Scope
 from tenancy.http import SignedInRequest
 from tenancy.models import User
@@ -260,6 +260,8 @@ def folder_withdraw(request: SignedInRequest, scope: Scope, found: Folder) -> No
 def folder_file(request: SignedInRequest, code: str, pk: int, which: str) -> HttpResponseBase:
     scope = _scope(request, code)
     found = _folder(scope, pk)
+    if which in ("document", "proof") and found.finishing:
+        return being_prepared()  # being sealed or finished (parapheur.services.finishing)
     if which == "document":
         sha, name = found.document, found.document_name
     elif which == "original":

@@ -160,13 +160,17 @@ def participants(folder: Folder) -> set[int]:
 
 def folder_by_file_hash(sha256: str) -> tuple[str, Folder] | None:
     """("document", folder) when ``sha256`` is the final document of a completed circuit,
-    ("proof", folder) when it is its proof slip; None otherwise."""
+    ("proof", folder) when it is its proof slip, ("finishing", folder) when it is the document of
+    a folder being sealed or finished (parapheur.services.finishing: final in a moment, or
+    replaced by the registered letter); None otherwise."""
     folder = (
-        Folder.objects.filter(status=Folder.Status.COMPLETED)
+        Folder.objects.filter(Q(status=Folder.Status.COMPLETED) | Q(finishing=True))
         .filter(Q(document=sha256) | Q(proof=sha256))
         .select_related("administration")
         .first()
     )
     if folder is None:
         return None
-    return ("proof" if folder.proof == sha256 else "document"), folder
+    if folder.proof == sha256:
+        return "proof", folder
+    return ("finishing" if folder.finishing else "document"), folder

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from core.canonical import sha256_hex
 from parapheur.models import Folder
 from parapheur.selectors import folder_by_file_hash
@@ -26,7 +28,8 @@ NO_SIGNATURES_LISTED = ("too_large", "unreadable", "no_signature")
 class DocumentVerdict:
     """``check``: the register's verdict; ``signatures``: every signature of the file, None
     when the file is not a signed PDF that could be read; ``folder`` and ``folder_kind``
-    (``document`` or ``proof``) when the file is what a circuit of the parapheur finished."""
+    (``document`` or ``proof``) when the file is what a circuit of the parapheur finished,
+    (``finishing``) the document of a folder still being sealed or finished: not confirmed yet."""
 
     check: ReceiptCheck
     signatures: list[SignatureVerdict] | None
@@ -35,7 +38,11 @@ class DocumentVerdict:
 
     @property
     def valid(self) -> bool:
-        return self.check.valid or self.folder is not None
+        return self.check.valid or (self.folder is not None and not self.finishing)
+
+    @property
+    def finishing(self) -> bool:
+        return self.folder_kind == "finishing"
 
 
 def document_verify(pdf: bytes) -> DocumentVerdict:
@@ -52,3 +59,11 @@ def document_verify(pdf: bytes) -> DocumentVerdict:
             kind, folder = found
             return DocumentVerdict(check, signatures, folder, kind)
     return DocumentVerdict(check, signatures)
+
+
+def being_finished_message() -> str:
+    """What the verification says of the document of a folder still being sealed or finished."""
+    return _(
+        "This document's circuit of visas and signatures is being finished (sealed, registered): "
+        "check it again in a moment."
+    )
