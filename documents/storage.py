@@ -3,8 +3,8 @@
 A file lives at ``FILES_DIR/ab/cd/<sha256>``. Writes go to a temporary file in the same
 directory and are renamed into place, so a reader never sees a half-written file and a
 crash leaves at most a stray temporary file. Storing bytes that are already there is a
-no-op. Files with no :class:`~documents.models.Blob` row (left by a request that failed
-before its transaction committed) are removed by :func:`sweep_orphans`.
+no-op. Files that nothing refers to (left by a request that failed before its transaction
+committed; see :mod:`documents.references`) are removed by :func:`sweep_orphans`.
 """
 
 from __future__ import annotations
@@ -89,19 +89,21 @@ def open_file(sha256: str) -> Iterator[bytes]:
 
 
 def discard(sha256: str) -> None:
-    """Remove a file that no Blob row refers to (used when a request fails)."""
-    from documents.models import Blob
+    """Remove a file that nothing refers to (used when a request fails): the same bytes may be
+    another row's file (:mod:`documents.references`)."""
+    from documents.references import referenced
 
-    if not Blob.objects.filter(sha256=sha256).exists():
+    if not referenced([sha256]):
         path_for(sha256).unlink(missing_ok=True)
 
 
 def sweep_orphans(*, older_than_seconds: int = 3600) -> int:
-    """Delete stored files that no Blob refers to and that are older than the grace period.
+    """Delete stored files that nothing refers to (no Blob row, no reader of
+    :mod:`documents.references`) and that are older than the grace period.
 
     The grace period protects files of requests still in flight (stored, not yet committed).
     """
-    from documents.models import Blob
+    from documents.references import referenced
 
     base = root()
     if not base.exists():
@@ -118,7 +120,7 @@ def sweep_orphans(*, older_than_seconds: int = 3600) -> int:
             removed += 1
     for start in range(0, len(candidates), 500):
         batch = candidates[start : start + 500]
-        known = set(Blob.objects.filter(sha256__in=[p.name for p in batch]).values_list("sha256", flat=True))
+        known = referenced([p.name for p in batch])
         for path in batch:
             if path.name not in known and not _states_the_register(path):
                 path.unlink(missing_ok=True)
