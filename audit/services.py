@@ -18,7 +18,25 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it records."""
-    return AuditEvent.objects.create(
+    event = audit_event(
+        actor=actor, action=action, obj=obj, administration=administration, subject_user=subject_user, data=data
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    actor: Any,
+    action: AuditAction,
+    obj: models.Model | None = None,
+    administration: Any = None,
+    subject_user: Any = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event :func:`audit_record` appends, not yet written: for a caller that writes it with
+    other rows of the same transaction (:mod:`core.rows`). ``obj`` must have its primary key."""
+    return AuditEvent(
         occurred_at=now(),
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         administration=administration,

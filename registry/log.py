@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from core.canonical import canonical_json
+from core.rows import Statement
 from registry.facts import recorded_facts, sealed_facts
 from registry.models import Attachment, Correspondence, RegisterLogEntry, RegisterLogHead
 from tenancy.models import Administration
@@ -74,8 +75,68 @@ def log_append_many(
     if not entries:
         return []
     head = locked_head(administration)
+    rows = _chained(administration, action, entries, recorded_at, head.last_position, head.last_hash)
+    created = RegisterLogEntry.objects.bulk_create(rows, batch_size=1000)
+    head.last_position, head.last_hash = rows[-1].position, rows[-1].entry_hash
+    head.save(update_fields=["last_position", "last_hash"])
+    return created
+
+
+def log_append_prepared(
+    *,
+    administration: Administration,
+    action: str,
+    entries: Sequence[tuple[int | None, dict[str, Any]]],
+    recorded_at: datetime,
+    ids: Sequence[int],
+) -> tuple[list[RegisterLogEntry], Statement]:
+    """As :func:`log_append_many`, for a caller that writes the rows itself with others of its
+    transaction (:mod:`core.rows`): takes the log head's lock (one statement) and returns the
+    entries, with the primary keys ``ids``, and the statement that moves the head to the last
+    of them. Both must be written in this transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("the register log is appended to inside a transaction only")
+    head_id, position, previous = _locked_head_values(administration)
+    rows = _chained(administration, action, entries, recorded_at, position, previous)
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+    quote = connection.ops.quote_name
+    table = quote(RegisterLogHead._meta.db_table)
+    move = Statement(
+        f"UPDATE {table} SET {quote('last_position')} = %s, {quote('last_hash')} = %s WHERE {quote('id')} = %s",  # noqa: S608
+        [rows[-1].position, rows[-1].entry_hash, head_id],
+    )
+    return rows, move
+
+
+def _locked_head_values(administration: Administration) -> tuple[int, int, str]:
+    """The head's id, last position and last hash, its row locked (created if missing)."""
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('id')}, {quote('last_position')}, {quote('last_hash')} "  # noqa: S608
+            f"FROM {quote(RegisterLogHead._meta.db_table)} WHERE {quote('administration_id')} = %s{lock}",
+            [administration.pk],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0]), int(row[1]), str(row[2])
+    head = locked_head(administration)
+    return head.pk, head.last_position, head.last_hash
+
+
+def _chained(
+    administration: Administration,
+    action: str,
+    entries: Sequence[tuple[int | None, dict[str, Any]]],
+    recorded_at: datetime,
+    position: int,
+    previous: str,
+) -> list[RegisterLogEntry]:
+    """The entries following ``position`` and ``previous`` (the head's), each chained to the
+    one before it."""
     rows = []
-    position, previous = head.last_position, head.last_hash
     for correspondence_id, facts in entries:
         position += 1
         payload = canonical_json({"action": action, "position": position, "facts": facts})
@@ -93,10 +154,7 @@ def log_append_many(
             )
         )
         previous = entry_hash
-    created = RegisterLogEntry.objects.bulk_create(rows, batch_size=1000)
-    head.last_position, head.last_hash = position, previous
-    head.save(update_fields=["last_position", "last_hash"])
-    return created
+    return rows
 
 
 def checkpoint_statement(

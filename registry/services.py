@@ -17,22 +17,24 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_event, audit_record
+from core.canonical import sha256_hex
 from core.clock import now
 from core.errors import Refused
+from core.rows import ids_allocate, insert_statements, rows_saved, statements_run
 from core.text import one_line, plain_text
 from documents import storage
 from documents.intake import CheckedFile, store_checked
 from documents.models import Blob
 from registry.facts import registration_facts
 from registry.idempotency import Idempotency, idempotency_bind
-from registry.log import log_append
+from registry.log import log_append_prepared
 from registry.models import (
     NUMBER_PREFIX,
     PARTY_TEXT_FIELDS,
@@ -87,6 +89,31 @@ class Registration:
     receipt: Receipt | None  # an incoming letter's deposit receipt; None for an outgoing letter
     attachments: list[Attachment] = field(default_factory=list)
     log_entry: RegisterLogEntry | None = None  # its registration in the register log
+
+
+class Ids:
+    """Primary keys taken in advance (:func:`core.rows.ids_allocate`), handed out one by one."""
+
+    def __init__(self, ids: dict[type[models.Model], list[int]]) -> None:
+        self._ids = {model: list(reversed(values)) for model, values in ids.items()}
+
+    def take(self, model: type[models.Model]) -> int:
+        return self._ids[model].pop()
+
+
+@dataclass(frozen=True)
+class Follows:
+    """What follows from a registration, written in its transaction by the apps built on the
+    register (the case of a request).
+
+    ``rows(registration, ids)`` builds the rows, under the register's lock, once the
+    correspondence has its number and time; it writes nothing: the registration writes them
+    with its own rows, in one round trip. Each row takes its primary key from ``ids``, which
+    holds ``keys``: how many of each model, taken before the lock. It may raise, and then
+    nothing is registered."""
+
+    keys: Sequence[tuple[type[models.Model], int]]
+    rows: Callable[[Registration, Ids], list[models.Model]]
 
 
 def format_number(direction: str, year: int, sequence: int) -> str:
@@ -314,7 +341,7 @@ def correspondence_register(
     in_reply_to: Correspondence | None = None,
     terms_for: Callable[[datetime], dict[str, Any]] | None = None,
     letter_follows: bool = False,
-    on_registered: Callable[[Registration], None] | None = None,
+    follows: Follows | None = None,
 ) -> Registration:
     """Register one correspondence and its attachments; return it with its pending receipt.
 
@@ -327,12 +354,17 @@ def correspondence_register(
     the same transaction. With ``idempotency`` (the claim of an API request's key, see
     :mod:`registry.idempotency`), the key is bound to the correspondence in the transaction.
 
-    Hooks for the apps built on the register, all called inside the transaction:
+    Hooks for the apps built on the register, both called under the lock:
     ``terms_for(registered_at)`` returns the terms the receipt states (procedure, due date…);
-    ``on_registered(registration)`` records what follows from the registration (the case of a
-    request). If any of them fails, nothing is registered. Nothing slow runs under the lock:
-    ``letter_follows`` says that the letter itself, which carries the number, is made after
-    commit (:mod:`registry.sealed`) and attached first; ``files`` (its annexes) come after it.
+    ``follows`` builds the rows that follow from the registration (the case of a request). If
+    any of them fails, nothing is registered. Nothing slow runs under the lock: ``letter_follows``
+    says that the letter itself, which carries the number, is made after commit
+    (:mod:`registry.sealed`) and attached first; ``files`` (its annexes) come after it.
+
+    What needs no number is done before the lock (files stored, their rows, primary keys
+    taken, the idempotency key bound, every row built); under it: the number (one statement),
+    the log head (one), then every row and the head's move in one round trip on PostgreSQL
+    (:mod:`core.rows`), and the commit. ``registry/tests/test_lock_section.py`` pins them.
     """
     subject = one_line(subject)
     body = plain_text(body).strip()
@@ -355,28 +387,60 @@ def correspondence_register(
     # only for what does.
     tracking_code, receipt_token = (new_tracking_code(), new_verification_token()) if incoming else ("", "")
     blobs = [Blob(sha256=f.sha256, size=f.size, content_type=f.content_type, pages=f.pages) for f in files]
+    correspondence = Correspondence(
+        administration=administration,
+        direction=direction,
+        channel=channel,
+        registered_by=actor if channel == Channel.COUNTER else None,
+        **_party_fields("sender", sender),
+        **_party_fields("addressee", addressee),
+        recipient_service=recipient_service,
+        subject=subject,
+        body=body,
+        confidential=confidential,
+        in_reply_to=in_reply_to,
+        tracking_code=tracking_code,
+    )
+    first_position = 2 if letter_follows else 1
+    attachments = [
+        Attachment(correspondence=correspondence, position=i, blob=blob, filename=f.filename)
+        for i, (f, blob) in enumerate(zip(files, blobs, strict=True), start=first_position)
+    ]
+    receipt = Receipt(correspondence=correspondence, token=receipt_token) if incoming else None
+    body_sha256 = sha256_hex(body)
     try:
         with transaction.atomic():
+            if blobs:  # before the number: the files' rows need no lock of the register
+                Blob.objects.bulk_create(blobs, ignore_conflicts=True)
+            ids = Ids(
+                ids_allocate(
+                    [
+                        (Correspondence, 1),
+                        (Attachment, len(attachments)),
+                        (Receipt, 1 if receipt is not None else 0),
+                        (RegisterLogEntry, 1),
+                        (AuditEvent, 1),
+                        *(follows.keys if follows is not None else ()),
+                    ]
+                )
+            )
+            correspondence.pk = ids.take(Correspondence)
+            for attachment in attachments:
+                attachment.pk = ids.take(Attachment)
+            if receipt is not None:
+                receipt.pk = ids.take(Receipt)
+                correspondence.receipt = receipt
+            idempotency_bind(idempotency, correspondence.pk)  # before any work: a lost claim makes nothing
             registration = _register_locked(
                 actor=actor,
                 administration=administration,
-                direction=direction,
-                channel=channel,
-                sender=sender,
-                addressee=addressee,
-                subject=subject,
-                body=body,
-                files=files,
-                recipient_service=recipient_service,
-                confidential=confidential,
-                idempotency=idempotency,
-                in_reply_to=in_reply_to,
+                correspondence=correspondence,
+                attachments=attachments,
+                receipt=receipt,
+                ids=ids,
+                body_sha256=body_sha256,
                 terms_for=terms_for,
-                first_position=2 if letter_follows else 1,
-                on_registered=on_registered,
-                tracking_code=tracking_code,
-                receipt_token=receipt_token,
-                blobs=blobs,
+                follows=follows,
             )
     except IntegrityError:
         for sha256 in new_files:
@@ -402,78 +466,43 @@ def _register_locked(
     *,
     actor: User | None,
     administration: Administration,
-    direction: str,
-    channel: str,
-    sender: Party | None,
-    addressee: Party | None,
-    subject: str,
-    body: str,
-    files: Sequence[CheckedFile],
-    recipient_service: Service | None,
-    confidential: bool,
-    idempotency: Idempotency | None,
-    in_reply_to: Correspondence | None,
+    correspondence: Correspondence,
+    attachments: list[Attachment],
+    receipt: Receipt | None,
+    ids: Ids,
+    body_sha256: str,
     terms_for: Callable[[datetime], dict[str, Any]] | None,
-    first_position: int,
-    on_registered: Callable[[Registration], None] | None,
-    tracking_code: str,
-    receipt_token: str,
-    blobs: list[Blob],
+    follows: Follows | None,
 ) -> Registration:
-    if blobs:  # before the number: the files' rows need no lock of the register
-        Blob.objects.bulk_create(blobs, ignore_conflicts=True)
-    year, sequence, registered_at = _next_number(administration, direction)
-    correspondence = Correspondence.objects.create(
-        administration=administration,
-        direction=direction,
-        year=year,
-        sequence=sequence,
-        number=format_number(direction, year, sequence),
-        channel=channel,
-        registered_at=registered_at,
-        registered_by=actor if channel == Channel.COUNTER else None,
-        **_party_fields("sender", sender),
-        **_party_fields("addressee", addressee),
-        recipient_service=recipient_service,
-        subject=subject,
-        body=body,
-        confidential=confidential,
-        in_reply_to=in_reply_to,
-        terms=terms_for(registered_at) if terms_for is not None else {},
-        tracking_code=tracking_code,
-    )
-    idempotency_bind(idempotency, correspondence.pk)  # before any work: a lost claim makes nothing
-    names = [f.filename for f in files]
-    attachments = Attachment.objects.bulk_create(
-        [
-            Attachment(correspondence=correspondence, position=i, blob=blob, filename=name)
-            for i, (name, blob) in enumerate(zip(names, blobs, strict=True), start=first_position)
-        ]
-    )
-    receipt = None
-    if direction == Direction.INCOMING:
-        receipt = Receipt.objects.create(correspondence=correspondence, token=receipt_token)
-        correspondence.receipt = receipt
-    log_entry = log_append(
+    """From the number to the rows written: what runs under the register counter's lock."""
+    year, sequence, registered_at = _next_number(administration, correspondence.direction)
+    correspondence.year, correspondence.sequence, correspondence.registered_at = year, sequence, registered_at
+    correspondence.number = format_number(correspondence.direction, year, sequence)
+    correspondence.terms = terms_for(registered_at) if terms_for is not None else {}
+    (log_entry,), move_head = log_append_prepared(
         administration=administration,
         action="registered",
-        facts=registration_facts(correspondence, attachments),
+        entries=[(correspondence.pk, registration_facts(correspondence, attachments, body_sha256=body_sha256))],
         recorded_at=registered_at,
-        correspondence_id=correspondence.pk,
+        ids=[ids.take(RegisterLogEntry)],
     )
-    audit_record(
+    event = audit_event(
         actor=actor,
         action=AuditAction.CORRESPONDENCE_REGISTERED,
         obj=correspondence,
         administration=administration,
         subject_user=correspondence.correspondent_account,
-        data={"number": correspondence.number, "channel": channel},
+        data={"number": correspondence.number, "channel": correspondence.channel},
     )
+    event.pk = ids.take(AuditEvent)
     registration = Registration(
         correspondence=correspondence, receipt=receipt, attachments=attachments, log_entry=log_entry
     )
-    if on_registered is not None:
-        on_registered(registration)
+    rows: list[models.Model] = [correspondence, *attachments, *([receipt] if receipt else []), log_entry, event]
+    if follows is not None:
+        rows += follows.rows(registration, ids)
+    statements_run([*insert_statements(rows), move_head])
+    rows_saved(rows)
     return registration
 
 

@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from django.db.models import Model
+
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_event
 from core.text import one_line, plain_text
 from documents.intake import CheckedFile
 from registry.idempotency import Idempotency
 from registry.models import Correspondence
 from registry.services import (
+    Follows,
+    Ids,
     Party,
     Registration,
     correspondence_register,
@@ -96,16 +100,20 @@ def request_register(
         else None
     )
 
-    def open_case(registration: Registration) -> None:
+    # Who takes the case is known before the registration, so its rows can be counted (their
+    # keys are taken before the register's lock).
+    service, how = recipient_service, Kind.ASSIGNED
+    if service is None:
+        if rule is not None:
+            service, how = rule.service, Kind.ROUTED
+        elif procedure is not None and procedure.service is not None and procedure.service.is_active:
+            service, how = procedure.service, Kind.ROUTED
+    by_hand = how == Kind.ASSIGNED
+
+    def open_case(registration: Registration, ids: Ids) -> list[Model]:
         correspondence = registration.correspondence
         assert administration is not None
-        service, how = recipient_service, Kind.ASSIGNED
-        if service is None:
-            if rule is not None:
-                service, how = rule.service, Kind.ROUTED
-            elif procedure is not None and procedure.service is not None and procedure.service.is_active:
-                service, how = procedure.service, Kind.ROUTED
-        case = Case(
+        case = Case(  # its primary key is its correspondence's
             correspondence=correspondence,
             administration=administration,
             procedure=procedure,
@@ -120,17 +128,19 @@ def request_register(
             confidential=correspondence.confidential,
         )
         _schedule_reminders(case, calendar)
-        case.save(force_insert=True)
         # A new case has no letters: say so, so that reading them costs no query.
         case._prefetched_objects_cache = {"replies": Reply.objects.none()}  # type: ignore[attr-defined]
         correspondence.case = case
-        events = [
-            CaseEvent(case=case, at=correspondence.registered_at, kind=Kind.REGISTERED, public=True),
+        rows: list[Model] = [
+            case,
+            CaseEvent(
+                pk=ids.take(CaseEvent), case=case, at=correspondence.registered_at, kind=Kind.REGISTERED, public=True
+            ),
         ]
         if service is not None:
-            by_hand = how == Kind.ASSIGNED
-            events.append(
+            rows.append(
                 CaseEvent(
+                    pk=ids.take(CaseEvent),
                     case=case,
                     at=correspondence.registered_at,
                     kind=how,
@@ -139,15 +149,20 @@ def request_register(
                     public=True,
                 )
             )
-            audit_record(
+            assigned = audit_event(
                 actor=actor if by_hand else None,
                 action=AuditAction.CASE_ASSIGNED,
                 obj=case,
                 administration=administration,
                 data={"number": correspondence.number, "service": service.code, "by_rule": not by_hand},
             )
-        CaseEvent.objects.bulk_create(events)
+            assigned.pk = ids.take(AuditEvent)
+            rows.append(assigned)
+        return rows
 
+    keys: list[tuple[type[Model], int]] = [(CaseEvent, 1 if service is None else 2)]
+    if service is not None:
+        keys.append((AuditEvent, 1))
     return correspondence_register(
         actor=actor,
         administration=administration,
@@ -161,5 +176,5 @@ def request_register(
         idempotency=idempotency,
         in_reply_to=in_reply_to,
         terms_for=terms_for,
-        on_registered=open_case,
+        follows=Follows(keys=keys, rows=open_case),
     )
