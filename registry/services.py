@@ -498,11 +498,10 @@ def _register_locked(
     registration = Registration(
         correspondence=correspondence, receipt=receipt, attachments=attachments, log_entry=log_entry
     )
-    rows: list[models.Model] = [correspondence, *attachments, *([receipt] if receipt else []), log_entry, event]
-    if follows is not None:
-        rows += follows.rows(registration, ids)
-    statements_run([*insert_statements(rows), move_head])
-    rows_saved(rows)
+    registered: list[models.Model] = [correspondence, *attachments, *([receipt] if receipt else []), log_entry]
+    following: list[models.Model] = [event, *(follows.rows(registration, ids) if follows is not None else [])]
+    statements_run([*insert_statements(registered), move_head, *insert_statements(following)])
+    rows_saved([*registered, *following])
     return registration
 
 

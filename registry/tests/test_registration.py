@@ -128,7 +128,10 @@ def test_a_failure_inside_the_transaction_gives_the_number_back_and_keeps_no_fil
 ) -> None:
     deposit(commune, citizen)
     pdf = pdf_bytes(pad_to=5000, text="unique-content-for-this-test")
-    with mock.patch("registry.services.log_append_prepared", side_effect=RuntimeError("crash")), pytest.raises(RuntimeError):
+    with (
+        mock.patch("registry.services.log_append_prepared", side_effect=RuntimeError("crash")),
+        pytest.raises(RuntimeError),
+    ):
         deposit(commune, citizen, files=[("a.pdf", pdf)])
     assert Correspondence.objects.count() == 1
     assert not Blob.objects.exists()
