@@ -90,7 +90,13 @@ def statements_run(statements: Sequence[Statement]) -> None:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(statements) > 1:
-            cursor.execute(";\n".join(s.sql for s in statements), [p for s in statements for p in s.params])
+            # Each statement bound alone, then the whole sent without parameters: psycopg keeps
+            # the parsed form of a short query, but parses again every time one of more than 4 KB
+            # or 50 parameters (a registration's rows have about 80).
+            from psycopg import ClientCursor  # only installations on PostgreSQL need psycopg
+
+            binder = ClientCursor(cursor.connection)
+            cursor.execute(";\n".join(binder.mogrify(s.sql, s.params) for s in statements))
             return
         for statement in statements:
             cursor.execute(statement.sql, statement.params)
