@@ -15,6 +15,7 @@ the other's file is dropped. Receipts left pending by a crash are issued again b
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -89,12 +90,15 @@ _DRAWN = (
 )
 
 
+# Any one code point outside _DRAWN.
+_UNDRAWN = re.compile("[^" + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in _DRAWN) + "]")
+
+
 def printable(text: str) -> str:
     """``text`` as a sealed document can show it: line breaks of every kind as one LF (a
     browser's CR LF must not print a stray mark at each line's end), tabulations as a space,
     no control characters, and "?" for what the fonts cannot draw."""
-    text = plain_text(text).replace("\t", " ")
-    return "".join(ch if any(low <= ord(ch) <= high for low, high in _DRAWN) else "?" for ch in text)
+    return _UNDRAWN.sub("?", plain_text(text).replace("\t", " "))
 
 
 def verification_url(token: str) -> str:
