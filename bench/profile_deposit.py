@@ -43,7 +43,7 @@ STEPS: list[tuple[str, str]] = [
     ("rate limit", "api.urls:rate_limit_hit"),
     ("multipart parsing (request.FILES)", "django.http.multipartparser:MultiPartParser.parse"),
     ("preflight: type, SHA-256; pages counted in a child process", "api.urls:check_files"),
-    ("registration", "api.urls:request_register|api.urls:correspondence_register"),
+    ("registration", "workflow.services.deposits:_register|api.urls:request_register|api.urls:correspondence_register"),
     ("  store attachment (write + fsync)", "registry.services:store_checked"),
     ("  transaction: number, rows, register log, audit", "registry.services:_register_locked"),
     ("receipt (issue)", "registry.receipts:_issue|registry.receipts:receipt_issue"),
