@@ -25,13 +25,23 @@ PARTY = ("kind", "name", "identifier", "email", "address")
 
 
 def migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
+    """Migrate to ``targets``; the historical models there. Backwards one migration at a time:
+    unapplying several in one go, Django's executor re-renders the models after every migration
+    applied between the first and the last of them in its plan (most of the project's), which
+    costs seconds; one at a time, only the state before that migration is rendered."""
+    plan = MigrationExecutor(connection).migration_plan(targets)
+    if plan and plan[0][1]:
+        for step in plan:
+            MigrationExecutor(connection).migrate(targets, plan=[step])
+    else:
+        MigrationExecutor(connection).migrate(targets, plan=plan)
     return MigrationExecutor(connection).loader.project_state(targets).apps
 
 
 def latest() -> list[tuple[str, str]]:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes("registry")
+    """Every app's last migration: going back to ``BEFORE`` also unapplies other apps'
+    migrations that depend on the registry's later ones (exchange's)."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def old_facts(c: Any) -> dict[str, Any]:
