@@ -315,7 +315,8 @@ print("stopped")
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    # Watched until the third restart is announced (about 2.6 s in), and a little longer.
+    # Watched until the third restart is announced (about 2.6 s in), then a second more: a
+    # supervisor that restarted at once each time would have announced a dozen by then.
     deadline = time.monotonic() + 30
     while not any("restarting it in 4 s" in line for line in lines) and time.monotonic() < deadline:
         time.sleep(0.1)

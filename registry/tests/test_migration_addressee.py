@@ -26,9 +26,10 @@ PARTY = ("kind", "name", "identifier", "email", "address")
 
 def migrate(targets: list[tuple[str, str]]) -> Any:
     """Migrate to ``targets``; the historical models there. Backwards one migration at a time:
-    unapplying several in one go, Django's executor re-renders the models after every migration
-    applied between the first and the last of them in its plan (most of the project's), which
-    costs seconds; one at a time, only the state before that migration is rendered."""
+    unapplying several in one go, Django's executor replays on its rendered models every
+    migration of the project's plan between the first and the last of them (most of the
+    project's, re-rendering related models at each step: seconds); one at a time, it renders
+    only the state before that migration."""
     plan = MigrationExecutor(connection).migration_plan(targets)
     if plan and plan[0][1]:
         for step in plan:
