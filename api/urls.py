@@ -10,8 +10,10 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import File, NinjaAPI, Schema, Status, UploadedFile
+from ninja.openapi.schema import OpenAPISchema
 
 from api import errors
 from api.auth import bearer
@@ -42,7 +44,26 @@ from tenancy.selectors import administration_by_code
 from tenancy.services import api_token_issue
 from workflow.services import Deposit, deposit_register
 
-api = NinjaAPI(
+
+class _Api(NinjaAPI):
+    """django-ninja's API, whose OpenAPI document (``/api/v1/openapi.json``) is built once per
+    path prefix and language instead of at every request: building it walks the models of every
+    operation (a second of CPU each time), and it changes only with the code."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        key = (path_prefix, get_language())
+        if key not in _openapi_schemas:
+            _openapi_schemas[key] = super().get_openapi_schema(path_prefix=path_prefix)
+        return _openapi_schemas[key]
+
+
+_openapi_schemas: dict[tuple[str, str], OpenAPISchema] = {}
+
+api = _Api(
     title="Wasl API",
     version="1",
     description="Deposit correspondence to Moroccan administrations and verify sealed receipts.",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import crl as asn1_crl
@@ -30,19 +31,17 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
-from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
-from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
-from pyhanko.sign.validation.status import (
-    PdfSignatureStatus,
-    SignatureCoverageLevel,
-    StandardCMSSignatureStatus,
-)
-from pyhanko_certvalidator import ValidationContext
 
 from trust._sync import run_sync
 from trust.pdf_update import ANCHOR_KEY
 from trust.pki import Pki
+
+# pyHanko's validation is imported by the functions that validate, not here: its package
+# (pyhanko.sign) loads aiohttp and its signers, half a second of every process that imports this
+# module (every web worker, every manage.py command, through the views) and never verifies.
+if TYPE_CHECKING:
+    from pyhanko.sign.validation.status import PdfSignatureStatus, StandardCMSSignatureStatus
+    from pyhanko_certvalidator import ValidationContext
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +111,8 @@ def _asn1_roots(pki: Pki) -> tuple[asn1_x509.Certificate, ...]:
 
 def validation_context(pki: Pki) -> ValidationContext:
     """A fresh offline context (pyHanko's contexts accumulate state, so one per validation)."""
+    from pyhanko_certvalidator import ValidationContext
+
     return ValidationContext(
         trust_roots=list(_asn1_roots(pki)),
         crls=[_asn1_crl(crl.public_bytes(Encoding.DER)) for crl in pki.crls],
@@ -143,6 +144,9 @@ def _ends_cleanly(pdf: bytes) -> bool:
 def _covers(status: PdfSignatureStatus) -> bool:
     """The signature covers the whole file, or all that follows it is validation data (a DSS
     with certificates and CRLs: PAdES B-LT), which does not modify the document."""
+    from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return True
     # Bytes after the signed revision that form no revision of their own are not accepted.
@@ -163,6 +167,8 @@ def _timestamp(status: StandardCMSSignatureStatus) -> tuple[datetime | None, boo
 
 def verify_pdf(pdf: bytes, *, pki: Pki) -> PdfVerdict:
     """Check the last (outermost) signature of ``pdf``: integrity, trust, coverage, timestamp."""
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         reader.root  # noqa: B018 - a PDF without a readable catalog is not a PDF we can check
@@ -240,6 +246,8 @@ class SignatureVerdict:
 def verify_pdf_signatures(pdf: bytes, *, pki: Pki) -> list[SignatureVerdict]:
     """Every signature of ``pdf`` in signing order, each checked (integrity, trust, revocation,
     timestamp); the last one must also cover the whole file. Empty for unreadable input."""
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         signatures = reader.embedded_regular_signatures
@@ -310,6 +318,8 @@ def _asn1_certificate(der: bytes) -> asn1_x509.Certificate:
 def pinned_context(root: x509.Certificate) -> ValidationContext:
     """An offline context trusting only ``root``: another installation's root certificate,
     pinned. (Its revocation list is not at hand; a revoked seal of a peer is its to refuse.)"""
+    from pyhanko_certvalidator import ValidationContext
+
     return ValidationContext(
         trust_roots=[_asn1_certificate(root.public_bytes(Encoding.DER))],
         allow_fetching=False,
@@ -322,6 +332,8 @@ def verify_sealed_data(
 ) -> DataVerdict:
     """Check a detached CMS made by :func:`trust.sealing.seal_data` against ``data``: trusted
     by ``pki``, or by ``pinned_root`` alone (another installation's) when given."""
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+
     try:
         content_info = asn1_cms.ContentInfo.load(cms_der, strict=True)
         if content_info["content_type"].native != "signed_data":

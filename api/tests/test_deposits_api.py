@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import ninja.main
+import ninja.openapi.schema
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,6 +18,7 @@ from django.test import Client
 from django.utils import translation
 from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks, Settings
 
+from api import urls
 from api.testing import bearer
 from core.clock import now
 from core.testing import clock_at
@@ -212,11 +215,22 @@ def test_errors_speak_the_callers_language(api: Client, commune: Administration)
     assert french == "Indiquez l'objet de votre courrier."
 
 
-def test_openapi_is_served(client: Client) -> None:
+def test_openapi_is_served_built_once(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[dict[str, Any]] = []
+
+    def counted_get_schema(**arguments: Any) -> Any:
+        built.append(arguments)
+        return ninja.openapi.schema.get_schema(**arguments)
+
+    monkeypatch.setattr(urls, "_openapi_schemas", {})
+    monkeypatch.setattr(ninja.main, "get_schema", counted_get_schema)
     schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/deposits", "/api/v1/auth/token", "/api/v1/verify", "/api/v1/verify/{token}"} <= set(
         schema["paths"]
     )
+    # Built at the first request only: it walks every operation's models, a second of CPU.
+    assert client.get("/api/v1/openapi.json").json() == schema
+    assert len(built) == 1
 
 
 def test_healthz(client: Client, db: None) -> None:

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 from datetime import timedelta
+from typing import Any
 
 import pypdf
 import pytest
@@ -92,6 +93,26 @@ def test_without_tesseract_intake_goes_on_and_the_layer_says_ocr_is_unavailable(
     layer.refresh_from_db()
     assert layer.status == TextLayer.Status.UNAVAILABLE and layer.finished
     assert layer.last_error == "Tesseract is not installed" and layer.text == ""
+
+
+@pytest.mark.parametrize(("environment", "threads"), [(None, "1"), ("3", "3")])
+def test_tesseract_runs_on_one_thread_unless_the_environment_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, environment: str | None, threads: str
+) -> None:
+    given: list[str | None] = []
+
+    def run(command: list[str], **options: Any) -> object:
+        given.append(options["env"].get("OMP_THREAD_LIMIT"))
+        raise subprocess.TimeoutExpired(command, 1)
+
+    if environment is None:
+        monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    else:
+        monkeypatch.setenv("OMP_THREAD_LIMIT", environment)
+    monkeypatch.setattr(subprocess, "run", run)
+    with pytest.raises(text_layers.RecognitionFailed):
+        text_layers._recognise(b"%PDF-1.7", signed=False, pages=1)
+    assert given == [threads]
 
 
 def test_a_failure_is_retried_with_back_off_then_recorded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,9 +24,9 @@ def pair(
         a.start()
         b.start()
         # Each side's administrators pin the other by its fingerprint, read out of band.
-        pinned = a.manage("peer_add", "b", b.url, "--fingerprint", b.fingerprint)
-        assert "1 administrations of b" in pinned.stdout
-        b.manage("peer_add", "a", a.url, "--fingerprint", a.fingerprint)
+        pinned = a.command("peer_add", "b", b.url, "--fingerprint", b.fingerprint)
+        assert "1 administrations of b" in pinned
+        b.command("peer_add", "a", a.url, "--fingerprint", a.fingerprint)
         yield a, b
     finally:
         a.close()

@@ -50,8 +50,8 @@ make_procedure(a, documents=[
     DocumentLine("شهادة الملكية", "Certificat de propriété", "PROVINCE-B@B", "", "CERT-PROP"),
     DocumentLine("شهادة جبائية", "Attestation fiscale", "PROVINCE-B@b", "", "ATT-FISC"),
 ])
-citizen = User.objects.create_user("citizen@a.ma", "x-9-long-password", full_name="Fatima", national_id="AB123456")
-agent = User.objects.create_user("agent@a.ma", "x-9-long-password", full_name="Agent A")
+citizen = User.objects.create_user("citizen@a.ma", None, full_name="Fatima", national_id="AB123456")
+agent = User.objects.create_user("agent@a.ma", None, full_name="Agent A")
 Membership.objects.create(user=agent, administration=a, role="agent")
 from tenancy.testing import make_service
 urb = make_service(a, "URB")
@@ -165,7 +165,7 @@ def test_answered_by_hand_on_the_holder_then_sent_back(
         from tenancy.models import Administration, Membership, User
         from trust.testing import sample_pdf
         b = Administration.objects.get(code="PROVINCE-B")
-        agent = User.objects.create_user("agent@b.ma", "x-9-long-password", full_name="Agent B")
+        agent = User.objects.create_user("agent@b.ma", None, full_name="Agent B")
         Membership.objects.create(user=agent, administration=b, role="agent")
         once_only.request_deliver(actor=agent, administration=b, request_id="{request_id}",
             file=check_files([bytes_upload(sample_pdf("Attestation fiscale"), "att.pdf")])[0])

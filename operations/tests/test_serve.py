@@ -306,9 +306,25 @@ print("stopped")
     supervisor = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    time.sleep(8)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert supervisor.stdout is not None
+        for line in supervisor.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # Watched until the third restart is announced (about 2.6 s in), then a second more: a
+    # supervisor that restarted at once each time would have announced a dozen by then.
+    deadline = time.monotonic() + 30
+    while not any("restarting it in 4 s" in line for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
     supervisor.send_signal(signal.SIGINT)
-    output, _ = supervisor.communicate(timeout=30)
+    supervisor.wait(timeout=30)
+    reader.join(timeout=5)
+    output = "".join(lines)
     restarts = re.findall(
         r"the flaky \(pid \d+\) exited with status 3 after running [\d.]+ s; restarting it (now|in \d+ s)", output
     )

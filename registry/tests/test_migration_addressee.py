@@ -25,13 +25,24 @@ PARTY = ("kind", "name", "identifier", "email", "address")
 
 
 def migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
+    """Migrate to ``targets``; the historical models there. Backwards one migration at a time:
+    unapplying several in one go, Django's executor replays on its rendered models every
+    migration of the project's plan between the first and the last of them (most of the
+    project's, re-rendering related models at each step: seconds); one at a time, it renders
+    only the state before that migration."""
+    plan = MigrationExecutor(connection).migration_plan(targets)
+    if plan and plan[0][1]:
+        for step in plan:
+            MigrationExecutor(connection).migrate(targets, plan=[step])
+    else:
+        MigrationExecutor(connection).migrate(targets, plan=plan)
     return MigrationExecutor(connection).loader.project_state(targets).apps
 
 
 def latest() -> list[tuple[str, str]]:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes("registry")
+    """Every app's last migration: going back to ``BEFORE`` also unapplies other apps'
+    migrations that depend on the registry's later ones (exchange's)."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def old_facts(c: Any) -> dict[str, Any]:
