@@ -364,7 +364,7 @@ def correspondence_register(
     What needs no number is done before the lock (files stored, their rows, primary keys
     taken, the idempotency key bound, every row built); under it: the number (one statement),
     the log head (one), then every row and the head's move in one round trip on PostgreSQL
-    (:mod:`core.rows`), and the commit. ``registry/tests/test_lock_section.py`` pins them.
+    (:mod:`core.rows`), and the commit. ``workflow/tests/test_register_lock.py`` pins them.
     """
     subject = one_line(subject)
     body = plain_text(body).strip()
