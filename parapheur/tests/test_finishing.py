@@ -82,6 +82,21 @@ def answer_in_circuit(case: Case, people: dict[str, User]) -> Folder:
     )
 
 
+def submitted_to_the_mayor(
+    commune: Administration, people: dict[str, User], title: str, *, sealed: bool = False
+) -> Folder:
+    """A decree the agent submits for the mayor's signature (then the seal, when ``sealed``)."""
+    steps = [StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))]
+    return services.folder_submit(
+        actor=people["agent"],
+        administration=commune,
+        title=title,
+        document=document(),
+        document_name="arrete.pdf",
+        steps=[*steps, StepSpec(kind=StepKind.SEAL)] if sealed else steps,
+    )
+
+
 @contextmanager
 def crashed_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process stops right after an act's commit: its finisher never runs."""
@@ -129,14 +144,7 @@ def test_no_signature_seal_timestamp_or_rendering_runs_inside_a_transaction(
         replied = answer_in_circuit(case, people)
     with watched_slow_work(monkeypatch) as seal_calls:
         # A signature, the seal step, the proof slip.
-        sealed = services.folder_submit(
-            actor=people["agent"],
-            administration=commune,
-            title="Arrêté n° 12",
-            document=document(),
-            document_name="arrete.pdf",
-            steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,)), StepSpec(kind=StepKind.SEAL)],
-        )
+        sealed = submitted_to_the_mayor(commune, people, "Arrêté n° 12", sealed=True)
         sealed = services.folder_sign(
             actor=people["mayor"], folder_id=sealed.pk, fingerprint=sealed.document, passphrase=PASSPHRASE
         )
@@ -200,14 +208,7 @@ def test_the_letter_and_the_proof_made_after_commit_verify_with_pdfsig(
 def test_a_failing_finisher_is_counted_and_the_worker_tries_again(
     commune: Administration, people: dict[str, User], clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    submitted = services.folder_submit(
-        actor=people["agent"],
-        administration=commune,
-        title="Arrêté n° 13",
-        document=document(),
-        document_name="arrete.pdf",
-        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,)), StepSpec(kind=StepKind.SEAL)],
-    )
+    submitted = submitted_to_the_mayor(commune, people, "Arrêté n° 13", sealed=True)
     with monkeypatch.context() as patched:
         patched.setattr(finishing, "seal_pdf", lambda *a, **k: (_ for _ in ()).throw(OSError("TSA unreachable")))
         folder = services.folder_sign(
@@ -278,14 +279,7 @@ def test_two_finishers_at_once_register_the_reply_once(
 def test_a_signature_made_while_the_folder_moved_is_refused_and_nothing_is_kept(
     commune: Administration, people: dict[str, User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = services.folder_submit(
-        actor=people["agent"],
-        administration=commune,
-        title="Arrêté n° 14",
-        document=document(),
-        document_name="arrete.pdf",
-        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
-    )
+    folder = submitted_to_the_mayor(commune, people, "Arrêté n° 14")
     made: list[str] = []
     real_sign, real_validation = sign_pdf, add_validation_data
 
@@ -316,14 +310,7 @@ def test_a_signature_made_while_the_folder_moved_is_refused_and_nothing_is_kept(
 def test_a_withdrawn_folder_shows_no_step_under_way(
     commune: Administration, people: dict[str, User], signed_in: Callable[..., Client]
 ) -> None:
-    folder = services.folder_submit(
-        actor=people["agent"],
-        administration=commune,
-        title="Arrêté n° 15",
-        document=document(),
-        document_name="arrete.pdf",
-        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,))],
-    )
+    folder = submitted_to_the_mayor(commune, people, "Arrêté n° 15")
     services.folder_withdraw(actor=people["agent"], folder_id=folder.pk)
     assert list(folder.steps.values_list("state", "started_at")) == [("waiting", None)]
     page = signed_in(people["agent"], "fr").get(f"/desk/{commune.code}/parapheur/{folder.pk}/")
@@ -380,14 +367,7 @@ def test_a_seal_step_under_way_is_said_being_sealed(
     monkeypatch: pytest.MonkeyPatch,
     signed_in: Callable[..., Client],
 ) -> None:
-    submitted = services.folder_submit(
-        actor=people["agent"],
-        administration=commune,
-        title="Arrêté n° 16",
-        document=document(),
-        document_name="arrete.pdf",
-        steps=[StepSpec(kind=StepKind.SIGNATURE, people=(people["mayor"].pk,)), StepSpec(kind=StepKind.SEAL)],
-    )
+    submitted = submitted_to_the_mayor(commune, people, "Arrêté n° 16", sealed=True)
     with crashed_after_commit(monkeypatch):
         folder = services.folder_sign(
             actor=people["mayor"], folder_id=submitted.pk, fingerprint=submitted.document, passphrase=PASSPHRASE
