@@ -36,7 +36,7 @@ from parapheur.models import (
 )
 from parapheur.selectors import delegators_of
 from parapheur.services.finishing import folder_finish_safely
-from parapheur.services.moving import _advance, _discard_unless_kept, _event, _locked_folder
+from parapheur.services.moving import _advance, _event, _locked_folder
 from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, FolderRefused, _members, role_holders
 from tenancy.access import member_may
 from tenancy.models import Administration, User
@@ -238,7 +238,7 @@ def folder_approve(
             _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
             waiting = _moved_on(folder, step, row, actor, moment)
     except BaseException:
-        _discard_unless_kept(folder_id, signed)
+        storage.discard(signed)
         raise
     return _finished(folder, waiting)
 
@@ -330,7 +330,7 @@ def folder_sign(
             _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_SIGNED_BY_DELEGATION)
             waiting = _moved_on(folder, step, row, actor, moment)
     except BaseException:
-        _discard_unless_kept(folder_id, signed)
+        storage.discard(signed)
         raise
     return _finished(folder, waiting)
 

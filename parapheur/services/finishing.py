@@ -29,7 +29,7 @@ from core.clock import now
 from documents import storage
 from parapheur.models import Folder, FolderEvent, FolderStep, StepKind
 from parapheur.proof import proof_pdf
-from parapheur.services.moving import _advance, _discard_unless_kept, _event, _locked_folder, reply_wanted
+from parapheur.services.moving import _advance, _event, _locked_folder, reply_wanted
 from registry.models import SealedDocument
 from trust.sealing import add_validation_data, seal_pdf
 from trust.services import installation_pki
@@ -127,7 +127,7 @@ def _seal_steps(folder_id: int) -> None:
                 _event(locked, Kind.SEALED, actor=None, at=moment, step=step)
                 _advance(locked, moment)
         if not wanted:  # sealed by another finisher meanwhile, or withdrawn
-            _discard_unless_kept(folder_id, sealed)
+            storage.discard(sealed)
         folder = _read(folder_id)
 
 
@@ -166,7 +166,7 @@ def _finish_completed(folder_id: int) -> None:
     proof = storage.store_bytes(proof_pdf(folder))
     # The first finisher to record its slip wins; another's copy is dropped.
     if not Folder.objects.filter(pk=folder_id, proof="").update(proof=proof, finishing=False, finish_error=""):
-        _discard_unless_kept(folder_id, proof)
+        storage.discard(proof)
 
 
 def _register_reply(folder: Folder) -> None:

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
-
 from core.errors import NotFound
 from core.text import plain_text
-from documents import storage
 from parapheur.lifecycle import folder_move
 from parapheur.models import Folder, FolderEvent, FolderStep, StepKind
 from tenancy.models import User
@@ -95,12 +92,3 @@ def _complete(folder: Folder, moment: datetime) -> None:
     folder.steps.filter(state=State.ACTIVE).update(state=State.DONE, finished_at=moment)
     if not reply_wanted(folder):
         _event(folder, Kind.COMPLETED, actor=None, at=moment)
-
-
-def _discard_unless_kept(folder_id: int, sha256: str) -> None:
-    """Remove a file made for ``folder_id`` that was not recorded (its act refused, another
-    finisher first), unless the folder refers to the same bytes after all."""
-    kept = Folder.objects.filter(pk=folder_id).filter(Q(document=sha256) | Q(original=sha256) | Q(proof=sha256))
-    if kept.exists() or FolderEvent.objects.filter(folder_id=folder_id, document=sha256).exists():
-        return
-    storage.discard(sha256)
