@@ -12,11 +12,4 @@ from registry.models import SealedDocument
 def signed_drafts(hashes: Sequence[str]) -> set[str]:
     if not hashes:
         return set()
-    wanted = set(hashes)
-    return {
-        signed
-        for signed in SealedDocument.objects.filter(draft__signed__in=list(hashes)).values_list(
-            "draft__signed", flat=True
-        )
-        if signed in wanted
-    }
+    return set(SealedDocument.objects.filter(draft__signed__in=list(hashes)).values_list("draft__signed", flat=True))
