@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpResponseBase
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from pytest_django import DjangoDbBlocker
 
+from tests.once import built_for_the_module
 from tests.routes import ADMIN_SITE, API, EXCHANGE, PAGE, ROUTES, Route
 from tests.world import ANONYMOUS, OUTSIDER, OUTSIDER_OWN_CODE, PERSONAS, World, build_world
 
@@ -79,13 +81,12 @@ def test_the_table_tries_each_method_the_api_serves() -> None:
 
 @pytest.fixture(scope="module")
 def world(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[World, Path, dict[str, Client]]]:
     files = tmp_path_factory.mktemp("world-files")
-    with django_db_blocker.unblock(), override_settings(FILES_DIR=str(files)), transaction.atomic():
+    with built_for_the_module(django_db_blocker), override_settings(FILES_DIR=str(files)):
         built = build_world()
         yield built, files, clients(built)
-        transaction.set_rollback(True)
 
 
 def clients(world: World) -> dict[str, Client]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client, override_settings
 from django.utils import translation
 from pytest_django import DjangoDbBlocker, Settings
@@ -46,6 +46,7 @@ from registry.receipts import receipt_issue
 from registry.services import Party, RegistrationRefused, correspondence_register
 from tenancy.models import Administration, User
 from tenancy.testing import make_citizen, make_commune
+from tests.once import built_for_the_module
 from trust.services import ca_certificate_pem
 from trust.testing import assert_pdfsig_trusted
 
@@ -90,13 +91,12 @@ def built(
     rolled back at its end (each test runs in a savepoint of it, and on a copy of its files):
     six deposits with their sealed receipts, a checkpoint sealed after the fourth."""
     files = tmp_path_factory.mktemp("register-files")
-    with django_db_blocker.unblock(), override_settings(FILES_DIR=str(files)), transaction.atomic():
+    with built_for_the_module(django_db_blocker), override_settings(FILES_DIR=str(files)):
         commune, citizen = make_commune(), make_citizen()
         receipts = [deposit(commune, citizen, f"طلب رقم {i}") for i in range(1, 5)]
         checkpoint_make(actor=None, administration=commune)
         receipts += [deposit(commune, citizen, f"طلب رقم {i}") for i in range(5, 7)]
         yield Built(commune.pk, citizen.pk, [receipt.pk for receipt in receipts], files)
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from typing import TypedDict
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries, DjangoDbBlocker
@@ -22,6 +21,7 @@ from core.testing import Clock
 from tenancy.access import Scope, scope_for_staff, scope_of
 from tenancy.models import Administration, Membership, Service, User
 from tenancy.testing import make_citizen, make_commune, make_service, make_staff
+from tests.once import built_for_the_module
 from workflow import selectors as wf
 from workflow import services
 from workflow.models import Case, CaseCopy, Status
@@ -51,7 +51,7 @@ class Built(TypedDict):
 def built(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[Built]:
     """The world of these tests, built once for the module in a transaction rolled back at its
     end; each test runs in a savepoint of it and reads its own copies of the objects."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with built_for_the_module(django_db_blocker):
         commune, citizen = make_commune(), make_citizen()
         world = _build(commune, citizen)
         yield {
@@ -61,7 +61,6 @@ def built(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator
             "services": {key: service.pk for key, service in world["services"].items()},
             "users": {key: user.pk for key, user in world["users"].items()},
         }
-        transaction.set_rollback(True)
 
 
 @pytest.fixture
