@@ -9,6 +9,7 @@ rate limits (counted in the cache) of one test never throttle another.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -122,6 +123,11 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     return [] if _left_out_by_markexpr(collector, name, obj) else made
 
 
+@functools.cache
+def _compiled(expression: str) -> Expression:
+    return Expression.compile(expression)
+
+
 def _left_out_by_markexpr(collector: pytest.Collector, name: str, obj: object) -> bool:
     expression = collector.config.option.markexpr
     if not expression or not callable(obj) or not name.startswith("test"):
@@ -129,7 +135,7 @@ def _left_out_by_markexpr(collector: pytest.Collector, name: str, obj: object) -
     certain = {mark.name for mark in getattr(obj, "pytestmark", [])}
     for node in collector.listchain():
         certain |= {mark.name for mark in node.iter_markers()}
-    compiled = Expression.compile(expression)
+    compiled = _compiled(expression)
     free = sorted(set(re.findall(r"\b\w+\b", expression)) - {"and", "or", "not"} - certain)
     for values in itertools.product((False, True), repeat=len(free)):
         chosen = certain | {mark for mark, value in zip(free, values, strict=True) if value}
