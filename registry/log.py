@@ -89,14 +89,16 @@ def log_append_prepared(
     entries: Sequence[tuple[int | None, dict[str, Any]]],
     recorded_at: datetime,
     ids: Sequence[int],
+    head: tuple[int, int, str] | None = None,
 ) -> tuple[list[RegisterLogEntry], Statement]:
     """As :func:`log_append_many`, for a caller that writes the rows itself with others of its
     transaction (:mod:`core.rows`): takes the log head's lock (one statement) and returns the
     entries, with the primary keys ``ids``, and the statement that moves the head to the last
-    of them. Both must be written in this transaction."""
+    of them. Both must be written in this transaction. A caller that already holds the head's
+    lock passes what it read (:func:`locked_head_values`) as ``head``."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("the register log is appended to inside a transaction only")
-    head_id, position, previous = _locked_head_values(administration)
+    head_id, position, previous = head if head is not None else locked_head_values(administration)
     rows = _chained(administration, action, entries, recorded_at, position, previous)
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
@@ -109,7 +111,7 @@ def log_append_prepared(
     return rows, move
 
 
-def _locked_head_values(administration: Administration) -> tuple[int, int, str]:
+def locked_head_values(administration: Administration) -> tuple[int, int, str]:
     """The head's id, last position and last hash, its row locked (created if missing)."""
     quote = connection.ops.quote_name
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""

@@ -16,7 +16,7 @@ from documents import storage
 from documents.intake import FileRejected, bytes_upload, check_files
 from documents.models import Blob
 from documents.samples import image_bytes, pdf_bytes
-from registry.models import Channel, Correspondence, Direction, Receipt, RegisterLogEntry
+from registry.models import Channel, Correspondence, Direction, Receipt, RegisterCounter, RegisterLogEntry
 from registry.services import Party, Registration, RegistrationRefused, correspondence_register
 from tenancy.models import Administration, User
 from tenancy.testing import make_administration
@@ -75,6 +75,33 @@ def test_a_new_year_starts_at_one(commune: Administration, citizen: User) -> Non
     # 22:00 UTC on 31 December is 23:00 in Casablanca (UTC+1): still 2026 there.
     assert last.number == "A-2026-000001"
     assert first.number == "A-2027-000001"
+
+
+def test_the_year_turning_while_waiting_for_the_lock_numbers_in_the_new_years_register(
+    commune: Administration, citizen: User
+) -> None:
+    """The year is chosen before the register's lock is taken and the time read after it: a
+    registration that waited across midnight on 31 December gives the old year's number back
+    and takes the new year's first one (its attempt rolled back, nothing of it left)."""
+    with clock_at(datetime(2026, 12, 31, 22, 0, tzinfo=UTC)):
+        deposit(commune, citizen)
+    before_midnight = datetime(2026, 12, 31, 22, 59, 59, 900000, tzinfo=UTC)  # 23:59:59.9 in Casablanca
+    after_midnight = datetime(2027, 1, 1, 0, 0, 0, 100000, tzinfo=UTC)
+    readings = iter([before_midnight])
+    with (
+        clock_at(after_midnight),
+        mock.patch("registry.services.now", side_effect=lambda: next(readings, after_midnight)),
+    ):
+        turned = deposit(commune, citizen).correspondence
+    assert turned.number == "A-2027-000001"
+    assert turned.registered_at == after_midnight
+    assert RegisterCounter.objects.get(administration=commune, year=2026).last_number == 1
+    assert RegisterCounter.objects.get(administration=commune, year=2027).last_number == 1
+    assert list(RegisterLogEntry.objects.order_by("position").values_list("position", "correspondence_id")) == [
+        (1, Correspondence.objects.get(year=2026).pk),
+        (2, turned.pk),
+    ]
+    assert Correspondence.objects.count() == 2
 
 
 def test_registration_records_the_sender_and_attachments(commune: Administration, citizen: User) -> None:
