@@ -76,6 +76,18 @@ def reaches_database(item: pytest.Item) -> bool:
     )
 
 
+def proven_by_the_sqlite_run(item: pytest.Item) -> bool:
+    """Whether the SQLite run proves all that ``item`` proves, so that the PostgreSQL run of a
+    plan with both leaves it out: its processes run on SQLite whatever the suite's database
+    (``own_installations``), the kind of database does not change what it proves
+    (``database_incidental``), or it cannot reach the database at all."""
+    return bool(
+        item.get_closest_marker("own_installations")
+        or item.get_closest_marker("database_incidental")
+        or not reaches_database(item)
+    )
+
+
 def _name_group(item: pytest.Item, group: str) -> None:
     """What pytest-xdist (3.8) does for an ``xdist_group`` mark, done so that pytest 9.2 sees it:
     the group's name appended to the test's id, which ``--dist loadgroup`` reads to send a group's
@@ -90,14 +102,16 @@ def _name_group(item: pytest.Item, group: str) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Group the tests of a costly fixture (above). In the PostgreSQL run of a plan that also runs
     SQLite (``scripts/test``), leave out what the SQLite run already proves: the tests marked
-    ``own_installations`` (their installations run on SQLite whatever the suite's database) and
+    ``own_installations`` (their installations run on SQLite whatever the suite's database) or
+    ``database_incidental`` (real processes whose supervision, proxies or README steps the kind
+    of database does not change; the production path and the start-up checks run on both), and
     the tests that cannot reach the database (``reaches_database``)."""
     on_postgres = django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
     plan = os.environ.get("WASL_TEST_DATABASES", "").split()
     once = on_postgres and "sqlite" in plan
     kept, left_out = [], []
     for item in items:
-        if once and (item.get_closest_marker("own_installations") or not reaches_database(item)):
+        if once and proven_by_the_sqlite_run(item):
             left_out.append(item)
             continue
         kept.append(item)

@@ -23,7 +23,7 @@ import pytest
 
 from operations.testing import ROOT, StackData, demo_environment, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_incidental]  # which proxies are believed
 HSTS = "max-age=31536000"
 
 

@@ -251,6 +251,7 @@ def test_every_bold_label_of_try_it_is_one_the_pages_show() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.database_incidental  # the README's `make run` is on SQLite, the embedded default
 def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data: StackData) -> None:
     readme = Readme(README.read_text(encoding="utf-8"))
     accounts = readme.accounts()

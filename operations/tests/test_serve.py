@@ -113,6 +113,7 @@ def _gone(pid: int, seconds: float = 15) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.database_incidental  # the supervision of the processes, whatever they connect to
 def test_each_process_killed_with_sigkill_comes_back_and_the_log_says_so(stack_data: StackData) -> None:
     data_dir, database = stack_data.data_dir, stack_data.database
     port = free_port()
@@ -202,6 +203,7 @@ def _group_members(pgids: set[int]) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.database_incidental  # the supervision of the processes, whatever they connect to
 def test_ctrl_c_stops_the_stack_quietly_even_with_an_upload_in_flight(stack_data: StackData) -> None:
     """Ctrl-C in the terminal of ``make run``: SIGINT to serve's process group. The web workers
     finish what they can and leave by themselves, a request still running (a slow upload) is

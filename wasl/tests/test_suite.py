@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_django import DjangoDbBlocker
 
-from conftest import reaches_database
+from conftest import proven_by_the_sqlite_run, reaches_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +42,17 @@ def test_a_test_marked_for_the_database_reaches_it(request: pytest.FixtureReques
 
 def test_a_test_with_no_way_to_the_database_does_not_reach_it(request: pytest.FixtureRequest) -> None:
     assert not reaches_database(request.node)
+
+
+@pytest.mark.database_incidental
+def test_a_test_whose_database_is_incidental_is_left_to_the_sqlite_run(
+    request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
+) -> None:
+    assert reaches_database(request.node)
+    assert proven_by_the_sqlite_run(request.node)
+
+
+def test_a_test_that_reaches_the_database_runs_on_both(
+    request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
+) -> None:
+    assert not proven_by_the_sqlite_run(request.node)
