@@ -33,8 +33,9 @@ ENTRY_COLUMNS = [
 CHUNK = 1000  # correspondences per task of the term workers
 
 
-def _migration(name: str = "0001_initial") -> Any:
-    return importlib.import_module(f"search.migrations.{name}")
+def _migration() -> Any:
+    """The search app's migration that makes the index on a new database."""
+    return importlib.import_module("search.migrations.0001_squashed_0003_verbose_names")
 
 
 def _phase() -> CpuWindow:
@@ -247,7 +248,7 @@ def entries_load_bulk(path: Path, rows: int) -> dict[str, Any]:
     with transaction.atomic(), connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            cursor.execute(_migration("0002_entry_facets").POSTGRESQL[-1])  # the GIN index, as made
+            cursor.execute(_migration().POSTGRESQL[-1])  # the GIN index, as made
         else:
             cursor.execute("INSERT INTO search_fts(search_fts) VALUES('rebuild')")
     wall = time.perf_counter() - t0

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.utils import translation
 
 from core.canonical import canonical_json, sha256_hex
@@ -24,25 +25,42 @@ BEFORE = [("registry", "0007_idempotency_answers")]
 PARTY = ("kind", "name", "identifier", "email", "address")
 
 
+class _Originals(MigrationLoader):
+    """The migrations as they were written, without the squashed ones that replace them on a new
+    database: the test database was made by the squashed ones, which record every migration they
+    replace as applied, so the originals find it where they left it."""
+
+    def load_disk(self) -> None:
+        super().load_disk()
+        assert self.disk_migrations is not None
+        self.disk_migrations = {key: m for key, m in self.disk_migrations.items() if not m.replaces}
+
+
+def executor() -> MigrationExecutor:
+    migrations = MigrationExecutor(connection)
+    migrations.loader = _Originals(connection)
+    return migrations
+
+
 def migrate(targets: list[tuple[str, str]]) -> Any:
     """Migrate to ``targets``; the historical models there. Backwards one migration at a time:
     unapplying several in one go, Django's executor replays on its rendered models every
     migration of the project's plan between the first and the last of them (most of the
     project's, re-rendering related models at each step: seconds); one at a time, it renders
     only the state before that migration."""
-    plan = MigrationExecutor(connection).migration_plan(targets)
+    plan = executor().migration_plan(targets)
     if plan and plan[0][1]:
         for step in plan:
-            MigrationExecutor(connection).migrate(targets, plan=[step])
+            executor().migrate(targets, plan=[step])
     else:
-        MigrationExecutor(connection).migrate(targets, plan=plan)
-    return MigrationExecutor(connection).loader.project_state(targets).apps
+        executor().migrate(targets, plan=plan)
+    return executor().loader.project_state(targets).apps
 
 
 def latest() -> list[tuple[str, str]]:
     """Every app's last migration: going back to ``BEFORE`` also unapplies other apps'
     migrations that depend on the registry's later ones (exchange's)."""
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+    return executor().loader.graph.leaf_nodes()
 
 
 def old_facts(c: Any) -> dict[str, Any]:
