@@ -38,9 +38,10 @@ from tenancy.testing import make_administration, make_citizen, make_commune, mak
 Role = Membership.Role
 
 # Tests that need one of these costly session fixtures run in one xdist worker (``--dist
-# loadgroup``), so that only one worker pays for it: Chromium, two real installations, a migrated
-# database for the real processes of the operations tests.
-GROUP_OF_FIXTURE = {"playwright": "browser", "pair": "installations", "migrated_database": "stack"}
+# loadgroup``), so that only one worker pays for it: Chromium, two real installations. (The tests
+# of real processes need a migrated database, but that is a copy of the run's template: any
+# worker makes one at no cost, so they spread over the workers.)
+GROUP_OF_FIXTURE = {"playwright": "browser", "pair": "installations"}
 
 
 # What brings a test to the suite's database besides the ``django_db`` mark: pytest-django's

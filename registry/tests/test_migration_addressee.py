@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import translation
 
 from core.canonical import canonical_json, sha256_hex
@@ -36,10 +37,18 @@ class _Originals(MigrationLoader):
         self.disk_migrations = {key: m for key, m in self.disk_migrations.items() if not m.replaces}
 
 
+class _Executor(MigrationExecutor):
+    """Django's executor, on the originals (without building the usual graph first)."""
+
+    def __init__(self) -> None:
+        self.connection = connection
+        self.loader = _Originals(connection)
+        self.recorder = MigrationRecorder(connection)
+        self.progress_callback = None
+
+
 def executor() -> MigrationExecutor:
-    migrations = MigrationExecutor(connection)
-    migrations.loader = _Originals(connection)
-    return migrations
+    return _Executor()
 
 
 def migrate(targets: list[tuple[str, str]]) -> Any:
