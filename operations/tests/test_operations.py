@@ -6,6 +6,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.test import Client
 from pytest_django import Settings
 
 from operations.demo import DEMO_ACCOUNTS, DEMO_SIGNING_PASSPHRASE, DemoRefused, seed_demo
@@ -44,6 +46,21 @@ def test_the_demo_is_seeded_once_and_only_in_demo_mode(db: None, settings: Setti
         current_certificate(signatory, Administration.objects.get(code="COMMUNE-DEMO")), DEMO_SIGNING_PASSPHRASE
     )
     assert f"`{DEMO_SIGNING_PASSPHRASE}`" in (ROOT / "README.md").read_text()
+
+
+def test_the_demo_passwords_are_stretched_fully_at_their_first_sign_in(db: None, settings: Settings) -> None:
+    """Published in the README, they are stored stretched lightly (seeding the demo took ~8 s of
+    an installation's full stretching); the first sign-in stores them as any other password."""
+    settings.DEMO = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    seed_demo()
+    agent = User.objects.get(email="agent@demo.ma")
+    assert agent.password.startswith("pbkdf2_sha256$1000$")
+    client = Client()
+    assert client.post("/login/", {"username": "agent@demo.ma", "password": "demo-agent-2026"}).status_code == 302
+    agent.refresh_from_db()
+    assert agent.password.startswith(f"pbkdf2_sha256${PBKDF2PasswordHasher.iterations}$")
+    assert agent.check_password("demo-agent-2026") and not agent.check_password("demo-agent-2027")
 
 
 def test_the_readme_lists_every_demo_account() -> None:
