@@ -80,13 +80,16 @@ def reaches_database(item: pytest.Item) -> bool:
 def proven_by_the_sqlite_run(item: pytest.Item) -> bool:
     """Whether the SQLite run proves all that ``item`` proves, so that the PostgreSQL run of a
     plan with both leaves it out: its processes run on SQLite whatever the suite's database
-    (``own_installations``), the kind of database does not change what it proves
-    (``database_incidental``), or it cannot reach the database at all."""
-    return bool(
-        item.get_closest_marker("own_installations")
-        or item.get_closest_marker("database_incidental")
-        or not reaches_database(item)
-    )
+    (``own_installations``), or it cannot reach the database at all."""
+    return bool(item.get_closest_marker("own_installations") or not reaches_database(item))
+
+
+def proven_by_the_postgres_run(item: pytest.Item) -> bool:
+    """Whether the PostgreSQL run proves all that ``item`` proves, so that the SQLite run of a
+    plan with both leaves it out: real processes whose supervision or proxies the kind of
+    database does not change (``database_incidental``). They run where the other run's
+    installations are not, so that the two runs end together."""
+    return bool(item.get_closest_marker("database_incidental"))
 
 
 def _name_group(item: pytest.Item, group: str) -> None:
@@ -101,18 +104,17 @@ def _name_group(item: pytest.Item, group: str) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests of a costly fixture (above). In the PostgreSQL run of a plan that also runs
-    SQLite (``scripts/test``), leave out what the SQLite run already proves: the tests marked
-    ``own_installations`` (their installations run on SQLite whatever the suite's database) or
-    ``database_incidental`` (real processes whose supervision, proxies or README steps the kind
-    of database does not change; the production path and the start-up checks run on both), and
-    the tests that cannot reach the database (``reaches_database``)."""
+    """Group the tests of a costly fixture (above). In a plan that runs both databases
+    (``scripts/test``), each run leaves out what the other proves: the PostgreSQL run, the tests
+    of ``proven_by_the_sqlite_run``; the SQLite run, those of ``proven_by_the_postgres_run``. The
+    production path and the start-up checks run on both."""
     on_postgres = django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
     plan = os.environ.get("WASL_TEST_DATABASES", "").split()
-    once = on_postgres and "sqlite" in plan
+    both = "sqlite" in plan and "postgres" in plan
+    proven_elsewhere = proven_by_the_sqlite_run if on_postgres else proven_by_the_postgres_run
     kept, left_out = [], []
     for item in items:
-        if once and proven_by_the_sqlite_run(item):
+        if both and proven_elsewhere(item):
             left_out.append(item)
             continue
         kept.append(item)

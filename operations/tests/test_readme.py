@@ -27,7 +27,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from operations.processes import start_ticks
-from operations.testing import ROOT, StackData, free_port
+from operations.testing import ROOT, free_port
 from trust.testing import sample_pdf
 
 README = ROOT / "README.md"
@@ -251,16 +251,17 @@ def test_every_bold_label_of_try_it_is_one_the_pages_show() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.database_incidental  # the README's `make run` is on SQLite, the embedded default
-def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data: StackData) -> None:
+@pytest.mark.own_installations  # `make run` on a new data directory: SQLite, the embedded default
+def test_the_readme_works_as_written_on_a_fresh_make_run(tmp_path: Path) -> None:
     readme = Readme(README.read_text(encoding="utf-8"))
     accounts = readme.accounts()
     command = readme.run_command()
     assert command == "make run"
     # A fresh checkout's terminal: nothing of the suite's configuration, only where the data goes
-    # (and, when the suite runs on PostgreSQL, the database make run is given).
+    # (a new directory: make run migrates its database, as on a new machine).
+    data_dir = tmp_path / "var"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WASL_") and k not in FROM_THE_SUITE}
-    environment.update(WASL_DATA_DIR=str(stack_data.data_dir), **stack_data.database)
+    environment.update(WASL_DATA_DIR=str(data_dir))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     stack = MakeRun(command, port, environment)
@@ -268,10 +269,10 @@ def test_the_readme_works_as_written_on_a_fresh_make_run(stack_data: StackData) 
         stack.wait_for("Press Ctrl-C to stop.", STARTUP)
         for email, password in accounts.items():
             assert f"{email}" in stack.log and password in stack.log, f"the banner does not give {email}"
-        _walk_through(readme, accounts, base, environment, stack_data.data_dir)
+        _walk_through(readme, accounts, base, environment, data_dir)
     finally:
         groups = {stack.process.pid}
-        state = stack_data.data_dir / "run" / "serve.json"
+        state = data_dir / "run" / "serve.json"
         if state.exists():
             import json
 

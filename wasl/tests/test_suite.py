@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_django import DjangoDbBlocker
 
-from conftest import proven_by_the_sqlite_run, reaches_database
+from conftest import proven_by_the_postgres_run, proven_by_the_sqlite_run, reaches_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,14 +45,19 @@ def test_a_test_with_no_way_to_the_database_does_not_reach_it(request: pytest.Fi
 
 
 @pytest.mark.database_incidental
-def test_a_test_whose_database_is_incidental_is_left_to_the_sqlite_run(
+def test_a_test_whose_database_is_incidental_is_left_to_the_postgres_run(
     request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
 ) -> None:
     assert reaches_database(request.node)
-    assert proven_by_the_sqlite_run(request.node)
+    assert proven_by_the_postgres_run(request.node) and not proven_by_the_sqlite_run(request.node)
+
+
+@pytest.mark.own_installations
+def test_a_test_with_installations_of_its_own_is_left_to_the_sqlite_run(request: pytest.FixtureRequest) -> None:
+    assert proven_by_the_sqlite_run(request.node) and not proven_by_the_postgres_run(request.node)
 
 
 def test_a_test_that_reaches_the_database_runs_on_both(
     request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
 ) -> None:
-    assert not proven_by_the_sqlite_run(request.node)
+    assert not proven_by_the_sqlite_run(request.node) and not proven_by_the_postgres_run(request.node)
