@@ -1,0 +1,88 @@
+"""CPU of checking one uploaded PDF in its child process (``documents.sandbox``), and of the check
+alone.
+
+    python -m bench.sandbox_cost [--files N]
+
+Checks the same ~200 KB PDF ``N`` times with ``run_limited("pdf_inspect", …)`` as an upload is
+checked, and adds up: this process's CPU (starting the child, waiting, reading the answer); the
+fork server's own CPU (the ``fork``, its page tables); its children's CPU, read from
+``/proc/<fork server>/stat`` (``cutime + cstime``, which the kernel adds as each child is reaped).
+Then ``documents.decoding.pdf_inspect`` on the same bytes in this process: the check without the
+child. The difference is what the isolation costs per file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any
+
+
+def _ticks(pid: int) -> tuple[int, int]:
+    """A process's own CPU and its reaped children's, in clock ticks."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 (read once)
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--files", type=int, default=300)
+    args = parser.parse_args(argv)
+    n = max(1, args.files)
+    data_dir = tempfile.mkdtemp(prefix="wasl-bench-sandbox-")
+    os.environ.update(DJANGO_SETTINGS_MODULE="wasl.settings", WASL_DEMO="true", WASL_DATA_DIR=data_dir)
+    try:
+        import django
+
+        django.setup()
+        from multiprocessing import forkserver
+
+        from django.conf import settings
+
+        from documents import decoding
+        from documents.intake import file_work_limits
+        from documents.samples import pdf_bytes
+        from documents.sandbox import run_limited
+
+        pdf = pdf_bytes(pad_to=200_000, text="bench")
+        limits: dict[str, Any] = {
+            "max_pages": settings.MAX_PAGES,
+            "max_pixels": settings.MAX_PIXELS,
+            "max_inflated": settings.MAX_PDF_INFLATED,
+        }
+        run_limited("pdf_inspect", pdf, limits=file_work_limits(), **limits)  # starts the fork server
+        server: int = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+        tick = 1000 / os.sysconf("SC_CLK_TCK")
+        own_before, children_before = _ticks(server)
+        started = time.process_time()
+        for _ in range(n):
+            run_limited("pdf_inspect", pdf, limits=file_work_limits(), **limits)
+        caller = (time.process_time() - started) * 1000 / n
+        own_after, children_after = _ticks(server)
+        started = time.process_time()
+        for _ in range(n):
+            decoding.pdf_inspect(pdf, **limits)
+        alone = (time.process_time() - started) * 1000 / n
+        figures = {
+            "caller_ms": caller,
+            "fork_server_ms": (own_after - own_before) * tick / n,
+            "child_ms": (children_after - children_before) * tick / n,
+            "check_alone_ms": alone,
+        }
+        total = figures["caller_ms"] + figures["fork_server_ms"] + figures["child_ms"]
+        print(
+            f"one PDF of {len(pdf) // 1000} KB, {n} times: {total:.2f} ms of CPU per file in all "
+            f"(caller {caller:.2f}, fork server {figures['fork_server_ms']:.2f}, child {figures['child_ms']:.2f}); "
+            f"the check alone, in-process: {alone:.2f} ms"
+        )
+        return figures
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
