@@ -118,6 +118,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             left_out.append(item)
             continue
         kept.append(item)
+        if not config.pluginmanager.hasplugin("xdist"):
+            continue  # run without pytest-xdist (-p no:xdist): nothing to group
         fixtures = getattr(item, "fixturenames", ())
         for fixture, group in GROUP_OF_FIXTURE.items():
             if fixture in fixtures:
