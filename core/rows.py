@@ -102,7 +102,17 @@ def statements_run(statements: Sequence[Statement]) -> None:
             cursor.execute(statement.sql, statement.params)
 
 
-def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> dict[type[models.Model], list[int]]:
+class Ids:
+    """Primary keys taken in advance (:func:`ids_allocate`), handed out one by one."""
+
+    def __init__(self, ids: dict[type[models.Model], list[int]]) -> None:
+        self._ids = {model: list(reversed(values)) for model, values in ids.items()}
+
+    def take(self, model: type[models.Model]) -> int:
+        return self._ids[model].pop()
+
+
+def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> Ids:
     """Take ``n`` new primary keys of each model from its sequence, in one statement. Must run
     inside a transaction that writes those rows; on SQLite that transaction must hold the
     write lock already (Wasl opens them IMMEDIATE), since keys are read from the table's
@@ -112,7 +122,7 @@ def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> dict[type[
         merged[model] = merged.get(model, 0) + n
     counts = [(model, n) for model, n in merged.items() if n > 0]
     if not counts:
-        return {}
+        return Ids({})
     tables = [model._meta.db_table for model, _n in counts]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -122,7 +132,7 @@ def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> dict[type[
             allocate = "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
             cursor.execute("SELECT " + ", ".join([allocate] * len(counts)), params)
             row = cursor.fetchone()
-            return {model: [int(i) for i in ids] for (model, _n), ids in zip(counts, row, strict=True)}
+            return Ids({model: [int(i) for i in ids] for (model, _n), ids in zip(counts, row, strict=True)})
         for model, _n in counts:
             _auto_pk(model)
         if connection.vendor != "sqlite":
@@ -132,10 +142,12 @@ def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> dict[type[
         placeholders = ", ".join(["%s"] * len(tables))
         cursor.execute(f"SELECT name, seq FROM sqlite_sequence WHERE name IN ({placeholders})", tables)  # noqa: S608
         last = {name: int(seq) for name, seq in cursor.fetchall()}
-    return {
-        model: list(range(last.get(table, 0) + 1, last.get(table, 0) + 1 + n))
-        for (model, n), table in zip(counts, tables, strict=True)
-    }
+    return Ids(
+        {
+            model: list(range(last.get(table, 0) + 1, last.get(table, 0) + 1 + n))
+            for (model, n), table in zip(counts, tables, strict=True)
+        }
+    )
 
 
 def _auto_pk(model: type[models.Model]) -> models.Field[Any, Any]:

@@ -24,6 +24,8 @@ from registry.facts import recorded_facts, sealed_facts
 from registry.models import Attachment, Correspondence, RegisterLogEntry, RegisterLogHead
 from tenancy.models import Administration
 
+LogHead = tuple[int, int, str]  # a head's id, last position and last hash, read with its row locked
+
 
 def genesis_hash(administration: Administration) -> str:
     return hashlib.sha256(f"wasl register log of {administration.code}".encode()).hexdigest()
@@ -89,16 +91,16 @@ def log_append_prepared(
     entries: Sequence[tuple[int | None, dict[str, Any]]],
     recorded_at: datetime,
     ids: Sequence[int],
-    head: tuple[int, int, str] | None = None,
+    head: LogHead,
 ) -> tuple[list[RegisterLogEntry], Statement]:
     """As :func:`log_append_many`, for a caller that writes the rows itself with others of its
-    transaction (:mod:`core.rows`): takes the log head's lock (one statement) and returns the
-    entries, with the primary keys ``ids``, and the statement that moves the head to the last
-    of them. Both must be written in this transaction. A caller that already holds the head's
-    lock passes what it read (:func:`locked_head_values`) as ``head``."""
+    transaction (:mod:`core.rows`) and holds the log head's lock already (``head``, as
+    :func:`locked_head_values` reads it): the entries, with the primary keys ``ids``, and the
+    statement that moves the head to the last of them. Both must be written in this
+    transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("the register log is appended to inside a transaction only")
-    head_id, position, previous = head if head is not None else locked_head_values(administration)
+    head_id, position, previous = head
     rows = _chained(administration, action, entries, recorded_at, position, previous)
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
@@ -111,7 +113,7 @@ def log_append_prepared(
     return rows, move
 
 
-def locked_head_values(administration: Administration) -> tuple[int, int, str]:
+def locked_head_values(administration: Administration) -> LogHead:
     """The head's id, last position and last hash, its row locked (created if missing)."""
     quote = connection.ops.quote_name
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""

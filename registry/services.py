@@ -26,14 +26,14 @@ from audit.services import audit_event, audit_record
 from core.canonical import sha256_hex
 from core.clock import now
 from core.errors import Refused
-from core.rows import ids_allocate, insert_statements, rows_saved, statements_run
+from core.rows import Ids, ids_allocate, insert_statements, rows_saved, statements_run
 from core.text import one_line, plain_text
 from documents import storage
 from documents.intake import CheckedFile, store_checked
 from documents.models import Blob
 from registry.facts import registration_facts
 from registry.idempotency import Idempotency, idempotency_bind
-from registry.log import locked_head_values, log_append_prepared
+from registry.log import LogHead, locked_head_values, log_append_prepared
 from registry.models import (
     NUMBER_PREFIX,
     PARTY_TEXT_FIELDS,
@@ -89,16 +89,6 @@ class Registration:
     receipt: Receipt | None  # an incoming letter's deposit receipt; None for an outgoing letter
     attachments: list[Attachment] = field(default_factory=list)
     log_entry: RegisterLogEntry | None = None  # its registration in the register log
-
-
-class Ids:
-    """Primary keys taken in advance (:func:`core.rows.ids_allocate`), handed out one by one."""
-
-    def __init__(self, ids: dict[type[models.Model], list[int]]) -> None:
-        self._ids = {model: list(reversed(values)) for model, values in ids.items()}
-
-    def take(self, model: type[models.Model]) -> int:
-        return self._ids[model].pop()
 
 
 @dataclass(frozen=True)
@@ -215,51 +205,41 @@ class _YearTurned(Exception):
     could deadlock with a registration holding that counter."""
 
 
-LogHeadValues = tuple[int, int, str]  # the head's id, last position and last hash
-
-
-def _take_number(administration_id: int, direction: str, year: int) -> tuple[int, LogHeadValues | None] | None:
+def _take_number(administration_id: int, direction: str, year: int) -> tuple[int, LogHead | None] | None:
     """Increment one register counter and return its new value, with the administration's
-    register log head locked (None when it has no head yet); None when the counter has no row
-    yet (then nothing is locked).
+    register log head when it is locked here; None when the counter has no row yet (then
+    nothing is locked).
 
     The counter's UPDATE takes its row's lock until the transaction ends, so two registrations
     never get the same number, and a transaction that fails gives its number back. The head's
     lock comes second, always. On PostgreSQL both are one statement (one round trip less under
-    the lock): the head is read, and locked, only for a counter row the UPDATE returned.
+    the lock): the head is read, and locked, only for a counter row the UPDATE returned (None
+    when the administration has no head yet). Elsewhere the head is left to the caller.
     """
     quote = connection.ops.quote_name
-    counter = quote(RegisterCounter._meta.db_table)
-    head = quote(RegisterLogHead._meta.db_table)
     taken = (
-        f"UPDATE {counter} SET last_number = last_number + 1 "  # noqa: S608 (table names from the models)
+        f"UPDATE {quote(RegisterCounter._meta.db_table)} SET last_number = last_number + 1 "  # noqa: S608 (table name from the model)
         "WHERE administration_id = %s AND direction = %s AND year = %s RETURNING last_number"
     )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH taken AS ({taken}) SELECT taken.last_number, head.id, head.last_position, head.last_hash "  # noqa: S608
-                "FROM taken LEFT JOIN LATERAL (SELECT id, last_position, last_hash "
-                f"FROM {head} WHERE administration_id = %s AND taken.last_number IS NOT NULL FOR UPDATE) AS head ON true",
-                [administration_id, direction, year, administration_id],
-            )
+        if connection.vendor != "postgresql":
+            cursor.execute(taken, [administration_id, direction, year])
             row = cursor.fetchone()
-            if row is None:
-                return None
-            return int(row[0]), (None if row[1] is None else (int(row[1]), int(row[2]), str(row[3])))
-        cursor.execute(taken, [administration_id, direction, year])
-        row = cursor.fetchone()
-        if row is None:
-            return None
+            return None if row is None else (int(row[0]), None)
         cursor.execute(
-            f"SELECT id, last_position, last_hash FROM {head} WHERE administration_id = %s",  # noqa: S608
-            [administration_id],
+            f"WITH taken AS ({taken}) SELECT taken.last_number, head.id, head.last_position, head.last_hash "  # noqa: S608
+            "FROM taken LEFT JOIN LATERAL (SELECT id, last_position, last_hash "
+            f"FROM {quote(RegisterLogHead._meta.db_table)} "
+            "WHERE administration_id = %s AND taken.last_number IS NOT NULL FOR UPDATE) AS head ON true",
+            [administration_id, direction, year, administration_id],
         )
-        found = cursor.fetchone()
-    return int(row[0]), (None if found is None else (int(found[0]), int(found[1]), str(found[2])))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return int(row[0]), (None if row[1] is None else (int(row[1]), int(row[2]), str(row[3])))
 
 
-def _next_number(administration: Administration, direction: str) -> tuple[int, int, datetime, LogHeadValues]:
+def _next_number(administration: Administration, direction: str) -> tuple[int, int, datetime, LogHead]:
     """Lock the register counter of the current year and take its next number, then the
     register log head of the administration (created at its first entry).
 
@@ -277,7 +257,7 @@ def _next_number(administration: Administration, direction: str) -> tuple[int, i
     registered_at = now()
     if registered_at.astimezone(LOCAL_ZONE).year != year:
         raise _YearTurned
-    if head is None:  # the administration's first entry in its register log
+    if head is None:  # not read with the number, or the administration's first entry
         head = locked_head_values(administration)
     return year, number, registered_at, head
 
@@ -497,17 +477,15 @@ def _register_in_transaction(
     with transaction.atomic():
         if blobs:  # before the number: the files' rows need no lock of the register
             Blob.objects.bulk_create(blobs, ignore_conflicts=True)
-        ids = Ids(
-            ids_allocate(
-                [
-                    (Correspondence, 1),
-                    (Attachment, len(attachments)),
-                    (Receipt, 1 if receipt is not None else 0),
-                    (RegisterLogEntry, 1),
-                    (AuditEvent, 1),
-                    *(follows.keys if follows is not None else ()),
-                ]
-            )
+        ids = ids_allocate(
+            [
+                (Correspondence, 1),
+                (Attachment, len(attachments)),
+                (Receipt, 1 if receipt is not None else 0),
+                (RegisterLogEntry, 1),
+                (AuditEvent, 1),
+                *(follows.keys if follows is not None else ()),
+            ]
         )
         correspondence.pk = ids.take(Correspondence)
         for attachment in attachments:

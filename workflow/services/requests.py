@@ -10,17 +10,12 @@ from django.db.models import Model
 
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_event
+from core.rows import Ids
 from core.text import one_line, plain_text
 from documents.intake import CheckedFile
 from registry.idempotency import Idempotency
 from registry.models import Correspondence
-from registry.services import (
-    Follows,
-    Ids,
-    Party,
-    Registration,
-    correspondence_register,
-)
+from registry.services import Follows, Party, Registration, correspondence_register
 from tenancy.models import Administration, Service, User
 from workflow.calendar import BusinessCalendar, local_date
 from workflow.models import (
