@@ -35,7 +35,7 @@ from parapheur.models import (
     StepKind,
 )
 from parapheur.selectors import delegators_of
-from parapheur.services.finishing import folder_finish_safely
+from parapheur.services.finishing import folder_finished
 from parapheur.services.moving import _advance, _event, _locked_folder
 from parapheur.services.steps import BLOCK_WIDTH_MM, BLOCKING, FolderRefused, _members, role_holders
 from tenancy.access import member_may
@@ -172,12 +172,37 @@ def _moved_on(folder: Folder, step: FolderStep, row: StepActor, actor: User, mom
     return False
 
 
-def _finished(folder: Folder, waiting: bool) -> Folder:
-    """After the act's commit: the folder finished (sealed, registered, its proof issued) when it
-    waits for that, else as the act left it. A failure leaves it to the worker."""
-    if not waiting:
-        return folder
-    return folder_finish_safely(folder_id=folder.pk) or Folder.objects.get(pk=folder.pk)
+def _signature_recorded(
+    *,
+    folder_id: int,
+    actor: User,
+    kinds: Sequence[str],
+    seen: FolderStep,
+    delegator: User | None,
+    fingerprint: str,
+    signed: str,
+    moment: datetime,
+    kind: str,
+    data: dict[str, object],
+    audit: AuditAction,
+    text: str = "",
+) -> Folder:
+    """Record a signature made before the transaction (``signed``, the stored file): under the
+    folder's lock, only if the turn, the person and the document are still those it was made
+    for (else ``folder_changed``), the folder takes the file, its history the event and its
+    step the act. The file is removed when nothing records it. Then the folder is finished
+    when it waits for that."""
+    try:
+        with transaction.atomic():
+            folder, step, row = _still_turn(folder_id, actor, kinds, seen, delegator, fingerprint)
+            folder.document = signed
+            _event(folder, kind, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data)
+            _audit_delegation(folder, actor, delegator, audit)
+            waiting = _moved_on(folder, step, row, actor, moment)
+    except BaseException:
+        storage.discard(signed)
+        raise
+    return folder_finished(folder, waiting=waiting)
 
 
 # ---------------------------------------------------------------- acts
@@ -205,7 +230,7 @@ def folder_approve(
             )
             _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
             waiting = _moved_on(folder, step, row, actor, moment)
-        return _finished(folder, waiting)
+        return folder_finished(folder, waiting=waiting)
     folder = _read_folder(folder_id)
     seen, _person, delegator = _whose_turn(folder, actor, [StepKind.VISA])
     _same_document(folder, fingerprint)
@@ -221,26 +246,20 @@ def folder_approve(
         field_name=f"Visa{seen.position}",
         signing_time=moment,
     )
-    signed = storage.store_bytes(add_validation_data(visa, pki=pki, identity=signer.identity))
-    try:
-        with transaction.atomic():
-            folder, step, row = _still_turn(folder_id, actor, [StepKind.VISA], seen, delegator, fingerprint)
-            folder.document = signed
-            data = {
-                "level": "advanced",
-                "pades": "B-LT",
-                "signed": fingerprint,
-                "certificate": signer.certificate.serial,
-            }
-            _event(
-                folder, Kind.APPROVED, actor=actor, at=moment, step=step, on_behalf_of=delegator, text=text, data=data
-            )
-            _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_APPROVED_BY_DELEGATION)
-            waiting = _moved_on(folder, step, row, actor, moment)
-    except BaseException:
-        storage.discard(signed)
-        raise
-    return _finished(folder, waiting)
+    return _signature_recorded(
+        folder_id=folder_id,
+        actor=actor,
+        kinds=[StepKind.VISA],
+        seen=seen,
+        delegator=delegator,
+        fingerprint=fingerprint,
+        signed=storage.store_bytes(add_validation_data(visa, pki=pki, identity=signer.identity)),
+        moment=moment,
+        kind=Kind.APPROVED,
+        data={"level": "advanced", "pades": "B-LT", "signed": fingerprint, "certificate": signer.certificate.serial},
+        audit=AuditAction.FOLDER_APPROVED_BY_DELEGATION,
+        text=text,
+    )
 
 
 def folder_give_opinion(*, actor: User, folder_id: int, text: str) -> Folder:
@@ -307,32 +326,20 @@ def folder_sign(
         appearance=_appearance(pdf, _placed_at(seen, placement), block, moment),
         signing_time=moment,
     )
-    # B-LT: the chain and the CRL travel with the document.
-    signed = storage.store_bytes(add_validation_data(made, pki=pki, identity=signer.identity))
-    try:
-        with transaction.atomic():
-            folder, step, row = _still_turn(folder_id, actor, [StepKind.SIGNATURE], seen, delegator, fingerprint)
-            folder.document = signed
-            _event(
-                folder,
-                Kind.SIGNED,
-                actor=actor,
-                at=moment,
-                step=step,
-                on_behalf_of=delegator,
-                data={
-                    "signed": fingerprint,
-                    "certificate": signer.certificate.serial,
-                    "level": "advanced",
-                    "pades": "B-LT",
-                },
-            )
-            _audit_delegation(folder, actor, delegator, AuditAction.FOLDER_SIGNED_BY_DELEGATION)
-            waiting = _moved_on(folder, step, row, actor, moment)
-    except BaseException:
-        storage.discard(signed)
-        raise
-    return _finished(folder, waiting)
+    return _signature_recorded(
+        folder_id=folder_id,
+        actor=actor,
+        kinds=[StepKind.SIGNATURE],
+        seen=seen,
+        delegator=delegator,
+        fingerprint=fingerprint,
+        # B-LT: the chain and the CRL travel with the document.
+        signed=storage.store_bytes(add_validation_data(made, pki=pki, identity=signer.identity)),
+        moment=moment,
+        kind=Kind.SIGNED,
+        data={"signed": fingerprint, "certificate": signer.certificate.serial, "level": "advanced", "pades": "B-LT"},
+        audit=AuditAction.FOLDER_SIGNED_BY_DELEGATION,
+    )
 
 
 def _placed_at(step: FolderStep, placement: tuple[int, int, int] | None) -> FolderStep:

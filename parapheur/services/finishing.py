@@ -72,6 +72,15 @@ def folder_finish_safely(*, folder_id: int) -> Folder | None:
         return None
 
 
+def folder_finished(folder: Folder, *, waiting: bool) -> Folder:
+    """After an act's commit: when the folder waits for its finisher, finished now (sealed,
+    registered, its proof issued) and read again; else as the act left it. A failure leaves it
+    to the worker."""
+    if not waiting:
+        return folder
+    return folder_finish_safely(folder_id=folder.pk) or _read(folder.pk)
+
+
 def folders_finish_pending(*, limit: int = 200) -> int:
     """Finish the folders left finishing by an error or a crash (long enough that no request is
     still finishing them, and not given up on); return how many were finished."""

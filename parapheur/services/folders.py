@@ -26,7 +26,7 @@ from parapheur.models import (
     StepActor,
     StepKind,
 )
-from parapheur.services.finishing import folder_finish_safely
+from parapheur.services.finishing import folder_finished
 from parapheur.services.moving import _advance, _event
 from parapheur.services.steps import FolderRefused, StepSpec, _check_steps
 from parapheur.tags import find_tag
@@ -140,9 +140,7 @@ def folder_submit(
         _event(folder, Kind.SUBMITTED, actor=actor, at=moment, data={"steps": len(specs)})
         waiting = _advance(folder, moment)  # a circuit may start with the seal
         audit_record(actor=actor, action=AuditAction.FOLDER_SUBMITTED, obj=folder, administration=administration)
-    if waiting:
-        return folder_finish_safely(folder_id=folder.pk) or folder
-    return folder
+    return folder_finished(folder, waiting=waiting)
 
 
 def _placed(spec: StepSpec, document: bytes) -> StepSpec:

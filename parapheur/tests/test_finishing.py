@@ -101,7 +101,7 @@ def submitted_to_the_mayor(
 def crashed_after_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process stops right after an act's commit: its finisher never runs."""
     with monkeypatch.context() as patched:
-        patched.setattr(acts, "folder_finish_safely", lambda *, folder_id: None)
+        patched.setattr(finishing, "folder_finish_safely", lambda *, folder_id: None)
         yield
 
 
