@@ -108,18 +108,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (``scripts/test``), each run leaves out what the other proves: the PostgreSQL run, the tests
     of ``proven_by_the_sqlite_run``; the SQLite run, those of ``proven_by_the_postgres_run``. The
     production path and the start-up checks run on both."""
-    on_postgres = django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+    on_postgres = not _on_sqlite()
     plan = os.environ.get("WASL_TEST_DATABASES", "").split()
     both = "sqlite" in plan and "postgres" in plan
     proven_elsewhere = proven_by_the_sqlite_run if on_postgres else proven_by_the_postgres_run
+    grouped = config.pluginmanager.hasplugin("xdist")  # else (-p no:xdist) nothing to group
     kept, left_out = [], []
     for item in items:
         if both and proven_elsewhere(item):
             left_out.append(item)
             continue
         kept.append(item)
-        if not config.pluginmanager.hasplugin("xdist"):
-            continue  # run without pytest-xdist (-p no:xdist): nothing to group
+        if not grouped:
+            continue
         fixtures = getattr(item, "fixturenames", ())
         for fixture, group in GROUP_OF_FIXTURE.items():
             if fixture in fixtures:

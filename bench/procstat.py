@@ -18,6 +18,14 @@ def _stat_fields(pid: int) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
+def own_and_reaped_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU of ``pid`` itself, and of the children it has reaped (0, 0 when gone)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0, 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS, (int(fields[13]) + int(fields[14])) / TICKS
+
+
 def _children(pid: int) -> list[int]:
     kids: list[int] = []
     try:

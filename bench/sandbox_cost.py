@@ -22,12 +22,6 @@ import time
 from typing import Any
 
 
-def _ticks(pid: int) -> tuple[int, int]:
-    """A process's own CPU and its reaped children's, in clock ticks."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 (read once)
-    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
-
-
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--files", type=int, default=300)
@@ -43,6 +37,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
         from django.conf import settings
 
+        from bench.procstat import own_and_reaped_seconds
         from documents import decoding
         from documents.intake import file_work_limits
         from documents.samples import pdf_bytes
@@ -56,21 +51,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         }
         run_limited("pdf_inspect", pdf, limits=file_work_limits(), **limits)  # starts the fork server
         server: int = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
-        tick = 1000 / os.sysconf("SC_CLK_TCK")
-        own_before, children_before = _ticks(server)
+        own_before, children_before = own_and_reaped_seconds(server)
         started = time.process_time()
         for _ in range(n):
             run_limited("pdf_inspect", pdf, limits=file_work_limits(), **limits)
         caller = (time.process_time() - started) * 1000 / n
-        own_after, children_after = _ticks(server)
+        own_after, children_after = own_and_reaped_seconds(server)
         started = time.process_time()
         for _ in range(n):
             decoding.pdf_inspect(pdf, **limits)
         alone = (time.process_time() - started) * 1000 / n
         figures = {
             "caller_ms": caller,
-            "fork_server_ms": (own_after - own_before) * tick / n,
-            "child_ms": (children_after - children_before) * tick / n,
+            "fork_server_ms": (own_after - own_before) * 1000 / n,
+            "child_ms": (children_after - children_before) * 1000 / n,
             "check_alone_ms": alone,
         }
         total = figures["caller_ms"] + figures["fork_server_ms"] + figures["child_ms"]

@@ -53,7 +53,10 @@ def test_a_test_whose_database_is_incidental_is_left_to_the_postgres_run(
 
 
 @pytest.mark.own_installations
-def test_a_test_with_installations_of_its_own_is_left_to_the_sqlite_run(request: pytest.FixtureRequest) -> None:
+def test_a_test_with_installations_of_its_own_is_left_to_the_sqlite_run(
+    request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker
+) -> None:
+    assert reaches_database(request.node)  # only its mark leaves it to the SQLite run
     assert proven_by_the_sqlite_run(request.node) and not proven_by_the_postgres_run(request.node)
 
 

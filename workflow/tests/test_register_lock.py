@@ -12,14 +12,12 @@ from collections.abc import Callable
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from documents.intake import bytes_upload, check_files
-from documents.samples import pdf_bytes
-from registry.models import Channel, Correspondence, RegisterLogEntry
-from registry.services import Party, Registration
-from tenancy.models import Administration, Service, User
+from registry.models import Correspondence, RegisterLogEntry
+from registry.services import Registration
+from tenancy.models import Administration, User
 from tenancy.testing import make_service
 from workflow.models import Case, CaseEvent
-from workflow.services import request_register
+from workflow.testing import deposit
 
 COUNTER = "last_number = last_number + 1"
 
@@ -52,23 +50,11 @@ def _under_the_lock(register: Callable[[], Registration]) -> tuple[list[str], in
     return statements, len(locked), registration
 
 
-def _register(administration: Administration, citizen: User, service: Service | None = None) -> Registration:
-    return request_register(
-        actor=citizen,
-        administration=administration,
-        channel=Channel.ONLINE,
-        sender=Party.of_account(citizen),
-        subject="طلب رخصة",
-        files=check_files([bytes_upload(pdf_bytes(text="lock"), "scan.pdf")]),
-        recipient_service=service,
-    )
-
-
 def test_a_deposit_writes_everything_in_one_round_trip_under_the_register_lock(
     commune: Administration, citizen: User
 ) -> None:
-    _register(commune, citizen)  # the register's counter and log head exist from now on
-    statements, round_trips, registration = _under_the_lock(lambda: _register(commune, citizen))
+    deposit(commune, citizen)  # the register's counter and log head exist from now on
+    statements, round_trips, registration = _under_the_lock(lambda: deposit(commune, citizen))
 
     number_and_head = (
         ["UPDATE registry_registercounter + SELECT registry_registerloghead"]
@@ -99,8 +85,10 @@ def test_a_deposit_assigned_at_once_adds_only_its_rows_to_the_same_round_trip(
     commune: Administration, citizen: User
 ) -> None:
     service = make_service(commune, "URB")
-    _register(commune, citizen)
-    statements, round_trips, registration = _under_the_lock(lambda: _register(commune, citizen, service))
+    deposit(commune, citizen)
+    statements, round_trips, registration = _under_the_lock(
+        lambda: deposit(commune, citizen, recipient_service=service)
+    )
 
     assert statements[-3:] == ["INSERT workflow_case", "INSERT workflow_caseevent", "INSERT audit_auditevent"]
     assert len(statements) == (10 if connection.vendor == "postgresql" else 11)
