@@ -256,9 +256,9 @@ def seed_demo() -> dict[str, int]:
         for account in DEMO_ACCOUNTS:
             user = User.objects.filter(email=account.email).first()
             if user is None:
-                user = User.objects.create_user(
-                    account.email,
-                    None,
+                user = User(
+                    email=account.email,
+                    password=_published_password(account.password),
                     full_name=account.full_name,
                     kind=account.kind,
                     national_id=account.national_id,
@@ -267,8 +267,7 @@ def seed_demo() -> dict[str, int]:
                     is_staff=account.platform_admin,
                     is_superuser=account.platform_admin,
                 )
-                user.password = _published_password(account.password)
-                user.save(update_fields=["password"])
+                user.save()
                 created["accounts"] += 1
             if account.administration:
                 membership_grant(

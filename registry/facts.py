@@ -28,14 +28,11 @@ def _party(c: Correspondence, role: str) -> dict[str, Any]:
 EMPTY_PARTY = {"account_id": None, "kind": "", "name": "", "identifier": "", "email": "", "address": ""}
 
 
-def registration_facts(
-    correspondence: Correspondence, attachments: Sequence[Attachment], *, body_sha256: str | None = None
-) -> dict[str, Any]:
+def registration_facts(correspondence: Correspondence, attachments: Sequence[Attachment]) -> dict[str, Any]:
     """The facts a registration records: an incoming letter's sender under ``sender``, an
     outgoing letter's addressee under ``addressee``. The other party is recorded too whenever
     its fields are not empty (they never are, unless someone edited the row), so that an edit
-    to any of them differs from the log. ``body_sha256``: the body's hash, when the caller
-    computed it already (a registration, before its register's lock)."""
+    to any of them differs from the log."""
     c = correspondence
     facts: dict[str, Any] = {
         "number": c.number,
@@ -54,7 +51,7 @@ def registration_facts(
         {
             "recipient_service_id": c.recipient_service_id,
             "subject": c.subject,
-            "body_sha256": sha256_hex(c.body) if body_sha256 is None else body_sha256,
+            "body_sha256": sha256_hex(c.body),
             "confidential": c.confidential,
             "attachments": [{"position": a.position, "filename": a.filename, "sha256": a.blob_id} for a in attachments],
         }

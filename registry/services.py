@@ -23,7 +23,6 @@ from django.utils.translation import ngettext
 
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_event, audit_record
-from core.canonical import sha256_hex
 from core.clock import now
 from core.errors import Refused
 from core.rows import Ids, ids_allocate, insert_statements, rows_saved, statements_run
@@ -420,7 +419,6 @@ def correspondence_register(
         for i, (f, blob) in enumerate(zip(files, blobs, strict=True), start=first_position)
     ]
     receipt = Receipt(correspondence=correspondence, token=receipt_token) if incoming else None
-    body_sha256 = sha256_hex(body)
     try:
         while True:
             try:
@@ -432,7 +430,6 @@ def correspondence_register(
                     blobs=blobs,
                     receipt=receipt,
                     idempotency=idempotency,
-                    body_sha256=body_sha256,
                     terms_for=terms_for,
                     follows=follows,
                 )
@@ -468,7 +465,6 @@ def _register_in_transaction(
     blobs: list[Blob],
     receipt: Receipt | None,
     idempotency: Idempotency | None,
-    body_sha256: str,
     terms_for: Callable[[datetime], dict[str, Any]] | None,
     follows: Follows | None,
 ) -> Registration:
@@ -501,7 +497,6 @@ def _register_in_transaction(
             attachments=attachments,
             receipt=receipt,
             ids=ids,
-            body_sha256=body_sha256,
             terms_for=terms_for,
             follows=follows,
         )
@@ -515,7 +510,6 @@ def _register_locked(
     attachments: list[Attachment],
     receipt: Receipt | None,
     ids: Ids,
-    body_sha256: str,
     terms_for: Callable[[datetime], dict[str, Any]] | None,
     follows: Follows | None,
 ) -> Registration:
@@ -527,7 +521,7 @@ def _register_locked(
     (log_entry,), move_head = log_append_prepared(
         administration=administration,
         action="registered",
-        entries=[(correspondence.pk, registration_facts(correspondence, attachments, body_sha256=body_sha256))],
+        entries=[(correspondence.pk, registration_facts(correspondence, attachments))],
         recorded_at=registered_at,
         ids=[ids.take(RegisterLogEntry)],
         head=head,

@@ -155,9 +155,8 @@ def request_register(
             rows.append(assigned)
         return rows
 
-    keys: list[tuple[type[Model], int]] = [(CaseEvent, 1 if service is None else 2)]
-    if service is not None:
-        keys.append((AuditEvent, 1))
+    assigned_now = int(service is not None)  # its line in the timeline and its audit event
+    keys: list[tuple[type[Model], int]] = [(CaseEvent, 1 + assigned_now), (AuditEvent, assigned_now)]
     return correspondence_register(
         actor=actor,
         administration=administration,
