@@ -31,7 +31,7 @@ from core.errors import NotFound
 from core.proxies import client_address
 from core.ratelimit import rate_limit_hit
 from documents.intake import check_files
-from parapheur.verification import being_finished_message, document_verify
+from parapheur.verification import document_verify
 from registry import selectors
 from registry.downloads import receipt_response
 from registry.idempotency import Idempotency
@@ -326,7 +326,7 @@ def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, A
     rate_limit_hit(scope="verify", key=client_address(request), rate=settings.RATE_VERIFY)
     verdict = document_verify(file.read())
     check = verdict.check
-    body: dict[str, Any] = {"valid": check.valid, "code": check.code, "message": check.message}
+    body: dict[str, Any] = {"valid": verdict.valid, "code": verdict.code, "message": verdict.message}
     if verdict.signatures is not None:
         body["signatures"] = [
             {
@@ -339,31 +339,8 @@ def verify_upload(request: HttpRequest, file: File[UploadedFile]) -> dict[str, A
             }
             for v in verdict.signatures
         ]
-    if verdict.folder is not None and verdict.finishing:
-        body.update(
-            {
-                "valid": False,
-                "code": "folder_being_finished",
-                "message": being_finished_message(),
-                "folder": f"P-{verdict.folder.pk}",
-                "folder_kind": verdict.folder_kind,
-            }
-        )
-    elif verdict.folder is not None:
-        kind, folder = verdict.folder_kind, verdict.folder
-        body.update(
-            {
-                "valid": True,
-                "code": f"ok_folder_{kind}",
-                "message": _(
-                    "This document is authentic: it is the document as finished by its circuit of visas and signatures."
-                )
-                if kind == "document"
-                else _("This proof slip is authentic: its seal is valid and it is the one of this circuit."),
-                "folder": f"P-{folder.pk}",
-                "folder_kind": kind,
-            }
-        )
+    if verdict.folder is not None:
+        body.update({"folder": f"P-{verdict.folder.pk}", "folder_kind": verdict.folder_kind})
     if check.receipt is not None:
         body.update(verification_facts(check.receipt, show_subject=False))
     elif check.document is not None:

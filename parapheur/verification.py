@@ -44,6 +44,26 @@ class DocumentVerdict:
     def finishing(self) -> bool:
         return self.folder_kind == "finishing"
 
+    @property
+    def code(self) -> str:
+        if self.folder is None:
+            return self.check.code
+        return "folder_being_finished" if self.finishing else f"ok_folder_{self.folder_kind}"
+
+    @property
+    def message(self) -> str:
+        """The verdict in words, in the reader's language."""
+        if self.folder is None:
+            return str(self.check.message)
+        if self.finishing:
+            return _(
+                "This document's circuit of visas and signatures is being finished (sealed, registered): "
+                "check it again in a moment."
+            )
+        if self.folder_kind == "proof":
+            return _("This proof slip is authentic: its seal is valid and it is the one of this circuit.")
+        return _("This document is authentic: it is the document as finished by its circuit of visas and signatures.")
+
 
 def document_verify(pdf: bytes) -> DocumentVerdict:
     """The verdict on ``pdf``: a registered receipt or letter, a document finished by the
@@ -59,11 +79,3 @@ def document_verify(pdf: bytes) -> DocumentVerdict:
             kind, folder = found
             return DocumentVerdict(check, signatures, folder, kind)
     return DocumentVerdict(check, signatures)
-
-
-def being_finished_message() -> str:
-    """What the verification says of the document of a folder still being sealed or finished."""
-    return _(
-        "This document's circuit of visas and signatures is being finished (sealed, registered): "
-        "check it again in a moment."
-    )

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.proxies import client_address
 from core.ratelimit import RateLimited, rate_limit_hit, too_many
 from core.uploads import upload_accepted, upload_refused
-from parapheur.verification import being_finished_message, document_verify
+from parapheur.verification import document_verify
 from portal.forms import (
     DepositForm,
     NewPasswordForm,
@@ -336,8 +336,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                 context["document"] = check.document
             elif verdict.folder is not None:  # a document signed through the parapheur, or its proof slip
                 context["folder_kind"], context["folder"] = verdict.folder_kind, verdict.folder
-                context["finishing_message"] = being_finished_message()
-            context["valid"] = verdict.valid
+            context["valid"], context["message"] = verdict.valid, verdict.message
             status = 200 if verdict.valid else 202 if verdict.finishing else 422
             return render(request, "portal/verify_result.html", context, status=status)
         return render(request, "portal/verify.html", context, status=400)
