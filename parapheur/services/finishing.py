@@ -56,8 +56,7 @@ def folder_finish(*, folder_id: int) -> Folder:
     is being sealed. Raises on failure: the folder stays finishing, the failure is counted on it
     (``finish_attempts``, ``finish_error``) and logged, and the worker tries again."""
     try:
-        _seal_steps(folder_id)
-        _finish_completed(folder_id)
+        _finish_completed(_seal_steps(_read(folder_id)))
     except Exception as exc:
         _failed(folder_id, exc)
         raise
@@ -111,15 +110,18 @@ def _failed(folder_id: int, error: BaseException) -> None:
 # ---------------------------------------------------------------- the seal of a seal step
 
 
-def _seal_steps(folder_id: int) -> None:
-    """Seal the seal step under way, then move on (to another seal step, possibly)."""
-    folder = _read(folder_id)
+def _seal_steps(folder: Folder) -> Folder:
+    """Seal the seal step under way, then move on (to another seal step, possibly); the folder
+    as it is then."""
+    if folder.status != Folder.Status.IN_PROGRESS or not folder.finishing:
+        return folder
+    folder_id = folder.pk
     for _round in range(folder.steps.count()):
         if folder.status != Folder.Status.IN_PROGRESS or not folder.finishing:
-            return
+            break
         step = folder.steps.filter(kind=StepKind.SEAL, state=State.ACTIVE, position=folder.current).first()
         if step is None:
-            return
+            break
         sealed = storage.store_bytes(_sealed(folder))
         with transaction.atomic():
             locked = _locked_folder(folder_id)
@@ -138,6 +140,7 @@ def _seal_steps(folder_id: int) -> None:
         if not wanted:  # sealed by another finisher meanwhile, or withdrawn
             storage.discard(sealed)
         folder = _read(folder_id)
+    return folder
 
 
 def _sealed(folder: Folder) -> bytes:
@@ -155,8 +158,8 @@ def _sealed(folder: Folder) -> bytes:
 # ---------------------------------------------------------------- a completed circuit
 
 
-def _finish_completed(folder_id: int) -> None:
-    folder = _read(folder_id)
+def _finish_completed(folder: Folder) -> None:
+    folder_id = folder.pk
     if folder.status != Folder.Status.COMPLETED or not folder.finishing:
         return
     if reply_wanted(folder):
