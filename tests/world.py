@@ -26,9 +26,17 @@ from registry.imports import register_import_request
 from registry.models import Receipt, RegisterCheckpoint, SealedDocument
 from registry.receipts import receipt_issue
 from tenancy.access import scope_of
-from tenancy.models import Administration, Membership, User
+from tenancy.models import Administration, Membership, Service, User
 from tenancy.services import api_token_issue
-from tenancy.testing import PASSWORD, make_administration, make_service, make_staff, make_user
+from tenancy.testing import (
+    PASSWORD,
+    make_administration,
+    make_citizen,
+    make_commune,
+    make_service,
+    make_staff,
+    make_user,
+)
 from trust.testing import sample_pdf
 from workflow import services as workflow
 from workflow.catalogue import DocumentLine, calendar_day_set, letter_template_save, routing_rule_add
@@ -86,16 +94,14 @@ class World:
 def build_world() -> World:
     """Create everything (inside the caller's transaction: on-commit work does not run, so the
     receipt and the answer are issued here directly)."""
-    commune = make_administration(
-        "COMMUNE-TEST", name_ar="جماعة الاختبار", name_fr="Commune de Test", name_zgh="ⵜⴰⵎⵙⵙⵓⵔⵜ ⵏ ⵓⵔⵎⵉⵙ"
-    )
-    secretariat = make_service(commune, "SG")
+    commune = make_commune()
+    secretariat = Service.objects.get(administration=commune, code="SG")
     urbanism = make_service(commune, "URB")
     elsewhere = make_administration("PROVINCE-AUTRE", kind=Administration.Kind.PROVINCE, name_fr="Province Autre")
     land = make_administration("ANCFCC-TEST", name_fr="Conservation foncière", name_ar="المحافظة العقارية")
 
     users: dict[str, User] = {
-        CITIZEN: make_user("citizen@example.ma", full_name="فاطمة الزهراء بنعلي", national_id="AB123456"),
+        CITIZEN: make_citizen(),
         OUTSIDER_CITIZEN: make_user("other.citizen@example.ma", full_name="Youssef Amrani"),
         OUTSIDER: make_staff(elsewhere, Role.CLERK, "outsider@province.ma"),
         CLERK: make_staff(commune, Role.CLERK, "clerk@commune.ma", full_name="Clerk Test"),
