@@ -27,7 +27,6 @@ from parapheur.services import FolderRefused, StepSpec, acts, finishing
 from parapheur.testing import PASSPHRASE, document, enrolled, person
 from registry.models import Correspondence, Direction
 from tenancy.models import Administration, Membership, User
-from tenancy.testing import make_service
 from trust import sealing
 from trust.cms import SigningIdentity
 from trust.sealing import add_validation_data, sign_pdf
@@ -37,18 +36,9 @@ from trust.verification import verify_pdf
 from workflow import services as desk
 from workflow.models import Case, Reply
 from workflow.services import LetterText
-from workflow.testing import deposit
 
 Role = Membership.Role
 needs_pdfsig = pytest.mark.skipif(not pdfsig_available(), reason="poppler-utils / libnss3-tools not installed")
-
-
-@pytest.fixture
-def case(commune: Administration, citizen: User, clerk: User) -> Case:
-    urb = make_service(commune, "URB", name_fr="Urbanisme")
-    c = deposit(commune, citizen, subject="طلب رخصة").correspondence
-    desk.case_assign(actor=clerk, case_id=c.pk, service=urb)
-    return Case.objects.get(pk=c.pk)
 
 
 @pytest.fixture

@@ -14,24 +14,13 @@ from parapheur.services import FolderRefused, StepSpec
 from parapheur.testing import PASSPHRASE, enrolled, person
 from registry.models import Correspondence, SealedDocument
 from tenancy.models import Administration, Membership, User
-from tenancy.testing import make_service
 from trust.services import ca_certificate_pem, installation_pki
 from trust.testing import assert_pdfsig_trusted, pdfsig_available
 from trust.verification import verify_pdf, verify_pdf_signatures
-from workflow import services as desk
 from workflow.models import Case, Reply
 from workflow.services import LetterText
-from workflow.testing import deposit
 
 Role = Membership.Role
-
-
-@pytest.fixture
-def case(commune: Administration, citizen: User, clerk: User) -> Case:
-    urb = make_service(commune, "URB", name_fr="Urbanisme")
-    c = deposit(commune, citizen, subject="طلب رخصة").correspondence
-    desk.case_assign(actor=clerk, case_id=c.pk, service=urb)
-    return Case.objects.get(pk=c.pk)
 
 
 @pytest.fixture
