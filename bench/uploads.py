@@ -17,9 +17,8 @@ uploads at once with the default limits: through ``POST /api/v1/deposits`` as th
 citizen (the picture, the TIFF, the PDFs), and through the counter's form with "put the
 pictures together" ticked as the demo clerk (the picture). Every 10 ms the resident memory
 (RSS) of every process of each tree is read from /proc and summed: gunicorn's master, its
-workers and their children (the fork server that reads files and its children), the worker and
-its children. Sums of RSS count memory shared between processes (a fork's pages) once per
-process: they are an upper bound. Each answer is checked (refused, with the code naming the
+workers and their children (the readers that read files), the worker and its children. Sums
+of RSS count memory shared between processes (a fork's pages) once per process: they are an upper bound. Each answer is checked (refused, with the code naming the
 limit) and nothing may be registered or stored.
 
 A last phase gives the worker the same files as stored files, as if accepted before the limits
@@ -124,8 +123,7 @@ def kind_of(pid: int) -> str:
     except OSError:
         return "gone"
     for marker, name in (
-        ("forkserver", "fork server (reads files)"),
-        ("resource_tracker", "multiprocessing resource tracker"),
+        ("documents.reader", "reader (reads files)"),
         ("run_worker", "task worker"),
         ("gunicorn", "gunicorn"),
     ):
@@ -552,12 +550,12 @@ def report(results: dict[str, Any], path: Path) -> None:
         "the worker stays ≤ 300 MB above idle.* `python -m bench.uploads --json OUT --report docs/benchmarks.md` "
         "(also run by `make bench`). A real `gunicorn wasl.wsgi:application` and `manage.py run_worker` on a "
         f"throw-away SQLite data directory with the demo seeded ({results['server']}), default limits (50 Mpx, "
-        "500 pages, 256 MB inflated, 1 GB and 60 s per file's child process). For each kind, "
+        "500 pages, 256 MB inflated, 1 GB and 60 s per file's reader). For each kind, "
         f"{results['parallel']} uploads at once; every 10 ms the RSS of every process of each tree (gunicorn's master, "
-        "workers, and their children: the fork server that reads files and its children; the worker and its "
+        "workers, and their children: the readers that read files; the worker and its "
         "children) is read from /proc and summed. A sum of RSS counts pages shared between processes once per "
         "process: an upper bound. *Idle* is the mean over 3 s after a warm-up (a deposit on every worker thread, a "
-        "counter assembly, the worker's reading of their text), so the fork servers already run. *Long-lived "
+        "counter assembly, the worker's reading of their text), so the readers already run. *Long-lived "
         "growth* is the largest rise of the peak RSS (VmHWM) of any process that was there before the phase.",
         "",
         f"Measured {results['date']} on {results['machine']}; commit {results['commit']}.",

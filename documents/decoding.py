@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-# Imported here, not in the functions, so that the sandbox's fork server loads them once and
-# every child starts with them (documents.sandbox preloads this module).
+# Imported here, not in the functions, so that a reader (documents.reader) loads them once, when
+# it starts, and reads every file with them.
 import img2pdf
 import pypdf
 import pypdfium2

@@ -1,47 +1,54 @@
-"""Run the decoding of an untrusted file in a child process with a memory and a time limit.
+"""Run the decoding of an untrusted file in another process with a memory and a time limit.
 
 A small file can ask for gigabytes once decoded (a PNG of 150 million pixels in 200 KB, a PDF
 stream that inflates a thousandfold) or for minutes of work (tens of thousands of pages). Each
-such piece of work (:mod:`documents.decoding`) runs in a child process: its address space is
-capped with ``RLIMIT_AS``, its CPU time with ``RLIMIT_CPU``, and the parent stops waiting (and
-kills it) when its time is up. A file over a limit fails alone, with :class:`LimitExceeded`;
-the web worker or the task worker that asked never holds the memory, and nothing of it stays.
+such piece of work (:mod:`documents.decoding`) runs in a *reader* (:mod:`documents.reader`): a
+process that loaded the decoders (pypdf, Pillow, PDFium, img2pdf) once and reads files one after
+another, each within its own limits. For each file its address space is capped with
+``RLIMIT_AS`` and its CPU time with ``RLIMIT_CPU``, and the caller stops waiting (and kills it)
+when the wall time is up. A file over a limit fails alone, with :class:`LimitExceeded`; the web
+worker or the task worker that asked never holds the memory. A reader whose work failed, or
+whose memory grew by more than :data:`documents.reader.GROWTH`, stops after answering, so
+nothing of a large file stays.
 
-Children come from multiprocessing's fork server: one small process per calling process,
-started on first use, that loaded :mod:`documents.decoding` (pypdf, Pillow, PDFium, img2pdf)
-once; each child is a fork of it (a few milliseconds), single-threaded, knowing nothing of the
-caller's database connections or threads. The fork server also loads the caller's main
-module, as multiprocessing does; every entry point of Wasl guards its own start
-(``if __name__ == "__main__"``).
+Each calling process keeps up to :data:`IDLE` readers between files, started on first use
+(about 0.3 s of CPU each, once). A file then costs a round trip through two pipes, where a
+process forked for each file cost 6 to 8 ms of CPU, 15 to 20 times the check itself. A reader is
+not fresh for each file: its memory may still hold something of an earlier one. What it is for
+is the limits, not secrecy: a decoder taken over by a hostile file runs as Wasl's user, which
+can read every stored file anyway. A reader's answer is read by an unpickler that accepts plain
+data only (no class, no function), so a reader taken over cannot make the caller run code.
 
 This module imports no Django: limits are passed in by the caller.
 """
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import resource
+import contextlib
+import io
+import os
+import pickle
+import select
 import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from documents.refusals import Refused
 
 __all__ = ["LimitExceeded", "Limits", "Refused", "WorkFailed", "limited_command", "run_limited"]
 
-# This module too: each child unpickles its work (``_child``, ``Limits``) from it, and a child that
-# imported it itself (its dataclasses built anew) took about 3 ms more CPU.
-PRELOAD = ["__main__", "documents.decoding", "documents.sandbox"]
-_lock = threading.Lock()
-_context: Any = None
+IDLE = 4  # readers a process keeps between files (a web worker's threads, the task worker's)
+_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 class LimitExceeded(Exception):
     """The work needed more memory or time than allowed (``kind``: "memory", "time", or
-    "crashed" when the child died without saying why, as native code out of memory does)."""
+    "crashed" when the reader died without saying why, as native code out of memory does)."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(f"{kind} {detail}".strip())
@@ -59,82 +66,152 @@ class Limits:
     seconds: float  # wall time, and CPU time, the child may take
 
 
-def _fork_server() -> Any:
-    global _context
+class _Unavailable(Exception):
+    """The reader was gone before it got the request."""
+
+
+class _PlainData(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"a reader answered with {module}.{name}, not plain data")
+
+
+class _Reader:
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+        self.owner = os.getpid()
+        self.reused = False  # it has read files before this one
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "documents.reader"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask(self, request: bytes, seconds: float) -> tuple[tuple[Any, ...], bool] | None:
+        """The reader's answer to ``request``: ``(outcome, stopping)``, or ``None`` when it died
+        without one. :class:`TimeoutError` after ``seconds``; :class:`_Unavailable` when it was
+        gone before it could read the request."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write(len(request).to_bytes(8))
+            self.process.stdin.write(request)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise _Unavailable from None
+        deadline = time.monotonic() + seconds
+        fd = self.process.stdout.fileno()
+        waiting = select.poll()
+        waiting.register(fd, select.POLLIN)
+        received = bytearray()
+        size: int | None = None
+        while size is None or len(received) < 8 + size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not waiting.poll(left * 1000):
+                raise TimeoutError
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return None
+            received += chunk
+            if size is None and len(received) >= 8:
+                size = int.from_bytes(received[:8])
+        outcome, stopping = _PlainData(io.BytesIO(memoryview(received)[8:])).load()
+        return outcome, stopping
+
+    def stop(self, *, kill: bool) -> int:
+        """Stop it (killed, or given a second to end by itself); its exit code."""
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        if not kill:
+            try:
+                return self.process.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+        self.process.kill()
+        return self.process.wait()
+
+
+_lock = threading.Lock()
+_idle: list[_Reader] = []
+
+
+def _forget_after_fork() -> None:
+    # A forked child must not use its parent's readers, nor keep their pipes open.
+    global _lock
+    _lock = threading.Lock()
+    for reader in _idle:
+        for pipe in (reader.process.stdin, reader.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+    _idle.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _take() -> _Reader:
     with _lock:
-        if _context is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(PRELOAD)
-            _context = context
-        return _context
+        while _idle:
+            reader = _idle.pop()
+            if reader.alive():
+                reader.reused = True
+                return reader
+            reader.stop(kill=True)
+    return _Reader()
+
+
+def _give_back(reader: _Reader) -> None:
+    with _lock:
+        if len(_idle) < IDLE and reader.owner == os.getpid():
+            _idle.append(reader)
+            return
+    reader.stop(kill=False)
 
 
 def run_limited(function: str, *args: Any, limits: Limits, **kwargs: Any) -> Any:
-    """``documents.decoding.<function>(*args, **kwargs)`` in a child process within ``limits``;
-    its result (plain data that pickles). A :class:`Refused` the function raises comes back
-    as itself, any other exception as :class:`WorkFailed`; over a limit, :class:`LimitExceeded`.
-    The function is named, not passed, so that the caller never loads the decoders itself."""
-    context = _fork_server()
-    reader, writer = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_child, args=(writer, limits, function, args, kwargs), daemon=True, name="wasl-decode"
-    )
-    outcome: tuple[str, Any] | None = None
-    try:
-        child.start()
-    except BaseException:
-        reader.close()
-        writer.close()
-        raise
-    try:
-        writer.close()
-        if reader.poll(limits.seconds):
-            try:
-                outcome = reader.recv()
-            except EOFError:  # died before answering
-                outcome = None
-        else:
-            outcome = ("time", None)
-    finally:
-        reader.close()
-        if child.is_alive():
-            child.join(0.5 if outcome is not None and outcome[0] != "time" else 0)
-        if child.is_alive():
-            child.kill()
-        child.join()
-    if outcome is None:
-        code = child.exitcode
+    """``documents.decoding.<function>(*args, **kwargs)`` in a reader within ``limits``; its
+    result (plain data). A :class:`Refused` the function raises comes back as itself, any
+    other exception as :class:`WorkFailed`; over a limit, :class:`LimitExceeded`. The function
+    is named, not passed, so that the caller never loads the decoders itself."""
+    request = pickle.dumps((limits.memory, limits.seconds, function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    reader = _take()
+    while True:
+        try:
+            reply = reader.ask(request, limits.seconds)
+        except _Unavailable:
+            reply = None
+        except TimeoutError:
+            reader.stop(kill=True)
+            raise LimitExceeded("time") from None
+        except BaseException:
+            reader.stop(kill=True)
+            raise
+        if reply is not None:
+            break
+        code = reader.stop(kill=True)
         if code == -signal.SIGXCPU:
             raise LimitExceeded("time")
-        raise LimitExceeded("crashed", f"exit {code}")
-    status, value = outcome
+        if not reader.reused:
+            raise LimitExceeded("crashed", f"exit {code}")
+        # A reader that had read files before died without answering: killed from outside while
+        # idle, perhaps before it read this request. The file gets one fresh reader.
+        reader = _Reader()
+    outcome, stopping = reply
+    if stopping:
+        reader.stop(kill=False)
+    else:
+        _give_back(reader)
+    status = outcome[0]
     if status == "ok":
-        return value
-    if status in ("memory", "time"):
-        raise LimitExceeded(status)
-    if status == "raised" and isinstance(value, Refused):
-        raise value
-    raise WorkFailed(value)
-
-
-def _child(conn: Connection, limits: Limits, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
-    cpu = math.ceil(limits.seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    outcome: tuple[str, Any]
-    try:
-        from documents import decoding  # loaded already by the fork server
-
-        outcome = ("ok", getattr(decoding, function)(*args, **kwargs))
-    except MemoryError:
-        outcome = ("memory", None)
-    except Exception as exc:
-        outcome = ("raised", exc) if isinstance(exc, Refused) else ("failed", f"{type(exc).__name__}: {exc}"[:300])
-    try:
-        conn.send(outcome)
-    except MemoryError:
-        conn.send(("memory", None))
-    conn.close()
+        return outcome[1]
+    if status == "memory":
+        raise LimitExceeded("memory")
+    if status == "refused":
+        raise Refused(outcome[1], outcome[2])
+    raise WorkFailed(outcome[1])
 
 
 def limited_command(command: list[str], *, memory: int) -> list[str]:

@@ -224,7 +224,7 @@ MAX_DEPOSIT_SIZE = env_size("WASL_MAX_DEPOSIT_SIZE", "50MB")
 MAX_FILES = env_int("WASL_MAX_FILES", 10, minimum=0)
 # Work per file (documents.intake): a picture's pixels and frames and a PDF's pages are read from
 # their headers before anything is decoded; a PDF's compressed streams may not inflate past a
-# total; decoding runs in a child process with a memory and a time limit (documents.sandbox).
+# total; decoding runs in a reader process with a memory and a time limit (documents.sandbox).
 MAX_PIXELS = env_int("WASL_MAX_MEGAPIXELS", 50, minimum=1) * 1_000_000
 MAX_PAGES = env_int("WASL_MAX_PAGES", 500, minimum=1)
 MAX_PDF_INFLATED = env_size("WASL_MAX_PDF_INFLATED", "256MB")

@@ -1,14 +1,11 @@
 """Upload preflight: the work a file may cost is bounded before it is decoded, decoding runs in
-a child process within limits, and PDFs carrying what staff should never open are refused."""
+a reader process within limits, and PDFs carrying what staff should never open are refused."""
 
 from __future__ import annotations
 
 import io
-import re
-import shlex
 import struct
 from collections.abc import Callable
-from pathlib import Path
 
 import pikepdf
 import pypdf
@@ -221,12 +218,3 @@ def test_updated_and_linearized_pdfs_are_not_taken_for_appended_data() -> None:
 def test_a_file_without_a_usable_name_gets_one() -> None:
     assert check_file(bytes_upload(samples.pdf_bytes(), "\u202e")).filename == "document.pdf"
     assert check_file(bytes_upload(samples.image_bytes("JPEG"), "scan")).filename == "scan.jpg"
-
-
-def test_the_web_server_runs_gunicorn_as_a_module_so_file_checks_do_not_import_it_again() -> None:
-    # multiprocessing runs the caller's main module again in every child of the fork server
-    # (documents.sandbox), unless it is a package's __main__ (`python -m gunicorn`): with the
-    # `gunicorn` script as main, each file checked cost about 40 ms of CPU more.
-    unit = (Path(__file__).resolve().parents[2] / "contrib" / "systemd" / "wasl-web.service").read_text()
-    [command] = re.findall(r"^ExecStart=(.+)$", unit, re.M)
-    assert shlex.split(command)[:3] == ["/opt/wasl/.venv/bin/python", "-m", "gunicorn"]

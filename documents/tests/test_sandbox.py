@@ -1,0 +1,182 @@
+"""The readers that decode untrusted files: reused from file to file, replaced after a failure or
+a large file, safe with threads and forks, and answering with plain data only."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from documents import reader, samples, sandbox
+from documents.refusals import Refused
+from documents.sandbox import LimitExceeded, Limits, WorkFailed, run_limited
+
+LIMITS = Limits(memory=1 << 30, seconds=30)
+INSPECT = {"max_pages": 50, "max_pixels": 10**8, "max_inflated": 10**8}
+
+
+@pytest.fixture(autouse=True)
+def no_readers_left() -> Any:
+    """Each test starts without idle readers and leaves none behind."""
+    for idle in sandbox._idle:
+        idle.stop(kill=True)
+    sandbox._idle.clear()
+    yield
+    for idle in sandbox._idle:
+        idle.stop(kill=True)
+    sandbox._idle.clear()
+
+
+def idle_pids() -> list[int]:
+    return [idle.process.pid for idle in sandbox._idle]
+
+
+def test_one_reader_reads_file_after_file() -> None:
+    pdf = samples.pdf_of_pages(3)
+    assert run_limited("pdf_inspect", pdf, limits=LIMITS, **INSPECT) == 3
+    [first] = idle_pids()
+    for _ in range(5):
+        assert run_limited("pdf_inspect", pdf, limits=LIMITS, **INSPECT) == 3
+    assert idle_pids() == [first]
+
+
+def test_a_refusal_comes_back_as_itself_and_keeps_the_reader() -> None:
+    run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT)
+    [first] = idle_pids()
+    with pytest.raises(Refused) as refused:
+        run_limited("pdf_inspect", samples.pdf_of_pages(9), limits=LIMITS, **{**INSPECT, "max_pages": 7})
+    assert (refused.value.code, refused.value.params) == ("too_many_pages", {"limit": 7})
+    assert idle_pids() == [first]
+
+
+def test_a_damaged_file_fails_alone_and_its_reader_makes_way() -> None:
+    run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT)
+    [first] = idle_pids()
+    with pytest.raises(WorkFailed):
+        run_limited("picture_inspect", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, limits=LIMITS, max_pixels=10**8, max_frames=5)
+    assert idle_pids() == []
+    assert run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT) == 1
+    assert idle_pids() != [first]
+
+
+def test_a_reader_over_its_memory_limit_is_replaced() -> None:
+    heavy = samples.png_of_pixels(20_000, 20_000, bits=1)  # 400 MB to decode
+    with pytest.raises(LimitExceeded) as exceeded:
+        run_limited(
+            "picture_inspect", heavy, limits=Limits(memory=300 << 20, seconds=30), max_pixels=10**9, max_frames=5
+        )
+    assert exceeded.value.kind == "memory"
+    assert idle_pids() == []
+    assert run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT) == 1
+
+
+def test_the_time_limit_holds_for_a_reader_that_has_worked_before() -> None:
+    # The CPU limit counts from what the reader has used so far, and the wall time from the request.
+    for _ in range(3):
+        run_limited("pdf_inspect", samples.pdf_of_pages(40), limits=LIMITS, **INSPECT)
+    many = samples.pdf_of_pages(60_000).replace(b"/Count 60000 ", b"/Count 1 ")
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded) as exceeded:
+        run_limited("pdf_inspect", many, limits=Limits(memory=1 << 30, seconds=0.5), **{**INSPECT, "max_pages": 10**5})
+    assert exceeded.value.kind == "time"
+    assert time.monotonic() - started < 5
+    assert idle_pids() == []
+
+
+def test_a_reader_killed_while_idle_is_replaced_without_failing_the_next_file() -> None:
+    run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT)
+    [idle] = sandbox._idle
+    os.kill(idle.process.pid, signal.SIGKILL)
+    assert run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT) == 1
+    assert idle_pids() not in ([], [idle.process.pid])
+
+
+def test_threads_each_get_their_own_answer() -> None:
+    files = {pages: samples.pdf_of_pages(pages) for pages in range(1, 9)}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda n: run_limited("pdf_inspect", files[n], limits=LIMITS, **INSPECT), files))
+    assert answers == list(files)
+    assert 1 <= len(sandbox._idle) <= sandbox.IDLE
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_a_forked_process_starts_its_own_readers() -> None:
+    run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT)
+    [parents] = idle_pids()
+    pid = os.fork()
+    if pid == 0:  # the child: none of its parent's readers, and a reader of its own works
+        code = 1
+        try:
+            if sandbox._idle == [] and run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT) == 1:
+                code = 0 if idle_pids() != [parents] else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's reader still answers it.
+    assert run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT) == 1
+    assert idle_pids() == [parents]
+
+
+def test_an_answer_naming_a_class_or_function_is_refused() -> None:
+    # A reader taken over by a hostile file could answer anything; the caller reads plain data only.
+    hostile = pickle.dumps((("ok", SimpleNamespace(x=1)), False))
+    with pytest.raises(pickle.UnpicklingError):
+        sandbox._PlainData(io.BytesIO(hostile)).load()
+    plain = pickle.dumps((("ok", (["text"], b"%PDF", 3, None, {"a": 1.5})), False))
+    assert sandbox._PlainData(io.BytesIO(plain)).load() == (("ok", (["text"], b"%PDF", 3, None, {"a": 1.5})), False)
+
+
+# --- The reader's own rules, run in this process -----------------------------------------------
+
+
+def serve(decoding: Any, *requests: tuple[str, tuple[Any, ...]]) -> list[tuple[Any, bool]]:
+    incoming = io.BytesIO()
+    for function, args in requests:
+        reader.write_message(incoming, pickle.dumps((1 << 40, 30.0, function, args, {})))
+    incoming.seek(0)
+    outgoing = io.BytesIO()
+    reader.serve(incoming, outgoing, decoding)
+    outgoing.seek(0)
+    answers = []
+    while (body := reader.read_message(outgoing)) is not None:
+        answers.append(pickle.loads(body))
+    return answers
+
+
+def test_a_reader_stops_after_a_file_that_left_its_memory_grown() -> None:
+    kept: list[bytearray] = []
+
+    def grow() -> int:
+        kept.append(bytearray(reader.GROWTH + (16 << 20)))
+        return 2
+
+    work = SimpleNamespace(small=lambda: 1, grow=grow)
+    assert serve(work, ("small", ()), ("grow", ()), ("small", ())) == [(("ok", 1), False), (("ok", 2), True)]
+
+
+def test_a_reader_stops_after_a_failure_but_not_after_a_refusal() -> None:
+    def refuse() -> None:
+        raise Refused("pdf_password")
+
+    def fail() -> None:
+        raise ValueError("damaged")
+
+    work = SimpleNamespace(refuse=refuse, fail=fail, small=lambda: 1)
+    assert serve(work, ("refuse", ()), ("fail", ()), ("small", ())) == [
+        (("refused", "pdf_password", {}), False),
+        (("failed", "ValueError: damaged"), True),
+    ]
+
+
+def test_a_reader_makes_way_after_its_quota_of_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "READS", 2)
+    work = SimpleNamespace(small=lambda: 1)
+    assert serve(work, ("small", ()), ("small", ()), ("small", ())) == [(("ok", 1), False), (("ok", 1), True)]
