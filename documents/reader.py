@@ -1,6 +1,6 @@
 """A reader: the process in which :mod:`documents.sandbox` decodes untrusted files, one after another.
 
-    python -m documents.reader      (started by documents.sandbox, never by hand)
+    python -m documents.reader [IDLE]     (started by documents.sandbox, never by hand)
 
 It loads :mod:`documents.decoding` once, then reads requests on its standard input and answers
 on its standard output (8 bytes of length, then a pickle; the output is moved to a private
@@ -12,8 +12,8 @@ figures, or what went wrong. The caller stops waiting and kills it when the wall
 
 It stops after answering (saying so in the answer) when the work failed in any way other than
 a refusal, when its address space grew by more than :data:`GROWTH` (a large file's memory does
-not stay), and after :data:`READS` files. It stops when its standard input closes: the caller
-is gone.
+not stay), and after :data:`READS` files. It stops when its standard input closes (the caller
+is gone) and when no request came for ``IDLE`` seconds.
 
 This module imports no Django.
 """
@@ -25,6 +25,8 @@ import math
 import os
 import pickle
 import resource
+import select
+import sys
 from typing import IO, Any
 
 from documents.refusals import Refused
@@ -41,14 +43,21 @@ def address_space() -> int:
         return int(statm.read().split()[0]) * _PAGE
 
 
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    parts = []
+    while size > 0:
+        part = stream.read(size)
+        if not part:
+            return None
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
 def read_message(stream: IO[bytes]) -> bytes | None:
     """One message (its length first, in 8 bytes); ``None`` at the end of the stream."""
-    header = stream.read(8)
-    if len(header) < 8:
-        return None
-    size = int.from_bytes(header)
-    body = stream.read(size)
-    return body if len(body) == size else None
+    header = _read_exactly(stream, 8)
+    return None if header is None else _read_exactly(stream, int.from_bytes(header))
 
 
 def write_message(stream: IO[bytes], body: bytes) -> None:
@@ -84,14 +93,16 @@ def answer(decoding: Any, request: tuple[int, float, str, tuple[Any, ...], dict[
     return outcome, False
 
 
-def serve(requests: IO[bytes], answers: IO[bytes], decoding: Any = None) -> None:
-    """Answer ``requests`` until they end or this reader stops; the work is ``decoding``'s
-    functions (:mod:`documents.decoding` unless given)."""
+def serve(requests: IO[bytes], answers: IO[bytes], decoding: Any = None, *, idle: float | None = None) -> None:
+    """Answer ``requests`` until they end, or none came for ``idle`` seconds, or this reader
+    stops; the work is ``decoding``'s functions (:mod:`documents.decoding` unless given)."""
     if decoding is None:
         from documents import decoding
 
     start = address_space()
     for count in range(1, READS + 1):
+        if idle is not None and not select.select([requests], [], [], idle)[0]:
+            return  # a quiet server keeps no reader it does not use
         body = read_message(requests)
         if body is None:
             return
@@ -112,14 +123,15 @@ def serve(requests: IO[bytes], answers: IO[bytes], decoding: Any = None) -> None
 def main() -> None:
     # Answers go out on a descriptor of their own; the decoders' own output goes to stderr, and
     # they read nothing.
+    idle = float(sys.argv[1]) if len(sys.argv) > 1 else None
     answers = os.fdopen(os.dup(1), "wb")
-    requests = os.fdopen(os.dup(0), "rb")
+    requests = os.fdopen(os.dup(0), "rb", buffering=0)  # unbuffered: select() sees what is unread
     os.dup2(2, 1)
     nothing = os.open(os.devnull, os.O_RDONLY)
     os.dup2(nothing, 0)
     os.close(nothing)
     with contextlib.suppress(BrokenPipeError):  # the caller went away
-        serve(requests, answers)
+        serve(requests, answers, idle=idle)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ whose memory grew by more than :data:`documents.reader.GROWTH`, stops after answ
 nothing of a large file stays.
 
 Each calling process keeps up to :data:`IDLE` readers between files, started on first use
-(about 0.3 s of CPU each, once). A file then costs a round trip through two pipes, where a
+(about 0.3 s of CPU each); one that read nothing for :data:`IDLE_SECONDS` ends. A file then costs a round trip through two pipes, where a
 process forked for each file cost 6 to 8 ms of CPU, 15 to 20 times the check itself. A reader is
 not fresh for each file: its memory may still hold something of an earlier one. What it is for
 is the limits, not secrecy: a decoder taken over by a hostile file runs as Wasl's user, which
@@ -43,6 +43,7 @@ from documents.refusals import Refused
 __all__ = ["LimitExceeded", "Limits", "Refused", "WorkFailed", "limited_command", "run_limited"]
 
 IDLE = 4  # readers a process keeps between files (a web worker's threads, the task worker's)
+IDLE_SECONDS = 600  # a reader that read nothing for so long ends (about 50 MB each)
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -82,7 +83,10 @@ class _Reader:
         self.owner = os.getpid()
         self.reused = False  # it has read files before this one
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "documents.reader"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+            [sys.executable, "-m", "documents.reader", str(IDLE_SECONDS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
 
     def alive(self) -> bool:
@@ -196,8 +200,9 @@ def run_limited(function: str, *args: Any, limits: Limits, **kwargs: Any) -> Any
             raise LimitExceeded("time")
         if not reader.reused:
             raise LimitExceeded("crashed", f"exit {code}")
-        # A reader that had read files before died without answering: killed from outside while
-        # idle, perhaps before it read this request. The file gets one fresh reader.
+        # A reader that had read files before died without answering: it ended as it had been
+        # idle too long, or was killed from outside, perhaps before it read this request. The
+        # file gets one fresh reader.
         reader = _Reader()
     outcome, stopping = reply
     if stopping:

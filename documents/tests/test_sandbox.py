@@ -98,6 +98,15 @@ def test_a_reader_killed_while_idle_is_replaced_without_failing_the_next_file() 
     assert idle_pids() not in ([], [idle.process.pid])
 
 
+def test_a_reader_idle_too_long_ends_and_the_next_file_gets_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "IDLE_SECONDS", 1)
+    run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT)
+    [idle] = sandbox._idle
+    assert idle.process.wait(10) == 0
+    assert run_limited("pdf_inspect", samples.pdf_bytes(), limits=LIMITS, **INSPECT) == 1
+    assert idle_pids() not in ([], [idle.process.pid])
+
+
 def test_threads_each_get_their_own_answer() -> None:
     files = {pages: samples.pdf_of_pages(pages) for pages in range(1, 9)}
     with ThreadPoolExecutor(4) as pool:
