@@ -42,7 +42,7 @@ STEPS: list[tuple[str, str]] = [
     ("authentication (bearer token lookup)", "api.auth:BearerToken.authenticate|api.urls:BearerToken.authenticate"),
     ("rate limit", "api.urls:rate_limit_hit"),
     ("multipart parsing (request.FILES)", "django.http.multipartparser:MultiPartParser.parse"),
-    ("preflight: type, SHA-256; pages counted in a child process", "api.urls:check_files"),
+    ("preflight: type, SHA-256; pages counted in a reader process", "api.urls:check_files"),
     ("registration", "workflow.services.deposits:_register|api.urls:request_register|api.urls:correspondence_register"),
     ("  store attachment (write + fsync)", "registry.services:store_checked"),
     ("  transaction: number, rows, register log, audit", "registry.services:_register_locked"),

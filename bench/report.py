@@ -285,7 +285,7 @@ def render(results: Path) -> str:
             f"{profile['cpu_ms_per_deposit']:.1f} ms of CPU per deposit in the application "
             f"({profile['wall_ms_per_deposit']:.1f} ms wall), over {profile['deposits']} deposits; "
             f"{profile['metered_cpu_ms_per_deposit']:.1f} ms with the step meters below. Since issue #13 a "
-            "file's pages and pixels are checked in a child process (`documents.sandbox`): its CPU is not "
+            "file's pages and pixels are checked in a reader process (`documents.sandbox`): its CPU is not "
             "this thread's and is not in this table, but it is in "
             "the servers' CPU of the load test above (which counts the workers' descendants).\n"
         )
