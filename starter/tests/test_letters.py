@@ -14,6 +14,7 @@ from registry.models import SealedDocument
 from starter.services import starter_catalogue_load
 from tenancy.models import Administration, User
 from workflow import services
+from workflow.calendar import local_date
 from workflow.letters import template_prefill
 from workflow.models import Case, LetterTemplate, Reply
 from workflow.services import LetterText
@@ -143,7 +144,7 @@ def test_numbers_and_dates_in_an_arabic_letter_keep_their_order(
     assert f" {number} " in texts["body_fr"] and "\u2066" not in texts["body_fr"]
     reply = services.case_reply(actor=agent, case_id=case.pk, text=LetterText(**texts))
     sealed = SealedDocument.objects.get(correspondence=reply.outgoing, kind=SealedDocument.Kind.LETTER)
-    registered_on = case.correspondence.registered_at.date().isoformat()
+    registered_on = local_date(case.correspondence.registered_at).isoformat()  # the administration's day
     # Laid out as printed, the Arabic sentence shows the date as written (not reordered).
     assert sealed.blob_id is not None
     printed = pdf_text(storage.read_bytes(sealed.blob_id), layout=True).splitlines()
