@@ -10,9 +10,9 @@ CPU (``RLIMIT_CPU``) at what it has used so far plus the request's seconds, runs
 lifts both limits again and answers with plain data only: the result, a refusal's code and
 figures, or what went wrong. The caller stops waiting and kills it when the wall time is up.
 
-It stops after answering (saying so in the answer) when the work failed in any way other than
-a refusal, when its address space grew by more than :data:`GROWTH` (a large file's memory does
-not stay), and after :data:`READS` files. It stops when its standard input closes (the caller
+It stops after answering (saying so in the answer) when the work ran out of memory, when its
+address space grew by more than :data:`GROWTH` (a large file's memory does not stay), and after
+:data:`READS` files. A damaged file (the decoder raised an error) or a refusal does not stop it. It stops when its standard input closes (the caller
 is gone) and when no request came for ``IDLE`` seconds.
 
 This module imports no Django.
@@ -88,8 +88,8 @@ def answer(decoding: Any, request: tuple[int, float, str, tuple[Any, ...], dict[
         return ("memory",), True
     except Refused as refused:
         return ("refused", str(refused.code), dict(refused.params)), False
-    except Exception as exc:
-        return ("failed", f"{type(exc).__name__}: {exc}"[:300]), True
+    except Exception as exc:  # a damaged file: the decoder said so, and the reader is as it was
+        return ("failed", f"{type(exc).__name__}: {exc}"[:300]), False
     return outcome, False
 
 

@@ -7,8 +7,8 @@ process that loaded the decoders (pypdf, Pillow, PDFium, img2pdf) once and reads
 another, each within its own limits. For each file its address space is capped with
 ``RLIMIT_AS`` and its CPU time with ``RLIMIT_CPU``, and the caller stops waiting (and kills it)
 when the wall time is up. A file over a limit fails alone, with :class:`LimitExceeded`; the web
-worker or the task worker that asked never holds the memory. A reader whose work failed, or
-whose memory grew by more than :data:`documents.reader.GROWTH`, stops after answering, so
+worker or the task worker that asked never holds the memory. A reader that ran out of memory,
+or whose memory grew by more than :data:`documents.reader.GROWTH`, stops after answering, so
 nothing of a large file stays.
 
 Each calling process keeps up to :data:`IDLE` readers between files, started on first use
