@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 
@@ -44,6 +45,7 @@ SCANNED_LETTER = {
 }
 
 
+@functools.lru_cache(maxsize=8)  # made again and again by the tests: the bytes never change
 def scanned_letter(*, dpi: int = 300, **text: str) -> bytes:
     """A bilingual letter as a scanner gives it: rendered, then only its pixels kept, in an
     image-only PDF (no text to read without OCR). ``text`` replaces parts of SCANNED_LETTER."""
@@ -57,6 +59,7 @@ def scanned_letter(*, dpi: int = 300, **text: str) -> bytes:
 # Hostile files: small files that cost a great deal to decode (tests and bench/uploads.py).
 
 
+@functools.lru_cache(maxsize=8)  # made again and again by the tests: the bytes never change
 def png_of_pixels(width: int, height: int, *, bits: int = 8) -> bytes:
     """A white greyscale PNG of ``width`` × ``height`` pixels (``bits`` a pixel: 8, or 1 for
     black and white, which decodes to a byte a pixel all the same): a few hundred KB for 150 Mpx,
@@ -80,6 +83,7 @@ def png_of_pixels(width: int, height: int, *, bits: int = 8) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
 
 
+@functools.lru_cache(maxsize=8)  # made again and again by the tests: the bytes never change
 def tiff_of_frames(frames: int, *, size: tuple[int, int] = (8, 8)) -> bytes:
     """A TIFF of ``frames`` small white greyscale pictures, written field by field (Pillow
     takes minutes to write tens of thousands of frames)."""
@@ -131,6 +135,7 @@ def raw_pdf(objects: list[bytes], *, trailer_extra: bytes = b"") -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=8)  # made again and again by the tests: the bytes never change
 def pdf_of_pages(pages: int) -> bytes:
     """A PDF of ``pages`` empty pages in one flat page tree: about 60 bytes a page."""
     first_page = 3
@@ -140,6 +145,7 @@ def pdf_of_pages(pages: int) -> bytes:
     return raw_pdf(objects)
 
 
+@functools.lru_cache(maxsize=8)  # made again and again by the tests: the bytes never change
 def pdf_inflating_to(size: int) -> bytes:
     """A one-page PDF whose content stream (FlateDecode) inflates to ``size`` bytes of spaces:
     about 1 MB for 1 GiB, compressed a block at a time."""
