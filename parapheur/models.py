@@ -251,7 +251,11 @@ class FolderEvent(models.Model):
         verbose_name = _("folder event")
         verbose_name_plural = _("folder events")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["folder", "at"], name="folder_event_folder_at")]
+        indexes = [
+            models.Index(fields=["folder", "at"], name="folder_event_folder_at"),
+            # The files the orphan sweep must keep (parapheur/references.py) are looked up by it.
+            models.Index(fields=["document"], name="folder_event_document"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.folder_id} {self.kind}"
