@@ -1,8 +1,8 @@
-"""Reading untrusted files: the work that decodes what a sender sent, run in a child process.
+"""Reading untrusted files: the work that decodes what a sender sent, run in a reader process.
 
-Everything here runs in a child of :mod:`documents.sandbox`, with a memory and a time limit:
-a file that asks for more than that fails alone, and no long-lived process keeps the memory
-it took. So this module imports no Django (the child has no settings, no database) and takes
+Everything here runs in a reader (:mod:`documents.reader`, started by :mod:`documents.sandbox`),
+with a memory and a time limit for each file: a file that asks for more than that fails alone,
+and a reader whose memory a file left larger makes way for a fresh one. So this module imports no Django (the reader has no settings, no database) and takes
 its limits as arguments. A file is given as its bytes or as the path of a file holding them.
 
 A refusal that names a limit or a reason is a :class:`documents.refusals.Refused` (its ``code``
@@ -311,7 +311,7 @@ def pictures_to_pdf(sources: Sequence[Source], output: str | None = None, *, max
 
 @contextmanager
 def _pixels_limited(max_pixels: int) -> Iterator[None]:
-    """Pillow's own guard set to the limit (in this child only), its refusal ours."""
+    """Pillow's own guard set to the limit (in this reader, for each file), its refusal ours."""
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         yield

@@ -34,10 +34,12 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from documents.reader import ACK
 from documents.refusals import Refused
 
 __all__ = ["LimitExceeded", "Limits", "Refused", "WorkFailed", "limited_command", "run_limited"]
@@ -68,62 +70,125 @@ class Limits:
 
 
 class _Unavailable(Exception):
-    """The reader was gone before it got the request."""
+    """The reader ended before it had read the request: it never worked on it."""
 
 
-class _PlainData(pickle.Unpickler):
+class _Garbled(Exception):
+    """The reader's answer is not one it could have meant: too long, not plain data, or not the
+    shape of an answer."""
+
+
+class _PlainData(pickle._Unpickler):
+    """Plain data only (no class, no function), read by the pickle module's Python unpickler: its
+    memo is a dictionary, where the C unpickler's (Python 3.12.1) grows to the largest index a
+    pickle names, so that seven bytes could make it allocate gigabytes."""
+
     def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"a reader answered with {module}.{name}, not plain data")
 
 
+def _answer_of(body: bytes | bytearray) -> tuple[tuple[Any, ...], bool]:
+    try:
+        loaded = _PlainData(io.BytesIO(body)).load()
+    except Exception as exc:  # any malformed pickle: UnpicklingError, ValueError, EOFError…
+        raise _Garbled(f"{type(exc).__name__}: {exc}"[:200]) from None
+    if not (isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[1], bool)):
+        raise _Garbled("not an answer")
+    outcome, stopping = loaded
+    shapes = {"ok": 2, "memory": 1, "refused": 3, "failed": 2}
+    if not (isinstance(outcome, tuple) and outcome and shapes.get(outcome[0]) == len(outcome)):
+        raise _Garbled("not an outcome")
+    if outcome[0] == "refused" and not (isinstance(outcome[1], str) and isinstance(outcome[2], dict)):
+        raise _Garbled("not a refusal")
+    return outcome, stopping
+
+
+# Only these reach a reader: it needs nothing else, and the web worker's secrets stay out of it.
+_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "HOME", "LD_LIBRARY_PATH", "PYTHONPATH")
+
+
 class _Reader:
-    def __init__(self) -> None:
-        env = dict(os.environ)
+    def __init__(self, command: list[str] | None = None) -> None:
+        env = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
         self.owner = os.getpid()
         self.reused = False  # it has read files before this one
+        # -P: nothing from the current directory on its path; the code comes from PYTHONPATH.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "documents.reader", str(IDLE_SECONDS)],
+            command or [sys.executable, "-P", "-m", "documents.reader", str(IDLE_SECONDS)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
+            cwd=_ROOT,
+            bufsize=0,
         )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._to = self.process.stdin.fileno()
+        self._from = self.process.stdout.fileno()
+        os.set_blocking(self._to, False)
+        _live.add(self)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def ask(self, request: bytes, seconds: float) -> tuple[tuple[Any, ...], bool] | None:
-        """The reader's answer to ``request``: ``(outcome, stopping)``, or ``None`` when it died
-        without one. :class:`TimeoutError` after ``seconds``; :class:`_Unavailable` when it was
-        gone before it could read the request."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        try:
-            self.process.stdin.write(len(request).to_bytes(8))
-            self.process.stdin.write(request)
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            raise _Unavailable from None
-        deadline = time.monotonic() + seconds
-        fd = self.process.stdout.fileno()
+    def _write(self, data: bytes | memoryview, deadline: float) -> None:
+        view = memoryview(data)
         waiting = select.poll()
-        waiting.register(fd, select.POLLIN)
-        received = bytearray()
-        size: int | None = None
-        while size is None or len(received) < 8 + size:
+        waiting.register(self._to, select.POLLOUT)
+        while view:
             left = deadline - time.monotonic()
             if left <= 0 or not waiting.poll(left * 1000):
                 raise TimeoutError
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
+            try:
+                view = view[os.write(self._to, view) :]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                raise _Unavailable from None
+
+    def _read(self, size: int, deadline: float) -> bytearray | None:
+        """``size`` bytes, or ``None`` when the reader ended first."""
+        received = bytearray(size)
+        view = memoryview(received)
+        got = 0
+        waiting = select.poll()
+        waiting.register(self._from, select.POLLIN)
+        while got < size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not waiting.poll(left * 1000):
+                raise TimeoutError
+            count = os.readv(self._from, [view[got:]])
+            if count == 0:
                 return None
-            received += chunk
-            if size is None and len(received) >= 8:
-                size = int.from_bytes(received[:8])
-        outcome, stopping = _PlainData(io.BytesIO(memoryview(received)[8:])).load()
-        return outcome, stopping
+            got += count
+        return received
+
+    def ask(self, request: bytes, seconds: float, *, most: int) -> tuple[tuple[Any, ...], bool] | None:
+        """The reader's answer to ``request`` within ``seconds`` (:class:`TimeoutError` after
+        them, writing the request included): ``(outcome, stopping)``, or ``None`` when it died
+        while working on it. :class:`_Unavailable` when it ended before it had read it;
+        :class:`_Garbled` for an answer over ``most`` bytes or not one it could have meant."""
+        deadline = time.monotonic() + seconds
+        self._write(len(request).to_bytes(8), deadline)
+        self._write(request, deadline)
+        acknowledged = self._read(1, deadline)
+        if acknowledged is None:
+            raise _Unavailable
+        if bytes(acknowledged) != ACK:
+            raise _Garbled("no acknowledgement")
+        header = self._read(8, deadline)
+        if header is None:
+            return None
+        size = int.from_bytes(header)
+        if size > most:
+            raise _Garbled(f"an answer of {size} bytes")
+        body = self._read(size, deadline)
+        return None if body is None else _answer_of(body)
 
     def stop(self, *, kill: bool) -> int:
         """Stop it (killed, or given a second to end by itself); its exit code."""
+        if kill:
+            self.process.kill()
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
@@ -132,44 +197,48 @@ class _Reader:
             try:
                 return self.process.wait(1)
             except subprocess.TimeoutExpired:
-                pass
-        self.process.kill()
+                self.process.kill()
         return self.process.wait()
 
 
 _lock = threading.Lock()
 _idle: list[_Reader] = []
+_live: weakref.WeakSet[_Reader] = weakref.WeakSet()  # every reader of this process, idle or at work
 
 
 def _forget_after_fork() -> None:
-    # A forked child must not use its parent's readers, nor keep their pipes open.
-    global _lock
+    # A forked child must not use its parent's readers, nor keep their pipes open (a reader sees
+    # its caller gone only when every copy of its input is closed).
+    global _lock, _live
     _lock = threading.Lock()
-    for reader in _idle:
+    for reader in list(_live):
         for pipe in (reader.process.stdin, reader.process.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
     _idle.clear()
+    _live = weakref.WeakSet()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _take() -> _Reader:
+    taken = None
     with _lock:
-        while _idle:
-            reader = _idle.pop()
-            if reader.alive():
-                reader.reused = True
-                return reader
-            reader.stop(kill=True)
-    return _Reader()
+        for reader in list(_idle):  # those that ended while idle are reaped here
+            if not reader.alive():
+                _idle.remove(reader)
+                reader.stop(kill=True)
+        if _idle:
+            taken = _idle.pop()
+            taken.reused = True
+    return taken or _Reader()
 
 
 def _give_back(reader: _Reader) -> None:
     with _lock:
-        if len(_idle) < IDLE and reader.owner == os.getpid():
+        if len(_idle) < IDLE:
             _idle.append(reader)
             return
     reader.stop(kill=False)
@@ -184,26 +253,29 @@ def run_limited(function: str, *args: Any, limits: Limits, **kwargs: Any) -> Any
     reader = _take()
     while True:
         try:
-            reply = reader.ask(request, limits.seconds)
+            reply = reader.ask(request, limits.seconds, most=limits.memory)
+            break
         except _Unavailable:
-            reply = None
+            code = reader.stop(kill=True)
+            if not reader.reused:
+                raise LimitExceeded("crashed", f"exit {code}") from None
+            # A reader that had read files before ended before reading this request: it had been
+            # idle too long, or was killed from outside. The file gets one fresh reader.
+            reader = _Reader()
         except TimeoutError:
             reader.stop(kill=True)
             raise LimitExceeded("time") from None
+        except _Garbled as garbled:
+            reader.stop(kill=True)
+            raise LimitExceeded("crashed", str(garbled)) from None
         except BaseException:
             reader.stop(kill=True)
             raise
-        if reply is not None:
-            break
+    if reply is None:
         code = reader.stop(kill=True)
         if code == -signal.SIGXCPU:
             raise LimitExceeded("time")
-        if not reader.reused:
-            raise LimitExceeded("crashed", f"exit {code}")
-        # A reader that had read files before died without answering: it ended as it had been
-        # idle too long, or was killed from outside, perhaps before it read this request. The
-        # file gets one fresh reader.
-        reader = _Reader()
+        raise LimitExceeded("crashed", f"exit {code}")
     outcome, stopping = reply
     if stopping:
         reader.stop(kill=False)
