@@ -372,7 +372,7 @@ def folder_proof(request: ApiRequest, code: Code, folder_id: Id) -> HttpResponse
     """The sealed proof slip of a completed circuit. While it is being issued: 202 with
     Retry-After."""
     folder = _readable(request, code, folder_id)[1]
-    if folder.status == Folder.Status.COMPLETED and not folder.proof:
+    if selectors.proof_pending(folder):
         return being_prepared()
     if not folder.proof:
         raise NotFound

@@ -260,7 +260,7 @@ def folder_withdraw(request: SignedInRequest, scope: Scope, found: Folder) -> No
 def folder_file(request: SignedInRequest, code: str, pk: int, which: str) -> HttpResponseBase:
     scope = _scope(request, code)
     found = _folder(scope, pk)
-    if which in ("document", "proof") and found.finishing:
+    if (which == "document" and found.finishing) or (which == "proof" and selectors.proof_pending(found)):
         return being_prepared()  # being sealed or finished (parapheur.services.finishing)
     if which == "document":
         sha, name = found.document, found.document_name

@@ -106,6 +106,13 @@ def folder_for(scope: Scope, folder_id: int, *, for_update: bool = False) -> Fol
     raise NotFound
 
 
+def proof_pending(folder: Folder) -> bool:
+    """Whether the folder's proof slip is on its way: its circuit is complete and the slip not
+    issued yet (parapheur.services.finishing). The desk and the API answer 202 then, and 404 for
+    a folder whose circuit is not complete (no slip is coming, even while a seal step is under way)."""
+    return folder.status == Folder.Status.COMPLETED and not folder.proof
+
+
 def active_circuits(administration: Administration) -> list[Circuit]:
     return list(Circuit.objects.filter(administration=administration, is_active=True).order_by("code"))
 

@@ -160,6 +160,13 @@ def test_a_completion_left_by_a_crash_is_finished_by_the_worker_once(
     assert not Correspondence.objects.filter(direction=Direction.OUTGOING).exists()
     assert not folder.events.filter(kind=FolderEvent.Kind.COMPLETED).exists()
     assert finishing.folders_finish_pending() == 0  # too recent: a request may still be finishing it
+    # Meanwhile the desk and the API say the same: the document and the proof slip are coming.
+    api, base = bearer(people["agent"]), f"/api/v1/administrations/{commune.code}/folders/{folder.pk}"
+    desk = Client()
+    desk.force_login(people["agent"])
+    page = f"/desk/{commune.code}/parapheur/{folder.pk}"
+    for which in ("document", "proof"):
+        assert api.get(f"{base}/{which}").status_code == 202 == desk.get(f"{page}/{which}.pdf").status_code
     clock.advance(minutes=1)
     assert finishing.folders_finish_pending() == 1
     assert finishing.folders_finish_pending() == 0
@@ -172,7 +179,6 @@ def test_a_completion_left_by_a_crash_is_finished_by_the_worker_once(
     assert not folder.finishing and folder.proof
     completed = folder.events.get(kind=FolderEvent.Kind.COMPLETED)
     assert (completed.at, completed.document) == (folder.finished_at, folder.document)
-    api, base = bearer(people["agent"]), f"/api/v1/administrations/{commune.code}/folders/{folder.pk}"
     assert api.get(base).json()["finishing"] is False
     assert api.get(f"{base}/document").status_code == 200 and api.get(f"{base}/proof").status_code == 200
     # Run again, the finisher does nothing more.
@@ -180,6 +186,10 @@ def test_a_completion_left_by_a_crash_is_finished_by_the_worker_once(
     assert Reply.objects.filter(case=case).count() == 1
     assert Folder.objects.get(pk=folder.pk).proof == folder.proof
     assert folder.events.filter(kind=FolderEvent.Kind.COMPLETED).count() == 1
+    # A seal step under way in a circuit not complete: the document is coming, no proof slip is.
+    Folder.objects.filter(pk=folder.pk).update(status=Folder.Status.IN_PROGRESS, finishing=True, proof="")
+    assert api.get(f"{base}/document").status_code == 202 == desk.get(f"{page}/document.pdf").status_code
+    assert api.get(f"{base}/proof").status_code == 404 == desk.get(f"{page}/proof.pdf").status_code
 
 
 @needs_pdfsig
