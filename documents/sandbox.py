@@ -65,8 +65,8 @@ class WorkFailed(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    memory: int  # bytes of address space for the child
-    seconds: float  # wall time, and CPU time, the child may take
+    memory: int  # bytes of address space a reader may have while it reads one file
+    seconds: float  # wall time, and CPU time, it may take over that file
 
 
 class _Unavailable(Exception):
@@ -111,7 +111,6 @@ class _Reader:
     def __init__(self, command: list[str] | None = None) -> None:
         env = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
-        self.owner = os.getpid()
         self.reused = False  # it has read files before this one
         # -P: nothing from the current directory on its path; the code comes from PYTHONPATH.
         self.process = subprocess.Popen(
@@ -126,6 +125,10 @@ class _Reader:
         self._to = self.process.stdin.fileno()
         self._from = self.process.stdout.fileno()
         os.set_blocking(self._to, False)
+        self._writable = select.poll()
+        self._writable.register(self._to, select.POLLOUT)
+        self._readable = select.poll()
+        self._readable.register(self._from, select.POLLIN)
         _live.add(self)
 
     def alive(self) -> bool:
@@ -133,11 +136,9 @@ class _Reader:
 
     def _write(self, data: bytes | memoryview, deadline: float) -> None:
         view = memoryview(data)
-        waiting = select.poll()
-        waiting.register(self._to, select.POLLOUT)
         while view:
             left = deadline - time.monotonic()
-            if left <= 0 or not waiting.poll(left * 1000):
+            if left <= 0 or not self._writable.poll(left * 1000):
                 raise TimeoutError
             try:
                 view = view[os.write(self._to, view) :]
@@ -151,11 +152,9 @@ class _Reader:
         received = bytearray(size)
         view = memoryview(received)
         got = 0
-        waiting = select.poll()
-        waiting.register(self._from, select.POLLIN)
         while got < size:
             left = deadline - time.monotonic()
-            if left <= 0 or not waiting.poll(left * 1000):
+            if left <= 0 or not self._readable.poll(left * 1000):
                 raise TimeoutError
             count = os.readv(self._from, [view[got:]])
             if count == 0:

@@ -116,7 +116,7 @@ def test_files_within_the_limits_pass_with_their_pages(small_limits: Settings) -
     assert check_file(bytes_upload(samples.png_of_pixels(1500, 2000), "plan.png")).pages == 1
 
 
-# --- The child process: memory and time ------------------------------------------------------
+# --- The reader process: memory and time ------------------------------------------------------
 
 
 def test_a_child_over_its_memory_limit_fails_that_file_only(settings: Settings) -> None:
