@@ -5,7 +5,7 @@ The message is translated into the caller's language (Accept-Language).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import NotFound, Refused
 from core.ratelimit import RateLimited
-from documents.intake import TOO_LARGE, FileRejected
+from documents.intake import TOO_LARGE, FileRejected, Upload
 
 
 class ApiError(Exception):
@@ -24,6 +24,22 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+def sent_files(request: HttpRequest, field: str, *others: str) -> list[Upload]:
+    """The files sent in the form field ``field``. A file sent under any name but ``field`` and
+    ``others`` (the operation's other file fields) is refused with 422 naming it: read as none,
+    a deposit whose client misnamed the field would be registered without its file."""
+    unknown = sorted(set(request.FILES) - {field, *others})
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_file_field",
+            _("Files go in the field “%(expected)s”; this request sent one in “%(field)s”.")
+            % {"expected": field, "field": unknown[0]},
+            field=unknown[0],
+        )
+    return cast("list[Upload]", request.FILES.getlist(field))
 
 
 class ErrorDetail(Schema):

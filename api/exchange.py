@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
+from api import errors
 from api.auth import ActingRequest, BearerToken, bearer
 from api.errors import responses
 from api.idempotency import IdempotencyKeyHeader, idempotent, idempotent_schema
@@ -100,7 +101,7 @@ def exchange_send(
     With an ``Idempotency-Key``, a retry of a letter already registered gets the same 201 and
     body (``Idempotent-Replayed: true``) and registers nothing."""
     scope = request.scope  # who may not send for the administration got a 404 before the form was read
-    files = check_files(request.FILES.getlist("documents"))  # type: ignore[arg-type]
+    files = check_files(errors.sent_files(request, "documents"))
 
     def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
         envelope = services.mail_send(

@@ -208,13 +208,13 @@ def folder_create(
     With an ``Idempotency-Key``, a retry of a folder already started gets the same 201 and body
     (``Idempotent-Replayed: true``) and starts nothing."""
     scope = request.scope  # who may not act in circuits there got a 404 before the form was read
-    uploads = request.FILES.getlist("document")
+    uploads = errors.sent_files(request, "document", "annexes")
     if len(uploads) != 1:
         raise errors.ApiError(400, "no_document", _("Send the document to sign."), field="document")
-    main = check_files(uploads)[0]  # type: ignore[arg-type]
+    main = check_files(uploads)[0]
     if main.content_type != "application/pdf":
         raise errors.ApiError(400, "not_pdf", _("The main document must be a PDF file."), field="document")
-    extra = check_files(request.FILES.getlist("annexes"))  # type: ignore[arg-type]
+    extra = check_files(errors.sent_files(request, "annexes", "document"))
     chosen = None
     if circuit.strip():
         chosen = selectors.circuit_by_code(scope.administration, circuit)

@@ -222,7 +222,7 @@ def deposit_create(
     rate_limit_hit(scope="deposit", key=str(user.pk), rate=settings.RATE_DEPOSIT)
     if not user.is_email_verified:
         raise errors.ApiError(403, "email_not_verified", _("Confirm your e-mail address before depositing."))
-    files = check_files(request.FILES.getlist("attachments"))  # type: ignore[arg-type]
+    files = check_files(errors.sent_files(request, "attachments"))
 
     def run(idempotency: Idempotency | None) -> Status[dict[str, Any]]:
         registration = deposit_register(

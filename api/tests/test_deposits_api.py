@@ -157,6 +157,23 @@ def test_bad_input_is_refused_and_consumes_no_number(
     assert post_deposit(api).json()["registration_number"].endswith("-000001")
 
 
+def test_a_file_sent_under_another_name_is_refused_not_dropped(api: Client, commune: Administration) -> None:
+    # A client that names the field "files" would otherwise get a deposit registered without them.
+    data = {
+        "recipient": "COMMUNE-TEST",
+        "subject": "طلب",
+        "body": "نص",
+        "files": [SimpleUploadedFile("a.pdf", pdf_bytes())],
+    }
+    response = api.post("/api/v1/deposits", data, headers={"Accept-Language": "fr"})
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("unknown_file_field", "files")
+    assert "« attachments »" in error["message"] or "“attachments”" in error["message"]
+    assert not Correspondence.objects.exists()
+    assert post_deposit(api, files=[("a.pdf", pdf_bytes())]).json()["registration_number"].endswith("-000001")
+
+
 def test_too_many_or_too_large_files(api: Client, commune: Administration, settings: Settings) -> None:
     settings.MAX_FILES = 2
     settings.MAX_FILE_SIZE = 50_000
